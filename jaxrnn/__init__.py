@@ -1,0 +1,30 @@
+"""jaxrnn: overparameterized ReLU RNNs in JAX (Panigrahi & Goyal, NeurIPS 2021).
+
+The public surface (see ``API.md`` of the project): the model of Def. 3.2,
+normalized inputs of Def. 3.1, the pseudo-network of Eq. (4), the inversion of
+Sec. 4.4, formal languages of Sec. 5, and the sweep and experiment tools.
+Implementations live in ``jaxrnn._src``; this module only re-exports them.
+"""
+
+from jaxrnn import languages
+from jaxrnn._src.inputs import (normalize_sequence, random_normalized_sequence,
+                                random_true_sequence)
+from jaxrnn._src.inversion import invert_hidden_state, inversion_matrix
+from jaxrnn._src.pseudo import (backward_matrices, pseudo_network,
+                                pseudo_network_explicit)
+from jaxrnn._src.rnn import (RNNParams, activation_patterns, cell,
+                             final_hidden_state, hidden_states, init_params,
+                             input_projections, preactivations, relu, rnn_output)
+from jaxrnn._src.runner import ConfigError, Experiment
+from jaxrnn._src.sweep import seed_keys, seed_mesh, sweep
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "RNNParams", "init_params", "cell", "hidden_states", "final_hidden_state",
+    "rnn_output", "relu", "input_projections", "preactivations",
+    "activation_patterns", "normalize_sequence", "random_true_sequence",
+    "random_normalized_sequence", "pseudo_network", "pseudo_network_explicit",
+    "backward_matrices", "inversion_matrix", "invert_hidden_state",
+    "languages", "sweep", "seed_keys", "seed_mesh", "Experiment", "ConfigError",
+]

@@ -1,0 +1,113 @@
+"""The pseudo-network: first-order Taylor expansion of the RNN (Sec. 4.1).
+
+Eq. (4) defines, at the initialization W, A, B and for perturbations W', A',
+
+    F^(L)(x; W', A') = sum_{i=1}^{L} Back_{i->L} D^(i) (W' h^(i-1) + A' x^(i))
+
+with ``Back_{i->L} = B D^(L) W ... D^(i+1) W`` and ``Back_{L->L} = B``. It is
+the directional derivative of ``W, A -> B h^(L)`` along (W', A'):
+``F^(L)(x; W', A') = d/dt F_rnn^(L)(x; W + t W', A + t A') at t = 0``, and
+approximates ``F_rnn(W + W', A + A') - F_rnn(W, A)`` (Lemma G.3).
+
+``pseudo_network`` computes it with one forward-mode ``jax.jvp`` through the
+RNN: the same cost as two forward passes, O(L m^2), never a Jacobian.
+``pseudo_network_explicit`` evaluates the sum of Eq. (4) literally through
+``backward_matrices``; it costs O(L^2 m^2 d_out) and exists as a cross-check
+and as the baseline of ``benchmarks/scaling.py``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jaxrnn._src import checks
+from jaxrnn._src.rnn import RNNParams, activation_patterns, hidden_states, rnn_output
+
+
+def _check_delta(params: RNNParams, delta: RNNParams) -> None:
+  if not isinstance(delta, tuple) or not hasattr(delta, "W") or not hasattr(delta, "A"):
+    raise TypeError("delta must be an RNNParams (its B is ignored)")
+  for name in ("W", "A"):
+    p, t = getattr(params, name), getattr(delta, name)
+    if jnp.shape(t) != jnp.shape(p):
+      raise ValueError(
+          f"delta.{name} has shape {tuple(jnp.shape(t))}, expected {p.shape} "
+          f"like params.{name}")
+    if jnp.result_type(t) != jnp.result_type(p):
+      raise TypeError(
+          f"delta.{name} has dtype {jnp.result_type(t)}, params.{name} has "
+          f"{jnp.result_type(p)}")
+
+
+def pseudo_network(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Array:
+  """Pseudo-network ``F^(L)(x; W', A')`` of Eq. (4), through ``jax.jvp``.
+
+  **Arguments:**
+
+  - ``params``: the expansion point (W, A, B), usually the initialization.
+  - ``delta``: an ``RNNParams`` whose ``W`` (m, m) and ``A`` (m, d) are the
+    perturbation W', A'; ``delta.B`` is ignored (B is not trained).
+  - ``xs``: (L, d), one sequence.
+
+  **Returns:** (d_out,), linear in ``delta``. Cost: one forward pass and its
+  tangent, O(L m^2).
+
+  Example::
+
+    >>> import jax, jax.numpy as jnp, jaxrnn
+    >>> p = jaxrnn.init_params(jax.random.key(0), 64, 4, 1)
+    >>> dlt = jaxrnn.init_params(jax.random.key(1), 64, 4, 1)
+    >>> xs = jnp.ones((5, 4))
+    >>> lin = jaxrnn.pseudo_network(p, dlt, xs)
+    >>> t = 1e-3
+    >>> true = jaxrnn.rnn_output(p._replace(W=p.W + t * dlt.W, A=p.A + t * dlt.A), xs) - jaxrnn.rnn_output(p, xs)
+    >>> bool(jnp.allclose(true, t * lin, rtol=1e-2, atol=1e-5))
+    True
+  """
+  checks.check_sequence(params, xs)
+  _check_delta(params, delta)
+
+  def f(W, A):
+    return rnn_output(RNNParams(W, A, params.B), xs)
+
+  _, tangent = jax.jvp(f, (params.W, params.A), (delta.W, delta.A))
+  return tangent
+
+
+def backward_matrices(params: RNNParams, xs: jax.Array) -> jax.Array:
+  """The backward matrices ``Back_{i->L}`` of Sec. 4.1 for i = 1 ... L.
+
+  ``Back_{L->L} = B`` and ``Back_{i->L} = Back_{i+1->L} D^(i+1) W``: a reverse
+  ``lax.scan`` over the activation patterns.
+
+  **Returns:** (L, d_out, m); entry ``i-1`` is ``Back_{i->L}``.
+  Cost O(L m^2 d_out).
+  """
+  masks = activation_patterns(params, xs).astype(params.W.dtype)
+
+  def step(back, mask):
+    back = (back * mask) @ params.W
+    return back, back
+
+  _, earlier = lax.scan(step, params.B, masks[1:], reverse=True)
+  return jnp.concatenate([earlier, params.B[None]], axis=0)
+
+
+def pseudo_network_explicit(params: RNNParams, delta: RNNParams,
+                            xs: jax.Array) -> jax.Array:
+  """Eq. (4) as written: ``sum_i Back_{i->L} D^(i) (W' h^(i-1) + A' x^(i))``.
+
+  Same value as ``pseudo_network`` up to float rounding; O(L m^2 d_out) to
+  build the Back matrices plus O(L m^2) for the perturbation terms, and
+  O(L m d_out) memory. Prefer ``pseudo_network``.
+  """
+  checks.check_sequence(params, xs)
+  _check_delta(params, delta)
+  backs = backward_matrices(params, xs)
+  masks = activation_patterns(params, xs).astype(params.W.dtype)
+  hs = hidden_states(params, xs)
+  h_prev = jnp.concatenate([jnp.zeros_like(hs[:1]), hs[:-1]], axis=0)
+  pert = h_prev @ delta.W.T + xs @ delta.A.T          # (L, m)
+  return jnp.einsum("lom,lm->o", backs, masks * pert)
