@@ -28,3 +28,15 @@ __all__ = [
     "backward_matrices", "inversion_matrix", "invert_hidden_state",
     "languages", "sweep", "seed_keys", "seed_mesh", "Experiment", "ConfigError",
 ]
+
+# Training (Sec. 3.3, Thm. 3.1): SGD/optax on W', A' with B frozen.
+from jaxrnn._src.train import (LOSSES, Schedule, TrainResult,
+                               clipped_squared_loss, init_and_train,
+                               logistic_loss, model_output, practical_schedule,
+                               sign_accuracy, squared_loss, theory_schedule,
+                               train)
+__all__ += [
+    "train", "init_and_train", "TrainResult", "model_output", "logistic_loss",
+    "clipped_squared_loss", "squared_loss", "sign_accuracy", "LOSSES",
+    "Schedule", "theory_schedule", "practical_schedule",
+]

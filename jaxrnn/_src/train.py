@@ -1,0 +1,494 @@
+"""Training the RNN with SGD on W' and A' only, B frozen (Sec. 3.3, Thm. 3.1).
+
+The objective of Sec. 3.3 is, for one sample (xbar, y*) with normalized form x,
+
+    Obj(xbar, y*; W', A') = G(lambda * F_rnn^(L)(x; W + W', A + A'), y*),
+
+with W, A, B the random initialization, B never trained, lambda > 0 a scale,
+and G(., y*) convex and 1-Lipschitz in its first argument. SGD moves only the
+perturbations W', A' (started at 0):
+
+    W'_t = W'_{t-1} - eta grad_{W'} Obj,     A'_t = A'_{t-1} - eta grad_{A'} Obj.
+
+``train`` runs this with any optax ``GradientTransformation`` (plain
+``optax.sgd(eta)`` for the theorem; RMSprop or Adam work the same way). Only
+the pytree ``(W', A')`` is differentiated and handed to the optimizer, so B is
+returned bit for bit unchanged. The whole run is one jitted program: an outer
+``lax.scan`` over evaluation chunks and an inner ``lax.scan`` over the SGD
+steps of a chunk; run many seeds at once with ``jaxrnn.sweep`` over
+``init_and_train``.
+
+Two models share the loop (``model=``):
+
+- ``"rnn"``: ``lambda * F_rnn(x; W + W', A + A')``, the network of Thm. 3.1.
+- ``"pseudo"``: the linearized model ``lambda * (F_rnn(x; W, A) + F(x; W', A'))``
+  with F the pseudo-network of Eq. (4) (``jaxrnn.pseudo_network``); its
+  output is affine in (W', A'), so the objective is convex (Sec. 4.3).
+
+Divergence. A step whose loss or new weights are not finite, or whose loss
+exceeds ``max_loss``, marks the run as diverged: that update is discarded,
+no further update is applied (the weights stay at the last finite iterate),
+every later recorded loss is NaN, and ``TrainResult.diverged`` is True with
+``diverged_step`` the first bad step. Reports must show such runs as
+"diverged", never as a number.
+
+Design choices where the paper is silent (also in ``train``'s docstring):
+minibatches are drawn uniformly *with replacement* from the N training samples
+(Sec. 3.3's "random sample from Z"); for ``d_out > 1`` the losses average over
+output coordinates (this keeps G 1-Lipschitz); the clipped squared loss is the
+Huber loss with threshold 1 (equal to the squared loss 1/2 (z - y)^2 for
+|z - y| <= 1 and continued linearly with slope 1, the unique convex 1-Lipschitz
+continuation).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+
+from jaxrnn._src import checks
+from jaxrnn._src.pseudo import pseudo_network
+from jaxrnn._src.rnn import RNNParams, init_params, rnn_output
+
+# --------------------------------------------------------------------------
+# Losses G(z, y): z (d_out,) model output, y (d_out,) label. Convex,
+# 1-Lipschitz in z (Sec. 3.1).
+
+
+def logistic_loss(z: jax.Array, y: jax.Array) -> jax.Array:
+  """Logistic loss ``mean_s log(1 + exp(-y_s z_s))`` for labels ``y_s = +-1``.
+
+  Convex and 1-Lipschitz in ``z`` (each coordinate's derivative lies in
+  (-1, 1); the mean over the d_out coordinates keeps the l2 Lipschitz constant
+  <= 1). ``G(0, y) = log 2``. Labels in {0, 1} must be mapped to ``2 y - 1``.
+
+  **Arguments:** ``z`` (d_out,) output, ``y`` (d_out,) labels in {-1, +1}.
+
+  **Returns:** scalar. Example::
+
+    >>> import jax.numpy as jnp, jaxrnn
+    >>> float(jaxrnn.logistic_loss(jnp.zeros(1), jnp.ones(1)))  # log 2
+    0.6931471...
+  """
+  return jnp.mean(jnp.logaddexp(jnp.zeros((), z.dtype), -y * z))
+
+
+def clipped_squared_loss(z: jax.Array, y: jax.Array) -> jax.Array:
+  """Squared loss clipped to be 1-Lipschitz (Huber loss with threshold 1).
+
+  ``G(z, y) = mean_s g(z_s - y_s)`` with ``g(r) = r^2 / 2`` for ``|r| <= 1``
+  and ``|r| - 1/2`` otherwise: the l2 regression loss on bounded arguments
+  (Sec. 3.1 "l2-regression loss (for bounded arguments)"), continued with
+  slope 1 so that it stays convex and 1-Lipschitz everywhere.
+
+  **Arguments:** ``z`` (d_out,) output, ``y`` (d_out,) real targets.
+
+  **Returns:** scalar. Example::
+
+    >>> import jax.numpy as jnp, jaxrnn
+    >>> float(jaxrnn.clipped_squared_loss(jnp.array([3.0]), jnp.array([0.5])))
+    2.0
+  """
+  return jnp.mean(optax.huber_loss(z, y, delta=1.0))
+
+
+def squared_loss(z: jax.Array, y: jax.Array) -> jax.Array:
+  """Plain squared loss ``mean_s (z_s - y_s)^2 / 2`` (not Lipschitz; for
+  practical runs only)."""
+  return 0.5 * jnp.mean((z - y) ** 2)
+
+
+LOSSES: dict[str, Callable[[jax.Array, jax.Array], jax.Array]] = {
+    "logistic": logistic_loss,
+    "clipped_squared": clipped_squared_loss,
+    "squared": squared_loss,
+}
+
+
+def get_loss(loss) -> Callable[[jax.Array, jax.Array], jax.Array]:
+  """``loss`` as a function ``G(z, y) -> scalar``: a name from ``LOSSES``
+  ("logistic", "clipped_squared", "squared") or a callable returned as is."""
+  if callable(loss):
+    return loss
+  if isinstance(loss, str) and loss in LOSSES:
+    return LOSSES[loss]
+  raise ValueError(f"loss must be one of {sorted(LOSSES)} or a callable G(z, y), got {loss!r}")
+
+
+def sign_accuracy(z: jax.Array, y: jax.Array) -> jax.Array:
+  """Fraction of output coordinates with ``sign(z) == sign(y)`` (z = 0 counts
+  as +1); the classification accuracy for labels in {-1, +1}."""
+  return jnp.mean((jnp.where(z >= 0, 1, -1) == jnp.where(y >= 0, 1, -1)).astype(z.dtype))
+
+
+# --------------------------------------------------------------------------
+# Models
+
+
+MODELS = ("rnn", "pseudo")
+
+
+def model_output(params: RNNParams, delta: RNNParams, xs: jax.Array, *,
+                 model: str = "rnn", scale=1.0) -> jax.Array:
+  """The scaled output trained by ``train`` for one sequence ``xs`` (L, d).
+
+  - ``model="rnn"``: ``scale * F_rnn(x; W + W', A + A')`` (Sec. 3.3).
+  - ``model="pseudo"``: ``scale * (F_rnn(x; W, A) + F(x; W', A'))``, the
+    first-order expansion of the former (Eq. 4).
+
+  ``delta.B`` is ignored. **Returns:** (d_out,).
+  """
+  if model == "rnn":
+    return scale * rnn_output(
+        RNNParams(params.W + delta.W, params.A + delta.A, params.B), xs)
+  if model == "pseudo":
+    return scale * (rnn_output(params, xs) + pseudo_network(params, delta, xs))
+  raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+
+
+# --------------------------------------------------------------------------
+# Training loop
+
+
+class TrainResult(NamedTuple):
+  """What ``train`` returns (a pytree; under ``sweep`` every leaf gains a
+  leading seed axis).
+
+  - ``params``: ``RNNParams(W + W'_T, A + A'_T, B)``, the trained network (B is
+    the input B, bit for bit). After divergence: the last finite iterate.
+  - ``delta``: ``RNNParams(W'_T, A'_T, zeros_like(B))``.
+  - ``train_loss``: (num_evals,) mean minibatch objective over each chunk of
+    ``eval_every`` steps (NaN for chunks at or after divergence).
+  - ``eval_loss``, ``eval_accuracy``: (num_evals + 1,) mean loss and sign
+    accuracy on the evaluation set before training (entry 0) and after each
+    chunk (NaN after divergence).
+  - ``monitor``: the ``monitor`` pytree stacked over the num_evals + 1
+    evaluation times (None when no monitor is given).
+  - ``diverged``: bool; ``diverged_step``: first bad step (0-based), -1 if none.
+  """
+
+  params: RNNParams
+  delta: RNNParams
+  train_loss: jax.Array
+  eval_loss: jax.Array
+  eval_accuracy: jax.Array
+  monitor: Any
+  diverged: jax.Array
+  diverged_step: jax.Array
+
+
+def _as_labels(ys: jax.Array, n: int, d_out: int, name: str) -> jax.Array:
+  if jnp.ndim(ys) == 1 and d_out == 1:
+    ys = ys[:, None]
+  if jnp.ndim(ys) != 2 or ys.shape != (n, d_out):
+    raise ValueError(
+        f"{name} must have shape ({n}, {d_out}) (or ({n},) when d_out = 1), "
+        f"got {tuple(jnp.shape(ys))}")
+  return ys
+
+
+def _check_data(params: RNNParams, xs, ys, name: str):
+  m, d, d_out = checks.check_params(params)
+  xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+  if jnp.ndim(xs) != 3:
+    raise ValueError(f"{name}_xs must have shape (N, L, d), got {tuple(jnp.shape(xs))}")
+  checks.check_float(f"{name}_xs", xs)
+  if xs.shape[2] != d:
+    raise ValueError(f"{name}_xs has d={xs.shape[2]} but params.A expects d={d}")
+  if xs.shape[0] < 1 or xs.shape[1] < 1:
+    raise ValueError(f"{name}_xs must hold at least one sequence of length >= 1")
+  if jnp.result_type(xs) != jnp.result_type(params.W):
+    raise TypeError(f"{name}_xs has dtype {jnp.result_type(xs)} but params have "
+                    f"dtype {jnp.result_type(params.W)}")
+  ys = _as_labels(ys, xs.shape[0], d_out, f"{name}_ys")
+  return xs, ys.astype(jnp.result_type(params.W))
+
+
+def _positive_int(name, v):
+  if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+    raise ValueError(f"{name} must be a positive int, got {v!r}")
+
+
+def _all_finite(tree) -> jax.Array:
+  leaves = jax.tree.leaves(tree)
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+
+
+def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
+          eval_xs: jax.Array | None = None, eval_ys: jax.Array | None = None, *,
+          optimizer: optax.GradientTransformation, steps: int,
+          loss="logistic", batch_size: int = 1, scale=1.0, model: str = "rnn",
+          eval_every: int | None = None, max_loss: float = 1e6,
+          monitor: Callable | None = None) -> TrainResult:
+  """SGD (or any optax optimizer) on W', A' with B frozen (Sec. 3.3).
+
+  Minimizes ``mean_{(x,y) in batch} G(model_output(params, delta, x), y)``
+  over ``delta = (W', A')``, started at 0; see ``model_output`` for the two
+  models. Each step draws ``batch_size`` indices uniformly with replacement
+  from the N training sequences (``batch_size=1`` is the single-sample SGD of
+  Sec. 3.3), takes the gradient with respect to (W', A') only and applies
+  ``optimizer``. The loop is ``lax.scan`` over ``steps // eval_every`` chunks
+  of ``eval_every`` steps; after each chunk the model is evaluated on
+  ``(eval_xs, eval_ys)`` (default: the training set).
+
+  Pure and jit-able: ``optimizer``, ``steps``, ``loss``, ``batch_size``,
+  ``model``, ``eval_every``, ``max_loss`` and ``monitor`` are static Python
+  values (bind them with ``functools.partial``); ``scale`` may be a traced
+  scalar.
+
+  **Arguments:**
+
+  - ``key``: PRNG key for the minibatch draws.
+  - ``params``: ``RNNParams`` at initialization (W, A, B).
+  - ``xs``: (N, L, d) training sequences (e.g. Def. 3.1 normalized);
+    ``ys``: (N, d_out) labels, or (N,) when d_out = 1. For the logistic loss
+    labels are +-1.
+  - ``eval_xs``, ``eval_ys``: held-out data of the same kind (population loss
+    estimate); ``None`` uses the training data.
+  - ``optimizer``: an ``optax.GradientTransformation``, e.g.
+    ``optax.sgd(eta)`` (Thm. 3.1) or ``optax.rmsprop(1e-3)``.
+  - ``steps``: number of optimizer steps T.
+  - ``loss``: "logistic", "clipped_squared", "squared", or a callable
+    ``G(z (d_out,), y (d_out,)) -> scalar``.
+  - ``batch_size``: samples per step.
+  - ``scale``: the lambda of Sec. 3.3 (Thm. 3.1: ``eps / (10 L rho)``).
+  - ``model``: "rnn" or "pseudo".
+  - ``eval_every``: steps per chunk (must divide ``steps``; default ``steps``).
+  - ``max_loss``: a minibatch loss above it counts as divergence (the losses
+    above grow like |output|, so 1e6 means the output blew up).
+  - ``monitor``: optional ``monitor(params, delta, eval_xs) -> pytree`` of
+    arrays evaluated with the evaluation (e.g. weight movement).
+
+  **Returns:** a ``TrainResult``.
+
+  Cost: ``steps * batch_size`` forward+backward passes, O(L m^2) each, plus
+  ``(steps / eval_every + 1) * N_eval`` forward passes.
+
+  Example::
+
+    >>> import functools, jax, optax, jaxrnn
+    >>> k = jax.random.split(jax.random.key(0), 3)
+    >>> p = jaxrnn.init_params(k[0], 32, 4, 1)
+    >>> xs = jax.vmap(lambda kk: jaxrnn.random_normalized_sequence(kk, 5, 4, 0.5))(jax.random.split(k[1], 16))
+    >>> ys = jax.numpy.sign(xs[:, 2, 0])
+    >>> res = jaxrnn.train(k[2], p, xs, ys, optimizer=optax.sgd(0.1), steps=50, eval_every=10)
+    >>> res.eval_loss.shape, bool(res.diverged)
+    ((6,), False)
+  """
+  _positive_int("steps", steps)
+  _positive_int("batch_size", batch_size)
+  eval_every = steps if eval_every is None else eval_every
+  _positive_int("eval_every", eval_every)
+  if steps % eval_every:
+    raise ValueError(f"eval_every={eval_every} must divide steps={steps}")
+  if model not in MODELS:
+    raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+  if not isinstance(optimizer, optax.GradientTransformation):
+    raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
+  if checks.is_concrete(scale):
+    s = float(np.asarray(scale))
+    if not math.isfinite(s) or s <= 0:
+      raise ValueError(f"scale (lambda) must be a positive finite number, got {s!r}")
+  G = get_loss(loss)
+  xs, ys = _check_data(params, xs, ys, "train")
+  if (eval_xs is None) != (eval_ys is None):
+    raise ValueError("give both eval_xs and eval_ys, or neither")
+  if eval_xs is None:
+    eval_xs, eval_ys = xs, ys
+  else:
+    eval_xs, eval_ys = _check_data(params, eval_xs, eval_ys, "eval")
+  if eval_xs.shape[1:] != xs.shape[1:]:
+    raise ValueError(f"eval_xs sequences have shape {eval_xs.shape[1:]}, training "
+                     f"sequences {xs.shape[1:]}")
+
+  return _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale,
+                    optimizer=optimizer, steps=steps, G=G, batch_size=batch_size,
+                    model=model, eval_every=eval_every, max_loss=float(max_loss),
+                    monitor=monitor)
+
+
+@functools.partial(jax.jit, static_argnames=(
+    "optimizer", "steps", "G", "batch_size", "model", "eval_every", "max_loss",
+    "monitor"))
+def _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, *, optimizer,
+               steps, G, batch_size, model, eval_every, max_loss, monitor):
+  dtype = params.W.dtype
+  n = xs.shape[0]
+  num_chunks = steps // eval_every
+  nan = jnp.asarray(jnp.nan, dtype)
+  out = jax.vmap(lambda dl, x: model_output(params, dl, x, model=model, scale=scale),
+                 in_axes=(None, 0))
+
+  def batch_loss(trainable, bx, by):
+    delta = RNNParams(trainable["W"], trainable["A"], params.B)
+    return jnp.mean(jax.vmap(G)(out(delta, bx), by))
+
+  grad_fn = jax.value_and_grad(batch_loss)
+
+  def evaluate(trainable):
+    delta = RNNParams(trainable["W"], trainable["A"], params.B)
+    z = out(delta, eval_xs)
+    el = jnp.mean(jax.vmap(G)(z, eval_ys))
+    acc = jnp.mean(jax.vmap(sign_accuracy)(z, eval_ys))
+    mon = None
+    if monitor is not None:
+      mon = monitor(params, RNNParams(trainable["W"], trainable["A"],
+                                      jnp.zeros_like(params.B)), eval_xs)
+    return el, acc, mon
+
+  def step(carry, inputs):
+    trainable, opt_state, diverged, div_step = carry
+    t, k = inputs
+    idx = jax.random.randint(k, (batch_size,), 0, n)
+    value, grads = grad_fn(trainable, xs[idx], ys[idx])
+    updates, new_state = optimizer.update(grads, opt_state, trainable)
+    new_trainable = optax.apply_updates(trainable, updates)
+    bad = (~jnp.isfinite(value)) | (value > max_loss) | (~_all_finite(new_trainable))
+    now = diverged | bad
+    keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(now, b, a), new, old)
+    trainable = keep(new_trainable, trainable)
+    opt_state = keep(new_state, opt_state)
+    div_step = jnp.where(bad & ~diverged, t, div_step)
+    return (trainable, opt_state, now, div_step), jnp.where(now, nan, value)
+
+  def chunk(carry, inputs):
+    ts, ks = inputs
+    carry, values = lax.scan(step, carry, (ts, ks))
+    el, acc, mon = evaluate(carry[0])
+    div = carry[2]
+    return carry, (jnp.mean(values), jnp.where(div, nan, el),
+                   jnp.where(div, nan, acc), mon)
+
+  trainable0 = {"W": jnp.zeros_like(params.W), "A": jnp.zeros_like(params.A)}
+  carry0 = (trainable0, optimizer.init(trainable0), jnp.asarray(False),
+            jnp.asarray(-1, jnp.int32))
+  ts = jnp.arange(steps, dtype=jnp.int32).reshape(num_chunks, eval_every)
+  ks = jax.random.split(key, steps).reshape(num_chunks, eval_every)
+  el0, acc0, mon0 = evaluate(trainable0)
+  (trainable, _, diverged, div_step), (tl, el, acc, mon) = lax.scan(
+      chunk, carry0, (ts, ks))
+  cat = lambda a, b: jnp.concatenate([a[None], b], axis=0)
+  mon = None if monitor is None else jax.tree.map(cat, mon0, mon)
+  return TrainResult(
+      params=RNNParams(params.W + trainable["W"], params.A + trainable["A"], params.B),
+      delta=RNNParams(trainable["W"], trainable["A"], jnp.zeros_like(params.B)),
+      train_loss=tl, eval_loss=cat(el0, el), eval_accuracy=cat(acc0, acc),
+      monitor=mon, diverged=diverged, diverged_step=div_step)
+
+
+def init_and_train(key: jax.Array, xs: jax.Array, ys: jax.Array,
+                   eval_xs: jax.Array | None = None,
+                   eval_ys: jax.Array | None = None, *, m: int, d_out: int = 1,
+                   **train_kwargs) -> TrainResult:
+  """``init_params`` then ``train``, from one key: the per-seed function for
+  ``jaxrnn.sweep``.
+
+  The key is split into an initialization key and a minibatch key. ``d`` is
+  read from ``xs`` (N, L, d); the dtype of the weights is that of ``xs``.
+  ``train_kwargs`` are ``train``'s keyword arguments (``optimizer``,
+  ``steps``, ``loss``, ...).
+
+  Example (8 seeds at once)::
+
+    >>> import functools, jax, optax, jaxrnn
+    >>> xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, 5, 4, 0.5))(jaxrnn.seed_keys(1, 16))
+    >>> ys = jax.numpy.sign(xs[:, 2, 0])
+    >>> fn = functools.partial(jaxrnn.init_and_train, m=32, optimizer=optax.sgd(0.1), steps=20)
+    >>> res = jaxrnn.sweep(fn, jaxrnn.seed_keys(0, 8), xs, ys)
+    >>> res.eval_loss.shape, res.diverged.shape
+    ((8, 2), (8,))
+  """
+  k_init, k_train = jax.random.split(key)
+  if jnp.ndim(xs) != 3:
+    raise ValueError(f"xs must have shape (N, L, d), got {tuple(jnp.shape(xs))}")
+  params = init_params(k_init, m, xs.shape[2], d_out, dtype=jnp.result_type(xs))
+  return train(k_train, params, xs, ys, eval_xs, eval_ys, **train_kwargs)
+
+
+# --------------------------------------------------------------------------
+# Schedules
+
+
+class Schedule(NamedTuple):
+  """Hyperparameters of one training run (see ``theory_schedule``)."""
+
+  rho: float          # 100 L d_out log m
+  eps_x: float        # scale of the middle tokens (Def. 3.1)
+  scale: float        # lambda of Sec. 3.3
+  eta: float          # step size
+  steps: int          # T (possibly capped)
+  steps_uncapped: float  # T as the formula gives it
+  note: str
+
+
+def theory_schedule(m: int, L: int, d_out: int = 1, *, eps: float = 0.1,
+                    p: int = 1, complexity: float = 1.0, rho_power: float = 1.0,
+                    max_steps: int | None = None) -> Schedule:
+  """rho, eps_x, lambda, eta and T of Thm. 3.1 with every Theta/poly made
+  explicit.
+
+  The theorem sets ``rho = 100 L d_out log m``, ``eps_x = 1 / poly(rho)``,
+  ``lambda = eps / (10 L rho)``, ``eta = Theta(1 / (eps rho^2 m))`` and
+  ``T = Theta(p^2 C^2 poly(rho) eps^-2)`` with ``C = C_eps(Phi, O(1/eps_x))``.
+  The paper leaves the constants and the polynomials open; this function
+  takes every Theta constant as 1 and ``poly(rho) = rho ** rho_power``
+  (default rho^1; the theorem needs some fixed power, the appendix is not
+  available). ``complexity`` is C (compute it with
+  ``jaxrnn.complexity_eps`` at R = O(1/eps_x); it is astronomically large for
+  C* = 1e4). ``max_steps`` caps T so that a run is possible; the uncapped T
+  is kept in ``steps_uncapped``.
+
+  Example::
+
+    >>> s = theory_schedule(256, 6, eps=0.1)
+    >>> round(s.rho), f"{s.scale:.1e}", f"{s.eta:.1e}"
+    (3327, '5.0e-07', '3.5e-09')
+  """
+  _positive_int("m", m)
+  _positive_int("L", L)
+  _positive_int("d_out", d_out)
+  _positive_int("p", p)
+  if not (eps > 0 and math.isfinite(eps)):
+    raise ValueError(f"eps must be positive, got {eps!r}")
+  if m < 2:
+    raise ValueError("m must be at least 2 (rho uses log m)")
+  rho = 100.0 * L * d_out * math.log(m)
+  poly = rho ** rho_power
+  eps_x = 1.0 / poly
+  lam = eps / (10.0 * L * rho)
+  eta = 1.0 / (eps * rho ** 2 * m)
+  t_raw = p ** 2 * complexity ** 2 * poly / eps ** 2
+  t = t_raw if max_steps is None else min(t_raw, max_steps)
+  t = int(max(1, min(t, 2 ** 62)))
+  note = (f"Thm 3.1 with Theta constants 1, poly(rho)=rho^{rho_power:g}: "
+          f"rho={rho:.4g}, eps_x={eps_x:.3g}, lambda={lam:.3g}, eta={eta:.3g}, "
+          f"T={t_raw:.3g}" + ("" if max_steps is None or t_raw <= max_steps
+                              else f" (capped to {t})"))
+  return Schedule(rho, eps_x, lam, eta, t, t_raw, note)
+
+
+def practical_schedule(m: int, L: int, d_out: int = 1, *, steps: int = 2000,
+                       lr: float = 0.5, eps_x: float = 0.5,
+                       scale: float = 1.0) -> Schedule:
+  """A schedule that trains at CPU sizes (m ~ 64-512, T ~ 10^3).
+
+  lambda = ``scale`` (default 1), eps_x = ``eps_x`` (default 0.5), and a step
+  size ``eta = lr / m`` so that the change of the output per step stays of
+  order ``lr`` as m grows (the 1/m of Thm. 3.1's eta; the gradient of B h^(L)
+  with respect to W' and A' has squared norm ~ m, as B ~ N(0, 2)). These are
+  choices, not the theorem's values; ``rho`` is reported for reference.
+  """
+  _positive_int("m", m)
+  _positive_int("L", L)
+  _positive_int("steps", steps)
+  rho = 100.0 * L * d_out * math.log(max(m, 2))
+  eta = lr / m
+  note = (f"practical: lambda={scale:g}, eps_x={eps_x:g}, eta=lr/m={eta:.3g}, T={steps}")
+  return Schedule(rho, eps_x, scale, eta, steps, float(steps), note)
