@@ -40,3 +40,24 @@ __all__ += [
     "clipped_squared_loss", "squared_loss", "sign_accuracy", "LOSSES",
     "Schedule", "theory_schedule", "practical_schedule",
 ]
+
+# Sec. 4.2-4.4: random ReLU features, naive and least-squares inversion,
+# re-randomization (issue 3).
+from jaxrnn._src.features import (random_relu_features, relu_features_apply,
+                                  relu_features_error, relu_features_error_std,
+                                  relu_readout)
+from jaxrnn._src.inversion import (LinearDecoder, apply_linear_decoder,
+                                   fit_linear_decoder,
+                                   invert_hidden_state_naive,
+                                   naive_inversion_matrix,
+                                   reconstruction_errors, zero_base_sequence)
+from jaxrnn._src.rerandomize import (block_mask, relative_change, rerandomize,
+                                     rerandomization_changes)
+
+__all__ += [
+    "random_relu_features", "relu_readout", "relu_features_apply",
+    "relu_features_error", "relu_features_error_std", "naive_inversion_matrix",
+    "invert_hidden_state_naive", "zero_base_sequence", "LinearDecoder",
+    "fit_linear_decoder", "apply_linear_decoder", "reconstruction_errors",
+    "rerandomize", "block_mask", "relative_change", "rerandomization_changes",
+]
