@@ -1,46 +1,55 @@
-"""Formal languages over {0, 1} (Sec. 5). Simple reference definitions; see
-``accepts``."""
+"""Formal languages over {0, 1} (Sec. 5 of the paper): DFAs, membership,
+data sets and token encodings.
+
+``accepts(name, bits)`` is the stable entry point (see ``API.md``); the other
+names give the explicit automata, jit-able batch membership, exhaustive and
+class-balanced data sets, and the two bit encodings (the paper's normalized
+tokens of Def. 3.1 and plain one-hot). Names: ``"parity"`` (odd number of
+1s), ``"one_one"`` (exactly one 1, D_L1), ``"tomita1"`` ... ``"tomita7"``,
+``"contains:<pattern>"``. The definitions, and the reading chosen for
+Tomita 3 and Tomita 6, are documented in ``jaxrnn._src.languages``.
+"""
 
 from __future__ import annotations
 
-import re
-
-import numpy as np
-
-_TOMITA = {
-    "tomita1": lambda s: re.fullmatch(r"1*", s) is not None,
-    "tomita2": lambda s: re.fullmatch(r"(10)*", s) is not None,
-    "tomita3": lambda s: re.search(r"(?<!1)(11)*1(?!1)0*(?<!0)(00)*0(?!0)", s) is None,
-    "tomita4": lambda s: "000" not in s,
-    "tomita5": lambda s: s.count("0") % 2 == 0 and s.count("1") % 2 == 0,
-    "tomita6": lambda s: (s.count("0") - s.count("1")) % 3 == 0,
-    "tomita7": lambda s: re.fullmatch(r"0*1*0*1*", s) is not None,
-}
-
-
-def _as_str(bits) -> str:
-  if isinstance(bits, str):
-    if set(bits) - {"0", "1"}:
-      raise ValueError(f"bits must contain only '0' and '1', got {bits!r}")
-    return bits
-  arr = np.asarray(bits)
-  if arr.ndim != 1:
-    raise ValueError(f"bits must be 1-D, got shape {arr.shape}")
-  if arr.size and not np.all((arr == 0) | (arr == 1)):
-    raise ValueError("bits must contain only 0 and 1")
-  return "".join(str(int(b)) for b in arr)
+from jaxrnn._src.languages import (DFA, ENCODINGS, LANGUAGE_NAMES, PAD,
+                                   TOMITA_NAMES, Split, all_strings, as_bits,
+                                   balanced_oversample, balanced_sample,
+                                   batch_accepts, bit_tokens, count_members,
+                                   describe, encode, encode_batch,
+                                   exhaustive_strings, final_state, get_dfa,
+                                   lengths_of, log_counts, make_split, pad_left,
+                                   sample_class)
+from jaxrnn._src.languages import accepts as _accepts
 
 
 def accepts(name: str, bits) -> bool:
-  """Membership of one 0/1 string in the language ``name``."""
-  s = _as_str(bits)
-  if name == "parity":
-    return s.count("1") % 2 == 1
-  if name == "one_one":
-    return s.count("1") == 1
-  if name.startswith("contains:"):
-    pattern = _as_str(name[len("contains:"):])
-    return pattern in s
-  if name in _TOMITA:
-    return bool(_TOMITA[name](s))
-  raise ValueError(f"unknown language {name!r}")
+  """Membership of one 0/1 string in the language ``name``.
+
+  **Arguments:**
+
+  - ``name``: ``"parity"`` (odd number of 1s), ``"one_one"`` (exactly one 1,
+    D_L1), ``"tomita1"`` ... ``"tomita7"``, or ``"contains:<pattern>"``
+    (``<pattern>`` a 0/1 word occurring as a substring). Unknown names raise
+    ``ValueError`` naming them.
+  - ``bits``: a 1-D integer array with entries in {0, 1}, or a str of '0'/'1'.
+
+  **Returns:** ``bool``. Runs the language's DFA (``get_dfa(name)``) on the
+  host; for batches use ``batch_accepts``.
+
+  Example::
+
+    >>> from jaxrnn import languages
+    >>> languages.accepts("tomita3", "1011"), languages.accepts("parity", [1, 0, 0])
+    (False, True)
+  """
+  return _accepts(name, bits)
+
+
+__all__ = [
+    "accepts", "DFA", "get_dfa", "describe", "batch_accepts", "final_state",
+    "as_bits", "all_strings", "exhaustive_strings", "pad_left", "lengths_of",
+    "log_counts", "count_members", "sample_class", "balanced_sample",
+    "balanced_oversample", "make_split", "Split", "bit_tokens", "encode",
+    "encode_batch", "ENCODINGS", "LANGUAGE_NAMES", "TOMITA_NAMES", "PAD",
+]
