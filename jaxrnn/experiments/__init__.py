@@ -40,6 +40,16 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Experiment:
+  # Fast path: experiments live in a module of their own name.
+  if name.isidentifier() and not name.startswith("_"):
+    try:
+      exp = getattr(importlib.import_module(f"{__name__}.{name}"), "EXPERIMENT", None)
+    except ModuleNotFoundError as e:
+      if e.name != f"{__name__}.{name}":
+        raise
+      exp = None
+    if isinstance(exp, Experiment) and exp.name == name:
+      return exp
   reg = registry()
   if name not in reg:
     raise KeyError(f"unknown experiment {name!r}; known: {', '.join(reg)}")

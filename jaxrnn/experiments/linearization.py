@@ -148,7 +148,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     err = [by[(m, w)]["rel_err_mean"] for w in cfg.omegas]
     std = [by[(m, w)]["rel_err_std"] for w in cfg.omegas]
     flips = [by[(m, w)]["flip_fraction"] for w in cfg.omegas]
-    slopes[m] = fit_slope(cfg.omegas, err)
+    slopes[m] = fit_slope(cfg.omegas, err) if len(cfg.omegas) >= 2 else None
     axes[0].errorbar(cfg.omegas, err, yerr=std, marker="o", capsize=2, label=f"m={m}")
     axes[1].plot(cfg.omegas, np.maximum(flips, 1e-7), marker="o", label=f"m={m}")
     rows.append([m] + [float(e) for e in err] + [slopes[m]])
@@ -180,7 +180,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
       "![linearization](linearization.png)",
       "",
   ]
-  if ms:
+  if ms and len(cfg.omegas) >= 2:
     s = np.array([slopes[m] for m in ms])
     small = [w for w in cfg.omegas if w <= 1e-2]
     small_slopes = [fit_slope(small, [by[(m, w)]["rel_err_mean"] for w in small])

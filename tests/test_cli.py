@@ -1,0 +1,136 @@
+"""The command line and the resumable runner."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jaxrnn._src import cli, runner
+
+SMALL = ["--set", "ms=8,12", "--set", "omegas=0.001,0.01,0.03,0.1,0.3,1.0",
+         "--set", "num_seeds=2", "--set", "num_sequences=4", "--set", "L=4"]
+
+
+def jaxrnn_cli(*args, timeout=300):
+  return subprocess.run([sys.executable, "-m", "jaxrnn._src.cli", *args],
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def run_main(capsys, *args):
+  """Runs the CLI in-process; returns (status, stdout, stderr)."""
+  try:
+    status = cli.main(list(args))
+  except SystemExit as e:      # argparse errors exit through SystemExit
+    status = e.code
+  out = capsys.readouterr()
+  return status, out.out, out.err
+
+
+def test_list_names_the_experiments(capsys):
+  status, out, _ = run_main(capsys, "list")
+  assert status == 0
+  assert "linearization" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "nope"], "unknown experiment 'nope'"),
+    (["run", "linearization", "--preset", "huge"], "invalid choice: 'huge'"),
+    (["run", "linearization", "--set", "bogus=1"], "unknown config key 'bogus'"),
+    (["run", "linearization", "--set", "L=abc"], "L: expected int, got 'abc'"),
+    (["run", "linearization", "--set", "L=1"], "L: must be >= 2"),
+    (["run", "linearization", "--set", "noequals"], "--set expects key=value"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "the following arguments are required: command"),
+])
+def test_bad_input_is_one_line_and_status_2(args, message, tmp_path, capsys):
+  if args[:1] == ["run"]:
+    args = args + ["--out", str(tmp_path)]
+  status, _, err = run_main(capsys, *args)
+  assert status == 2, err
+  lines = err.strip().splitlines()
+  assert len(lines) == 1, err
+  assert message in lines[0]
+
+
+def test_installed_entry_point_answers_without_traceback():
+  res = jaxrnn_cli("run", "nope")
+  assert res.returncode == 2
+  assert res.stderr.strip() == "jaxrnn: error: unknown experiment 'nope'; known: " + \
+      res.stderr.strip().split("known: ")[1]
+  assert "Traceback" not in res.stderr
+
+
+def _records(run_dir):
+  return [json.loads(l) for l in (run_dir / "results.jsonl").read_text().splitlines()]
+
+
+def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
+  full_out, cut_out = tmp_path / "full", tmp_path / "cut"
+  res = jaxrnn_cli("run", "linearization", "--out", str(full_out), "--no-progress", *SMALL)
+  assert res.returncode == 0, res.stderr
+  full_dir = full_out / "linearization" / "quick"
+  for name in ("config.json", "results.jsonl", "summary.md", "linearization.png"):
+    assert (full_dir / name).exists(), name
+  assert "| m |" in res.stdout                      # the summary table is printed
+  meta = json.loads((full_dir / "config.json").read_text())
+  assert meta["seed"] == 0 and meta["environment"]["jax"] and meta["environment"]["devices"]
+  full = _records(full_dir)
+  assert len(full) == 12
+
+  cut_dir = cut_out / "linearization" / "quick"
+  proc = subprocess.Popen([sys.executable, "-m", "jaxrnn._src.cli", "run", "linearization",
+                           "--out", str(cut_out), "--no-progress", *SMALL],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 240
+  while time.time() < deadline:
+    path = cut_dir / "results.jsonl"
+    if path.exists() and len(path.read_text().splitlines()) >= 3:
+      break
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  kept = _records(cut_dir)
+  assert 3 <= len(kept) < 12, "the kill should land mid-sweep"
+  # Simulate a torn write of the point in flight: a partial line at the end.
+  with open(cut_dir / "results.jsonl", "a") as f:
+    f.write('{"key": "{\\"m\\":12,')
+  res = jaxrnn_cli("run", "linearization", "--out", str(cut_out), "--no-progress", *SMALL)
+  assert res.returncode == 0, res.stderr
+  resumed = _records(cut_dir)
+  assert [r["key"] for r in resumed[:len(kept)]] == [r["key"] for r in kept]
+  keys = [r["key"] for r in resumed]
+  assert len(keys) == len(set(keys)) == 12
+  by_key = {r["key"]: r for r in full}
+  for r in resumed:
+    assert r["rel_err_per_seed"] == pytest.approx(by_key[r["key"]]["rel_err_per_seed"], rel=1e-12)
+
+
+def test_other_config_in_same_directory_is_refused(tmp_path, capsys):
+  args = ["run", "linearization", "--out", str(tmp_path), "--no-progress",
+          "--set", "ms=8", "--set", "omegas=0.1", "--set", "num_seeds=1",
+          "--set", "num_sequences=2", "--set", "L=3"]
+  assert run_main(capsys, *args)[0] == 0
+  status, _, err = run_main(capsys, *args, "--seed", "5")
+  assert status == 2 and "another config" in err
+  assert run_main(capsys, *args, "--seed", "5", "--fresh")[0] == 0
+
+
+def test_load_records_drops_torn_tail_and_duplicates(tmp_path):
+  path = tmp_path / "results.jsonl"
+  path.write_text('{"key": "a", "v": 1}\n{"key": "b", "v": 2}\n{"key": "a", "v": 3}\n{"key": "c"')
+  recs = runner.load_records(path)
+  assert [(r["key"], r["v"]) for r in recs] == [("a", 1), ("b", 2)]
+  assert path.read_text().endswith('"v": 3}\n')          # torn tail removed on disk
+
+
+def test_overrides_are_typed():
+  from jaxrnn.experiments import linearization
+  cfg = runner.apply_overrides(linearization.PRESETS["quick"],
+                               ["ms=16,32", "eps_x=0.2", "dtype=float32"])
+  assert cfg.ms == (16, 32) and cfg.eps_x == 0.2 and cfg.dtype == "float32"
+  with pytest.raises(runner.ConfigError, match="dtype: must be float32 or float64"):
+    runner.apply_overrides(cfg, ["dtype=float16"])
