@@ -15,7 +15,8 @@ from jaxrnn._src.pseudo import (backward_matrices, pseudo_network,
 from jaxrnn._src.rnn import (RNNParams, activation_patterns, cell,
                              final_hidden_state, hidden_states, init_params,
                              input_projections, preactivations, relu, rnn_output)
-from jaxrnn._src.runner import ConfigError, Experiment
+from jaxrnn._src.runner import (ConfigError, Experiment, apply_overrides,
+                                run_experiment)
 from jaxrnn._src.sweep import seed_keys, seed_mesh, sweep
 
 __version__ = "0.1.0"
@@ -27,6 +28,7 @@ __all__ = [
     "random_normalized_sequence", "pseudo_network", "pseudo_network_explicit",
     "backward_matrices", "inversion_matrix", "invert_hidden_state",
     "languages", "sweep", "seed_keys", "seed_mesh", "Experiment", "ConfigError",
+    "apply_overrides", "run_experiment",
 ]
 
 # Training (Sec. 3.3, Thm. 3.1): SGD/optax on W', A' with B frozen.
@@ -49,7 +51,7 @@ from jaxrnn._src.features import (random_relu_features, relu_features_apply,
 from jaxrnn._src.inversion import (LinearDecoder, apply_linear_decoder,
                                    fit_linear_decoder,
                                    invert_hidden_state_naive,
-                                   naive_inversion_matrix,
+                                   naive_block_scales, naive_inversion_matrix,
                                    reconstruction_errors, zero_base_sequence)
 from jaxrnn._src.rerandomize import (block_mask, relative_change, rerandomize,
                                      rerandomization_changes)
@@ -57,7 +59,25 @@ from jaxrnn._src.rerandomize import (block_mask, relative_change, rerandomize,
 __all__ += [
     "random_relu_features", "relu_readout", "relu_features_apply",
     "relu_features_error", "relu_features_error_std", "naive_inversion_matrix",
-    "invert_hidden_state_naive", "zero_base_sequence", "LinearDecoder",
+    "invert_hidden_state_naive", "naive_block_scales", "zero_base_sequence", "LinearDecoder",
     "fit_linear_decoder", "apply_linear_decoder", "reconstruction_errors",
     "rerandomize", "block_mask", "relative_change", "rerandomization_changes",
+]
+
+# Concept class, complexity and existence (Def. 2.1, Def. 3.3, Sec. 4.2).
+from jaxrnn._src.complexity import (complexity_eps, complexity_s,
+                                    log_complexity_eps, log_complexity_s,
+                                    phi_function, taylor_coefficients)
+from jaxrnn._src.concept import (Concept, concept_dataset, concept_value,
+                                 estimate_opt, huber_noise_opt, make_concept,
+                                 random_concept)
+from jaxrnn._src.existence import (construct_pseudo_network,
+                                   fit_weight_function, lemma41_expectation,
+                                   lemma42_a_star, weight_function)
+__all__ += [
+    "complexity_eps", "complexity_s", "log_complexity_eps", "log_complexity_s",
+    "phi_function", "taylor_coefficients", "Concept", "concept_dataset",
+    "concept_value", "estimate_opt", "huber_noise_opt", "make_concept",
+    "random_concept", "construct_pseudo_network", "fit_weight_function",
+    "lemma41_expectation", "lemma42_a_star", "weight_function",
 ]

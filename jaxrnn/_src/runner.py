@@ -270,7 +270,7 @@ def run_experiment(exp: Experiment, cfg, out_dir: Path, *, preset: str,
   ``out_dir`` already holds a run with another config (pass ``fresh=True`` to
   discard it).
   """
-  from tqdm.auto import tqdm
+  from tqdm import tqdm
 
   validate_config(cfg)
   out_dir = Path(out_dir)
