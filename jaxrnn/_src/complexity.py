@@ -1,0 +1,240 @@
+"""Function complexity of Def. 2.1 (from Allen-Zhu, Li & Liang [15]).
+
+For ``phi(z) = sum_i c_i z^i`` and R, eps > 0,
+
+    C_eps(phi, R) = sum_i ((C* R)^i + (sqrt(log(1/eps)) / sqrt(i) * C* R)^i) |c_i|,
+    C_s(phi, R)   = C* sum_i (i + 1)^1.75 R^i |c_i|,           C* = 10^4.
+
+Convention for i = 0 (the paper is silent): both factors of the first sum are
+taken as 1, so the i = 0 term of C_eps is ``2 |c_0|``. For the second factor
+this is the limit ``(a / sqrt(i))^i = exp(i log a - (i/2) log i) -> 1`` as
+i -> 0+, and ``x^0 = 1`` for the first. The concept class of Def. 3.3 has
+``Phi(0) = c_0 = 0``, where the convention does not matter.
+
+With C* = 10^4 these numbers overflow float64 already for sin at R = 1
+(``C_eps(sin, 1) ~ sinh(10^4)``), so everything is computed as a natural
+logarithm with a log-sum-exp over the series; ``complexity_eps`` and
+``complexity_s`` return ``inf`` where the value itself exceeds float64.
+
+Host-side NumPy (these are scalars describing a function class, not traced
+computations). Functions are given by name (see ``PHI_NAMES``) or by a finite
+coefficient array (a polynomial).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import jax.numpy as jnp
+import numpy as np
+from scipy import special
+
+C_STAR = 1.0e4
+
+#: Named smooth functions with Phi(0) = 0 for the concept class. A name may
+#: carry a positive frequency/scale k as ``"name:k"`` meaning ``phi(k z)``
+#: (``"pow:k"`` is ``z^k`` with integer k >= 1).
+PHI_NAMES = ("sin", "cos1", "exp1", "sinh", "cosh1", "pow")
+
+
+def _parse(name: str) -> tuple[str, float]:
+  if not isinstance(name, str):
+    raise TypeError(f"phi must be a name string or a coefficient array, got {type(name).__name__}")
+  base, _, arg = name.partition(":")
+  if base not in PHI_NAMES:
+    raise ValueError(
+        f"unknown phi {name!r}; known: 'sin[:k]' sin(kz), 'cos1[:k]' 1-cos(kz), "
+        "'exp1[:k]' exp(kz)-1, 'sinh[:k]', 'cosh1[:k]' cosh(kz)-1, 'pow:k' z^k")
+  if arg == "":
+    k = 1.0
+  else:
+    try:
+      k = float(arg)
+    except ValueError:
+      raise ValueError(f"phi {name!r}: the part after ':' must be a number") from None
+  if not (k > 0 and math.isfinite(k)):
+    raise ValueError(f"phi {name!r}: scale must be positive")
+  if base == "pow" and (k != int(k) or k < 1):
+    raise ValueError(f"phi {name!r}: pow needs an integer degree >= 1")
+  return base, k
+
+
+def phi_function(name: str) -> Callable:
+  """The jnp function ``z -> phi(z)`` for a name of ``PHI_NAMES``.
+
+  Example::
+
+    >>> import jax.numpy as jnp
+    >>> float(phi_function("sin:2")(jnp.array(0.25)))
+    0.479425...
+  """
+  base, k = _parse(name)
+  if base == "sin":
+    return lambda z: jnp.sin(k * z)
+  if base == "cos1":
+    return lambda z: 1 - jnp.cos(k * z)
+  if base == "exp1":
+    return lambda z: jnp.expm1(k * z)
+  if base == "sinh":
+    return lambda z: jnp.sinh(k * z)
+  if base == "cosh1":
+    return lambda z: jnp.cosh(k * z) - 1
+  deg = int(k)
+  return lambda z: z ** deg
+
+
+def _log_abs_coeffs(phi, n_terms) -> np.ndarray:
+  """log|c_i| for i < n_terms, or for the indices i of an integer array
+  ``n_terms`` (-inf where c_i = 0)."""
+  if not isinstance(phi, str):
+    c = np.asarray(phi, np.float64)
+    if c.ndim != 1 or c.size == 0:
+      raise ValueError(f"coefficients must be a non-empty 1-D array, got shape {c.shape}")
+    if not np.all(np.isfinite(c)):
+      raise ValueError("coefficients must be finite")
+    with np.errstate(divide="ignore"):
+      out = np.log(np.abs(c))
+    return out if np.ndim(n_terms) == 0 else out[np.asarray(n_terms, int)]
+  base, k = _parse(phi)
+  i = (np.arange(n_terms, dtype=np.float64) if np.ndim(n_terms) == 0
+       else np.asarray(n_terms, np.float64))
+  logk = math.log(k)
+  with np.errstate(divide="ignore"):
+    if base == "pow":
+      return np.where(i == int(k), 0.0, -np.inf)
+    base_log = i * logk - special.gammaln(i + 1)            # k^i / i!
+    if base == "exp1":
+      mask = i >= 1
+    elif base in ("sin", "sinh"):
+      mask = (i % 2) == 1
+    else:  # cos1, cosh1: even i >= 2
+      mask = ((i % 2) == 0) & (i >= 2)
+    return np.where(mask, base_log, -np.inf)
+
+
+def taylor_coefficients(phi, n_terms: int = 20) -> np.ndarray:
+  """Taylor coefficients ``c_0 ... c_{n_terms-1}`` of a named ``phi`` (or the
+  given polynomial coefficients, padded/truncated to ``n_terms``).
+
+  Example::
+
+    >>> taylor_coefficients("sin", 6).round(4).tolist()
+    [0.0, 1.0, 0.0, -0.1667, 0.0, 0.0083]
+  """
+  if n_terms < 1:
+    raise ValueError(f"n_terms must be positive, got {n_terms}")
+  if not isinstance(phi, str):
+    c = np.asarray(phi, np.float64)
+    out = np.zeros(n_terms)
+    out[:min(n_terms, c.size)] = c[:n_terms]
+    return out
+  base, k = _parse(phi)
+  i = np.arange(n_terms)
+  mag = np.exp(_log_abs_coeffs(phi, n_terms))
+  if base == "sin":
+    sign = np.where((i // 2) % 2 == 0, 1.0, -1.0)      # i = 1, 5, ... positive
+  elif base == "cos1":
+    sign = np.where((i // 2) % 2 == 1, 1.0, -1.0)      # 1 - cos: +z^2/2, -z^4/24
+  else:
+    sign = np.ones(n_terms)
+  return sign * mag
+
+
+def _window(center: float) -> np.ndarray:
+  """Indices holding all but a negligible part of a Poisson-like series
+  peaked at ``center`` (+-60 standard deviations, at least 0 ... 200)."""
+  half = 60.0 * math.sqrt(center + 1.0) + 200.0
+  lo, hi = max(0, int(center - half)), int(center + half) + 1
+  return np.arange(lo, hi, dtype=np.float64)
+
+
+def _indices(phi, peaks: Callable[[float], list]) -> np.ndarray:
+  """Series indices to sum: all coefficients of a polynomial; for the named
+  entire functions (|c_i| = k^i / i! or 0) windows around each peak
+  ``peaks(k)``."""
+  if not isinstance(phi, str):
+    return np.arange(np.asarray(phi).size, dtype=np.float64)
+  base, k = _parse(phi)
+  if base == "pow":
+    return np.array([0.0, float(int(k))])
+  return np.unique(np.concatenate([_window(p) for p in peaks(k)]))
+
+
+def _logsumexp(a: np.ndarray) -> float:
+  a = a[np.isfinite(a)]
+  if a.size == 0:
+    return -math.inf
+  mx = float(np.max(a))
+  return mx + math.log(float(np.sum(np.exp(a - mx))))
+
+
+def _check(R, eps, C_star):
+  if not (R > 0 and math.isfinite(R)):
+    raise ValueError(f"R must be positive and finite, got {R!r}")
+  if eps is not None and not (0 < eps < 1):
+    raise ValueError(f"eps must lie in (0, 1), got {eps!r}")
+  if not (C_star > 0):
+    raise ValueError(f"C_star must be positive, got {C_star!r}")
+
+
+def log_complexity_eps(phi, R: float, eps: float, *, C_star: float = C_STAR) -> float:
+  """Natural log of ``C_eps(phi, R)`` of Def. 2.1 (i = 0 term ``2|c_0|``).
+
+  **Arguments:** ``phi``: a name (``"sin:3"``, ``"pow:2"``, ...) or a 1-D
+  array of polynomial coefficients c_0, c_1, ...; ``R > 0``; ``eps`` in
+  (0, 1); ``C_star`` (default 10^4, the paper's C*).
+
+  Cost: O(sqrt(k C* R)) series terms for the named entire functions (windows
+  of +-60 standard deviations around the peaks of the two Poisson-like
+  series; the rest is below float64 resolution), O(degree) for polynomials.
+
+  Example::
+
+    >>> round(log_complexity_eps("sin", 1.0, 0.1))   # ~ log sinh(10^4)
+    9999
+  """
+  _check(R, eps, C_star)
+  a = C_star * R
+  s = math.sqrt(math.log(1.0 / eps))
+  # (k a)^i / i! peaks near i = k a; (s k a / sqrt(i))^i / i! near (s k a)^(2/3)
+  i = _indices(phi, lambda k: [k * a, (s * k * a) ** (2.0 / 3.0)])
+  lc = _log_abs_coeffs(phi, i)
+  first = i * math.log(a) + lc
+  # (s a / sqrt(i))^i in logs; the i = 0 factor is 1 (the i -> 0+ limit).
+  second = i * math.log(s * a) - 0.5 * i * np.log(np.maximum(i, 1.0)) + lc
+  return _logsumexp(np.concatenate([first, second]))
+
+
+def log_complexity_s(phi, R: float, *, C_star: float = C_STAR) -> float:
+  """Natural log of ``C_s(phi, R) = C* sum_i (i+1)^1.75 R^i |c_i|`` (Def. 2.1)."""
+  _check(R, None, C_star)
+  i = _indices(phi, lambda k: [k * R])
+  lc = _log_abs_coeffs(phi, i)
+  return math.log(C_star) + _logsumexp(1.75 * np.log(i + 1) + i * math.log(R) + lc)
+
+
+def _exp(x: float) -> float:
+  return math.exp(x) if x < 709.0 else math.inf
+
+
+def complexity_eps(phi, R: float, eps: float, *, C_star: float = C_STAR) -> float:
+  """``C_eps(phi, R)`` of Def. 2.1; ``inf`` beyond float64 (use the log)."""
+  return _exp(log_complexity_eps(phi, R, eps, C_star=C_star))
+
+
+def complexity_s(phi, R: float, *, C_star: float = C_STAR) -> float:
+  """``C_s(phi, R)`` of Def. 2.1; ``inf`` beyond float64 (use the log)."""
+  return _exp(log_complexity_s(phi, R, C_star=C_star))
+
+
+def class_log_complexity(phis, R: float, eps: float | None = None, *,
+                         C_star: float = C_STAR) -> float:
+  """``log C_eps(Phi, R)`` (or ``log C_s`` when ``eps is None``) of a set of
+  functions: the max over its members (Def. 3.3)."""
+  phis = list(phis)
+  if not phis:
+    raise ValueError("phis must be non-empty")
+  if eps is None:
+    return max(log_complexity_s(p, R, C_star=C_star) for p in phis)
+  return max(log_complexity_eps(p, R, eps, C_star=C_star) for p in phis)

@@ -1,0 +1,213 @@
+"""The concept class of Def. 3.3: targets, data sets, label noise and OPT.
+
+A target is
+
+    F*_s(xbar) = sum_{r in [p]} b_{r,s} Phi_{r,s}(<w_{r,s}, [xbar^(2), ..., xbar^(L-1)]>),
+
+with unit ``w_{r,s}`` in R^{(L-2)(d-1)}, ``|b_{r,s}| <= 1`` and ``Phi(0) = 0``
+(Eq. 2). Inputs are true sequences (tokens on S^{d-2} with last entry 1/2)
+and the RNN sees their normalized form (Def. 3.1).
+
+``Concept`` is a pytree: ``w`` (d_out, p, (L-2)(d-1)) and ``b`` (d_out, p)
+are its leaves, the names of the Phi's (see ``jaxrnn.complexity.PHI_NAMES``,
+e.g. ``"sin:3"`` for sin(3z), ``"pow:2"`` for z^2) are static.
+
+Design choices (the paper leaves the distribution open):
+
+- ``random_concept`` draws ``w`` on the sphere *restricted to the free
+  coordinates* of the tokens (the first d-2 entries of each token; the last
+  entry is the constant 1/2 and would only add a constant shift inside Phi),
+  spread over all L-2 positions, so every target mixes all tokens. Then
+  ``<w, xbar>`` has mean 0 and variance 3 / (4 (d-2)).
+- Labels. ``"regression"``: ``y = F*(xbar) + sigma xi`` with xi ~ N(0, 1);
+  for the clipped squared (Huber) loss the conditional median/mean F* is the
+  Bayes predictor, so ``OPT = E huber(sigma xi)``, a number
+  (``huber_noise_opt``). ``"classification"``: ``y = sign(F*(xbar) - t)``
+  (t the threshold given, default 0) flipped with probability ``flip``; OPT
+  is estimated as the logistic loss of the best rescaling ``c F*`` of the
+  target over a grid of c in [0, 1] (the class allows ``|b| <= 1``), an upper
+  bound on the true OPT.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxrnn._src import complexity as cx
+from jaxrnn._src.inputs import normalize_sequence, random_true_sequence
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Concept:
+  """A target of Def. 3.3 (a pytree; ``phis`` is static).
+
+  - ``w``: (d_out, p, (L-2)(d-1)) unit vectors w_{r,s}.
+  - ``b``: (d_out, p) output coefficients, |b| <= 1.
+  - ``phis``: tuple over s of tuples over r of Phi names (Phi(0) = 0).
+  """
+
+  w: jax.Array
+  b: jax.Array
+  phis: tuple = dataclasses.field(metadata=dict(static=True))
+
+  @property
+  def d_out(self) -> int:
+    return self.w.shape[0]
+
+  @property
+  def p(self) -> int:
+    return self.w.shape[1]
+
+
+def make_concept(w, b, phis) -> Concept:
+  """Builds and checks a ``Concept``: rows of ``w`` unit (tolerance 1e-4),
+  ``|b| <= 1``, names known and ``Phi(0) = 0``. ``phis`` may be one name
+  (used everywhere) or a (d_out, p) nested tuple."""
+  w = jnp.asarray(w)
+  b = jnp.asarray(b, w.dtype)
+  if w.ndim != 3:
+    raise ValueError(f"w must have shape (d_out, p, (L-2)(d-1)), got {w.shape}")
+  if b.shape != w.shape[:2]:
+    raise ValueError(f"b must have shape {w.shape[:2]} (d_out, p), got {b.shape}")
+  norms = np.linalg.norm(np.asarray(w, np.float64), axis=-1)
+  if not np.allclose(norms, 1.0, atol=1e-4):
+    raise ValueError(f"every w_(r,s) must be a unit vector (Def. 3.3); norms {norms.ravel()[:4]}")
+  if np.any(np.abs(np.asarray(b)) > 1 + 1e-6):
+    raise ValueError("Def. 3.3 needs |b_(r,s)| <= 1")
+  if isinstance(phis, str):
+    phis = tuple(tuple(phis for _ in range(w.shape[1])) for _ in range(w.shape[0]))
+  phis = tuple(tuple(r) for r in phis)
+  if len(phis) != w.shape[0] or any(len(r) != w.shape[1] for r in phis):
+    raise ValueError(f"phis must be (d_out, p) = {w.shape[:2]} names")
+  for row in phis:
+    for name in row:
+      val = float(cx.phi_function(name)(jnp.asarray(0.0)))
+      if val != 0.0:
+        raise ValueError(f"Phi {name!r} has Phi(0) = {val}, Def. 3.3 needs 0")
+  return Concept(w, b, phis)
+
+
+def random_concept(key: jax.Array, L: int, d: int, *, phi="sin", p: int = 1,
+                   d_out: int = 1, b=None, dtype=jnp.float32) -> Concept:
+  """A random target of Def. 3.3 that mixes all L-2 tokens.
+
+  ``w_{r,s}`` uniform on the unit sphere of the free token coordinates (the
+  d-2 first entries of each of the L-2 tokens; zero on the constant entry),
+  ``b`` all ones by default (so ``F* = Phi(<w, xbar>)`` for p = d_out = 1),
+  else the given (d_out, p) array.
+
+  Example::
+
+    >>> import jax, jaxrnn
+    >>> c = jaxrnn.random_concept(jax.random.key(0), L=6, d=4, phi="pow:2")
+    >>> c.w.shape, c.phis
+    ((1, 1, 12), (('pow:2',),))
+  """
+  if L < 3:
+    raise ValueError(f"L must be at least 3 (one true token), got {L}")
+  if d < 3:
+    raise ValueError(f"d must be at least 3, got {d}")
+  g = jax.random.normal(key, (d_out, p, L - 2, d - 1), dtype)
+  g = g.at[..., -1].set(0.0).reshape(d_out, p, (L - 2) * (d - 1))
+  w = g / jnp.linalg.norm(g, axis=-1, keepdims=True)
+  if b is None:
+    b = jnp.ones((d_out, p), dtype)
+  return make_concept(w, b, phi)
+
+
+def concept_value(concept: Concept, xbar: jax.Array) -> jax.Array:
+  """``F*(xbar)`` of Eq. (2) for one true sequence ``xbar`` (L-2, d-1).
+
+  **Returns:** (d_out,). Cost O(d_out p L d).
+  """
+  z = jnp.einsum("spk,k->sp", concept.w, xbar.reshape(-1))
+  cols = []
+  for s, row in enumerate(concept.phis):
+    terms = [concept.b[s, r] * cx.phi_function(name)(z[s, r])
+             for r, name in enumerate(row)]
+    cols.append(sum(terms))
+  return jnp.stack(cols)
+
+
+def concept_dataset(key: jax.Array, concept: Concept, n: int, L: int, d: int,
+                    eps_x, *, task: str = "regression", noise: float = 0.0,
+                    flip: float = 0.0, threshold: float = 0.0):
+  """``n`` i.i.d. samples: true tokens, normalized inputs, labels.
+
+  **Arguments:** ``concept`` from ``random_concept``/``make_concept``; ``L``
+  the normalized length (L-2 true tokens); ``eps_x`` of Def. 3.1; ``task``
+  "regression" (``y = F* + noise * N(0,1)``) or "classification"
+  (``y = sign(F* - threshold)`` in {-1, +1}, each label flipped with
+  probability ``flip``).
+
+  **Returns:** ``(xs, ys, fstar, xbars)``: xs (n, L, d) normalized inputs,
+  ys (n, d_out) labels, fstar (n, d_out) clean targets F*(xbar), xbars
+  (n, L-2, d-1). Jit/vmap-safe in ``key``.
+  """
+  if task not in ("regression", "classification"):
+    raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
+  if not (noise >= 0):
+    raise ValueError(f"noise must be >= 0, got {noise}")
+  if not (0 <= flip < 0.5):
+    raise ValueError(f"flip must lie in [0, 1/2), got {flip}")
+  if concept.w.shape[-1] != (L - 2) * (d - 1):
+    raise ValueError(
+        f"concept has weight length {concept.w.shape[-1]}, expected (L-2)(d-1) = {(L - 2) * (d - 1)}")
+  kx, ky = jax.random.split(key)
+  dtype = concept.w.dtype
+  xbars = jax.vmap(lambda k: random_true_sequence(k, L - 2, d, dtype))(jax.random.split(kx, n))
+  xs = jax.vmap(lambda xb: normalize_sequence(xb, eps_x))(xbars)
+  fstar = jax.vmap(lambda xb: concept_value(concept, xb))(xbars)
+  if task == "regression":
+    ys = fstar + noise * jax.random.normal(ky, fstar.shape, dtype)
+  else:
+    ys = jnp.where(fstar >= threshold, 1.0, -1.0).astype(dtype)
+    ys = jnp.where(jax.random.uniform(ky, fstar.shape) < flip, -ys, ys)
+  return xs, ys, fstar, xbars
+
+
+def huber_noise_opt(noise: float, n_grid: int = 20001) -> float:
+  """``E huber(sigma xi)``, xi ~ N(0, 1), with the Huber (clipped squared)
+  loss of threshold 1: OPT for regression labels ``F* + sigma xi``.
+
+  Closed form: for |r| <= 1 the loss is r^2/2, else |r| - 1/2; computed by
+  quadrature on a fine grid (error < 1e-8).
+  """
+  if noise < 0:
+    raise ValueError(f"noise must be >= 0, got {noise}")
+  if noise == 0:
+    return 0.0
+  r = np.linspace(-12 * noise, 12 * noise, n_grid)
+  dens = np.exp(-0.5 * (r / noise) ** 2) / (noise * math.sqrt(2 * math.pi))
+  loss = np.where(np.abs(r) <= 1, 0.5 * r * r, np.abs(r) - 0.5)
+  return float(np.trapezoid(loss * dens, r))
+
+
+def estimate_opt(fstar: jax.Array, ys: jax.Array, loss: str) -> float:
+  """An estimate of OPT from clean targets and labels on a large sample.
+
+  ``"clipped_squared"``/``"squared"``: mean loss of F* itself. ``"logistic"``:
+  min over c in [0, 1] (51-point grid) of the mean logistic loss of ``c F*``
+  (functions of the class with |b| <= 1); an upper bound on OPT.
+  """
+  from jaxrnn._src.train import get_loss
+  G = jax.vmap(get_loss(loss))
+  f, y = jnp.asarray(fstar), jnp.asarray(ys)
+  if loss == "logistic":
+    vals = [float(jnp.mean(G(c * f, y))) for c in np.linspace(0, 1, 51)]
+    return min(vals)
+  return float(jnp.mean(G(f, y)))
+
+
+def concept_complexity(concept: Concept, R: float, eps: float | None = None,
+                       *, C_star: float = cx.C_STAR) -> float:
+  """``log C_eps(Phi, R)`` (``eps`` given) or ``log C_s(Phi, R)`` of the
+  set of Phi's the concept uses (Def. 3.3), natural log."""
+  names = sorted({n for row in concept.phis for n in row})
+  return cx.class_log_complexity(names, R, eps, C_star=C_star)
