@@ -81,21 +81,3 @@ __all__ += [
     "random_concept", "construct_pseudo_network", "fit_weight_function",
     "lemma41_expectation", "lemma42_a_star", "weight_function",
 ]
-
-# Concept class, complexity and existence (Def. 2.1, Def. 3.3, Sec. 4.2).
-from jaxrnn._src.complexity import (complexity_eps, complexity_s,
-                                    log_complexity_eps, log_complexity_s,
-                                    phi_function, taylor_coefficients)
-from jaxrnn._src.concept import (Concept, concept_dataset, concept_value,
-                                 estimate_opt, huber_noise_opt, make_concept,
-                                 random_concept)
-from jaxrnn._src.existence import (construct_pseudo_network,
-                                   fit_weight_function, lemma41_expectation,
-                                   lemma42_a_star, weight_function)
-__all__ += [
-    "complexity_eps", "complexity_s", "log_complexity_eps", "log_complexity_s",
-    "phi_function", "taylor_coefficients", "Concept", "concept_dataset",
-    "concept_value", "estimate_opt", "huber_noise_opt", "make_concept",
-    "random_concept", "construct_pseudo_network", "fit_weight_function",
-    "lemma41_expectation", "lemma42_a_star", "weight_function",
-]

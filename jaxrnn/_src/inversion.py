@@ -131,11 +131,22 @@ def naive_inversion_matrix(params: RNNParams, L: int,
   return wbar
 
 
+def naive_block_scales(L: int, factor: float = 2.0, dtype=jnp.float32) -> jax.Array:
+  """(L,) scale of each block of the naive ``Wbar^[L]`` relative to
+  ``factor=1``: ``factor^(L-j+1)`` for j >= 2 and ``factor^(L-1)`` for j = 1.
+
+  So ``naive(factor) = naive_block_scales(L, factor)[:, None] * naive(1)``.
+  """
+  L = _check_length(L)
+  expo = jnp.arange(L, 0, -1).at[0].set(L - 1)
+  return jnp.asarray(factor, dtype) ** expo.astype(dtype)
+
+
 def invert_hidden_state_naive(params: RNNParams, h: jax.Array, L: int,
                               factor: float = 2.0) -> jax.Array:
   """``(naive_inversion_matrix(params, L, factor).T @ h).reshape(L, d)``
-  in O(L m^2), by a reverse scan ``v_L = f h``, ``v_j = f W^T v_{j+1}``,
-  ``xhat^(j) = A^T v_j`` (divided by f for j = 1).
+  in O(L m^2), by a reverse scan ``u_L = h``, ``u_j = W^T u_{j+1}``,
+  ``xhat^(j) = A^T u_j`` times ``naive_block_scales(L, factor)[j-1]``.
 
   **Arguments:** ``h`` (m,); ``L`` static; ``factor`` a Python float.
 
@@ -152,17 +163,15 @@ def invert_hidden_state_naive(params: RNNParams, h: jax.Array, L: int,
   """
   checks.check_hidden(params, h)
   L = _check_length(L)
-  f = jnp.asarray(factor, params.W.dtype)
-  v_last = f * h
 
-  def step(v, _):
-    v = f * (v @ params.W)
-    return v, v
+  def step(u, _):
+    u = u @ params.W
+    return u, u
 
-  _, vs = lax.scan(step, v_last, None, length=L - 1, reverse=True)
-  vs = jnp.concatenate([vs, v_last[None]], axis=0)      # (L, m), row j-1 = v_j
-  vs = vs.at[0].divide(f)
-  return vs @ params.A
+  _, us = lax.scan(step, h, None, length=L - 1, reverse=True)
+  us = jnp.concatenate([us, h[None]], axis=0)           # (L, m), row j-1 = u_j
+  scales = naive_block_scales(L, factor, params.W.dtype)
+  return scales[:, None] * (us @ params.A)
 
 
 def zero_base_sequence(L: int, d: int, dtype=jnp.float32) -> jax.Array:
