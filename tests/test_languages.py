@@ -182,6 +182,9 @@ def test_make_split_disjoint_balanced_and_of_requested_lengths(name):
   assert everything == sorted("".join(t) for n in range(1, 9)
                               for t in itertools.product("01", repeat=n))
   assert len(held) == round(0.25 * 510)
+  # Stratified: a quarter of the members is held out.
+  n_members = sum(ref(s) for s in everything)
+  assert sum(ref(s) for s in held) == round(0.25 * n_members)
   # Disjoint.
   assert not set(train) & set(test)
   # Longer bins: requested lengths, class-balanced, n_test each.

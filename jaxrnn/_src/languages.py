@@ -440,7 +440,7 @@ def make_split(key: jax.Array, name: str, train_lengths: tuple[int, int],
   Training strings have every length in ``train_lengths = (lo, hi)``
   (inclusive). If there are at most ``max_exhaustive`` of them, the data set
   is *exhaustive*: all of them, labeled by the DFA, a random
-  ``test_fraction`` held out as test bin 0 (held-out strings of the training
+  ``test_fraction`` held out (stratified, see below) as test bin 0 (held-out strings of the training
   lengths). Otherwise ``n_train_sampled`` class-balanced strings are drawn
   (``balanced_sample``), duplicates removed, and ``test_fraction`` of the
   distinct ones held out. Each range ``(lo, hi)`` of ``test_lengths`` (meant
@@ -450,6 +450,9 @@ def make_split(key: jax.Array, name: str, train_lengths: tuple[int, int],
 
   The split sizes depend only on the lengths and the fractions, not on the
   language, so several languages can share one compiled training program.
+  The hold-out is stratified: ``round(test_fraction * #members)`` members
+  are held out (so rare members, e.g. tomita2's one per even length, are
+  split like the rest) and non-members make up the rest.
 
   **Returns:** a ``Split`` (host NumPy arrays, left-padded with ``-1``).
   """
@@ -467,9 +470,18 @@ def make_split(key: jax.Array, name: str, train_lengths: tuple[int, int],
     pool, _ = balanced_sample(k_train, name, n_train_sampled, range(lo, hi + 1), width=hi)
     pool = np.unique(pool, axis=0)
   labels = np.asarray(batch_accepts(dfa, pool))
-  perm = np.asarray(jax.random.permutation(k_perm, pool.shape[0]))
+  # Stratified hold-out with a total that does not depend on the language:
+  # round(f * #members) members, the rest of round(f * N) non-members.
   n_held = int(round(test_fraction * pool.shape[0]))
-  held, kept = perm[:n_held], perm[n_held:]
+  pos, neg = np.flatnonzero(labels), np.flatnonzero(~labels)
+  kp, kn = jax.random.split(k_perm)
+  pos = pos[np.asarray(jax.random.permutation(kp, len(pos)))] if len(pos) else pos
+  neg = neg[np.asarray(jax.random.permutation(kn, len(neg)))] if len(neg) else neg
+  h_pos = min(int(round(test_fraction * len(pos))), n_held)
+  h_neg = min(n_held - h_pos, len(neg))
+  h_pos = n_held - h_neg
+  held = np.sort(np.concatenate([pos[:h_pos], neg[:h_neg]]))
+  kept = np.sort(np.concatenate([pos[h_pos:], neg[h_neg:]]))
   train_bits, train_labels = pool[kept], labels[kept]
   width = max([hi] + [int(b) for _, b in test_lengths])
   test_bits = [pad_left([r[r >= 0] for r in pool[held]], width)]
