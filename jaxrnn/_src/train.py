@@ -226,7 +226,7 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
           optimizer: optax.GradientTransformation, steps: int,
           loss="logistic", batch_size: int = 1, scale=1.0, model: str = "rnn",
           eval_every: int | None = None, max_loss: float = 1e6,
-          monitor: Callable | None = None) -> TrainResult:
+          monitor: Callable | None = None, num_train=None) -> TrainResult:
   """SGD (or any optax optimizer) on W', A' with B frozen (Sec. 3.3).
 
   Minimizes ``mean_{(x,y) in batch} G(model_output(params, delta, x), y)``
@@ -265,6 +265,9 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
     above grow like |output|, so 1e6 means the output blew up).
   - ``monitor``: optional ``monitor(params, delta, eval_xs) -> pytree`` of
     arrays evaluated with the evaluation (e.g. weight movement).
+  - ``num_train``: optional (possibly traced) int n <= N: draw minibatches
+    from the first n sequences only, so runs with several training-set
+    sizes share one compilation (pad ``xs`` to the largest N).
 
   **Returns:** a ``TrainResult``.
 
@@ -308,7 +311,10 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
     raise ValueError(f"eval_xs sequences have shape {eval_xs.shape[1:]}, training "
                      f"sequences {xs.shape[1:]}")
 
-  return _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale,
+  n_valid = xs.shape[0] if num_train is None else num_train
+  if checks.is_concrete(n_valid) and not 1 <= int(n_valid) <= xs.shape[0]:
+    raise ValueError(f"num_train must lie in [1, N={xs.shape[0]}], got {n_valid}")
+  return _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, n_valid,
                     optimizer=optimizer, steps=steps, G=G, batch_size=batch_size,
                     model=model, eval_every=eval_every, max_loss=float(max_loss),
                     monitor=monitor)
@@ -317,10 +323,9 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
 @functools.partial(jax.jit, static_argnames=(
     "optimizer", "steps", "G", "batch_size", "model", "eval_every", "max_loss",
     "monitor"))
-def _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, *, optimizer,
+def _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, *, optimizer,
                steps, G, batch_size, model, eval_every, max_loss, monitor):
   dtype = params.W.dtype
-  n = xs.shape[0]
   num_chunks = steps // eval_every
   nan = jnp.asarray(jnp.nan, dtype)
   out = jax.vmap(lambda dl, x: model_output(params, dl, x, model=model, scale=scale),
@@ -346,7 +351,7 @@ def _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, *, optimizer,
   def step(carry, inputs):
     trainable, opt_state, diverged, div_step = carry
     t, k = inputs
-    idx = jax.random.randint(k, (batch_size,), 0, n)
+    idx = jax.random.randint(k, (batch_size,), 0, n_valid)
     value, grads = grad_fn(trainable, xs[idx], ys[idx])
     updates, new_state = optimizer.update(grads, opt_state, trainable)
     new_trainable = optax.apply_updates(trainable, updates)
