@@ -1,5 +1,5 @@
 """Formal languages over {0, 1} (Sec. 5 of the paper): DFAs, membership,
-data sets and token encodings.
+data sets and token encodings, and the Sec. 5 concept-class constructions.
 
 ``accepts(name, bits)`` is the stable entry point (see ``API.md``); the other
 names give the explicit automata, jit-able batch membership, exhaustive and
@@ -7,7 +7,9 @@ class-balanced data sets, and the two bit encodings (the paper's normalized
 tokens of Def. 3.1 and plain one-hot). Names: ``"parity"`` (odd number of
 1s), ``"one_one"`` (exactly one 1, D_L1), ``"tomita1"`` ... ``"tomita7"``,
 ``"contains:<pattern>"``. The definitions, and the reading chosen for
-Tomita 3 and Tomita 6, are documented in ``jaxrnn._src.languages``.
+Tomita 3 and Tomita 6, are documented in ``jaxrnn._src.languages``; the
+constructions (D_L1, PARITY, pattern matching), their complexity C_s and the
+exact optimum of the token-wise additive class in ``jaxrnn._src.expressibility``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from jaxrnn._src.languages import (DFA, ENCODINGS, LANGUAGE_NAMES, PAD,
                                    lengths_of, log_counts, make_split, pad_left,
                                    sample_class)
 from jaxrnn._src.languages import accepts as _accepts
+from jaxrnn._src.expressibility import (ConceptMember, additive_best_accuracy,
+                                        additive_best_sup_error, contains_member,
+                                        count_direction, log10_complexity_s,
+                                        one_one_member, parity_member)
+from jaxrnn._src.expressibility import classify as concept_classify
+from jaxrnn._src.expressibility import evaluate as concept_evaluate
+from jaxrnn._src.expressibility import member as concept_member
 
 
 def accepts(name: str, bits) -> bool:
@@ -52,4 +61,8 @@ __all__ = [
     "log_counts", "count_members", "sample_class", "balanced_sample",
     "balanced_oversample", "make_split", "Split", "bit_tokens", "encode",
     "encode_batch", "ENCODINGS", "LANGUAGE_NAMES", "TOMITA_NAMES", "PAD",
+    # Sec. 5 concept-class constructions and the additive class (Thm. H.1)
+    "ConceptMember", "concept_member", "one_one_member", "parity_member",
+    "contains_member", "count_direction", "concept_evaluate", "concept_classify",
+    "log10_complexity_s", "additive_best_accuracy", "additive_best_sup_error",
 ]
