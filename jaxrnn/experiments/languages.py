@@ -328,7 +328,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     drops = {n: max(summary[(n, o)][0] - summary[(n, o)][-1] for o in opts) for n in names}
     worst = sorted(drops, key=drops.get, reverse=True)[:3]
     lines.append(
-        "- Largest drop from held-out to the longest bin (best optimizer gap): "
+        "- Largest drop from held-out to the longest bin (the larger of the optimizers): "
         + ", ".join(f"{n} ({drops[n]:+.2f})" for n in worst) + ". The paper (Sec. 6) "
         "proves nothing beyond the training length, so drops there are not a "
         "contradiction.")
