@@ -81,3 +81,9 @@ __all__ += [
     "random_concept", "construct_pseudo_network", "fit_weight_function",
     "lemma41_expectation", "lemma42_a_star", "weight_function",
 ]
+
+# Kernel baselines: empirical NTK of the RNN, token-wise additive class.
+from jaxrnn._src.kernels import (additive_token_kernel, empirical_ntk,
+                                 fit_additive_baseline, kernel_ridge_loo)
+__all__ += ["empirical_ntk", "kernel_ridge_loo", "additive_token_kernel",
+            "fit_additive_baseline"]

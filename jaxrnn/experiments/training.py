@@ -249,9 +249,9 @@ def _verdict(by, phis, cfg, opt) -> str:
           + ("Both help" if rn < 0.8 and rm < 0.8 else
              "N helps, m helps little or not at all at these sizes" if rn < 0.8 else
              "Neither helps clearly at these sizes")
-          + "; the RNN " + ("reaches" if all(
+          + "; the RNN " + ("comes within 20% of" if all(
               (_mean(by[(p, m_hi)]["by_N"][n_hi]["rnn_final"]) or np.inf) < 1.2 * opt for p in phis)
-              else "stays clearly above") + " OPT (within 20%).")
+              else "stays more than 20% above") + " OPT at the largest m and N.")
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
