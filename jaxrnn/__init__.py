@@ -54,14 +54,14 @@ from jaxrnn._src.inversion import (LinearDecoder, apply_linear_decoder,
                                    naive_block_scales, naive_inversion_matrix,
                                    reconstruction_errors, zero_base_sequence)
 from jaxrnn._src.rerandomize import (block_mask, relative_change, rerandomize,
-                                     rerandomization_changes)
+                                     rerandomize_rows, rerandomization_changes)
 
 __all__ += [
     "random_relu_features", "relu_readout", "relu_features_apply",
     "relu_features_error", "relu_features_error_std", "naive_inversion_matrix",
     "invert_hidden_state_naive", "naive_block_scales", "zero_base_sequence", "LinearDecoder",
     "fit_linear_decoder", "apply_linear_decoder", "reconstruction_errors",
-    "rerandomize", "block_mask", "relative_change", "rerandomization_changes",
+    "rerandomize", "rerandomize_rows", "block_mask", "relative_change", "rerandomization_changes",
 ]
 
 # Concept class, complexity and existence (Def. 2.1, Def. 3.3, Sec. 4.2).

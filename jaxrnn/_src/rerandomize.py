@@ -84,6 +84,28 @@ def rerandomize(key: jax.Array, params: RNNParams, block,
   return RNNParams(W=W, A=A, B=params.B)
 
 
+def rerandomize_rows(key: jax.Array, params: RNNParams,
+                     rows: jax.Array) -> RNNParams:
+  """Redraws the rows of W and A selected by the (m,) bool mask ``rows``.
+
+  Same law as ``rerandomize`` (fresh N(0, 2/m) entries, B kept) for any
+  subset of rows; the mask may be traced, so one compiled function serves
+  blocks of every size (e.g. ``rows = jnp.arange(m) // s == b`` with traced
+  ``s``, ``b``). Draws a full (m, m + d) Gaussian and selects, so it costs
+  O(m^2) random draws whatever the subset.
+  """
+  m, d, _ = checks.check_params(params)
+  if jnp.shape(rows) != (m,):
+    raise ValueError(f"rows must be an (m,) mask with m={m}, got shape {jnp.shape(rows)}")
+  dtype = params.W.dtype
+  kw, ka = jax.random.split(key)
+  scale = jnp.sqrt(jnp.asarray(2.0 / m, dtype))
+  sel = jnp.asarray(rows, bool)[:, None]
+  W = jnp.where(sel, scale * jax.random.normal(kw, (m, m), dtype), params.W)
+  A = jnp.where(sel, scale * jax.random.normal(ka, (m, d), dtype), params.A)
+  return RNNParams(W=W, A=A, B=params.B)
+
+
 def relative_change(old: jax.Array, new: jax.Array, axis=None) -> jax.Array:
   """``||new - old|| / ||old||`` (Frobenius over ``axis``; all axes if None)."""
   num = jnp.sqrt(jnp.sum((new - old) ** 2, axis=axis))

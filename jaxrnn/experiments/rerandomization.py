@@ -1,0 +1,281 @@
+"""Experiment ``rerandomization``: what moves when a block of rows is redrawn (Sec. 4.2).
+
+What is measured. Split the m neurons into k disjoint blocks of s = m/k rows.
+For every block of every k (all blocks vmapped, in memory-bounded batches
+through ``lax.map(..., batch_size)``), redraw that block's rows of
+``[W, A]_r`` from N(0, 2/m) with a fresh key (``jaxrnn.rerandomize_rows``,
+the traced-mask form of ``jaxrnn.rerandomize``) and measure, on random normalized
+sequences (``jaxrnn.rerandomization_changes``):
+
+- ``||h'^(l) - h^(l)|| / ||h^(l)||`` for every l = 1 .. L;
+- ``||Back'_{i->L} - Back_{i->L}||_F / ||Back_{i->L}||_F`` for every i;
+- ``||Wbar'^[L] - Wbar^[L]||_F / ||Wbar^[L]||_F`` (pattern-based, base =
+  ``jaxrnn.zero_base_sequence``), for m <= ``wbar_max_m``;
+- the l_inf inversion error before and after, and the change of the decoded
+  sequence ``||xhat' - xhat||_inf``.
+
+What the proof needs (Sec. 4.2): these changes are small when the block is a
+small fraction of the neurons. A block's own coordinates are replaced by
+independent values, so a lower bound is ``sqrt(2 s / m)`` for h^(l) (the block
+carries a fraction s/m of ||h||^2 before and after), and the question is
+whether propagation through W amplifies it. We fit the log-log slope of each
+change against the block fraction s/m (expected 1/2) and report the ratio
+change / sqrt(s/m).
+
+Design choices where the paper is silent (the appendix is unavailable):
+
+- Blocks are contiguous index ranges (the rows are i.i.d., so any fixed
+  partition is equivalent); B is not redrawn; the *rows* of W are redrawn,
+  not the columns (Sec. 4.2: "re-randomize the rows of [W, A]_r").
+- One fresh key per (seed, k, block); one set of sequences per seed.
+- Changes averaged over blocks, sequences and seeds; the maximum over blocks
+  is recorded too. L = 6, d = 6, eps_x = 0.05, float32.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxrnn._src import runner
+from jaxrnn._src.inputs import random_normalized_sequence
+from jaxrnn._src.inversion import inversion_matrix, zero_base_sequence
+from jaxrnn._src.rerandomize import (relative_change, rerandomization_changes,
+                                     rerandomize_rows)
+from jaxrnn._src.rnn import init_params
+from jaxrnn._src.sweep import seed_keys, sweep
+
+SCALARS = ("wbar", "inv_err", "inv_err_new", "decoded")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  ms: tuple[int, ...] = (128, 256, 512)
+  num_blocks: tuple[int, ...] = (2, 4, 8, 16, 32)
+  L: int = 6
+  d: int = 6
+  eps_x: float = 0.05
+  num_seeds: int = 4
+  num_sequences: int = 8
+  wbar_max_m: int = 1024
+  dtype: str = "float32"
+  seed: int = 0
+
+  def validate(self):
+    runner.require(all(m >= 2 for m in self.ms), "ms: widths must be >= 2")
+    runner.require(all(k >= 1 for k in self.num_blocks), "num_blocks: must be >= 1")
+    runner.require(all(m % k == 0 for m in self.ms for k in self.num_blocks),
+                   "num_blocks: every k must divide every m (equal blocks)")
+    runner.require(self.L >= 2, "L: must be >= 2")
+    runner.require(self.d >= 3, "d: must be >= 3")
+    runner.require(self.eps_x > 0, "eps_x: must be > 0")
+    runner.require(self.num_seeds >= 1, "num_seeds: must be >= 1")
+    runner.require(self.num_sequences >= 1, "num_sequences: must be >= 1")
+    runner.require(self.dtype in ("float32", "float64"),
+                   f"dtype: must be float32 or float64, got {self.dtype!r}")
+
+
+PRESETS = {
+    "quick": Config(),
+    "paper": Config(ms=(256, 512, 1024, 2048, 4096), num_blocks=(2, 4, 8, 16, 32, 64, 128, 256),
+                    L=10, num_seeds=8, num_sequences=16),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _per_seed(m: int, ks: tuple, L: int, d: int, eps_x: float, n_seq: int,
+              with_wbar: bool, dtype: str):
+  dt = jnp.dtype(dtype)
+  # Every (k, block) pair of every k in one flat list: block sizes differ, so
+  # the rows are selected by a traced mask (``rerandomize_rows``) and one
+  # compiled body serves all k.
+  sizes = jnp.asarray([m // k for k in ks for _ in range(k)], jnp.int32)
+  blocks = jnp.asarray([b for k in ks for b in range(k)], jnp.int32)
+  batch = max(1, min(len(blocks), (1 << 25) // (m * m)))   # ~128 MB of W copies
+
+  def fn(key):
+    k_init, k_seq, k_new = jax.random.split(key, 3)
+    params = init_params(k_init, m, d, 1, dt)
+    base = zero_base_sequence(L, d, dt)
+    xs = jax.vmap(lambda k: random_normalized_sequence(k, L, d, eps_x, dt))(
+        jax.random.split(k_seq, n_seq))
+    wbar0 = inversion_matrix(params, base) if with_wbar else None
+
+    def per_block(args):
+      bkey, s, b = args
+      new = rerandomize_rows(bkey, params, jnp.arange(m) // s == b)
+      ch = jax.vmap(rerandomization_changes, (None, None, 0, None, None))(
+          params, new, xs, base, False)
+      res = {"h": jnp.mean(ch["h"], axis=0), "back": jnp.mean(ch["back"], axis=0),
+             "inv_err": jnp.mean(ch["inv_err"]), "inv_err_new": jnp.mean(ch["inv_err_new"]),
+             "decoded": jnp.mean(ch["decoded"])}
+      res["wbar"] = (relative_change(wbar0, inversion_matrix(new, base)) if with_wbar
+                     else jnp.asarray(jnp.nan, dt))
+      return res
+
+    bkeys = jax.random.split(k_new, len(blocks))
+    per = jax.lax.map(per_block, (bkeys, sizes, blocks), batch_size=batch)
+    out, start = {}, 0
+    for k in ks:
+      sl = {name: v[start:start + k] for name, v in per.items()}
+      out[k] = {name: jnp.mean(v, axis=0) for name, v in sl.items()}
+      out[k]["h_blockmax"] = jnp.max(jnp.mean(sl["h"], axis=1))
+      start += k
+    return out
+
+  return fn
+
+
+def points(cfg: Config):
+  return [{"m": m} for m in cfg.ms]
+
+
+def run_point(cfg: Config, point: dict) -> dict:
+  m = point["m"]
+  ks = tuple(cfg.num_blocks)
+  fn = _per_seed(m, ks, cfg.L, cfg.d, cfg.eps_x, cfg.num_sequences,
+                 m <= cfg.wbar_max_m, cfg.dtype)
+  keys = seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
+  with jax.enable_x64(cfg.dtype == "float64"):
+    out = sweep(fn, keys)
+  return {str(k): {name: np.asarray(v, np.float64).mean(axis=0) for name, v in out[k].items()}
+          for k in ks}
+
+
+def fit_slope(xs, ys) -> float:
+  """Least-squares slope of log(y) against log(x)."""
+  return float(np.polyfit(np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float)), 1)[0])
+
+
+def _scalar(v):
+  return float("nan") if v is None else float(v)
+
+
+def report(cfg: Config, records: list, out_dir) -> str:
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  by = {r["point"]["m"]: r for r in records}
+  ms = [m for m in cfg.ms if m in by]
+  ks = list(cfg.num_blocks)
+  lines = ["# rerandomization: redrawing one block of rows of [W, A] (Sec. 4.2)", ""]
+  if not ms:
+    return "\n".join(lines + ["No completed points."]) + "\n"
+
+  def q(m, k, name):
+    return by[m][str(k)][name]
+
+  def hmean(m, k):
+    return float(np.mean(q(m, k, "h")))
+
+  def bmean(m, k):
+    return float(np.mean(q(m, k, "back")[:-1]))   # Back_{L->L} = B never changes
+
+  frac = {k: 1.0 / k for k in ks}
+  fig, axes = plt.subplots(1, 3, figsize=(16, 4.3))
+  for m in ms:
+    fr = [frac[k] for k in ks]
+    axes[0].plot(fr, [hmean(m, k) for k in ks], "o-", label=f"h, m={m}")
+    axes[0].plot(fr, [bmean(m, k) for k in ks], "x:", label=f"Back, m={m}")
+    if m <= cfg.wbar_max_m:
+      axes[0].plot(fr, [_scalar(q(m, k, "wbar")) for k in ks], "s--", label=f"Wbar, m={m}")
+  fr = np.array([frac[k] for k in ks])
+  axes[0].plot(fr, np.sqrt(2 * fr), "k-", lw=1, label="sqrt(2 s/m)")
+  axes[0].set_xscale("log"); axes[0].set_yscale("log"); axes[0].set_xlabel("block fraction s/m")
+  axes[0].set_ylabel("relative change"); axes[0].set_title("changes vs block fraction")
+  mbig, kmid = ms[-1], ks[len(ks) // 2]
+  axes[1].plot(range(1, cfg.L + 1), q(mbig, kmid, "h"), "o-", label="h^(l), x = l")
+  axes[1].plot(range(1, cfg.L + 1), q(mbig, kmid, "back"), "x-", label="Back_{i→L}, x = i")
+  axes[1].set_xlabel("step"); axes[1].set_yscale("log")
+  axes[1].set_title(f"per step (m={mbig}, k={kmid}, s={mbig // kmid})")
+  for m in ms:
+    s_list = [m // k for k in ks]
+    axes[2].plot(s_list, [hmean(m, k) for k in ks], "o-", label=f"h, m={m}")
+  axes[2].set_xscale("log", base=2); axes[2].set_yscale("log"); axes[2].set_xlabel("block size s")
+  axes[2].set_title("h change vs block size (fixed s: falls with m)")
+  for ax in axes:
+    ax.grid(True, which="both", alpha=0.3); ax.legend(fontsize=6)
+  runner.save_figure(fig, out_dir / "rerandomization.png")
+
+  rows = []
+  for m in ms:
+    for k in ks:
+      rows.append([m, k, m // k, hmean(m, k), bmean(m, k), _scalar(q(m, k, "wbar")),
+                   _scalar(q(m, k, "decoded")), _scalar(q(m, k, "inv_err")),
+                   _scalar(q(m, k, "inv_err_new")), hmean(m, k) / np.sqrt(1.0 / k)])
+  table = runner.markdown_table(
+      ["m", "k", "s=m/k", "Δh (mean over l)", "ΔBack (mean i<L)", "ΔWbar", "Δxhat l∞",
+       "inv. err before", "after", "Δh/√(s/m)"], rows)
+  sl_h = {m: fit_slope([frac[k] for k in ks], [hmean(m, k) for k in ks]) for m in ms}
+  sl_b = {m: fit_slope([frac[k] for k in ks], [bmean(m, k) for k in ks]) for m in ms}
+  wb_ms = [m for m in ms if m <= cfg.wbar_max_m]
+  sl_w = {m: fit_slope([frac[k] for k in ks], [_scalar(q(m, k, "wbar")) for k in ks])
+          for m in wb_ms}
+  const = [hmean(m, k) / np.sqrt(1.0 / k) for m in ms for k in ks]
+  shrinks = all(hmean(m, ks[-1]) < hmean(m, ks[0]) and bmean(m, ks[-1]) < bmean(m, ks[0])
+                for m in ms)
+  inv_rel = [abs(_scalar(q(m, k, "inv_err_new")) - _scalar(q(m, k, "inv_err")))
+             / _scalar(q(m, k, "inv_err")) for m in ms for k in ks]
+  inv_ratio = (np.mean([_scalar(q(m, k, "inv_err_new")) for m in ms for k in ks])
+               / np.mean([_scalar(q(m, k, "inv_err")) for m in ms for k in ks]))
+  common_s = sorted(set.intersection(*[{m // k for k in ks} for m in ms])) if len(ms) >= 2 else []
+  fixed_s = ""
+  if common_s:
+    s0 = common_s[len(common_s) // 2]
+    vals = [(m, hmean(m, m // s0)) for m in ms]
+    fixed_s = (f"- At a fixed block size s={s0}, Δh falls with m: "
+               + ", ".join(f"m={m}: {v:.3g}" for m, v in vals)
+               + f" (slope in m {fit_slope([m for m, _ in vals], [v for _, v in vals]):.2f}, "
+               "expected -1/2).")
+  lines += [
+      f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x}, {cfg.num_sequences} sequences × "
+      f"{cfg.num_seeds} seeds; changes averaged over all k blocks; {cfg.dtype}.",
+      "",
+      table,
+      "",
+      "![rerandomization](rerandomization.png)",
+      "",
+      "## Reading",
+      "",
+      f"- Changes shrink with the block fraction s/m = 1/k (from k={ks[0]} to k={ks[-1]}, "
+      f"for h and Back at every m): **{'yes' if shrinks else 'no'}**.",
+      "- Log-log slope against s/m (expected 1/2): h "
+      + ", ".join(f"m={m}: {v:.2f}" for m, v in sl_h.items()) + "; Back "
+      + ", ".join(f"m={m}: {v:.2f}" for m, v in sl_b.items())
+      + ("; Wbar " + ", ".join(f"m={m}: {v:.2f}" for m, v in sl_w.items()) if sl_w else "")
+      + ". " + ("h follows √(s/m) within 0.1. " if all(abs(v - 0.5) < 0.1 for v in sl_h.values())
+                else "h changes more slowly than √(s/m) (slope < 0.4 somewhere). ")
+      + ("Back and Wbar change much more slowly than √(s/m) and by O(1) amounts at these "
+         "sizes: the fresh rows enter every factor D W of the products, so these changes "
+         "accumulate over the L − i (resp. L) steps; the re-randomization argument needs "
+         "them small, which here requires s/m far below the smallest fraction tried."
+         if max(bmean(m, ks[-1]) for m in ms) > 0.3 else
+         "Back changes stay below 0.3 at the smallest block fraction."),
+      f"- Δh / √(s/m) = {min(const):.2f} … {max(const):.2f}; the block's own coordinates "
+      "alone give ≈ √2 ≈ 1.41, so propagation through W adds "
+      + ("little." if max(const) < 2.5 else "a constant factor (see the table)."),
+      fixed_s,
+      f"- Inversion error: per (m, k), |after − before| / before = {min(inv_rel):.3f} … "
+      f"{max(inv_rel):.3f}; pooled, mean after / mean before = {inv_ratio:.3f}. "
+      + ("Re-randomizing a block leaves the quality of the pattern-based decoder unchanged "
+         "on average (the decoded sequence itself moves by the Δxhat column)."
+         if 0.8 <= inv_ratio <= 1.25 else
+         "The decoder's quality changes on average after re-randomization."),
+      "",
+      "Design choices (the appendix is unavailable): contiguous blocks; only rows of W and A "
+      "redrawn, B kept; one fresh key per (seed, k, block); means over blocks, sequences and "
+      "seeds (the maximum over blocks of Δh is stored as h_blockmax).",
+  ]
+  return "\n".join(lines) + "\n"
+
+
+EXPERIMENT = runner.Experiment(
+    name="rerandomization",
+    description="Sec. 4.2: change of h, Back, Wbar and the inversion error when a block of rows is redrawn",
+    config_type=Config, presets=PRESETS, points=points, run_point=run_point,
+    report=report)
