@@ -193,9 +193,12 @@ def report(cfg: Config, records: list, out_dir) -> str:
       + ("The construction works in the predicted direction but at these widths it is still "
          "far from small: the theorem's m is astronomically larger (C_eps above)."
          if best > 0.1 else "At these widths the construction is already accurate."),
-      "- The Lemma 4.2 part (finite-m average of H and the i < L terms) dominates where the "
-      "inversion part is small; the ridge on H trades its bias for the 1/m variance, so "
-      "both fall as m grows.",
+      "- Lemma 4.2 part (fit bias of H with ridge 3/m, the m-neuron average, the i < L "
+      "terms) falls with m for "
+      f"{sum(by[(p, cfg.ms[-1])]['lemma42_rel_err'] < by[(p, cfg.ms[0])]['lemma42_rel_err'] for p in phis)}"
+      f" of {len(phis)} targets; the inversion part (Thm. 4.5 decoding times |g| ~ 1/eps_x) for "
+      f"{sum(by[(p, cfg.ms[-1])]['inversion_rel_err'] < by[(p, cfg.ms[0])]['inversion_rel_err'] for p in phis)}"
+      f" of {len(phis)}. Where a part does not fall, that part limits the construction at these widths.",
       "",
       "Design choices (the appendix is unavailable): H fitted numerically as a Hermite "
       f"series of degrees ({cfg.hermite_alpha}, {cfg.hermite_b0}) with ridge 3/m, its "
