@@ -186,11 +186,13 @@ def report(cfg: Config, records: list, out_dir) -> str:
       axes[0].plot(fr, [_scalar(q(m, k, "wbar")) for k in ks], "s--", label=f"Wbar, m={m}")
   fr = np.array([frac[k] for k in ks])
   axes[0].plot(fr, np.sqrt(2 * fr), "k-", lw=1, label="sqrt(2 s/m)")
-  axes[0].set_xscale("log"); axes[0].set_yscale("log"); axes[0].set_xlabel("block fraction s/m")
+  axes[0].set_xscale("log", base=2); axes[0].set_yscale("log")
+  axes[0].set_xlabel("block fraction s/m = 1/k")
   axes[0].set_ylabel("relative change"); axes[0].set_title("changes vs block fraction")
   mbig, kmid = ms[-1], ks[len(ks) // 2]
   axes[1].plot(range(1, cfg.L + 1), q(mbig, kmid, "h"), "o-", label="h^(l), x = l")
-  axes[1].plot(range(1, cfg.L + 1), q(mbig, kmid, "back"), "x-", label="Back_{i→L}, x = i")
+  axes[1].plot(range(1, cfg.L), q(mbig, kmid, "back")[:-1], "x-",
+               label="Back_{i→L}, x = i < L (Back_{L→L} = B is fixed)")
   axes[1].set_xlabel("step"); axes[1].set_yscale("log")
   axes[1].set_title(f"per step (m={mbig}, k={kmid}, s={mbig // kmid})")
   for m in ms:
