@@ -60,8 +60,10 @@ class Config:
 
 PRESETS = {
     "quick": Config(),
-    "paper": Config(ms=tuple(2 ** k for k in range(6, 15)), num_pairs=1024,
-                    num_seeds=32),
+    # 8192 pairs per m; seeds are vmapped, so the largest intermediate is
+    # num_seeds * num_pairs * m floats (1 GB in float64 at m = 2^14).
+    "paper": Config(ms=tuple(2 ** k for k in range(6, 15)), num_pairs=512,
+                    num_seeds=16),
 }
 
 
