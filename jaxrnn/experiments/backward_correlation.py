@@ -70,7 +70,8 @@ class Config:
 
 PRESETS = {
     "quick": Config(),
-    "paper": Config(ms=(64, 128, 256, 512, 1024, 2048, 4096, 8192), d_outs=(1, 4, 16),
+    # Seeds are vmapped: 32 copies of W at m = 4096 are 2 GB.
+    "paper": Config(ms=(64, 128, 256, 512, 1024, 2048, 4096), d_outs=(1, 4, 16),
                     L=20, num_seeds=32, num_sequences=16),
 }
 

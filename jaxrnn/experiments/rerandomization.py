@@ -81,8 +81,8 @@ class Config:
 
 PRESETS = {
     "quick": Config(),
-    "paper": Config(ms=(256, 512, 1024, 2048, 4096), num_blocks=(2, 4, 8, 16, 32, 64, 128, 256),
-                    L=10, num_seeds=8, num_sequences=16),
+    "paper": Config(ms=(256, 512, 1024, 2048, 4096), num_blocks=(2, 4, 8, 16, 32, 64),
+                    L=10, num_seeds=4, num_sequences=8),
 }
 
 
