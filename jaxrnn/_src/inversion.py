@@ -14,6 +14,14 @@ patterns of any sequence are close to those of the base (Sec. 4.4).
 
 Block j of ``Wbar^[L]`` (the columns that decode x^(j)) is
 ``D^(L) W D^(L-1) W ... D^(j+1) W D^(j) A``.
+
+Also here: the naive constructions the paper contrasts with
+(``naive_inversion_matrix`` / ``invert_hidden_state_naive``:
+``Wbar^[l] = factor [W Wbar^[l-1], A]_r`` without patterns, factor 2 as in
+the paper or 1), a ridge least-squares decoder fitted on held-out sequences
+(``fit_linear_decoder``, a yardstick the paper does not have), the base
+sequence ``zero_base_sequence`` and ``reconstruction_errors`` (l_inf error
+split into bias and token entries).
 """
 
 from __future__ import annotations
