@@ -6,10 +6,30 @@ The recurrence (Eq. 1) is
     F_rnn^(L)(x; W, A) = B h^(L).
 
 Every function here takes **one** sequence ``xs`` of shape (L, d) and is
-batched with ``jax.vmap``. Time is unrolled with ``lax.scan``. The input
-projection ``A x^(l)`` does not depend on the recurrence, so it is computed for
-all steps at once (one (L, d) @ (d, m) matmul) before the scan; the scan then
-carries only ``h`` and does one (m,) @ (m, m) product per step.
+batched with ``jax.vmap``. Time is unrolled with ``lax.scan``. Under ``vmap``
+each step is one (batch, m) @ (m, m) product in the row-vector layout
+``h @ W.T``.
+
+Fast paths (same values up to float rounding; ``tests/test_fast_paths.py``
+checks them against NumPy float64 loops):
+
+- ``final_hidden_state`` / ``rnn_output`` keep only the (m,) carry, stack
+  nothing, and compute ``A x^(l)`` inside the step: under ``vmap`` a hoisted
+  (L, m) projection would be laid out batch-major and XLA would transpose the
+  whole (batch, L, m) array to scan over time; the per-step (batch, d) @ (d, m)
+  product is cheaper than that copy.
+- Their derivative is a ``jax.custom_jvp`` (``_final_state``). Its tangent
+  recursion ``dh^(l) = D^(l) (W' h^(l-1) + A' x^(l) + W dh^(l-1))`` (the
+  derivative of Eq. 1, with the ReLU mask of Eq. 5) runs in a second scan
+  after the primal one; ``W' h^(l-1) + A' x^(l)`` is computed for all l at
+  once before it (one (L, m) @ (m, m) product), so each tangent step is one
+  product with W. Because the primal and tangent scans are separate,
+  ``jax.grad`` linearizes and transposes the rule: reverse mode stores the
+  boolean masks D^(l) and the h^(l-1) (not the pre-activations), runs one
+  backward scan of ``(g * D^(l)) @ W`` products, and forms the W gradient as a
+  single (m, L) @ (L, m) product instead of L rank-one updates inside the
+  loop. Forward mode (``jax.jvp``), higher derivatives and ``vmap`` all work
+  through the same rule, since it is written in ordinary differentiable JAX.
 
 ReLU is written ``where(z >= 0, z, 0)`` so that its derivative is the
 indicator ``1[z >= 0]`` of Eq. (5), including at ``z == 0``; ``jnp.maximum``
@@ -24,6 +44,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.custom_derivatives import SymbolicZero
 
 from jaxrnn._src import checks
 
@@ -129,19 +150,76 @@ def hidden_states(params: RNNParams, xs: jax.Array) -> jax.Array:
 def final_hidden_state(params: RNNParams, xs: jax.Array) -> jax.Array:
   """``h^(L)`` only; the scan keeps one (m,) carry and stacks nothing.
 
-  **Returns:** (m,). Cost O(L (m^2 + m d)) time, O(m + L m) memory (the
-  hoisted input projections).
+  **Returns:** (m,). Cost O(L (m^2 + m d)) time, O(m) memory besides the
+  input. Reverse-mode derivatives store the L masks D^(l) (booleans) and the
+  states h^(l-1), O(L m); see the module docstring for the custom JVP.
   """
   checks.check_sequence(params, xs)
-  us = input_projections(params, xs)
-  W_T = params.W.T
+  return _final_state(params.W, params.A, xs)
 
-  def step(h, u):
-    return relu(u + h @ W_T), None
 
-  h0 = jnp.zeros((params.W.shape[0],), us.dtype)
-  h, _ = lax.scan(step, h0, us)
+# Scan unroll of the fast paths (measured in benchmarks/peers.py; 1 = no
+# unrolling).
+_UNROLL = 1
+
+
+def _h0(W, xs):
+  return jnp.zeros((W.shape[0],), jnp.result_type(W, xs))
+
+
+@jax.custom_jvp
+def _final_state(W, A, xs):
+  """h^(L) of Eq. (1); one (m,) carry, the input projection inside the step."""
+  W_T, A_T = W.T, A.T
+
+  def step(h, x):
+    return relu(x @ A_T + h @ W_T), None
+
+  h, _ = lax.scan(step, _h0(W, xs), xs, unroll=_UNROLL)
   return h
+
+
+def _final_state_jvp(primals, tangents):
+  """Tangent of h^(L) along (W', A', xs'): a primal scan, then a tangent scan.
+
+  dh^(0) = 0,  dh^(l) = D^(l) (p^(l) + W dh^(l-1)),
+  p^(l) = W' h^(l-1) + A' x^(l) + A x'^(l),
+  D^(l) = diag(1[A x^(l) + W h^(l-1) >= 0]) (Eq. 5). The p^(l) of all steps
+  are computed before the tangent scan ((L, m) @ (m, m) and (L, d) @ (d, m)
+  products), so the tangent scan does one product with W per step, and its
+  transpose (reverse mode) one product with W per step plus one (m, L) @ (L, m)
+  product for the gradient in W. Zero tangents are symbolic; their terms are
+  skipped.
+  """
+  W, A, xs = primals
+  dW, dA, dxs = tangents
+  W_T, A_T = W.T, A.T
+
+  def fwd(h, x):
+    z = x @ A_T + h @ W_T
+    mask = z >= 0
+    return jnp.where(mask, z, jnp.zeros((), z.dtype)), (h, mask)
+
+  h0 = _h0(W, xs)
+  h, (h_prev, masks) = lax.scan(fwd, h0, xs, unroll=_UNROLL)
+  p = None
+  for term in (None if isinstance(dW, SymbolicZero) else h_prev @ dW.T,
+               None if isinstance(dA, SymbolicZero) else xs @ dA.T,
+               None if isinstance(dxs, SymbolicZero) else dxs @ A_T):
+    if term is not None:
+      p = term if p is None else p + term
+  if p is None:                       # every tangent is zero
+    return h, jnp.zeros_like(h)
+
+  def tangent(dh, inputs):
+    p_l, mask = inputs
+    return jnp.where(mask, p_l + dh @ W_T, jnp.zeros((), dh.dtype)), None
+
+  dh, _ = lax.scan(tangent, jnp.zeros_like(h0), (p, masks), unroll=_UNROLL)
+  return h, dh
+
+
+_final_state.defjvp(_final_state_jvp, symbolic_zeros=True)
 
 
 def rnn_output(params: RNNParams, xs: jax.Array) -> jax.Array:

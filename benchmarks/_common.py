@@ -1,0 +1,252 @@
+"""Shared helpers of the jaxrnn benchmarks (not part of the library).
+
+The benchmarks are written so that their numbers can be trusted on a busy,
+small machine:
+
+- **One process per library.** Every library (jaxrnn, PyTorch) runs in its own
+  worker subprocess, so neither library's thread pools, allocator or import
+  side effects touch the other's. A worker builds and compiles its cases once,
+  then waits on stdin; the parent asks for one timing sample at a time.
+- **Alternating rounds, medians.** The parent asks the workers in turn
+  (round r: jaxrnn then torch, round r+1: torch then jaxrnn, ...), so a slow
+  spell of the machine hits both libraries alike; only one worker computes at a
+  time. The reported time is the median over rounds (the minimum is kept too).
+- **Samples of at least ``min_sample_s``.** Fast calls are repeated inside
+  one sample (the count is fixed per case at warm-up), and the per-call time
+  is sample / count.
+- **JSON out.** Results go to ``benchmarks/out/<name>.json`` (git-ignored),
+  with the machine, library versions, the command line and the load average.
+- **Matmul peak.** ``matmul_rate`` measures the best rate of an (n, k) @ (k, k)
+  matrix product; the benchmarks report their forward pass as a fraction of
+  the best such rate measured in the same run.
+
+Workers speak line-delimited JSON: the parent writes ``{"case": name}`` and
+the worker answers ``{"seconds": per_call_time}``; ``{"quit": true}`` ends it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+
+OUT_DIR = pathlib.Path(__file__).resolve().parent / "out"
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+# ---------------------------------------------------------------------------
+# Inside a worker.
+
+
+def calibrate(run: Callable[[], None], min_sample_s: float) -> int:
+  """Number of calls of ``run`` (already warmed up) per timing sample."""
+  t0 = time.perf_counter()
+  run()
+  dt = max(time.perf_counter() - t0, 1e-7)
+  return max(1, int(np.ceil(min_sample_s / dt)))
+
+
+def sample(run: Callable[[], None], reps: int) -> float:
+  """Seconds per call of ``run``, averaged over ``reps`` back-to-back calls."""
+  t0 = time.perf_counter()
+  for _ in range(reps):
+    run()
+  return (time.perf_counter() - t0) / reps
+
+
+def serve(cases: dict[str, Callable[[], None]], info: dict,
+          min_sample_s: float = 0.05) -> None:
+  """Worker main loop: announce ``info`` and the cases, then time on demand.
+
+  ``cases`` maps a name to a zero-argument callable that runs the case once
+  and waits for the result (``block_until_ready`` / ``cuda.synchronize``).
+  Each case is run twice before calibration (compilation, caches).
+  """
+  reps = {}
+  for name, run in cases.items():
+    run()
+    run()
+    reps[name] = calibrate(run, min_sample_s)
+  _send({"ready": True, "info": info, "reps": reps})
+  for line in sys.stdin:
+    msg = json.loads(line)
+    if msg.get("quit"):
+      break
+    name = msg["case"]
+    _send({"seconds": sample(cases[name], reps[name])})
+
+
+def _send(obj) -> None:
+  sys.stdout.write(json.dumps(obj) + "\n")
+  sys.stdout.flush()
+
+
+def jax_info() -> dict:
+  import jax
+  dev = jax.devices()[0]
+  return {"library": "jax", "version": jax.__version__,
+          "device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}",
+          "num_devices": jax.device_count()}
+
+
+def torch_setup():
+  """Imports torch, fixes its thread count, returns (torch, device)."""
+  import torch
+  threads = int(os.environ.get("BENCH_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
+  torch.set_num_threads(threads)
+  device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+  return torch, device
+
+
+def torch_info(torch, device) -> dict:
+  name = (torch.cuda.get_device_name(device) if device.type == "cuda"
+          else f"cpu ({torch.get_num_threads()} threads)")
+  return {"library": "torch", "version": torch.__version__,
+          "device": f"{device.type}:{name}"}
+
+
+def jax_matmul_case(n: int, k: int, dtype="float32"):
+  """A zero-argument callable running one jitted (n, k) @ (k, k) product."""
+  import jax
+  import jax.numpy as jnp
+  a = jax.random.normal(jax.random.key(11), (n, k), dtype)
+  b = jax.random.normal(jax.random.key(12), (k, k), dtype) / np.sqrt(k)
+  f = jax.jit(lambda a, b: a @ b)
+  return lambda: f(a, b).block_until_ready()
+
+
+def torch_matmul_case(torch, device, n: int, k: int):
+  a = torch.randn(n, k, device=device)
+  b = torch.randn(k, k, device=device) / np.sqrt(k)
+  sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+  def run():
+    with torch.no_grad():
+      a @ b
+    sync()
+  return run
+
+
+# ---------------------------------------------------------------------------
+# In the parent.
+
+
+class Worker:
+  """A benchmark worker subprocess: ``python script --worker ARGS``."""
+
+  def __init__(self, argv: list[str], env: dict | None = None, label: str = ""):
+    self.label = label or " ".join(argv)
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env.setdefault("PYTHONPATH", str(REPO))
+    self.proc = subprocess.Popen(
+        [sys.executable, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True, env=full_env, cwd=str(REPO), bufsize=1)
+    hello = self._recv()
+    self.info, self.reps = hello["info"], hello["reps"]
+
+  def _recv(self) -> dict:
+    while True:
+      line = self.proc.stdout.readline()
+      if not line:
+        rc = self.proc.wait()
+        raise RuntimeError(f"worker {self.label!r} ended with status {rc}")
+      line = line.strip()
+      if line.startswith("{"):
+        return json.loads(line)
+
+  def time(self, case: str) -> float:
+    self.proc.stdin.write(json.dumps({"case": case}) + "\n")
+    self.proc.stdin.flush()
+    return self._recv()["seconds"]
+
+  def close(self) -> None:
+    if self.proc.poll() is None:
+      try:
+        self.proc.stdin.write(json.dumps({"quit": True}) + "\n")
+        self.proc.stdin.flush()
+      except BrokenPipeError:
+        pass
+      self.proc.wait(timeout=60)
+
+
+def alternate(workers: dict[str, Worker], cases: dict[str, list[str]],
+              rounds: int) -> dict[str, dict[str, dict]]:
+  """Times ``cases[lib]`` on ``workers[lib]`` in alternating rounds.
+
+  Round r visits the libraries in order, reversed on odd rounds, and inside a
+  library the cases in order; one sample per (round, library, case).
+
+  **Returns:** ``{lib: {case: {"median": s, "min": s, "samples": [...]}}}``.
+  """
+  libs = list(workers)
+  samples = {lib: {c: [] for c in cases[lib]} for lib in libs}
+  for r in range(rounds):
+    order = libs if r % 2 == 0 else libs[::-1]
+    for lib in order:
+      for c in cases[lib]:
+        samples[lib][c].append(workers[lib].time(c))
+  return {lib: {c: summarize(v) for c, v in per.items()}
+          for lib, per in samples.items()}
+
+
+def summarize(v: list[float]) -> dict:
+  return {"median": float(np.median(v)), "min": float(np.min(v)),
+          "samples": [float(x) for x in v]}
+
+
+def machine() -> dict:
+  """Host facts for the JSON header."""
+  cpu = platform.processor() or platform.machine()
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          cpu = line.split(":", 1)[1].strip()
+          break
+  except OSError:
+    pass
+  return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+          "platform": platform.platform(),
+          "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def loadavg() -> list[float]:
+  try:
+    return [round(x, 2) for x in os.getloadavg()]
+  except OSError:
+    return []
+
+
+def write_json(name: str, payload: dict) -> pathlib.Path:
+  OUT_DIR.mkdir(parents=True, exist_ok=True)
+  path = OUT_DIR / f"{name}.json"
+  payload = {"command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
+             "machine": machine(), **payload}
+  path.write_text(json.dumps(payload, indent=1))
+  return path
+
+
+def table(header: list[str], rows: list[list]) -> str:
+  """A GitHub markdown table (also readable in a terminal)."""
+  def fmt(x):
+    if isinstance(x, float):
+      return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
+    return str(x)
+  rows = [[fmt(x) for x in r] for r in rows]
+  widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+  line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+  sep = "| " + " | ".join("-" * w for w in widths) + " |"
+  return "\n".join([line(header), sep] + [line(r) for r in rows])
+
+
+def ms(seconds: float) -> float:
+  return seconds * 1e3
