@@ -47,6 +47,7 @@ from jax import lax
 import jaxrnn
 
 BATCH, D = 64, 32
+LOAD_START: list = []
 
 
 def literal_eq4(params, delta, xs):
@@ -158,6 +159,8 @@ def fit_exponent(xs, ys):
 
 
 def main(argv=None):
+  global LOAD_START
+  LOAD_START = C.loadavg()
   ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   ap.add_argument("--quick", action="store_true")
   ap.add_argument("--rounds", type=int, default=None)
@@ -200,9 +203,10 @@ def main(argv=None):
   text.append("Fitted exponents: " + ", ".join(f"{k}: {v:.2f}" for k, v in slopes.items()))
   worst = max((e for r in res_L + res_m + res_d for e in r["agree"].values()), default=0.0)
   text.append(f"Largest relative difference between the pseudo-network paths: {worst:.1e}")
+  text.append(f"Load average before / after: {LOAD_START} / {C.loadavg()}.")
   out = "\n".join(text)
   print(out)
-  path = C.write_json("scaling", {"rounds": rounds, "loadavg_end": C.loadavg(),
+  path = C.write_json("scaling", {"rounds": rounds, "loadavg_start": LOAD_START, "loadavg_end": C.loadavg(),
                                   "info": C.jax_info(), "L_sweep": res_L, "m_sweep": res_m,
                                   "d_out_sweep": res_d, "exponents": slopes, "report": out})
   print(f"\nwrote {path.relative_to(C.REPO)}")

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
 
 import numpy as np
@@ -38,6 +37,7 @@ except ImportError:
   import _common as C
 
 TARGET = 3.0
+LOAD_START: list = []
 L, D, N_TRAIN, STEPS, BATCH = 8, 6, 64, 100, 8
 
 
@@ -86,6 +86,8 @@ def worker(ms, ks, loop: bool, min_sample_s: float):
 
 
 def main(argv=None):
+  global LOAD_START
+  LOAD_START = C.loadavg()
   ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   ap.add_argument("--quick", action="store_true")
   ap.add_argument("--rounds", type=int, default=None)
@@ -161,9 +163,15 @@ def main(argv=None):
     text.append(f"Target m={g['m']}, K={g['K']}: sweep {g['speedup']:.1f}x faster than the loop: "
                 + ("met" if ok else f"MISSED by {100 * (1 - g['speedup'] / TARGET):.0f}%")
                 + f" (target {TARGET:.0f}x)")
+  text.append(f"Load average before / after: {LOAD_START} / {C.loadavg()}.")
+  loop_t = {(g["m"], g["K"]): g["loop_s"] for g in grid}
+  for sh in shard:
+    if sh["devices"] > 1 and (sh["m"], sh["K"]) in loop_t and sh["m"] <= 32:
+      text.append(f"  with the seeds sharded over {sh['devices']} CPU devices, m={sh['m']}: "
+                  f"{loop_t[(sh['m'], sh['K'])] / sh['sweep_s']:.1f}x faster than the loop")
   out = "\n".join(text)
   print(out)
-  path = C.write_json("sweeps", {"rounds": rounds, "loadavg_end": C.loadavg(), "info": info,
+  path = C.write_json("sweeps", {"rounds": rounds, "loadavg_start": LOAD_START, "loadavg_end": C.loadavg(), "info": info,
                                  "task": dict(L=L, d=D, N=N_TRAIN, steps=STEPS, batch=BATCH),
                                  "grid": grid, "sharded": shard, "times": times,
                                  "shard_times": shard_times, "report": out})

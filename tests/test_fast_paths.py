@@ -233,21 +233,28 @@ class FastPathTest(chex.TestCase):
               - np_eq4(p.W - eps * V, p.A, p.B, V, 0 * p.A, xs))[0] / (2 * eps)
       np.testing.assert_allclose(d2, ref2, atol=1e-6 * max(abs(ref2), 1e-3))
 
-  @parameterized.parameters(2, 3, 8)
-  def test_scan_unroll_does_not_change_results(self, unroll):
-    # Unroll factors that do and do not divide L = 7.
+  @parameterized.parameters((1, 1), (2, 10**9), (3, 1), (8, 10**9))
+  def test_unroll_and_inloop_branch_do_not_change_results(self, unroll, inloop_min_m):
+    # Unroll factors that do and do not divide L = 7, and both branches of the
+    # JVP rule (W' h^(l-1) inside the tangent scan when m >= _INLOOP_MIN_M,
+    # before it otherwise).
     with jax.enable_x64(True):
       p, dl, xs, _, c = problem(jax.random.key(6), 20, 3, 7, 2, dtype=jnp.float64)
-      old = rnn_mod._UNROLL
-      rnn_mod._UNROLL = unroll
+      old = rnn_mod._UNROLL, rnn_mod._INLOOP_MIN_M
+      rnn_mod._UNROLL, rnn_mod._INLOOP_MIN_M = unroll, inloop_min_m
       try:
         out = jax.jit(jaxrnn.rnn_output)(p, xs)
         gW, gA = jax.grad(lambda W, A: c @ jaxrnn.rnn_output(
             jaxrnn.RNNParams(W, A, p.B), xs), argnums=(0, 1))(p.W, p.A)
         pn = jax.jit(jaxrnn.pseudo_network)(p, dl, xs)
+        f = lambda W, A, xs: jaxrnn.rnn_output(jaxrnn.RNNParams(W, A, p.B), xs)
+        _, t = jax.jvp(f, (p.W, p.A, xs), (dl.W, dl.A, jnp.zeros_like(xs)))
+        _, t_w = jax.jvp(lambda W: f(W, p.A, xs), (p.W,), (dl.W,))
       finally:
-        rnn_mod._UNROLL = old
+        rnn_mod._UNROLL, rnn_mod._INLOOP_MIN_M = old
       rW, rA, _ = np_vjp(p.W, p.A, p.B, xs, c)
+      assert_close(t, np_eq4(p.W, p.A, p.B, dl.W, dl.A, xs), jnp.float64)
+      assert_close(t_w, np_eq4(p.W, p.A, p.B, dl.W, 0 * dl.A, xs), jnp.float64)
       assert_close(out, np_output(p.W, p.A, p.B, xs), jnp.float64)
       assert_close(gW, rW, jnp.float64)
       assert_close(gA, rA, jnp.float64)

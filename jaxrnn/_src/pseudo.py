@@ -97,8 +97,12 @@ def _tangent_final_state(W, A, dW, dA, xs):
     zero = jnp.zeros((), z.dtype)
     return (jnp.where(mask, z, zero), jnp.where(mask, dz, zero)), None
 
-  h0 = jnp.zeros((W.shape[0],), jnp.result_type(W, xs))
-  (_, dh), _ = lax.scan(step, (h0, h0), xs, unroll=_rnn._UNROLL)
+  # Step 1 peeled: h^(0) = dh^(0) = 0, so no product with W or W'.
+  z1 = xs[0] @ A_T
+  mask1 = z1 >= 0
+  zero = jnp.zeros((), z1.dtype)
+  carry = (jnp.where(mask1, z1, zero), jnp.where(mask1, xs[0] @ dA_T, zero))
+  (_, dh), _ = lax.scan(step, carry, xs[1:], unroll=_rnn._UNROLL)
   return dh
 
 

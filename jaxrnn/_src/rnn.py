@@ -161,21 +161,30 @@ def final_hidden_state(params: RNNParams, xs: jax.Array) -> jax.Array:
 # Scan unroll of the fast paths (measured in benchmarks/peers.py; 1 = no
 # unrolling).
 _UNROLL = 1
+# From this width on, the tangent step multiplies h^(l-1) by W' inside the
+# tangent scan (so reverse mode accumulates the W gradient step by step, on
+# slices that stay in cache); below it, W' h^(l-1) + A' x^(l) is one product
+# before the scan (fewer, larger products: better for small m and seed sweeps).
+_INLOOP_MIN_M = 256
 
 
-def _h0(W, xs):
-  return jnp.zeros((W.shape[0],), jnp.result_type(W, xs))
+def _zero(x):
+  return jnp.zeros((), x.dtype)
 
 
 @jax.custom_jvp
 def _final_state(W, A, xs):
-  """h^(L) of Eq. (1); one (m,) carry, the input projection inside the step."""
+  """h^(L) of Eq. (1); one (m,) carry, the input projection inside the step.
+
+  Step 1 is peeled: h^(0) = 0, so h^(1) = relu(A x^(1)) needs no product
+  with W (the value is the same: W 0 = 0 exactly).
+  """
   W_T, A_T = W.T, A.T
 
   def step(h, x):
     return relu(x @ A_T + h @ W_T), None
 
-  h, _ = lax.scan(step, _h0(W, xs), xs, unroll=_UNROLL)
+  h, _ = lax.scan(step, relu(xs[0] @ A_T), xs[1:], unroll=_UNROLL)
   return h
 
 
@@ -184,38 +193,50 @@ def _final_state_jvp(primals, tangents):
 
   dh^(0) = 0,  dh^(l) = D^(l) (p^(l) + W dh^(l-1)),
   p^(l) = W' h^(l-1) + A' x^(l) + A x'^(l),
-  D^(l) = diag(1[A x^(l) + W h^(l-1) >= 0]) (Eq. 5). The p^(l) of all steps
-  are computed before the tangent scan ((L, m) @ (m, m) and (L, d) @ (d, m)
-  products), so the tangent scan does one product with W per step, and its
-  transpose (reverse mode) one product with W per step plus one (m, L) @ (L, m)
-  product for the gradient in W. Zero tangents are symbolic; their terms are
-  skipped.
+  D^(l) = diag(1[A x^(l) + W h^(l-1) >= 0]) (Eq. 5). Step 1 is peeled
+  (h^(0) = dh^(0) = 0). The terms of p^(l) without h are computed for all
+  steps before the tangent scan; W' h^(l-1) too when m < _INLOOP_MIN_M.
+  Zero tangents are symbolic; their terms are skipped.
   """
   W, A, xs = primals
   dW, dA, dxs = tangents
   W_T, A_T = W.T, A.T
+  has_dW = not isinstance(dW, SymbolicZero)
+  inloop = has_dW and W.shape[0] >= _INLOOP_MIN_M
 
   def fwd(h, x):
     z = x @ A_T + h @ W_T
     mask = z >= 0
-    return jnp.where(mask, z, jnp.zeros((), z.dtype)), (h, mask)
+    return jnp.where(mask, z, _zero(z)), (h, mask)
 
-  h0 = _h0(W, xs)
-  h, (h_prev, masks) = lax.scan(fwd, h0, xs, unroll=_UNROLL)
+  z1 = xs[0] @ A_T
+  mask1 = z1 >= 0
+  h1 = jnp.where(mask1, z1, _zero(z1))
+  h, (h_prev, masks) = lax.scan(fwd, h1, xs[1:], unroll=_UNROLL)  # l = 2 ... L
+
+  # p^(l) without W' h^(l-1), for l = 1 ... L.
   p = None
-  for term in (None if isinstance(dW, SymbolicZero) else h_prev @ dW.T,
-               None if isinstance(dA, SymbolicZero) else xs @ dA.T,
+  for term in (None if isinstance(dA, SymbolicZero) else xs @ dA.T,
                None if isinstance(dxs, SymbolicZero) else dxs @ A_T):
     if term is not None:
       p = term if p is None else p + term
-  if p is None:                       # every tangent is zero
-    return h, jnp.zeros_like(h)
+  if p is None:
+    p = jnp.zeros((xs.shape[0], W.shape[0]), h.dtype)
+  dh1 = jnp.where(mask1, p[0], _zero(h))          # W' h^(0) = 0, W dh^(0) = 0
+  p = p[1:]
+  if has_dW and not inloop:
+    p = p + h_prev @ dW.T
+  dW_T = dW.T if inloop else None
 
   def tangent(dh, inputs):
-    p_l, mask = inputs
-    return jnp.where(mask, p_l + dh @ W_T, jnp.zeros((), dh.dtype)), None
+    p_l, mask, h_l = inputs
+    dz = p_l + dh @ W_T
+    if dW_T is not None:
+      dz = dz + h_l @ dW_T
+    return jnp.where(mask, dz, _zero(dz)), None
 
-  dh, _ = lax.scan(tangent, jnp.zeros_like(h0), (p, masks), unroll=_UNROLL)
+  dh, _ = lax.scan(tangent, dh1, (p, masks, h_prev if inloop else None),
+                   unroll=_UNROLL)
   return h, dh
 
 
