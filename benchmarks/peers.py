@@ -58,9 +58,12 @@ OPS = ("forward", "grad", "pseudo")
 
 
 def forward_flops(w) -> float:
-  """Multiply-adds x 2 of the forward pass: L steps of W h and A x, then B h."""
+  """Floating-point work the forward pass needs: L products A x, L - 1
+  products W h (W h^(0) = 0 needs none), then B h^(L); 2 flops per
+  multiply-add. (A library that multiplies W by h^(0) = 0 does more work
+  than this but gets no credit for it.)"""
   m, L, n, d, k = w["m"], w["L"], w["batch"], w["d"], w["d_out"]
-  return 2.0 * n * (L * m * (m + d) + m * k)
+  return 2.0 * n * ((L - 1) * m * m + L * m * d + m * k)
 
 
 def make_inputs(w, seed: int, path) -> None:

@@ -102,10 +102,10 @@ def main(argv=None):
     worker([int(x) for x in args.ms.split(",")], [int(x) for x in args.ks.split(",")],
            not args.no_loop, min_sample)
     return
-  rounds = args.rounds or (3 if args.quick else 5)
+  rounds = args.rounds or 3
   ms = (16, 32) if args.quick else (16, 32, 64, 128, 256)
   ks = (1, 8, 64) if args.quick else (1, 4, 16, 64)
-  shard_ms, shard_k, devices = ((16,) if args.quick else (16, 64)), 64, (1, 2, 4)
+  shard_ms, shard_k, devices = ((16,) if args.quick else (16, 32)), 64, (1, 2, 4)
 
   def argv_for(m_list, k_list, loop):
     return [__file__, "--worker", "--ms", ",".join(map(str, m_list)),

@@ -193,10 +193,11 @@ def _final_state_jvp(primals, tangents):
 
   dh^(0) = 0,  dh^(l) = D^(l) (p^(l) + W dh^(l-1)),
   p^(l) = W' h^(l-1) + A' x^(l) + A x'^(l),
-  D^(l) = diag(1[A x^(l) + W h^(l-1) >= 0]) (Eq. 5). Step 1 is peeled
-  (h^(0) = dh^(0) = 0). The terms of p^(l) without h are computed for all
-  steps before the tangent scan; W' h^(l-1) too when m < _INLOOP_MIN_M.
-  Zero tangents are symbolic; their terms are skipped.
+  D^(l) = diag(1[A x^(l) + W h^(l-1) >= 0]) (Eq. 5). The terms of p^(l)
+  without h are computed for all steps before the tangent scan; W' h^(l-1)
+  too when m < _INLOOP_MIN_M, else inside the tangent scan. Zero tangents are
+  symbolic; their terms are skipped. (Unlike the primal function, step 1 is
+  not peeled here: slicing the stacked arrays cost more than the product.)
   """
   W, A, xs = primals
   dW, dA, dxs = tangents
@@ -209,33 +210,27 @@ def _final_state_jvp(primals, tangents):
     mask = z >= 0
     return jnp.where(mask, z, _zero(z)), (h, mask)
 
-  z1 = xs[0] @ A_T
-  mask1 = z1 >= 0
-  h1 = jnp.where(mask1, z1, _zero(z1))
-  h, (h_prev, masks) = lax.scan(fwd, h1, xs[1:], unroll=_UNROLL)  # l = 2 ... L
+  h0 = jnp.zeros((W.shape[0],), jnp.result_type(W, xs))
+  h, (h_prev, masks) = lax.scan(fwd, h0, xs, unroll=_UNROLL)
 
-  # p^(l) without W' h^(l-1), for l = 1 ... L.
   p = None
   for term in (None if isinstance(dA, SymbolicZero) else xs @ dA.T,
-               None if isinstance(dxs, SymbolicZero) else dxs @ A_T):
+               None if isinstance(dxs, SymbolicZero) else dxs @ A_T,
+               h_prev @ dW.T if has_dW and not inloop else None):
     if term is not None:
       p = term if p is None else p + term
-  if p is None:
-    p = jnp.zeros((xs.shape[0], W.shape[0]), h.dtype)
-  dh1 = jnp.where(mask1, p[0], _zero(h))          # W' h^(0) = 0, W dh^(0) = 0
-  p = p[1:]
-  if has_dW and not inloop:
-    p = p + h_prev @ dW.T
   dW_T = dW.T if inloop else None
 
   def tangent(dh, inputs):
     p_l, mask, h_l = inputs
-    dz = p_l + dh @ W_T
+    dz = dh @ W_T
+    if p_l is not None:
+      dz = dz + p_l
     if dW_T is not None:
       dz = dz + h_l @ dW_T
     return jnp.where(mask, dz, _zero(dz)), None
 
-  dh, _ = lax.scan(tangent, dh1, (p, masks, h_prev if inloop else None),
+  dh, _ = lax.scan(tangent, jnp.zeros_like(h0), (p, masks, h_prev if inloop else None),
                    unroll=_UNROLL)
   return h, dh
 
