@@ -2,7 +2,7 @@
 
 ``rnn_output`` / ``final_hidden_state`` run through a ``jax.custom_jvp``
 (``jaxrnn._src.rnn._final_state``) with the input projection inside the step,
-and ``pseudo_network`` through a fused forward-mode recursion. These tests
+and ``pseudo_network`` (``jax.jvp`` through that rule). These tests
 check values, reverse-mode gradients in W, A (and xs), forward-mode jvp,
 second derivatives, the ReLU derivative convention 1[z >= 0] of Eq. (5) at an
 exact tie, ``vmap`` over the batch, several ``scan`` unroll factors, and dtype
@@ -152,7 +152,7 @@ class FastPathTest(chex.TestCase):
       assert_close(out, np_output(p.W, p.A, p.B, xs), dtype)
       assert_close(t_wa, np_eq4(p.W, p.A, p.B, dl.W, dl.A, xs), dtype)
       assert_close(t_x, np_input_tangent(p.W, p.A, p.B, xs, dxs), dtype)
-      # The pseudo-network (fused forward-mode path) is the same tangent.
+      # The pseudo-network (jax.jvp through the same rule) is the same tangent.
       pn = self.variant(jaxrnn.pseudo_network)(p, dl, xs)
       self.assertEqual(pn.dtype, dtype)
       assert_close(pn, np_eq4(p.W, p.A, p.B, dl.W, dl.A, xs), dtype)

@@ -9,19 +9,16 @@ the directional derivative of ``W, A -> B h^(L)`` along (W', A'):
 ``F^(L)(x; W', A') = d/dt F_rnn^(L)(x; W + t W', A + t A') at t = 0``, and
 approximates ``F_rnn(W + W', A + A') - F_rnn(W, A)`` (Lemma G.3).
 
-``pseudo_network`` computes it in forward mode: one scan that carries the
-state h^(l) and its tangent dh^(l) together,
-
-    dh^(0) = 0,   dh^(l) = D^(l) (W' h^(l-1) + A' x^(l) + W dh^(l-1)),
-    F^(L)(x; W', A') = B dh^(L),
-
-which is what ``jax.jvp`` of ``rnn_output`` along (W', A') computes, with
-h and dh multiplied by W in one (2, m) @ (m, m) product per step (under vmap
-a (2 batch, m) @ (m, m) product). The cost is three products with (m, m)
-matrices per step, O(L m^2), never a Jacobian.
-``pseudo_network_explicit`` evaluates the sum of Eq. (4) literally through
-``backward_matrices``; it costs O(L^2 m^2 d_out) and exists as a cross-check
-and as the baseline of ``benchmarks/scaling.py``.
+``pseudo_network`` computes it with one forward-mode ``jax.jvp`` of
+``rnn_output`` in (W, A) along (W', A'). The derivative of the recurrence is
+the custom JVP rule of ``jaxrnn._src.rnn`` (the tangent recursion
+``dh^(l) = D^(l) (W' h^(l-1) + A' x^(l) + W dh^(l-1))``, ``F = B dh^(L)``):
+a primal scan then a tangent scan, O(L m^2), never a Jacobian.
+``pseudo_network_explicit`` evaluates the sum of Eq. (4) through
+``backward_matrices`` (built by the recursion Back_{i->L} = Back_{i+1->L}
+D^(i+1) W, O(L m^2 d_out), and O(L m d_out) memory); multiplied out literally,
+term by term, Eq. (4) would cost O(L^2 m^2 d_out). It exists as a
+cross-check and as the baseline of ``benchmarks/scaling.py``.
 """
 
 from __future__ import annotations
@@ -31,8 +28,8 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxrnn._src import checks
-from jaxrnn._src import rnn as _rnn
-from jaxrnn._src.rnn import RNNParams, activation_patterns, hidden_states
+from jaxrnn._src.rnn import (RNNParams, activation_patterns, hidden_states,
+                             rnn_output)
 
 
 def _check_delta(params: RNNParams, delta: RNNParams) -> None:
@@ -51,11 +48,10 @@ def _check_delta(params: RNNParams, delta: RNNParams) -> None:
 
 
 def pseudo_network(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Array:
-  """Pseudo-network ``F^(L)(x; W', A')`` of Eq. (4), in forward mode.
+  """Pseudo-network ``F^(L)(x; W', A')`` of Eq. (4), through ``jax.jvp``.
 
   The directional derivative ``d/dt F_rnn^(L)(x; W + t W', A + t A')`` at
-  t = 0, i.e. ``jax.jvp`` of ``rnn_output`` in (W, A) along (W', A'),
-  computed by the fused tangent recursion of the module docstring.
+  t = 0: ``jax.jvp`` of ``rnn_output`` in (W, A) along (W', A').
 
   **Arguments:**
 
@@ -81,29 +77,12 @@ def pseudo_network(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Ar
   """
   checks.check_sequence(params, xs)
   _check_delta(params, delta)
-  return params.B @ _tangent_final_state(params.W, params.A, delta.W, delta.A, xs)
 
+  def f(W, A):
+    return rnn_output(RNNParams(W, A, params.B), xs)
 
-def _tangent_final_state(W, A, dW, dA, xs):
-  """dh^(L): the tangent of h^(L) along (W', A') (module docstring)."""
-  W_T, A_T, dW_T, dA_T = W.T, A.T, dW.T, dA.T
-
-  def step(carry, x):
-    h, dh = carry
-    hw = jnp.stack([h, dh]) @ W_T            # W h^(l-1) and W dh^(l-1) at once
-    z = x @ A_T + hw[0]
-    dz = x @ dA_T + h @ dW_T + hw[1]
-    mask = z >= 0                            # D^(l) of Eq. (5)
-    zero = jnp.zeros((), z.dtype)
-    return (jnp.where(mask, z, zero), jnp.where(mask, dz, zero)), None
-
-  # Step 1 peeled: h^(0) = dh^(0) = 0, so no product with W or W'.
-  z1 = xs[0] @ A_T
-  mask1 = z1 >= 0
-  zero = jnp.zeros((), z1.dtype)
-  carry = (jnp.where(mask1, z1, zero), jnp.where(mask1, xs[0] @ dA_T, zero))
-  (_, dh), _ = lax.scan(step, carry, xs[1:], unroll=_rnn._UNROLL)
-  return dh
+  _, tangent = jax.jvp(f, (params.W, params.A), (delta.W, delta.A))
+  return tangent
 
 
 def backward_matrices(params: RNNParams, xs: jax.Array) -> jax.Array:

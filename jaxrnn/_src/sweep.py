@@ -8,6 +8,11 @@ locally. The same call fills one CPU, every GPU of a host, or a TPU slice.
 The number of seeds need not divide the number of devices: keys are padded by
 repeating the last one and the padding is dropped from the result.
 
+On a CPU, XLA runs one device's batch of small matmuls on one core; to
+spread the seeds over all cores, give XLA one simulated device per core:
+``XLA_FLAGS=--xla_force_host_platform_device_count=$(nproc)`` (set before
+JAX starts; ``benchmarks/sweeps.py`` measured 2.2-2.5x on 2 cores).
+
 On several hosts, call ``jax.distributed.initialize()`` first (the CLI does it
 with ``--distributed``); the mesh then spans every process's devices, each
 process supplies the shards it can address, and results are gathered to every
