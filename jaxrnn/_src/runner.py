@@ -129,8 +129,27 @@ def validate_config(cfg) -> None:
         raise ConfigError(f"{name}: expected {elem.__name__} entries, got {value!r}")
     elif not _is_type(value, typ):
       raise ConfigError(f"{name}: expected {getattr(typ, '__name__', typ)}, got {value!r}")
+  _check_common_fields(cfg)
   if hasattr(cfg, "validate"):
     cfg.validate()
+
+
+# Fields that mean the same in every experiment's config, checked here once;
+# an experiment's ``validate()`` adds what is specific to it.
+_COMMON_CHECKS = {
+    "num_seeds": (lambda v: v >= 1, "must be >= 1"),
+    "num_sequences": (lambda v: v >= 1, "must be >= 1"),
+    "eps_x": (lambda v: v > 0, "must be > 0"),
+    "L": (lambda v: v >= 2, "must be >= 2 (Def. 3.1 has two bias tokens)"),
+    "dtype": (lambda v: v in ("float32", "float64"), "must be float32 or float64"),
+    "ms": (lambda v: all(m >= 1 for m in v), "widths must be >= 1"),
+}
+
+
+def _check_common_fields(cfg) -> None:
+  for name, (ok, message) in _COMMON_CHECKS.items():
+    if hasattr(cfg, name) and not ok(getattr(cfg, name)):
+      raise ConfigError(f"{name}: {message}, got {getattr(cfg, name)!r}")
 
 
 def _is_type(value, typ) -> bool:

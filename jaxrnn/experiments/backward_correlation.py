@@ -59,13 +59,7 @@ class Config:
   def validate(self):
     runner.require(all(m >= 2 for m in self.ms), "ms: widths must be >= 2")
     runner.require(all(k >= 1 for k in self.d_outs), "d_outs: must be >= 1")
-    runner.require(self.L >= 2, "L: must be >= 2")
     runner.require(self.d >= 3, "d: must be >= 3")
-    runner.require(self.eps_x > 0, "eps_x: must be > 0")
-    runner.require(self.num_seeds >= 1, "num_seeds: must be >= 1")
-    runner.require(self.num_sequences >= 1, "num_sequences: must be >= 1")
-    runner.require(self.dtype in ("float32", "float64"),
-                   f"dtype: must be float32 or float64, got {self.dtype!r}")
 
 
 PRESETS = {

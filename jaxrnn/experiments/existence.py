@@ -64,7 +64,6 @@ class Config:
     runner.require(self.L >= 3, "L: must be >= 3 (at least one true token)")
     runner.require(self.d >= 3, "d: must be >= 3")
     runner.require(0 < self.eps_x <= 1, "eps_x: must lie in (0, 1]")
-    runner.require(self.num_seeds >= 1, "num_seeds: must be >= 1")
     runner.require(self.num_test >= 8, "num_test: must be >= 8")
     runner.require(self.hermite_alpha >= 2 and self.hermite_b0 >= 1,
                    "hermite_alpha, hermite_b0: degrees must be >= 2 and >= 1")

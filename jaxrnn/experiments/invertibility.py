@@ -78,12 +78,8 @@ class Config:
     runner.require(all(L >= 3 for L in self.Ls), "Ls: lengths must be >= 3 (one middle token)")
     runner.require(all(e > 0 for e in self.eps_xs), "eps_xs: must be > 0")
     runner.require(self.d >= 3, "d: must be >= 3")
-    runner.require(self.num_seeds >= 1, "num_seeds: must be >= 1")
-    runner.require(self.num_sequences >= 1, "num_sequences: must be >= 1")
     runner.require(self.num_train >= 2, "num_train: must be >= 2")
     runner.require(self.ridge >= 0, "ridge: must be >= 0")
-    runner.require(self.dtype in ("float32", "float64"),
-                   f"dtype: must be float32 or float64, got {self.dtype!r}")
 
 
 PRESETS = {

@@ -106,12 +106,10 @@ class Config:
                    f"encoding: must be one of {langs.ENCODINGS}")
     runner.require(self.d >= (3 if self.encoding == "normalized" else 2),
                    "d: must be >= 3 (normalized) or >= 2 (onehot)")
-    runner.require(self.eps_x > 0, "eps_x: must be > 0")
     runner.require(self.m >= 1 and self.steps >= 1 and self.batch_size >= 1,
                    "m, steps, batch_size: must be >= 1")
     runner.require(self.rmsprop_lr > 0 and self.sgd_lr > 0, "rmsprop_lr, sgd_lr: must be > 0")
     runner.require(self.scale > 0, "scale: must be > 0")
-    runner.require(self.num_seeds >= 1, "num_seeds: must be >= 1")
     runner.require(all(n >= 1 for n in self.complexity_lengths), "complexity_lengths: >= 1")
     runner.require(self.complexity_R > 0, "complexity_R: must be > 0")
     runner.require(all(1 <= n <= 12 for n in self.additive_lengths),

@@ -70,13 +70,7 @@ class Config:
     runner.require(all(k >= 1 for k in self.num_blocks), "num_blocks: must be >= 1")
     runner.require(all(m % k == 0 for m in self.ms for k in self.num_blocks),
                    "num_blocks: every k must divide every m (equal blocks)")
-    runner.require(self.L >= 2, "L: must be >= 2")
     runner.require(self.d >= 3, "d: must be >= 3")
-    runner.require(self.eps_x > 0, "eps_x: must be > 0")
-    runner.require(self.num_seeds >= 1, "num_seeds: must be >= 1")
-    runner.require(self.num_sequences >= 1, "num_sequences: must be >= 1")
-    runner.require(self.dtype in ("float32", "float64"),
-                   f"dtype: must be float32 or float64, got {self.dtype!r}")
 
 
 PRESETS = {

@@ -94,7 +94,6 @@ class Config:
                    "eval_every: must be >= 1 and divide steps")
     runner.require(self.batch_size >= 1, "batch_size: must be >= 1")
     runner.require(0 < self.theory_eps < 1, "theory_eps: must lie in (0, 1)")
-    runner.require(self.num_seeds >= 1, "num_seeds: must be >= 1")
     runner.require(self.num_test >= 8, "num_test: must be >= 8")
     runner.require(1 <= self.num_probe <= self.num_test,
                    "num_probe: must lie in [1, num_test]")
