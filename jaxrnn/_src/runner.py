@@ -166,6 +166,25 @@ def require(cond: bool, message: str) -> None:
     raise ConfigError(message)
 
 
+def require_parses(field: str, parse: Callable[[Any], Any], values) -> None:
+  """Calls ``parse(v)`` on every value; a ``ValueError`` becomes a
+  ``ConfigError`` naming ``field``. For ``validate()``."""
+  for v in values:
+    try:
+      parse(v)
+    except ValueError as e:
+      raise ConfigError(f"{field}: {e}") from None
+
+
+def loglog_slope(xs, ys) -> float:
+  """Least-squares slope of log(y) against log(x): the exponent k of a power
+  law y ~ x^k. NaN with fewer than two points."""
+  xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+  if xs.size < 2:
+    return float("nan")
+  return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
+
+
 # --------------------------------------------------------------------------
 # Files
 

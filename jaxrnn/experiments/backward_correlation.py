@@ -136,9 +136,6 @@ def run_point(cfg: Config, point: dict) -> dict:
   return res
 
 
-def fit_slope(xs, ys) -> float:
-  """Least-squares slope of log(y) against log(x)."""
-  return float(np.polyfit(np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float)), 1)[0])
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
@@ -158,7 +155,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
   for k in d_outs:
     ms = [m for m in cfg.ms if (m, k) in by]
     early = [by[(m, k)]["corr_early_mean"] for m in ms]
-    slopes[k] = fit_slope(ms, early) if len(ms) >= 2 else float("nan")
+    slopes[k] = runner.loglog_slope(ms, early) if len(ms) >= 2 else float("nan")
     sqrt_m_const[k] = [e * np.sqrt(m) for m, e in zip(ms, early)]
     axes[0].plot(ms, early, "o-", label=f"d_out={k}: mean over i<L")
     axes[0].plot(ms, [float(np.mean(by[(m, k)]["corr_p95"][:-1])) for m in ms], "x:",

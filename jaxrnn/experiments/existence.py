@@ -55,11 +55,7 @@ class Config:
 
   def validate(self):
     from jaxrnn._src.complexity import _parse
-    for p in self.phis:
-      try:
-        _parse(p)
-      except ValueError as e:
-        raise runner.ConfigError(f"phis: {e}") from None
+    runner.require_parses("phis", _parse, self.phis)
     runner.require(all(m >= 8 for m in self.ms), "ms: widths must be >= 8")
     runner.require(self.L >= 3, "L: must be >= 3 (at least one true token)")
     runner.require(self.d >= 3, "d: must be >= 3")
@@ -126,9 +122,6 @@ def run_point(cfg: Config, point: dict) -> dict:
   return rec
 
 
-def _slope(xs, ys):
-  xs, ys = np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float))
-  return float(np.polyfit(xs, ys, 1)[0]) if len(xs) >= 2 else float("nan")
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
@@ -156,7 +149,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     reading.append(
         f"- `{p}` (log10 C_eps(Phi, 1/eps_x) = {rs[0]['log10_C_eps']:.0f}, log10 C_s = "
         f"{rs[0]['log10_C_s']:.1f}): relative error {err[0]:.3f} at m={cfg.ms[0]} -> "
-        f"{err[-1]:.3f} at m={cfg.ms[-1]} (log-log slope in m {_slope(cfg.ms, err):+.2f}); "
+        f"{err[-1]:.3f} at m={cfg.ms[-1]} (log-log slope in m {runner.loglog_slope(cfg.ms, err):+.2f}); "
         f"Lemma 4.2 part {rs[0]['lemma42_rel_err']:.3f} -> {rs[-1]['lemma42_rel_err']:.3f}, "
         f"inversion part {rs[0]['inversion_rel_err']:.3f} -> {rs[-1]['inversion_rel_err']:.3f}; "
         f"||A*||_F {rs[0]['a_star_fro']:.3g} -> {rs[-1]['a_star_fro']:.3g}.")

@@ -172,9 +172,6 @@ def run_point(cfg: Config, point: dict) -> dict:
   return {k: np.asarray(v, np.float64).mean(axis=0)[0] for k, v in out.items()}
 
 
-def fit_slope(xs, ys) -> float:
-  """Least-squares slope of log(y) against log(x)."""
-  return float(np.polyfit(np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float)), 1)[0])
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
@@ -242,7 +239,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
         + ["pattern: bias err", "pattern: token err/ε_x", "lstsq: token err/ε_x"], rows))
 
   # Claims, with numbers.
-  slopes_m = {L: fit_slope(ms, [val(m, L, "pattern", "linf", e_main) for m in ms])
+  slopes_m = {L: runner.loglog_slope(ms, [val(m, L, "pattern", "linf", e_main) for m in ms])
               for L in Ls} if len(ms) >= 2 else {}
   falls_m = all(val(ms[-1], L, "pattern", "linf", e) < val(ms[0], L, "pattern", "linf", e)
                 for L in Ls for e in range(ne))

@@ -123,10 +123,6 @@ def run_point(cfg: Config, point: dict) -> dict:
           "true_change_norm": float(np.mean(out["true_norm"]))}
 
 
-def fit_slope(xs, ys) -> float:
-  """Least-squares slope of log(y) against log(x)."""
-  lx, ly = np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float))
-  return float(np.polyfit(lx, ly, 1)[0])
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
@@ -142,7 +138,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     err = [by[(m, w)]["rel_err_mean"] for w in cfg.omegas]
     std = [by[(m, w)]["rel_err_std"] for w in cfg.omegas]
     flips = [by[(m, w)]["flip_fraction"] for w in cfg.omegas]
-    slopes[m] = fit_slope(cfg.omegas, err) if len(cfg.omegas) >= 2 else None
+    slopes[m] = runner.loglog_slope(cfg.omegas, err) if len(cfg.omegas) >= 2 else None
     axes[0].errorbar(cfg.omegas, err, yerr=std, marker="o", capsize=2, label=f"m={m}")
     axes[1].plot(cfg.omegas, np.maximum(flips, 1e-7), marker="o", label=f"m={m}")
     rows.append([m] + [float(e) for e in err] + [slopes[m]])
@@ -177,10 +173,10 @@ def report(cfg: Config, records: list, out_dir) -> str:
   if ms and len(cfg.omegas) >= 2:
     s = np.array([slopes[m] for m in ms])
     small = [w for w in cfg.omegas if w <= 1e-2]
-    small_slopes = [fit_slope(small, [by[(m, w)]["rel_err_mean"] for w in small])
+    small_slopes = [runner.loglog_slope(small, [by[(m, w)]["rel_err_mean"] for w in small])
                     for m in ms] if len(small) >= 2 else []
     err_small_m = [by[(m, cfg.omegas[0])]["rel_err_mean"] for m in ms]
-    m_slope = fit_slope(ms, err_small_m) if len(ms) >= 2 else float("nan")
+    m_slope = runner.loglog_slope(ms, err_small_m) if len(ms) >= 2 else float("nan")
     lines += [
         "## Reading",
         "",

@@ -115,9 +115,6 @@ def run_point(cfg: Config, point: dict) -> dict:
           "constant_rms": float(np.sqrt(m) * np.sqrt(np.mean(e ** 2)))}
 
 
-def fit_slope(xs, ys) -> float:
-  """Least-squares slope of log(y) against log(x)."""
-  return float(np.polyfit(np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float)), 1)[0])
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
@@ -136,8 +133,8 @@ def report(cfg: Config, records: list, out_dir) -> str:
   const = np.array([by[m]["constant_rms"] for m in ms])
   zr = np.array([by[m]["z_rms"] for m in ms])
   paper = np.array([by[m]["paper_slope"] for m in ms])
-  slope = fit_slope(ms, mean_abs) if len(ms) >= 2 else float("nan")
-  slope_rms = fit_slope(ms, rms) if len(ms) >= 2 else float("nan")
+  slope = runner.loglog_slope(ms, mean_abs) if len(ms) >= 2 else float("nan")
+  slope_rms = runner.loglog_slope(ms, rms) if len(ms) >= 2 else float("nan")
 
   fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
   mm = np.asarray(ms, float)

@@ -140,9 +140,6 @@ def run_point(cfg: Config, point: dict) -> dict:
           for k in ks}
 
 
-def fit_slope(xs, ys) -> float:
-  """Least-squares slope of log(y) against log(x)."""
-  return float(np.polyfit(np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float)), 1)[0])
 
 
 def _scalar(v):
@@ -207,10 +204,10 @@ def report(cfg: Config, records: list, out_dir) -> str:
   table = runner.markdown_table(
       ["m", "k", "s=m/k", "Δh (mean over l)", "ΔBack (mean i<L)", "ΔWbar", "Δxhat l∞",
        "inv. err before", "after", "Δh/√(s/m)"], rows)
-  sl_h = {m: fit_slope([frac[k] for k in ks], [hmean(m, k) for k in ks]) for m in ms}
-  sl_b = {m: fit_slope([frac[k] for k in ks], [bmean(m, k) for k in ks]) for m in ms}
+  sl_h = {m: runner.loglog_slope([frac[k] for k in ks], [hmean(m, k) for k in ks]) for m in ms}
+  sl_b = {m: runner.loglog_slope([frac[k] for k in ks], [bmean(m, k) for k in ks]) for m in ms}
   wb_ms = [m for m in ms if m <= cfg.wbar_max_m]
-  sl_w = {m: fit_slope([frac[k] for k in ks], [_scalar(q(m, k, "wbar")) for k in ks])
+  sl_w = {m: runner.loglog_slope([frac[k] for k in ks], [_scalar(q(m, k, "wbar")) for k in ks])
           for m in wb_ms}
   const = [hmean(m, k) / np.sqrt(1.0 / k) for m in ms for k in ks]
   shrinks = all(hmean(m, ks[-1]) < hmean(m, ks[0]) and bmean(m, ks[-1]) < bmean(m, ks[0])
@@ -226,7 +223,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     vals = [(m, hmean(m, m // s0)) for m in ms]
     fixed_s = (f"- At a fixed block size s={s0}, Δh falls with m: "
                + ", ".join(f"m={m}: {v:.3g}" for m, v in vals)
-               + f" (slope in m {fit_slope([m for m, _ in vals], [v for _, v in vals]):.2f}, "
+               + f" (slope in m {runner.loglog_slope([m for m, _ in vals], [v for _, v in vals]):.2f}, "
                "expected -1/2).")
   lines += [
       f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x}, {cfg.num_sequences} sequences × "

@@ -75,11 +75,7 @@ class Config:
 
   def validate(self):
     from jaxrnn._src.complexity import _parse
-    for p in self.phis:
-      try:
-        _parse(p)
-      except ValueError as e:
-        raise runner.ConfigError(f"phis: {e}") from None
+    runner.require_parses("phis", _parse, self.phis)
     runner.require(all(m >= 2 for m in self.ms), "ms: widths must be >= 2")
     runner.require(all(n >= 2 for n in self.Ns), "Ns: training-set sizes must be >= 2")
     runner.require(self.L >= 3, "L: must be >= 3 (at least one true token)")
