@@ -4,7 +4,7 @@
     python benchmarks/sweeps.py --quick    # K = 1, 8, 64; m = 16, 32
 
 The per-seed work is a short training run of Sec. 3.3 through
-``jaxrnn.init_and_train`` (initialize from the seed, then ``steps`` SGD steps
+``jaxrnn.training.init_and_train`` (initialize from the seed, then ``steps`` SGD steps
 on (W', A') with minibatches of ``batch`` sequences, logistic loss, and one
 evaluation on the training set); the data (N sequences of Def. 3.1 with a
 label read off one token) are shared by all seeds. Two ways to run K seeds:
@@ -45,15 +45,14 @@ def setup(m: int):
   """The per-seed function ``fn(key, xs, ys)`` and the shared data."""
   import jax
   import jax.numpy as jnp
-  import optax
 
   import jaxrnn
 
   keys = jaxrnn.seed_keys(12345, N_TRAIN)
   xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, L, D, 0.5))(keys)
   ys = jnp.sign(xs[:, 2, 0] + 1e-6)
-  sched = jaxrnn.practical_schedule(m, L, steps=STEPS)
-  fn = functools.partial(jaxrnn.init_and_train, m=m, optimizer=optax.sgd(sched.eta),
+  sched = jaxrnn.training.practical_schedule(m, L, steps=STEPS)
+  fn = functools.partial(jaxrnn.training.init_and_train, m=m, optimizer=jaxrnn.training.optimizer("sgd", learning_rate=sched.eta),
                          steps=STEPS, batch_size=BATCH, loss="logistic",
                          scale=sched.scale)
   return fn, xs, ys

@@ -9,14 +9,15 @@ import time
 
 import pytest
 
-from jaxrnn._src import cli, runner
+from jaxrnn import cli, experiments
+from jaxrnn.lab import store
 
 SMALL = ["--set", "ms=8,12", "--set", "omegas=0.001,0.01,0.03,0.1,0.3,1.0",
          "--set", "num_seeds=2", "--set", "num_sequences=4", "--set", "L=4"]
 
 
 def jaxrnn_cli(*args, timeout=300):
-  return subprocess.run([sys.executable, "-m", "jaxrnn._src.cli", *args],
+  return subprocess.run([sys.executable, "-m", "jaxrnn", *args],
                         capture_output=True, text=True, timeout=timeout)
 
 
@@ -40,7 +41,7 @@ def test_list_names_the_experiments(capsys):
     (["run", "nope"], "unknown experiment 'nope'"),
     (["run", "linearization", "--preset", "huge"], "invalid choice: 'huge'"),
     (["run", "linearization", "--set", "bogus=1"], "unknown config key 'bogus'"),
-    (["run", "linearization", "--set", "L=abc"], "L: expected int, got 'abc'"),
+    (["run", "linearization", "--set", "L=abc"], "L: expected an int, got 'abc'"),
     (["run", "linearization", "--set", "L=1"], "L: must be >= 2"),
     (["run", "linearization", "--set", "noequals"], "--set expects key=value"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
@@ -82,7 +83,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   assert len(full) == 12
 
   cut_dir = cut_out / "linearization" / "quick"
-  proc = subprocess.Popen([sys.executable, "-m", "jaxrnn._src.cli", "run", "linearization",
+  proc = subprocess.Popen([sys.executable, "-m", "jaxrnn", "run", "linearization",
                            "--out", str(cut_out), "--no-progress", *SMALL],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   deadline = time.time() + 240
@@ -119,18 +120,30 @@ def test_other_config_in_same_directory_is_refused(tmp_path, capsys):
   assert run_main(capsys, *args, "--seed", "5", "--fresh")[0] == 0
 
 
-def test_load_records_drops_torn_tail_and_duplicates(tmp_path):
+def _rec(i, h="h"):
+  point = {"i": i}
+  return json.dumps({"key": store.point_key(point), "point": point, "config_hash": h, "v": i})
+
+
+def test_load_records_drops_only_a_torn_tail(tmp_path):
   path = tmp_path / "results.jsonl"
-  path.write_text('{"key": "a", "v": 1}\n{"key": "b", "v": 2}\n{"key": "a", "v": 3}\n{"key": "c"')
-  recs = runner.load_records(path)
-  assert [(r["key"], r["v"]) for r in recs] == [("a", 1), ("b", 2)]
-  assert path.read_text().endswith('"v": 3}\n')          # torn tail removed on disk
+  path.write_text(_rec(1) + "\n" + _rec(2) + "\n" + '{"key": "c"')
+  recs = store.load_records(path, "h")
+  assert [r["v"] for r in recs] == [1, 2]
+  assert path.read_text() == _rec(1) + "\n" + _rec(2) + "\n"   # torn tail cut on disk
+
+
+def test_load_records_refuses_a_duplicate_point(tmp_path):
+  path = tmp_path / "results.jsonl"
+  path.write_text(_rec(1) + "\n" + _rec(2) + "\n" + _rec(1) + "\n")
+  with pytest.raises(store.StoreError, match="line 3: point already recorded on line 1"):
+    store.load_records(path, "h")
 
 
 def test_overrides_are_typed():
   from jaxrnn.experiments import linearization
-  cfg = runner.apply_overrides(linearization.PRESETS["quick"],
-                               ["ms=16,32", "eps_x=0.2", "dtype=float32"])
+  cfg = experiments.apply_overrides(linearization.PRESETS["quick"],
+                                    ["ms=16,32", "eps_x=0.2", "dtype=float32"])
   assert cfg.ms == (16, 32) and cfg.eps_x == 0.2 and cfg.dtype == "float32"
-  with pytest.raises(runner.ConfigError, match="dtype: must be float32 or float64"):
-    runner.apply_overrides(cfg, ["dtype=float16"])
+  with pytest.raises(experiments.ConfigError, match="dtype: must be one of 'float32', 'float64'"):
+    experiments.apply_overrides(cfg, ["dtype=float16"])

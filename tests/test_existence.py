@@ -9,7 +9,7 @@ import pytest
 from scipy import special
 
 import jaxrnn
-from jaxrnn._src import existence as ex
+from jaxrnn import concept as ex
 
 
 def test_lemma41_fit_against_monte_carlo():
@@ -50,12 +50,12 @@ def test_lemma42_a_star_formula():
 
 def _construction_error(m, seeds=3):
   L, d, eps_x = 5, 4, 0.5
-  target = jaxrnn.random_concept(jax.random.key(7), L, d, phi="pow:1")
-  xs, _, f, _ = jaxrnn.concept_dataset(jax.random.key(8), target, 128, L, d, eps_x)
+  target = jaxrnn.concept.random_concept(jax.random.key(7), L, d, phi="pow:1")
+  xs, _, f, _ = jaxrnn.concept.concept_dataset(jax.random.key(8), target, 128, L, d, eps_x)
   errs = []
   for s in range(seeds):
     p = jaxrnn.init_params(jax.random.key(100 + s), m, d, 1)
-    con = jax.jit(jaxrnn.construct_pseudo_network, static_argnums=1)(p, target, eps_x) if False else jax.jit(lambda q: jaxrnn.construct_pseudo_network(q, target, eps_x))(p)
+    con = jax.jit(jaxrnn.concept.construct_pseudo_network, static_argnums=1)(p, target, eps_x) if False else jax.jit(lambda q: jaxrnn.concept.construct_pseudo_network(q, target, eps_x))(p)
     delta = jaxrnn.RNNParams(jnp.zeros_like(p.W), con.A_star, p.B)
     out = jax.vmap(lambda x: jaxrnn.pseudo_network(p, delta, x))(xs)
     errs.append(float(jnp.sqrt(jnp.mean((out - f) ** 2)) / jnp.sqrt(jnp.mean(f ** 2))))
@@ -71,9 +71,9 @@ def test_construction_error_falls_with_m():
 
 def test_construction_bad_input():
   p = jaxrnn.init_params(jax.random.key(0), 16, 4, 2)
-  target = jaxrnn.random_concept(jax.random.key(1), 5, 4)
+  target = jaxrnn.concept.random_concept(jax.random.key(1), 5, 4)
   with pytest.raises(ValueError, match="d_out"):
-    jaxrnn.construct_pseudo_network(p, target, 0.5)
+    jaxrnn.concept.construct_pseudo_network(p, target, 0.5)
   p = jaxrnn.init_params(jax.random.key(0), 16, 4, 1)
   with pytest.raises(ValueError, match="wbar must have shape"):
     ex.lemma42_a_star(p, jnp.ones((2, 2)), jnp.ones(5))

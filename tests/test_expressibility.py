@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from jaxrnn._src import expressibility as E
+from jaxrnn import languages as E
+from jaxrnn.concept import log10_complexity_s, phi_function
 
 
 def _strings(n):
@@ -29,7 +30,7 @@ REF = {
 def test_count_constructions_exact_up_to_length_14(name):
   for n in range(1, 15):
     rows = _strings(n)
-    got = E.classify(E.member(name, n), rows)
+    got = E.classify(E.concept_member(name, n), rows)
     assert np.array_equal(got, REF[name](rows)), (name, n)
 
 
@@ -43,12 +44,13 @@ def test_pattern_construction_exact_up_to_length_14(pattern):
 
 @pytest.mark.parametrize("name", ["one_one", "parity", "contains:0110"])
 def test_members_satisfy_def_3_3(name):
-  m = E.member(name, 9)
-  np.testing.assert_allclose(np.linalg.norm(m.w, axis=1), 1.0, rtol=1e-12)
-  assert np.all(np.abs(m.b) <= 1)
+  c = E.concept_member(name, 9).concept
+  w = np.asarray(c.w, np.float64)[0]
+  np.testing.assert_allclose(np.linalg.norm(w, axis=1), 1.0, rtol=1e-6)
+  assert np.all(np.abs(np.asarray(c.b)) <= 1)
   import jax.numpy as jnp
-  for phi in m.phis:
-    assert abs(float(E._phi_eval(phi, jnp.zeros(())))) < 1e-12   # Phi(0) = 0
+  for phi in c.phis[0]:
+    assert abs(float(phi_function(phi)(jnp.zeros(())))) < 1e-12   # Phi(0) = 0
 
 
 def _cs_reference(coeffs, R, C=1e4):
@@ -60,27 +62,27 @@ def test_complexity_of_constructions_against_series():
   for n in (1, 4, 10):
     g = 2 * math.sqrt(n / 3)
     want = _cs_reference([0, 2 * g, -g * g], 1.0)
-    assert abs(E.log10_complexity_s(E.one_one_member(n)) - math.log10(want)) < 1e-9
+    assert abs(log10_complexity_s(E.one_one_member(n).concept, 1.0) - math.log10(want)) < 1e-9
     # Phi = 1 - cos(a z) (b = 1/2 is not part of Phi): |c_{2j}| = a^{2j} / (2j)!
     a = math.pi * g
     par = [0.0] * 120
     for j in range(1, 60):
       par[2 * j] = a ** (2 * j) / math.factorial(2 * j)
-    assert abs(E.log10_complexity_s(E.parity_member(n)) - math.log10(_cs_reference(par, 1.0))) < 1e-6
+    assert abs(log10_complexity_s(E.parity_member(n).concept, 1.0) - math.log10(_cs_reference(par, 1.0))) < 1e-6
   # Pattern: ((1 + z/zm)/2)^P - 2^-P expanded by the binomial theorem.
   n, q = 12, 4
   P = E.pattern_power(n, q)
   zm = math.sqrt(3 * q) / 2
   coeffs = [0.0] + [math.comb(P, i) / 2 ** P / zm ** i for i in range(1, P + 1)]
-  got = E.log10_complexity_s(E.contains_member(n, "0110"))
+  got = log10_complexity_s(E.contains_member(n, "0110").concept, 1.0)
   assert abs(got - math.log10(_cs_reference(coeffs, 1.0))) < 1e-9
 
 
 def test_complexity_growth_with_length():
   ns = [4, 16, 64, 256]
-  dl1 = [E.log10_complexity_s(E.one_one_member(n)) for n in ns]
-  par = [E.log10_complexity_s(E.parity_member(n)) for n in ns]
-  pat = [E.log10_complexity_s(E.contains_member(n, "0110")) for n in ns]
+  dl1 = [log10_complexity_s(E.one_one_member(n).concept, 1.0) for n in ns]
+  par = [log10_complexity_s(E.parity_member(n).concept, 1.0) for n in ns]
+  pat = [log10_complexity_s(E.contains_member(n, "0110").concept, 1.0) for n in ns]
   # D_L1: gamma^2 ~ n dominates, so x4 in n gives at most x4 in C_s (+slack).
   assert all(b - a <= math.log10(4.0) + 0.01 for a, b in zip(dl1, dl1[1:]))
   # PARITY: log C_s ~ pi gamma log10(e) ~ 1.57 sqrt(n): doubling sqrt(n)
@@ -133,7 +135,7 @@ def test_additive_sup_error():
 
 def test_member_errors():
   with pytest.raises(ValueError, match="tomita3"):
-    E.member("tomita3", 5)
+    E.concept_member("tomita3", 5)
   with pytest.raises(ValueError):
     E.contains_member(3, "0110")
   with pytest.raises(ValueError):

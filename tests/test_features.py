@@ -26,9 +26,9 @@ def test_readout_and_apply_match_numpy(variance):
   T = rng.normal(size=(48, 5)) * np.sqrt(variance)
   v, x = rng.normal(size=5), rng.normal(size=5)
   with jax.enable_x64(True):
-    p = jaxrnn.relu_readout(jnp.asarray(T), jnp.asarray(v), variance)
-    y = jaxrnn.relu_features_apply(jnp.asarray(T), p, jnp.asarray(x))
-    e = jaxrnn.relu_features_error(jnp.asarray(T), jnp.asarray(v), jnp.asarray(x), variance)
+    p = jaxrnn.features.relu_readout(jnp.asarray(T), jnp.asarray(v), variance)
+    y = jaxrnn.features.relu_features_apply(jnp.asarray(T), p, jnp.asarray(x))
+    e = jaxrnn.features.relu_features_error(jnp.asarray(T), jnp.asarray(v), jnp.asarray(x), variance)
   p_ref = _np_readout(T, v, variance)
   np.testing.assert_allclose(np.asarray(p), p_ref, rtol=1e-12)
   np.testing.assert_allclose(float(y), _np_apply(T, p_ref, x), rtol=1e-12)
@@ -37,9 +37,9 @@ def test_readout_and_apply_match_numpy(variance):
 
 def test_rnn_scale_readout_is_T_v():
   # With entries of variance 2/m the factor 2 cancels: p = T v (Sec. 4.4).
-  T = jaxrnn.random_relu_features(jax.random.key(0), 64, 4, 2.0 / 64)
+  T = jaxrnn.features.random_relu_features(jax.random.key(0), 64, 4, 2.0 / 64)
   v = jnp.arange(4.0)
-  np.testing.assert_allclose(jaxrnn.relu_readout(T, v, 2.0 / 64), T @ v, rtol=1e-5)
+  np.testing.assert_allclose(jaxrnn.features.relu_readout(T, v, 2.0 / 64), T @ v, rtol=1e-5)
 
 
 def test_paper_readout_is_off_by_factor_m():
@@ -56,15 +56,15 @@ def test_paper_readout_is_off_by_factor_m():
   slope = np.sum(paper * vx) / np.sum(vx * vx)
   assert abs(slope / m - 1) < 0.1
   with jax.enable_x64(True):
-    ours = jax.vmap(lambda v, x: jaxrnn.relu_features_apply(
-        jnp.asarray(T), jaxrnn.relu_readout(jnp.asarray(T), v), x))(jnp.asarray(V), jnp.asarray(X))
+    ours = jax.vmap(lambda v, x: jaxrnn.features.relu_features_apply(
+        jnp.asarray(T), jaxrnn.features.relu_readout(jnp.asarray(T), v), x))(jnp.asarray(V), jnp.asarray(X))
   slope_ours = np.sum(np.asarray(ours) * vx) / np.sum(vx * vx)
   assert abs(slope_ours - 1) < 0.1
 
 
 def _errors(m, v, x, K, seed):
   keys = jaxrnn.seed_keys(seed, K)
-  f = lambda k: jaxrnn.relu_features_error(jaxrnn.random_relu_features(k, m, v.shape[0]), v, x)
+  f = lambda k: jaxrnn.features.relu_features_error(jaxrnn.features.random_relu_features(k, m, v.shape[0]), v, x)
   return np.asarray(jax.vmap(f)(keys), np.float64)
 
 
@@ -75,7 +75,7 @@ def test_error_std_matches_prediction():
   v = jnp.asarray([1.0, 0, 0, 0, 0, 0]) * 2.0
   x = jnp.asarray([0.6, 0.8, 0, 0, 0, 0]) * 0.5
   err = _errors(m, v, x, 600, 0)
-  pred = float(jaxrnn.relu_features_error_std(v, x, m))
+  pred = float(jaxrnn.features.relu_features_error_std(v, x, m))
   np.testing.assert_allclose(pred, np.sqrt((2 + 3 * 0.36) / m) * 1.0, rtol=1e-6)
   assert abs(err.mean()) < 4 * pred / np.sqrt(600)      # unbiased
   assert abs(err.std() / pred - 1) < 0.1
@@ -94,8 +94,8 @@ def test_error_falls_like_one_over_sqrt_m():
 def test_bad_input():
   T = jnp.ones((4, 3))
   with pytest.raises(ValueError, match="v must have shape"):
-    jaxrnn.relu_readout(T, jnp.ones(4))
+    jaxrnn.features.relu_readout(T, jnp.ones(4))
   with pytest.raises(ValueError, match="T must have shape"):
-    jaxrnn.relu_readout(jnp.ones(3), jnp.ones(3))
+    jaxrnn.features.relu_readout(jnp.ones(3), jnp.ones(3))
   with pytest.raises(ValueError, match="variance"):
-    jaxrnn.random_relu_features(jax.random.key(0), 4, 3, variance=0.0)
+    jaxrnn.features.random_relu_features(jax.random.key(0), 4, 3, variance=0.0)

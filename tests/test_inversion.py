@@ -44,9 +44,9 @@ def test_naive_matrix_and_scan_match_numpy(factor):
   h = _np_hidden(W, A, xs)
   with jax.enable_x64(True):
     p = _params64(W, A, B)
-    mat = jaxrnn.naive_inversion_matrix(p, L, factor)
-    dec = jaxrnn.invert_hidden_state_naive(p, jnp.asarray(h), L, factor)
-    scales = jaxrnn.naive_block_scales(L, factor, jnp.float64)
+    mat = jaxrnn.inversion.naive_inversion_matrix(p, L, factor)
+    dec = jaxrnn.inversion.invert_hidden_state_naive(p, jnp.asarray(h), L, factor)
+    scales = jaxrnn.inversion.naive_block_scales(L, factor, jnp.float64)
   np.testing.assert_allclose(np.asarray(mat), ref, rtol=1e-10, atol=1e-12)
   np.testing.assert_allclose(np.asarray(dec), (ref.T @ h).reshape(L, d), rtol=1e-9, atol=1e-12)
   expo = np.array([L - 1] + [L - j + 1 for j in range(2, L + 1)])
@@ -57,9 +57,9 @@ def test_naive_L1_is_A():
   W, A, B = _np_params(8, 3, 2)
   with jax.enable_x64(True):
     p = _params64(W, A, B)
-    np.testing.assert_allclose(np.asarray(jaxrnn.naive_inversion_matrix(p, 1)), A)
+    np.testing.assert_allclose(np.asarray(jaxrnn.inversion.naive_inversion_matrix(p, 1)), A)
     h = jnp.arange(8.0)
-    np.testing.assert_allclose(np.asarray(jaxrnn.invert_hidden_state_naive(p, h, 1)),
+    np.testing.assert_allclose(np.asarray(jaxrnn.inversion.invert_hidden_state_naive(p, h, 1)),
                                (A.T @ np.arange(8.0))[None])
 
 
@@ -83,20 +83,20 @@ def test_pattern_decoder_matches_numpy_and_front_padding_is_harmless():
   pad = np.zeros((3, d))
   with jax.enable_x64(True):
     p = _params64(W, A, B)
-    dec = jaxrnn.invert_hidden_state(p, jnp.asarray(base), jnp.asarray(h))
+    dec = jaxrnn.inversion.invert_hidden_state(p, jnp.asarray(base), jnp.asarray(h))
     hp = jaxrnn.final_hidden_state(p, jnp.asarray(np.concatenate([pad, xs])))
-    decp = jaxrnn.invert_hidden_state(p, jnp.asarray(np.concatenate([pad, base])), hp)
+    decp = jaxrnn.inversion.invert_hidden_state(p, jnp.asarray(np.concatenate([pad, base])), hp)
   np.testing.assert_allclose(np.asarray(dec), (wbar.T @ h).reshape(L, d), rtol=1e-9, atol=1e-12)
   np.testing.assert_allclose(np.asarray(hp), h, rtol=1e-12, atol=1e-14)
   np.testing.assert_allclose(np.asarray(decp)[3:], np.asarray(dec), rtol=1e-9, atol=1e-12)
 
 
 def test_zero_base_sequence():
-  b = np.asarray(jaxrnn.zero_base_sequence(4, 3))
+  b = np.asarray(jaxrnn.inversion.zero_base_sequence(4, 3))
   ref = np.zeros((4, 3)); ref[0, 2] = ref[3, 2] = 1
   np.testing.assert_array_equal(b, ref)
   with pytest.raises(ValueError):
-    jaxrnn.zero_base_sequence(1, 3)
+    jaxrnn.inversion.zero_base_sequence(1, 3)
 
 
 def _np_ridge(H, X, ridge, intercept):
@@ -117,8 +117,8 @@ def test_linear_decoder_matches_numpy_ridge(n, m, intercept):
   X = rng.normal(size=(n, 3, 2))
   M_ref, b_ref = _np_ridge(H, X.reshape(n, -1), 1e-3, intercept)
   with jax.enable_x64(True):
-    dec = jaxrnn.fit_linear_decoder(jnp.asarray(H), jnp.asarray(X), 1e-3, intercept)
-    out = jaxrnn.apply_linear_decoder(dec, jnp.asarray(H[0]), 2)
+    dec = jaxrnn.inversion.fit_linear_decoder(jnp.asarray(H), jnp.asarray(X), 1e-3, intercept)
+    out = jaxrnn.inversion.apply_linear_decoder(dec, jnp.asarray(H[0]), 2)
   np.testing.assert_allclose(np.asarray(dec.M), M_ref, rtol=1e-7, atol=1e-9)
   np.testing.assert_allclose(np.asarray(dec.b), b_ref, rtol=1e-7, atol=1e-9)
   np.testing.assert_allclose(np.asarray(out), (H[0] @ M_ref + b_ref).reshape(3, 2),
@@ -128,7 +128,7 @@ def test_linear_decoder_matches_numpy_ridge(n, m, intercept):
 def test_reconstruction_errors_match_numpy():
   rng = np.random.default_rng(6)
   xs = rng.normal(size=(5, 4)); xh = xs + rng.normal(size=(5, 4)) * 0.1
-  e = jax.tree.map(float, jaxrnn.reconstruction_errors(jnp.asarray(xs), jnp.asarray(xh)))
+  e = jax.tree.map(float, jaxrnn.inversion.reconstruction_errors(jnp.asarray(xs), jnp.asarray(xh)))
   diff = np.abs(xh - xs)
   assert e["linf"] == pytest.approx(diff.max(), rel=1e-6)
   assert e["bias"] == pytest.approx(max(diff[0, 3], diff[4, 3]), rel=1e-6)
@@ -145,10 +145,10 @@ def _err_fn(m, L, d=5, eps=0.05, n=16):
     xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, L, d, eps))(
         jax.random.split(ks, n))
     hs = jax.vmap(jaxrnn.final_hidden_state, (None, 0))(p, xs)
-    base = jaxrnn.zero_base_sequence(L, d)
-    pat = jax.vmap(jaxrnn.invert_hidden_state, (None, None, 0))(p, base, hs)
-    nv2 = jax.vmap(lambda h: jaxrnn.invert_hidden_state_naive(p, h, L, 2.0))(hs)
-    e = lambda xh: jnp.mean(jax.vmap(jaxrnn.reconstruction_errors)(xs, xh)["linf"])
+    base = jaxrnn.inversion.zero_base_sequence(L, d)
+    pat = jax.vmap(jaxrnn.inversion.invert_hidden_state, (None, None, 0))(p, base, hs)
+    nv2 = jax.vmap(lambda h: jaxrnn.inversion.invert_hidden_state_naive(p, h, L, 2.0))(hs)
+    e = lambda xh: jnp.mean(jax.vmap(jaxrnn.inversion.reconstruction_errors)(xs, xh)["linf"])
     return e(pat), e(nv2)
   return fn
 
@@ -177,8 +177,8 @@ def test_inversion_error_falls_with_m_and_rises_with_L():
 def test_bad_inputs():
   p = jaxrnn.init_params(jax.random.key(0), 8, 3, 1)
   with pytest.raises(ValueError, match="L must be"):
-    jaxrnn.naive_inversion_matrix(p, 0)
+    jaxrnn.inversion.naive_inversion_matrix(p, 0)
   with pytest.raises(ValueError, match="same N"):
-    jaxrnn.fit_linear_decoder(jnp.ones((4, 8)), jnp.ones((5, 2, 3)))
+    jaxrnn.inversion.fit_linear_decoder(jnp.ones((4, 8)), jnp.ones((5, 2, 3)))
   with pytest.raises(ValueError, match="ridge"):
-    jaxrnn.fit_linear_decoder(jnp.ones((4, 8)), jnp.ones((4, 2, 3)), ridge=-1.0)
+    jaxrnn.inversion.fit_linear_decoder(jnp.ones((4, 8)), jnp.ones((4, 2, 3)), ridge=-1.0)

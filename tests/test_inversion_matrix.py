@@ -20,7 +20,7 @@ def test_matches_recursive_definition(m, d, L):
                                rtol=1e-10, atol=1e-12)
     # invert_hidden_state is the same linear map without forming the matrix.
     h = jnp.abs(jax.random.normal(jax.random.key(0), (m,), jnp.float64))
-    np.testing.assert_allclose(jaxrnn.invert_hidden_state(params, base, h),
+    np.testing.assert_allclose(jaxrnn.inversion.invert_hidden_state(params, base, h),
                                (got.T @ h).reshape(L, d), rtol=1e-10, atol=1e-12)
 
 
@@ -31,7 +31,7 @@ def test_recovers_a_short_sequence_at_large_width():
   # a 0.25 margin is ~5 standard deviations.
   xs = jaxrnn.random_normalized_sequence(jax.random.key(1), 4, 6, 0.1)
   params = jaxrnn.init_params(jax.random.key(2), 4096, 6, 1)
-  dec = jaxrnn.invert_hidden_state(params, xs, jaxrnn.final_hidden_state(params, xs))
+  dec = jaxrnn.inversion.invert_hidden_state(params, xs, jaxrnn.final_hidden_state(params, xs))
   assert abs(float(dec[-1, -1]) - 1.0) < 0.25
   assert abs(float(dec[0, -1]) - 1.0) < 0.25
   assert float(jnp.max(jnp.abs(dec - xs))) < 0.35

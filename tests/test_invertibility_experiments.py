@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import jaxrnn
-from jaxrnn._src import runner
+from jaxrnn import experiments as runner
 from jaxrnn.experiments import (backward_correlation, invertibility, random_features,
                                 rerandomization)
 
@@ -69,7 +69,7 @@ def test_backward_correlations_match_numpy():
     ref3.append(abs(np.sum(B * bk)) / (np.linalg.norm(B) * np.linalg.norm(bk)))
   with jax.enable_x64(True):
     p = jaxrnn.RNNParams(*map(jnp.asarray, (W, A, B)))
-    out = backward_correlation.backward_correlations(p, jnp.asarray(xs), (1, 3))
+    out = jaxrnn.backward_correlations(p, jnp.asarray(xs), (1, 3))
   np.testing.assert_allclose(np.asarray(out["frob"][0]), ref1, rtol=1e-10)
   np.testing.assert_allclose(np.asarray(out["frob"][1]), ref3, rtol=1e-10)
   assert float(out["frob"][1][-1]) == pytest.approx(1.0)

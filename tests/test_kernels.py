@@ -31,7 +31,7 @@ def test_empirical_ntk_matches_finite_difference_gradients():
         g.append((_np_out(*args_p, B, x) - _np_out(*args_m, B, x)) / 2e-6)
     grads.append(g)
   G = np.asarray(grads)
-  np.testing.assert_allclose(jaxrnn.empirical_ntk(p, xs, xs), G @ G.T, rtol=1e-3, atol=1e-4)
+  np.testing.assert_allclose(jaxrnn.kernels.empirical_ntk(p, xs, xs), G @ G.T, rtol=1e-3, atol=1e-4)
 
 
 def test_additive_baseline_fits_additive_target_not_product():
@@ -43,7 +43,7 @@ def test_additive_baseline_fits_additive_target_not_product():
   prod = lambda x: 4 * x[:, 0, 0] * x[:, 1, 1]
   errs = {}
   for name, f in (("add", add), ("prod", prod)):
-    pred, _ = jaxrnn.fit_additive_baseline(xb, f(xb), xt)
+    pred, _ = jaxrnn.kernels.fit_additive_baseline(xb, f(xb), xt)
     errs[name] = float(jnp.mean((pred - f(xt)) ** 2) / jnp.var(f(xt)))
   # product of independent zero-mean coordinates has no additive part at all
   assert errs["add"] < 0.05 and errs["prod"] > 0.8, errs

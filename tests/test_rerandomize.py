@@ -12,27 +12,27 @@ def test_rerandomize_replaces_exactly_the_block_rows():
   m, d, k = 12, 3, 4
   p = jaxrnn.init_params(jax.random.key(0), m, d, 2)
   for b in range(k):
-    q = jaxrnn.rerandomize(jax.random.key(10 + b), p, b, k)
+    q = jaxrnn.rerandomize.rerandomize(jax.random.key(10 + b), p, b, k)
     rows = np.zeros(m, bool); rows[b * 3:(b + 1) * 3] = True
     W, Wq, A, Aq = map(np.asarray, (p.W, q.W, p.A, q.A))
     np.testing.assert_array_equal(Wq[~rows], W[~rows])
     np.testing.assert_array_equal(Aq[~rows], A[~rows])
     assert np.all(Wq[rows] != W[rows]) and np.all(Aq[rows] != A[rows])
     np.testing.assert_array_equal(np.asarray(q.B), np.asarray(p.B))
-    np.testing.assert_array_equal(np.asarray(jaxrnn.block_mask(m, b, k)), rows)
+    np.testing.assert_array_equal(np.asarray(jaxrnn.rerandomize.block_mask(m, b, k)), rows)
 
 
 def test_rerandomize_vmaps_over_blocks_and_matches_rows_form():
   m, d, k = 16, 2, 4
   p = jaxrnn.init_params(jax.random.key(1), m, d, 1)
   keys = jax.random.split(jax.random.key(2), k)
-  news = jax.jit(jax.vmap(jaxrnn.rerandomize, (0, None, 0, None)), static_argnums=3)(
+  news = jax.jit(jax.vmap(jaxrnn.rerandomize.rerandomize, (0, None, 0, None)), static_argnums=3)(
       keys, p, jnp.arange(k), k)
   changed = np.asarray(jnp.any(news.W != p.W[None], axis=2))       # (k, m)
   np.testing.assert_array_equal(changed, np.kron(np.eye(k, dtype=bool), np.ones(m // k, bool)))
-  q = jaxrnn.rerandomize_rows(jax.random.key(3), p, jaxrnn.block_mask(m, 1, k))
+  q = jaxrnn.rerandomize.rerandomize_rows(jax.random.key(3), p, jaxrnn.rerandomize.block_mask(m, 1, k))
   np.testing.assert_array_equal(np.asarray(jnp.any(q.W != p.W, axis=1)),
-                                np.asarray(jaxrnn.block_mask(m, 1, k)))
+                                np.asarray(jaxrnn.rerandomize.block_mask(m, 1, k)))
 
 
 @pytest.mark.parametrize("fn", ["block", "rows"])
@@ -42,9 +42,9 @@ def test_fresh_rows_have_the_initialization_law(fn):
   m = 512
   p = jaxrnn.init_params(jax.random.key(4), m, 4, 1)
   if fn == "block":
-    q = jaxrnn.rerandomize(jax.random.key(5), p, 0, 2)
+    q = jaxrnn.rerandomize.rerandomize(jax.random.key(5), p, 0, 2)
   else:
-    q = jaxrnn.rerandomize_rows(jax.random.key(5), p, jnp.arange(m) < m // 2)
+    q = jaxrnn.rerandomize.rerandomize_rows(jax.random.key(5), p, jnp.arange(m) < m // 2)
   fresh = np.asarray(q.W[: m // 2], np.float64)
   assert abs(fresh.var() * m / 2 - 1) < 0.04
   assert abs(fresh.mean()) < 4 * np.sqrt(2 / m / fresh.size)
@@ -53,11 +53,11 @@ def test_fresh_rows_have_the_initialization_law(fn):
 def test_bad_blocks():
   p = jaxrnn.init_params(jax.random.key(0), 10, 3, 1)
   with pytest.raises(ValueError, match="divide"):
-    jaxrnn.rerandomize(jax.random.key(1), p, 0, 3)
+    jaxrnn.rerandomize.rerandomize(jax.random.key(1), p, 0, 3)
   with pytest.raises(ValueError, match="num_blocks"):
-    jaxrnn.rerandomize(jax.random.key(1), p, 0, 0)
+    jaxrnn.rerandomize.rerandomize(jax.random.key(1), p, 0, 0)
   with pytest.raises(ValueError, match="mask"):
-    jaxrnn.rerandomize_rows(jax.random.key(1), p, jnp.ones(9, bool))
+    jaxrnn.rerandomize.rerandomize_rows(jax.random.key(1), p, jnp.ones(9, bool))
 
 
 def _np_forward(W, A, B, xs):
@@ -87,10 +87,10 @@ def test_changes_match_numpy():
   with jax.enable_x64(True):
     P = jaxrnn.RNNParams(*map(jnp.asarray, (W, A, B)))
     Q = jaxrnn.RNNParams(*map(jnp.asarray, (W2, A2, B)))
-    ch = jaxrnn.rerandomization_changes(P, Q, jnp.asarray(xs), jnp.asarray(base))
-    wb = jaxrnn.relative_change(jaxrnn.inversion_matrix(P, jnp.asarray(base)),
+    ch = jaxrnn.rerandomize.rerandomization_changes(P, Q, jnp.asarray(xs), jnp.asarray(base))
+    wb = jaxrnn.rerandomize.relative_change(jaxrnn.inversion_matrix(P, jnp.asarray(base)),
                                 jaxrnn.inversion_matrix(Q, jnp.asarray(base)))
-    x1 = jaxrnn.invert_hidden_state(P, jnp.asarray(base), jnp.asarray(hs[-1]))
+    x1 = jaxrnn.inversion.invert_hidden_state(P, jnp.asarray(base), jnp.asarray(hs[-1]))
   np.testing.assert_allclose(np.asarray(ch["h"]),
                              np.linalg.norm(hs2 - hs, axis=1) / np.linalg.norm(hs, axis=1),
                              rtol=1e-9)
@@ -112,12 +112,12 @@ def test_changes_shrink_with_block_size():
   p = jaxrnn.init_params(jax.random.key(0), m, d, 1)
   xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, L, d, 0.05))(
       jax.random.split(jax.random.key(1), 8))
-  base = jaxrnn.zero_base_sequence(L, d)
+  base = jaxrnn.inversion.zero_base_sequence(L, d)
 
   def mean_change(k):
     def per_block(key, b):
-      q = jaxrnn.rerandomize(key, p, b, k)
-      ch = jax.vmap(jaxrnn.rerandomization_changes, (None, None, 0, None, None))(
+      q = jaxrnn.rerandomize.rerandomize(key, p, b, k)
+      ch = jax.vmap(jaxrnn.rerandomize.rerandomization_changes, (None, None, 0, None, None))(
           p, q, xs, base, False)
       return jnp.mean(ch["h"]), jnp.mean(ch["back"][:, :-1])
     h, b = jax.vmap(per_block)(jax.random.split(jax.random.key(k), k), jnp.arange(k))

@@ -12,7 +12,7 @@ import optax
 import pytest
 
 import jaxrnn
-from jaxrnn._src import train as T
+from jaxrnn import training as T
 
 
 def _data(key, n, L=5, d=4, eps_x=0.5):
@@ -78,7 +78,7 @@ def test_one_sgd_step_matches_numpy_finite_difference_gradient():
   xs = _data(k[1], 1)
   y = np.array([1.0])
   eta = 0.01
-  res = jaxrnn.train(jax.random.key(0), p, xs, y, optimizer=optax.sgd(eta),
+  res = jaxrnn.training.train(jax.random.key(0), p, xs, y, optimizer=optax.sgd(eta),
                      steps=1, loss="logistic")
   W, A, B = (np.asarray(a, np.float64) for a in p)
   x = np.asarray(xs[0], np.float64)
@@ -109,7 +109,7 @@ def test_training_lowers_loss_on_realizable_target_and_freezes_B():
   ys = jnp.where(f >= jnp.median(f), 1.0, -1.0)
   B0 = np.array(p.B)
   for model in ("rnn", "pseudo"):
-    res = jaxrnn.train(k[3], p, xs, ys, optimizer=optax.sgd(0.5 / 64),
+    res = jaxrnn.training.train(k[3], p, xs, ys, optimizer=optax.sgd(0.5 / 64),
                        steps=300, eval_every=100, batch_size=8, model=model)
     assert not bool(res.diverged)
     assert int(res.diverged_step) == -1
@@ -124,7 +124,7 @@ def test_divergence_is_detected_and_stops_the_run():
   p = jaxrnn.init_params(k[0], 16, 4, 1)
   xs = _data(k[1], 8)
   ys = jnp.ones(8)
-  res = jaxrnn.train(k[2], p, xs, ys, optimizer=optax.sgd(1e6), steps=20,
+  res = jaxrnn.training.train(k[2], p, xs, ys, optimizer=optax.sgd(1e6), steps=20,
                      eval_every=5, loss="squared")
   assert bool(res.diverged)
   s = int(res.diverged_step)
@@ -143,7 +143,7 @@ def test_nan_in_data_grad_is_diverged_not_a_number():
   p = jaxrnn.init_params(k[0], 16, 4, 1)
   xs = _data(k[1], 8)
   weird = lambda z, y: jnp.where(jnp.abs(z[0]) > 3.0, jnp.nan, jnp.mean((z - y) ** 2))
-  res = jaxrnn.train(k[2], p, xs, 10 * jnp.ones(8), optimizer=optax.sgd(0.05),
+  res = jaxrnn.training.train(k[2], p, xs, 10 * jnp.ones(8), optimizer=optax.sgd(0.05),
                      steps=50, eval_every=10, loss=weird)
   assert bool(res.diverged)
   assert int(res.diverged_step) >= 0
@@ -153,7 +153,7 @@ def test_sweep_over_seeds_matches_single_runs_and_monitor():
   xs = _data(jax.random.key(5), 16)
   ys = jnp.sign(xs[:, 2, 0])
   mon = lambda params, delta, ex: {"dW": jnp.linalg.norm(delta.W)}
-  fn = functools.partial(jaxrnn.init_and_train, m=16,
+  fn = functools.partial(jaxrnn.training.init_and_train, m=16,
                          optimizer=optax.rmsprop(1e-3), steps=10, eval_every=5,
                          batch_size=4, monitor=mon)
   keys = jaxrnn.seed_keys(0, 3)
@@ -172,21 +172,21 @@ def test_bad_configs_rejected():
   ys = jnp.ones(4)
   sgd = optax.sgd(0.1)
   with pytest.raises(ValueError, match="eval_every=3 must divide steps=10"):
-    jaxrnn.train(jax.random.key(0), p, xs, ys, optimizer=sgd, steps=10, eval_every=3)
+    jaxrnn.training.train(jax.random.key(0), p, xs, ys, optimizer=sgd, steps=10, eval_every=3)
   with pytest.raises(ValueError, match="steps must be a positive int"):
-    jaxrnn.train(jax.random.key(0), p, xs, ys, optimizer=sgd, steps=0)
+    jaxrnn.training.train(jax.random.key(0), p, xs, ys, optimizer=sgd, steps=0)
   with pytest.raises(ValueError, match="model must be one of"):
-    jaxrnn.train(jax.random.key(0), p, xs, ys, optimizer=sgd, steps=1, model="lstm")
+    jaxrnn.training.train(jax.random.key(0), p, xs, ys, optimizer=sgd, steps=1, model="lstm")
   with pytest.raises(TypeError, match="optax.GradientTransformation"):
-    jaxrnn.train(jax.random.key(0), p, xs, ys, optimizer=0.1, steps=1)
+    jaxrnn.training.train(jax.random.key(0), p, xs, ys, optimizer=0.1, steps=1)
   with pytest.raises(ValueError, match="train_ys must have shape"):
-    jaxrnn.train(jax.random.key(0), p, xs, jnp.ones(3), optimizer=sgd, steps=1)
+    jaxrnn.training.train(jax.random.key(0), p, xs, jnp.ones(3), optimizer=sgd, steps=1)
   with pytest.raises(ValueError, match="train_xs has d=5"):
-    jaxrnn.train(jax.random.key(0), p, jnp.ones((4, 5, 5)), ys, optimizer=sgd, steps=1)
+    jaxrnn.training.train(jax.random.key(0), p, jnp.ones((4, 5, 5)), ys, optimizer=sgd, steps=1)
   with pytest.raises(ValueError, match="scale"):
-    jaxrnn.train(jax.random.key(0), p, xs, ys, optimizer=sgd, steps=1, scale=-1.0)
+    jaxrnn.training.train(jax.random.key(0), p, xs, ys, optimizer=sgd, steps=1, scale=-1.0)
   with pytest.raises(ValueError, match="both eval_xs and eval_ys"):
-    jaxrnn.train(jax.random.key(0), p, xs, ys, xs, optimizer=sgd, steps=1)
+    jaxrnn.training.train(jax.random.key(0), p, xs, ys, xs, optimizer=sgd, steps=1)
 
 
 # ---------------------------------------------------------------- schedules
@@ -194,7 +194,7 @@ def test_bad_configs_rejected():
 
 def test_theory_schedule_formulas():
   m, L, eps = 1000, 7, 0.05
-  s = jaxrnn.theory_schedule(m, L, 2, eps=eps, p=3, complexity=10.0, max_steps=500)
+  s = jaxrnn.training.theory_schedule(m, L, 2, eps=eps, p=3, complexity=10.0, max_steps=500)
   rho = 100 * L * 2 * math.log(m)           # rho := 100 L d_out log m
   assert s.rho == pytest.approx(rho)
   assert s.scale == pytest.approx(eps / (10 * L * rho))
@@ -203,4 +203,4 @@ def test_theory_schedule_formulas():
   assert s.steps_uncapped == pytest.approx(9 * 100 * rho / eps ** 2)
   assert s.steps == 500
   with pytest.raises(ValueError, match="eps must be positive"):
-    jaxrnn.theory_schedule(10, 3, eps=0.0)
+    jaxrnn.training.theory_schedule(10, 3, eps=0.0)

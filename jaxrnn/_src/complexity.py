@@ -12,13 +12,17 @@ i -> 0+, and ``x^0 = 1`` for the first. The concept class of Def. 3.3 has
 ``Phi(0) = c_0 = 0``, where the convention does not matter.
 
 With C* = 10^4 these numbers overflow float64 already for sin at R = 1
-(``C_eps(sin, 1) ~ sinh(10^4)``), so everything is computed as a natural
-logarithm with a log-sum-exp over the series; ``complexity_eps`` and
-``complexity_s`` return ``inf`` where the value itself exceeds float64.
+(``C_eps(sin, 1) ~ sinh(10^4)``), so everything is computed in logs with a
+log-sum-exp over the series. The public convention is **base 10**, named in
+the function names (``log10_complexity_eps``, ``log10_complexity_s``);
+``complexity_eps`` and ``complexity_s`` return the value itself, ``inf``
+where it exceeds float64.
 
 Host-side NumPy (these are scalars describing a function class, not traced
-computations). Functions are given by name (see ``PHI_NAMES``) or by a finite
-coefficient array (a polynomial).
+computations). A function phi is given by name (see ``PHI_NAMES``) or by a
+finite sequence of polynomial coefficients c_0, c_1, ...; a ``Concept`` of
+Def. 3.3 stands for the set of its Phi's, whose complexity is the max over
+the set (Def. 3.3).
 """
 
 from __future__ import annotations
@@ -60,16 +64,23 @@ def _parse(name: str) -> tuple[str, float]:
   return base, k
 
 
-def phi_function(name: str) -> Callable:
-  """The jnp function ``z -> phi(z)`` for a name of ``PHI_NAMES``.
+def phi_function(phi) -> Callable:
+  """The jnp function ``z -> phi(z)`` for a name of ``PHI_NAMES`` or a
+  sequence of polynomial coefficients ``(c_0, c_1, ...)``.
 
   Example::
 
     >>> import jax.numpy as jnp
-    >>> float(phi_function("sin:2")(jnp.array(0.25)))
-    0.479425...
+    >>> from jaxrnn.concept import phi_function
+    >>> round(float(phi_function("sin:2")(jnp.array(0.25))), 6)
+    0.479426
+    >>> float(phi_function((0.0, 2.0, -1.0))(jnp.array(1.0)))   # 2z - z^2
+    1.0
   """
-  base, k = _parse(name)
+  if not isinstance(phi, str):
+    c = _coefficients(phi)
+    return lambda z: jnp.polyval(jnp.asarray(c[::-1], jnp.result_type(z)), z)
+  base, k = _parse(phi)
   if base == "sin":
     return lambda z: jnp.sin(k * z)
   if base == "cos1":
@@ -84,15 +95,25 @@ def phi_function(name: str) -> Callable:
   return lambda z: z ** deg
 
 
+def _coefficients(phi) -> np.ndarray:
+  """Polynomial coefficients as a checked float64 array."""
+  try:
+    c = np.asarray(phi, np.float64)
+  except (TypeError, ValueError):
+    raise TypeError("phi must be a name string or a sequence of polynomial "
+                    f"coefficients, got {type(phi).__name__}") from None
+  if c.ndim != 1 or c.size == 0:
+    raise ValueError(f"coefficients must be a non-empty 1-D sequence, got shape {c.shape}")
+  if not np.all(np.isfinite(c)):
+    raise ValueError("coefficients must be finite")
+  return c
+
+
 def _log_abs_coeffs(phi, n_terms) -> np.ndarray:
   """log|c_i| for i < n_terms, or for the indices i of an integer array
   ``n_terms`` (-inf where c_i = 0)."""
   if not isinstance(phi, str):
-    c = np.asarray(phi, np.float64)
-    if c.ndim != 1 or c.size == 0:
-      raise ValueError(f"coefficients must be a non-empty 1-D array, got shape {c.shape}")
-    if not np.all(np.isfinite(c)):
-      raise ValueError("coefficients must be finite")
+    c = _coefficients(phi)
     with np.errstate(divide="ignore"):
       out = np.log(np.abs(c))
     return out if np.ndim(n_terms) == 0 else out[np.asarray(n_terms, int)]
@@ -119,13 +140,14 @@ def taylor_coefficients(phi, n_terms: int = 20) -> np.ndarray:
 
   Example::
 
+    >>> from jaxrnn.concept import taylor_coefficients
     >>> taylor_coefficients("sin", 6).round(4).tolist()
     [0.0, 1.0, 0.0, -0.1667, 0.0, 0.0083]
   """
   if n_terms < 1:
     raise ValueError(f"n_terms must be positive, got {n_terms}")
   if not isinstance(phi, str):
-    c = np.asarray(phi, np.float64)
+    c = _coefficients(phi)
     out = np.zeros(n_terms)
     out[:min(n_terms, c.size)] = c[:n_terms]
     return out
@@ -178,23 +200,15 @@ def _check(R, eps, C_star):
     raise ValueError(f"C_star must be positive, got {C_star!r}")
 
 
-def log_complexity_eps(phi, R: float, eps: float, *, C_star: float = C_STAR) -> float:
-  """Natural log of ``C_eps(phi, R)`` of Def. 2.1 (i = 0 term ``2|c_0|``).
+def _phis_of(phi) -> list:
+  """The functions whose max complexity is wanted: a ``Concept``'s Phi's
+  (Def. 3.3) or ``[phi]``."""
+  if hasattr(phi, "phis") and hasattr(phi, "w"):
+    return sorted({p for row in phi.phis for p in row}, key=repr)
+  return [phi]
 
-  **Arguments:** ``phi``: a name (``"sin:3"``, ``"pow:2"``, ...) or a 1-D
-  array of polynomial coefficients c_0, c_1, ...; ``R > 0``; ``eps`` in
-  (0, 1); ``C_star`` (default 10^4, the paper's C*).
 
-  Cost: O(sqrt(k C* R)) series terms for the named entire functions (windows
-  of +-60 standard deviations around the peaks of the two Poisson-like
-  series; the rest is below float64 resolution), O(degree) for polynomials.
-
-  Example::
-
-    >>> round(log_complexity_eps("sin", 1.0, 0.1))   # ~ log sinh(10^4)
-    9999
-  """
-  _check(R, eps, C_star)
+def _ln_complexity_eps(phi, R: float, eps: float, C_star: float) -> float:
   a = C_star * R
   s = math.sqrt(math.log(1.0 / eps))
   # (k a)^i / i! peaks near i = k a; (s k a / sqrt(i))^i / i! near (s k a)^(2/3)
@@ -206,35 +220,63 @@ def log_complexity_eps(phi, R: float, eps: float, *, C_star: float = C_STAR) -> 
   return _logsumexp(np.concatenate([first, second]))
 
 
-def log_complexity_s(phi, R: float, *, C_star: float = C_STAR) -> float:
-  """Natural log of ``C_s(phi, R) = C* sum_i (i+1)^1.75 R^i |c_i|`` (Def. 2.1)."""
-  _check(R, None, C_star)
+def _ln_complexity_s(phi, R: float, C_star: float) -> float:
   i = _indices(phi, lambda k: [k * R])
   lc = _log_abs_coeffs(phi, i)
   return math.log(C_star) + _logsumexp(1.75 * np.log(i + 1) + i * math.log(R) + lc)
 
 
-def _exp(x: float) -> float:
-  return math.exp(x) if x < 709.0 else math.inf
+_LN10 = math.log(10.0)
+
+
+def log10_complexity_eps(phi, R: float, eps: float, *, C_star: float = C_STAR) -> float:
+  """``log10 C_eps(phi, R)`` of Def. 2.1 (i = 0 term ``2|c_0|``).
+
+  **Arguments:**
+
+  - ``phi``: a name (``"sin:3"``, ``"pow:2"``, ...), a sequence of polynomial
+    coefficients c_0, c_1, ..., or a ``Concept`` (then the class complexity
+    ``C_eps(Phi, R) = max over its Phi's``, Def. 3.3).
+  - ``R > 0``; ``eps`` in (0, 1); ``C_star`` (default 10^4, the paper's C*).
+
+  **Returns:** a float (``-inf`` for phi = 0). Cost: O(sqrt(k C* R)) series
+  terms for the named entire functions (windows of +-60 standard deviations
+  around the peaks of the two Poisson-like series; the rest is below float64
+  resolution), O(degree) for polynomials.
+
+  Example::
+
+    >>> from jaxrnn.concept import log10_complexity_eps
+    >>> round(log10_complexity_eps("sin", 1.0, 0.1))   # ~ log10 sinh(10^4)
+    4343
+  """
+  _check(R, eps, C_star)
+  return max(_ln_complexity_eps(p, R, eps, C_star) for p in _phis_of(phi)) / _LN10
+
+
+def log10_complexity_s(phi, R: float, *, C_star: float = C_STAR) -> float:
+  """``log10 C_s(phi, R)``, ``C_s = C* sum_i (i+1)^1.75 R^i |c_i|`` (Def. 2.1).
+
+  ``phi`` as in ``log10_complexity_eps`` (a name, coefficients or a
+  ``Concept``). Example::
+
+    >>> from jaxrnn.concept import log10_complexity_s
+    >>> round(log10_complexity_s("pow:2", 1.0), 3)   # 10^4 * 3^1.75
+    4.835
+  """
+  _check(R, None, C_star)
+  return max(_ln_complexity_s(p, R, C_star) for p in _phis_of(phi)) / _LN10
+
+
+def _exp10(x: float) -> float:
+  return 10.0 ** x if x < 308.0 else math.inf
 
 
 def complexity_eps(phi, R: float, eps: float, *, C_star: float = C_STAR) -> float:
-  """``C_eps(phi, R)`` of Def. 2.1; ``inf`` beyond float64 (use the log)."""
-  return _exp(log_complexity_eps(phi, R, eps, C_star=C_star))
+  """``C_eps(phi, R)`` of Def. 2.1; ``inf`` beyond float64 (use the log10)."""
+  return _exp10(log10_complexity_eps(phi, R, eps, C_star=C_star))
 
 
 def complexity_s(phi, R: float, *, C_star: float = C_STAR) -> float:
-  """``C_s(phi, R)`` of Def. 2.1; ``inf`` beyond float64 (use the log)."""
-  return _exp(log_complexity_s(phi, R, C_star=C_star))
-
-
-def class_log_complexity(phis, R: float, eps: float | None = None, *,
-                         C_star: float = C_STAR) -> float:
-  """``log C_eps(Phi, R)`` (or ``log C_s`` when ``eps is None``) of a set of
-  functions: the max over its members (Def. 3.3)."""
-  phis = list(phis)
-  if not phis:
-    raise ValueError("phis must be non-empty")
-  if eps is None:
-    return max(log_complexity_s(p, R, C_star=C_star) for p in phis)
-  return max(log_complexity_eps(p, R, eps, C_star=C_star) for p in phis)
+  """``C_s(phi, R)`` of Def. 2.1; ``inf`` beyond float64 (use the log10)."""
+  return _exp10(log10_complexity_s(phi, R, C_star=C_star))

@@ -9,8 +9,11 @@ with unit ``w_{r,s}`` in R^{(L-2)(d-1)}, ``|b_{r,s}| <= 1`` and ``Phi(0) = 0``
 and the RNN sees their normalized form (Def. 3.1).
 
 ``Concept`` is a pytree: ``w`` (d_out, p, (L-2)(d-1)) and ``b`` (d_out, p)
-are its leaves, the names of the Phi's (see ``jaxrnn.complexity.PHI_NAMES``,
-e.g. ``"sin:3"`` for sin(3z), ``"pow:2"`` for z^2) are static.
+are its leaves; the Phi's are static: names (see ``PHI_NAMES``, e.g.
+``"sin:3"`` for sin(3z), ``"pow:2"`` for z^2) or tuples of polynomial
+coefficients ``(c_0 = 0, c_1, ...)``. It is the one type for a member of
+the class: the targets of the experiments and the formal-language
+constructions of Sec. 5 (``jaxrnn.languages.concept_member``) alike.
 
 Design choices (the paper leaves the distribution open):
 
@@ -49,7 +52,8 @@ class Concept:
 
   - ``w``: (d_out, p, (L-2)(d-1)) unit vectors w_{r,s}.
   - ``b``: (d_out, p) output coefficients, |b| <= 1.
-  - ``phis``: tuple over s of tuples over r of Phi names (Phi(0) = 0).
+  - ``phis``: tuple over s of tuples over r of Phis, each a name or a
+    tuple of polynomial coefficients (Phi(0) = 0).
   """
 
   w: jax.Array
@@ -65,10 +69,33 @@ class Concept:
     return self.w.shape[1]
 
 
+def _as_phi(phi):
+  """A Phi as a static, hashable value: a known name or a tuple of floats."""
+  if isinstance(phi, str):
+    cx.phi_function(phi)                       # raises on unknown names
+    return phi
+  return tuple(float(c) for c in cx._coefficients(phi))
+
+
+def _is_single_phi(phis) -> bool:
+  if isinstance(phis, str):
+    return True
+  arr = np.asarray(phis, dtype=object)
+  return arr.ndim == 1 and all(isinstance(c, (int, float, np.floating, np.integer))
+                               for c in arr)
+
+
 def make_concept(w, b, phis) -> Concept:
-  """Builds and checks a ``Concept``: rows of ``w`` unit (tolerance 1e-4),
-  ``|b| <= 1``, names known and ``Phi(0) = 0``. ``phis`` may be one name
-  (used everywhere) or a (d_out, p) nested tuple."""
+  """Builds and checks a ``Concept`` (Def. 3.3).
+
+  **Arguments:** ``w`` (d_out, p, (L-2)(d-1)) with unit rows (tolerance
+  1e-4); ``b`` (d_out, p) with ``|b| <= 1``; ``phis`` one Phi used
+  everywhere (a name or a coefficient sequence) or a (d_out, p) nested
+  sequence of them. Every Phi must have ``Phi(0) = 0``.
+
+  **Returns:** ``Concept``. Raises ``ValueError`` naming the violated
+  condition.
+  """
   w = jnp.asarray(w)
   b = jnp.asarray(b, w.dtype)
   if w.ndim != 3:
@@ -80,16 +107,17 @@ def make_concept(w, b, phis) -> Concept:
     raise ValueError(f"every w_(r,s) must be a unit vector (Def. 3.3); norms {norms.ravel()[:4]}")
   if np.any(np.abs(np.asarray(b)) > 1 + 1e-6):
     raise ValueError("Def. 3.3 needs |b_(r,s)| <= 1")
-  if isinstance(phis, str):
-    phis = tuple(tuple(phis for _ in range(w.shape[1])) for _ in range(w.shape[0]))
-  phis = tuple(tuple(r) for r in phis)
+  if _is_single_phi(phis):
+    one = _as_phi(phis)
+    phis = tuple(tuple(one for _ in range(w.shape[1])) for _ in range(w.shape[0]))
+  phis = tuple(tuple(_as_phi(p) for p in r) for r in phis)
   if len(phis) != w.shape[0] or any(len(r) != w.shape[1] for r in phis):
-    raise ValueError(f"phis must be (d_out, p) = {w.shape[:2]} names")
+    raise ValueError(f"phis must be (d_out, p) = {w.shape[:2]} functions")
   for row in phis:
-    for name in row:
-      val = float(cx.phi_function(name)(jnp.asarray(0.0)))
+    for phi in row:
+      val = float(cx.phi_function(phi)(jnp.asarray(0.0)))
       if val != 0.0:
-        raise ValueError(f"Phi {name!r} has Phi(0) = {val}, Def. 3.3 needs 0")
+        raise ValueError(f"Phi {phi!r} has Phi(0) = {val}, Def. 3.3 needs 0")
   return Concept(w, b, phis)
 
 
@@ -104,8 +132,9 @@ def random_concept(key: jax.Array, L: int, d: int, *, phi="sin", p: int = 1,
 
   Example::
 
-    >>> import jax, jaxrnn
-    >>> c = jaxrnn.random_concept(jax.random.key(0), L=6, d=4, phi="pow:2")
+    >>> import jax
+    >>> from jaxrnn.concept import random_concept
+    >>> c = random_concept(jax.random.key(0), L=6, d=4, phi="pow:2")
     >>> c.w.shape, c.phis
     ((1, 1, 12), (('pow:2',),))
   """
@@ -129,8 +158,8 @@ def concept_value(concept: Concept, xbar: jax.Array) -> jax.Array:
   z = jnp.einsum("spk,k->sp", concept.w, xbar.reshape(-1))
   cols = []
   for s, row in enumerate(concept.phis):
-    terms = [concept.b[s, r] * cx.phi_function(name)(z[s, r])
-             for r, name in enumerate(row)]
+    terms = [concept.b[s, r] * cx.phi_function(phi)(z[s, r])
+             for r, phi in enumerate(row)]
     cols.append(sum(terms))
   return jnp.stack(cols)
 
@@ -196,18 +225,10 @@ def estimate_opt(fstar: jax.Array, ys: jax.Array, loss: str) -> float:
   min over c in [0, 1] (51-point grid) of the mean logistic loss of ``c F*``
   (functions of the class with |b| <= 1); an upper bound on OPT.
   """
-  from jaxrnn._src.train import get_loss
+  from jaxrnn._src.training import get_loss
   G = jax.vmap(get_loss(loss))
   f, y = jnp.asarray(fstar), jnp.asarray(ys)
   if loss == "logistic":
     vals = [float(jnp.mean(G(c * f, y))) for c in np.linspace(0, 1, 51)]
     return min(vals)
   return float(jnp.mean(G(f, y)))
-
-
-def concept_complexity(concept: Concept, R: float, eps: float | None = None,
-                       *, C_star: float = cx.C_STAR) -> float:
-  """``log C_eps(Phi, R)`` (``eps`` given) or ``log C_s(Phi, R)`` of the
-  set of Phi's the concept uses (Def. 3.3), natural log."""
-  names = sorted({n for row in concept.phis for n in row})
-  return cx.class_log_complexity(names, R, eps, C_star=C_star)

@@ -69,60 +69,53 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import optimize, special
 
-from jaxrnn._src import complexity as _complexity
 from jaxrnn._src import languages as _languages
+from jaxrnn._src.concept import Concept, concept_value, make_concept
 
 
-class ConceptMember(NamedTuple):
-  """A member of the concept class of Def. 3.3 on strings of length n.
+class LanguageConcept(NamedTuple):
+  """A member of the concept class (Def. 3.3) that decides a language on
+  strings of length n.
 
-  - ``w``: (p, 2n) unit rows w_r (token-major: entries 2l, 2l+1 act on
-    token l).
-  - ``b``: (p,) output coefficients, |b_r| <= 1.
-  - ``phis``: tuple of p activations, each a 1-D array of Taylor
-    coefficients (a polynomial) or a name of ``jaxrnn._src.complexity``
-    (e.g. ``"cos1:k"`` = 1 - cos(k z)); Phi_r(0) = 0.
+  - ``concept``: the ``jaxrnn.concept.Concept`` (d_out = 1, w of shape
+    (1, p, 2n), token-major: entries 2l, 2l+1 act on token l).
   - ``threshold``: a string is classified as a member iff F > threshold.
   - ``description``: the construction in words.
   """
 
-  w: np.ndarray
-  b: np.ndarray
-  phis: tuple
+  concept: Concept
   threshold: float
   description: str
 
 
 def true_sequence(bits, dtype=jnp.float32) -> jax.Array:
-  """(n,) bits -> the flattened true sequence [xbar^(1), ..., xbar^(n)],
-  (2n,), with ``xbar(b) = ((2b-1) sqrt(3)/2, 1/2)``."""
+  """(n,) bits -> the true sequence (n, 2) with ``xbar(b) = ((2b-1)
+  sqrt(3)/2, 1/2)`` per token (Def. 3.1 with d - 1 = 2)."""
   bits = jnp.asarray(bits, jnp.int32)
-  return _languages.bit_tokens(3, dtype)[bits].reshape(-1)
+  return _languages.bit_tokens(3, dtype)[bits]
 
 
-def _phi_eval(phi, z):
-  if isinstance(phi, str):
-    return _complexity.phi_function(phi)(z)
-  c = jnp.asarray(np.asarray(phi, np.float64)[::-1], z.dtype)
-  return jnp.polyval(c, z)
-
-
-def evaluate(member: ConceptMember, bits) -> jax.Array:
+def evaluate(member: LanguageConcept, bits) -> jax.Array:
   """``F(xbar)`` of Eq. (2) for a batch of strings ``bits`` (N, n) -> (N,).
   Jit-able in ``bits``; O(N p n)."""
   bits = jnp.asarray(bits, jnp.int32)
-  if bits.ndim != 2 or 2 * bits.shape[1] != member.w.shape[1]:
-    raise ValueError(f"bits must have shape (N, {member.w.shape[1] // 2}), got {bits.shape}")
-  dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-  x = jax.vmap(lambda s: true_sequence(s, dtype))(bits)          # (N, 2n)
-  z = x @ jnp.asarray(member.w, dtype).T                         # (N, p)
-  vals = jnp.stack([_phi_eval(phi, z[:, r]) for r, phi in enumerate(member.phis)], axis=1)
-  return vals @ jnp.asarray(member.b, dtype)
+  w = member.concept.w
+  if bits.ndim != 2 or 2 * bits.shape[1] != w.shape[-1]:
+    raise ValueError(f"bits must have shape (N, {w.shape[-1] // 2}), got {bits.shape}")
+  xbar = jax.vmap(lambda s: true_sequence(s, w.dtype))(bits)      # (N, n, 2)
+  return jax.vmap(lambda xb: concept_value(member.concept, xb))(xbar)[:, 0]
 
 
-def classify(member: ConceptMember, bits) -> np.ndarray:
+def classify(member: LanguageConcept, bits) -> np.ndarray:
   """(N,) bool: ``evaluate(member, bits) > member.threshold``."""
   return np.asarray(evaluate(member, bits) > member.threshold)
+
+
+def _member(w, b, phi, threshold, description) -> LanguageConcept:
+  dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+  w = jnp.asarray(np.asarray(w, np.float64)[None], dtype)
+  b = jnp.asarray(np.asarray(b, np.float64)[None], dtype)
+  return LanguageConcept(make_concept(w, b, phi), float(threshold), description)
 
 
 def count_direction(n: int) -> np.ndarray:
@@ -138,32 +131,30 @@ def _check_n(n):
     raise ValueError(f"n (string length) must be a positive int, got {n!r}")
 
 
-def one_one_member(n: int) -> ConceptMember:
+def one_one_member(n: int) -> LanguageConcept:
   """D_L1 with one neuron of quadratic activation on the count of ones:
   ``Phi(z) = 2 gamma z - gamma^2 z^2``, ``gamma = 2 sqrt(n/3)`` (so
   ``Phi = k (2 - k)``), threshold 1/2.
 
   Example::
 
-    >>> from jaxrnn._src.expressibility import one_one_member, classify
+    >>> from jaxrnn.languages import one_one_member, classify
     >>> classify(one_one_member(3), [[0, 1, 0], [1, 1, 0], [0, 0, 0]]).tolist()
     [True, False, False]
   """
   _check_n(n)
   g = 2.0 * math.sqrt(n / 3.0)
-  return ConceptMember(count_direction(n)[None, :], np.ones(1),
-                       (np.array([0.0, 2.0 * g, -g * g]),), 0.5,
-                       "one neuron, Phi(z) = k(2-k) with k = gamma z the count of 1s")
+  return _member(count_direction(n)[None, :], np.ones(1), (0.0, 2.0 * g, -g * g), 0.5,
+                 "one neuron, Phi(z) = k(2-k) with k = gamma z the count of 1s")
 
 
-def parity_member(n: int) -> ConceptMember:
+def parity_member(n: int) -> LanguageConcept:
   """PARITY with a cosine of the count of ones: ``Phi(z) = 1 - cos(pi gamma
   z)`` (``"cos1:pi*gamma"``) with ``b = 1/2``, threshold 1/2."""
   _check_n(n)
   g = 2.0 * math.sqrt(n / 3.0)
-  return ConceptMember(count_direction(n)[None, :], np.array([0.5]),
-                       (f"cos1:{math.pi * g!r}",), 0.5,
-                       "one neuron, Phi(z) = (1 - cos(pi k))/2 with k the count of 1s")
+  return _member(count_direction(n)[None, :], np.array([0.5]), f"cos1:{math.pi * g!r}", 0.5,
+                 "one neuron, Phi(z) = (1 - cos(pi k))/2 with k the count of 1s")
 
 
 def pattern_power(n: int, q: int) -> int:
@@ -175,7 +166,7 @@ def pattern_power(n: int, q: int) -> int:
   return P
 
 
-def contains_member(n: int, pattern: str) -> ConceptMember:
+def contains_member(n: int, pattern: str) -> LanguageConcept:
   """Pattern matching ("contains ``pattern``") with one neuron per window:
   ``z_j`` measures the agreement of window j with the pattern and ``Phi(z) =
   ((1 + z/z_max)/2)^P - 2^{-P}`` is 1 - 2^{-P} on a full match and at most
@@ -195,12 +186,14 @@ def contains_member(n: int, pattern: str) -> ConceptMember:
   i = np.arange(P + 1)
   coeffs = special.comb(P, i) * 2.0 ** (-P) / z_max ** i   # ((1 + z/z_max)/2)^P
   coeffs[0] = 0.0                                           # minus 2^{-P}
-  return ConceptMember(w, np.ones(windows), (coeffs,) * windows, 0.5,
-                       f"{windows} window neurons, Phi(z) = ((1+z/z_max)/2)^{P} - 2^-{P}")
+  return _member(w, np.ones(windows), tuple(coeffs), 0.5,
+                 f"{windows} window neurons, Phi(z) = ((1+z/z_max)/2)^{P} - 2^-{P}")
 
 
-def member(name: str, n: int) -> ConceptMember:
-  """The construction for ``"one_one"``, ``"parity"`` or ``"contains:<p>"``."""
+def concept_member(name: str, n: int) -> LanguageConcept:
+  """The construction for ``"one_one"``, ``"parity"`` or ``"contains:<p>"``
+  on strings of length n. Its complexity (Def. 2.1) is
+  ``jaxrnn.concept.log10_complexity_s(member.concept, R)``."""
   if name == "one_one":
     return one_one_member(n)
   if name == "parity":
@@ -209,13 +202,6 @@ def member(name: str, n: int) -> ConceptMember:
     return contains_member(n, name[len("contains:"):])
   raise ValueError(f"no concept-class construction for language {name!r} "
                    "(available: one_one, parity, contains:<pattern>)")
-
-
-def log10_complexity_s(member_: ConceptMember, R: float = 1.0) -> float:
-  """log10 of the class complexity ``C_s(Phi, R) = max_r C_s(Phi_r, R)``
-  (Def. 2.1, Def. 3.3) of a construction, with C* = 10^4 (via
-  ``jaxrnn._src.complexity``; logs because the values overflow)."""
-  return max(_complexity.log_complexity_s(phi, R) for phi in member_.phis) / math.log(10.0)
 
 
 # --------------------------------------------------------------------------

@@ -591,9 +591,28 @@ def encode_batch(bits, *, encoding: str = "normalized", d: int = 3, eps_x=0.5,
   return jax.vmap(f)(jnp.asarray(bits, jnp.int32))
 
 
-def input_dim(encoding: str, d: int) -> int:
-  """The RNN input dimension of an encoding (d for both; one-hot needs d >= 2,
-  normalized d >= 3)."""
-  if encoding not in ENCODINGS:
-    raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
-  return d
+def bin_class_counts(pred: jax.Array, labels: jax.Array, bins: jax.Array,
+                     n_bins: int) -> tuple[jax.Array, jax.Array]:
+  """Correct predictions per bin and class, for class-balanced accuracy.
+
+  **Arguments:** ``pred`` and ``labels`` (N,) bool (True = member);
+  ``bins`` (N,) int in [0, n_bins), e.g. a length bin per string;
+  ``n_bins`` static.
+
+  **Returns:** ``(correct, total)``, each (n_bins, 2) int: column 0
+  non-members, column 1 members. Jit-able; O(N).
+
+  Example::
+
+    >>> import jax.numpy as jnp
+    >>> from jaxrnn.languages import bin_class_counts
+    >>> c, t = bin_class_counts(jnp.array([True, False, True]), jnp.array([True, True, False]),
+    ...                         jnp.array([0, 0, 1]), 2)
+    >>> c.tolist(), t.tolist()
+    ([[0, 1], [0, 0]], [[0, 2], [1, 0]])
+  """
+  seg = bins * 2 + labels.astype(jnp.int32)
+  ok = (pred == labels).astype(jnp.int32)
+  correct = jax.ops.segment_sum(ok, seg, num_segments=2 * n_bins)
+  total = jax.ops.segment_sum(jnp.ones_like(ok), seg, num_segments=2 * n_bins)
+  return correct.reshape(n_bins, 2), total.reshape(n_bins, 2)

@@ -19,6 +19,11 @@ a primal scan then a tangent scan, O(L m^2), never a Jacobian.
 D^(i+1) W, O(L m^2 d_out), and O(L m d_out) memory); multiplied out literally,
 term by term, Eq. (4) would cost O(L^2 m^2 d_out). It exists as a
 cross-check and as the baseline of ``benchmarks/scaling.py``.
+
+Measures of the expansion: ``taylor_remainder`` (the true change, its
+first-order part and the activation flips along a perturbation; Lemma G.3),
+``scaled_perturbation`` (a random direction of prescribed relative size) and
+``backward_correlations`` (B against Back_{i->L}, Lemma F.11).
 """
 
 from __future__ import annotations
@@ -120,3 +125,105 @@ def pseudo_network_explicit(params: RNNParams, delta: RNNParams,
   h_prev = jnp.concatenate([jnp.zeros_like(hs[:1]), hs[:-1]], axis=0)
   pert = h_prev @ delta.W.T + xs @ delta.A.T          # (L, m)
   return jnp.einsum("lom,lm->o", backs, masks * pert)
+
+
+# --------------------------------------------------------------------------
+# How well the pseudo-network tracks the RNN (Lemma G.3)
+#
+# For a perturbation (W', A') the RNN changes by
+#
+#     Delta(x) = F_rnn^(L)(x; W + W', A + A') - F_rnn^(L)(x; W, A),
+#
+# and F^(L)(x; W', A') of Eq. (4) is its first-order part.
+
+
+def scaled_perturbation(key: jax.Array, params: RNNParams, omega) -> RNNParams:
+  """A random perturbation with ``||W'||_F = omega ||W||_F`` and
+  ``||A'||_F = omega ||A||_F`` (Gaussian directions); ``B' = 0``.
+
+  **Arguments:** ``key``; ``params`` the expansion point; ``omega`` the
+  relative radius (a scalar, may be traced).
+
+  **Returns:** ``RNNParams`` shaped like ``params``. Cost O(m^2 + m d).
+  """
+  kw, ka = jax.random.split(key)
+  dtype = params.W.dtype
+
+  def direction(k, ref):
+    g = jax.random.normal(k, ref.shape, dtype)
+    return g * (jnp.asarray(omega, dtype) * jnp.linalg.norm(ref) / jnp.linalg.norm(g))
+
+  return RNNParams(direction(kw, params.W), direction(ka, params.A),
+                   jnp.zeros_like(params.B))
+
+
+def taylor_remainder(params: RNNParams, delta: RNNParams, xs: jax.Array):
+  """True change, its first-order part, and the pattern flips along ``delta``.
+
+  **Returns:** a dict with ``true`` (d_out,) = Delta(x), ``pseudo`` (d_out,) =
+  F^(L)(x; W', A'), ``remainder`` (d_out,) = true - pseudo, and
+  ``flip_fraction`` (scalar): the fraction of the L*m entries of the
+  activation patterns D^(l) that differ between (W, A) and (W+W', A+A').
+  Cost: three RNN passes, O(L m^2).
+  """
+  moved = RNNParams(params.W + delta.W, params.A + delta.A, params.B)
+  true = rnn_output(moved, xs) - rnn_output(params, xs)
+  pseudo = pseudo_network(params, delta, xs)
+  flips = activation_patterns(moved, xs) != activation_patterns(params, xs)
+  return {"true": true, "pseudo": pseudo, "remainder": true - pseudo,
+          "flip_fraction": jnp.mean(flips.astype(params.W.dtype))}
+
+
+# --------------------------------------------------------------------------
+# Correlation of B with the backward matrices (Lemma F.11)
+
+
+def backward_correlations(params: RNNParams, xs: jax.Array,
+                          d_outs: tuple[int, ...] | None = None) -> dict:
+  """``|<B, Back_{i->L}>_F| / (||B||_F ||Back_{i->L}||_F)`` for i = 1 ... L.
+
+  Lemma F.11: for i < L, B is nearly uncorrelated with Back_{i->L}, which is
+  why only the i = L term of Eq. (4) survives in the proof of Lemma 4.2.
+  Entry L is 1 by definition (Back_{L->L} = B). For d_out = 1 this is the
+  cosine of two m-vectors; for d_out > 1 the Frobenius inner product.
+
+  **Arguments:**
+
+  - ``params``: ``RNNParams`` with d_out rows of B; ``xs``: (L, d).
+  - ``d_outs``: optional static tuple of k <= d_out: the correlations are
+    then computed for the sub-network with output weights ``B[:k]`` for each
+    k (row r of Back_{i->L} depends only on row r of B, so one backward pass
+    serves every output dimension). Default ``(d_out,)``.
+
+  **Returns:** dict with ``frob`` (len(d_outs), L), the Frobenius
+  correlation, and ``rows`` (len(d_outs), L), the mean over output rows of the
+  per-row |cosine|. Cost O(L m^2 d_out).
+
+  Example::
+
+    >>> import jax, jax.numpy as jnp, jaxrnn
+    >>> p = jaxrnn.init_params(jax.random.key(0), 256, 4, 1)
+    >>> c = jaxrnn.backward_correlations(p, jnp.ones((5, 4)))["frob"]
+    >>> c.shape, float(c[0, -1])
+    ((1, 5), 1.0)
+  """
+  checks.check_sequence(params, xs)
+  backs = backward_matrices(params, xs)               # (L, d_out, m)
+  B = params.B
+  if d_outs is None:
+    d_outs = (B.shape[0],)
+  for k in d_outs:
+    if not 1 <= k <= B.shape[0]:
+      raise ValueError(f"d_outs entries must lie in [1, d_out={B.shape[0]}], got {k}")
+  tiny = jnp.finfo(B.dtype).tiny
+  inner = jnp.sum(backs * B, axis=2)                  # (L, d_out)
+  bsq = jnp.sum(backs ** 2, axis=2)                   # (L, d_out)
+  brow = jnp.sum(B ** 2, axis=1)                      # (d_out,)
+  row_cos = jnp.abs(inner) / jnp.maximum(jnp.sqrt(bsq * brow), tiny)
+  frob, rows = [], []
+  for k in d_outs:
+    num = jnp.abs(jnp.sum(inner[:, :k], axis=1))
+    den = jnp.sqrt(jnp.sum(brow[:k]) * jnp.sum(bsq[:, :k], axis=1))
+    frob.append(num / jnp.maximum(den, tiny))
+    rows.append(jnp.mean(row_cos[:, :k], axis=1))
+  return {"frob": jnp.stack(frob), "rows": jnp.stack(rows)}

@@ -45,17 +45,52 @@ def seed_keys(seed: int, num_seeds: int) -> jax.Array:
   return jax.random.split(jax.random.key(seed), num_seeds)
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(fn, n_args: int, mesh: Mesh, impl):
-  key_sharding = NamedSharding(mesh, PartitionSpec(SEED_AXIS))
-  rep = NamedSharding(mesh, PartitionSpec())
+def _static_key(value):
+  """A hashable key that compares settings by value: ``functools.partial``
+  objects by their function and arguments (recursively), other hashables by
+  type and value; anything unhashable by identity."""
+  if isinstance(value, functools.partial):
+    return ("partial", _static_key(value.func), tuple(_static_key(a) for a in value.args),
+            tuple(sorted((k, _static_key(v)) for k, v in value.keywords.items())))
+  if isinstance(value, tuple):
+    return (type(value), tuple(_static_key(v) for v in value))
+  try:
+    hash(value)
+  except TypeError:
+    return ("id", id(value))
+  return (type(value), value)
 
-  def per_seed(raw_key, *args):
-    return fn(jax.random.wrap_key_data(raw_key, impl=impl), *args)
 
-  batched = jax.vmap(per_seed, in_axes=(0,) + (None,) * n_args)
-  return jax.jit(batched, in_shardings=(key_sharding,) + (rep,) * n_args,
-                 out_shardings=key_sharding)
+class _Compiled:
+  """A jitted, vmapped, sharded per-seed function and the callable it wraps
+  (kept alive so that identity-keyed entries stay valid)."""
+
+  def __init__(self, fn, n_args: int, mesh: Mesh, impl):
+    self.fn = fn
+    key_sharding = NamedSharding(mesh, PartitionSpec(SEED_AXIS))
+    rep = NamedSharding(mesh, PartitionSpec())
+
+    def per_seed(raw_key, *args):
+      return fn(jax.random.wrap_key_data(raw_key, impl=impl), *args)
+
+    batched = jax.vmap(per_seed, in_axes=(0,) + (None,) * n_args)
+    self.call = jax.jit(batched, in_shardings=(key_sharding,) + (rep,) * n_args,
+                        out_shardings=key_sharding)
+
+
+_CACHE: dict = {}
+_CACHE_SIZE = 256
+
+
+def _compiled(fn, n_args: int, mesh: Mesh, impl) -> _Compiled:
+  key = (_static_key(fn), n_args, mesh, str(impl))
+  entry = _CACHE.pop(key, None)
+  if entry is None:
+    entry = _Compiled(fn, n_args, mesh, impl)
+    while len(_CACHE) >= _CACHE_SIZE:
+      _CACHE.pop(next(iter(_CACHE)))
+  _CACHE[key] = entry          # most recently used last
+  return entry
 
 
 def sweep(fn: Callable[..., Any], keys: jax.Array, *args,
@@ -64,10 +99,13 @@ def sweep(fn: Callable[..., Any], keys: jax.Array, *args,
 
   **Arguments:**
 
-  - ``fn``: a jit-able per-seed function ``fn(key, *args) -> pytree``. It is
-    used as a cache key, so pass the same function object to reuse the
-    compilation; ``args`` must be arrays (or pytrees of arrays) shared by all
-    seeds. Put Python-level settings in ``fn`` with ``functools.partial``.
+  - ``fn``: a jit-able per-seed function ``fn(key, *args) -> pytree``.
+    Python-level settings (widths, lengths, dtypes: anything that changes a
+    shape or the program) go in with ``functools.partial`` as keywords.
+    Compilations are cached by *value*: ``partial(f, m=64)`` built twice
+    reuses one compilation, and grid points that differ only in ``args``
+    (same shapes) compile once, so callers never need their own cache.
+    ``args`` are arrays (or pytrees of arrays) shared by all seeds.
   - ``keys``: (K,) typed PRNG keys, e.g. from ``seed_keys``.
   - ``devices``: devices for the seed axis (default ``jax.devices()``).
 
@@ -93,7 +131,7 @@ def sweep(fn: Callable[..., Any], keys: jax.Array, *args,
   if pad:
     raw = np.concatenate([raw, np.repeat(raw[-1:], pad, axis=0)], axis=0)
   impl = jax.random.key_impl(keys)
-  compiled = _compiled(fn, len(args), mesh, impl)
+  compiled = _compiled(fn, len(args), mesh, impl).call
   sharding = NamedSharding(mesh, PartitionSpec(SEED_AXIS))
   if jax.process_count() > 1:
     raw_global = jax.make_array_from_callback(raw.shape, sharding, lambda idx: raw[idx])

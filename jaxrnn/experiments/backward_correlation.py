@@ -5,7 +5,7 @@ normalized sequences (Def. 3.1), the normalized correlation
 
     corr_i = |<B, Back_{i->L}>_F| / (||B||_F ||Back_{i->L}||_F),   i = 1 .. L,
 
-(``jaxrnn.backward_matrices``; Frobenius inner product, which for d_out = 1
+(``jaxrnn.backward_correlations`` over ``jaxrnn.backward_matrices``; Frobenius inner product, which for d_out = 1
 is the cosine of two m-vectors) against the lag L - i and the width m, for
 d_out = 1 and d_out > 1. corr_L = 1 since Back_{L->L} = B. The proof sketch
 of Lemma 4.2 needs corr_i small for i < L ("B is nearly uncorrelated with
@@ -37,29 +37,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn._src import runner
-from jaxrnn._src.inputs import random_normalized_sequence
-from jaxrnn._src.pseudo import backward_matrices
-from jaxrnn._src.rnn import init_params
-from jaxrnn._src.sweep import seed_keys, sweep
+import jaxrnn
+from jaxrnn import backward_correlations, init_params, lab, random_normalized_sequence
+from jaxrnn.lab import at_least, each, greater_than, one_of, option
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  ms: tuple[int, ...] = (64, 128, 256, 512, 1024)
-  d_outs: tuple[int, ...] = (1, 4)
-  L: int = 10
-  d: int = 6
-  eps_x: float = 0.05
-  num_seeds: int = 16
-  num_sequences: int = 8
-  dtype: str = "float32"
-  seed: int = 0
-
-  def validate(self):
-    runner.require(all(m >= 2 for m in self.ms), "ms: widths must be >= 2")
-    runner.require(all(k >= 1 for k in self.d_outs), "d_outs: must be >= 1")
-    runner.require(self.d >= 3, "d: must be >= 3")
+  ms: tuple[int, ...] = option((64, 128, 256, 512, 1024), each(at_least(2)), help="widths m")
+  d_outs: tuple[int, ...] = option((1, 4), each(at_least(1)), help="output dimensions")
+  L: int = option(10, at_least(2), help="sequence length")
+  d: int = option(6, at_least(3), help="input dimension")
+  eps_x: float = option(0.05, greater_than(0), help="scale of the middle tokens (Def. 3.1)")
+  num_seeds: int = option(16, at_least(1), help="networks per point")
+  num_sequences: int = option(8, at_least(1), help="sequences per network")
+  dtype: str = option("float32", one_of("float32", "float64"))
+  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -70,48 +63,14 @@ PRESETS = {
 }
 
 
-def backward_correlations(params, xs, d_outs=None) -> dict:
-  """|<B, Back_{i->L}>_F| / (||B||_F ||Back_{i->L}||_F) for i = 1 .. L.
-
-  **Arguments:** ``params`` (d_out rows of B), ``xs`` (L, d); ``d_outs`` an
-  optional static tuple of k <= d_out: the correlations are then computed
-  for the sub-network with output weights ``B[:k]`` for each k (row r of
-  Back_{i->L} depends only on row r of B, so one backward pass serves every
-  output dimension).
-
-  **Returns:** dict with ``frob`` (len(d_outs), L) and ``rows``
-  (len(d_outs), L), the mean over output rows of the per-row |cosine|.
-  """
-  backs = backward_matrices(params, xs)               # (L, d_out, m)
-  B = params.B
-  if d_outs is None:
-    d_outs = (B.shape[0],)
-  tiny = jnp.finfo(B.dtype).tiny
-  inner = jnp.sum(backs * B, axis=2)                  # (L, d_out)
-  bsq = jnp.sum(backs ** 2, axis=2)                   # (L, d_out)
-  brow = jnp.sum(B ** 2, axis=1)                      # (d_out,)
-  row_cos = jnp.abs(inner) / jnp.maximum(jnp.sqrt(bsq * brow), tiny)
-  frob, rows = [], []
-  for k in d_outs:
-    num = jnp.abs(jnp.sum(inner[:, :k], axis=1))
-    den = jnp.sqrt(jnp.sum(brow[:k]) * jnp.sum(bsq[:, :k], axis=1))
-    frob.append(num / jnp.maximum(den, tiny))
-    rows.append(jnp.mean(row_cos[:, :k], axis=1))
-  return {"frob": jnp.stack(frob), "rows": jnp.stack(rows)}
-
-
-@functools.lru_cache(maxsize=None)
-def _per_seed(m: int, d_outs: tuple, L: int, d: int, eps_x: float, n_seq: int, dtype: str):
+def per_seed(key, *, m: int, d_outs: tuple, L: int, d: int, eps_x: float, n_seq: int, dtype: str):
   dt = jnp.dtype(dtype)
+  k_init, k_seq = jax.random.split(key)
+  params = init_params(k_init, m, d, max(d_outs), dt)
+  xs = jax.vmap(lambda k: random_normalized_sequence(k, L, d, eps_x, dt))(
+      jax.random.split(k_seq, n_seq))
+  return jax.vmap(backward_correlations, (None, 0, None))(params, xs, d_outs)
 
-  def fn(key):
-    k_init, k_seq = jax.random.split(key)
-    params = init_params(k_init, m, d, max(d_outs), dt)
-    xs = jax.vmap(lambda k: random_normalized_sequence(k, L, d, eps_x, dt))(
-        jax.random.split(k_seq, n_seq))
-    return jax.vmap(backward_correlations, (None, 0, None))(params, xs, d_outs)
-
-  return fn
 
 
 def points(cfg: Config):
@@ -121,10 +80,10 @@ def points(cfg: Config):
 def run_point(cfg: Config, point: dict) -> dict:
   m = point["m"]
   d_outs = tuple(cfg.d_outs)
-  fn = _per_seed(m, d_outs, cfg.L, cfg.d, cfg.eps_x, cfg.num_sequences, cfg.dtype)
-  keys = seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
+  fn = functools.partial(per_seed, m=m, d_outs=d_outs, L=cfg.L, d=cfg.d, eps_x=cfg.eps_x, n_seq=cfg.num_sequences, dtype=cfg.dtype)
+  keys = jaxrnn.seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
   with jax.enable_x64(cfg.dtype == "float64"):
-    out = sweep(fn, keys)
+    out = jaxrnn.sweep(fn, keys)
   res = {}
   for j, k in enumerate(d_outs):
     frob = np.asarray(out["frob"][:, :, j], np.float64).reshape(-1, cfg.L)  # (seeds*seqs, L)
@@ -134,8 +93,6 @@ def run_point(cfg: Config, point: dict) -> dict:
                    "corr_rows_mean": rows.mean(axis=0),
                    "corr_early_mean": float(frob[:, :-1].mean())}
   return res
-
-
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
@@ -155,7 +112,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
   for k in d_outs:
     ms = [m for m in cfg.ms if (m, k) in by]
     early = [by[(m, k)]["corr_early_mean"] for m in ms]
-    slopes[k] = runner.loglog_slope(ms, early) if len(ms) >= 2 else float("nan")
+    slopes[k] = _slope(ms, early) if len(ms) >= 2 else float("nan")
     sqrt_m_const[k] = [e * np.sqrt(m) for m, e in zip(ms, early)]
     axes[0].plot(ms, early, "o-", label=f"d_out={k}: mean over i<L")
     axes[0].plot(ms, [float(np.mean(by[(m, k)]["corr_p95"][:-1])) for m in ms], "x:",
@@ -178,11 +135,11 @@ def report(cfg: Config, records: list, out_dir) -> str:
   axes[1].set_title(f"vs lag (d_out={k0}); lag 0 is 1 by definition")
   for ax in axes:
     ax.grid(True, which="both", alpha=0.3); ax.legend(fontsize=7)
-  runner.save_figure(fig, out_dir / "backward_correlation.png")
+  lab.save_figure(fig, out_dir / "backward_correlation.png")
 
   shown = list(range(cfg.L - 2, -1, -max(1, (cfg.L - 1) // 4)))
   header = ["d_out", "m"] + [f"lag {cfg.L - 1 - i}" for i in shown] + ["mean i<L", "√m·mean"]
-  table = runner.markdown_table(header, rows)
+  table = lab.markdown_table(header, rows)
   lag_trend = {}
   half = (cfg.L - 1) // 2
   for k in d_outs:
@@ -239,8 +196,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   return "\n".join(lines) + "\n"
 
 
-EXPERIMENT = runner.Experiment(
-    name="backward_correlation",
-    description="Lemma F.11: |corr(B, Back_{i->L})| against m, lag and d_out",
-    config_type=Config, presets=PRESETS, points=points, run_point=run_point,
-    report=report)
+def _slope(xs, ys) -> float:
+  return lab.power_law(xs, ys).value
+
+
+EXPERIMENT = lab.Experiment.from_module(
+    __name__, "Lemma F.11: |corr(B, Back_{i->L})| against m, lag and d_out")

@@ -2,7 +2,7 @@
 
 What is measured. For a concept-class target ``F*(xbar) = Phi(<w, xbar>)``
 (Def. 3.3, p = d_out = 1, w spread over all tokens) and a random
-initialization, ``jaxrnn.construct_pseudo_network`` builds W* = 0 and A*
+initialization, ``jaxrnn.concept.construct_pseudo_network`` builds W* = 0 and A*
 (Lemmas 4.1-4.2 through the inversion of Sec. 4.4). On fresh normalized test
 sequences we record
 
@@ -18,7 +18,7 @@ sequences we record
 Design choices where the paper is silent: H is a ridge-regularized Hermite
 fit (``fit_weight_function``; ridge 3/m balances fit bias against the
 variance of the m-neuron average); the inversion uses the base sequence with
-zero middle tokens; ``a*_r`` carries 1/E[b^2] (see ``jaxrnn._src.existence``);
+zero middle tokens; ``a*_r`` carries 1/E[b^2] (see ``jaxrnn.concept.lemma42_a_star``);
 the target is fixed per (phi, cfg.seed) and shared by all m and seeds.
 """
 
@@ -31,38 +31,32 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn._src import runner
-from jaxrnn._src.complexity import log_complexity_eps, log_complexity_s, phi_function
-from jaxrnn._src.concept import concept_dataset, random_concept
-from jaxrnn._src.existence import construct_pseudo_network
-from jaxrnn._src.pseudo import pseudo_network
-from jaxrnn._src.rnn import RNNParams, hidden_states, init_params
-from jaxrnn._src.sweep import seed_keys, sweep
+import jaxrnn
+from jaxrnn import RNNParams, hidden_states, init_params, lab, pseudo_network
+from jaxrnn.concept import (
+    concept_dataset,
+    construct_pseudo_network,
+    log10_complexity_eps,
+    log10_complexity_s,
+    phi_function,
+    random_concept,
+)
+from jaxrnn.lab import at_least, each, in_range, option, parses
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  phis: tuple[str, ...] = ("pow:1", "pow:2", "sin:2")
-  ms: tuple[int, ...] = (128, 512, 2048)
-  L: int = 5
-  d: int = 4
-  eps_x: float = 0.5
-  num_seeds: int = 2
-  num_test: int = 256
-  hermite_alpha: int = 16
-  hermite_b0: int = 8
-  seed: int = 0
-
-  def validate(self):
-    from jaxrnn._src.complexity import _parse
-    runner.require_parses("phis", _parse, self.phis)
-    runner.require(all(m >= 8 for m in self.ms), "ms: widths must be >= 8")
-    runner.require(self.L >= 3, "L: must be >= 3 (at least one true token)")
-    runner.require(self.d >= 3, "d: must be >= 3")
-    runner.require(0 < self.eps_x <= 1, "eps_x: must lie in (0, 1]")
-    runner.require(self.num_test >= 8, "num_test: must be >= 8")
-    runner.require(self.hermite_alpha >= 2 and self.hermite_b0 >= 1,
-                   "hermite_alpha, hermite_b0: degrees must be >= 2 and >= 1")
+  phis: tuple[str, ...] = option(("pow:1", "pow:2", "sin:2"), parses(phi_function),
+                                 help="target functions Phi (jaxrnn.concept.PHI_NAMES)")
+  ms: tuple[int, ...] = option((128, 512, 2048), each(at_least(8)), help="widths m")
+  L: int = option(5, at_least(3), help="sequence length (>= 3: one true token)")
+  d: int = option(4, at_least(3), help="input dimension")
+  eps_x: float = option(0.5, in_range(0, 1, low_open=True), help="Def. 3.1 scale")
+  num_seeds: int = option(2, at_least(1), help="networks per point")
+  num_test: int = option(256, at_least(8), help="test sequences")
+  hermite_alpha: int = option(16, at_least(2), help="Hermite degree of H in alpha")
+  hermite_b0: int = option(8, at_least(1), help="Hermite degree of H in b0")
+  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -73,35 +67,34 @@ PRESETS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
-def _per_seed(phi: str, m: int, L: int, d: int, eps_x: float, n_test: int,
-              degree: tuple, concept_seed: int):
-  concept = random_concept(jax.random.key(concept_seed), L, d, phi=phi)
-  Phi = phi_function(phi)
+def per_seed(key, concept, *, m: int, L: int, d: int, eps_x: float, n_test: int,
+             degree: tuple):
+  """One network: the Thm. 4.3 construction for ``concept`` and its errors
+  on ``n_test`` fresh sequences."""
+  Phi = phi_function(concept.phis[0][0])
+  k_init, k_data = jax.random.split(key)
+  params = init_params(k_init, m, d, 1)
+  con = construct_pseudo_network(params, concept, eps_x, degree=degree)
+  xs, _, fstar, _ = concept_dataset(k_data, concept, n_test, L, d, eps_x)
+  delta = RNNParams(jnp.zeros_like(params.W), con.A_star, params.B)
+  out = jax.vmap(lambda x: pseudo_network(params, delta, x))(xs)[:, 0]
+  h = jax.vmap(lambda x: hidden_states(params, x)[L - 2])(xs)    # h^(L-1)
+  ideal = Phi(h @ con.g[0, 0])
+  f = fstar[:, 0]
 
-  def fn(key):
-    k_init, k_data = jax.random.split(key)
-    params = init_params(k_init, m, d, 1)
-    con = construct_pseudo_network(params, concept, eps_x, degree=degree)
-    xs, _, fstar, _ = concept_dataset(k_data, concept, n_test, L, d, eps_x)
-    delta = RNNParams(jnp.zeros_like(params.W), con.A_star, params.B)
-    out = jax.vmap(lambda x: pseudo_network(params, delta, x))(xs)[:, 0]
-    h = jax.vmap(lambda x: hidden_states(params, x)[L - 2])(xs)    # h^(L-1)
-    ideal = Phi(h @ con.g[0, 0])
-    f = fstar[:, 0]
-    rms = lambda v: jnp.sqrt(jnp.mean(v ** 2))
-    a = con.A_star[:, -1]
-    return {"rel_err": rms(out - f) / rms(f),
-            "lemma42_rel_err": rms(out - ideal) / rms(f),
-            "inversion_rel_err": rms(ideal - f) / rms(f),
-            "fit_sup_error": con.fit_error[0, 0],
-            "g_norm": con.g_norm[0, 0], "radius": con.radius,
-            "t_max": con.t_max[0, 0],
-            "a_star_fro": jnp.linalg.norm(con.A_star),
-            "a_star_max_times_m": m * jnp.max(jnp.abs(a)),
-            "target_rms": rms(f)}
+  def rms(v):
+    return jnp.sqrt(jnp.mean(v**2))
 
-  return fn
+  a = con.A_star[:, -1]
+  return {"rel_err": rms(out - f) / rms(f),
+          "lemma42_rel_err": rms(out - ideal) / rms(f),
+          "inversion_rel_err": rms(ideal - f) / rms(f),
+          "fit_sup_error": con.fit_error[0, 0],
+          "g_norm": con.g_norm[0, 0], "radius": con.radius,
+          "t_max": con.t_max[0, 0],
+          "a_star_fro": jnp.linalg.norm(con.A_star),
+          "a_star_max_times_m": m * jnp.max(jnp.abs(a)),
+          "target_rms": rms(f)}
 
 
 def points(cfg: Config):
@@ -110,18 +103,17 @@ def points(cfg: Config):
 
 def run_point(cfg: Config, point: dict) -> dict:
   phi, m = point["phi"], point["m"]
-  fn = _per_seed(phi, m, cfg.L, cfg.d, cfg.eps_x, cfg.num_test,
-                 (cfg.hermite_alpha, cfg.hermite_b0), cfg.seed)
+  concept = random_concept(jax.random.key(cfg.seed), cfg.L, cfg.d, phi=phi)
+  fn = functools.partial(per_seed, m=m, L=cfg.L, d=cfg.d, eps_x=cfg.eps_x, n_test=cfg.num_test,
+                         degree=(cfg.hermite_alpha, cfg.hermite_b0))
   # Seeds depend on (cfg.seed, m): every target sees the same networks.
-  out = sweep(fn, seed_keys(cfg.seed * 1_000_003 + m, cfg.num_seeds))
+  out = jaxrnn.sweep(fn, jaxrnn.seed_keys(cfg.seed * 1_000_003 + m, cfg.num_seeds), concept)
   rec = {k: float(np.mean(v)) for k, v in out.items()}
   rec["rel_err_std"] = float(np.std(out["rel_err"]))
   rec["rel_err_per_seed"] = np.asarray(out["rel_err"])
-  rec["log10_C_eps"] = log_complexity_eps(phi, 1.0 / cfg.eps_x, 0.1) / np.log(10)
-  rec["log10_C_s"] = log_complexity_s(phi, 1.0 / cfg.eps_x) / np.log(10)
+  rec["log10_C_eps"] = log10_complexity_eps(phi, 1.0 / cfg.eps_x, 0.1)
+  rec["log10_C_s"] = log10_complexity_s(phi, 1.0 / cfg.eps_x)
   return rec
-
-
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
@@ -149,7 +141,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     reading.append(
         f"- `{p}` (log10 C_eps(Phi, 1/eps_x) = {rs[0]['log10_C_eps']:.0f}, log10 C_s = "
         f"{rs[0]['log10_C_s']:.1f}): relative error {err[0]:.3f} at m={cfg.ms[0]} -> "
-        f"{err[-1]:.3f} at m={cfg.ms[-1]} (log-log slope in m {runner.loglog_slope(cfg.ms, err):+.2f}); "
+        f"{err[-1]:.3f} at m={cfg.ms[-1]} (log-log slope in m {_slope(cfg.ms, err):+.2f}); "
         f"Lemma 4.2 part {rs[0]['lemma42_rel_err']:.3f} -> {rs[-1]['lemma42_rel_err']:.3f}, "
         f"inversion part {rs[0]['inversion_rel_err']:.3f} -> {rs[-1]['inversion_rel_err']:.3f}; "
         f"||A*||_F {rs[0]['a_star_fro']:.3g} -> {rs[-1]['a_star_fro']:.3g}.")
@@ -157,7 +149,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
                           "||A*||_F"]):
     ax.set_xscale("log"); ax.set_yscale("log"); ax.set_xlabel("width m")
     ax.set_title(t); ax.grid(True, which="both", alpha=0.3); ax.legend(fontsize=7)
-  runner.save_figure(fig, out_dir / "existence.png")
+  lab.save_figure(fig, out_dir / "existence.png")
   header = ["phi", "m", "rel. err", "± std", "Lemma 4.2 part", "inversion part",
             "H fit sup err", "|g| (eff. R)", "‖A*‖_F", "m·max|a*_r|"]
   falling = [p for p in phis
@@ -170,7 +162,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
       f"L={cfg.L}, d={cfg.d}, eps_x={cfg.eps_x}; {cfg.num_test} fresh test sequences, "
       f"mean over {cfg.num_seeds} initializations. Relative errors are rms(error)/rms(F*).",
       "",
-      runner.markdown_table(header, rows),
+      lab.markdown_table(header, rows),
       "",
       "![existence](existence.png)",
       "",
@@ -201,8 +193,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   return "\n".join(lines) + "\n"
 
 
-EXPERIMENT = runner.Experiment(
-    name="existence",
-    description="error of the constructed pseudo-network (Lemma 4.2, Thm. 4.3) against m",
-    config_type=Config, presets=PRESETS, points=points, run_point=run_point,
-    report=report)
+def _slope(xs, ys) -> float:
+  return lab.power_law(xs, ys).value
+
+
+EXPERIMENT = lab.Experiment.from_module(
+    __name__, "error of the constructed pseudo-network (Lemma 4.2, Thm. 4.3) against m")

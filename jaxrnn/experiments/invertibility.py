@@ -5,15 +5,15 @@ normalized sequences (Def. 3.1), the l_inf reconstruction error
 ``||[x^(1) ... x^(L)] - xhat||_inf`` of five linear decoders of h^(L):
 
 - ``pattern``: the paper's construction ``Wbar^[L]`` from the activation
-  patterns of a base sequence (``jaxrnn.invert_hidden_state``, O(L m^2),
-  base = ``jaxrnn.zero_base_sequence``: the eps_x -> 0 limit, bias tokens
+  patterns of a base sequence (``jaxrnn.inversion.invert_hidden_state``, O(L m^2),
+  base = ``jaxrnn.inversion.zero_base_sequence``: the eps_x -> 0 limit, bias tokens
   only);
 - ``oracle``: the same with the patterns of the decoded sequence itself (the
   best a pattern-based decoder can do; shows what the base mismatch costs);
 - ``naive2``: ``Wbar^[l] = 2 [W Wbar^[l-1], A]_r``, ``Wbar^[1] = A`` (paper);
 - ``naive1``: the same without the factor 2;
 - ``lstsq``: a yardstick the paper does not have -- the best affine decoder
-  fitted by ridge least squares (``jaxrnn.fit_linear_decoder``, relative ridge
+  fitted by ridge least squares (``jaxrnn.inversion.fit_linear_decoder``, relative ridge
   ``ridge``) on ``num_train`` held-out sequences of the same eps_x.
 
 The error is split into the two bias entries (x^(1)_d = x^(L)_d = 1) and the
@@ -47,14 +47,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn._src import runner
-from jaxrnn._src.inputs import normalize_sequence, random_true_sequence
-from jaxrnn._src.inversion import (apply_linear_decoder, fit_linear_decoder,
-                                   invert_hidden_state,
-                                   invert_hidden_state_naive, naive_block_scales,
-                                   reconstruction_errors, zero_base_sequence)
-from jaxrnn._src.rnn import final_hidden_state, init_params
-from jaxrnn._src.sweep import seed_keys, sweep
+import jaxrnn
+from jaxrnn import final_hidden_state, init_params, lab, normalize_sequence, random_true_sequence
+from jaxrnn.inversion import (
+    apply_linear_decoder,
+    fit_linear_decoder,
+    invert_hidden_state,
+    invert_hidden_state_naive,
+    naive_block_scales,
+    reconstruction_errors,
+    zero_base_sequence,
+)
+from jaxrnn.lab import at_least, each, greater_than, one_of, option
 
 METHODS = ("pattern", "oracle", "naive2", "naive1", "lstsq")
 METRICS = ("linf", "bias", "token", "token_rel_l2")
@@ -62,24 +66,18 @@ METRICS = ("linf", "bias", "token", "token_rel_l2")
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  ms: tuple[int, ...] = (128, 256, 512, 1024)
-  Ls: tuple[int, ...] = (3, 6, 10)
-  eps_xs: tuple[float, ...] = (0.01, 0.05)
-  d: int = 6
-  num_seeds: int = 4
-  num_sequences: int = 16
-  num_train: int = 128
-  ridge: float = 1e-4
-  dtype: str = "float32"
-  seed: int = 0
-
-  def validate(self):
-    runner.require(all(m >= 2 for m in self.ms), "ms: widths must be >= 2")
-    runner.require(all(L >= 3 for L in self.Ls), "Ls: lengths must be >= 3 (one middle token)")
-    runner.require(all(e > 0 for e in self.eps_xs), "eps_xs: must be > 0")
-    runner.require(self.d >= 3, "d: must be >= 3")
-    runner.require(self.num_train >= 2, "num_train: must be >= 2")
-    runner.require(self.ridge >= 0, "ridge: must be >= 0")
+  ms: tuple[int, ...] = option((128, 256, 512, 1024), each(at_least(2)), help="widths m")
+  Ls: tuple[int, ...] = option((3, 6, 10), each(at_least(3)),
+                               help="sequence lengths (>= 3: one middle token)")
+  eps_xs: tuple[float, ...] = option((0.01, 0.05), each(greater_than(0)),
+                                     help="scales of the middle tokens (Def. 3.1)")
+  d: int = option(6, at_least(3), help="input dimension")
+  num_seeds: int = option(4, at_least(1), help="networks per point")
+  num_sequences: int = option(16, at_least(1), help="test sequences per network")
+  num_train: int = option(128, at_least(2), help="sequences for the least-squares decoder")
+  ridge: float = option(1e-4, at_least(0), help="relative ridge of the least-squares decoder")
+  dtype: str = option("float32", one_of("float32", "float64"))
+  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -98,57 +96,52 @@ def _pad_front(xs, L_max):
   return jnp.concatenate([pad, xs], axis=-2)
 
 
-@functools.lru_cache(maxsize=None)
-def _per_seed(m: int, Ls: tuple, d: int, n_seq: int, n_train: int, ridge: float,
-              dtype: str):
+def per_seed(key, eps_xs, *, m: int, Ls: tuple, d: int, n_seq: int, n_train: int, ridge: float, dtype: str):
   dt = jnp.dtype(dtype)
   L_max = max(Ls)
+  k_init, k_test, k_train = jax.random.split(key, 3)
+  params = init_params(k_init, m, d, 1, dt)
+  # One set of true tokens per seed, shared by every L (first L-2 tokens)
+  # and every eps_x (only the scale changes).
+  xbar_test = jax.vmap(lambda k: random_true_sequence(k, L_max - 2, d, dt))(
+      jax.random.split(k_test, n_seq))
+  xbar_train = jax.vmap(lambda k: random_true_sequence(k, L_max - 2, d, dt))(
+      jax.random.split(k_train, n_train))
+  bases = jnp.stack([_pad_front(zero_base_sequence(L, d, dt), L_max) for L in Ls])
+  hidden = jax.vmap(final_hidden_state, (None, 0))
 
-  def fn(key, eps_xs):
-    k_init, k_test, k_train = jax.random.split(key, 3)
-    params = init_params(k_init, m, d, 1, dt)
-    # One set of true tokens per seed, shared by every L (first L-2 tokens)
-    # and every eps_x (only the scale changes).
-    xbar_test = jax.vmap(lambda k: random_true_sequence(k, L_max - 2, d, dt))(
-        jax.random.split(k_test, n_seq))
-    xbar_train = jax.vmap(lambda k: random_true_sequence(k, L_max - 2, d, dt))(
-        jax.random.split(k_train, n_train))
-    bases = jnp.stack([_pad_front(zero_base_sequence(L, d, dt), L_max) for L in Ls])
-    hidden = jax.vmap(final_hidden_state, (None, 0))
+  def per_eps(eps):
+    norm = jax.vmap(normalize_sequence, (0, None))
 
-    def per_eps(eps):
-      norm = jax.vmap(normalize_sequence, (0, None))
+    def padded(xbar):      # (n, L_max - 2, d - 1) -> (nL, n, L_max, d)
+      return jnp.stack([_pad_front(norm(xbar[:, :L - 2], eps), L_max) for L in Ls])
 
-      def padded(xbar):      # (n, L_max - 2, d - 1) -> (nL, n, L_max, d)
-        return jnp.stack([_pad_front(norm(xbar[:, :L - 2], eps), L_max) for L in Ls])
+    xs, xs_tr = padded(xbar_test), padded(xbar_train)
 
-      xs, xs_tr = padded(xbar_test), padded(xbar_train)
+    def per_length(xs, xs_tr, base):
+      hs = hidden(params, xs)
+      dec = fit_linear_decoder(hidden(params, xs_tr), xs_tr, ridge)
+      return {
+          "pattern": jax.vmap(invert_hidden_state, (None, None, 0))(params, base, hs),
+          "oracle": jax.vmap(invert_hidden_state, (None, 0, 0))(params, xs, hs),
+          "naive1": jax.vmap(lambda h: invert_hidden_state_naive(params, h, L_max, 1.0))(hs),
+          "lstsq": jax.vmap(lambda h: apply_linear_decoder(dec, h, d))(hs),
+      }
 
-      def per_length(xs, xs_tr, base):
-        hs = hidden(params, xs)
-        dec = fit_linear_decoder(hidden(params, xs_tr), xs_tr, ridge)
-        return {
-            "pattern": jax.vmap(invert_hidden_state, (None, None, 0))(params, base, hs),
-            "oracle": jax.vmap(invert_hidden_state, (None, 0, 0))(params, xs, hs),
-            "naive1": jax.vmap(lambda h: invert_hidden_state_naive(params, h, L_max, 1.0))(hs),
-            "lstsq": jax.vmap(lambda h: apply_linear_decoder(dec, h, d))(hs),
-        }
+    outs = jax.vmap(per_length)(xs, xs_tr, bases)      # each (nL, n, L_max, d)
+    res = {f"{name}/{k}": [] for name in METHODS for k in METRICS}
+    for i, L in enumerate(Ls):
+      x_true = xs[i, :, L_max - L:]
+      dec_L = {name: outs[name][i, :, L_max - L:] for name in outs}
+      dec_L["naive2"] = naive_block_scales(L, 2.0, dt)[:, None] * dec_L["naive1"]
+      for name in METHODS:
+        errs = jax.vmap(reconstruction_errors)(x_true, dec_L[name])
+        for k in METRICS:
+          res[f"{name}/{k}"].append(jnp.mean(errs[k]))
+    return {k: jnp.stack(v) for k, v in res.items()}     # each (nL,)
 
-      outs = jax.vmap(per_length)(xs, xs_tr, bases)      # each (nL, n, L_max, d)
-      res = {f"{name}/{k}": [] for name in METHODS for k in METRICS}
-      for i, L in enumerate(Ls):
-        x_true = xs[i, :, L_max - L:]
-        dec_L = {name: outs[name][i, :, L_max - L:] for name in outs}
-        dec_L["naive2"] = naive_block_scales(L, 2.0, dt)[:, None] * dec_L["naive1"]
-        for name in METHODS:
-          errs = jax.vmap(reconstruction_errors)(x_true, dec_L[name])
-          for k in METRICS:
-            res[f"{name}/{k}"].append(jnp.mean(errs[k]))
-      return {k: jnp.stack(v) for k, v in res.items()}     # each (nL,)
+  return jax.lax.map(per_eps, eps_xs)                     # each (n_eps, nL)
 
-    return jax.lax.map(per_eps, eps_xs)                     # each (n_eps, nL)
-
-  return fn
 
 
 def points(cfg: Config):
@@ -160,18 +153,15 @@ def points(cfg: Config):
 
 def run_point(cfg: Config, point: dict) -> dict:
   m, eps = point["m"], point["eps_x"]
-  fn = _per_seed(m, tuple(cfg.Ls), cfg.d, cfg.num_sequences, cfg.num_train,
-                 cfg.ridge, cfg.dtype)
+  fn = functools.partial(per_seed, m=m, Ls=tuple(cfg.Ls), d=cfg.d, n_seq=cfg.num_sequences, n_train=cfg.num_train, ridge=cfg.ridge, dtype=cfg.dtype)
   # Keys depend on (seed, m) only: every eps_x sees the same networks and
   # the same true tokens (rescaled).
-  keys = seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
+  keys = jaxrnn.seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
   with jax.enable_x64(cfg.dtype == "float64"):
-    out = sweep(fn, keys, jnp.asarray([eps], cfg.dtype))
+    out = jaxrnn.sweep(fn, keys, jnp.asarray([eps], cfg.dtype))
   # out[name/metric]: (num_seeds, 1, num_L) -> mean over seeds: record[k][i]
   # is L = Ls[i].
   return {k: np.asarray(v, np.float64).mean(axis=0)[0] for k, v in out.items()}
-
-
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
@@ -222,7 +212,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
   for ax in axes:
     ax.set_yscale("log"); ax.grid(True, which="both", alpha=0.3); ax.legend(fontsize=6)
   axes[0].set_xscale("log", base=2); axes[2].set_xscale("log", base=2)
-  runner.save_figure(fig, out_dir / "invertibility.png")
+  lab.save_figure(fig, out_dir / "invertibility.png")
 
   # Tables.
   tables = []
@@ -234,12 +224,12 @@ def report(cfg: Config, records: list, out_dir) -> str:
                     + [val(m, L, "pattern", "bias", e),
                        val(m, L, "pattern", "token", e) / eps,
                        val(m, L, "lstsq", "token", e) / eps])
-    tables.append(f"### ε_x = {eps:g}\n\n" + runner.markdown_table(
+    tables.append(f"### ε_x = {eps:g}\n\n" + lab.markdown_table(
         ["m", "L"] + [f"l∞ {k}" for k in METHODS]
         + ["pattern: bias err", "pattern: token err/ε_x", "lstsq: token err/ε_x"], rows))
 
   # Claims, with numbers.
-  slopes_m = {L: runner.loglog_slope(ms, [val(m, L, "pattern", "linf", e_main) for m in ms])
+  slopes_m = {L: _slope(ms, [val(m, L, "pattern", "linf", e_main) for m in ms])
               for L in Ls} if len(ms) >= 2 else {}
   falls_m = all(val(ms[-1], L, "pattern", "linf", e) < val(ms[0], L, "pattern", "linf", e)
                 for L in Ls for e in range(ne))
@@ -306,8 +296,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   return "\n".join(lines) + "\n"
 
 
-EXPERIMENT = runner.Experiment(
-    name="invertibility",
-    description="Thm. 4.5 / Fig. 4: l_inf error of decoding x^(1..L) from h^(L) vs m, L, eps_x",
-    config_type=Config, presets=PRESETS, points=points, run_point=run_point,
-    report=report)
+def _slope(xs, ys) -> float:
+  return lab.power_law(xs, ys).value
+
+
+EXPERIMENT = lab.Experiment.from_module(
+    __name__, "Thm. 4.5 / Fig. 4: l_inf error of decoding x^(1..L) from h^(L) vs m, L, eps_x")

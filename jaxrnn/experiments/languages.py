@@ -4,7 +4,7 @@ What is measured. For each language (PARITY, D_L1 = ``one_one``, a
 pattern-matching language ``contains:<p>``, Tomita 1-7) and each optimizer
 (RMSprop, which the paper cites, and plain SGD), the RNN of Def. 3.2 (ReLU
 cell, initialization of Def. 3.2, W and A trained, B frozen; logistic loss,
-``jaxrnn._src.train``) is trained on strings of lengths 1 ... ``train_max_len``
+``jaxrnn.training.train``) is trained on strings of lengths 1 ... ``train_max_len``
 and tested on held-out strings of the training lengths and on longer strings
 (bins of lengths given by ``test_bin_edges``). Seeds run together through
 ``jaxrnn.sweep``; the table reports class-balanced accuracy, mean ± std over
@@ -48,13 +48,13 @@ import zlib
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
+from typing import NamedTuple
 
-from jaxrnn._src import expressibility as E
-from jaxrnn._src import languages as langs
-from jaxrnn._src import runner
-from jaxrnn._src.language_training import train_and_score
-from jaxrnn._src.sweep import seed_keys, sweep
+import jaxrnn
+from jaxrnn import lab
+from jaxrnn import languages as langs
+from jaxrnn.concept import log10_complexity_s
+from jaxrnn.training import init_and_train, optimizer
 
 DEFAULT_LANGUAGES = langs.LANGUAGE_NAMES + ("contains:0110",)
 OPTIMIZERS = ("rmsprop", "sgd")
@@ -89,32 +89,32 @@ class Config:
       try:
         langs.get_dfa(name)
       except ValueError as e:
-        raise runner.ConfigError(f"languages: {e}") from None
-    runner.require(len(set(self.languages)) == len(self.languages),
+        raise lab.ConfigError(f"languages: {e}") from None
+    lab.require(len(set(self.languages)) == len(self.languages),
                    "languages: names must be distinct")
-    runner.require(all(o in OPTIMIZERS for o in self.optimizers),
+    lab.require(all(o in OPTIMIZERS for o in self.optimizers),
                    f"optimizers: each must be one of {OPTIMIZERS}")
-    runner.require(1 <= self.train_max_len <= 14,
+    lab.require(1 <= self.train_max_len <= 14,
                    "train_max_len: must be in [1, 14] (exhaustive training set)")
     edges = (self.train_max_len,) + self.test_bin_edges
-    runner.require(all(b > a for a, b in zip(edges, edges[1:])),
+    lab.require(all(b > a for a, b in zip(edges, edges[1:])),
                    "test_bin_edges: must increase and start above train_max_len")
-    runner.require(self.test_bin_edges[-1] <= 200, "test_bin_edges: at most 200")
-    runner.require(self.n_test >= 2, "n_test: must be >= 2")
-    runner.require(0 < self.test_fraction < 1, "test_fraction: must be in (0, 1)")
-    runner.require(self.encoding in langs.ENCODINGS,
+    lab.require(self.test_bin_edges[-1] <= 200, "test_bin_edges: at most 200")
+    lab.require(self.n_test >= 2, "n_test: must be >= 2")
+    lab.require(0 < self.test_fraction < 1, "test_fraction: must be in (0, 1)")
+    lab.require(self.encoding in langs.ENCODINGS,
                    f"encoding: must be one of {langs.ENCODINGS}")
-    runner.require(self.d >= (3 if self.encoding == "normalized" else 2),
+    lab.require(self.d >= (3 if self.encoding == "normalized" else 2),
                    "d: must be >= 3 (normalized) or >= 2 (onehot)")
-    runner.require(self.m >= 1 and self.steps >= 1 and self.batch_size >= 1,
+    lab.require(self.m >= 1 and self.steps >= 1 and self.batch_size >= 1,
                    "m, steps, batch_size: must be >= 1")
-    runner.require(self.rmsprop_lr > 0 and self.sgd_lr > 0, "rmsprop_lr, sgd_lr: must be > 0")
-    runner.require(self.scale > 0, "scale: must be > 0")
-    runner.require(all(n >= 1 for n in self.complexity_lengths), "complexity_lengths: >= 1")
-    runner.require(self.complexity_R > 0, "complexity_R: must be > 0")
-    runner.require(all(1 <= n <= 12 for n in self.additive_lengths),
+    lab.require(self.rmsprop_lr > 0 and self.sgd_lr > 0, "rmsprop_lr, sgd_lr: must be > 0")
+    lab.require(self.scale > 0, "scale: must be > 0")
+    lab.require(all(n >= 1 for n in self.complexity_lengths), "complexity_lengths: >= 1")
+    lab.require(self.complexity_R > 0, "complexity_R: must be > 0")
+    lab.require(all(1 <= n <= 12 for n in self.additive_lengths),
                    "additive_lengths: each in [1, 12] (2^n binaries in the MILP)")
-    runner.require(1 <= self.additive_n <= 7, "additive_n: must be in [1, 7]")
+    lab.require(1 <= self.additive_n <= 7, "additive_n: must be in [1, 7]")
 
 
 PRESETS = {
@@ -135,13 +135,37 @@ def _bins(cfg: Config):
   return [(a + 1, b) for a, b in zip(edges, edges[1:])]
 
 
-@functools.lru_cache(maxsize=None)
-def _per_seed(n_bins: int, m: int, opt: str, lr: float, steps: int, batch_size: int,
-              scale: float):
-  """The per-seed function, cached so every language reuses one compile."""
-  optimizer = optax.rmsprop(lr) if opt == "rmsprop" else optax.sgd(lr)
-  return functools.partial(train_and_score, n_bins=n_bins, m=m, optimizer=optimizer,
-                           steps=steps, batch_size=batch_size, scale=scale)
+class LanguageScore(NamedTuple):
+  """Per-seed outcome of ``train_and_score`` (under ``sweep`` every leaf gets
+  a leading seed axis).
+
+  - ``correct``: (n_bins, 2) correctly classified test strings per bin,
+    column 0 non-members, column 1 members; ``total``: (n_bins, 2) strings.
+  - ``train_accuracy``: sign accuracy on the (class-balanced) training array
+    after training; ``train_loss``: mean minibatch loss of the last chunk.
+  - ``diverged``: bool (see ``jaxrnn.training.train``).
+  """
+
+  correct: jax.Array
+  total: jax.Array
+  train_accuracy: jax.Array
+  train_loss: jax.Array
+  diverged: jax.Array
+
+
+def train_and_score(key, xs, ys, test_xs, test_labels, test_bins, lr, scale, *, n_bins: int,
+                    m: int, opt: str, steps: int, batch_size: int) -> LanguageScore:
+  """One seed: initialize (Def. 3.2), train W and A with B frozen on
+  ``(xs (N, T, d), ys (N,) +-1)`` with the logistic loss and optax ``opt`` at
+  learning rate ``lr``, then count correct signs on the test strings per bin
+  and class. Test strings may be longer than the training ones (left zero
+  padding is exact for this RNN)."""
+  res = init_and_train(key, xs, ys, m=m, optimizer=optimizer(opt, learning_rate=lr),
+                       steps=steps, batch_size=batch_size, loss="logistic", scale=scale,
+                       eval_every=steps)
+  z = jax.vmap(jaxrnn.rnn_output, in_axes=(None, 0))(res.params, test_xs)[:, 0]
+  correct, total = langs.bin_class_counts(z >= 0, test_labels, test_bins, n_bins)
+  return LanguageScore(correct, total, res.eval_accuracy[-1], res.train_loss[-1], res.diverged)
 
 
 @functools.lru_cache(maxsize=4)
@@ -169,10 +193,12 @@ def _run_train(cfg: Config, name: str, opt: str) -> dict:
   split, xs, ys, test_xs = _data(cfg, name)
   n_bins = len(split.bin_names)
   lr = cfg.rmsprop_lr if opt == "rmsprop" else cfg.sgd_lr
-  fn = _per_seed(n_bins, cfg.m, opt, lr, cfg.steps, cfg.batch_size, cfg.scale)
-  keys = seed_keys(cfg.seed * 7919 + _name_seed(name) % 100_000, cfg.num_seeds)
-  out = sweep(fn, keys, xs, ys, test_xs, jnp.asarray(split.test_labels),
-              jnp.asarray(split.test_bin))
+  fn = functools.partial(train_and_score, n_bins=n_bins, m=cfg.m, opt=opt, steps=cfg.steps,
+                         batch_size=cfg.batch_size)
+  keys = jaxrnn.seed_keys(cfg.seed * 7919 + _name_seed(name) % 100_000, cfg.num_seeds)
+  out = jaxrnn.sweep(fn, keys, xs, ys, test_xs, jnp.asarray(split.test_labels),
+                     jnp.asarray(split.test_bin), jnp.asarray(lr, xs.dtype),
+                     jnp.asarray(cfg.scale, xs.dtype))
   correct = np.asarray(out.correct, np.float64)      # (K, bins, 2)
   total = np.asarray(out.total, np.float64)
   with np.errstate(invalid="ignore", divide="ignore"):
@@ -210,16 +236,18 @@ def _run_expressibility(cfg: Config) -> dict:
       if name.startswith("contains:") and n < q:
         cs[name].append(None)
         continue
-      cs[name].append(E.log10_complexity_s(E.member(name, n), cfg.complexity_R))
-  add = [E.additive_best_accuracy("one_one", n) for n in cfg.additive_lengths]
-  add_bal = [E.additive_best_accuracy("one_one", n, balanced=True) for n in cfg.additive_lengths]
-  sup = [E.additive_best_sup_error("one_one", n) for n in cfg.additive_lengths]
+      cs[name].append(log10_complexity_s(langs.concept_member(name, n).concept,
+                                         cfg.complexity_R))
+  add = [langs.additive_best_accuracy("one_one", n) for n in cfg.additive_lengths]
+  add_bal = [langs.additive_best_accuracy("one_one", n, balanced=True)
+             for n in cfg.additive_lengths]
+  sup = [langs.additive_best_sup_error("one_one", n) for n in cfg.additive_lengths]
   per_lang = {}
   for name in cfg.languages:
     n = cfg.additive_n
     members = langs.count_members(name, n)
     if 0 < members < 2 ** n:
-      r = E.additive_best_accuracy(name, n, balanced=True)
+      r = langs.additive_best_accuracy(name, n, balanced=True)
       per_lang[name] = {"balanced_acc": r.accuracy, "exact": r.exact}
     else:
       per_lang[name] = {"balanced_acc": None, "exact": True}
@@ -272,7 +300,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
       summary[(name, o)] = mu
       row += [_fmt(mu[j], sd[j]) for j in range(len(bins))]
     rows.append(row)
-  table = runner.markdown_table(header, rows)
+  table = lab.markdown_table(header, rows)
 
   # Figure.
   if names:
@@ -290,7 +318,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
       ax.set_title(f"{o}: mean ± std over {cfg.num_seeds} seeds")
       ax.grid(True, alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="lower left", ncol=2)
-    runner.save_figure(fig, out_dir / "languages.png")
+    lab.save_figure(fig, out_dir / "languages.png")
 
   def thr(vals, t=0.95):
     return vals is not None and np.isfinite(vals) and vals >= t
@@ -346,7 +374,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     crow = []
     for i, n in enumerate(cfg.complexity_lengths):
       crow.append([n, n + 2] + [cs[k][i] for k in ("one_one", "parity", pat)])
-    lines.append(runner.markdown_table(["n", "L", "D_L1", "PARITY", pat], crow, fmt="{:.2f}"))
+    lines.append(lab.markdown_table(["n", "L", "D_L1", "PARITY", pat], crow, fmt="{:.2f}"))
     n0, n1 = cfg.complexity_lengths[0], cfg.complexity_lengths[-1]
     grow = {k: cs[k][-1] - cs[k][0] for k in ("one_one", "parity")}
     ratio = math.log10(n1 / n0)
@@ -369,7 +397,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
         "min max_z |c + a·z − D_L1(z)| (LP).", ""]
     arow = [[n, ex["additive_one_one_acc"][i], 1 - 2.0 ** -n, ex["additive_one_one_balanced"][i],
              ex["additive_one_one_sup_error"][i]] for i, n in enumerate(cfg.additive_lengths)]
-    lines.append(runner.markdown_table(
+    lines.append(lab.markdown_table(
         ["n", "best accuracy", "1 − 2^−n", "best balanced acc.", "best sup error"], arow,
         fmt="{:.4f}"))
     below = all(a < 1 for n, a in zip(cfg.additive_lengths, ex["additive_one_one_acc"]) if n >= 2)
@@ -393,7 +421,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
       a = ex["additive_per_language"].get(name, {}).get("balanced_acc")
       best = max(summary[(name, o)][0] for o in opts)
       prow.append([name, a, best, summary[(name, opts[0])][-1]])
-    lines.append(runner.markdown_table(
+    lines.append(lab.markdown_table(
         ["language", f"additive best (n={cfg.additive_n})", "RNN held-out (best opt.)",
          f"RNN {opts[0]} longest bin"], prow))
     if names:
@@ -435,8 +463,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   return "\n".join(lines) + "\n"
 
 
-EXPERIMENT = runner.Experiment(
-    name="languages",
-    description="the paper's RNN on PARITY, D_L1, pattern matching and Tomita 1-7 (Sec. 5)",
-    config_type=Config, presets=PRESETS, points=points, run_point=run_point,
-    report=report)
+def _slope(xs, ys) -> float:
+  return lab.power_law(xs, ys).value
+
+
+EXPERIMENT = lab.Experiment.from_module(
+    __name__, "the paper's RNN on PARITY, D_L1, pattern matching and Tomita 1-7 (Sec. 5)")

@@ -46,31 +46,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn._src import runner
-from jaxrnn._src.inputs import random_normalized_sequence
-from jaxrnn._src.linearize import scaled_perturbation, taylor_remainder
-from jaxrnn._src.rnn import init_params
-from jaxrnn._src.sweep import seed_keys, sweep
+import jaxrnn
+from jaxrnn import lab
+from jaxrnn.lab import at_least, each, greater_than, one_of, option
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  ms: tuple[int, ...] = (32, 64, 128, 256)
-  omegas: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-  L: int = 6
-  d: int = 8
-  d_out: int = 1
-  eps_x: float = 0.1
-  num_seeds: int = 4
-  num_sequences: int = 16
-  dtype: str = "float64"
-  seed: int = 0
-
-  def validate(self):
-    runner.require(all(m >= 2 for m in self.ms), "ms: widths must be >= 2")
-    runner.require(all(w > 0 for w in self.omegas), "omegas: radii must be > 0")
-    runner.require(self.d >= 3, "d: must be >= 3")
-    runner.require(self.d_out >= 1, "d_out: must be >= 1")
+  ms: tuple[int, ...] = option((32, 64, 128, 256), each(at_least(2)), help="widths m")
+  omegas: tuple[float, ...] = option((1e-4, 1e-3, 1e-2, 1e-1, 1.0), each(greater_than(0)),
+                                     help="relative radii of the perturbation")
+  L: int = option(6, at_least(2), help="sequence length (Def. 3.1)")
+  d: int = option(8, at_least(3), help="input dimension")
+  d_out: int = option(1, at_least(1), help="output dimension")
+  eps_x: float = option(0.1, greater_than(0), help="scale of the middle tokens (Def. 3.1)")
+  num_seeds: int = option(4, at_least(1), help="networks per point")
+  num_sequences: int = option(16, at_least(1), help="sequences per network")
+  dtype: str = option("float64", one_of("float32", "float64"))
+  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -81,26 +74,23 @@ PRESETS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
-def _per_seed(m: int, L: int, d: int, d_out: int, eps_x: float, n_seq: int, dtype: str):
-  """The jit-able per-seed measurement, cached so ``sweep`` reuses its compile."""
+def per_seed(key, omega, *, m: int, L: int, d: int, d_out: int, eps_x: float, n_seq: int,
+             dtype: str):
+  """One network, one perturbation direction of relative size ``omega``, and
+  ``n_seq`` sequences: the relative error of the pseudo-network."""
   dt = jnp.dtype(dtype)
-
-  def fn(key, omega):
-    k_init, k_dir, k_seq = jax.random.split(key, 3)
-    params = init_params(k_init, m, d, d_out, dt)
-    delta = scaled_perturbation(k_dir, params, omega)
-    xs = jax.vmap(lambda k: random_normalized_sequence(k, L, d, eps_x, dt))(
-        jax.random.split(k_seq, n_seq))
-    out = jax.vmap(taylor_remainder, in_axes=(None, None, 0))(params, delta, xs)
-    true_sq = jnp.sum(out["true"] ** 2, axis=-1)
-    rem_sq = jnp.sum(out["remainder"] ** 2, axis=-1)
-    return {"rel_err": jnp.sqrt(jnp.mean(rem_sq) / jnp.mean(true_sq)),
-            "rel_err_median": jnp.median(jnp.sqrt(rem_sq / true_sq)),
-            "flip_fraction": jnp.mean(out["flip_fraction"]),
-            "true_norm": jnp.sqrt(jnp.mean(true_sq))}
-
-  return fn
+  k_init, k_dir, k_seq = jax.random.split(key, 3)
+  params = jaxrnn.init_params(k_init, m, d, d_out, dt)
+  delta = jaxrnn.scaled_perturbation(k_dir, params, omega)
+  xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, L, d, eps_x, dt))(
+      jax.random.split(k_seq, n_seq))
+  out = jax.vmap(jaxrnn.taylor_remainder, in_axes=(None, None, 0))(params, delta, xs)
+  true_sq = jnp.sum(out["true"] ** 2, axis=-1)
+  rem_sq = jnp.sum(out["remainder"] ** 2, axis=-1)
+  return {"rel_err": jnp.sqrt(jnp.mean(rem_sq) / jnp.mean(true_sq)),
+          "rel_err_median": jnp.median(jnp.sqrt(rem_sq / true_sq)),
+          "flip_fraction": jnp.mean(out["flip_fraction"]),
+          "true_norm": jnp.sqrt(jnp.mean(true_sq))}
 
 
 def points(cfg: Config):
@@ -109,12 +99,13 @@ def points(cfg: Config):
 
 def run_point(cfg: Config, point: dict) -> dict:
   m, omega = point["m"], point["omega"]
-  fn = _per_seed(m, cfg.L, cfg.d, cfg.d_out, cfg.eps_x, cfg.num_sequences, cfg.dtype)
+  fn = functools.partial(per_seed, m=m, L=cfg.L, d=cfg.d, d_out=cfg.d_out, eps_x=cfg.eps_x,
+                         n_seq=cfg.num_sequences, dtype=cfg.dtype)
   # Seeds depend on (cfg.seed, m) only: every omega of one width sees the same
   # networks, directions and sequences, so the curve in omega is not noisy.
-  keys = seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
+  keys = jaxrnn.seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
   with jax.enable_x64(cfg.dtype == "float64"):
-    out = sweep(fn, keys, jnp.asarray(omega, cfg.dtype))
+    out = jaxrnn.sweep(fn, keys, jnp.asarray(omega, cfg.dtype))
   rel = np.asarray(out["rel_err"], np.float64)
   return {"rel_err_mean": rel.mean(), "rel_err_std": rel.std(),
           "rel_err_per_seed": rel,
@@ -138,7 +129,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     err = [by[(m, w)]["rel_err_mean"] for w in cfg.omegas]
     std = [by[(m, w)]["rel_err_std"] for w in cfg.omegas]
     flips = [by[(m, w)]["flip_fraction"] for w in cfg.omegas]
-    slopes[m] = runner.loglog_slope(cfg.omegas, err) if len(cfg.omegas) >= 2 else None
+    slopes[m] = _slope(cfg.omegas, err) if len(cfg.omegas) >= 2 else None
     axes[0].errorbar(cfg.omegas, err, yerr=std, marker="o", capsize=2, label=f"m={m}")
     axes[1].plot(cfg.omegas, np.maximum(flips, 1e-7), marker="o", label=f"m={m}")
     rows.append([m] + [float(e) for e in err] + [slopes[m]])
@@ -153,10 +144,10 @@ def report(cfg: Config, records: list, out_dir) -> str:
   axes[0].set_title("pseudo-network error (mean ± std over seeds)")
   axes[1].set_ylabel("fraction of flipped activations")
   axes[1].set_title("activation-pattern flips")
-  runner.save_figure(fig, out_dir / "linearization.png")
+  lab.save_figure(fig, out_dir / "linearization.png")
 
   header = ["m"] + [f"ω={w:g}" for w in cfg.omegas] + ["slope"]
-  table = runner.markdown_table(header, rows)
+  table = lab.markdown_table(header, rows)
   lines = [
       "# linearization: pseudo-network (Eq. 4) vs the true change of the RNN",
       "",
@@ -173,10 +164,10 @@ def report(cfg: Config, records: list, out_dir) -> str:
   if ms and len(cfg.omegas) >= 2:
     s = np.array([slopes[m] for m in ms])
     small = [w for w in cfg.omegas if w <= 1e-2]
-    small_slopes = [runner.loglog_slope(small, [by[(m, w)]["rel_err_mean"] for w in small])
+    small_slopes = [_slope(small, [by[(m, w)]["rel_err_mean"] for w in small])
                     for m in ms] if len(small) >= 2 else []
     err_small_m = [by[(m, cfg.omegas[0])]["rel_err_mean"] for m in ms]
-    m_slope = runner.loglog_slope(ms, err_small_m) if len(ms) >= 2 else float("nan")
+    m_slope = _slope(ms, err_small_m) if len(ms) >= 2 else float("nan")
     lines += [
         "## Reading",
         "",
@@ -207,8 +198,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   return "\n".join(lines) + "\n"
 
 
-EXPERIMENT = runner.Experiment(
-    name="linearization",
-    description="pseudo-network vs true change of the RNN, against radius and width (Sec. 4.1)",
-    config_type=Config, presets=PRESETS, points=points, run_point=run_point,
-    report=report)
+def _slope(xs, ys) -> float:
+  return lab.power_law(xs, ys).value
+
+
+EXPERIMENT = lab.Experiment.from_module(
+    __name__, "pseudo-network vs true change of the RNN, against radius and width (Sec. 4.1)")

@@ -1,8 +1,8 @@
 """Experiment ``random_features``: Lemma 4.4, linear maps from random ReLU features.
 
 What is measured. For T in R^{m x d} with i.i.d. N(0, 1) entries and the readout
-``p = 2 T v / m`` (``jaxrnn.relu_readout``; the paper's ``p = 2 T v`` is m
-times too large, see ``jaxrnn._src.features``), the error
+``p = 2 T v / m`` (``jaxrnn.features.relu_readout``; the paper's ``p = 2 T v`` is m
+times too large, see ``jaxrnn.features``), the error
 
     err(v, x) = v^T x - p^T relu(T x)
 
@@ -33,25 +33,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn._src import runner
-from jaxrnn._src.features import (random_relu_features, relu_features_error,
-                                  relu_features_error_std)
-from jaxrnn._src.rnn import relu
-from jaxrnn._src.sweep import seed_keys, sweep
+import jaxrnn
+from jaxrnn import features, lab
+from jaxrnn.lab import at_least, each, one_of, option
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  ms: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048, 4096)
-  d: int = 16
-  num_pairs: int = 256
-  num_seeds: int = 8
-  dtype: str = "float64"
-  seed: int = 0
-
-  def validate(self):
-    runner.require(self.d >= 2, "d: must be >= 2")
-    runner.require(self.num_pairs >= 2, "num_pairs: must be >= 2")
+  ms: tuple[int, ...] = option((64, 128, 256, 512, 1024, 2048, 4096), each(at_least(1)),
+                               help="widths m (rows of T)")
+  d: int = option(16, at_least(2), help="input dimension")
+  num_pairs: int = option(256, at_least(2), help="pairs (v, x) per seed")
+  num_seeds: int = option(8, at_least(1), help="draws of T per point")
+  dtype: str = option("float64", one_of("float32", "float64"))
+  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -76,23 +71,19 @@ def _pairs(key, n, d, dtype):
   return v, x
 
 
-@functools.lru_cache(maxsize=None)
-def _per_seed(m: int, d: int, n: int, dtype: str):
+def per_seed(key, *, m: int, d: int, n: int, dtype: str):
+  """One T (m, d) and ``n`` pairs (v, x): normalized errors of the readout."""
   dt = jnp.dtype(dtype)
-
-  def fn(key):
-    kt, kp = jax.random.split(key)
-    T = random_relu_features(kt, m, d, 1.0, dt)
-    v, x = _pairs(kp, n, d, dt)
-    err = jax.vmap(relu_features_error, (None, 0, 0))(T, v, x)
-    pred = jax.vmap(relu_features_error_std, (0, 0, None))(v, x, m)
-    scale = jnp.linalg.norm(v, axis=1) * jnp.linalg.norm(x, axis=1)
-    vx = jnp.sum(v * x, axis=1)
-    paper = jnp.sum((2.0 * v @ T.T) * relu(x @ T.T), axis=1)   # p = 2 T v
-    return {"norm_err": jnp.abs(err) / scale, "z": err / pred,
-            "paper_slope": jnp.sum(paper * vx) / jnp.sum(vx * vx)}
-
-  return fn
+  kt, kp = jax.random.split(key)
+  T = features.random_relu_features(kt, m, d, 1.0, dt)
+  v, x = _pairs(kp, n, d, dt)
+  err = jax.vmap(features.relu_features_error, (None, 0, 0))(T, v, x)
+  pred = jax.vmap(features.relu_features_error_std, (0, 0, None))(v, x, m)
+  scale = jnp.linalg.norm(v, axis=1) * jnp.linalg.norm(x, axis=1)
+  vx = jnp.sum(v * x, axis=1)
+  paper = jnp.sum((2.0 * v @ T.T) * jaxrnn.relu(x @ T.T), axis=1)   # p = 2 T v
+  return {"norm_err": jnp.abs(err) / scale, "z": err / pred,
+          "paper_slope": jnp.sum(paper * vx) / jnp.sum(vx * vx)}
 
 
 def points(cfg: Config):
@@ -101,10 +92,10 @@ def points(cfg: Config):
 
 def run_point(cfg: Config, point: dict) -> dict:
   m = point["m"]
-  fn = _per_seed(m, cfg.d, cfg.num_pairs, cfg.dtype)
-  keys = seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
+  fn = functools.partial(per_seed, m=m, d=cfg.d, n=cfg.num_pairs, dtype=cfg.dtype)
+  keys = jaxrnn.seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
   with jax.enable_x64(cfg.dtype == "float64"):
-    out = sweep(fn, keys)
+    out = jaxrnn.sweep(fn, keys)
   e = np.asarray(out["norm_err"], np.float64).ravel()
   z = np.asarray(out["z"], np.float64).ravel()
   return {"mean_abs": e.mean(), "rms": float(np.sqrt(np.mean(e ** 2))),
@@ -113,8 +104,6 @@ def run_point(cfg: Config, point: dict) -> dict:
           "z_rms": float(np.sqrt(np.mean(z ** 2))),
           "paper_slope": float(np.mean(out["paper_slope"])),
           "constant_rms": float(np.sqrt(m) * np.sqrt(np.mean(e ** 2)))}
-
-
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
@@ -133,8 +122,8 @@ def report(cfg: Config, records: list, out_dir) -> str:
   const = np.array([by[m]["constant_rms"] for m in ms])
   zr = np.array([by[m]["z_rms"] for m in ms])
   paper = np.array([by[m]["paper_slope"] for m in ms])
-  slope = runner.loglog_slope(ms, mean_abs) if len(ms) >= 2 else float("nan")
-  slope_rms = runner.loglog_slope(ms, rms) if len(ms) >= 2 else float("nan")
+  slope = _slope(ms, mean_abs) if len(ms) >= 2 else float("nan")
+  slope_rms = _slope(ms, rms) if len(ms) >= 2 else float("nan")
 
   fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
   mm = np.asarray(ms, float)
@@ -152,11 +141,11 @@ def report(cfg: Config, records: list, out_dir) -> str:
   axes[1].set_xscale("log", base=2); axes[1].set_xlabel("m")
   axes[1].set_ylim(0, 1.3); axes[1].legend(fontsize=8); axes[1].grid(True, alpha=0.3)
   axes[1].set_title("normalization and bound checks")
-  runner.save_figure(fig, out_dir / "random_features.png")
+  lab.save_figure(fig, out_dir / "random_features.png")
 
   rows = [[m, by[m]["mean_abs"], by[m]["rms"], by[m]["constant_rms"],
            by[m]["frac_within_bound"], by[m]["z_rms"], by[m]["paper_slope"]] for m in ms]
-  table = runner.markdown_table(
+  table = lab.markdown_table(
       ["m", "mean |err|/(‖v‖‖x‖)", "rms", "√m·rms", "frac ≤ 1/√m", "rms(err/σ_pred)",
        "paper p=2Tv: slope"], rows)
   ok_slope = abs(slope + 0.5) < 0.05
@@ -190,8 +179,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   return "\n".join(lines) + "\n"
 
 
-EXPERIMENT = runner.Experiment(
-    name="random_features",
-    description="Lemma 4.4: error of v^T x ~ p^T relu(Tx) against the width m",
-    config_type=Config, presets=PRESETS, points=points, run_point=run_point,
-    report=report)
+def _slope(xs, ys) -> float:
+  return lab.power_law(xs, ys).value
+
+
+EXPERIMENT = lab.Experiment.from_module(
+    __name__, "Lemma 4.4: error of v^T x ~ p^T relu(Tx) against the width m")

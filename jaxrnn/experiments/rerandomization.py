@@ -3,14 +3,14 @@
 What is measured. Split the m neurons into k disjoint blocks of s = m/k rows.
 For every block of every k (all blocks vmapped, in memory-bounded batches
 through ``lax.map(..., batch_size)``), redraw that block's rows of
-``[W, A]_r`` from N(0, 2/m) with a fresh key (``jaxrnn.rerandomize_rows``,
-the traced-mask form of ``jaxrnn.rerandomize``) and measure, on random normalized
-sequences (``jaxrnn.rerandomization_changes``):
+``[W, A]_r`` from N(0, 2/m) with a fresh key (``jaxrnn.rerandomize.rerandomize_rows``,
+the traced-mask form of ``jaxrnn.rerandomize.rerandomize``) and measure, on random normalized
+sequences (``jaxrnn.rerandomize.rerandomization_changes``):
 
 - ``||h'^(l) - h^(l)|| / ||h^(l)||`` for every l = 1 .. L;
 - ``||Back'_{i->L} - Back_{i->L}||_F / ||Back_{i->L}||_F`` for every i;
 - ``||Wbar'^[L] - Wbar^[L]||_F / ||Wbar^[L]||_F`` (pattern-based, base =
-  ``jaxrnn.zero_base_sequence``), for m <= ``wbar_max_m``;
+  ``jaxrnn.inversion.zero_base_sequence``), for m <= ``wbar_max_m``;
 - the l_inf inversion error before and after, and the change of the decoded
   sequence ``||xhat' - xhat||_inf``.
 
@@ -41,36 +41,32 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn._src import runner
-from jaxrnn._src.inputs import random_normalized_sequence
-from jaxrnn._src.inversion import inversion_matrix, zero_base_sequence
-from jaxrnn._src.rerandomize import (relative_change, rerandomization_changes,
-                                     rerandomize_rows)
-from jaxrnn._src.rnn import init_params
-from jaxrnn._src.sweep import seed_keys, sweep
+import jaxrnn
+from jaxrnn import init_params, inversion_matrix, lab, random_normalized_sequence
+from jaxrnn.inversion import zero_base_sequence
+from jaxrnn.lab import at_least, each, greater_than, one_of, option
+from jaxrnn.rerandomize import relative_change, rerandomization_changes, rerandomize_rows
 
 SCALARS = ("wbar", "inv_err", "inv_err_new", "decoded")
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  ms: tuple[int, ...] = (128, 256, 512)
-  num_blocks: tuple[int, ...] = (2, 4, 8, 16, 32)
-  L: int = 6
-  d: int = 6
-  eps_x: float = 0.05
-  num_seeds: int = 4
-  num_sequences: int = 8
-  wbar_max_m: int = 1024
-  dtype: str = "float32"
-  seed: int = 0
+  ms: tuple[int, ...] = option((128, 256, 512), each(at_least(2)), help="widths m")
+  num_blocks: tuple[int, ...] = option((2, 4, 8, 16, 32), each(at_least(1)),
+                                       help="numbers k of equal blocks of neurons")
+  L: int = option(6, at_least(2), help="sequence length")
+  d: int = option(6, at_least(3), help="input dimension")
+  eps_x: float = option(0.05, greater_than(0), help="scale of the middle tokens (Def. 3.1)")
+  num_seeds: int = option(4, at_least(1), help="networks per point")
+  num_sequences: int = option(8, at_least(1), help="sequences per network")
+  wbar_max_m: int = option(1024, at_least(1), help="largest m at which Wbar^[L] is compared")
+  dtype: str = option("float32", one_of("float32", "float64"))
+  seed: int = option(0, lab.seed_range)
 
   def validate(self):
-    runner.require(all(m >= 2 for m in self.ms), "ms: widths must be >= 2")
-    runner.require(all(k >= 1 for k in self.num_blocks), "num_blocks: must be >= 1")
-    runner.require(all(m % k == 0 for m in self.ms for k in self.num_blocks),
-                   "num_blocks: every k must divide every m (equal blocks)")
-    runner.require(self.d >= 3, "d: must be >= 3")
+    lab.require(all(m % k == 0 for m in self.ms for k in self.num_blocks),
+                "num_blocks: every k must divide every m (equal blocks)")
 
 
 PRESETS = {
@@ -80,9 +76,7 @@ PRESETS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
-def _per_seed(m: int, ks: tuple, L: int, d: int, eps_x: float, n_seq: int,
-              with_wbar: bool, dtype: str):
+def per_seed(key, *, m: int, ks: tuple, L: int, d: int, eps_x: float, n_seq: int, with_wbar: bool, dtype: str):
   dt = jnp.dtype(dtype)
   # Every (k, block) pair of every k in one flat list: block sizes differ, so
   # the rows are selected by a traced mask (``rerandomize_rows``) and one
@@ -90,38 +84,35 @@ def _per_seed(m: int, ks: tuple, L: int, d: int, eps_x: float, n_seq: int,
   sizes = jnp.asarray([m // k for k in ks for _ in range(k)], jnp.int32)
   blocks = jnp.asarray([b for k in ks for b in range(k)], jnp.int32)
   batch = max(1, min(len(blocks), (1 << 25) // (m * m)))   # ~128 MB of W copies
+  k_init, k_seq, k_new = jax.random.split(key, 3)
+  params = init_params(k_init, m, d, 1, dt)
+  base = zero_base_sequence(L, d, dt)
+  xs = jax.vmap(lambda k: random_normalized_sequence(k, L, d, eps_x, dt))(
+      jax.random.split(k_seq, n_seq))
+  wbar0 = inversion_matrix(params, base) if with_wbar else None
 
-  def fn(key):
-    k_init, k_seq, k_new = jax.random.split(key, 3)
-    params = init_params(k_init, m, d, 1, dt)
-    base = zero_base_sequence(L, d, dt)
-    xs = jax.vmap(lambda k: random_normalized_sequence(k, L, d, eps_x, dt))(
-        jax.random.split(k_seq, n_seq))
-    wbar0 = inversion_matrix(params, base) if with_wbar else None
+  def per_block(args):
+    bkey, s, b = args
+    new = rerandomize_rows(bkey, params, jnp.arange(m) // s == b)
+    ch = jax.vmap(rerandomization_changes, (None, None, 0, None, None))(
+        params, new, xs, base, False)
+    res = {"h": jnp.mean(ch["h"], axis=0), "back": jnp.mean(ch["back"], axis=0),
+           "inv_err": jnp.mean(ch["inv_err"]), "inv_err_new": jnp.mean(ch["inv_err_new"]),
+           "decoded": jnp.mean(ch["decoded"])}
+    res["wbar"] = (relative_change(wbar0, inversion_matrix(new, base)) if with_wbar
+                   else jnp.asarray(jnp.nan, dt))
+    return res
 
-    def per_block(args):
-      bkey, s, b = args
-      new = rerandomize_rows(bkey, params, jnp.arange(m) // s == b)
-      ch = jax.vmap(rerandomization_changes, (None, None, 0, None, None))(
-          params, new, xs, base, False)
-      res = {"h": jnp.mean(ch["h"], axis=0), "back": jnp.mean(ch["back"], axis=0),
-             "inv_err": jnp.mean(ch["inv_err"]), "inv_err_new": jnp.mean(ch["inv_err_new"]),
-             "decoded": jnp.mean(ch["decoded"])}
-      res["wbar"] = (relative_change(wbar0, inversion_matrix(new, base)) if with_wbar
-                     else jnp.asarray(jnp.nan, dt))
-      return res
+  bkeys = jax.random.split(k_new, len(blocks))
+  per = jax.lax.map(per_block, (bkeys, sizes, blocks), batch_size=batch)
+  out, start = {}, 0
+  for k in ks:
+    sl = {name: v[start:start + k] for name, v in per.items()}
+    out[k] = {name: jnp.mean(v, axis=0) for name, v in sl.items()}
+    out[k]["h_blockmax"] = jnp.max(jnp.mean(sl["h"], axis=1))
+    start += k
+  return out
 
-    bkeys = jax.random.split(k_new, len(blocks))
-    per = jax.lax.map(per_block, (bkeys, sizes, blocks), batch_size=batch)
-    out, start = {}, 0
-    for k in ks:
-      sl = {name: v[start:start + k] for name, v in per.items()}
-      out[k] = {name: jnp.mean(v, axis=0) for name, v in sl.items()}
-      out[k]["h_blockmax"] = jnp.max(jnp.mean(sl["h"], axis=1))
-      start += k
-    return out
-
-  return fn
 
 
 def points(cfg: Config):
@@ -131,11 +122,10 @@ def points(cfg: Config):
 def run_point(cfg: Config, point: dict) -> dict:
   m = point["m"]
   ks = tuple(cfg.num_blocks)
-  fn = _per_seed(m, ks, cfg.L, cfg.d, cfg.eps_x, cfg.num_sequences,
-                 m <= cfg.wbar_max_m, cfg.dtype)
-  keys = seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
+  fn = functools.partial(per_seed, m=m, ks=ks, L=cfg.L, d=cfg.d, eps_x=cfg.eps_x, n_seq=cfg.num_sequences, with_wbar=m <= cfg.wbar_max_m, dtype=cfg.dtype)
+  keys = jaxrnn.seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
   with jax.enable_x64(cfg.dtype == "float64"):
-    out = sweep(fn, keys)
+    out = jaxrnn.sweep(fn, keys)
   return {str(k): {name: np.asarray(v, np.float64).mean(axis=0) for name, v in out[k].items()}
           for k in ks}
 
@@ -193,7 +183,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
   axes[2].set_title("h change vs block size (fixed s: falls with m)")
   for ax in axes:
     ax.grid(True, which="both", alpha=0.3); ax.legend(fontsize=6)
-  runner.save_figure(fig, out_dir / "rerandomization.png")
+  lab.save_figure(fig, out_dir / "rerandomization.png")
 
   rows = []
   for m in ms:
@@ -201,13 +191,13 @@ def report(cfg: Config, records: list, out_dir) -> str:
       rows.append([m, k, m // k, hmean(m, k), bmean(m, k), _scalar(q(m, k, "wbar")),
                    _scalar(q(m, k, "decoded")), _scalar(q(m, k, "inv_err")),
                    _scalar(q(m, k, "inv_err_new")), hmean(m, k) / np.sqrt(1.0 / k)])
-  table = runner.markdown_table(
+  table = lab.markdown_table(
       ["m", "k", "s=m/k", "Δh (mean over l)", "ΔBack (mean i<L)", "ΔWbar", "Δxhat l∞",
        "inv. err before", "after", "Δh/√(s/m)"], rows)
-  sl_h = {m: runner.loglog_slope([frac[k] for k in ks], [hmean(m, k) for k in ks]) for m in ms}
-  sl_b = {m: runner.loglog_slope([frac[k] for k in ks], [bmean(m, k) for k in ks]) for m in ms}
+  sl_h = {m: _slope([frac[k] for k in ks], [hmean(m, k) for k in ks]) for m in ms}
+  sl_b = {m: _slope([frac[k] for k in ks], [bmean(m, k) for k in ks]) for m in ms}
   wb_ms = [m for m in ms if m <= cfg.wbar_max_m]
-  sl_w = {m: runner.loglog_slope([frac[k] for k in ks], [_scalar(q(m, k, "wbar")) for k in ks])
+  sl_w = {m: _slope([frac[k] for k in ks], [_scalar(q(m, k, "wbar")) for k in ks])
           for m in wb_ms}
   const = [hmean(m, k) / np.sqrt(1.0 / k) for m in ms for k in ks]
   shrinks = all(hmean(m, ks[-1]) < hmean(m, ks[0]) and bmean(m, ks[-1]) < bmean(m, ks[0])
@@ -223,7 +213,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     vals = [(m, hmean(m, m // s0)) for m in ms]
     fixed_s = (f"- At a fixed block size s={s0}, Δh falls with m: "
                + ", ".join(f"m={m}: {v:.3g}" for m, v in vals)
-               + f" (slope in m {runner.loglog_slope([m for m, _ in vals], [v for _, v in vals]):.2f}, "
+               + f" (slope in m {_slope([m for m, _ in vals], [v for _, v in vals]):.2f}, "
                "expected -1/2).")
   lines += [
       f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x}, {cfg.num_sequences} sequences × "
@@ -267,8 +257,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   return "\n".join(lines) + "\n"
 
 
-EXPERIMENT = runner.Experiment(
-    name="rerandomization",
-    description="Sec. 4.2: change of h, Back, Wbar and the inversion error when a block of rows is redrawn",
-    config_type=Config, presets=PRESETS, points=points, run_point=run_point,
-    report=report)
+def _slope(xs, ys) -> float:
+  return lab.power_law(xs, ys).value
+
+
+EXPERIMENT = lab.Experiment.from_module(
+    __name__, "Sec. 4.2: change of h, Back, Wbar and the inversion error when a block of rows is redrawn")

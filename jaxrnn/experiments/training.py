@@ -6,7 +6,7 @@ What is measured. Targets of growing complexity from the concept class
 squared (Huber, 1-Lipschitz) loss, so that ``OPT = E huber(noise)`` exactly.
 For every width m and training-set size N, on the same data:
 
-1. the RNN trained by minibatch SGD on W', A' (``jaxrnn.train``, model "rnn");
+1. the RNN trained by minibatch SGD on W', A' (``jaxrnn.training.train``, model "rnn");
 2. its pseudo-network trained directly (model "pseudo", the linearization);
 3. kernel regression with the RNN's empirical NTK at initialization (ridge by
    leave-one-out), on the residual y - F_rnn(init);
@@ -40,59 +40,48 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from jaxrnn._src import runner
-from jaxrnn._src.complexity import log_complexity_eps
-from jaxrnn._src.concept import concept_dataset, huber_noise_opt, random_concept
-from jaxrnn._src.kernels import empirical_ntk, fit_additive_baseline, kernel_ridge_loo
-from jaxrnn._src.pseudo import pseudo_network
-from jaxrnn._src.rnn import RNNParams, activation_patterns, init_params, rnn_output
-from jaxrnn._src.sweep import seed_keys, sweep
-from jaxrnn._src.train import (clipped_squared_loss, practical_schedule,
-                               theory_schedule, train)
+import jaxrnn
+from jaxrnn import RNNParams, activation_patterns, init_params, lab, pseudo_network, rnn_output
+from jaxrnn.concept import concept_dataset, huber_noise_opt, log10_complexity_eps, phi_function
+from jaxrnn.concept import random_concept
+from jaxrnn.kernels import empirical_ntk, fit_additive_baseline, kernel_ridge_loo
+from jaxrnn.lab import at_least, each, greater_than, in_range, one_of, option, parses
+from jaxrnn.training import (
+    clipped_squared_loss,
+    optimizer,
+    practical_schedule,
+    theory_schedule,
+    train,
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  phis: tuple[str, ...] = ("pow:1", "pow:2", "sin:2")
-  ms: tuple[int, ...] = (64, 256)
-  Ns: tuple[int, ...] = (64, 512)
-  L: int = 5
-  d: int = 4
-  eps_x: float = 0.5
-  noise: float = 0.1
-  schedule: str = "practical"
-  lr: float = 0.25
-  steps: int = 600
-  eval_every: int = 150
-  batch_size: int = 8
-  theory_eps: float = 0.1
-  num_seeds: int = 2
-  num_test: int = 256
-  num_probe: int = 32
-  seed: int = 0
+  phis: tuple[str, ...] = option(("pow:1", "pow:2", "sin:2"), parses(phi_function),
+                                 help="target functions Phi (jaxrnn.concept.PHI_NAMES)")
+  ms: tuple[int, ...] = option((64, 256), each(at_least(2)), help="widths m")
+  Ns: tuple[int, ...] = option((64, 512), each(at_least(2)), help="training-set sizes N")
+  L: int = option(5, at_least(3), help="sequence length (>= 3: one true token)")
+  d: int = option(4, at_least(3), help="input dimension")
+  eps_x: float = option(0.5, in_range(0, 1, low_open=True), help="Def. 3.1 scale")
+  noise: float = option(0.1, at_least(0), help="label noise std")
+  schedule: str = option("practical", one_of("practical", "theory"),
+                         help="hyperparameters: jaxrnn.training.practical_schedule or theory_schedule")
+  lr: float = option(0.25, greater_than(0), help="learning rate times m (eta = lr / m)")
+  steps: int = option(600, at_least(1), help="SGD steps T")
+  eval_every: int = option(150, at_least(1), help="steps between evaluations (divides steps)")
+  batch_size: int = option(8, at_least(1), help="minibatch size")
+  theory_eps: float = option(0.1, in_range(0, 1, low_open=True, high_open=True),
+                             help="the eps of Thm. 3.1 for the theory schedule")
+  num_seeds: int = option(2, at_least(1), help="networks per point")
+  num_test: int = option(256, at_least(8), help="test sequences")
+  num_probe: int = option(32, at_least(1), help="test sequences for NTK-regime diagnostics")
+  seed: int = option(0, lab.seed_range)
 
   def validate(self):
-    from jaxrnn._src.complexity import _parse
-    runner.require_parses("phis", _parse, self.phis)
-    runner.require(all(m >= 2 for m in self.ms), "ms: widths must be >= 2")
-    runner.require(all(n >= 2 for n in self.Ns), "Ns: training-set sizes must be >= 2")
-    runner.require(self.L >= 3, "L: must be >= 3 (at least one true token)")
-    runner.require(self.d >= 3, "d: must be >= 3")
-    runner.require(0 < self.eps_x <= 1, "eps_x: must lie in (0, 1]")
-    runner.require(self.noise >= 0, "noise: must be >= 0")
-    runner.require(self.schedule in ("practical", "theory"),
-                   f"schedule: must be 'practical' or 'theory', got {self.schedule!r}")
-    runner.require(self.lr > 0, "lr: must be > 0")
-    runner.require(self.steps >= 1, "steps: must be >= 1")
-    runner.require(self.eval_every >= 1 and self.steps % self.eval_every == 0,
-                   "eval_every: must be >= 1 and divide steps")
-    runner.require(self.batch_size >= 1, "batch_size: must be >= 1")
-    runner.require(0 < self.theory_eps < 1, "theory_eps: must lie in (0, 1)")
-    runner.require(self.num_test >= 8, "num_test: must be >= 8")
-    runner.require(1 <= self.num_probe <= self.num_test,
-                   "num_probe: must lie in [1, num_test]")
+    lab.require(self.steps % self.eval_every == 0, "eval_every: must divide steps")
+    lab.require(self.num_probe <= self.num_test, "num_probe: must be <= num_test")
 
 
 PRESETS = {
@@ -110,54 +99,50 @@ def _schedule(cfg: Config, m: int):
   return practical_schedule(m, cfg.L, 1, steps=cfg.steps, lr=cfg.lr, eps_x=cfg.eps_x)
 
 
-def _monitor(num_probe):
-  def monitor(params, delta, ex):
-    probe = ex[:num_probe]
-    trained = RNNParams(params.W + delta.W, params.A + delta.A, params.B)
-    f0 = jax.vmap(rnn_output, in_axes=(None, 0))(params, probe)
-    f1 = jax.vmap(rnn_output, in_axes=(None, 0))(trained, probe)
-    fp = jax.vmap(pseudo_network, in_axes=(None, None, 0))(params, delta, probe)
-    p0 = jax.vmap(activation_patterns, in_axes=(None, 0))(params, probe)
-    p1 = jax.vmap(activation_patterns, in_axes=(None, 0))(trained, probe)
-    change = jnp.sqrt(jnp.mean((f1 - f0) ** 2))
-    return {"rel_dW": jnp.linalg.norm(delta.W) / jnp.linalg.norm(params.W),
-            "rel_dA": jnp.linalg.norm(delta.A) / jnp.linalg.norm(params.A),
-            "flip_fraction": jnp.mean(p0 != p1),
-            "lin_gap": jnp.sqrt(jnp.mean((f1 - f0 - fp) ** 2)) / jnp.maximum(change, 1e-30),
-            "lin_gap_abs": jnp.sqrt(jnp.mean((f1 - f0 - fp) ** 2))}
-  return monitor
+def monitor(params, delta, ex, *, num_probe: int):
+  """NTK-regime diagnostics of a trained network on ``ex[:num_probe]``."""
+  probe = ex[:num_probe]
+  trained = RNNParams(params.W + delta.W, params.A + delta.A, params.B)
+  f0 = jax.vmap(rnn_output, in_axes=(None, 0))(params, probe)
+  f1 = jax.vmap(rnn_output, in_axes=(None, 0))(trained, probe)
+  fp = jax.vmap(pseudo_network, in_axes=(None, None, 0))(params, delta, probe)
+  p0 = jax.vmap(activation_patterns, in_axes=(None, 0))(params, probe)
+  p1 = jax.vmap(activation_patterns, in_axes=(None, 0))(trained, probe)
+  change = jnp.sqrt(jnp.mean((f1 - f0) ** 2))
+  return {"rel_dW": jnp.linalg.norm(delta.W) / jnp.linalg.norm(params.W),
+          "rel_dA": jnp.linalg.norm(delta.A) / jnp.linalg.norm(params.A),
+          "flip_fraction": jnp.mean(p0 != p1),
+          "lin_gap": jnp.sqrt(jnp.mean((f1 - f0 - fp) ** 2)) / jnp.maximum(change, 1e-30),
+          "lin_gap_abs": jnp.sqrt(jnp.mean((f1 - f0 - fp) ** 2))}
 
 
-@functools.lru_cache(maxsize=None)
-def _per_seed(m: int, steps: int, eval_every: int, batch_size: int,
-              num_probe: int, eta: float, scale: float):
-  opt = optax.sgd(eta)
-  common = dict(optimizer=opt, steps=steps, eval_every=eval_every,
-                batch_size=batch_size, loss="clipped_squared", scale=scale,
-                monitor=_monitor(num_probe))
+RIDGES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+
+
+def per_seed(key, xs, ys, xt, yt, n_valid, eta, scale, *, m: int, steps: int, eval_every: int,
+             batch_size: int, num_probe: int):
+  """One network: the RNN and its pseudo-network trained by SGD, and NTK
+  regression, all on the first ``n_valid`` training sequences."""
+  common = dict(optimizer=optimizer("sgd", learning_rate=eta), steps=steps,
+                eval_every=eval_every, batch_size=batch_size, loss="clipped_squared",
+                scale=scale, monitor=functools.partial(monitor, num_probe=num_probe))
   G = jax.vmap(clipped_squared_loss)
-  ridges = jnp.asarray([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
-
-  def fn(key, xs, ys, xt, yt, n_valid):
-    k_init, k_train = jax.random.split(key)
-    params = init_params(k_init, m, xs.shape[2], 1, xs.dtype)
-    out = {}
-    for model in ("rnn", "pseudo"):
-      res = train(k_train, params, xs, ys, xt, yt, model=model,
-                  num_train=n_valid, **common)
-      out[model] = {"eval_loss": res.eval_loss, "diverged": res.diverged,
-                    "monitor": res.monitor}
-    # NTK kernel regression on the residual of the initial network
-    mask = jnp.arange(xs.shape[0]) < n_valid
-    f0 = scale * jax.vmap(rnn_output, in_axes=(None, 0))(params, xs)[:, 0]
-    f0t = scale * jax.vmap(rnn_output, in_axes=(None, 0))(params, xt)[:, 0]
-    K = empirical_ntk(params, xs, xs)
-    alpha, _, _ = kernel_ridge_loo(K, ys[:, 0] - f0, ridges, mask)
-    pred = f0t + empirical_ntk(params, xt, xs) @ alpha
-    out["ntk_test_loss"] = jnp.mean(G(pred[:, None], yt))
-    return out
-
-  return fn
+  k_init, k_train = jax.random.split(key)
+  params = init_params(k_init, m, xs.shape[2], 1, xs.dtype)
+  out = {}
+  for model in ("rnn", "pseudo"):
+    res = train(k_train, params, xs, ys, xt, yt, model=model, num_train=n_valid, **common)
+    out[model] = {"eval_loss": res.eval_loss, "diverged": res.diverged,
+                  "monitor": res.monitor}
+  # NTK kernel regression on the residual of the initial network
+  mask = jnp.arange(xs.shape[0]) < n_valid
+  f0 = scale * jax.vmap(rnn_output, in_axes=(None, 0))(params, xs)[:, 0]
+  f0t = scale * jax.vmap(rnn_output, in_axes=(None, 0))(params, xt)[:, 0]
+  K = empirical_ntk(params, xs, xs)
+  alpha, _, _ = kernel_ridge_loo(K, ys[:, 0] - f0, jnp.asarray(RIDGES), mask)
+  pred = f0t + empirical_ntk(params, xt, xs) @ alpha
+  out["ntk_test_loss"] = jnp.mean(G(pred[:, None], yt))
+  return out
 
 
 def points(cfg: Config):
@@ -183,15 +168,17 @@ def run_point(cfg: Config, point: dict) -> dict:
   # eps_x of the data: the schedule's (theory: 1/rho; practical: cfg.eps_x)
   cfg_data = dataclasses.replace(cfg, eps_x=sch.eps_x)
   (xs, ys, fstar, xbars), (xt, yt, ft, xbt) = _data(cfg_data, phi)
-  fn = _per_seed(m, sch.steps if cfg.schedule == "theory" else cfg.steps,
-                 cfg.eval_every if cfg.schedule == "practical" else sch.steps,
-                 cfg.batch_size, cfg.num_probe, float(sch.eta), float(sch.scale))
-  keys = seed_keys(cfg.seed * 1_000_003 + m, cfg.num_seeds)
+  fn = functools.partial(
+      per_seed, m=m, steps=sch.steps if cfg.schedule == "theory" else cfg.steps,
+      eval_every=cfg.eval_every if cfg.schedule == "practical" else sch.steps,
+      batch_size=cfg.batch_size, num_probe=cfg.num_probe)
+  keys = jaxrnn.seed_keys(cfg.seed * 1_000_003 + m, cfg.num_seeds)
+  hyper = (jnp.asarray(sch.eta, xs.dtype), jnp.asarray(sch.scale, xs.dtype))
   G = jax.vmap(clipped_squared_loss)
   rec = {"opt": huber_noise_opt(cfg.noise), "eta": sch.eta, "scale": sch.scale,
          "eps_x": sch.eps_x, "steps": sch.steps, "by_N": {}}
   for n in cfg.Ns:
-    out = sweep(fn, keys, xs, ys, xt, yt, jnp.asarray(n, jnp.int32))
+    out = jaxrnn.sweep(fn, keys, xs, ys, xt, yt, jnp.asarray(n, jnp.int32), *hyper)
     r = {}
     for model in ("rnn", "pseudo"):
       div = np.asarray(out[model]["diverged"], bool)
@@ -286,7 +273,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     last = by[(p, cfg.ms[-1])]["by_N"][str(n_big)]
     reading.append(
         f"- `{p}` (log10 C_eps(Phi, 1/eps_x) = "
-        f"{log_complexity_eps(p, 1 / cfg.eps_x, cfg.theory_eps) / math.log(10):.0f}): "
+        f"{log10_complexity_eps(p, 1 / cfg.eps_x, cfg.theory_eps):.0f}): "
         f"RNN test loss at N={n_big} vs m {list(cfg.ms)}: "
         f"{', '.join(fmt(v) for v in rnn_vs_m)} (OPT = {opt:.4f}); at m={cfg.ms[-1]} vs N "
         f"{list(cfg.Ns)}: {', '.join(fmt(v) for v in rnn_vs_n)}. Excess over OPT at the largest "
@@ -314,13 +301,12 @@ def report(cfg: Config, records: list, out_dir) -> str:
                        ["width m", "training samples N", "width m"]):
     ax.set_xscale("log"); ax.set_yscale("log"); ax.set_xlabel(xl); ax.set_title(t)
     ax.grid(True, which="both", alpha=0.3); ax.legend(fontsize=7)
-  runner.save_figure(fig, out_dir / "training.png")
+  lab.save_figure(fig, out_dir / "training.png")
 
   header = ["phi", "m", "N", "RNN final", "RNN avg (Thm 3.1)", "pseudo", "NTK reg.",
             "token-wise", "OPT", "‖ΔW‖/‖W‖", "‖ΔA‖/‖A‖", "flips", "lin. gap", "diverged"]
   th = [theory_schedule(m, cfg.L, 1, eps=cfg.theory_eps) for m in cfg.ms]
-  c_eps = {p: log_complexity_eps(p, 1.0 / th[0].eps_x, cfg.theory_eps) / math.log(10)
-           for p in phis}
+  c_eps = {p: log10_complexity_eps(p, 1.0 / th[0].eps_x, cfg.theory_eps) for p in phis}
   dw_trend = []
   for p in phis:
     vals = [x[2] for x in moves if x[0] == p]
@@ -341,7 +327,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
       + f". Test loss on {cfg.num_test} fresh samples; mean over {cfg.num_seeds} seeds "
       "(diverged seeds excluded and counted).",
       "",
-      runner.markdown_table(header, rows, fmt="{:.4g}"),
+      lab.markdown_table(header, rows, fmt="{:.4g}"),
       "",
       "![training](training.png)",
       "",
@@ -390,8 +376,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   return "\n".join(lines) + "\n"
 
 
-EXPERIMENT = runner.Experiment(
-    name="training",
-    description="SGD on W', A' (B frozen) vs m and N, with pseudo-network, NTK and token-wise baselines (Thm. 3.1)",
-    config_type=Config, presets=PRESETS, points=points, run_point=run_point,
-    report=report)
+def _slope(xs, ys) -> float:
+  return lab.power_law(xs, ys).value
+
+
+EXPERIMENT = lab.Experiment.from_module(
+    __name__, "SGD on W', A' (B frozen) vs m and N, with pseudo-network, NTK and token-wise baselines (Thm. 3.1)")

@@ -1,4 +1,6 @@
-"""The ``jaxrnn`` command line: ``list``, ``run NAME``, ``reproduce``.
+"""The ``jaxrnn`` command line (also ``python -m jaxrnn``): ``list``,
+``run NAME``, ``reproduce``. The top floor: it imports the experiments, which
+import the framework (``jaxrnn.lab``), which imports nothing of the math.
 
 Bad input ends with one line on stderr and exit status 2; an interrupted run
 keeps its completed points and says how to resume (exit status 130).
@@ -55,15 +57,15 @@ def _fail(message: str) -> int:
 
 
 def _run_one(exp, args, overrides) -> str:
-  from jaxrnn._src import runner
+  from jaxrnn import experiments
   cfg = exp.presets[args.preset]
   if args.seed is not None:
     overrides = list(overrides) + [f"seed={args.seed}"]
-  cfg = runner.apply_overrides(cfg, overrides)
+  cfg = experiments.apply_overrides(cfg, overrides)
   out_dir = args.out / exp.name / args.preset
   t0 = time.perf_counter()
-  _, summary = runner.run_experiment(exp, cfg, out_dir, preset=args.preset,
-                                     fresh=args.fresh, progress=not args.no_progress)
+  _, summary = experiments.run_experiment(exp, cfg, out_dir, preset=args.preset,
+                                          fresh=args.fresh, progress=not args.no_progress)
   elapsed = time.perf_counter() - t0
   print(summary)
   print(f"\n[{exp.name}: {elapsed:.1f} s; results in {out_dir}]\n", flush=True)
@@ -73,7 +75,6 @@ def _run_one(exp, args, overrides) -> str:
 def main(argv=None) -> int:
   args = _parser().parse_args(argv)
   from jaxrnn import experiments
-  from jaxrnn._src import runner
 
   if args.command == "list":
     for name, exp in experiments.registry().items():
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
     else:
       for exp in experiments.registry().values():
         _run_one(exp, args, [])
-  except (runner.ConfigError, runner.RunConflict) as e:
+  except (experiments.ConfigError, experiments.StoreError) as e:
     return _fail(str(e))
   except KeyboardInterrupt:
     sys.stderr.write("jaxrnn: interrupted; completed points are kept, "

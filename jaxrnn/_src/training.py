@@ -73,9 +73,10 @@ def logistic_loss(z: jax.Array, y: jax.Array) -> jax.Array:
 
   **Returns:** scalar. Example::
 
-    >>> import jax.numpy as jnp, jaxrnn
-    >>> float(jaxrnn.logistic_loss(jnp.zeros(1), jnp.ones(1)))  # log 2
-    0.6931471...
+    >>> import jax.numpy as jnp
+    >>> from jaxrnn.training import logistic_loss
+    >>> round(float(logistic_loss(jnp.zeros(1), jnp.ones(1))), 6)  # log 2
+    0.693147
   """
   return jnp.mean(jnp.logaddexp(jnp.zeros((), z.dtype), -y * z))
 
@@ -92,8 +93,9 @@ def clipped_squared_loss(z: jax.Array, y: jax.Array) -> jax.Array:
 
   **Returns:** scalar. Example::
 
-    >>> import jax.numpy as jnp, jaxrnn
-    >>> float(jaxrnn.clipped_squared_loss(jnp.array([3.0]), jnp.array([0.5])))
+    >>> import jax.numpy as jnp
+    >>> from jaxrnn.training import clipped_squared_loss
+    >>> float(clipped_squared_loss(jnp.array([3.0]), jnp.array([0.5])))
     2.0
   """
   return jnp.mean(optax.huber_loss(z, y, delta=1.0))
@@ -151,6 +153,72 @@ def model_output(params: RNNParams, delta: RNNParams, xs: jax.Array, *,
   if model == "pseudo":
     return scale * (rnn_output(params, xs) + pseudo_network(params, delta, xs))
   raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+
+
+# --------------------------------------------------------------------------
+# Optimizers as data
+
+
+class Optimizer(NamedTuple):
+  """An optax optimizer given by name, its numbers kept as data.
+
+  ``train`` builds ``getattr(optax, name)(**hyperparams)`` inside its jitted
+  program with the numeric hyperparameters as *traced* arrays (cast to the
+  weights' dtype), so runs that differ only in a learning rate, a decay or an
+  eps share one compilation. Non-numeric hyperparameters (bools, None,
+  strings) are static. Build one with ``optimizer(name, **hyperparams)``.
+
+  - ``name``: an optax function returning a ``GradientTransformation``
+    (``"sgd"``, ``"rmsprop"``, ``"adam"``, ...).
+  - ``numeric``: tuple of ``(name, float)`` pairs, traced.
+  - ``static``: tuple of ``(name, value)`` pairs, part of the compile key.
+  """
+
+  name: str
+  numeric: tuple
+  static: tuple
+
+  def build(self, numeric: dict | None = None) -> optax.GradientTransformation:
+    """The optax transformation, with ``numeric`` (possibly traced) values."""
+    values = dict(self.numeric) if numeric is None else numeric
+    return getattr(optax, self.name)(**values, **dict(self.static))
+
+
+def optimizer(name: str, **hyperparams) -> Optimizer:
+  """An ``Optimizer`` spec: ``getattr(optax, name)(**hyperparams)`` with the
+  numbers traced, so ``train`` compiles once per optimizer *kind*.
+
+  Example::
+
+    >>> from jaxrnn import training
+    >>> opt = training.optimizer("sgd", learning_rate=0.1)
+    >>> opt.name, opt.numeric
+    ('sgd', (('learning_rate', 0.1),))
+  """
+  fn = getattr(optax, name, None) if isinstance(name, str) else None
+  if not callable(fn):
+    raise ValueError(f"optimizer name must name an optax optimizer (e.g. 'sgd', "
+                     f"'rmsprop', 'adam'), got {name!r}")
+  numeric, static = [], []
+  for key, value in sorted(hyperparams.items()):
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+      v = float(value)
+      if not math.isfinite(v):
+        raise ValueError(f"optimizer hyperparameter {key} must be finite, got {value!r}")
+      numeric.append((key, v))
+    elif isinstance(value, (jax.Array, np.ndarray)) and jnp.ndim(value) == 0:
+      numeric.append((key, value))           # an array, possibly traced: kept as is
+    else:
+      static.append((key, value))
+  spec = Optimizer(name, tuple(numeric), tuple(static))
+  if all(checks.is_concrete(v) for _, v in numeric):
+    try:
+      tx = spec.build()
+    except TypeError as e:
+      raise ValueError(f"optax.{name}: {e}") from None
+    if not isinstance(tx, optax.GradientTransformation):
+      raise ValueError(f"optax.{name} does not return a GradientTransformation")
+  return spec
 
 
 # --------------------------------------------------------------------------
@@ -238,10 +306,13 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
   of ``eval_every`` steps; after each chunk the model is evaluated on
   ``(eval_xs, eval_ys)`` (default: the training set).
 
-  Pure and jit-able: ``optimizer``, ``steps``, ``loss``, ``batch_size``,
-  ``model``, ``eval_every``, ``max_loss`` and ``monitor`` are static Python
-  values (bind them with ``functools.partial``); ``scale`` may be a traced
-  scalar.
+  Compiles once per shape and kind of run: ``steps``, ``loss``,
+  ``batch_size``, ``model``, ``eval_every``, ``monitor`` and the optimizer's
+  *name* are static; ``scale``, ``max_loss`` and an ``Optimizer`` spec's
+  numbers are traced, so a new learning rate does not recompile. (A raw
+  ``optax.GradientTransformation`` is static: each new instance, even
+  ``optax.sgd(0.1)`` again, compiles anew; prefer ``optimizer("sgd",
+  learning_rate=0.1)``.)
 
   **Arguments:**
 
@@ -252,8 +323,9 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
     labels are +-1.
   - ``eval_xs``, ``eval_ys``: held-out data of the same kind (population loss
     estimate); ``None`` uses the training data.
-  - ``optimizer``: an ``optax.GradientTransformation``, e.g.
-    ``optax.sgd(eta)`` (Thm. 3.1) or ``optax.rmsprop(1e-3)``.
+  - ``optimizer``: an ``Optimizer`` spec, e.g. ``optimizer("sgd",
+    learning_rate=eta)`` (Thm. 3.1) or ``optimizer("rmsprop",
+    learning_rate=1e-3)``, or any ``optax.GradientTransformation``.
   - ``steps``: number of optimizer steps T.
   - ``loss``: "logistic", "clipped_squared", "squared", or a callable
     ``G(z (d_out,), y (d_out,)) -> scalar``.
@@ -276,12 +348,15 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
 
   Example::
 
-    >>> import functools, jax, optax, jaxrnn
+    >>> import jax, jaxrnn
+    >>> from jaxrnn import training
     >>> k = jax.random.split(jax.random.key(0), 3)
     >>> p = jaxrnn.init_params(k[0], 32, 4, 1)
     >>> xs = jax.vmap(lambda kk: jaxrnn.random_normalized_sequence(kk, 5, 4, 0.5))(jax.random.split(k[1], 16))
     >>> ys = jax.numpy.sign(xs[:, 2, 0])
-    >>> res = jaxrnn.train(k[2], p, xs, ys, optimizer=optax.sgd(0.1), steps=50, eval_every=10)
+    >>> for lr in (0.1, 0.05):   # one compilation for both
+    ...   res = training.train(k[2], p, xs, ys, optimizer=training.optimizer("sgd", learning_rate=lr),
+    ...                        steps=50, eval_every=10)
     >>> res.eval_loss.shape, bool(res.diverged)
     ((6,), False)
   """
@@ -293,8 +368,16 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
     raise ValueError(f"eval_every={eval_every} must divide steps={steps}")
   if model not in MODELS:
     raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-  if not isinstance(optimizer, optax.GradientTransformation):
-    raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
+  if isinstance(optimizer, Optimizer):
+    opt_static = (optimizer.name, optimizer.static, tuple(k for k, _ in optimizer.numeric))
+    opt_numeric = {k: jnp.asarray(v, params.W.dtype) for k, v in optimizer.numeric}
+  elif isinstance(optimizer, optax.GradientTransformation):
+    opt_static, opt_numeric = optimizer, {}
+  else:
+    raise TypeError("optimizer must be a jaxrnn.training.Optimizer (training.optimizer(...)) "
+                    f"or an optax.GradientTransformation, got {type(optimizer).__name__}")
+  if not (isinstance(max_loss, (int, float)) and max_loss > 0):
+    raise ValueError(f"max_loss must be a positive number, got {max_loss!r}")
   if checks.is_concrete(scale):
     s = float(np.asarray(scale))
     if not math.isfinite(s) or s <= 0:
@@ -314,18 +397,25 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
   n_valid = xs.shape[0] if num_train is None else num_train
   if checks.is_concrete(n_valid) and not 1 <= int(n_valid) <= xs.shape[0]:
     raise ValueError(f"num_train must lie in [1, N={xs.shape[0]}], got {n_valid}")
-  return _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, n_valid,
-                    optimizer=optimizer, steps=steps, G=G, batch_size=batch_size,
-                    model=model, eval_every=eval_every, max_loss=float(max_loss),
-                    monitor=monitor)
+  return _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, opt_numeric,
+                    jnp.asarray(max_loss, params.W.dtype), opt_static=opt_static,
+                    steps=steps, G=G, batch_size=batch_size, model=model,
+                    eval_every=eval_every, monitor=monitor)
+
+
+def _build_optimizer(opt_static, opt_numeric) -> optax.GradientTransformation:
+  if isinstance(opt_static, optax.GradientTransformation):
+    return opt_static
+  name, static, _ = opt_static
+  return Optimizer(name, (), static).build(opt_numeric)
 
 
 @functools.partial(jax.jit, static_argnames=(
-    "optimizer", "steps", "G", "batch_size", "model", "eval_every", "max_loss",
-    "monitor"))
-def _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, *, optimizer,
-               steps, G, batch_size, model, eval_every, max_loss, monitor):
+    "opt_static", "steps", "G", "batch_size", "model", "eval_every", "monitor"))
+def _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, opt_numeric, max_loss,
+               *, opt_static, steps, G, batch_size, model, eval_every, monitor):
   dtype = params.W.dtype
+  optimizer = _build_optimizer(opt_static, opt_numeric)
   num_chunks = steps // eval_every
   nan = jnp.asarray(jnp.nan, dtype)
   out = jax.vmap(lambda dl, x: model_output(params, dl, x, model=model, scale=scale),
@@ -402,10 +492,12 @@ def init_and_train(key: jax.Array, xs: jax.Array, ys: jax.Array,
 
   Example (8 seeds at once)::
 
-    >>> import functools, jax, optax, jaxrnn
+    >>> import functools, jax, jaxrnn
+    >>> from jaxrnn import training
     >>> xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, 5, 4, 0.5))(jaxrnn.seed_keys(1, 16))
     >>> ys = jax.numpy.sign(xs[:, 2, 0])
-    >>> fn = functools.partial(jaxrnn.init_and_train, m=32, optimizer=optax.sgd(0.1), steps=20)
+    >>> fn = functools.partial(training.init_and_train, m=32,
+    ...                        optimizer=training.optimizer("sgd", learning_rate=0.1), steps=20)
     >>> res = jaxrnn.sweep(fn, jaxrnn.seed_keys(0, 8), xs, ys)
     >>> res.eval_loss.shape, res.diverged.shape
     ((8, 2), (8,))
@@ -452,6 +544,7 @@ def theory_schedule(m: int, L: int, d_out: int = 1, *, eps: float = 0.1,
 
   Example::
 
+    >>> from jaxrnn.training import theory_schedule
     >>> s = theory_schedule(256, 6, eps=0.1)
     >>> round(s.rho), f"{s.scale:.1e}", f"{s.eta:.1e}"
     (3327, '5.0e-07', '3.5e-09')

@@ -1,0 +1,52 @@
+"""The concept class and the existence of a good pseudo-network.
+
+- Def. 2.1, complexity of a smooth phi: ``log10_complexity_eps``,
+  ``log10_complexity_s`` (base-10 logs: with C* = 10^4 the values overflow
+  float64), ``complexity_eps``, ``complexity_s``; ``phi_function``,
+  ``taylor_coefficients``, ``PHI_NAMES``, ``C_STAR``.
+- Def. 3.3, the class: ``Concept`` (the one type for a member: targets of
+  experiments and the Sec. 5 language constructions alike),
+  ``make_concept``, ``random_concept``, ``concept_value``,
+  ``concept_dataset``; OPT: ``huber_noise_opt``, ``estimate_opt``.
+- Lemma 4.1-4.2, Thm. 4.3: ``fit_weight_function`` (H of Lemma 4.1),
+  ``weight_function``, ``lemma42_a_star`` (A* with W* = 0),
+  ``construct_pseudo_network`` (Thm. 4.3) with its ``Construction``.
+"""
+
+from jaxrnn._src.complexity import (
+    C_STAR,
+    PHI_NAMES,
+    complexity_eps,
+    complexity_s,
+    log10_complexity_eps,
+    log10_complexity_s,
+    phi_function,
+    taylor_coefficients,
+)
+from jaxrnn._src.concept import (
+    Concept,
+    concept_dataset,
+    concept_value,
+    estimate_opt,
+    huber_noise_opt,
+    make_concept,
+    random_concept,
+)
+from jaxrnn._src.existence import (
+    Construction,
+    WeightFit,
+    base_sequence,
+    construct_pseudo_network,
+    fit_weight_function,
+    lemma42_a_star,
+    weight_function,
+)
+
+__all__ = [
+    "C_STAR", "PHI_NAMES", "complexity_eps", "complexity_s", "log10_complexity_eps",
+    "log10_complexity_s", "phi_function", "taylor_coefficients",
+    "Concept", "make_concept", "random_concept", "concept_value", "concept_dataset",
+    "huber_noise_opt", "estimate_opt",
+    "WeightFit", "fit_weight_function", "weight_function", "lemma42_a_star",
+    "base_sequence", "Construction", "construct_pseudo_network",
+]

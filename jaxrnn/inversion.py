@@ -1,0 +1,27 @@
+"""Inverting the hidden state at initialization (Sec. 4.4, Thm. 4.5).
+
+``inversion_matrix(params, base_xs)`` builds W̄^[L] from the activation
+patterns of a base sequence, so that ``W̄^[L].T h^(L) ~ [x^(1) ... x^(L)]``;
+``invert_hidden_state`` applies it in O(L m^2) without forming it. The naive
+constructions the paper contrasts with (``W̄ = factor [W W̄, A]_r``, factor 2
+or 1), a least-squares yardstick (``fit_linear_decoder``) and the error split
+into bias and token entries (``reconstruction_errors``) complete the set.
+"""
+
+from jaxrnn._src.inversion import (
+    LinearDecoder,
+    apply_linear_decoder,
+    fit_linear_decoder,
+    invert_hidden_state,
+    invert_hidden_state_naive,
+    inversion_matrix,
+    naive_block_scales,
+    naive_inversion_matrix,
+    reconstruction_errors,
+    zero_base_sequence,
+)
+
+__all__ = ["inversion_matrix", "invert_hidden_state", "naive_inversion_matrix",
+           "invert_hidden_state_naive", "naive_block_scales", "zero_base_sequence",
+           "LinearDecoder", "fit_linear_decoder", "apply_linear_decoder",
+           "reconstruction_errors"]

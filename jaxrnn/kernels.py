@@ -1,0 +1,21 @@
+"""Kernels of the RNN and kernel baselines.
+
+- ``empirical_ntk(params, xs1, xs2)``: the RNN's empirical neural tangent
+  kernel at ``params`` over (W, A) with B frozen (the kernel of the
+  pseudo-network of Eq. 4).
+- ``kernel_ridge_loo``: kernel ridge regression with the ridge chosen by
+  exact leave-one-out error.
+- ``additive_token_kernel``, ``fit_additive_baseline``: the token-wise
+  additive class of Allen-Zhu & Li [37] as a kernel method.
+"""
+
+from jaxrnn._src.kernels import (
+    additive_token_kernel,
+    empirical_ntk,
+    fit_additive_baseline,
+    kernel_ridge_loo,
+    ntk_factors,
+)
+
+__all__ = ["empirical_ntk", "ntk_factors", "kernel_ridge_loo", "additive_token_kernel",
+           "fit_additive_baseline"]

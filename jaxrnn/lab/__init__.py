@@ -1,0 +1,61 @@
+"""The experiment framework: typed configs, the result store, report helpers.
+
+This is the floor between the math (``jaxrnn`` and its namespaces) and the
+experiments (``jaxrnn.experiments.*``): it knows nothing of RNNs, only of
+configs, records, statistics, verdicts and figures. An experiment module
+reads as config, per-point function, report; everything they share is here.
+
+- ``jaxrnn.lab.config``: ``option`` fields with checks, ``ConfigError``,
+  ``apply_overrides``, ``validate_config``.
+- ``jaxrnn.lab.store``: run directories, append-only records, the lock.
+- ``jaxrnn.lab.report``: ``stats``, ``power_law`` slopes with intervals,
+  ``Verdict`` rules, tables and figures.
+- ``jaxrnn.lab.runner``: ``Experiment`` and ``run_experiment``.
+"""
+
+from jaxrnn.lab.config import (
+    MAX_SEED,
+    ConfigError,
+    apply_overrides,
+    at_least,
+    each,
+    greater_than,
+    in_range,
+    one_of,
+    option,
+    parses,
+    require,
+    seed_range,
+    validate_config,
+)
+from jaxrnn.lab.report import (
+    Slope,
+    Stats,
+    Verdict,
+    band_plot,
+    color_map,
+    figure,
+    finite,
+    finite_values,
+    markdown_table,
+    missing_note,
+    power_law,
+    save_figure,
+    slope_verdict,
+    stats,
+    style_axes,
+    threshold_verdict,
+    verdict_table,
+)
+from jaxrnn.lab.runner import Experiment, environment, run_experiment
+from jaxrnn.lab.store import RunConflict, RunLocked, StoreError, load_records
+
+__all__ = [
+    "MAX_SEED", "ConfigError", "apply_overrides", "at_least", "each", "greater_than",
+    "in_range", "one_of", "option", "parses", "require", "seed_range", "validate_config",
+    "Slope", "Stats", "Verdict", "band_plot", "color_map", "figure", "finite",
+    "finite_values", "markdown_table", "missing_note", "power_law", "save_figure",
+    "slope_verdict", "stats", "style_axes", "threshold_verdict", "verdict_table",
+    "Experiment", "environment", "run_experiment", "RunConflict", "RunLocked",
+    "StoreError", "load_records",
+]

@@ -1,0 +1,333 @@
+"""What every report does: statistics over seeds, power-law slopes with their
+uncertainty, verdicts computed by named rules, markdown tables, figures.
+
+Conventions, so that a summary can be trusted:
+
+- **Missing values.** A metric that was non-finite is stored as ``None``
+  (JSON has no NaN). Every helper here takes ``None``/NaN/inf as *missing*:
+  statistics and fits leave them out and say how many they left out, tables
+  print ``n/a``, figures skip them.
+- **Slopes** are least-squares fits of ``log y`` on ``log x``. With several
+  seeds per x, the fit is to the mean of ``log y`` over seeds (robust to one
+  heavy-tailed seed) and its uncertainty a bootstrap over seeds (resampling
+  the seeds at every x, fixed generator), reported as a 95% interval.
+- **Verdicts.** A conclusion in a summary is a ``Verdict``: a named rule, the
+  measured value, the criterion and the outcome (``True``, ``False`` or
+  ``None`` when the data cannot decide). ``verdict_table`` renders them;
+  prose in a summary may only restate a verdict's outcome.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any, Iterable, NamedTuple, Sequence
+
+import numpy as np
+
+from jaxrnn.lab.store import atomic_write_bytes
+
+# --------------------------------------------------------------------------
+# Values and statistics
+
+
+def finite(value) -> float | None:
+  """``float(value)`` if it is a finite number, else None."""
+  if value is None or isinstance(value, (bool, str)):
+    return None
+  try:
+    v = float(value)
+  except (TypeError, ValueError):
+    return None
+  return v if math.isfinite(v) else None
+
+
+def finite_values(values: Iterable) -> np.ndarray:
+  """The finite entries of ``values`` as a float64 array."""
+  out = [finite(v) for v in values]
+  return np.asarray([v for v in out if v is not None], np.float64)
+
+
+class Stats(NamedTuple):
+  """Summary of one cell's values over seeds; ``n`` finite, ``missing`` not."""
+
+  n: int
+  missing: int
+  mean: float | None
+  std: float | None
+  median: float | None
+  q25: float | None
+  q75: float | None
+  geomean: float | None
+
+  def fmt(self, spec: str = ".3g", *, robust: bool = False) -> str:
+    """``mean ± std (n=k)`` (or ``median [q25, q75] (n=k)``), ``n/a`` if empty;
+    missing values are counted in the text."""
+    if self.n == 0:
+      return f"n/a ({self.missing} missing)" if self.missing else "n/a"
+    if robust:
+      body = f"{self.median:{spec}} [{self.q25:{spec}}, {self.q75:{spec}}]"
+    else:
+      body = f"{self.mean:{spec}} ± {self.std:{spec}}"
+    extra = f", {self.missing} missing" if self.missing else ""
+    return f"{body} (n={self.n}{extra})"
+
+
+def stats(values: Iterable) -> Stats:
+  """``Stats`` of the finite entries of ``values`` (None/NaN/inf are missing)."""
+  values = list(values)
+  v = finite_values(values)
+  missing = len(values) - v.size
+  if v.size == 0:
+    return Stats(0, missing, None, None, None, None, None, None)
+  q25, med, q75 = (float(q) for q in np.quantile(v, [0.25, 0.5, 0.75]))
+  geo = float(np.exp(np.mean(np.log(v)))) if np.all(v > 0) else None
+  return Stats(int(v.size), missing, float(v.mean()), float(v.std()), med, q25, q75, geo)
+
+
+# --------------------------------------------------------------------------
+# Power laws
+
+
+class Slope(NamedTuple):
+  """A fitted exponent k of ``y ~ x^k`` with a 95% interval [lo, hi]."""
+
+  value: float
+  lo: float
+  hi: float
+  n_x: int
+  n_seeds: int
+  left_out: int
+
+  @property
+  def ok(self) -> bool:
+    return math.isfinite(self.value)
+
+  def fmt(self, spec: str = ".2f") -> str:
+    if not self.ok:
+      return "n/a"
+    if self.lo == self.hi == self.value:
+      return f"{self.value:{spec}}"
+    return f"{self.value:{spec}} [{self.lo:{spec}}, {self.hi:{spec}}]"
+
+
+_NAN_SLOPE = Slope(math.nan, math.nan, math.nan, 0, 0, 0)
+
+
+def _ls_slope(lx: np.ndarray, ly: np.ndarray) -> float:
+  lx = lx - lx.mean()
+  return float(np.dot(lx, ly - ly.mean()) / np.dot(lx, lx))
+
+
+def power_law(xs: Sequence[float], ys: Sequence, *, n_boot: int = 2000,
+              seed: int = 0) -> Slope:
+  """The exponent k of ``y ~ x^k`` by least squares in log-log.
+
+  **Arguments:** ``xs`` (n_x,) positive; ``ys`` either (n_x,) values or
+  (n_x, n_seeds) per-seed values (ragged lists allowed). Non-finite or
+  non-positive values are left out (counted in ``left_out``); an x with no
+  value left is dropped.
+
+  **Returns:** ``Slope``. With one value per x the interval is the ordinary
+  least-squares 95% interval (t quantile); with seeds it is the 2.5-97.5%
+  range of the slope over ``n_boot`` bootstrap resamples of the seeds at
+  each x. NaN when fewer than two x remain.
+  """
+  pts, left_out, n_seeds = [], 0, 0
+  for x, y in zip(xs, ys):
+    arr = y if isinstance(y, (list, tuple, np.ndarray)) else [y]
+    v = finite_values(arr)
+    left_out += len(arr) - int(np.sum(v > 0))
+    v = v[v > 0]
+    if v.size and finite(x) and x > 0:
+      pts.append((math.log(x), np.log(v)))
+      n_seeds = max(n_seeds, v.size)
+  if len(pts) < 2:
+    return _NAN_SLOPE._replace(left_out=left_out)
+  lx = np.array([p[0] for p in pts])
+  means = np.array([p[1].mean() for p in pts])
+  k = _ls_slope(lx, means)
+  if n_seeds <= 1:
+    if len(pts) <= 2:
+      return Slope(k, k, k, len(pts), 1, left_out)
+    from scipy import stats as sps
+    res = sps.linregress(lx, means)
+    t = sps.t.ppf(0.975, len(pts) - 2)
+    return Slope(k, k - t * res.stderr, k + t * res.stderr, len(pts), 1, left_out)
+  rng = np.random.default_rng(seed)
+  boot = np.empty(n_boot)
+  for b in range(n_boot):
+    boot[b] = _ls_slope(lx, np.array([rng.choice(p[1], p[1].size).mean() for p in pts]))
+  lo, hi = np.quantile(boot, [0.025, 0.975])
+  return Slope(k, float(lo), float(hi), len(pts), n_seeds, left_out)
+
+
+# --------------------------------------------------------------------------
+# Verdicts
+
+
+class Verdict(NamedTuple):
+  """The outcome of a named rule applied to the records.
+
+  - ``rule``: what is being decided, e.g. "error falls with m".
+  - ``measured``: the number(s) it was decided on, as text.
+  - ``criterion``: the rule itself, as text (e.g. "95% interval of the
+    slope below 0").
+  - ``holds``: True/False, or None when the data cannot decide.
+  """
+
+  rule: str
+  measured: str
+  criterion: str
+  holds: bool | None
+
+  @property
+  def outcome(self) -> str:
+    return {True: "yes", False: "no", None: "undecided"}[self.holds]
+
+
+def slope_verdict(rule: str, slope: Slope, *, below: float | None = None,
+                  above: float | None = None, near: float | None = None,
+                  tol: float = 0.0) -> Verdict:
+  """A verdict on a fitted slope using its 95% interval.
+
+  Exactly one of: ``below=c`` (holds iff the interval lies below c, fails iff
+  it lies at or above c), ``above=c`` (mirror), ``near=c`` (holds iff
+  ``|k - c| <= tol`` and the interval meets [c - tol, c + tol]; fails iff the
+  interval misses it). Undecided otherwise or when the slope is NaN.
+  """
+  if sum(v is not None for v in (below, above, near)) != 1:
+    raise ValueError("give exactly one of below=, above=, near=")
+  measured = f"slope {slope.fmt()} (95% interval, {slope.n_x} points"
+  measured += f", {slope.n_seeds} seeds)" if slope.n_seeds > 1 else ")"
+  if not slope.ok:
+    crit = ("interval below" if below is not None else "interval above"
+            if above is not None else "within") + f" {below or above or near}"
+    return Verdict(rule, "n/a (fewer than two points)", crit, None)
+  if below is not None:
+    holds = True if slope.hi < below else False if slope.lo >= below else None
+    return Verdict(rule, measured, f"95% interval below {below:g}", holds)
+  if above is not None:
+    holds = True if slope.lo > above else False if slope.hi <= above else None
+    return Verdict(rule, measured, f"95% interval above {above:g}", holds)
+  lo, hi = near - tol, near + tol
+  if slope.hi < lo or slope.lo > hi:
+    holds = False
+  elif lo <= slope.value <= hi:
+    holds = True
+  else:
+    holds = None
+  return Verdict(rule, measured, f"slope within {near:g} ± {tol:g}", holds)
+
+
+def threshold_verdict(rule: str, value, *, below: float | None = None,
+                      above: float | None = None, spec: str = ".3g",
+                      what: str = "") -> Verdict:
+  """Holds iff the finite ``value`` is < ``below`` (or > ``above``);
+  undecided when it is missing."""
+  if (below is None) == (above is None):
+    raise ValueError("give exactly one of below=, above=")
+  v = finite(value)
+  crit = f"{what or 'value'} " + (f"< {below:{spec}}" if below is not None else f"> {above:{spec}}")
+  if v is None:
+    return Verdict(rule, "n/a", crit, None)
+  holds = v < below if below is not None else v > above
+  return Verdict(rule, f"{v:{spec}}", crit, bool(holds))
+
+
+def verdict_table(verdicts: Sequence[Verdict]) -> str:
+  """The verdicts as a markdown table (rule, measured, criterion, outcome)."""
+  rows = [[v.rule, v.measured, v.criterion, f"**{v.outcome}**"] for v in verdicts]
+  return markdown_table(["claim tested", "measured", "rule", "holds?"], rows)
+
+
+# --------------------------------------------------------------------------
+# Tables and figures
+
+
+def cell(v, fmt: str = "{:.3g}") -> str:
+  """One table cell: floats with ``fmt``; None and non-finite as ``n/a``."""
+  if v is None:
+    return "n/a"
+  if isinstance(v, float):
+    return fmt.format(v) if math.isfinite(v) else "n/a"
+  return str(v)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]],
+                   fmt: str = "{:.3g}") -> str:
+  """A GitHub markdown table; floats formatted with ``fmt``, missing as ``n/a``."""
+  lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+  lines += ["| " + " | ".join(cell(v, fmt) for v in row) + " |" for row in rows]
+  return "\n".join(lines)
+
+
+def color_map(names: Sequence[str]) -> dict[str, Any]:
+  """One colour per name, stable across the panels of a figure."""
+  import matplotlib
+
+  cmap = matplotlib.colormaps["tab10" if len(names) <= 10 else "tab20"]
+  return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
+
+
+def figure(ncols: int = 1, nrows: int = 1, *, width: float = 5.2, height: float = 4.0):
+  """A matplotlib figure with ``nrows x ncols`` axes (always a flat list),
+  using the non-interactive Agg backend."""
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                           squeeze=False)
+  return fig, list(axes.ravel())
+
+
+def style_axes(ax, *, xlabel: str, ylabel: str, title: str = "", xlog: bool = True,
+               ylog: bool = True, xbase: int = 10, legend: bool = True) -> None:
+  """Labels, log scales, grid and a small legend for one axes."""
+  if xlog:
+    ax.set_xscale("log", base=xbase)
+  if ylog:
+    ax.set_yscale("log")
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  if title:
+    ax.set_title(title, fontsize=10)
+  ax.grid(True, which="both", alpha=0.3)
+  if legend and ax.get_legend_handles_labels()[0]:
+    ax.legend(fontsize=7)
+
+
+def band_plot(ax, xs: Sequence[float], per_x: Sequence, *, label: str, color=None,
+              marker: str = "o", ls: str = "-") -> None:
+  """Median over seeds with a shaded 25-75% band; missing values skipped
+  (never bars that run below zero on a log axis)."""
+  pts = [(x, stats(v if isinstance(v, (list, tuple, np.ndarray)) else [v]))
+         for x, v in zip(xs, per_x)]
+  pts = [(x, s) for x, s in pts if s.n and finite(x) is not None]
+  if not pts:
+    return
+  x = [p[0] for p in pts]
+  line, = ax.plot(x, [p[1].median for p in pts], marker=marker, ls=ls, color=color,
+                  label=label)
+  if any(p[1].n > 1 for p in pts):
+    ax.fill_between(x, [p[1].q25 for p in pts], [p[1].q75 for p in pts],
+                    color=line.get_color(), alpha=0.2, lw=0)
+
+
+def save_figure(fig, path: Path, dpi: int = 120) -> None:
+  """Saves a matplotlib figure as PNG atomically and closes it."""
+  import matplotlib.pyplot as plt
+
+  buf = io.BytesIO()
+  fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+  plt.close(fig)
+  atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def missing_note(counts: dict[str, int]) -> str:
+  """One sentence saying how many values were left out and why, or ''."""
+  parts = [f"{n} {why}" for why, n in counts.items() if n]
+  return ("Left out of fits and figures: " + "; ".join(parts) + ".") if parts else ""

@@ -1,0 +1,272 @@
+"""The result store of one run directory: append-only records that are never
+guessed at, one writer at a time.
+
+Layout of a run directory ``DIR``::
+
+    DIR/config.json     the config, its hash, preset, seed, versions, devices
+    DIR/results.jsonl   one JSON record per completed point, appended + fsynced
+    DIR/*.png           figures;  DIR/summary.md  the summary
+    DIR/.lock           held (``fcntl.flock``) by the process writing DIR
+
+Rules (each has a test in ``tests/test_store_faults.py``):
+
+- A record is one line ``{"key", "point", "config_hash", ...metrics}``,
+  written with one ``write`` and an ``fsync``. Only a *torn last line* (no
+  trailing newline: the process died mid-write) is dropped, and it is the
+  only thing ever cut from the file. Any other line that is not a valid
+  record of this config stops the run with ``StoreError`` naming the file and
+  the line number; nothing is rewritten.
+- Records carry the hash of the config that produced them. A directory whose
+  ``config.json`` is missing or unreadable while it holds records, or whose
+  config or records carry another hash, is refused (``RunConflict``): pass
+  ``fresh=True`` (``--fresh``) or use another directory.
+- ``fresh=True`` moves the old contents aside into ``DIR/old-<time>/``; it
+  deletes nothing.
+- ``RunLock`` takes an exclusive ``flock`` on ``DIR/.lock`` for the whole
+  run and writes its PID there; a second writer fails at once with
+  ``RunLocked`` naming the PID. The kernel releases the lock when its holder
+  dies, so a lock left by a killed run is taken over without any cleanup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import fcntl
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: File mode of everything the store writes (records, config, summary, figures).
+FILE_MODE = 0o644
+
+
+class StoreError(RuntimeError):
+  """A run directory holds something that is not a valid record of this run."""
+
+
+class RunConflict(StoreError):
+  """The run directory belongs to another config (or cannot tell which)."""
+
+
+class RunLocked(StoreError):
+  """Another process is writing the run directory."""
+
+
+# --------------------------------------------------------------------------
+# Files
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+  """Writes ``data`` to a temporary file in the same directory, fsyncs it and
+  renames it over ``path``: readers see the old or the new file, never half."""
+  path = Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+      f.flush()
+      os.fchmod(f.fileno(), FILE_MODE)
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(FileNotFoundError):
+      os.unlink(tmp)
+    raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+  atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_jsonable(x):
+  """NumPy/JAX scalars and arrays to JSON values; NaN and inf become None
+  (JSON has no non-finite numbers; reports show them as missing)."""
+  if isinstance(x, dict):
+    return {str(k): to_jsonable(v) for k, v in x.items()}
+  if isinstance(x, (list, tuple)):
+    return [to_jsonable(v) for v in x]
+  if hasattr(x, "__array__") and not isinstance(x, (str, bytes)):
+    return to_jsonable(np.asarray(x).tolist())
+  if isinstance(x, (np.bool_, bool)):
+    return bool(x)
+  if isinstance(x, (np.integer, int)):
+    return int(x)
+  if isinstance(x, (np.floating, float)):
+    x = float(x)
+    return x if math.isfinite(x) else None
+  return x
+
+
+def canonical_json(x) -> str:
+  return json.dumps(to_jsonable(x), sort_keys=True, separators=(",", ":"))
+
+
+def point_key(point: dict) -> str:
+  """The identity of a sweep point: its canonical JSON."""
+  return canonical_json(point)
+
+
+def config_hash(config: dict) -> str:
+  """First 16 hex digits of the SHA-256 of the config's canonical JSON."""
+  return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------
+# Records
+
+
+def _validate_record(rec, where: str, expected_hash: str | None) -> dict:
+  if not isinstance(rec, dict):
+    raise StoreError(f"{where}: not a record (a JSON object), got {type(rec).__name__}")
+  for name, typ in (("key", str), ("point", dict), ("config_hash", str)):
+    if not isinstance(rec.get(name), typ):
+      raise StoreError(f"{where}: record has no {typ.__name__} field {name!r}")
+  if rec["key"] != point_key(rec["point"]):
+    raise StoreError(f"{where}: record key does not match its point")
+  if expected_hash is not None and rec["config_hash"] != expected_hash:
+    raise RunConflict(
+        f"{where}: record of config {rec['config_hash']}, this run is config {expected_hash}")
+  return rec
+
+
+def load_records(path: Path, expected_hash: str | None = None) -> list[dict]:
+  """Reads ``results.jsonl``: every complete line must be a record (of config
+  ``expected_hash`` when given), keys unique. A torn last line is cut off
+  (the only change ever made to the file); anything else raises
+  ``StoreError`` naming the file and line."""
+  path = Path(path)
+  if not path.exists():
+    return []
+  raw = path.read_bytes()
+  complete, _, torn = raw.rpartition(b"\n")
+  records, seen = [], {}
+  for i, line in enumerate(complete.split(b"\n") if complete else [], start=1):
+    where = f"{path}, line {i}"
+    if not line.strip():
+      raise StoreError(f"{where}: empty line")
+    try:
+      rec = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+      raise StoreError(f"{where}: not JSON ({e.msg if hasattr(e, 'msg') else e})") from None
+    rec = _validate_record(rec, where, expected_hash)
+    if rec["key"] in seen:
+      raise StoreError(f"{where}: point already recorded on line {seen[rec['key']]}")
+    seen[rec["key"]] = i
+    records.append(rec)
+  if torn:
+    with open(path, "r+b") as f:
+      f.truncate(len(complete) + (1 if complete else 0))
+      os.fsync(f.fileno())
+  return records
+
+
+def append_record(path: Path, record: dict) -> None:
+  """Appends one record as one line (one ``write``, then ``fsync``)."""
+  line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
+  fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+  try:
+    written = os.write(fd, line)
+    if written != len(line):
+      raise OSError(errno.EIO, f"short write to {path}")
+    os.fsync(fd)
+  finally:
+    os.close(fd)
+
+
+# --------------------------------------------------------------------------
+# One run directory
+
+
+class RunLock:
+  """An exclusive ``flock`` on ``DIR/.lock`` for the life of a run."""
+
+  def __init__(self, directory: Path):
+    self.path = Path(directory) / ".lock"
+    self._fd = None
+
+  def __enter__(self):
+    self.path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+      if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+        os.close(fd)
+        raise
+      holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+      os.close(fd)
+      raise RunLocked(f"{self.path.parent} is in use by another run (PID {holder}); "
+                      "wait for it or use another --out") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    self._fd = fd
+    return self
+
+  def __exit__(self, *exc):
+    if self._fd is not None:
+      fcntl.flock(self._fd, fcntl.LOCK_UN)
+      os.close(self._fd)
+      self._fd = None
+
+
+def move_aside(directory: Path) -> Path | None:
+  """Moves every entry of ``directory`` except the lock and earlier
+  ``old-*`` folders into ``directory/old-<time>/``. Returns that folder, or
+  None when there was nothing to move."""
+  directory = Path(directory)
+  entries = [p for p in directory.iterdir()
+             if p.name != ".lock" and not p.name.startswith("old-")] if directory.exists() else []
+  if not entries:
+    return None
+  stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+  target = directory / f"old-{stamp}"
+  target.mkdir()
+  for p in entries:
+    os.replace(p, target / p.name)
+  return target
+
+
+def read_config(path: Path) -> dict | None:
+  """The ``config.json`` of a run directory, or None if absent. Unreadable
+  or malformed files raise ``RunConflict``."""
+  path = Path(path)
+  if not path.exists():
+    return None
+  try:
+    meta = json.loads(path.read_text())
+  except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    raise RunConflict(f"{path} cannot be read ({e}); use --fresh to move the old run "
+                      "aside or --out for another directory") from None
+  if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+    raise RunConflict(f"{path} is not a jaxrnn config; use --fresh to move the old run "
+                      "aside or --out for another directory")
+  return meta
+
+
+def open_run(directory: Path, meta: dict) -> list[dict]:
+  """Checks that ``directory`` belongs to the run described by ``meta`` (its
+  ``config`` and ``config_hash``), writes ``config.json`` and returns the
+  records already there. Call it while holding ``RunLock``."""
+  directory = Path(directory)
+  cfg_path, res_path = directory / "config.json", directory / "results.jsonl"
+  old = read_config(cfg_path)
+  advice = "use --fresh to move the old run aside or --out for another directory"
+  if old is None and res_path.exists() and res_path.stat().st_size:
+    raise RunConflict(f"{directory} holds results but no config.json, so they cannot be "
+                      f"attributed to this config; {advice}")
+  if old is not None and (old.get("config") != meta["config"]
+                          or old.get("experiment") != meta["experiment"]):
+    raise RunConflict(f"{directory} holds a run of {old.get('experiment')} with another "
+                      f"config; {advice}")
+  records = load_records(res_path, meta["config_hash"])
+  atomic_write_text(cfg_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+  return records

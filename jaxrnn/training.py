@@ -1,0 +1,37 @@
+"""Training W and A with B frozen (Sec. 3.3, Thm. 3.1).
+
+``train(key, params, xs, ys, optimizer=optimizer("sgd", learning_rate=eta),
+steps=T, loss="clipped_squared")`` runs SGD (or any optax optimizer) on the
+perturbations W', A' as one jitted ``lax.scan``, for the RNN
+(``model="rnn"``) or its pseudo-network (``model="pseudo"``), detects
+divergence and evaluates as it goes; ``init_and_train`` is the per-seed
+function for ``jaxrnn.sweep``. Losses G of Sec. 3.1 (convex, 1-Lipschitz):
+``logistic_loss``, ``clipped_squared_loss`` (and the plain
+``squared_loss``). ``theory_schedule`` makes Thm. 3.1's rho, eps_x, lambda,
+eta and T explicit; ``practical_schedule`` is the one that runs on a laptop.
+"""
+
+from jaxrnn._src.training import (
+    LOSSES,
+    MODELS,
+    Optimizer,
+    Schedule,
+    TrainResult,
+    clipped_squared_loss,
+    get_loss,
+    init_and_train,
+    logistic_loss,
+    model_output,
+    optimizer,
+    practical_schedule,
+    sign_accuracy,
+    squared_loss,
+    theory_schedule,
+    train,
+)
+
+__all__ = [
+    "train", "init_and_train", "TrainResult", "Optimizer", "optimizer", "model_output",
+    "MODELS", "LOSSES", "get_loss", "logistic_loss", "clipped_squared_loss", "squared_loss",
+    "sign_accuracy", "Schedule", "theory_schedule", "practical_schedule",
+]
