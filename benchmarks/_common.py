@@ -34,7 +34,7 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -62,8 +62,7 @@ def sample(run: Callable[[], None], reps: int) -> float:
   return (time.perf_counter() - t0) / reps
 
 
-def serve(cases: dict[str, Callable[[], None]], info: dict,
-          min_sample_s: float = 0.05) -> None:
+def serve(cases: dict[str, Callable[[], None]], info: dict, min_sample_s: float = 0.05) -> None:
   """Worker main loop: announce ``info`` and the cases, then time on demand.
 
   ``cases`` maps a name to a zero-argument callable that runs the case once
@@ -91,15 +90,20 @@ def _send(obj) -> None:
 
 def jax_info() -> dict:
   import jax
+
   dev = jax.devices()[0]
-  return {"library": "jax", "version": jax.__version__,
-          "device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}",
-          "num_devices": jax.device_count()}
+  return {
+    "library": "jax",
+    "version": jax.__version__,
+    "device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}",
+    "num_devices": jax.device_count(),
+  }
 
 
 def torch_setup():
   """Imports torch, fixes its thread count, returns (torch, device)."""
   import torch
+
   threads = int(os.environ.get("BENCH_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
   torch.set_num_threads(threads)
   device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -107,16 +111,18 @@ def torch_setup():
 
 
 def torch_info(torch, device) -> dict:
-  name = (torch.cuda.get_device_name(device) if device.type == "cuda"
-          else f"cpu ({torch.get_num_threads()} threads)")
-  return {"library": "torch", "version": torch.__version__,
-          "device": f"{device.type}:{name}"}
+  name = (
+    torch.cuda.get_device_name(device)
+    if device.type == "cuda"
+    else f"cpu ({torch.get_num_threads()} threads)"
+  )
+  return {"library": "torch", "version": torch.__version__, "device": f"{device.type}:{name}"}
 
 
 def jax_matmul_case(n: int, k: int, dtype="float32"):
   """A zero-argument callable running one jitted (n, k) @ (k, k) product."""
   import jax
-  import jax.numpy as jnp
+
   a = jax.random.normal(jax.random.key(11), (n, k), dtype)
   b = jax.random.normal(jax.random.key(12), (k, k), dtype) / np.sqrt(k)
   f = jax.jit(lambda a, b: a @ b)
@@ -132,6 +138,7 @@ def torch_matmul_case(torch, device, n: int, k: int):
     with torch.no_grad():
       a @ b
     sync()
+
   return run
 
 
@@ -148,8 +155,14 @@ class Worker:
     full_env.update(env or {})
     full_env.setdefault("PYTHONPATH", str(REPO))
     self.proc = subprocess.Popen(
-        [sys.executable, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True, env=full_env, cwd=str(REPO), bufsize=1)
+      [sys.executable, *argv],
+      stdin=subprocess.PIPE,
+      stdout=subprocess.PIPE,
+      text=True,
+      env=full_env,
+      cwd=str(REPO),
+      bufsize=1,
+    )
     hello = self._recv()
     self.info, self.reps = hello["info"], hello["reps"]
 
@@ -178,8 +191,9 @@ class Worker:
       self.proc.wait(timeout=60)
 
 
-def alternate(workers: dict[str, Worker], cases: dict[str, list[str]],
-              rounds: int) -> dict[str, dict[str, dict]]:
+def alternate(
+  workers: dict[str, Worker], cases: dict[str, list[str]], rounds: int
+) -> dict[str, dict[str, dict]]:
   """Times ``cases[lib]`` on ``workers[lib]`` in alternating rounds.
 
   Round r visits the libraries in order, reversed on odd rounds, and inside a
@@ -194,13 +208,11 @@ def alternate(workers: dict[str, Worker], cases: dict[str, list[str]],
     for lib in order:
       for c in cases[lib]:
         samples[lib][c].append(workers[lib].time(c))
-  return {lib: {c: summarize(v) for c, v in per.items()}
-          for lib, per in samples.items()}
+  return {lib: {c: summarize(v) for c, v in per.items()} for lib, per in samples.items()}
 
 
 def summarize(v: list[float]) -> dict:
-  return {"median": float(np.median(v)), "min": float(np.min(v)),
-          "samples": [float(x) for x in v]}
+  return {"median": float(np.median(v)), "min": float(np.min(v)), "samples": [float(x) for x in v]}
 
 
 def machine() -> dict:
@@ -214,9 +226,13 @@ def machine() -> dict:
           break
   except OSError:
     pass
-  return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-          "platform": platform.platform(),
-          "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+  return {
+    "cpu": cpu,
+    "cores": os.cpu_count(),
+    "python": platform.python_version(),
+    "platform": platform.platform(),
+    "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+  }
 
 
 def loadavg() -> list[float]:
@@ -229,18 +245,23 @@ def loadavg() -> list[float]:
 def write_json(name: str, payload: dict) -> pathlib.Path:
   OUT_DIR.mkdir(parents=True, exist_ok=True)
   path = OUT_DIR / f"{name}.json"
-  payload = {"command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
-             "machine": machine(), **payload}
+  payload = {
+    "command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
+    "machine": machine(),
+    **payload,
+  }
   path.write_text(json.dumps(payload, indent=1))
   return path
 
 
 def table(header: list[str], rows: list[list]) -> str:
   """A GitHub markdown table (also readable in a terminal)."""
+
   def fmt(x):
     if isinstance(x, float):
       return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
     return str(x)
+
   rows = [[fmt(x) for x in r] for r in rows]
   widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
   line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"

@@ -48,9 +48,9 @@ except ImportError:  # run as a script: python benchmarks/peers.py
   import _common as C
 
 WORKLOADS = {
-    "default": dict(m=1024, L=20, batch=256, d=32, d_out=1),
-    "small": dict(m=64, L=20, batch=256, d=32, d_out=1),
-    "long": dict(m=1024, L=200, batch=256, d=32, d_out=1),
+  "default": dict(m=1024, L=20, batch=256, d=32, d_out=1),
+  "small": dict(m=64, L=20, batch=256, d=32, d_out=1),
+  "long": dict(m=1024, L=200, batch=256, d=32, d_out=1),
 }
 TARGETS = {"forward": 1.1, "grad": 1.0, "pseudo": 1.15}
 PEAK_TARGET = 0.75
@@ -71,14 +71,14 @@ def make_inputs(w, seed: int, path) -> None:
   m, L, n, d, k = w["m"], w["L"], w["batch"], w["d"], w["d_out"]
   f32 = lambda a: a.astype(np.float32)
   np.savez(
-      path,
-      W=f32(rng.normal(0, np.sqrt(2 / m), (m, m))),
-      A=f32(rng.normal(0, np.sqrt(2 / m), (m, d))),
-      B=f32(rng.normal(0, np.sqrt(2 / k), (k, m))),
-      dW=f32(rng.normal(0, np.sqrt(2 / m), (m, m))),
-      dA=f32(rng.normal(0, np.sqrt(2 / m), (m, d))),
-      xs=f32(rng.normal(0, 1 / np.sqrt(d), (n, L, d))),
-      ys=f32(rng.normal(0, 1, (n, k))),
+    path,
+    W=f32(rng.normal(0, np.sqrt(2 / m), (m, m))),
+    A=f32(rng.normal(0, np.sqrt(2 / m), (m, d))),
+    B=f32(rng.normal(0, np.sqrt(2 / k), (k, m))),
+    dW=f32(rng.normal(0, np.sqrt(2 / m), (m, m))),
+    dA=f32(rng.normal(0, np.sqrt(2 / m), (m, d))),
+    xs=f32(rng.normal(0, 1 / np.sqrt(d), (n, L, d))),
+    ys=f32(rng.normal(0, 1, (n, k))),
   )
 
 
@@ -107,14 +107,19 @@ def jax_worker(inputs, outputs, batch, m, min_sample_s):
   pseudo = jax.jit(jax.vmap(jaxrnn.pseudo_network, in_axes=(None, None, 0)))
 
   gW, gA = grad(params.W, params.A, params.B, xs, ys)
-  np.savez(outputs, forward=np.asarray(forward(params, xs)), gW=np.asarray(gW),
-           gA=np.asarray(gA), pseudo=np.asarray(pseudo(params, delta, xs)))
+  np.savez(
+    outputs,
+    forward=np.asarray(forward(params, xs)),
+    gW=np.asarray(gW),
+    gA=np.asarray(gA),
+    pseudo=np.asarray(pseudo(params, delta, xs)),
+  )
   cases = {
-      "forward": lambda: forward(params, xs).block_until_ready(),
-      "grad": lambda: jax.block_until_ready(grad(params.W, params.A, params.B, xs, ys)),
-      "pseudo": lambda: pseudo(params, delta, xs).block_until_ready(),
-      "mm_step": C.jax_matmul_case(batch, m),
-      "mm_1024": C.jax_matmul_case(1024, 1024),
+    "forward": lambda: forward(params, xs).block_until_ready(),
+    "grad": lambda: jax.block_until_ready(grad(params.W, params.A, params.B, xs, ys)),
+    "pseudo": lambda: pseudo(params, delta, xs).block_until_ready(),
+    "mm_step": C.jax_matmul_case(batch, m),
+    "mm_1024": C.jax_matmul_case(1024, 1024),
   }
   C.serve(cases, C.jax_info(), min_sample_s)
 
@@ -124,8 +129,7 @@ def torch_worker(inputs, outputs, batch, m, min_sample_s):
   z = {k: torch.from_numpy(v).to(device) for k, v in np.load(inputs).items()}
   W, A, B, dW, dA, xs, ys = (z[k] for k in ("W", "A", "B", "dW", "dA", "xs", "ys"))
   n, L, d = xs.shape
-  rnn = torch.nn.RNN(d, W.shape[0], nonlinearity="relu", bias=False,
-                     batch_first=True).to(device)
+  rnn = torch.nn.RNN(d, W.shape[0], nonlinearity="relu", bias=False, batch_first=True).to(device)
   with torch.no_grad():
     rnn.weight_hh_l0.copy_(W)
     rnn.weight_ih_l0.copy_(A)
@@ -154,18 +158,28 @@ def torch_worker(inputs, outputs, batch, m, min_sample_s):
     return torch.func.jvp(functional_rnn, (W, A), (dW, dA))[1]
 
   gW, gA = grad()
-  np.savez(outputs, forward=forward().cpu().numpy(), gW=gW.cpu().numpy(),
-           gA=gA.cpu().numpy(), pseudo=pseudo().detach().cpu().numpy())
+  np.savez(
+    outputs,
+    forward=forward().cpu().numpy(),
+    gW=gW.cpu().numpy(),
+    gA=gA.cpu().numpy(),
+    pseudo=pseudo().detach().cpu().numpy(),
+  )
 
   def timed(f):
     def run():
       f()
       sync()
+
     return run
 
-  cases = {"forward": timed(forward), "grad": timed(grad), "pseudo": timed(pseudo),
-           "mm_step": C.torch_matmul_case(torch, device, batch, m),
-           "mm_1024": C.torch_matmul_case(torch, device, 1024, 1024)}
+  cases = {
+    "forward": timed(forward),
+    "grad": timed(grad),
+    "pseudo": timed(pseudo),
+    "mm_step": C.torch_matmul_case(torch, device, batch, m),
+    "mm_1024": C.torch_matmul_case(torch, device, 1024, 1024),
+  }
   C.serve(cases, C.torch_info(torch, device), min_sample_s)
 
 
@@ -221,15 +235,28 @@ def run_workload(name, w, args) -> dict:
   try:
     for lib in libs:
       outputs = C.OUT_DIR / f"peers_{name}_{lib}_outputs.npz"
-      argv = [__file__, "--worker", lib, "--inputs", str(inputs), "--outputs",
-              str(outputs), "--batch", str(w["batch"]), "--m", str(w["m"]),
-              "--min-sample", str(args.min_sample)]
+      argv = [
+        __file__,
+        "--worker",
+        lib,
+        "--inputs",
+        str(inputs),
+        "--outputs",
+        str(outputs),
+        "--batch",
+        str(w["batch"]),
+        "--m",
+        str(w["m"]),
+        "--min-sample",
+        str(args.min_sample),
+      ]
       workers[lib] = C.Worker(argv, label=f"{lib}:{name}")
     ref = float64_reference(inputs)
     outs = {lib: np.load(C.OUT_DIR / f"peers_{name}_{lib}_outputs.npz") for lib in workers}
     keys = ("forward", "gW", "gA", "pseudo")
-    agree = {"vs_float64": {lib: {k: rel_err(o[k], ref[k]) for k in keys}
-                            for lib, o in outs.items()}}
+    agree = {
+      "vs_float64": {lib: {k: rel_err(o[k], ref[k]) for k in keys} for lib, o in outs.items()}
+    }
     if "torch" in outs:
       agree["jax_vs_torch"] = {k: rel_err(outs["jax"][k], outs["torch"][k]) for k in keys}
     cases = {lib: list(OPS) + ["mm_step", "mm_1024"] for lib in workers}
@@ -240,19 +267,31 @@ def run_workload(name, w, args) -> dict:
       wk.close()
 
   flops = forward_flops(w)
-  rates = {f"{lib}:{c}": (2.0 * (w["batch"] if c == "mm_step" else 1024) *
-                          (w["m"] if c == "mm_step" else 1024) ** 2) / t[c]["median"]
-           for lib, t in times.items() for c in ("mm_step", "mm_1024")}
+  rates = {
+    f"{lib}:{c}": (
+      2.0 * (w["batch"] if c == "mm_step" else 1024) * (w["m"] if c == "mm_step" else 1024) ** 2
+    )
+    / t[c]["median"]
+    for lib, t in times.items()
+    for c in ("mm_step", "mm_1024")
+  }
   peak_key = max(rates, key=rates.get)
   fwd_rate = flops / times["jax"]["forward"]["median"]
-  res = {"workload": w, "times": times, "info": info, "agreement": agree,
-         "matmul_rates_gflops": {k: v / 1e9 for k, v in rates.items()},
-         "peak": {"which": peak_key, "gflops": rates[peak_key] / 1e9},
-         "forward_gflops": fwd_rate / 1e9, "forward_fraction_of_peak": fwd_rate / rates[peak_key]}
+  res = {
+    "workload": w,
+    "times": times,
+    "info": info,
+    "agreement": agree,
+    "matmul_rates_gflops": {k: v / 1e9 for k, v in rates.items()},
+    "peak": {"which": peak_key, "gflops": rates[peak_key] / 1e9},
+    "forward_gflops": fwd_rate / 1e9,
+    "forward_fraction_of_peak": fwd_rate / rates[peak_key],
+  }
   if "torch" in times:
     res["ratios"] = {op: times["torch"][op]["median"] / times["jax"][op]["median"] for op in OPS}
     res["torch_forward_fraction_of_peak"] = (
-        flops / times["torch"]["forward"]["median"] / rates[peak_key])
+      flops / times["torch"]["forward"]["median"] / rates[peak_key]
+    )
   return res
 
 
@@ -265,23 +304,37 @@ def report(results: dict) -> str:
       tj = C.ms(r["times"]["jax"][op]["median"])
       tt = C.ms(r["times"]["torch"][op]["median"]) if "torch" in r["times"] else float("nan")
       ratio = r.get("ratios", {}).get(op, float("nan"))
-      rmin = (r["times"]["torch"][op]["min"] / r["times"]["jax"][op]["min"]
-              if "torch" in r["times"] else float("nan"))
+      rmin = (
+        r["times"]["torch"][op]["min"] / r["times"]["jax"][op]["min"]
+        if "torch" in r["times"]
+        else float("nan")
+      )
       rows.append([shape, op, tj, tt, f"{ratio:.2f}x", f"{rmin:.2f}x"])
-  out = [C.table(["workload", "op", "jaxrnn ms", "torch ms", "torch/jaxrnn",
-                   "ratio of minima"], rows), ""]
+  out = [
+    C.table(["workload", "op", "jaxrnn ms", "torch ms", "torch/jaxrnn", "ratio of minima"], rows),
+    "",
+  ]
   for name, r in results.items():
     ag = r["agreement"]
-    agree = "; ".join(f"{lib}: " + ", ".join(f"{k} {v:.1e}" for k, v in errs.items())
-                      for lib, errs in ag["vs_float64"].items())
+    agree = "; ".join(
+      f"{lib}: " + ", ".join(f"{k} {v:.1e}" for k, v in errs.items())
+      for lib, errs in ag["vs_float64"].items()
+    )
     if "jax_vs_torch" in ag:
-      agree += "; jaxrnn vs torch: " + ", ".join(f"{k} {v:.1e}" for k, v in ag["jax_vs_torch"].items())
-    out.append(f"{name}: forward {r['forward_gflops']:.0f} GFLOP/s = "
-               f"{100 * r['forward_fraction_of_peak']:.0f}% of the matmul peak "
-               f"{r['peak']['gflops']:.0f} GFLOP/s ({r['peak']['which']})"
-               + (f"; torch forward {100 * r['torch_forward_fraction_of_peak']:.0f}%"
-                  if "torch_forward_fraction_of_peak" in r else "")
-               + f". Max relative error vs a NumPy float64 reference (max |diff| / max |ref|): {agree}.")
+      agree += "; jaxrnn vs torch: " + ", ".join(
+        f"{k} {v:.1e}" for k, v in ag["jax_vs_torch"].items()
+      )
+    out.append(
+      f"{name}: forward {r['forward_gflops']:.0f} GFLOP/s = "
+      f"{100 * r['forward_fraction_of_peak']:.0f}% of the matmul peak "
+      f"{r['peak']['gflops']:.0f} GFLOP/s ({r['peak']['which']})"
+      + (
+        f"; torch forward {100 * r['torch_forward_fraction_of_peak']:.0f}%"
+        if "torch_forward_fraction_of_peak" in r
+        else ""
+      )
+      + f". Max relative error vs a NumPy float64 reference (max |diff| / max |ref|): {agree}."
+    )
   if "default" in results and "ratios" in results["default"]:
     r = results["default"]
     out.append("")
@@ -289,21 +342,30 @@ def report(results: dict) -> str:
     for op, tgt in TARGETS.items():
       out.append(f"  {op:8s} {verdict(r['ratios'][op], tgt)}")
     frac = r["forward_fraction_of_peak"]
-    out.append(f"  forward at {100 * frac:.0f}% of matmul peak: "
-               + ("met" if frac >= PEAK_TARGET else
-                  f"MISSED by {100 * (PEAK_TARGET - frac):.0f} points") + f" (target {100 * PEAK_TARGET:.0f}%)")
+    out.append(
+      f"  forward at {100 * frac:.0f}% of matmul peak: "
+      + ("met" if frac >= PEAK_TARGET else f"MISSED by {100 * (PEAK_TARGET - frac):.0f} points")
+      + f" (target {100 * PEAK_TARGET:.0f}%)"
+    )
   return "\n".join(out)
 
 
 def main(argv=None):
   ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   ap.add_argument("--quick", action="store_true", help="default + small workloads, 3 rounds")
-  ap.add_argument("--workloads", default=None,
-                  help=f"comma-separated subset of {','.join(WORKLOADS)}")
-  ap.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 7, quick 3)")
+  ap.add_argument(
+    "--workloads", default=None, help=f"comma-separated subset of {','.join(WORKLOADS)}"
+  )
+  ap.add_argument(
+    "--rounds", type=int, default=None, help="alternating rounds (default 7, quick 3)"
+  )
   ap.add_argument("--seed", type=int, default=0)
-  ap.add_argument("--min-sample", type=float, default=None,
-                  help="seconds per timing sample (default 0.1, quick 0.05)")
+  ap.add_argument(
+    "--min-sample",
+    type=float,
+    default=None,
+    help="seconds per timing sample (default 0.1, quick 0.05)",
+  )
   ap.add_argument("--no-torch", action="store_true", help="time jaxrnn only")
   ap.add_argument("--out", default="peers", help="name of the JSON file in benchmarks/out/")
   ap.add_argument("--worker", choices=["jax", "torch"], help=argparse.SUPPRESS)
@@ -319,27 +381,44 @@ def main(argv=None):
     fn(args.inputs, args.outputs, args.batch, args.m, args.min_sample)
     return
   args.rounds = args.rounds or (3 if args.quick else 7)
-  names = (args.workloads.split(",") if args.workloads else
-           ["default", "small"] if args.quick else list(WORKLOADS))
+  names = (
+    args.workloads.split(",")
+    if args.workloads
+    else ["default", "small"]
+    if args.quick
+    else list(WORKLOADS)
+  )
   for n in names:
     if n not in WORKLOADS:
       ap.error(f"unknown workload {n!r}; choose from {', '.join(WORKLOADS)}")
   load_start = C.loadavg()
   if load_start and load_start[0] > 0.5:
-    print(f"[peers] warning: load average {load_start} before starting; other "
-          "processes compete for the cores and the ratios will be noisy (PyTorch's "
-          "OpenMP threads suffer most).", file=sys.stderr, flush=True)
+    print(
+      f"[peers] warning: load average {load_start} before starting; other "
+      "processes compete for the cores and the ratios will be noisy (PyTorch's "
+      "OpenMP threads suffer most).",
+      file=sys.stderr,
+      flush=True,
+    )
   results = {}
   for n in names:
     print(f"[peers] workload {n}: {WORKLOADS[n]}", file=sys.stderr, flush=True)
     results[n] = run_workload(n, WORKLOADS[n], args)
-  text = report(results) + (f"\nLoad average before / after: {load_start} / {C.loadavg()} "
-                            f"({os.cpu_count()} cores).")
+  text = report(results) + (
+    f"\nLoad average before / after: {load_start} / {C.loadavg()} ({os.cpu_count()} cores)."
+  )
   print(text)
-  path = C.write_json(args.out, {"loadavg_start": load_start, "loadavg_end": C.loadavg(),
-                                 "rounds": args.rounds,
-                                 "targets": {**TARGETS, "forward_fraction_of_peak": PEAK_TARGET},
-                                 "results": results, "report": text})
+  path = C.write_json(
+    args.out,
+    {
+      "loadavg_start": load_start,
+      "loadavg_end": C.loadavg(),
+      "rounds": args.rounds,
+      "targets": {**TARGETS, "forward_fraction_of_peak": PEAK_TARGET},
+      "results": results,
+      "report": text,
+    },
+  )
   print(f"\nwrote {path.relative_to(C.REPO)}")
 
 

@@ -56,12 +56,11 @@ def literal_eq4(params, delta, xs):
   masks = jaxrnn.activation_patterns(params, xs).astype(params.W.dtype)
   hs = jaxrnn.hidden_states(params, xs)
   h_prev = jnp.concatenate([jnp.zeros_like(hs[:1]), hs[:-1]], axis=0)
-  pert = masks * (h_prev @ delta.W.T + xs @ delta.A.T)     # D^(i)(W'h + A'x)
+  pert = masks * (h_prev @ delta.W.T + xs @ delta.A.T)  # D^(i)(W'h + A'x)
 
   def term(i, total):
     # back = B D^(L) W D^(L-1) W ... D^(i+1) W, built right to left from B.
-    back = lax.fori_loop(i + 1, L, lambda k, b: (b * masks[L + i - k]) @ params.W,
-                         params.B)
+    back = lax.fori_loop(i + 1, L, lambda k, b: (b * masks[L + i - k]) @ params.W, params.B)
     return total + back @ pert[i]
 
   return lax.fori_loop(0, L, term, jnp.zeros(params.B.shape[0], params.W.dtype))
@@ -81,11 +80,11 @@ def build(m, L, d_out, ops):
 
   pn = lambda f: (jax.jit(jax.vmap(f, in_axes=(None, None, 0))), (p, dl, xs))
   table = {
-      "forward": lambda: (jax.jit(jax.vmap(jaxrnn.rnn_output, in_axes=(None, 0))), (p, xs)),
-      "grad": lambda: (jax.jit(jax.grad(loss, argnums=(0, 1))), (p.W, p.A)),
-      "pseudo": lambda: pn(jaxrnn.pseudo_network),
-      "explicit": lambda: pn(jaxrnn.pseudo_network_explicit),
-      "literal": lambda: pn(literal_eq4),
+    "forward": lambda: (jax.jit(jax.vmap(jaxrnn.rnn_output, in_axes=(None, 0))), (p, xs)),
+    "grad": lambda: (jax.jit(jax.grad(loss, argnums=(0, 1))), (p.W, p.A)),
+    "pseudo": lambda: pn(jaxrnn.pseudo_network),
+    "explicit": lambda: pn(jaxrnn.pseudo_network_explicit),
+    "literal": lambda: pn(literal_eq4),
   }
   out = {}
   for op in ops:
@@ -94,8 +93,7 @@ def build(m, L, d_out, ops):
     mem = compiled.memory_analysis()
     mib = None
     if mem is not None:
-      mib = (mem.argument_size_in_bytes + mem.output_size_in_bytes
-             + mem.temp_size_in_bytes) / 2**20
+      mib = (mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes) / 2**20
     out[op] = (lambda c=compiled, a=args: jax.block_until_ready(c(*a)), mib, compiled, args)
   return out
 
@@ -121,8 +119,9 @@ def run_grid(points, rounds, min_sample_s):
   for label, m, L, d_out, ops in points:
     print(f"[scaling] compiling {label}", file=sys.stderr, flush=True)
     built = build(m, L, d_out, ops)
-    meta[label] = dict(m=m, L=L, d_out=d_out, agree=check_agree(built),
-                       mib={op: b[1] for op, b in built.items()})
+    meta[label] = dict(
+      m=m, L=L, d_out=d_out, agree=check_agree(built), mib={op: b[1] for op, b in built.items()}
+    )
     for op, (run, *_rest) in built.items():
       run()
       runs[(label, op)] = (run, C.calibrate(run, min_sample_s))
@@ -146,9 +145,11 @@ def render(title, results, key, ops):
   header = [key] + [f"{op} ms" for op in ops] + [f"{op} MiB" for op in ops]
   rows = []
   for r in results:
-    rows.append([r[key]] + [r["ms"].get(op, float("nan")) for op in ops]
-                + [r["mib"].get(op) if r["mib"].get(op) is not None else float("nan")
-                   for op in ops])
+    rows.append(
+      [r[key]]
+      + [r["ms"].get(op, float("nan")) for op in ops]
+      + [r["mib"].get(op) if r["mib"].get(op) is not None else float("nan") for op in ops]
+    )
   return f"{title}\n\n" + C.table(header, rows)
 
 
@@ -173,10 +174,12 @@ def main(argv=None):
   else:
     Ls, ms_, douts, lit_max = (10, 20, 50, 100, 200), (64, 128, 256, 512, 1024), (1, 4, 16, 64), 100
   all_ops = ("forward", "grad", "pseudo", "explicit", "literal")
-  L_pts = [(f"L={L}", 256, L, 1, [o for o in all_ops if o != "literal" or L <= lit_max])
-           for L in Ls]
-  m_pts = [(f"m={m}", m, 20, 1, [o for o in all_ops if o != "literal" or 20 <= lit_max])
-           for m in ms_]
+  L_pts = [
+    (f"L={L}", 256, L, 1, [o for o in all_ops if o != "literal" or L <= lit_max]) for L in Ls
+  ]
+  m_pts = [
+    (f"m={m}", m, 20, 1, [o for o in all_ops if o != "literal" or 20 <= lit_max]) for m in ms_
+  ]
   d_pts = [(f"d_out={k}", 256, 50, k, ["pseudo", "explicit"]) for k in douts]
   res_L = run_grid(L_pts, rounds, min_sample)
   res_m = run_grid(m_pts, rounds, min_sample)
@@ -184,13 +187,19 @@ def main(argv=None):
   for r in res_L:
     r["L_value"] = r["L"]
   text = [
-      render(f"Time and memory against L (m=256, batch {BATCH}, d={D}, d_out=1)", res_L, "L", all_ops),
-      "",
-      render(f"Time and memory against m (L=20, batch {BATCH}, d={D}, d_out=1)", res_m, "m", all_ops),
-      "",
-      render(f"Pseudo-network against d_out (m=256, L=50, batch {BATCH})", res_d, "d_out",
-             ("pseudo", "explicit")),
-      "",
+    render(
+      f"Time and memory against L (m=256, batch {BATCH}, d={D}, d_out=1)", res_L, "L", all_ops
+    ),
+    "",
+    render(f"Time and memory against m (L=20, batch {BATCH}, d={D}, d_out=1)", res_m, "m", all_ops),
+    "",
+    render(
+      f"Pseudo-network against d_out (m=256, L=50, batch {BATCH})",
+      res_d,
+      "d_out",
+      ("pseudo", "explicit"),
+    ),
+    "",
   ]
   slopes = {}
   for op in all_ops:
@@ -206,9 +215,20 @@ def main(argv=None):
   text.append(f"Load average before / after: {LOAD_START} / {C.loadavg()}.")
   out = "\n".join(text)
   print(out)
-  path = C.write_json("scaling", {"rounds": rounds, "loadavg_start": LOAD_START, "loadavg_end": C.loadavg(),
-                                  "info": C.jax_info(), "L_sweep": res_L, "m_sweep": res_m,
-                                  "d_out_sweep": res_d, "exponents": slopes, "report": out})
+  path = C.write_json(
+    "scaling",
+    {
+      "rounds": rounds,
+      "loadavg_start": LOAD_START,
+      "loadavg_end": C.loadavg(),
+      "info": C.jax_info(),
+      "L_sweep": res_L,
+      "m_sweep": res_m,
+      "d_out_sweep": res_d,
+      "exponents": slopes,
+      "report": out,
+    },
+  )
   print(f"\nwrote {path.relative_to(C.REPO)}")
 
 

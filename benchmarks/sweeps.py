@@ -52,9 +52,15 @@ def setup(m: int):
   xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, L, D, 0.5))(keys)
   ys = jnp.sign(xs[:, 2, 0] + 1e-6)
   sched = jaxrnn.training.practical_schedule(m, L, steps=STEPS)
-  fn = functools.partial(jaxrnn.training.init_and_train, m=m, optimizer=jaxrnn.training.optimizer("sgd", learning_rate=sched.eta),
-                         steps=STEPS, batch_size=BATCH, loss="logistic",
-                         scale=sched.scale)
+  fn = functools.partial(
+    jaxrnn.training.init_and_train,
+    m=m,
+    optimizer=jaxrnn.training.optimizer("sgd", learning_rate=sched.eta),
+    steps=STEPS,
+    batch_size=BATCH,
+    loss="logistic",
+    scale=sched.scale,
+  )
   return fn, xs, ys
 
 
@@ -76,6 +82,7 @@ def worker(ms, ks, loop: bool, min_sample_s: float):
 
         def run_loop(single=single, key_list=key_list, xs=xs, ys=ys):
           return [jax.block_until_ready(single(key, xs, ys)) for key in key_list]
+
         cases[f"loop:m={m}:K={k}"] = run_loop
         a = run_sweep().eval_loss
         b = np.stack([np.asarray(r.eval_loss) for r in run_loop()])
@@ -98,8 +105,12 @@ def main(argv=None):
   args = ap.parse_args(argv)
   min_sample = args.min_sample or (0.05 if args.quick else 0.1)
   if args.worker:
-    worker([int(x) for x in args.ms.split(",")], [int(x) for x in args.ks.split(",")],
-           not args.no_loop, min_sample)
+    worker(
+      [int(x) for x in args.ms.split(",")],
+      [int(x) for x in args.ks.split(",")],
+      not args.no_loop,
+      min_sample,
+    )
     return
   rounds = args.rounds or 3
   ms = (16, 32) if args.quick else (16, 32, 64, 128, 256)
@@ -107,9 +118,16 @@ def main(argv=None):
   shard_ms, shard_k, devices = ((16,) if args.quick else (16, 32)), 64, (1, 2, 4)
 
   def argv_for(m_list, k_list, loop):
-    return [__file__, "--worker", "--ms", ",".join(map(str, m_list)),
-            "--ks", ",".join(map(str, k_list)), "--min-sample", str(min_sample)] + (
-                [] if loop else ["--no-loop"])
+    return [
+      __file__,
+      "--worker",
+      "--ms",
+      ",".join(map(str, m_list)),
+      "--ks",
+      ",".join(map(str, k_list)),
+      "--min-sample",
+      str(min_sample),
+    ] + ([] if loop else ["--no-loop"])
 
   print("[sweeps] sweep vs loop", file=sys.stderr, flush=True)
   w = C.Worker(argv_for(ms, ks, True), label="grid")
@@ -126,19 +144,32 @@ def main(argv=None):
       ts = times[f"sweep:m={m}:K={k}"]["median"]
       tl = times[f"loop:m={m}:K={k}"]["median"]
       grid.append(dict(m=m, K=k, sweep_s=ts, loop_s=tl, speedup=tl / ts))
-      rows.append([m, k, C.ms(ts), C.ms(tl), f"{tl / ts:.1f}x",
-                   info["max_abs_loss_difference"][f"m={m}:K={k}"]])
-  text = [f"Sweep vs loop ({STEPS} SGD steps, minibatch {BATCH}, L={L}, d={D}, "
-          f"N={N_TRAIN}; device {info['device']})", "",
-          C.table(["m", "K", "sweep ms", "loop ms", "loop/sweep", "max |loss diff|"], rows), ""]
+      rows.append(
+        [
+          m,
+          k,
+          C.ms(ts),
+          C.ms(tl),
+          f"{tl / ts:.1f}x",
+          info["max_abs_loss_difference"][f"m={m}:K={k}"],
+        ]
+      )
+  text = [
+    f"Sweep vs loop ({STEPS} SGD steps, minibatch {BATCH}, L={L}, d={D}, "
+    f"N={N_TRAIN}; device {info['device']})",
+    "",
+    C.table(["m", "K", "sweep ms", "loop ms", "loop/sweep", "max |loss diff|"], rows),
+    "",
+  ]
 
   print("[sweeps] sharded over simulated devices", file=sys.stderr, flush=True)
   workers = {}
   try:
     for n in devices:
       env = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={n}"}
-      workers[f"{n}"] = C.Worker(argv_for(shard_ms, (shard_k,), False), env=env,
-                                 label=f"devices={n}")
+      workers[f"{n}"] = C.Worker(
+        argv_for(shard_ms, (shard_k,), False), env=env, label=f"devices={n}"
+      )
     shard_cases = {n: [f"sweep:m={m}:K={shard_k}" for m in shard_ms] for n in workers}
     shard_times = C.alternate(workers, shard_cases, rounds)
     shard_info = {n: wk.info for n, wk in workers.items()}
@@ -150,30 +181,57 @@ def main(argv=None):
     for m in shard_ms:
       t = shard_times[n][f"sweep:m={m}:K={shard_k}"]["median"]
       t1 = shard_times["1"][f"sweep:m={m}:K={shard_k}"]["median"]
-      shard.append(dict(requested_devices=int(n), devices=shard_info[n]["num_devices"],
-                        m=m, K=shard_k, sweep_s=t, vs_one_device=t1 / t))
+      shard.append(
+        dict(
+          requested_devices=int(n),
+          devices=shard_info[n]["num_devices"],
+          m=m,
+          K=shard_k,
+          sweep_s=t,
+          vs_one_device=t1 / t,
+        )
+      )
       srows.append([shard_info[n]["num_devices"], m, shard_k, C.ms(t), f"{t1 / t:.2f}x"])
-  text += [f"Sharded sweep, K={shard_k} (simulated CPU devices share the same cores)", "",
-           C.table(["devices", "m", "K", "sweep ms", "speed vs 1 device"], srows), ""]
+  text += [
+    f"Sharded sweep, K={shard_k} (simulated CPU devices share the same cores)",
+    "",
+    C.table(["devices", "m", "K", "sweep ms", "speed vs 1 device"], srows),
+    "",
+  ]
 
   small = [g for g in grid if g["m"] <= 32 and g["K"] == max(ks)]
   for g in small:
     ok = g["speedup"] >= TARGET
-    text.append(f"Target m={g['m']}, K={g['K']}: sweep {g['speedup']:.1f}x faster than the loop: "
-                + ("met" if ok else f"MISSED by {100 * (1 - g['speedup'] / TARGET):.0f}%")
-                + f" (target {TARGET:.0f}x)")
+    text.append(
+      f"Target m={g['m']}, K={g['K']}: sweep {g['speedup']:.1f}x faster than the loop: "
+      + ("met" if ok else f"MISSED by {100 * (1 - g['speedup'] / TARGET):.0f}%")
+      + f" (target {TARGET:.0f}x)"
+    )
   text.append(f"Load average before / after: {LOAD_START} / {C.loadavg()}.")
   loop_t = {(g["m"], g["K"]): g["loop_s"] for g in grid}
   for sh in shard:
     if sh["devices"] > 1 and (sh["m"], sh["K"]) in loop_t and sh["m"] <= 32:
-      text.append(f"  with the seeds sharded over {sh['devices']} CPU devices, m={sh['m']}: "
-                  f"{loop_t[(sh['m'], sh['K'])] / sh['sweep_s']:.1f}x faster than the loop")
+      text.append(
+        f"  with the seeds sharded over {sh['devices']} CPU devices, m={sh['m']}: "
+        f"{loop_t[(sh['m'], sh['K'])] / sh['sweep_s']:.1f}x faster than the loop"
+      )
   out = "\n".join(text)
   print(out)
-  path = C.write_json("sweeps", {"rounds": rounds, "loadavg_start": LOAD_START, "loadavg_end": C.loadavg(), "info": info,
-                                 "task": dict(L=L, d=D, N=N_TRAIN, steps=STEPS, batch=BATCH),
-                                 "grid": grid, "sharded": shard, "times": times,
-                                 "shard_times": shard_times, "report": out})
+  path = C.write_json(
+    "sweeps",
+    {
+      "rounds": rounds,
+      "loadavg_start": LOAD_START,
+      "loadavg_end": C.loadavg(),
+      "info": info,
+      "task": dict(L=L, d=D, N=N_TRAIN, steps=STEPS, batch=BATCH),
+      "grid": grid,
+      "sharded": shard,
+      "times": times,
+      "shard_times": shard_times,
+      "report": out,
+    },
+  )
   print(f"\nwrote {path.relative_to(C.REPO)}")
 
 

@@ -24,47 +24,68 @@ public name with its signature.
 Implementations live in ``jaxrnn._src``; this module only re-exports.
 """
 
+from jaxrnn import concept, features, inversion, kernels, languages, rerandomize, training
 from jaxrnn._src.inputs import normalize_sequence, random_normalized_sequence, random_true_sequence
 from jaxrnn._src.inversion import inversion_matrix
 from jaxrnn._src.pseudo import (
-    backward_correlations,
-    backward_matrices,
-    pseudo_network,
-    pseudo_network_explicit,
-    scaled_perturbation,
-    taylor_remainder,
+  backward_correlations,
+  backward_matrices,
+  pseudo_network,
+  pseudo_network_explicit,
+  scaled_perturbation,
+  taylor_remainder,
 )
 from jaxrnn._src.rnn import (
-    RNNParams,
-    activation_patterns,
-    cell,
-    final_hidden_state,
-    hidden_states,
-    init_params,
-    input_projections,
-    preactivations,
-    relu,
-    rnn_output,
+  RNNParams,
+  activation_patterns,
+  cell,
+  final_hidden_state,
+  hidden_states,
+  init_params,
+  input_projections,
+  preactivations,
+  relu,
+  rnn_output,
 )
 from jaxrnn._src.sweep import seed_keys, seed_mesh, sweep
-
-from jaxrnn import concept, features, inversion, kernels, languages, rerandomize, training  # noqa: I001  (namespaces after the names they build on)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    # Def. 3.2: the model
-    "RNNParams", "init_params", "cell", "hidden_states", "final_hidden_state", "rnn_output",
-    "activation_patterns", "preactivations", "input_projections", "relu",
-    # Def. 3.1: normalized inputs
-    "normalize_sequence", "random_true_sequence", "random_normalized_sequence",
-    # Eq. 4-5: the pseudo-network
-    "pseudo_network", "pseudo_network_explicit", "backward_matrices", "backward_correlations",
-    "taylor_remainder", "scaled_perturbation",
-    # Sec. 4.4
-    "inversion_matrix",
-    # seeds
-    "sweep", "seed_keys", "seed_mesh",
-    # namespaces
-    "concept", "features", "inversion", "kernels", "languages", "rerandomize", "training",
+  # Def. 3.2: the model
+  "RNNParams",
+  "init_params",
+  "cell",
+  "hidden_states",
+  "final_hidden_state",
+  "rnn_output",
+  "activation_patterns",
+  "preactivations",
+  "input_projections",
+  "relu",
+  # Def. 3.1: normalized inputs
+  "normalize_sequence",
+  "random_true_sequence",
+  "random_normalized_sequence",
+  # Eq. 4-5: the pseudo-network
+  "pseudo_network",
+  "pseudo_network_explicit",
+  "backward_matrices",
+  "backward_correlations",
+  "taylor_remainder",
+  "scaled_perturbation",
+  # Sec. 4.4
+  "inversion_matrix",
+  # seeds
+  "sweep",
+  "seed_keys",
+  "seed_mesh",
+  # namespaces
+  "concept",
+  "features",
+  "inversion",
+  "kernels",
+  "languages",
+  "rerandomize",
+  "training",
 ]

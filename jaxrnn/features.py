@@ -8,12 +8,17 @@ deviation ``sqrt((2 + 3 cos^2) / m) |v| |x|``.
 """
 
 from jaxrnn._src.features import (
-    random_relu_features,
-    relu_features_apply,
-    relu_features_error,
-    relu_features_error_std,
-    relu_readout,
+  random_relu_features,
+  relu_features_apply,
+  relu_features_error,
+  relu_features_error_std,
+  relu_readout,
 )
 
-__all__ = ["random_relu_features", "relu_readout", "relu_features_apply",
-           "relu_features_error", "relu_features_error_std"]
+__all__ = [
+  "random_relu_features",
+  "relu_readout",
+  "relu_features_apply",
+  "relu_features_error",
+  "relu_features_error_std",
+]

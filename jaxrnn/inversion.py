@@ -9,19 +9,27 @@ into bias and token entries (``reconstruction_errors``) complete the set.
 """
 
 from jaxrnn._src.inversion import (
-    LinearDecoder,
-    apply_linear_decoder,
-    fit_linear_decoder,
-    invert_hidden_state,
-    invert_hidden_state_naive,
-    inversion_matrix,
-    naive_block_scales,
-    naive_inversion_matrix,
-    reconstruction_errors,
-    zero_base_sequence,
+  LinearDecoder,
+  apply_linear_decoder,
+  fit_linear_decoder,
+  inversion_matrix,
+  invert_hidden_state,
+  invert_hidden_state_naive,
+  naive_block_scales,
+  naive_inversion_matrix,
+  reconstruction_errors,
+  zero_base_sequence,
 )
 
-__all__ = ["inversion_matrix", "invert_hidden_state", "naive_inversion_matrix",
-           "invert_hidden_state_naive", "naive_block_scales", "zero_base_sequence",
-           "LinearDecoder", "fit_linear_decoder", "apply_linear_decoder",
-           "reconstruction_errors"]
+__all__ = [
+  "inversion_matrix",
+  "invert_hidden_state",
+  "naive_inversion_matrix",
+  "invert_hidden_state_naive",
+  "naive_block_scales",
+  "zero_base_sequence",
+  "LinearDecoder",
+  "fit_linear_decoder",
+  "apply_linear_decoder",
+  "reconstruction_errors",
+]

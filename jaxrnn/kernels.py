@@ -3,19 +3,30 @@
 - ``empirical_ntk(params, xs1, xs2)``: the RNN's empirical neural tangent
   kernel at ``params`` over (W, A) with B frozen (the kernel of the
   pseudo-network of Eq. 4).
+- ``infinite_width_ntk``, ``infinite_width_nngp``: the closed-form limits as
+  m -> infinity of Theta / m and of E[F(x) F(x')] at the initialization of
+  Def. 3.2 (arc-cosine recursions over time).
 - ``kernel_ridge_loo``: kernel ridge regression with the ridge chosen by
   exact leave-one-out error.
 - ``additive_token_kernel``, ``fit_additive_baseline``: the token-wise
   additive class of Allen-Zhu & Li [37] as a kernel method.
 """
 
+from jaxrnn._src.infinite_width import infinite_width_nngp, infinite_width_ntk
 from jaxrnn._src.kernels import (
-    additive_token_kernel,
-    empirical_ntk,
-    fit_additive_baseline,
-    kernel_ridge_loo,
-    ntk_factors,
+  additive_token_kernel,
+  empirical_ntk,
+  fit_additive_baseline,
+  kernel_ridge_loo,
+  ntk_factors,
 )
 
-__all__ = ["empirical_ntk", "ntk_factors", "kernel_ridge_loo", "additive_token_kernel",
-           "fit_additive_baseline"]
+__all__ = [
+  "infinite_width_ntk",
+  "infinite_width_nngp",
+  "empirical_ntk",
+  "ntk_factors",
+  "kernel_ridge_loo",
+  "additive_token_kernel",
+  "fit_additive_baseline",
+]

@@ -7,12 +7,17 @@ may be traced, so both vmap over blocks.
 """
 
 from jaxrnn._src.rerandomize import (
-    block_mask,
-    relative_change,
-    rerandomization_changes,
-    rerandomize,
-    rerandomize_rows,
+  block_mask,
+  relative_change,
+  rerandomization_changes,
+  rerandomize,
+  rerandomize_rows,
 )
 
-__all__ = ["rerandomize", "rerandomize_rows", "block_mask", "relative_change",
-           "rerandomization_changes"]
+__all__ = [
+  "rerandomize",
+  "rerandomize_rows",
+  "block_mask",
+  "relative_change",
+  "rerandomization_changes",
+]

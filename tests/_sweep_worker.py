@@ -14,7 +14,8 @@ def per_seed(key, eps_x):
   kp, kx, kd = jax.random.split(key, 3)
   params = jaxrnn.init_params(kp, 32, 5, 2)
   xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, 6, 5, eps_x))(
-      jax.random.split(kx, 8))
+    jax.random.split(kx, 8)
+  )
   delta = jaxrnn.init_params(kd, 32, 5, 2)
   out = jax.vmap(jaxrnn.rnn_output, in_axes=(None, 0))(params, xs)
   lin = jax.vmap(jaxrnn.pseudo_network, in_axes=(None, None, 0))(params, delta, xs)

@@ -20,7 +20,7 @@ def hidden_states(W, A, xs):
   out = []
   for x in xs:
     pre = np.zeros(m)
-    for r in range(m):                       # neuron by neuron, as in Eq. (1)
+    for r in range(m):  # neuron by neuron, as in Eq. (1)
       pre[r] = A[r] @ x + W[r] @ h
     h = relu(pre)
     out.append(h)
@@ -47,7 +47,7 @@ def back_matrices(W, A, B, xs):
   out = []
   for i in range(1, L + 1):
     M = B.copy()
-    for j in range(L, i, -1):                # multiply D^(j) W for j = L ... i+1
+    for j in range(L, i, -1):  # multiply D^(j) W for j = L ... i+1
       M = M @ np.diag(D[j - 1]) @ W
     out.append(M)
   return np.array(out)
@@ -86,5 +86,5 @@ def inversion_matrix(W, A, base_xs):
   Wbar = np.diag(D[0]) @ A
   for l in range(2, len(base_xs) + 1):
     Dl = np.diag(D[l - 1])
-    Wbar = np.hstack([Dl @ W @ Wbar, Dl @ A])   # row-wise concatenation [.,.]_r
+    Wbar = np.hstack([Dl @ W @ Wbar, Dl @ A])  # row-wise concatenation [.,.]_r
   return Wbar

@@ -1,7 +1,6 @@
 """The command line and the resumable runner."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,20 +11,31 @@ import pytest
 from jaxrnn import cli, experiments
 from jaxrnn.lab import store
 
-SMALL = ["--set", "ms=8,12", "--set", "omegas=0.001,0.01,0.03,0.1,0.3,1.0",
-         "--set", "num_seeds=2", "--set", "num_sequences=4", "--set", "L=4"]
+SMALL = [
+  "--set",
+  "ms=8,12",
+  "--set",
+  "omegas=0.001,0.01,0.03,0.1,0.3,1.0",
+  "--set",
+  "num_seeds=2",
+  "--set",
+  "num_sequences=4",
+  "--set",
+  "L=4",
+]
 
 
 def jaxrnn_cli(*args, timeout=300):
-  return subprocess.run([sys.executable, "-m", "jaxrnn", *args],
-                        capture_output=True, text=True, timeout=timeout)
+  return subprocess.run(
+    [sys.executable, "-m", "jaxrnn", *args], capture_output=True, text=True, timeout=timeout
+  )
 
 
 def run_main(capsys, *args):
   """Runs the CLI in-process; returns (status, stdout, stderr)."""
   try:
     status = cli.main(list(args))
-  except SystemExit as e:      # argparse errors exit through SystemExit
+  except SystemExit as e:  # argparse errors exit through SystemExit
     status = e.code
   out = capsys.readouterr()
   return status, out.out, out.err
@@ -37,7 +47,9 @@ def test_list_names_the_experiments(capsys):
   assert "linearization" in out
 
 
-@pytest.mark.parametrize("args,message", [
+@pytest.mark.parametrize(
+  "args,message",
+  [
     (["run", "nope"], "unknown experiment 'nope'"),
     (["run", "linearization", "--preset", "huge"], "invalid choice: 'huge'"),
     (["run", "linearization", "--set", "bogus=1"], "unknown config key 'bogus'"),
@@ -46,7 +58,8 @@ def test_list_names_the_experiments(capsys):
     (["run", "linearization", "--set", "noequals"], "--set expects key=value"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "the following arguments are required: command"),
-])
+  ],
+)
 def test_bad_input_is_one_line_and_status_2(args, message, tmp_path, capsys):
   if args[:1] == ["run"]:
     args = args + ["--out", str(tmp_path)]
@@ -60,8 +73,10 @@ def test_bad_input_is_one_line_and_status_2(args, message, tmp_path, capsys):
 def test_installed_entry_point_answers_without_traceback():
   res = jaxrnn_cli("run", "nope")
   assert res.returncode == 2
-  assert res.stderr.strip() == "jaxrnn: error: unknown experiment 'nope'; known: " + \
-      res.stderr.strip().split("known: ")[1]
+  assert (
+    res.stderr.strip()
+    == "jaxrnn: error: unknown experiment 'nope'; known: " + res.stderr.strip().split("known: ")[1]
+  )
   assert "Traceback" not in res.stderr
 
 
@@ -76,16 +91,28 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   full_dir = full_out / "linearization" / "quick"
   for name in ("config.json", "results.jsonl", "summary.md", "linearization.png"):
     assert (full_dir / name).exists(), name
-  assert "| m |" in res.stdout                      # the summary table is printed
+  assert "| m |" in res.stdout  # the summary table is printed
   meta = json.loads((full_dir / "config.json").read_text())
   assert meta["seed"] == 0 and meta["environment"]["jax"] and meta["environment"]["devices"]
   full = _records(full_dir)
   assert len(full) == 12
 
   cut_dir = cut_out / "linearization" / "quick"
-  proc = subprocess.Popen([sys.executable, "-m", "jaxrnn", "run", "linearization",
-                           "--out", str(cut_out), "--no-progress", *SMALL],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  proc = subprocess.Popen(
+    [
+      sys.executable,
+      "-m",
+      "jaxrnn",
+      "run",
+      "linearization",
+      "--out",
+      str(cut_out),
+      "--no-progress",
+      *SMALL,
+    ],
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+  )
   deadline = time.time() + 240
   while time.time() < deadline:
     path = cut_dir / "results.jsonl"
@@ -102,7 +129,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   res = jaxrnn_cli("run", "linearization", "--out", str(cut_out), "--no-progress", *SMALL)
   assert res.returncode == 0, res.stderr
   resumed = _records(cut_dir)
-  assert [r["key"] for r in resumed[:len(kept)]] == [r["key"] for r in kept]
+  assert [r["key"] for r in resumed[: len(kept)]] == [r["key"] for r in kept]
   keys = [r["key"] for r in resumed]
   assert len(keys) == len(set(keys)) == 12
   by_key = {r["key"]: r for r in full}
@@ -111,9 +138,23 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
 
 
 def test_other_config_in_same_directory_is_refused(tmp_path, capsys):
-  args = ["run", "linearization", "--out", str(tmp_path), "--no-progress",
-          "--set", "ms=8", "--set", "omegas=0.1", "--set", "num_seeds=1",
-          "--set", "num_sequences=2", "--set", "L=3"]
+  args = [
+    "run",
+    "linearization",
+    "--out",
+    str(tmp_path),
+    "--no-progress",
+    "--set",
+    "ms=8",
+    "--set",
+    "omegas=0.1",
+    "--set",
+    "num_seeds=1",
+    "--set",
+    "num_sequences=2",
+    "--set",
+    "L=3",
+  ]
   assert run_main(capsys, *args)[0] == 0
   status, _, err = run_main(capsys, *args, "--seed", "5")
   assert status == 2 and "another config" in err
@@ -130,7 +171,7 @@ def test_load_records_drops_only_a_torn_tail(tmp_path):
   path.write_text(_rec(1) + "\n" + _rec(2) + "\n" + '{"key": "c"')
   recs = store.load_records(path, "h")
   assert [r["v"] for r in recs] == [1, 2]
-  assert path.read_text() == _rec(1) + "\n" + _rec(2) + "\n"   # torn tail cut on disk
+  assert path.read_text() == _rec(1) + "\n" + _rec(2) + "\n"  # torn tail cut on disk
 
 
 def test_load_records_refuses_a_duplicate_point(tmp_path):
@@ -142,8 +183,10 @@ def test_load_records_refuses_a_duplicate_point(tmp_path):
 
 def test_overrides_are_typed():
   from jaxrnn.experiments import linearization
-  cfg = experiments.apply_overrides(linearization.PRESETS["quick"],
-                                    ["ms=16,32", "eps_x=0.2", "dtype=float32"])
+
+  cfg = experiments.apply_overrides(
+    linearization.PRESETS["quick"], ["ms=16,32", "eps_x=0.2", "dtype=float32"]
+  )
   assert cfg.ms == (16, 32) and cfg.eps_x == 0.2 and cfg.dtype == "float32"
   with pytest.raises(experiments.ConfigError, match="dtype: must be one of 'float32', 'float64'"):
     experiments.apply_overrides(cfg, ["dtype=float16"])

@@ -40,7 +40,8 @@ def _data():
   k = jax.random.split(jax.random.key(0), 3)
   p = jaxrnn.init_params(k[0], 16, 4, 1)
   xs = jax.vmap(lambda kk: jaxrnn.random_normalized_sequence(kk, 5, 4, 0.5))(
-      jax.random.split(k[1], 8))
+    jax.random.split(k[1], 8)
+  )
   return k[2], p, xs, jnp.sign(xs[:, 2, 0])
 
 
@@ -85,36 +86,78 @@ def test_sweep_grid_points_of_one_shape_compile_once():
   keys = jaxrnn.seed_keys(0, 4)
   jaxrnn.sweep(functools.partial(per_seed, m=8), keys, jnp.asarray(1.0))
   with count_compiles() as c:
-    for s in (2.0, 3.0, 4.0):          # a new partial object every time
+    for s in (2.0, 3.0, 4.0):  # a new partial object every time
       jaxrnn.sweep(functools.partial(per_seed, m=8), keys, jnp.asarray(s))
   assert c["n"] == 0
   with count_compiles() as c:
     jaxrnn.sweep(functools.partial(per_seed, m=12), keys, jnp.asarray(1.0))
-  assert c["n"] >= 1                   # another width is another program
+  assert c["n"] >= 1  # another width is another program
 
 
 # Tiny configs, and for each a point; (name, overrides, second point or None).
 _TINY = {
-    "linearization": (dict(ms=(8,), omegas=(0.01, 0.1), num_seeds=2, num_sequences=2, L=4),
-                      {"m": 8, "omega": 0.01}, {"m": 8, "omega": 0.1}),
-    "random_features": (dict(ms=(16,), num_pairs=4, num_seeds=2), {"m": 16}, None),
-    "invertibility": (dict(ms=(16,), Ls=(3, 4), eps_xs=(0.01, 0.05), num_seeds=2,
-                           num_sequences=2, num_train=8),
-                      {"m": 16, "eps_x": 0.01}, {"m": 16, "eps_x": 0.05}),
-    "backward_correlation": (dict(ms=(16,), d_outs=(1, 2), L=4, num_seeds=2, num_sequences=2),
-                             {"m": 16}, None),
-    "rerandomization": (dict(ms=(16,), num_blocks=(2, 4), L=4, num_seeds=2, num_sequences=2),
-                        {"m": 16}, None),
-    "existence": (dict(phis=("pow:1", "pow:2"), ms=(16,), L=4, num_seeds=2, num_test=8,
-                       hermite_alpha=4, hermite_b0=2), {"phi": "pow:1", "m": 16}, None),
-    "training": (dict(phis=("pow:1", "pow:2"), ms=(16,), Ns=(8, 16), L=4, steps=4,
-                      eval_every=2, batch_size=2, num_seeds=2, num_test=8, num_probe=4),
-                 {"phi": "pow:1", "m": 16}, None),   # another phi is another data program
-    "languages": (dict(languages=("tomita1", "parity"), optimizers=("rmsprop",),
-                       train_max_len=4, test_bin_edges=(6,), n_test=8, m=8, steps=4,
-                       batch_size=4, num_seeds=2, complexity_lengths=(4,),
-                       additive_lengths=(2,), additive_n=2),
-                  {"kind": "train", "language": "tomita1", "optimizer": "rmsprop"}, None),
+  "linearization": (
+    dict(ms=(8,), omegas=(0.01, 0.1), num_seeds=2, num_sequences=2, L=4),
+    {"m": 8, "omega": 0.01},
+    {"m": 8, "omega": 0.1},
+  ),
+  "random_features": (dict(ms=(16,), num_pairs=4, num_seeds=2), {"m": 16}, None),
+  "invertibility": (
+    dict(ms=(16,), Ls=(3, 4), eps_xs=(0.01, 0.05), num_seeds=2, num_sequences=2, num_train=8),
+    {"m": 16, "eps_x": 0.01},
+    {"m": 16, "eps_x": 0.05},
+  ),
+  "backward_correlation": (
+    dict(ms=(16,), d_outs=(1, 2), L=4, num_seeds=2, num_sequences=2),
+    {"m": 16},
+    None,
+  ),
+  "rerandomization": (
+    dict(ms=(16,), num_blocks=(2, 4), L=4, num_seeds=2, num_sequences=2),
+    {"m": 16},
+    None,
+  ),
+  "existence": (
+    dict(
+      phis=("pow:1", "pow:2"), ms=(16,), L=4, num_seeds=2, num_test=8, hermite_alpha=4, hermite_b0=2
+    ),
+    {"phi": "pow:1", "m": 16},
+    None,
+  ),
+  "training": (
+    dict(
+      phis=("pow:1", "pow:2"),
+      ms=(16,),
+      Ns=(8, 16),
+      L=4,
+      steps=4,
+      eval_every=2,
+      batch_size=2,
+      num_seeds=2,
+      num_test=8,
+      num_probe=4,
+    ),
+    {"phi": "pow:1", "m": 16},
+    None,
+  ),  # another phi is another data program
+  "languages": (
+    dict(
+      languages=("tomita1", "parity"),
+      optimizers=("rmsprop",),
+      train_max_len=4,
+      test_bin_edges=(6,),
+      n_test=8,
+      m=8,
+      steps=4,
+      batch_size=4,
+      num_seeds=2,
+      complexity_lengths=(4,),
+      additive_lengths=(2,),
+      additive_n=2,
+    ),
+    {"kind": "train", "language": "tomita1", "optimizer": "rmsprop"},
+    None,
+  ),
 }
 
 
@@ -130,7 +173,7 @@ def test_experiment_point_compiles_once_per_shape(name):
   with count_compiles() as c:
     exp.run_point(dataclasses.replace(cfg, seed=1), point)
   assert c["n"] == 0, f"{name}: {c['n']} compilations for a new seed"
-  if other is not None:            # another grid point of the same shapes
+  if other is not None:  # another grid point of the same shapes
     with count_compiles() as c:
       exp.run_point(cfg, other)
     assert c["n"] == 0, f"{name}: {c['n']} compilations for {other}"

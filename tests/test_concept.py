@@ -32,22 +32,25 @@ def test_dataset_shapes_normalization_and_noise_opt():
   np.testing.assert_allclose(np.linalg.norm(xb, axis=-1), 1.0, rtol=1e-5)
   # w lives on the free coordinates: <w, xbar> has variance 3 / (4 (d-2)).
   z = np.asarray(xb).reshape(4000, -1) @ np.asarray(c.w[0, 0])
-  assert np.var(z) == pytest.approx(3 / 8, rel=0.1)      # 4000 samples: ~3% sd
+  assert np.var(z) == pytest.approx(3 / 8, rel=0.1)  # 4000 samples: ~3% sd
   # OPT for Gaussian noise 0.2 with the Huber loss: mostly quadratic, ~ 0.02.
   opt = jaxrnn.concept.huber_noise_opt(0.2)
   r = np.linspace(-10, 10, 200001) * 0.2
   dens = np.exp(-0.5 * (r / 0.2) ** 2) / (0.2 * math.sqrt(2 * math.pi))
-  assert opt == pytest.approx(np.sum(np.where(abs(r) <= 1, r * r / 2, abs(r) - .5) * dens) * (r[1] - r[0]), rel=1e-3)
+  assert opt == pytest.approx(
+    np.sum(np.where(abs(r) <= 1, r * r / 2, abs(r) - 0.5) * dens) * (r[1] - r[0]), rel=1e-3
+  )
   est = jaxrnn.concept.estimate_opt(f, ys, "clipped_squared")
   assert est == pytest.approx(opt, rel=0.1)
 
 
 def test_classification_flips():
   c = jaxrnn.concept.random_concept(jax.random.key(3), 5, 4, phi="sin")
-  _, ys, f, _ = jaxrnn.concept.concept_dataset(jax.random.key(4), c, 4000, 5, 4, 0.5,
-                                      task="classification", flip=0.2)
+  _, ys, f, _ = jaxrnn.concept.concept_dataset(
+    jax.random.key(4), c, 4000, 5, 4, 0.5, task="classification", flip=0.2
+  )
   disagree = np.mean(np.asarray(ys) != np.where(np.asarray(f) >= 0, 1.0, -1.0))
-  assert disagree == pytest.approx(0.2, abs=0.03)        # binomial sd 0.006
+  assert disagree == pytest.approx(0.2, abs=0.03)  # binomial sd 0.006
 
 
 def test_bad_concepts():

@@ -6,7 +6,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import special
 
 import jaxrnn
 from jaxrnn import concept as ex
@@ -21,11 +20,13 @@ def test_lemma41_fit_against_monte_carlo():
   theta = np.asarray(fit.theta, np.float64)
   rng = np.random.default_rng(0)
   a, b, b0 = rng.standard_normal((3, 2_000_000))
+
   def he(z, n):
     out = [np.ones_like(z), z]
     for j in range(1, n - 1):
       out.append(z * out[j] - j * out[j - 1])
     return np.stack(out[:n], -1) / np.sqrt([math.factorial(j) for j in range(n)])
+
   H = np.einsum("nj,jk,nk->n", he(a, theta.shape[0]), theta, he(b0, theta.shape[1]))
   for t in (-0.7, 0.0, 0.5):
     mc = np.mean(H * (a * t + b * math.sqrt(1 - t * t) + b0 >= 0))
@@ -55,10 +56,10 @@ def _construction_error(m, seeds=3):
   errs = []
   for s in range(seeds):
     p = jaxrnn.init_params(jax.random.key(100 + s), m, d, 1)
-    con = jax.jit(jaxrnn.concept.construct_pseudo_network, static_argnums=1)(p, target, eps_x) if False else jax.jit(lambda q: jaxrnn.concept.construct_pseudo_network(q, target, eps_x))(p)
+    con = jax.jit(lambda q: jaxrnn.concept.construct_pseudo_network(q, target, eps_x))(p)
     delta = jaxrnn.RNNParams(jnp.zeros_like(p.W), con.A_star, p.B)
-    out = jax.vmap(lambda x: jaxrnn.pseudo_network(p, delta, x))(xs)
-    errs.append(float(jnp.sqrt(jnp.mean((out - f) ** 2)) / jnp.sqrt(jnp.mean(f ** 2))))
+    out = jax.vmap(lambda x, p=p, delta=delta: jaxrnn.pseudo_network(p, delta, x))(xs)
+    errs.append(float(jnp.sqrt(jnp.mean((out - f) ** 2)) / jnp.sqrt(jnp.mean(f**2))))
   return np.mean(errs)
 
 

@@ -21,8 +21,8 @@ def _contains(rows, pattern):
 
 
 REF = {
-    "one_one": lambda rows: rows.sum(1) == 1,
-    "parity": lambda rows: rows.sum(1) % 2 == 1,
+  "one_one": lambda rows: rows.sum(1) == 1,
+  "parity": lambda rows: rows.sum(1) % 2 == 1,
 }
 
 
@@ -49,13 +49,14 @@ def test_members_satisfy_def_3_3(name):
   np.testing.assert_allclose(np.linalg.norm(w, axis=1), 1.0, rtol=1e-6)
   assert np.all(np.abs(np.asarray(c.b)) <= 1)
   import jax.numpy as jnp
+
   for phi in c.phis[0]:
-    assert abs(float(phi_function(phi)(jnp.zeros(())))) < 1e-12   # Phi(0) = 0
+    assert abs(float(phi_function(phi)(jnp.zeros(())))) < 1e-12  # Phi(0) = 0
 
 
 def _cs_reference(coeffs, R, C=1e4):
   """Def. 2.1 written out: C* sum_i (i+1)^1.75 R^i |c_i|."""
-  return C * sum((i + 1) ** 1.75 * R ** i * abs(c) for i, c in enumerate(coeffs))
+  return C * sum((i + 1) ** 1.75 * R**i * abs(c) for i, c in enumerate(coeffs))
 
 
 def test_complexity_of_constructions_against_series():
@@ -68,12 +69,15 @@ def test_complexity_of_constructions_against_series():
     par = [0.0] * 120
     for j in range(1, 60):
       par[2 * j] = a ** (2 * j) / math.factorial(2 * j)
-    assert abs(log10_complexity_s(E.parity_member(n).concept, 1.0) - math.log10(_cs_reference(par, 1.0))) < 1e-6
+    assert (
+      abs(log10_complexity_s(E.parity_member(n).concept, 1.0) - math.log10(_cs_reference(par, 1.0)))
+      < 1e-6
+    )
   # Pattern: ((1 + z/zm)/2)^P - 2^-P expanded by the binomial theorem.
   n, q = 12, 4
   P = E.pattern_power(n, q)
   zm = math.sqrt(3 * q) / 2
-  coeffs = [0.0] + [math.comb(P, i) / 2 ** P / zm ** i for i in range(1, P + 1)]
+  coeffs = [0.0] + [math.comb(P, i) / 2**P / zm**i for i in range(1, P + 1)]
   got = log10_complexity_s(E.contains_member(n, "0110").concept, 1.0)
   assert abs(got - math.log10(_cs_reference(coeffs, 1.0))) < 1e-9
 
@@ -111,7 +115,7 @@ def test_additive_optimum_on_one_one():
   for n in range(2, 8):
     r = E.additive_best_accuracy("one_one", n)
     # Closed form: "at most one 1" errs only on 00...0; nothing does better.
-    assert r.exact and abs(r.accuracy - (1 - 2.0 ** -n)) < 1e-12, n
+    assert r.exact and abs(r.accuracy - (1 - 2.0**-n)) < 1e-12, n
     assert r.accuracy < 1.0
   for n in (3, 4):
     labels = _strings(n).sum(1) == 1
@@ -120,8 +124,10 @@ def test_additive_optimum_on_one_one():
 
 
 def test_additive_optimum_brute_force_other_languages():
-  for name, ref in [("parity", lambda r: r.sum(1) % 2 == 1),
-                    ("tomita1", lambda r: r.sum(1) == r.shape[1])]:
+  for name, ref in [
+    ("parity", lambda r: r.sum(1) % 2 == 1),
+    ("tomita1", lambda r: r.sum(1) == r.shape[1]),
+  ]:
     labels = ref(_strings(4))
     bf = _brute_force_threshold_accuracy(4, labels, 3)
     assert abs(E.additive_best_accuracy(name, 4).accuracy - bf) < 1e-12, name

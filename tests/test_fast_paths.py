@@ -46,8 +46,8 @@ def np_vjp(W, A, B, xs, c):
   W, A, B, xs, c = (np.asarray(a, np.float64) for a in (W, A, B, xs, c))
   zs, h = np_forward(W, A, xs)
   gW, gA, gx = np.zeros_like(W), np.zeros_like(A), np.zeros_like(xs)
-  g = B.T @ c                                 # dF/dh^(L)
-  for l in range(len(xs), 0, -1):             # l = L ... 1
+  g = B.T @ c  # dF/dh^(L)
+  for l in range(len(xs), 0, -1):  # l = L ... 1
     gz = g * (zs[l - 1] >= 0)
     gW += np.outer(gz, h[l - 1])
     gA += np.outer(gz, xs[l - 1])
@@ -61,11 +61,11 @@ def np_eq4(W, A, B, dW, dA, xs):
   W, A, B, dW, dA, xs = (np.asarray(a, np.float64) for a in (W, A, B, dW, dA, xs))
   zs, h = np_forward(W, A, xs)
   L = len(xs)
-  D = [np.diag((z >= 0).astype(np.float64)) for z in zs]   # D[i-1] = D^(i)
+  D = [np.diag((z >= 0).astype(np.float64)) for z in zs]  # D[i-1] = D^(i)
   total = np.zeros(B.shape[0])
   for i in range(1, L + 1):
-    back = B.copy()                                       # Back_{L->L} = B
-    for j in range(L, i, -1):                             # B D^(L) W ... D^(i+1) W
+    back = B.copy()  # Back_{L->L} = B
+    for j in range(L, i, -1):  # B D^(L) W ... D^(i+1) W
       back = back @ D[j - 1] @ W
     total += back @ D[i - 1] @ (dW @ h[i - 1] + dA @ xs[i - 1])
   return total
@@ -101,20 +101,18 @@ def assert_close(actual, expected, dtype, scale=None):
   expected = np.asarray(expected, np.float64)
   scale = scale if scale is not None else max(np.max(np.abs(expected)), 1e-12)
   tol = 2e-5 if dtype == jnp.float32 else 1e-10
-  np.testing.assert_allclose(np.asarray(actual, np.float64), expected,
-                             rtol=0, atol=tol * scale)
+  np.testing.assert_allclose(np.asarray(actual, np.float64), expected, rtol=0, atol=tol * scale)
 
 
 CASES = [
-    dict(m=16, d=3, L=1, d_out=1, dtype=jnp.float32),
-    dict(m=24, d=4, L=7, d_out=2, dtype=jnp.float32),
-    dict(m=24, d=4, L=7, d_out=2, dtype=jnp.float64),
-    dict(m=40, d=5, L=12, d_out=3, dtype=jnp.float64),
+  dict(m=16, d=3, L=1, d_out=1, dtype=jnp.float32),
+  dict(m=24, d=4, L=7, d_out=2, dtype=jnp.float32),
+  dict(m=24, d=4, L=7, d_out=2, dtype=jnp.float64),
+  dict(m=40, d=5, L=12, d_out=3, dtype=jnp.float64),
 ]
 
 
 class FastPathTest(chex.TestCase):
-
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(*CASES)
   def test_output_and_final_state(self, m, d, L, d_out, dtype):
@@ -171,8 +169,10 @@ class FastPathTest(chex.TestCase):
         return jnp.sum(c * o)
 
       gW, gA = jax.jit(jax.grad(loss, argnums=(0, 1)))(p.W, p.A)
-      per_ex = jax.vmap(jax.grad(lambda W, x, ci: ci @ jaxrnn.rnn_output(
-          jaxrnn.RNNParams(W, p.A, p.B), x)), in_axes=(None, 0, 0))(p.W, xs, c)
+      per_ex = jax.vmap(
+        jax.grad(lambda W, x, ci: ci @ jaxrnn.rnn_output(jaxrnn.RNNParams(W, p.A, p.B), x)),
+        in_axes=(None, 0, 0),
+      )(p.W, xs, c)
       refs = [np_vjp(p.W, p.A, p.B, xs[b], c[b]) for b in range(n)]
       for b in range(n):
         assert_close(out[b], np_output(p.W, p.A, p.B, xs[b]), jnp.float64)
@@ -195,7 +195,9 @@ class FastPathTest(chex.TestCase):
       zs, _ = np_forward(p.W, p.A, xs)
       assert zs[1][0] == 0.0 and zs[0].max() == 0.0 == zs[0].min()
       dl = dl._replace(A=dl.A.at[0, 0].set(1.0))
-      assert_close(jaxrnn.pseudo_network(p, dl, xs), np_eq4(p.W, p.A, p.B, dl.W, dl.A, xs), jnp.float64)
+      assert_close(
+        jaxrnn.pseudo_network(p, dl, xs), np_eq4(p.W, p.A, p.B, dl.W, dl.A, xs), jnp.float64
+      )
       f = lambda W, A: jaxrnn.rnn_output(jaxrnn.RNNParams(W, A, p.B), xs)[0]
       _, t = jax.jvp(f, (p.W, p.A), (dl.W, dl.A))
       assert_close(t, np_eq4(p.W, p.A, p.B, dl.W, dl.A, xs)[0], jnp.float64)
@@ -219,18 +221,22 @@ class FastPathTest(chex.TestCase):
       f = lambda W: jaxrnn.rnn_output(jaxrnn.RNNParams(W, p.A, p.B), xs)[0]
       V = dl.W
       eps = 1e-6
-      ref = (np_vjp(p.W + eps * V, p.A, p.B, xs, np.ones(1))[0]
-             - np_vjp(p.W - eps * V, p.A, p.B, xs, np.ones(1))[0]) / (2 * eps)
+      ref = (
+        np_vjp(p.W + eps * V, p.A, p.B, xs, np.ones(1))[0]
+        - np_vjp(p.W - eps * V, p.A, p.B, xs, np.ones(1))[0]
+      ) / (2 * eps)
       fwd_rev = jax.jvp(jax.grad(f), (p.W,), (V,))[1]
       rev_rev = jax.grad(lambda W: jnp.vdot(jax.grad(f)(W), V))(p.W)
-      assert np.max(np.abs(ref)) > 1e-3   # the Hessian in W is not zero
+      assert np.max(np.abs(ref)) > 1e-3  # the Hessian in W is not zero
       np.testing.assert_allclose(fwd_rev, ref, atol=1e-6 * np.max(np.abs(ref)))
       np.testing.assert_allclose(rev_rev, ref, atol=1e-6 * np.max(np.abs(ref)))
       # Second derivative along a line, forward over forward.
       g = lambda t: f(p.W + t * V)
       d2 = jax.jvp(lambda t: jax.jvp(g, (t,), (1.0,))[1], (0.0,), (1.0,))[1]
-      ref2 = (np_eq4(p.W + eps * V, p.A, p.B, V, 0 * p.A, xs)
-              - np_eq4(p.W - eps * V, p.A, p.B, V, 0 * p.A, xs))[0] / (2 * eps)
+      ref2 = (
+        np_eq4(p.W + eps * V, p.A, p.B, V, 0 * p.A, xs)
+        - np_eq4(p.W - eps * V, p.A, p.B, V, 0 * p.A, xs)
+      )[0] / (2 * eps)
       np.testing.assert_allclose(d2, ref2, atol=1e-6 * max(abs(ref2), 1e-3))
 
   @parameterized.parameters((1, 1), (2, 10**9), (3, 1), (8, 10**9))
@@ -244,8 +250,9 @@ class FastPathTest(chex.TestCase):
       rnn_mod._UNROLL, rnn_mod._INLOOP_MIN_M = unroll, inloop_min_m
       try:
         out = jax.jit(jaxrnn.rnn_output)(p, xs)
-        gW, gA = jax.grad(lambda W, A: c @ jaxrnn.rnn_output(
-            jaxrnn.RNNParams(W, A, p.B), xs), argnums=(0, 1))(p.W, p.A)
+        gW, gA = jax.grad(
+          lambda W, A: c @ jaxrnn.rnn_output(jaxrnn.RNNParams(W, A, p.B), xs), argnums=(0, 1)
+        )(p.W, p.A)
         pn = jax.jit(jaxrnn.pseudo_network)(p, dl, xs)
         f = lambda W, A, xs: jaxrnn.rnn_output(jaxrnn.RNNParams(W, A, p.B), xs)
         _, t = jax.jvp(f, (p.W, p.A, xs), (dl.W, dl.A, jnp.zeros_like(xs)))
@@ -266,8 +273,10 @@ class FastPathTest(chex.TestCase):
     # RNN at (W, A): grad_{W'} c.F(x; W', A') = grad_W c.F_rnn(x; W, A).
     with jax.enable_x64(True):
       p, dl, xs, _, c = problem(jax.random.key(7), 16, 3, 6, 2, dtype=jnp.float64)
-      g = jax.grad(lambda W_, A_: c @ jaxrnn.pseudo_network(
-          p, jaxrnn.RNNParams(W_, A_, p.B), xs), argnums=(0, 1))(dl.W, dl.A)
+      g = jax.grad(
+        lambda W_, A_: c @ jaxrnn.pseudo_network(p, jaxrnn.RNNParams(W_, A_, p.B), xs),
+        argnums=(0, 1),
+      )(dl.W, dl.A)
       rW, rA, _ = np_vjp(p.W, p.A, p.B, xs, c)
       assert_close(g[0], rW, jnp.float64)
       assert_close(g[1], rA, jnp.float64)

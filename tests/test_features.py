@@ -28,7 +28,9 @@ def test_readout_and_apply_match_numpy(variance):
   with jax.enable_x64(True):
     p = jaxrnn.features.relu_readout(jnp.asarray(T), jnp.asarray(v), variance)
     y = jaxrnn.features.relu_features_apply(jnp.asarray(T), p, jnp.asarray(x))
-    e = jaxrnn.features.relu_features_error(jnp.asarray(T), jnp.asarray(v), jnp.asarray(x), variance)
+    e = jaxrnn.features.relu_features_error(
+      jnp.asarray(T), jnp.asarray(v), jnp.asarray(x), variance
+    )
   p_ref = _np_readout(T, v, variance)
   np.testing.assert_allclose(np.asarray(p), p_ref, rtol=1e-12)
   np.testing.assert_allclose(float(y), _np_apply(T, p_ref, x), rtol=1e-12)
@@ -56,28 +58,33 @@ def test_paper_readout_is_off_by_factor_m():
   slope = np.sum(paper * vx) / np.sum(vx * vx)
   assert abs(slope / m - 1) < 0.1
   with jax.enable_x64(True):
-    ours = jax.vmap(lambda v, x: jaxrnn.features.relu_features_apply(
-        jnp.asarray(T), jaxrnn.features.relu_readout(jnp.asarray(T), v), x))(jnp.asarray(V), jnp.asarray(X))
+    ours = jax.vmap(
+      lambda v, x: jaxrnn.features.relu_features_apply(
+        jnp.asarray(T), jaxrnn.features.relu_readout(jnp.asarray(T), v), x
+      )
+    )(jnp.asarray(V), jnp.asarray(X))
   slope_ours = np.sum(np.asarray(ours) * vx) / np.sum(vx * vx)
   assert abs(slope_ours - 1) < 0.1
 
 
 def _errors(m, v, x, K, seed):
   keys = jaxrnn.seed_keys(seed, K)
-  f = lambda k: jaxrnn.features.relu_features_error(jaxrnn.features.random_relu_features(k, m, v.shape[0]), v, x)
+  f = lambda k: jaxrnn.features.relu_features_error(
+    jaxrnn.features.random_relu_features(k, m, v.shape[0]), v, x
+  )
   return np.asarray(jax.vmap(f)(keys), np.float64)
 
 
 def test_error_std_matches_prediction():
   # sqrt((2 + 3c^2)/m) |v||x|. The sample std of K = 600 draws has relative
   # standard error ~ 1/sqrt(2K) ~ 3%; the 10% window is > 3 sigma.
-  d, m = 6, 64
+  _d, m = 6, 64
   v = jnp.asarray([1.0, 0, 0, 0, 0, 0]) * 2.0
   x = jnp.asarray([0.6, 0.8, 0, 0, 0, 0]) * 0.5
   err = _errors(m, v, x, 600, 0)
   pred = float(jaxrnn.features.relu_features_error_std(v, x, m))
   np.testing.assert_allclose(pred, np.sqrt((2 + 3 * 0.36) / m) * 1.0, rtol=1e-6)
-  assert abs(err.mean()) < 4 * pred / np.sqrt(600)      # unbiased
+  assert abs(err.mean()) < 4 * pred / np.sqrt(600)  # unbiased
   assert abs(err.std() / pred - 1) < 0.1
 
 

@@ -2,11 +2,11 @@
 
 import jax
 import jax.numpy as jnp
+import np_reference as ref
 import numpy as np
 import pytest
 
 import jaxrnn
-import np_reference as ref
 
 
 def _xbar(key, n, dm1, dtype=jnp.float32):
@@ -38,7 +38,7 @@ def test_random_sequences_are_normalized():
   assert xs.shape == (9, 6)
   np.testing.assert_array_equal(xs[0], xs[-1])
   np.testing.assert_allclose(np.linalg.norm(xs[1:-1, :-1], axis=1), 0.2, rtol=1e-6)
-  np.testing.assert_allclose(xs[1:-1, -2], 0.1, rtol=1e-6)   # eps_x * 1/2
+  np.testing.assert_allclose(xs[1:-1, -2], 0.1, rtol=1e-6)  # eps_x * 1/2
   np.testing.assert_array_equal(xs[1:-1, -1], 0.0)
 
 
@@ -46,8 +46,12 @@ def test_bad_rows_are_named():
   good = _xbar(jax.random.key(1), 4, 3)
   with pytest.raises(ValueError, match="xbar row 2 is not on the unit sphere"):
     jaxrnn.normalize_sequence(good.at[2, 0].mul(2.0), 0.1)
-  flipped = good.at[1].set(jnp.array([0.0, jnp.sqrt(0.75), 0.5])).at[3].set(
-      jnp.array([0.0, 0.5, jnp.sqrt(0.75)]))
+  flipped = (
+    good.at[1]
+    .set(jnp.array([0.0, jnp.sqrt(0.75), 0.5]))
+    .at[3]
+    .set(jnp.array([0.0, 0.5, jnp.sqrt(0.75)]))
+  )
   with pytest.raises(ValueError, match="xbar row 3 has last entry 0.866"):
     jaxrnn.normalize_sequence(flipped, 0.1)
   with pytest.raises(ValueError, match="xbar row 0 has a non-finite entry"):

@@ -50,7 +50,7 @@ def test_naive_matrix_and_scan_match_numpy(factor):
   np.testing.assert_allclose(np.asarray(mat), ref, rtol=1e-10, atol=1e-12)
   np.testing.assert_allclose(np.asarray(dec), (ref.T @ h).reshape(L, d), rtol=1e-9, atol=1e-12)
   expo = np.array([L - 1] + [L - j + 1 for j in range(2, L + 1)])
-  np.testing.assert_allclose(np.asarray(scales), factor ** expo)
+  np.testing.assert_allclose(np.asarray(scales), factor**expo)
 
 
 def test_naive_L1_is_A():
@@ -59,8 +59,9 @@ def test_naive_L1_is_A():
     p = _params64(W, A, B)
     np.testing.assert_allclose(np.asarray(jaxrnn.inversion.naive_inversion_matrix(p, 1)), A)
     h = jnp.arange(8.0)
-    np.testing.assert_allclose(np.asarray(jaxrnn.inversion.invert_hidden_state_naive(p, h, 1)),
-                               (A.T @ np.arange(8.0))[None])
+    np.testing.assert_allclose(
+      np.asarray(jaxrnn.inversion.invert_hidden_state_naive(p, h, 1)), (A.T @ np.arange(8.0))[None]
+    )
 
 
 def test_pattern_decoder_matches_numpy_and_front_padding_is_harmless():
@@ -93,7 +94,8 @@ def test_pattern_decoder_matches_numpy_and_front_padding_is_harmless():
 
 def test_zero_base_sequence():
   b = np.asarray(jaxrnn.inversion.zero_base_sequence(4, 3))
-  ref = np.zeros((4, 3)); ref[0, 2] = ref[3, 2] = 1
+  ref = np.zeros((4, 3))
+  ref[0, 2] = ref[3, 2] = 1
   np.testing.assert_array_equal(b, ref)
   with pytest.raises(ValueError):
     jaxrnn.inversion.zero_base_sequence(1, 3)
@@ -109,7 +111,7 @@ def _np_ridge(H, X, ridge, intercept):
   return M, mu_x - mu_h @ M
 
 
-@pytest.mark.parametrize("n,m", [(10, 16), (30, 8)])     # dual and primal branch
+@pytest.mark.parametrize("n,m", [(10, 16), (30, 8)])  # dual and primal branch
 @pytest.mark.parametrize("intercept", [True, False])
 def test_linear_decoder_matches_numpy_ridge(n, m, intercept):
   rng = np.random.default_rng(5)
@@ -121,35 +123,40 @@ def test_linear_decoder_matches_numpy_ridge(n, m, intercept):
     out = jaxrnn.inversion.apply_linear_decoder(dec, jnp.asarray(H[0]), 2)
   np.testing.assert_allclose(np.asarray(dec.M), M_ref, rtol=1e-7, atol=1e-9)
   np.testing.assert_allclose(np.asarray(dec.b), b_ref, rtol=1e-7, atol=1e-9)
-  np.testing.assert_allclose(np.asarray(out), (H[0] @ M_ref + b_ref).reshape(3, 2),
-                             rtol=1e-7, atol=1e-9)
+  np.testing.assert_allclose(
+    np.asarray(out), (H[0] @ M_ref + b_ref).reshape(3, 2), rtol=1e-7, atol=1e-9
+  )
 
 
 def test_reconstruction_errors_match_numpy():
   rng = np.random.default_rng(6)
-  xs = rng.normal(size=(5, 4)); xh = xs + rng.normal(size=(5, 4)) * 0.1
+  xs = rng.normal(size=(5, 4))
+  xh = xs + rng.normal(size=(5, 4)) * 0.1
   e = jax.tree.map(float, jaxrnn.inversion.reconstruction_errors(jnp.asarray(xs), jnp.asarray(xh)))
   diff = np.abs(xh - xs)
   assert e["linf"] == pytest.approx(diff.max(), rel=1e-6)
   assert e["bias"] == pytest.approx(max(diff[0, 3], diff[4, 3]), rel=1e-6)
   assert e["token"] == pytest.approx(diff[1:4, :3].max(), rel=1e-6)
   assert e["token_rel_l2"] == pytest.approx(
-      np.linalg.norm((xh - xs)[1:4, :3]) / np.linalg.norm(xs[1:4, :3]), rel=1e-5)
+    np.linalg.norm((xh - xs)[1:4, :3]) / np.linalg.norm(xs[1:4, :3]), rel=1e-5
+  )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _err_fn(m, L, d=5, eps=0.05, n=16):
   def fn(key):
     kp, ks = jax.random.split(key)
     p = jaxrnn.init_params(kp, m, d, 1)
     xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, L, d, eps))(
-        jax.random.split(ks, n))
+      jax.random.split(ks, n)
+    )
     hs = jax.vmap(jaxrnn.final_hidden_state, (None, 0))(p, xs)
     base = jaxrnn.inversion.zero_base_sequence(L, d)
     pat = jax.vmap(jaxrnn.inversion.invert_hidden_state, (None, None, 0))(p, base, hs)
     nv2 = jax.vmap(lambda h: jaxrnn.inversion.invert_hidden_state_naive(p, h, L, 2.0))(hs)
     e = lambda xh: jnp.mean(jax.vmap(jaxrnn.inversion.reconstruction_errors)(xs, xh)["linf"])
     return e(pat), e(nv2)
+
   return fn
 
 

@@ -2,11 +2,11 @@
 
 import jax
 import jax.numpy as jnp
+import np_reference as ref
 import numpy as np
 import pytest
 
 import jaxrnn
-import np_reference as ref
 
 
 @pytest.mark.parametrize("m,d,L", [(6, 3, 1), (24, 4, 5), (50, 3, 9)])
@@ -16,12 +16,17 @@ def test_matches_recursive_definition(m, d, L):
     base = jax.random.normal(jax.random.key(L), (L, d), jnp.float64)
     got = jax.jit(jaxrnn.inversion_matrix)(params, base)
     assert got.shape == (m, L * d) and got.dtype == jnp.float64
-    np.testing.assert_allclose(got, ref.inversion_matrix(params.W, params.A, base),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+      got, ref.inversion_matrix(params.W, params.A, base), rtol=1e-10, atol=1e-12
+    )
     # invert_hidden_state is the same linear map without forming the matrix.
     h = jnp.abs(jax.random.normal(jax.random.key(0), (m,), jnp.float64))
-    np.testing.assert_allclose(jaxrnn.inversion.invert_hidden_state(params, base, h),
-                               (got.T @ h).reshape(L, d), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+      jaxrnn.inversion.invert_hidden_state(params, base, h),
+      (got.T @ h).reshape(L, d),
+      rtol=1e-10,
+      atol=1e-12,
+    )
 
 
 def test_recovers_a_short_sequence_at_large_width():

@@ -10,17 +10,22 @@ import pytest
 
 import jaxrnn
 from jaxrnn import experiments as runner
-from jaxrnn.experiments import (backward_correlation, invertibility, random_features,
-                                rerandomization)
+from jaxrnn.experiments import backward_correlation, invertibility, random_features, rerandomization
 
 TINY = {
-    "random_features": (random_features, dict(ms=(16, 64), num_pairs=16, num_seeds=2)),
-    "invertibility": (invertibility, dict(ms=(16, 32), Ls=(3, 4), eps_xs=(0.05,), num_seeds=2,
-                                          num_sequences=4, num_train=8)),
-    "backward_correlation": (backward_correlation, dict(ms=(16, 32), d_outs=(1, 2), L=4,
-                                                        num_seeds=2, num_sequences=2)),
-    "rerandomization": (rerandomization, dict(ms=(16, 32), num_blocks=(2, 4), L=3,
-                                              num_seeds=2, num_sequences=2, wbar_max_m=16)),
+  "random_features": (random_features, dict(ms=(16, 64), num_pairs=16, num_seeds=2)),
+  "invertibility": (
+    invertibility,
+    dict(ms=(16, 32), Ls=(3, 4), eps_xs=(0.05,), num_seeds=2, num_sequences=4, num_train=8),
+  ),
+  "backward_correlation": (
+    backward_correlation,
+    dict(ms=(16, 32), d_outs=(1, 2), L=4, num_seeds=2, num_sequences=2),
+  ),
+  "rerandomization": (
+    rerandomization,
+    dict(ms=(16, 32), num_blocks=(2, 4), L=3, num_seeds=2, num_sequences=2, wbar_max_m=16),
+  ),
 }
 
 
@@ -59,7 +64,7 @@ def test_backward_correlations_match_numpy():
     z = W @ h + A @ x
     masks.append(z >= 0)
     h = np.maximum(z, 0)
-  back, ref1, ref3 = B.copy(), [], []
+  _back, ref1, ref3 = B.copy(), [], []
   backs = [None] * L
   backs[-1] = B
   for i in range(L - 2, -1, -1):

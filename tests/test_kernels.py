@@ -25,7 +25,8 @@ def test_empirical_ntk_matches_finite_difference_gradients():
     g = []
     for M, which in ((W, 0), (A, 1)):
       for idx in np.ndindex(M.shape):
-        E = np.zeros_like(M); E[idx] = 1e-6
+        E = np.zeros_like(M)
+        E[idx] = 1e-6
         args_p = (W + E, A) if which == 0 else (W, A + E)
         args_m = (W - E, A) if which == 0 else (W, A - E)
         g.append((_np_out(*args_p, B, x) - _np_out(*args_m, B, x)) / 2e-6)

@@ -16,20 +16,28 @@ from jaxrnn.languages import bin_class_counts
 
 def _data(name, max_len=7, test=((8, 10),)):
   split = L.make_split(jax.random.key(0), name, (1, max_len), list(test), n_test=64)
-  tb, tl = L.balanced_oversample(split.train_bits, split.train_labels,
-                                 2 * len(split.train_bits), jax.random.key(1))
+  tb, tl = L.balanced_oversample(
+    split.train_bits, split.train_labels, 2 * len(split.train_bits), jax.random.key(1)
+  )
   xs = L.encode_batch(tb)
   return split, xs, jnp.where(jnp.asarray(tl), 1.0, -1.0), L.encode_batch(split.test_bits)
 
 
 def test_tomita1_is_learned_with_fixed_seed():
   split, xs, ys, test_xs = _data("tomita1")
-  fn = functools.partial(train_and_score, n_bins=2, m=32, opt="rmsprop", steps=300,
-                         batch_size=32)
-  out = jaxrnn.sweep(fn, jaxrnn.seed_keys(0, 2), xs, ys, test_xs,
-                     jnp.asarray(split.test_labels), jnp.asarray(split.test_bin),
-                     jnp.asarray(3e-3), jnp.asarray(1.0))
-  balanced = (out.correct / np.maximum(out.total, 1)).mean(-1)   # (seeds, bins)
+  fn = functools.partial(train_and_score, n_bins=2, m=32, opt="rmsprop", steps=300, batch_size=32)
+  out = jaxrnn.sweep(
+    fn,
+    jaxrnn.seed_keys(0, 2),
+    xs,
+    ys,
+    test_xs,
+    jnp.asarray(split.test_labels),
+    jnp.asarray(split.test_bin),
+    jnp.asarray(3e-3),
+    jnp.asarray(1.0),
+  )
+  balanced = (out.correct / np.maximum(out.total, 1)).mean(-1)  # (seeds, bins)
   # tomita1 (1*) is a threshold function of the bits; a pilot run gives 1.0
   # on held-out strings for every seed, so 0.95 leaves room for platform
   # differences while a broken trainer (chance = 0.5) cannot pass.
@@ -56,12 +64,25 @@ def test_bin_class_counts_against_loop():
 def test_experiment_tiny_run(tmp_path):
   from jaxrnn import experiments as runner
   from jaxrnn.experiments import languages as exp
+
   cfg = dataclasses.replace(
-      exp.PRESETS["quick"], languages=("tomita1", "one_one"), optimizers=("rmsprop",),
-      train_max_len=5, test_bin_edges=(7,), n_test=16, m=16, steps=20, batch_size=8,
-      num_seeds=2, complexity_lengths=(4, 8), additive_lengths=(2, 3), additive_n=3)
-  records, summary = runner.run_experiment(exp.EXPERIMENT, cfg, tmp_path, preset="test",
-                                           progress=False)
+    exp.PRESETS["quick"],
+    languages=("tomita1", "one_one"),
+    optimizers=("rmsprop",),
+    train_max_len=5,
+    test_bin_edges=(7,),
+    n_test=16,
+    m=16,
+    steps=20,
+    batch_size=8,
+    num_seeds=2,
+    complexity_lengths=(4, 8),
+    additive_lengths=(2, 3),
+    additive_n=3,
+  )
+  records, summary = runner.run_experiment(
+    exp.EXPERIMENT, cfg, tmp_path, preset="test", progress=False
+  )
   assert len(records) == 3
   assert "| tomita1 |" in summary and "| one_one |" in summary
   assert (tmp_path / "languages.png").exists()

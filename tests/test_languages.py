@@ -39,19 +39,19 @@ def _tomita3_immediately(s):
 
 
 REFERENCE = {
-    "parity": lambda s: s.count("1") % 2 == 1,
-    "one_one": lambda s: s.count("1") == 1,
-    "tomita1": lambda s: re.fullmatch(r"1*", s) is not None,
-    "tomita2": lambda s: re.fullmatch(r"(10)*", s) is not None,
-    "tomita3": _tomita3_later,
-    "tomita4": lambda s: "000" not in s,
-    "tomita5": lambda s: s.count("0") % 2 == 0 and s.count("1") % 2 == 0,
-    "tomita6": lambda s: (s.count("0") - s.count("1")) % 3 == 0,
-    "tomita7": lambda s: re.fullmatch(r"0*1*0*1*", s) is not None,
-    "contains:0110": lambda s: "0110" in s,
-    "contains:101": lambda s: "101" in s,
-    "contains:1": lambda s: "1" in s,
-    "contains:0000": lambda s: "0000" in s,
+  "parity": lambda s: s.count("1") % 2 == 1,
+  "one_one": lambda s: s.count("1") == 1,
+  "tomita1": lambda s: re.fullmatch(r"1*", s) is not None,
+  "tomita2": lambda s: re.fullmatch(r"(10)*", s) is not None,
+  "tomita3": _tomita3_later,
+  "tomita4": lambda s: "000" not in s,
+  "tomita5": lambda s: s.count("0") % 2 == 0 and s.count("1") % 2 == 0,
+  "tomita6": lambda s: (s.count("0") - s.count("1")) % 3 == 0,
+  "tomita7": lambda s: re.fullmatch(r"0*1*0*1*", s) is not None,
+  "contains:0110": lambda s: "0110" in s,
+  "contains:101": lambda s: "101" in s,
+  "contains:1": lambda s: "1" in s,
+  "contains:0000": lambda s: "0000" in s,
 }
 
 MAX_LEN = 12
@@ -71,7 +71,7 @@ def test_batch_membership_matches_reference_up_to_length_12(name):
 def test_accepts_matches_reference(name):
   # Host-side accepts on every string up to length 9 (str input) and on a
   # subset of length 12 (array input).
-  for s in ALL[: 2 ** 10 - 1]:
+  for s in ALL[: 2**10 - 1]:
     assert L.accepts(name, s) == REFERENCE[name](s), (name, s)
   for s in ALL[-4096::37]:
     assert L.accepts(name, np.array([int(c) for c in s])) == REFERENCE[name](s), (name, s)
@@ -84,8 +84,20 @@ def test_tomita3_reading_is_anywhere_later():
   # not immediately after it.
   for s in ("0111001101", "11011100110", "100110", "1100100110"):
     assert not L.accepts("tomita3", s) and _tomita3_immediately(s), s
-  for s in ("", "0", "1", "11", "00", "100", "110", "111", "000", "100100",
-            "110000011100001", "111101100010011100"):
+  for s in (
+    "",
+    "0",
+    "1",
+    "11",
+    "00",
+    "100",
+    "110",
+    "111",
+    "000",
+    "100100",
+    "110000011100001",
+    "111101100010011100",
+  ):
     assert L.accepts("tomita3", s), s
   for s in ("10", "101", "010", "1010", "1110", "1011", "10001", "111010"):
     assert not L.accepts("tomita3", s), s
@@ -94,9 +106,9 @@ def test_tomita3_reading_is_anywhere_later():
 def test_tomita6_is_mod_3_not_mod_5():
   assert L.accepts("tomita6", "000") and L.accepts("tomita6", "111")
   assert not L.accepts("tomita6", "00000")  # #0 - #1 = 5: accepted by mod 5
-  assert L.accepts("tomita6", "0000011")          # 5 - 2 = 3
-  assert not L.accepts("tomita6", "0001111110")     # 4 - 6 = -2
-  assert L.accepts("tomita6", "111111")             # 0 - 6 = -6
+  assert L.accepts("tomita6", "0000011")  # 5 - 2 = 3
+  assert not L.accepts("tomita6", "0001111110")  # 4 - 6 = -2
+  assert L.accepts("tomita6", "111111")  # 0 - 6 = -6
   assert not L.accepts("tomita6", "1111100000" + "00000")  # 10 - 5 = 5
 
 
@@ -132,8 +144,9 @@ def test_batch_membership_jits_and_vmaps():
   assert np.array_equal(dfa.accepting[q], [REFERENCE["tomita4"](s) for s in ALL[-50:]])
 
 
-@pytest.mark.parametrize("name", ["parity", "one_one", "tomita2", "tomita3", "tomita5",
-                                  "contains:0110"])
+@pytest.mark.parametrize(
+  "name", ["parity", "one_one", "tomita2", "tomita3", "tomita5", "contains:0110"]
+)
 def test_count_members_matches_enumeration(name):
   for n in range(0, 11):
     want = sum(REFERENCE[name]("".join(t)) for t in itertools.product("01", repeat=n))
@@ -159,15 +172,16 @@ def test_sample_class_is_uniform_within_class():
 
 def test_sample_class_skips_lengths_where_class_is_empty():
   bits = L.sample_class(jax.random.key(2), "tomita2", 100, range(3, 9))
-  assert set(L.lengths_of(bits)) == {4, 6, 8}   # (10)* has only even lengths
+  assert set(L.lengths_of(bits)) == {4, 6, 8}  # (10)* has only even lengths
   with pytest.raises(ValueError):
     L.sample_class(jax.random.key(2), "tomita2", 10, [3, 5])
 
 
 @pytest.mark.parametrize("name", ["tomita1", "parity", "one_one"])
 def test_make_split_disjoint_balanced_and_of_requested_lengths(name):
-  split = L.make_split(jax.random.key(3), name, (1, 8), [(9, 11), (12, 14)],
-                       n_test=100, test_fraction=0.25)
+  split = L.make_split(
+    jax.random.key(3), name, (1, 8), [(9, 11), (12, 14)], n_test=100, test_fraction=0.25
+  )
   ref = REFERENCE[name]
   as_str = lambda r: "".join(map(str, r[r >= 0]))
   train = [as_str(r) for r in split.train_bits]
@@ -179,8 +193,9 @@ def test_make_split_disjoint_balanced_and_of_requested_lengths(name):
   # lengths 1..8, each once; 25% held out.
   held = [s for s, b in zip(test, split.test_bin) if b == 0]
   everything = sorted(train + held)
-  assert everything == sorted("".join(t) for n in range(1, 9)
-                              for t in itertools.product("01", repeat=n))
+  assert everything == sorted(
+    "".join(t) for n in range(1, 9) for t in itertools.product("01", repeat=n)
+  )
   assert len(held) == round(0.25 * 510)
   # Stratified: a quarter of the members is held out.
   n_members = sum(ref(s) for s in everything)
@@ -198,8 +213,15 @@ def test_make_split_disjoint_balanced_and_of_requested_lengths(name):
 
 
 def test_make_split_sampled_when_too_many_strings():
-  split = L.make_split(jax.random.key(4), "tomita4", (10, 14), [(15, 16)],
-                       n_test=64, max_exhaustive=1000, n_train_sampled=600)
+  split = L.make_split(
+    jax.random.key(4),
+    "tomita4",
+    (10, 14),
+    [(15, 16)],
+    n_test=64,
+    max_exhaustive=1000,
+    n_train_sampled=600,
+  )
   assert np.unique(split.train_bits, axis=0).shape[0] == split.train_bits.shape[0]
   lens = L.lengths_of(split.train_bits)
   assert lens.min() >= 10 and lens.max() <= 14
@@ -227,7 +249,7 @@ def _normalized_reference(s, d, eps_x, width):
     xbar = np.zeros(d - 1)
     xbar[0] = r if c == "1" else -r
     xbar[-1] = 0.5
-    assert abs(np.linalg.norm(xbar) - 1) < 1e-12   # on S^{d-2}
+    assert abs(np.linalg.norm(xbar) - 1) < 1e-12  # on S^{d-2}
     rows.append(np.concatenate([eps_x * xbar, [0.0]]))
   rows.append(np.eye(d)[d - 1])
   pad = [np.zeros(d)] * (width - len(s))
@@ -256,6 +278,7 @@ def test_left_padding_does_not_change_the_rnn(encoding):
   # Zero rows before the sequence keep h = 0, so the output is the same as
   # for the unpadded sequence (checked against the NumPy reference loop).
   import np_reference
+
   p = jaxrnn.init_params(jax.random.key(0), 16, 3, 1)
   s = np.array([1, 1, 0, 1, 0], np.int32)
   short = L.encode_batch(L.pad_left([s], 5), encoding=encoding)[0]

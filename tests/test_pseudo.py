@@ -1,16 +1,16 @@
 """The pseudo-network of Eq. (4) and the Back matrices of Sec. 4.1."""
 
 import chex
-from absl.testing import parameterized
 import jax
 import jax.numpy as jnp
+import np_reference as ref
 import numpy as np
 import pytest
+from absl.testing import parameterized
 
 import jaxrnn
-import np_reference as ref
 
-SIZES = [(8, 3, 2, 1), (40, 5, 6, 2), (64, 4, 10, 3)]   # (m, d, L, d_out)
+SIZES = [(8, 3, 2, 1), (40, 5, 6, 2), (64, 4, 10, 3)]  # (m, d, L, d_out)
 
 
 def _setup(seed, m, d, L, d_out, dtype):
@@ -22,7 +22,6 @@ def _setup(seed, m, d, L, d_out, dtype):
 
 
 class PseudoNetworkTest(chex.TestCase):
-
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(*SIZES)
   def test_equals_eq4_float64(self, m, d, L, d_out):
@@ -51,9 +50,10 @@ class PseudoNetworkTest(chex.TestCase):
       params, _, xs = _setup(2, m, d, L, d_out, jnp.float64)
       got = self.variant(jaxrnn.backward_matrices)(params, xs)
       chex.assert_shape(got, (L, d_out, m))
-      np.testing.assert_allclose(got, ref.back_matrices(params.W, params.A, params.B, xs),
-                                 rtol=1e-10, atol=1e-12)
-      np.testing.assert_array_equal(got[-1], params.B)   # Back_{L->L} = B
+      np.testing.assert_allclose(
+        got, ref.back_matrices(params.W, params.A, params.B, xs), rtol=1e-10, atol=1e-12
+      )
+      np.testing.assert_array_equal(got[-1], params.B)  # Back_{L->L} = B
 
 
 def test_linear_in_the_perturbation():
@@ -63,8 +63,9 @@ def test_linear_in_the_perturbation():
     a, b = 1.7, -0.3
     mix = jax.tree.map(lambda u, v: a * u + b * v, d1, d2)
     f = jax.jit(jaxrnn.pseudo_network)
-    np.testing.assert_allclose(f(params, mix, xs), a * f(params, d1, xs) + b * f(params, d2, xs),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+      f(params, mix, xs), a * f(params, d1, xs) + b * f(params, d2, xs), rtol=1e-12, atol=1e-12
+    )
     # delta.B is ignored: B is not a trained parameter.
     np.testing.assert_array_equal(f(params, d1._replace(B=d1.B * 0 + 5), xs), f(params, d1, xs))
 
@@ -79,11 +80,12 @@ def test_first_order_taylor_expansion():
     rems = []
     for t in (1e-3, 1e-4, 1e-5):
       moved = params._replace(W=params.W + t * delta.W, A=params.A + t * delta.A)
-      assert bool(jnp.all(jaxrnn.activation_patterns(moved, xs)
-                          == jaxrnn.activation_patterns(params, xs)))
+      assert bool(
+        jnp.all(jaxrnn.activation_patterns(moved, xs) == jaxrnn.activation_patterns(params, xs))
+      )
       rems.append(float(jnp.linalg.norm(jaxrnn.rnn_output(moved, xs) - base - t * lin)))
     for big, small in zip(rems, rems[1:]):
-      assert 60 < big / small < 160, rems       # quadratic: 100, with rounding slack
+      assert 60 < big / small < 160, rems  # quadratic: 100, with rounding slack
     # And it is a good approximation: remainder << first-order term.
     assert rems[0] < 1e-2 * 1e-3 * float(jnp.linalg.norm(lin)) * 10
 
@@ -95,8 +97,11 @@ def test_vmapped_over_sequences_and_perturbations():
   chex.assert_shape(got, (4, 2))
   for b in range(4):
     np.testing.assert_allclose(
-        got[b], ref.pseudo(params.W, params.A, params.B, delta.W, delta.A, batch[b]),
-        rtol=1e-4, atol=1e-4)
+      got[b],
+      ref.pseudo(params.W, params.A, params.B, delta.W, delta.A, batch[b]),
+      rtol=1e-4,
+      atol=1e-4,
+    )
   deltas = jax.tree.map(lambda u: jnp.stack([u, 2 * u]), delta)
   two = jax.vmap(jaxrnn.pseudo_network, in_axes=(None, 0, None))(params, deltas, batch[0])
   np.testing.assert_allclose(two[1], 2 * two[0], rtol=1e-5)

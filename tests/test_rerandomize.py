@@ -13,7 +13,8 @@ def test_rerandomize_replaces_exactly_the_block_rows():
   p = jaxrnn.init_params(jax.random.key(0), m, d, 2)
   for b in range(k):
     q = jaxrnn.rerandomize.rerandomize(jax.random.key(10 + b), p, b, k)
-    rows = np.zeros(m, bool); rows[b * 3:(b + 1) * 3] = True
+    rows = np.zeros(m, bool)
+    rows[b * 3 : (b + 1) * 3] = True
     W, Wq, A, Aq = map(np.asarray, (p.W, q.W, p.A, q.A))
     np.testing.assert_array_equal(Wq[~rows], W[~rows])
     np.testing.assert_array_equal(Aq[~rows], A[~rows])
@@ -27,12 +28,16 @@ def test_rerandomize_vmaps_over_blocks_and_matches_rows_form():
   p = jaxrnn.init_params(jax.random.key(1), m, d, 1)
   keys = jax.random.split(jax.random.key(2), k)
   news = jax.jit(jax.vmap(jaxrnn.rerandomize.rerandomize, (0, None, 0, None)), static_argnums=3)(
-      keys, p, jnp.arange(k), k)
-  changed = np.asarray(jnp.any(news.W != p.W[None], axis=2))       # (k, m)
+    keys, p, jnp.arange(k), k
+  )
+  changed = np.asarray(jnp.any(news.W != p.W[None], axis=2))  # (k, m)
   np.testing.assert_array_equal(changed, np.kron(np.eye(k, dtype=bool), np.ones(m // k, bool)))
-  q = jaxrnn.rerandomize.rerandomize_rows(jax.random.key(3), p, jaxrnn.rerandomize.block_mask(m, 1, k))
-  np.testing.assert_array_equal(np.asarray(jnp.any(q.W != p.W, axis=1)),
-                                np.asarray(jaxrnn.rerandomize.block_mask(m, 1, k)))
+  q = jaxrnn.rerandomize.rerandomize_rows(
+    jax.random.key(3), p, jaxrnn.rerandomize.block_mask(m, 1, k)
+  )
+  np.testing.assert_array_equal(
+    np.asarray(jnp.any(q.W != p.W, axis=1)), np.asarray(jaxrnn.rerandomize.block_mask(m, 1, k))
+  )
 
 
 @pytest.mark.parametrize("fn", ["block", "rows"])
@@ -65,11 +70,12 @@ def _np_forward(W, A, B, xs):
   for x in xs:
     z = W @ h + A @ x
     masks.append((z >= 0).astype(float))
-    h = np.maximum(z, 0); hs.append(h)
+    h = np.maximum(z, 0)
+    hs.append(h)
   L = len(xs)
   backs = [None] * L
   backs[L - 1] = B.copy()
-  for i in range(L - 2, -1, -1):           # Back_{i->L} = Back_{i+1->L} D^(i+1) W
+  for i in range(L - 2, -1, -1):  # Back_{i->L} = Back_{i+1->L} D^(i+1) W
     backs[i] = (backs[i + 1] * masks[i + 1]) @ W
   return np.array(hs), np.array(backs), masks
 
@@ -81,25 +87,30 @@ def test_changes_match_numpy():
   W, A, B = rng.normal(size=(m, m)) * s, rng.normal(size=(m, d)) * s, rng.normal(size=(2, m))
   W2, A2 = W.copy(), A.copy()
   W2[:4], A2[:4] = rng.normal(size=(4, m)) * s, rng.normal(size=(4, d)) * s
-  xs = rng.normal(size=(L, d)); base = rng.normal(size=(L, d))
+  xs = rng.normal(size=(L, d))
+  base = rng.normal(size=(L, d))
   hs, bk, _ = _np_forward(W, A, B, xs)
   hs2, bk2, _ = _np_forward(W2, A2, B, xs)
   with jax.enable_x64(True):
     P = jaxrnn.RNNParams(*map(jnp.asarray, (W, A, B)))
     Q = jaxrnn.RNNParams(*map(jnp.asarray, (W2, A2, B)))
     ch = jaxrnn.rerandomize.rerandomization_changes(P, Q, jnp.asarray(xs), jnp.asarray(base))
-    wb = jaxrnn.rerandomize.relative_change(jaxrnn.inversion_matrix(P, jnp.asarray(base)),
-                                jaxrnn.inversion_matrix(Q, jnp.asarray(base)))
+    wb = jaxrnn.rerandomize.relative_change(
+      jaxrnn.inversion_matrix(P, jnp.asarray(base)), jaxrnn.inversion_matrix(Q, jnp.asarray(base))
+    )
     x1 = jaxrnn.inversion.invert_hidden_state(P, jnp.asarray(base), jnp.asarray(hs[-1]))
-  np.testing.assert_allclose(np.asarray(ch["h"]),
-                             np.linalg.norm(hs2 - hs, axis=1) / np.linalg.norm(hs, axis=1),
-                             rtol=1e-9)
-  np.testing.assert_allclose(np.asarray(ch["back"]),
-                             np.linalg.norm(bk2 - bk, axis=(1, 2)) / np.linalg.norm(bk, axis=(1, 2)),
-                             rtol=1e-9, atol=1e-15)
+  np.testing.assert_allclose(
+    np.asarray(ch["h"]), np.linalg.norm(hs2 - hs, axis=1) / np.linalg.norm(hs, axis=1), rtol=1e-9
+  )
+  np.testing.assert_allclose(
+    np.asarray(ch["back"]),
+    np.linalg.norm(bk2 - bk, axis=(1, 2)) / np.linalg.norm(bk, axis=(1, 2)),
+    rtol=1e-9,
+    atol=1e-15,
+  )
   assert float(ch["wbar"]) == pytest.approx(float(wb), rel=1e-12)
   assert float(ch["inv_err"]) == pytest.approx(np.abs(np.asarray(x1) - xs).max(), rel=1e-9)
-  assert float(ch["back"][-1]) == 0.0          # Back_{L->L} = B is never redrawn
+  assert float(ch["back"][-1]) == 0.0  # Back_{L->L} = B is never redrawn
 
 
 def test_changes_shrink_with_block_size():
@@ -111,15 +122,18 @@ def test_changes_shrink_with_block_size():
   m, d, L = 128, 5, 5
   p = jaxrnn.init_params(jax.random.key(0), m, d, 1)
   xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, L, d, 0.05))(
-      jax.random.split(jax.random.key(1), 8))
+    jax.random.split(jax.random.key(1), 8)
+  )
   base = jaxrnn.inversion.zero_base_sequence(L, d)
 
   def mean_change(k):
     def per_block(key, b):
       q = jaxrnn.rerandomize.rerandomize(key, p, b, k)
       ch = jax.vmap(jaxrnn.rerandomize.rerandomization_changes, (None, None, 0, None, None))(
-          p, q, xs, base, False)
+        p, q, xs, base, False
+      )
       return jnp.mean(ch["h"]), jnp.mean(ch["back"][:, :-1])
+
     h, b = jax.vmap(per_block)(jax.random.split(jax.random.key(k), k), jnp.arange(k))
     return float(h.mean()), float(b.mean())
 

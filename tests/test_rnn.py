@@ -1,16 +1,16 @@
 """The model of Def. 3.2 against the NumPy float64 loops of np_reference."""
 
 import chex
-from absl.testing import parameterized
 import jax
 import jax.numpy as jnp
+import np_reference as ref
 import numpy as np
 import pytest
+from absl.testing import parameterized
 
 import jaxrnn
-import np_reference as ref
 
-SIZES = [(8, 3, 1, 1), (32, 5, 7, 2), (96, 4, 12, 3)]   # (m, d, L, d_out)
+SIZES = [(8, 3, 1, 1), (32, 5, 7, 2), (96, 4, 12, 3)]  # (m, d, L, d_out)
 TOL = {jnp.float32: dict(rtol=2e-4, atol=2e-5), jnp.float64: dict(rtol=1e-11, atol=1e-12)}
 
 
@@ -21,12 +21,10 @@ def _setup(seed, m, d, L, d_out, dtype):
   return params, xs
 
 
-CASES = [(m, d, L, d_out, dt) for (m, d, L, d_out) in SIZES
-         for dt in (jnp.float32, jnp.float64)]
+CASES = [(m, d, L, d_out, dt) for (m, d, L, d_out) in SIZES for dt in (jnp.float32, jnp.float64)]
 
 
 class AgainstReferenceTest(chex.TestCase):
-
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(*CASES)
   def test_hidden_states_and_output(self, m, d, L, d_out, dtype):
@@ -49,8 +47,10 @@ class AgainstReferenceTest(chex.TestCase):
       params, xs = _setup(1, m, d, L, d_out, dtype)
       h = jnp.abs(jax.random.normal(jax.random.key(9), (m,), dtype))
       got = self.variant(jaxrnn.cell)(params, h, xs[0])
-      want = ref.relu(np.asarray(params.A, np.float64) @ np.asarray(xs[0], np.float64)
-                      + np.asarray(params.W, np.float64) @ np.asarray(h, np.float64))
+      want = ref.relu(
+        np.asarray(params.A, np.float64) @ np.asarray(xs[0], np.float64)
+        + np.asarray(params.W, np.float64) @ np.asarray(h, np.float64)
+      )
       assert got.dtype == dtype
       np.testing.assert_allclose(got, want, **TOL[dtype])
 
@@ -61,13 +61,14 @@ class AgainstReferenceTest(chex.TestCase):
       batch = jax.random.normal(jax.random.key(3), (5, L, d), dtype)
       got = jax.jit(jax.vmap(jaxrnn.rnn_output, in_axes=(None, 0)))(params, batch)
       for b in range(5):
-        np.testing.assert_allclose(got[b], ref.output(params.W, params.A, params.B, batch[b]),
-                                   **TOL[dtype])
+        np.testing.assert_allclose(
+          got[b], ref.output(params.W, params.A, params.B, batch[b]), **TOL[dtype]
+        )
 
 
 def test_activation_patterns_match_eq5():
   with jax.enable_x64(True):
-    for (m, d, L, d_out) in SIZES:
+    for m, d, L, d_out in SIZES:
       params, xs = _setup(4, m, d, L, d_out, jnp.float64)
       got = jaxrnn.activation_patterns(params, xs)
       assert got.dtype == jnp.bool_ and got.shape == (L, m)
@@ -110,15 +111,15 @@ def test_gradient_is_the_transpose_of_the_pseudo_network():
   with jax.enable_x64(True):
     params, xs = _setup(6, 24, 4, 6, 1, jnp.float64)
     delta = jaxrnn.init_params(jax.random.key(7), 24, 4, 1, jnp.float64)
-    g = jax.grad(lambda W, A: jaxrnn.rnn_output(params._replace(W=W, A=A), xs)[0],
-                 argnums=(0, 1))(params.W, params.A)
+    g = jax.grad(lambda W, A: jaxrnn.rnn_output(params._replace(W=W, A=A), xs)[0], argnums=(0, 1))(
+      params.W, params.A
+    )
     lhs = float(jnp.vdot(g[0], delta.W) + jnp.vdot(g[1], delta.A))
     want = ref.pseudo(params.W, params.A, params.B, delta.W, delta.A, xs)[0]
     np.testing.assert_allclose(lhs, want, rtol=1e-10)
 
 
 class TestBadInput:
-
   def setup_method(self):
     self.params, self.xs = _setup(0, 8, 3, 4, 1, jnp.float32)
 

@@ -19,8 +19,12 @@ def _run_worker(tmp_path, n_devices):
   env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={n_devices}"
   env["JAX_PLATFORMS"] = "cpu"
   path = tmp_path / f"sweep_{n_devices}.npz"
-  subprocess.run([sys.executable, os.path.join(HERE, "_sweep_worker.py"), str(path)],
-                 check=True, env=env, timeout=300)
+  subprocess.run(
+    [sys.executable, os.path.join(HERE, "_sweep_worker.py"), str(path)],
+    check=True,
+    env=env,
+    timeout=300,
+  )
   return np.load(path)
 
 
@@ -38,7 +42,7 @@ def test_sharded_over_four_devices_equals_one_device(tmp_path):
   four = _run_worker(tmp_path, 4)
   assert int(one["n_devices"]) == 1 and int(four["n_devices"]) == 4
   for name in ("out", "lin"):
-    assert one[name].shape == four[name].shape == (10, 8, 2)   # 10 seeds: padded to 12, trimmed
+    assert one[name].shape == four[name].shape == (10, 8, 2)  # 10 seeds: padded to 12, trimmed
     # Each device runs the same per-seed program on its slice of keys; XLA
     # on CPU gives bit-identical results here. If a future XLA changes the
     # batch blocking the values may differ by float rounding only, so the

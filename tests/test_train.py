@@ -17,30 +17,32 @@ from jaxrnn import training as T
 
 def _data(key, n, L=5, d=4, eps_x=0.5):
   return jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, L, d, eps_x))(
-      jax.random.split(key, n))
+    jax.random.split(key, n)
+  )
 
 
 # ---------------------------------------------------------------- losses
 
 
 class LossTest(chex.TestCase):
-
   @chex.variants(with_jit=True, without_jit=True)
   def test_logistic_matches_formula(self):
     z = np.array([-3.0, -0.2, 0.0, 0.7, 40.0])
     y = np.array([1.0, -1.0, 1.0, -1.0, -1.0])
-    got = [float(self.variant(T.logistic_loss)(jnp.array([a], jnp.float32),
-                                                jnp.array([b], jnp.float32)))
-           for a, b in zip(z, y)]
+    got = [
+      float(self.variant(T.logistic_loss)(jnp.array([a], jnp.float32), jnp.array([b], jnp.float32)))
+      for a, b in zip(z, y)
+    ]
     want = [math.log1p(math.exp(-b * a)) for a, b in zip(z, y)]
     np.testing.assert_allclose(got, want, rtol=1e-5)
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_clipped_squared_is_huber(self):
     r = np.array([-5.0, -1.0, -0.3, 0.0, 0.5, 1.0, 2.5])
-    got = [float(self.variant(T.clipped_squared_loss)(jnp.array([a], jnp.float32),
-                                                       jnp.zeros(1)))
-           for a in r]
+    got = [
+      float(self.variant(T.clipped_squared_loss)(jnp.array([a], jnp.float32), jnp.zeros(1)))
+      for a in r
+    ]
     want = [0.5 * a * a if abs(a) <= 1 else abs(a) - 0.5 for a in r]
     np.testing.assert_allclose(got, want, rtol=1e-6)
 
@@ -50,7 +52,7 @@ class LossTest(chex.TestCase):
     zs = jnp.linspace(-20, 20, 401)
     for name in ("logistic", "clipped_squared"):
       G = T.get_loss(name)
-      g = jax.vmap(jax.grad(lambda z: G(z[None], jnp.ones(1))))(zs)
+      g = jax.vmap(jax.grad(lambda z, G=G: G(z[None], jnp.ones(1))))(zs)
       assert float(jnp.max(jnp.abs(g))) <= 1.0 + 1e-6, name
       assert bool(jnp.all(jnp.diff(g) >= -1e-6)), name
 
@@ -78,8 +80,9 @@ def test_one_sgd_step_matches_numpy_finite_difference_gradient():
   xs = _data(k[1], 1)
   y = np.array([1.0])
   eta = 0.01
-  res = jaxrnn.training.train(jax.random.key(0), p, xs, y, optimizer=optax.sgd(eta),
-                     steps=1, loss="logistic")
+  res = jaxrnn.training.train(
+    jax.random.key(0), p, xs, y, optimizer=optax.sgd(eta), steps=1, loss="logistic"
+  )
   W, A, B = (np.asarray(a, np.float64) for a in p)
   x = np.asarray(xs[0], np.float64)
   loss = lambda W_, A_: math.log1p(math.exp(-y[0] * _np_output(W_, A_, B, x)[0]))
@@ -87,11 +90,13 @@ def test_one_sgd_step_matches_numpy_finite_difference_gradient():
   h = 1e-6
   for _ in range(6):
     i, j = rng.integers(12), rng.integers(12)
-    E = np.zeros_like(W); E[i, j] = h
+    E = np.zeros_like(W)
+    E[i, j] = h
     g = (loss(W + E, A) - loss(W - E, A)) / (2 * h)
     np.testing.assert_allclose(float(res.delta.W[i, j]), -eta * g, atol=2e-7)
     i, j = rng.integers(12), rng.integers(4)
-    E = np.zeros_like(A); E[i, j] = h
+    E = np.zeros_like(A)
+    E[i, j] = h
     g = (loss(W, A + E) - loss(W, A - E)) / (2 * h)
     np.testing.assert_allclose(float(res.delta.A[i, j]), -eta * g, atol=2e-7)
 
@@ -109,12 +114,21 @@ def test_training_lowers_loss_on_realizable_target_and_freezes_B():
   ys = jnp.where(f >= jnp.median(f), 1.0, -1.0)
   B0 = np.array(p.B)
   for model in ("rnn", "pseudo"):
-    res = jaxrnn.training.train(k[3], p, xs, ys, optimizer=optax.sgd(0.5 / 64),
-                       steps=300, eval_every=100, batch_size=8, model=model)
+    res = jaxrnn.training.train(
+      k[3],
+      p,
+      xs,
+      ys,
+      optimizer=optax.sgd(0.5 / 64),
+      steps=300,
+      eval_every=100,
+      batch_size=8,
+      model=model,
+    )
     assert not bool(res.diverged)
     assert int(res.diverged_step) == -1
     assert float(res.eval_loss[-1]) < 0.5 * float(res.eval_loss[0]), (model, res.eval_loss)
-    assert np.array_equal(np.asarray(res.params.B), B0)     # bit for bit
+    assert np.array_equal(np.asarray(res.params.B), B0)  # bit for bit
     assert np.array_equal(np.asarray(res.delta.B), np.zeros_like(B0))
     np.testing.assert_allclose(res.params.W, p.W + res.delta.W, rtol=0, atol=0)
 
@@ -124,15 +138,16 @@ def test_divergence_is_detected_and_stops_the_run():
   p = jaxrnn.init_params(k[0], 16, 4, 1)
   xs = _data(k[1], 8)
   ys = jnp.ones(8)
-  res = jaxrnn.training.train(k[2], p, xs, ys, optimizer=optax.sgd(1e6), steps=20,
-                     eval_every=5, loss="squared")
+  res = jaxrnn.training.train(
+    k[2], p, xs, ys, optimizer=optax.sgd(1e6), steps=20, eval_every=5, loss="squared"
+  )
   assert bool(res.diverged)
   s = int(res.diverged_step)
   assert 0 <= s < 20
   # Weights frozen at the last finite iterate, losses after divergence NaN.
   assert all(bool(jnp.all(jnp.isfinite(a))) for a in res.params)
   assert np.isnan(np.asarray(res.eval_loss[-1]))
-  assert np.all(np.isnan(np.asarray(res.train_loss)[s // 5 + 1:]))
+  assert np.all(np.isnan(np.asarray(res.train_loss)[s // 5 + 1 :]))
   assert np.isfinite(float(res.eval_loss[0]))
 
 
@@ -143,8 +158,9 @@ def test_nan_in_data_grad_is_diverged_not_a_number():
   p = jaxrnn.init_params(k[0], 16, 4, 1)
   xs = _data(k[1], 8)
   weird = lambda z, y: jnp.where(jnp.abs(z[0]) > 3.0, jnp.nan, jnp.mean((z - y) ** 2))
-  res = jaxrnn.training.train(k[2], p, xs, 10 * jnp.ones(8), optimizer=optax.sgd(0.05),
-                     steps=50, eval_every=10, loss=weird)
+  res = jaxrnn.training.train(
+    k[2], p, xs, 10 * jnp.ones(8), optimizer=optax.sgd(0.05), steps=50, eval_every=10, loss=weird
+  )
   assert bool(res.diverged)
   assert int(res.diverged_step) >= 0
 
@@ -153,9 +169,15 @@ def test_sweep_over_seeds_matches_single_runs_and_monitor():
   xs = _data(jax.random.key(5), 16)
   ys = jnp.sign(xs[:, 2, 0])
   mon = lambda params, delta, ex: {"dW": jnp.linalg.norm(delta.W)}
-  fn = functools.partial(jaxrnn.training.init_and_train, m=16,
-                         optimizer=optax.rmsprop(1e-3), steps=10, eval_every=5,
-                         batch_size=4, monitor=mon)
+  fn = functools.partial(
+    jaxrnn.training.init_and_train,
+    m=16,
+    optimizer=optax.rmsprop(1e-3),
+    steps=10,
+    eval_every=5,
+    batch_size=4,
+    monitor=mon,
+  )
   keys = jaxrnn.seed_keys(0, 3)
   res = jaxrnn.sweep(fn, keys, xs, ys)
   assert res.eval_loss.shape == (3, 3)
@@ -195,12 +217,12 @@ def test_bad_configs_rejected():
 def test_theory_schedule_formulas():
   m, L, eps = 1000, 7, 0.05
   s = jaxrnn.training.theory_schedule(m, L, 2, eps=eps, p=3, complexity=10.0, max_steps=500)
-  rho = 100 * L * 2 * math.log(m)           # rho := 100 L d_out log m
+  rho = 100 * L * 2 * math.log(m)  # rho := 100 L d_out log m
   assert s.rho == pytest.approx(rho)
   assert s.scale == pytest.approx(eps / (10 * L * rho))
-  assert s.eta == pytest.approx(1 / (eps * rho ** 2 * m))
+  assert s.eta == pytest.approx(1 / (eps * rho**2 * m))
   assert s.eps_x == pytest.approx(1 / rho)
-  assert s.steps_uncapped == pytest.approx(9 * 100 * rho / eps ** 2)
+  assert s.steps_uncapped == pytest.approx(9 * 100 * rho / eps**2)
   assert s.steps == 500
   with pytest.raises(ValueError, match="eps must be positive"):
     jaxrnn.training.theory_schedule(10, 3, eps=0.0)

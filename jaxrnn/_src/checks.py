@@ -26,8 +26,7 @@ def check_float(name: str, x) -> None:
 
 def check_ndim(name: str, x, ndim: int, shape_doc: str) -> None:
   if jnp.ndim(x) != ndim:
-    raise ValueError(
-        f"{name} must have shape {shape_doc}, got shape {tuple(jnp.shape(x))}")
+    raise ValueError(f"{name} must have shape {shape_doc}, got shape {tuple(jnp.shape(x))}")
 
 
 def check_finite(name: str, x) -> None:
@@ -35,8 +34,7 @@ def check_finite(name: str, x) -> None:
     arr = np.asarray(x)
     if not np.all(np.isfinite(arr)):
       bad = np.argwhere(~np.isfinite(arr))[0]
-      raise ValueError(
-          f"{name} has a non-finite entry at index {tuple(int(i) for i in bad)}")
+      raise ValueError(f"{name} has a non-finite entry at index {tuple(int(i) for i in bad)}")
 
 
 def check_params(params) -> tuple[int, int, int]:
@@ -49,16 +47,15 @@ def check_params(params) -> tuple[int, int, int]:
   if W.shape != (m, m):
     raise ValueError(f"params.W must be square (m, m), got shape {W.shape}")
   if A.shape[0] != m:
-    raise ValueError(
-        f"params.A must have m={m} rows to match W, got shape {A.shape}")
+    raise ValueError(f"params.A must have m={m} rows to match W, got shape {A.shape}")
   if B.shape[1] != m:
-    raise ValueError(
-        f"params.B must have m={m} columns to match W, got shape {B.shape}")
+    raise ValueError(f"params.B must have m={m} columns to match W, got shape {B.shape}")
   dtypes = {jnp.result_type(W), jnp.result_type(A), jnp.result_type(B)}
   if len(dtypes) != 1:
     raise TypeError(
-        "params.W, params.A and params.B must share one dtype, got "
-        f"{jnp.result_type(W)}, {jnp.result_type(A)}, {jnp.result_type(B)}")
+      "params.W, params.A and params.B must share one dtype, got "
+      f"{jnp.result_type(W)}, {jnp.result_type(A)}, {jnp.result_type(B)}"
+    )
   return m, A.shape[1], B.shape[0]
 
 
@@ -68,14 +65,14 @@ def check_sequence(params, xs, name: str = "xs") -> None:
   check_ndim(name, xs, 2, f"(L, d) with d={d} (one sequence; batch with jax.vmap)")
   check_float(name, xs)
   if xs.shape[1] != d:
-    raise ValueError(
-        f"{name} has d={xs.shape[1]} features per token but params.A expects d={d}")
+    raise ValueError(f"{name} has d={xs.shape[1]} features per token but params.A expects d={d}")
   if xs.shape[0] < 1:
     raise ValueError(f"{name} must hold at least one token, got L=0")
   if jnp.result_type(xs) != jnp.result_type(params.W):
     raise TypeError(
-        f"{name} has dtype {jnp.result_type(xs)} but params have dtype "
-        f"{jnp.result_type(params.W)}; cast one of them explicitly")
+      f"{name} has dtype {jnp.result_type(xs)} but params have dtype "
+      f"{jnp.result_type(params.W)}; cast one of them explicitly"
+    )
   check_finite(name, xs)
 
 
@@ -87,8 +84,8 @@ def check_hidden(params, h, name: str = "h") -> None:
     raise ValueError(f"{name} has length {h.shape[0]} but params have m={m}")
   if jnp.result_type(h) != jnp.result_type(params.W):
     raise TypeError(
-        f"{name} has dtype {jnp.result_type(h)} but params have dtype "
-        f"{jnp.result_type(params.W)}")
+      f"{name} has dtype {jnp.result_type(h)} but params have dtype {jnp.result_type(params.W)}"
+    )
 
 
 def check_token(params, x, name: str = "x") -> None:
@@ -99,5 +96,5 @@ def check_token(params, x, name: str = "x") -> None:
     raise ValueError(f"{name} has length {x.shape[0]} but params.A expects d={d}")
   if jnp.result_type(x) != jnp.result_type(params.W):
     raise TypeError(
-        f"{name} has dtype {jnp.result_type(x)} but params have dtype "
-        f"{jnp.result_type(params.W)}")
+      f"{name} has dtype {jnp.result_type(x)} but params have dtype {jnp.result_type(params.W)}"
+    )

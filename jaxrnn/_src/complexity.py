@@ -28,7 +28,7 @@ the set (Def. 3.3).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -48,8 +48,9 @@ def _parse(name: str) -> tuple[str, float]:
   base, _, arg = name.partition(":")
   if base not in PHI_NAMES:
     raise ValueError(
-        f"unknown phi {name!r}; known: 'sin[:k]' sin(kz), 'cos1[:k]' 1-cos(kz), "
-        "'exp1[:k]' exp(kz)-1, 'sinh[:k]', 'cosh1[:k]' cosh(kz)-1, 'pow:k' z^k")
+      f"unknown phi {name!r}; known: 'sin[:k]' sin(kz), 'cos1[:k]' 1-cos(kz), "
+      "'exp1[:k]' exp(kz)-1, 'sinh[:k]', 'cosh1[:k]' cosh(kz)-1, 'pow:k' z^k"
+    )
   if arg == "":
     k = 1.0
   else:
@@ -92,7 +93,7 @@ def phi_function(phi) -> Callable:
   if base == "cosh1":
     return lambda z: jnp.cosh(k * z) - 1
   deg = int(k)
-  return lambda z: z ** deg
+  return lambda z: z**deg
 
 
 def _coefficients(phi) -> np.ndarray:
@@ -100,8 +101,10 @@ def _coefficients(phi) -> np.ndarray:
   try:
     c = np.asarray(phi, np.float64)
   except (TypeError, ValueError):
-    raise TypeError("phi must be a name string or a sequence of polynomial "
-                    f"coefficients, got {type(phi).__name__}") from None
+    raise TypeError(
+      "phi must be a name string or a sequence of polynomial "
+      f"coefficients, got {type(phi).__name__}"
+    ) from None
   if c.ndim != 1 or c.size == 0:
     raise ValueError(f"coefficients must be a non-empty 1-D sequence, got shape {c.shape}")
   if not np.all(np.isfinite(c)):
@@ -118,13 +121,16 @@ def _log_abs_coeffs(phi, n_terms) -> np.ndarray:
       out = np.log(np.abs(c))
     return out if np.ndim(n_terms) == 0 else out[np.asarray(n_terms, int)]
   base, k = _parse(phi)
-  i = (np.arange(n_terms, dtype=np.float64) if np.ndim(n_terms) == 0
-       else np.asarray(n_terms, np.float64))
+  i = (
+    np.arange(n_terms, dtype=np.float64)
+    if np.ndim(n_terms) == 0
+    else np.asarray(n_terms, np.float64)
+  )
   logk = math.log(k)
   with np.errstate(divide="ignore"):
     if base == "pow":
       return np.where(i == int(k), 0.0, -np.inf)
-    base_log = i * logk - special.gammaln(i + 1)            # k^i / i!
+    base_log = i * logk - special.gammaln(i + 1)  # k^i / i!
     if base == "exp1":
       mask = i >= 1
     elif base in ("sin", "sinh"):
@@ -149,15 +155,15 @@ def taylor_coefficients(phi, n_terms: int = 20) -> np.ndarray:
   if not isinstance(phi, str):
     c = _coefficients(phi)
     out = np.zeros(n_terms)
-    out[:min(n_terms, c.size)] = c[:n_terms]
+    out[: min(n_terms, c.size)] = c[:n_terms]
     return out
   base, k = _parse(phi)
   i = np.arange(n_terms)
   mag = np.exp(_log_abs_coeffs(phi, n_terms))
   if base == "sin":
-    sign = np.where((i // 2) % 2 == 0, 1.0, -1.0)      # i = 1, 5, ... positive
+    sign = np.where((i // 2) % 2 == 0, 1.0, -1.0)  # i = 1, 5, ... positive
   elif base == "cos1":
-    sign = np.where((i // 2) % 2 == 1, 1.0, -1.0)      # 1 - cos: +z^2/2, -z^4/24
+    sign = np.where((i // 2) % 2 == 1, 1.0, -1.0)  # 1 - cos: +z^2/2, -z^4/24
   else:
     sign = np.ones(n_terms)
   return sign * mag
@@ -269,7 +275,7 @@ def log10_complexity_s(phi, R: float, *, C_star: float = C_STAR) -> float:
 
 
 def _exp10(x: float) -> float:
-  return 10.0 ** x if x < 308.0 else math.inf
+  return 10.0**x if x < 308.0 else math.inf
 
 
 def complexity_eps(phi, R: float, eps: float, *, C_star: float = C_STAR) -> float:

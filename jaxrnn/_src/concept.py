@@ -72,7 +72,7 @@ class Concept:
 def _as_phi(phi):
   """A Phi as a static, hashable value: a known name or a tuple of floats."""
   if isinstance(phi, str):
-    cx.phi_function(phi)                       # raises on unknown names
+    cx.phi_function(phi)  # raises on unknown names
     return phi
   return tuple(float(c) for c in cx._coefficients(phi))
 
@@ -81,8 +81,7 @@ def _is_single_phi(phis) -> bool:
   if isinstance(phis, str):
     return True
   arr = np.asarray(phis, dtype=object)
-  return arr.ndim == 1 and all(isinstance(c, (int, float, np.floating, np.integer))
-                               for c in arr)
+  return arr.ndim == 1 and all(isinstance(c, (int, float, np.floating, np.integer)) for c in arr)
 
 
 def make_concept(w, b, phis) -> Concept:
@@ -121,8 +120,17 @@ def make_concept(w, b, phis) -> Concept:
   return Concept(w, b, phis)
 
 
-def random_concept(key: jax.Array, L: int, d: int, *, phi="sin", p: int = 1,
-                   d_out: int = 1, b=None, dtype=jnp.float32) -> Concept:
+def random_concept(
+  key: jax.Array,
+  L: int,
+  d: int,
+  *,
+  phi="sin",
+  p: int = 1,
+  d_out: int = 1,
+  b=None,
+  dtype=jnp.float32,
+) -> Concept:
   """A random target of Def. 3.3 that mixes all L-2 tokens.
 
   ``w_{r,s}`` uniform on the unit sphere of the free token coordinates (the
@@ -158,15 +166,24 @@ def concept_value(concept: Concept, xbar: jax.Array) -> jax.Array:
   z = jnp.einsum("spk,k->sp", concept.w, xbar.reshape(-1))
   cols = []
   for s, row in enumerate(concept.phis):
-    terms = [concept.b[s, r] * cx.phi_function(phi)(z[s, r])
-             for r, phi in enumerate(row)]
+    terms = [concept.b[s, r] * cx.phi_function(phi)(z[s, r]) for r, phi in enumerate(row)]
     cols.append(sum(terms))
   return jnp.stack(cols)
 
 
-def concept_dataset(key: jax.Array, concept: Concept, n: int, L: int, d: int,
-                    eps_x, *, task: str = "regression", noise: float = 0.0,
-                    flip: float = 0.0, threshold: float = 0.0):
+def concept_dataset(
+  key: jax.Array,
+  concept: Concept,
+  n: int,
+  L: int,
+  d: int,
+  eps_x,
+  *,
+  task: str = "regression",
+  noise: float = 0.0,
+  flip: float = 0.0,
+  threshold: float = 0.0,
+):
   """``n`` i.i.d. samples: true tokens, normalized inputs, labels.
 
   **Arguments:** ``concept`` from ``random_concept``/``make_concept``; ``L``
@@ -187,7 +204,8 @@ def concept_dataset(key: jax.Array, concept: Concept, n: int, L: int, d: int,
     raise ValueError(f"flip must lie in [0, 1/2), got {flip}")
   if concept.w.shape[-1] != (L - 2) * (d - 1):
     raise ValueError(
-        f"concept has weight length {concept.w.shape[-1]}, expected (L-2)(d-1) = {(L - 2) * (d - 1)}")
+      f"concept has weight length {concept.w.shape[-1]}, expected (L-2)(d-1) = {(L - 2) * (d - 1)}"
+    )
   kx, ky = jax.random.split(key)
   dtype = concept.w.dtype
   xbars = jax.vmap(lambda k: random_true_sequence(k, L - 2, d, dtype))(jax.random.split(kx, n))
@@ -226,6 +244,7 @@ def estimate_opt(fstar: jax.Array, ys: jax.Array, loss: str) -> float:
   (functions of the class with |b| <= 1); an upper bound on OPT.
   """
   from jaxrnn._src.training import get_loss
+
   G = jax.vmap(get_loss(loss))
   f, y = jnp.asarray(fstar), jnp.asarray(ys)
   if loss == "logistic":

@@ -21,7 +21,8 @@ the quadrature uses it.
 
 **Lemma 4.2 (W* = 0, A* on the bias column).** For d_out = 1,
 
-    W* = 0,   a*_r = b_r H(sqrt(m/2) <[w_r, a_{r,:d-1}], wbar>, sqrt(m/2) a_{r,d}) e_d / (m E[b_r^2]),
+    W* = 0,
+    a*_r = b_r H(sqrt(m/2) <[w_r, a_{r,:d-1}], wbar>, sqrt(m/2) a_{r,d}) e_d / (m E[b_r^2]),
 
 so the pseudo-network is ``sum_i Back_{i->L} D^(i) A* x^(i)``, nonzero only
 at the bias tokens i = 1, L; the i = L term is the empirical average of
@@ -48,7 +49,8 @@ sequence with zero middle tokens, the eps_x -> 0 limit of every input.
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -77,8 +79,7 @@ def weight_function(theta: jax.Array, alpha: jax.Array, b0: jax.Array) -> jax.Ar
   """``H(alpha, b0) = he(alpha)^T theta he(b0)``; theta (J, K); broadcasts
   over alpha and b0."""
   J, K = theta.shape
-  return jnp.einsum("...j,jk,...k->...", hermite_features(alpha, J), theta,
-                    hermite_features(b0, K))
+  return jnp.einsum("...j,jk,...k->...", hermite_features(alpha, J), theta, hermite_features(b0, K))
 
 
 def _quadrature(n: int, dtype):
@@ -92,25 +93,33 @@ def _design(t: jax.Array, J: int, K: int, radius, n_quad: int) -> jax.Array:
   s = jnp.sqrt(jnp.clip(1 - t * t, 1e-12, None))
   # P_beta(radius beta s >= -(radius alpha t + b0))
   arg = (radius * x[None, :, None] * t[:, None, None] + x[None, None, :]) / (
-      radius * s[:, None, None])
-  prob = ndtr(arg)                                          # (n_t, a, b)
-  ha = hermite_features(x, J) * w[:, None]                  # (a, J)
-  hb = hermite_features(x, K) * w[:, None]                  # (b, K)
+    radius * s[:, None, None]
+  )
+  prob = ndtr(arg)  # (n_t, a, b)
+  ha = hermite_features(x, J) * w[:, None]  # (a, J)
+  hb = hermite_features(x, K) * w[:, None]  # (b, K)
   return jnp.einsum("tab,aj,bk->tjk", prob, ha, hb).reshape(t.shape[0], J * K)
 
 
 class WeightFit(NamedTuple):
   """A fitted H of Lemma 4.1: coefficients and the measured accuracy."""
 
-  theta: jax.Array        # (J, K)
-  sup_error: jax.Array    # max |phi(t) - E[H 1[...]]| on a fine grid of [-t_max, t_max]
+  theta: jax.Array  # (J, K)
+  sup_error: jax.Array  # max |phi(t) - E[H 1[...]]| on a fine grid of [-t_max, t_max]
   t_max: jax.Array
   radius: jax.Array
 
 
-def fit_weight_function(phi: Callable, *, t_max=1.0, radius=1.0,
-                        degree: tuple[int, int] = (16, 8), n_fit: int = 97,
-                        n_quad: int = 48, ridge: float = 1e-7) -> WeightFit:
+def fit_weight_function(
+  phi: Callable,
+  *,
+  t_max=1.0,
+  radius=1.0,
+  degree: tuple[int, int] = (16, 8),
+  n_fit: int = 97,
+  n_quad: int = 48,
+  ridge: float = 1e-7,
+) -> WeightFit:
   """Fits H of Lemma 4.1 for ``phi`` on ``t in [-t_max, t_max]``.
 
   Ridge least squares for theta (J, K) = ``degree`` on ``n_fit`` Chebyshev
@@ -154,8 +163,9 @@ def lemma41_expectation(fit: WeightFit, t: jax.Array, n_quad: int = 64) -> jax.A
   return flat.reshape(t.shape)
 
 
-def lemma42_a_star(params: RNNParams, theta: jax.Array, wbar: jax.Array,
-                   output: int = 0) -> jax.Array:
+def lemma42_a_star(
+  params: RNNParams, theta: jax.Array, wbar: jax.Array, output: int = 0
+) -> jax.Array:
   """A* of Lemma 4.2 (W* = 0) for output coordinate ``output``.
 
   ``a*_r = b_r H(sqrt(m/2) <[w_r, a_{r,:d-1}], wbar>, sqrt(m/2) a_{r,d}) e_d
@@ -171,7 +181,7 @@ def lemma42_a_star(params: RNNParams, theta: jax.Array, wbar: jax.Array,
   if wbar.shape != (m + d - 1,):
     raise ValueError(f"wbar must have shape (m + d - 1,) = ({m + d - 1},), got {wbar.shape}")
   c = jnp.sqrt(jnp.asarray(m / 2.0, params.W.dtype))
-  alpha = c * (params.W @ wbar[:m] + params.A[:, :d - 1] @ wbar[m:])
+  alpha = c * (params.W @ wbar[:m] + params.A[:, : d - 1] @ wbar[m:])
   b0 = c * params.A[:, d - 1]
   col = params.B[output] * weight_function(theta, alpha, b0) / (m * 2.0 / d_out)
   return jnp.zeros_like(params.A).at[:, d - 1].set(col)
@@ -186,19 +196,25 @@ def base_sequence(L: int, d: int, dtype=jnp.float32) -> jax.Array:
 class Construction(NamedTuple):
   """Output of ``construct_pseudo_network`` (Thm. 4.3)."""
 
-  A_star: jax.Array        # (m, d); W* = 0
-  fit_error: jax.Array     # (d_out, p) sup error of each Lemma 4.1 fit
-  g_norm: jax.Array        # (d_out, p) |Wbar v| ~ 1/eps_x: the effective R
-  radius: jax.Array        # |h^(L-1)| of the base sequence
-  t_max: jax.Array         # (d_out, p) fit ranges
-  g: jax.Array             # (d_out, p, m): <g, h^(L-1)(x)> ~= <w_dagger, xbar>
-  theta: jax.Array         # (d_out, p, J, K) fitted H coefficients
+  A_star: jax.Array  # (m, d); W* = 0
+  fit_error: jax.Array  # (d_out, p) sup error of each Lemma 4.1 fit
+  g_norm: jax.Array  # (d_out, p) |Wbar v| ~ 1/eps_x: the effective R
+  radius: jax.Array  # |h^(L-1)| of the base sequence
+  t_max: jax.Array  # (d_out, p) fit ranges
+  g: jax.Array  # (d_out, p, m): <g, h^(L-1)(x)> ~= <w_dagger, xbar>
+  theta: jax.Array  # (d_out, p, J, K) fitted H coefficients
 
 
-def construct_pseudo_network(params: RNNParams, concept: Concept, eps_x, *,
-                             base_xs: jax.Array | None = None,
-                             degree: tuple[int, int] = (16, 8),
-                             n_quad: int = 48, ridge=None) -> Construction:
+def construct_pseudo_network(
+  params: RNNParams,
+  concept: Concept,
+  eps_x,
+  *,
+  base_xs: jax.Array | None = None,
+  degree: tuple[int, int] = (16, 8),
+  n_quad: int = 48,
+  ridge=None,
+) -> Construction:
   """W* = 0 and A* of Thm. 4.3 so that ``pseudo_network(params, (0, A*), x)
   ~= F*(xbar)`` for the concept-class target ``concept`` (Def. 3.3).
 
@@ -238,7 +254,7 @@ def construct_pseudo_network(params: RNNParams, concept: Concept, eps_x, *,
     base_xs = base_sequence(L, d, dtype)
   if base_xs.shape != (L, d):
     raise ValueError(f"base_xs must have shape ({L}, {d}), got {base_xs.shape}")
-  wbar_mat = inversion_matrix(params, base_xs[:L - 1])           # (m, (L-1) d)
+  wbar_mat = inversion_matrix(params, base_xs[: L - 1])  # (m, (L-1) d)
   radius = jnp.linalg.norm(hidden_states(params, base_xs)[L - 2])
   eps_x = jnp.asarray(eps_x, dtype)
   free = jnp.any(concept.w.reshape(d_out, concept.p, L - 2, d - 1)[..., -1] != 0)
@@ -249,15 +265,19 @@ def construct_pseudo_network(params: RNNParams, concept: Concept, eps_x, *,
     row_e, row_g, row_t, row_gv, row_th = [], [], [], [], []
     for r in range(concept.p):
       blocks = concept.w[s, r].reshape(L - 2, d - 1) / eps_x
-      v = jnp.zeros((L - 1, d), dtype).at[1:, :d - 1].set(blocks).reshape(-1)
+      v = jnp.zeros((L - 1, d), dtype).at[1:, : d - 1].set(blocks).reshape(-1)
       g = wbar_mat @ v
       gn = jnp.linalg.norm(g)
       Phi = cx.phi_function(concept.phis[s][r])
       scale = gn * radius
-      fit = fit_weight_function(lambda t: Phi(scale * t),
-                                t_max=jnp.minimum(1.0, max_inner / scale),
-                                radius=radius, degree=degree, n_quad=n_quad,
-                                ridge=3.0 / m if ridge is None else ridge)
+      fit = fit_weight_function(
+        lambda t, Phi=Phi, scale=scale: Phi(scale * t),
+        t_max=jnp.minimum(1.0, max_inner / scale),
+        radius=radius,
+        degree=degree,
+        n_quad=n_quad,
+        ridge=3.0 / m if ridge is None else ridge,
+      )
       wbar = jnp.concatenate([g / gn, jnp.zeros((d - 1,), dtype)])
       A_star = A_star + concept.b[s, r] * lemma42_a_star(params, fit.theta, wbar, s)
       row_e.append(fit.sup_error)
@@ -270,5 +290,6 @@ def construct_pseudo_network(params: RNNParams, concept: Concept, eps_x, *,
     errs.append(jnp.stack(row_e))
     gns.append(jnp.stack(row_g))
     tms.append(jnp.stack(row_t))
-  return Construction(A_star, jnp.stack(errs), jnp.stack(gns), radius,
-                      jnp.stack(tms), jnp.stack(gs), jnp.stack(ths))
+  return Construction(
+    A_star, jnp.stack(errs), jnp.stack(gns), radius, jnp.stack(tms), jnp.stack(gs), jnp.stack(ths)
+  )

@@ -102,7 +102,7 @@ def evaluate(member: LanguageConcept, bits) -> jax.Array:
   w = member.concept.w
   if bits.ndim != 2 or 2 * bits.shape[1] != w.shape[-1]:
     raise ValueError(f"bits must have shape (N, {w.shape[-1] // 2}), got {bits.shape}")
-  xbar = jax.vmap(lambda s: true_sequence(s, w.dtype))(bits)      # (N, n, 2)
+  xbar = jax.vmap(lambda s: true_sequence(s, w.dtype))(bits)  # (N, n, 2)
   return jax.vmap(lambda xb: concept_value(member.concept, xb))(xbar)[:, 0]
 
 
@@ -144,8 +144,13 @@ def one_one_member(n: int) -> LanguageConcept:
   """
   _check_n(n)
   g = 2.0 * math.sqrt(n / 3.0)
-  return _member(count_direction(n)[None, :], np.ones(1), (0.0, 2.0 * g, -g * g), 0.5,
-                 "one neuron, Phi(z) = k(2-k) with k = gamma z the count of 1s")
+  return _member(
+    count_direction(n)[None, :],
+    np.ones(1),
+    (0.0, 2.0 * g, -g * g),
+    0.5,
+    "one neuron, Phi(z) = k(2-k) with k = gamma z the count of 1s",
+  )
 
 
 def parity_member(n: int) -> LanguageConcept:
@@ -153,8 +158,13 @@ def parity_member(n: int) -> LanguageConcept:
   z)`` (``"cos1:pi*gamma"``) with ``b = 1/2``, threshold 1/2."""
   _check_n(n)
   g = 2.0 * math.sqrt(n / 3.0)
-  return _member(count_direction(n)[None, :], np.array([0.5]), f"cos1:{math.pi * g!r}", 0.5,
-                 "one neuron, Phi(z) = (1 - cos(pi k))/2 with k the count of 1s")
+  return _member(
+    count_direction(n)[None, :],
+    np.array([0.5]),
+    f"cos1:{math.pi * g!r}",
+    0.5,
+    "one neuron, Phi(z) = (1 - cos(pi k))/2 with k the count of 1s",
+  )
 
 
 def pattern_power(n: int, q: int) -> int:
@@ -180,14 +190,19 @@ def contains_member(n: int, pattern: str) -> LanguageConcept:
   windows = n - q + 1
   w = np.zeros((windows, 2 * n))
   for j in range(windows):
-    w[j, 2 * j:2 * (j + q):2] = s / math.sqrt(q)
+    w[j, 2 * j : 2 * (j + q) : 2] = s / math.sqrt(q)
   P = pattern_power(n, q)
   z_max = math.sqrt(3.0 * q) / 2.0
   i = np.arange(P + 1)
-  coeffs = special.comb(P, i) * 2.0 ** (-P) / z_max ** i   # ((1 + z/z_max)/2)^P
-  coeffs[0] = 0.0                                           # minus 2^{-P}
-  return _member(w, np.ones(windows), tuple(coeffs), 0.5,
-                 f"{windows} window neurons, Phi(z) = ((1+z/z_max)/2)^{P} - 2^-{P}")
+  coeffs = special.comb(P, i) * 2.0 ** (-P) / z_max**i  # ((1 + z/z_max)/2)^P
+  coeffs[0] = 0.0  # minus 2^{-P}
+  return _member(
+    w,
+    np.ones(windows),
+    tuple(coeffs),
+    0.5,
+    f"{windows} window neurons, Phi(z) = ((1+z/z_max)/2)^{P} - 2^-{P}",
+  )
 
 
 def concept_member(name: str, n: int) -> LanguageConcept:
@@ -199,9 +214,11 @@ def concept_member(name: str, n: int) -> LanguageConcept:
   if name == "parity":
     return parity_member(n)
   if isinstance(name, str) and name.startswith("contains:"):
-    return contains_member(n, name[len("contains:"):])
-  raise ValueError(f"no concept-class construction for language {name!r} "
-                   "(available: one_one, parity, contains:<pattern>)")
+    return contains_member(n, name[len("contains:") :])
+  raise ValueError(
+    f"no concept-class construction for language {name!r} "
+    "(available: one_one, parity, contains:<pattern>)"
+  )
 
 
 # --------------------------------------------------------------------------
@@ -211,7 +228,7 @@ def concept_member(name: str, n: int) -> LanguageConcept:
 def _muroga_bound(n: int) -> float:
   """Every threshold function of n variables has an integer realization with
   weights at most (n+1)^{(n+1)/2} / 2^n (Muroga 1971)."""
-  return (n + 1) ** ((n + 1) / 2.0) / 2.0 ** n
+  return (n + 1) ** ((n + 1) / 2.0) / 2.0**n
 
 
 class AdditiveOptimum(NamedTuple):
@@ -227,8 +244,9 @@ class AdditiveOptimum(NamedTuple):
   exact: bool
 
 
-def additive_best_accuracy(name: str, n: int, *, balanced: bool = False,
-                           time_limit: float = 60.0) -> AdditiveOptimum:
+def additive_best_accuracy(
+  name: str, n: int, *, balanced: bool = False, time_limit: float = 60.0
+) -> AdditiveOptimum:
   """Best accuracy of the token-wise additive class on the language ``name``
   over all 2^n strings of length n, exactly (mixed-integer LP).
 
@@ -260,10 +278,17 @@ def additive_best_accuracy(name: str, n: int, *, balanced: bool = False,
   A = np.concatenate([sign * strings, sign, M * np.eye(N)], axis=1)
   cons = optimize.LinearConstraint(A, lb=np.ones(N), ub=np.full(N, np.inf))
   integrality = np.concatenate([np.zeros(n + 1), np.ones(N)])
-  bounds = optimize.Bounds(np.concatenate([np.full(n + 1, -U), np.zeros(N)]),
-                           np.concatenate([np.full(n + 1, U), np.ones(N)]))
-  res = optimize.milp(obj, constraints=cons, integrality=integrality, bounds=bounds,
-                      options={"time_limit": time_limit})
+  bounds = optimize.Bounds(
+    np.concatenate([np.full(n + 1, -U), np.zeros(N)]),
+    np.concatenate([np.full(n + 1, U), np.ones(N)]),
+  )
+  res = optimize.milp(
+    obj,
+    constraints=cons,
+    integrality=integrality,
+    bounds=bounds,
+    options={"time_limit": time_limit},
+  )
   if res.x is None:
     raise RuntimeError(f"milp failed for {name!r}, n={n}: {res.message}")
   a, c = res.x[:n], res.x[n]
@@ -288,13 +313,18 @@ def additive_best_sup_error(name: str, n: int) -> float:
   N = strings.shape[0]
   ones = np.ones((N, 1))
   # x = [a (n), c, t]; minimize t s.t. +-(X a + c - y) <= t.
-  A = np.concatenate([np.concatenate([strings, ones, -ones], axis=1),
-                      np.concatenate([-strings, -ones, -ones], axis=1)])
+  A = np.concatenate(
+    [
+      np.concatenate([strings, ones, -ones], axis=1),
+      np.concatenate([-strings, -ones, -ones], axis=1),
+    ]
+  )
   b = np.concatenate([y, -y])
   obj = np.zeros(n + 2)
   obj[-1] = 1.0
-  res = optimize.linprog(obj, A_ub=A, b_ub=b, bounds=[(None, None)] * (n + 1) + [(0, None)],
-                         method="highs")
+  res = optimize.linprog(
+    obj, A_ub=A, b_ub=b, bounds=[(None, None)] * (n + 1) + [(0, None)], method="highs"
+  )
   if res.status != 0:
     raise RuntimeError(f"linprog failed for {name!r}, n={n}: {res.message}")
   return float(res.fun)

@@ -57,8 +57,9 @@ def _check_vec(name, x, d):
     raise ValueError(f"{name} must have shape ({d},), got shape {tuple(jnp.shape(x))}")
 
 
-def random_relu_features(key: jax.Array, m: int, d: int, variance=1.0,
-                         dtype=jnp.float32) -> jax.Array:
+def random_relu_features(
+  key: jax.Array, m: int, d: int, variance=1.0, dtype=jnp.float32
+) -> jax.Array:
   """The random matrix T of Lemma 4.4: (m, d), entries i.i.d. N(0, variance).
 
   ``variance=1`` is the lemma's scale; ``variance=2/m`` is the RNN's (Def. 3.2).
@@ -110,8 +111,7 @@ def relu_features_apply(T: jax.Array, p: jax.Array, x: jax.Array) -> jax.Array:
   return p @ relu(T @ x)
 
 
-def relu_features_error(T: jax.Array, v: jax.Array, x: jax.Array,
-                        variance=1.0) -> jax.Array:
+def relu_features_error(T: jax.Array, v: jax.Array, x: jax.Array, variance=1.0) -> jax.Array:
   """``v^T x - p^T relu(T x)`` with ``p = relu_readout(T, v, variance)``.
 
   Signed error of Lemma 4.4 for one pair (v, x); vmap over pairs. Its
@@ -126,4 +126,4 @@ def relu_features_error_std(v: jax.Array, x: jax.Array, m) -> jax.Array:
   Lemma 4.4 error over Gaussian T, ``c = cos(v, x)`` (module docstring)."""
   nv, nx = jnp.linalg.norm(v), jnp.linalg.norm(x)
   c = (v @ x) / (nv * nx)
-  return jnp.sqrt((2.0 + 3.0 * c ** 2) / m) * nv * nx
+  return jnp.sqrt((2.0 + 3.0 * c**2) / m) * nv * nx

@@ -64,21 +64,20 @@ def normalize_sequence(xbar: jax.Array, eps_x) -> jax.Array:
       norm = float(np.linalg.norm(row))
       if abs(norm - 1.0) > tol:
         raise ValueError(
-            f"xbar row {i} is not on the unit sphere: norm {norm:.6g} "
-            "(Def. 3.1 needs ||xbar^(l)|| = 1)")
+          f"xbar row {i} is not on the unit sphere: norm {norm:.6g} "
+          "(Def. 3.1 needs ||xbar^(l)|| = 1)"
+        )
       if abs(row[-1] - 0.5) > tol:
-        raise ValueError(
-            f"xbar row {i} has last entry {row[-1]:.6g}, Def. 3.1 needs 1/2")
+        raise ValueError(f"xbar row {i} has last entry {row[-1]:.6g}, Def. 3.1 needs 1/2")
   d = xbar.shape[1] + 1
   bias = jnp.zeros((1, d), dtype).at[0, -1].set(1)
   middle = jnp.concatenate(
-      [jnp.asarray(eps_x, dtype) * xbar, jnp.zeros((xbar.shape[0], 1), dtype)],
-      axis=1)
+    [jnp.asarray(eps_x, dtype) * xbar, jnp.zeros((xbar.shape[0], 1), dtype)], axis=1
+  )
   return jnp.concatenate([bias, middle, bias], axis=0)
 
 
-def random_true_sequence(key: jax.Array, length: int, d: int,
-                         dtype=jnp.float32) -> jax.Array:
+def random_true_sequence(key: jax.Array, length: int, d: int, dtype=jnp.float32) -> jax.Array:
   """Random true tokens for Def. 3.1: (length, d-1) rows uniform on the sphere
   S^{d-2} restricted to last entry 1/2.
 
@@ -93,8 +92,9 @@ def random_true_sequence(key: jax.Array, length: int, d: int,
   return jnp.concatenate([jnp.sqrt(jnp.asarray(0.75, dtype)) * g, half], axis=1)
 
 
-def random_normalized_sequence(key: jax.Array, L: int, d: int, eps_x,
-                               dtype=jnp.float32) -> jax.Array:
+def random_normalized_sequence(
+  key: jax.Array, L: int, d: int, eps_x, dtype=jnp.float32
+) -> jax.Array:
   """A random normalized sequence (L, d): ``random_true_sequence`` then
   ``normalize_sequence``. Jit- and vmap-safe (over ``key``)."""
   if L < 2:

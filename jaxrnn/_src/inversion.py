@@ -64,8 +64,7 @@ def inversion_matrix(params: RNNParams, base_xs: jax.Array) -> jax.Array:
   return wbar
 
 
-def invert_hidden_state(params: RNNParams, base_xs: jax.Array,
-                        h: jax.Array) -> jax.Array:
+def invert_hidden_state(params: RNNParams, base_xs: jax.Array, h: jax.Array) -> jax.Array:
   """``(Wbar^[L].T @ h).reshape(L, d)`` without forming ``Wbar^[L]``.
 
   Uses ``block_j^T h = A^T D^(j) W^T D^(j+1) ... W^T D^(L) h``: a reverse scan
@@ -86,7 +85,7 @@ def invert_hidden_state(params: RNNParams, base_xs: jax.Array,
     return v, v
 
   _, vs = lax.scan(step, v_last, masks[:-1], reverse=True)
-  vs = jnp.concatenate([vs, v_last[None]], axis=0)       # (L, m): v_j = D^(j)...
+  vs = jnp.concatenate([vs, v_last[None]], axis=0)  # (L, m): v_j = D^(j)...
   return vs @ params.A
 
 
@@ -100,8 +99,7 @@ def _check_length(L) -> int:
   return L
 
 
-def naive_inversion_matrix(params: RNNParams, L: int,
-                           factor: float = 2.0) -> jax.Array:
+def naive_inversion_matrix(params: RNNParams, L: int, factor: float = 2.0) -> jax.Array:
   """The naive decoder of Sec. 4.4, without activation patterns.
 
   ``Wbar^[1] = A`` and ``Wbar^[l] = factor * [W Wbar^[l-1], A]_r`` for
@@ -150,8 +148,9 @@ def naive_block_scales(L: int, factor: float = 2.0, dtype=jnp.float32) -> jax.Ar
   return jnp.asarray(factor, dtype) ** expo.astype(dtype)
 
 
-def invert_hidden_state_naive(params: RNNParams, h: jax.Array, L: int,
-                              factor: float = 2.0) -> jax.Array:
+def invert_hidden_state_naive(
+  params: RNNParams, h: jax.Array, L: int, factor: float = 2.0
+) -> jax.Array:
   """``(naive_inversion_matrix(params, L, factor).T @ h).reshape(L, d)``
   in O(L m^2), by a reverse scan ``u_L = h``, ``u_j = W^T u_{j+1}``,
   ``xhat^(j) = A^T u_j`` times ``naive_block_scales(L, factor)[j-1]``.
@@ -177,7 +176,7 @@ def invert_hidden_state_naive(params: RNNParams, h: jax.Array, L: int,
     return u, u
 
   _, us = lax.scan(step, h, None, length=L - 1, reverse=True)
-  us = jnp.concatenate([us, h[None]], axis=0)           # (L, m), row j-1 = u_j
+  us = jnp.concatenate([us, h[None]], axis=0)  # (L, m), row j-1 = u_j
   scales = naive_block_scales(L, factor, params.W.dtype)
   return scales[:, None] * (us @ params.A)
 
@@ -208,8 +207,9 @@ class LinearDecoder(NamedTuple):
   b: jax.Array
 
 
-def fit_linear_decoder(hs: jax.Array, xs: jax.Array, ridge: float = 1e-4,
-                       intercept: bool = True) -> LinearDecoder:
+def fit_linear_decoder(
+  hs: jax.Array, xs: jax.Array, ridge: float = 1e-4, intercept: bool = True
+) -> LinearDecoder:
   """Ridge least-squares fit of ``x ~= M^T h + b`` on training pairs.
 
   Minimizes ``sum_n ||M^T h_n + b - vec(x_n)||^2 + lam ||M||_F^2`` with
@@ -229,8 +229,8 @@ def fit_linear_decoder(hs: jax.Array, xs: jax.Array, ridge: float = 1e-4,
   """
   if jnp.ndim(hs) != 2 or jnp.ndim(xs) != 3 or hs.shape[0] != xs.shape[0]:
     raise ValueError(
-        f"hs must be (N, m) and xs (N, L, d) with the same N, got {jnp.shape(hs)} "
-        f"and {jnp.shape(xs)}")
+      f"hs must be (N, m) and xs (N, L, d) with the same N, got {jnp.shape(hs)} and {jnp.shape(xs)}"
+    )
   if ridge < 0:
     raise ValueError(f"ridge must be >= 0, got {ridge}")
   n, m = hs.shape
@@ -254,8 +254,7 @@ def fit_linear_decoder(hs: jax.Array, xs: jax.Array, ridge: float = 1e-4,
   return LinearDecoder(M=M, b=mu_x - mu_h @ M)
 
 
-def apply_linear_decoder(decoder: LinearDecoder, h: jax.Array,
-                         d: int) -> jax.Array:
+def apply_linear_decoder(decoder: LinearDecoder, h: jax.Array, d: int) -> jax.Array:
   """Decodes one hidden state ``h`` (m,) to an (L, d) sequence."""
   return (h @ decoder.M + decoder.b).reshape(-1, d)
 
@@ -287,9 +286,10 @@ def reconstruction_errors(xs: jax.Array, xhat: jax.Array) -> dict:
   tok = (xhat - xs)[1:-1, :-1]
   tok_true = xs[1:-1, :-1]
   return {
-      "linf": jnp.max(err),
-      "bias": jnp.maximum(err[0, -1], err[-1, -1]),
-      "token": jnp.max(jnp.abs(tok), initial=0.0),
-      "token_rel_l2": jnp.sqrt(jnp.sum(tok ** 2) / jnp.maximum(jnp.sum(tok_true ** 2),
-                                                                jnp.finfo(xs.dtype).tiny)),
+    "linf": jnp.max(err),
+    "bias": jnp.maximum(err[0, -1], err[-1, -1]),
+    "token": jnp.max(jnp.abs(tok), initial=0.0),
+    "token_rel_l2": jnp.sqrt(
+      jnp.sum(tok**2) / jnp.maximum(jnp.sum(tok_true**2), jnp.finfo(xs.dtype).tiny)
+    ),
   }

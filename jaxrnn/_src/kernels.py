@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxrnn._src.pseudo import backward_matrices
 from jaxrnn._src.rnn import RNNParams, activation_patterns, hidden_states
@@ -39,7 +38,7 @@ def ntk_factors(params: RNNParams, xs: jax.Array):
   ``X[i] = x^(i)``. d_out must be 1."""
   if params.B.shape[0] != 1:
     raise ValueError(f"ntk_factors needs d_out = 1, got {params.B.shape[0]}")
-  backs = backward_matrices(params, xs)[:, 0, :]                   # (L, m)
+  backs = backward_matrices(params, xs)[:, 0, :]  # (L, m)
   masks = activation_patterns(params, xs).astype(params.W.dtype)
   hs = hidden_states(params, xs)
   hprev = jnp.concatenate([jnp.zeros_like(hs[:1]), hs[:-1]], axis=0)
@@ -67,8 +66,7 @@ def empirical_ntk(params: RNNParams, xs1: jax.Array, xs2: jax.Array) -> jax.Arra
   return jnp.sum(gg * hh, axis=(2, 3))
 
 
-def kernel_ridge_loo(K: jax.Array, y: jax.Array, ridges: jax.Array,
-                     mask: jax.Array | None = None):
+def kernel_ridge_loo(K: jax.Array, y: jax.Array, ridges: jax.Array, mask: jax.Array | None = None):
   """Kernel ridge regression with the ridge chosen by exact leave-one-out
   error among ``ridges`` (relative to mean diag(K)).
 
@@ -103,13 +101,19 @@ def additive_token_kernel(xbar1: jax.Array, xbar2: jax.Array, bandwidth) -> jax.
   """``K[a, b] = sum_l exp(-|xbar1[a, l] - xbar2[b, l]|^2 / (2 s^2))``:
   (N1, T, k), (N2, T, k) -> (N1, N2). The kernel of sums over positions of
   functions of one token (the class of [37])."""
-  d2 = jnp.sum((xbar1[:, None] - xbar2[None]) ** 2, axis=-1)      # (N1, N2, T)
-  return jnp.sum(jnp.exp(-d2 / (2 * bandwidth ** 2)), axis=-1)
+  d2 = jnp.sum((xbar1[:, None] - xbar2[None]) ** 2, axis=-1)  # (N1, N2, T)
+  return jnp.sum(jnp.exp(-d2 / (2 * bandwidth**2)), axis=-1)
 
 
-def fit_additive_baseline(xbar_train, y_train, xbar_test, *, mask=None,
-                          bandwidths=(0.25, 0.5, 1.0, 2.0),
-                          ridges=(1e-4, 1e-3, 1e-2, 1e-1, 1.0)):
+def fit_additive_baseline(
+  xbar_train,
+  y_train,
+  xbar_test,
+  *,
+  mask=None,
+  bandwidths=(0.25, 0.5, 1.0, 2.0),
+  ridges=(1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+):
   """Token-wise additive kernel ridge regression, bandwidth and ridge by
   leave-one-out. **Returns:** ``(pred_test, info)`` with pred (N_test,)
   and ``info = {"bandwidth", "ridge", "loo_mse"}``. ``y_train`` (N,)."""

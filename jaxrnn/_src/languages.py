@@ -48,9 +48,8 @@ left padding (the layout of this module) and right padding both work.
 from __future__ import annotations
 
 import functools
-import itertools
-import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -84,10 +83,9 @@ class DFA(NamedTuple):
   def num_states(self) -> int:
     return self.transitions.shape[0]
 
-  def complement(self) -> "DFA":
+  def complement(self) -> DFA:
     """The DFA of the complement language (accepting states flipped)."""
-    return DFA(self.transitions, self.start, ~self.accepting,
-               "not (" + self.description + ")")
+    return DFA(self.transitions, self.start, ~self.accepting, "not (" + self.description + ")")
 
 
 def _dfa(table, start, accepting, description) -> DFA:
@@ -107,7 +105,7 @@ def _contains_dfa(pattern: str) -> DFA:
     for b in (0, 1):
       s = pattern[:q] + str(b)
       j = min(k, len(s))
-      while j > 0 and s[len(s) - j:] != pattern[:j]:
+      while j > 0 and s[len(s) - j :] != pattern[:j]:
         j -= 1
       table[q, b] = j
   table[k] = k
@@ -120,7 +118,7 @@ def _as_pattern(pattern: str) -> str:
   return pattern
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_dfa(name: str) -> DFA:
   """The DFA of the language ``name`` (see the module docstring).
 
@@ -135,7 +133,7 @@ def get_dfa(name: str) -> DFA:
   if not isinstance(name, str):
     raise ValueError(f"unknown language {name!r}: names are strings")
   if name.startswith("contains:"):
-    return _contains_dfa(_as_pattern(name[len("contains:"):]))
+    return _contains_dfa(_as_pattern(name[len("contains:") :]))
   if name == "parity":
     # q = number of 1s mod 2.
     return _dfa([[0, 1], [1, 0]], 0, [1], "an odd number of 1s (PARITY)")
@@ -156,30 +154,34 @@ def get_dfa(name: str) -> DFA:
     # 4: dead (an odd 0-run ended after an odd 1-run).
     # State 2 is rejecting because the string may end there (the run is then
     # complete); reading 1 from it is fatal, reading 0 makes the run even.
-    table = [[0, 1],   # 0
-             [2, 0],   # 1: 0 completes an odd 1-run; 1 makes it even
-             [3, 4],   # 2
-             [2, 3],   # 3: a 0 starts/extends a 0-run (odd after even)
-             [4, 4]]   # 4
-    return _dfa(table, 0, [0, 1, 3],
-                "no odd run of 1s followed (anywhere later) by an odd run of 0s")
+    table = [
+      [0, 1],  # 0
+      [2, 0],  # 1: 0 completes an odd 1-run; 1 makes it even
+      [3, 4],  # 2
+      [2, 3],  # 3: a 0 starts/extends a 0-run (odd after even)
+      [4, 4],
+    ]  # 4
+    return _dfa(
+      table, 0, [0, 1, 3], "no odd run of 1s followed (anywhere later) by an odd run of 0s"
+    )
   if name == "tomita4":
     # q = length of the current trailing run of 0s (capped), 3 = dead.
     return _dfa([[1, 0], [2, 0], [3, 0], [3, 3]], 0, [0, 1, 2], "no 000")
   if name == "tomita5":
     # q = 2 * (#0 mod 2) + (#1 mod 2).
-    return _dfa([[2, 1], [3, 0], [0, 3], [1, 2]], 0, [0],
-                "an even number of 0s and an even number of 1s")
+    return _dfa(
+      [[2, 1], [3, 0], [0, 3], [1, 2]], 0, [0], "an even number of 0s and an even number of 1s"
+    )
   if name == "tomita6":
     # q = (#0 - #1) mod 3.
     return _dfa([[1, 2], [2, 0], [0, 1]], 0, [0], "#0 - #1 divisible by 3")
   if name == "tomita7":
     # q = number of blocks of 0*1*0*1* entered; 4 = dead.
-    return _dfa([[0, 1], [2, 1], [2, 3], [4, 3], [4, 4]], 0, [0, 1, 2, 3],
-                "0*1*0*1*")
+    return _dfa([[0, 1], [2, 1], [2, 3], [4, 3], [4, 4]], 0, [0, 1, 2, 3], "0*1*0*1*")
   raise ValueError(
-      f"unknown language {name!r}: expected one of {', '.join(LANGUAGE_NAMES)} "
-      "or 'contains:<pattern>'")
+    f"unknown language {name!r}: expected one of {', '.join(LANGUAGE_NAMES)} "
+    "or 'contains:<pattern>'"
+  )
 
 
 def describe(name: str) -> str:
@@ -195,6 +197,7 @@ def _run(transitions, start, bits):
   def step(q, b):
     nxt = transitions[q, jnp.clip(b, 0, 1)]
     return jnp.where(b >= 0, nxt, q), None
+
   q, _ = lax.scan(step, jnp.asarray(start, jnp.int32), bits)
   return q
 
@@ -231,8 +234,12 @@ def batch_accepts(name_or_dfa, bits) -> jax.Array:
     raise ValueError(f"bits must have shape (N, T), got {bits.shape}")
   if not jnp.issubdtype(bits.dtype, jnp.integer):
     raise TypeError(f"bits must be an integer array, got dtype {bits.dtype}")
-  return _batch_accepts(jnp.asarray(dfa.transitions), jnp.asarray(dfa.start, jnp.int32),
-                        jnp.asarray(dfa.accepting), bits.astype(jnp.int32))
+  return _batch_accepts(
+    jnp.asarray(dfa.transitions),
+    jnp.asarray(dfa.start, jnp.int32),
+    jnp.asarray(dfa.accepting),
+    bits.astype(jnp.int32),
+  )
 
 
 def as_bits(bits) -> np.ndarray:
@@ -273,7 +280,7 @@ def all_strings(length: int) -> np.ndarray:
     raise ValueError(f"length must be a non-negative int, got {length!r}")
   if length > 24:
     raise ValueError(f"length {length} is too long to enumerate (2^{length} strings)")
-  idx = np.arange(2 ** length, dtype=np.int64)[:, None]
+  idx = np.arange(2**length, dtype=np.int64)[:, None]
   shifts = np.arange(length - 1, -1, -1, dtype=np.int64)[None, :]
   return ((idx >> shifts) & 1).astype(np.int32)
 
@@ -285,7 +292,7 @@ def pad_left(strings: Sequence[np.ndarray], width: int) -> np.ndarray:
     if len(s) > width:
       raise ValueError(f"string {i} has length {len(s)} > width {width}")
     if len(s):
-      out[i, width - len(s):] = s
+      out[i, width - len(s) :] = s
   return out
 
 
@@ -304,7 +311,7 @@ def exhaustive_strings(lengths: Sequence[int], width: int | None = None) -> np.n
     s = all_strings(n)
     block = np.full((s.shape[0], width), PAD, dtype=np.int32)
     if n:
-      block[:, width - n:] = s
+      block[:, width - n :] = s
     blocks.append(block)
   return np.concatenate(blocks, axis=0)
 
@@ -348,8 +355,7 @@ def _sample_one(key, length, logc, transitions, start, width):
     q_new = jnp.where(b == 1, nxt1, nxt0)
     return jnp.where(active, q_new, q), jnp.where(active, b, PAD)
 
-  _, bits = lax.scan(step, jnp.asarray(start, jnp.int32),
-                     (jnp.arange(width), keys))
+  _, bits = lax.scan(step, jnp.asarray(start, jnp.int32), (jnp.arange(width), keys))
   return bits
 
 
@@ -358,11 +364,19 @@ def _sample_batch(key, lengths_avail, logc, transitions, start, *, n, width):
   k_len, k_str = jax.random.split(key)
   lengths = jax.random.choice(k_len, lengths_avail, (n,))
   return jax.vmap(_sample_one, in_axes=(0, 0, None, None, None, None))(
-      jax.random.split(k_str, n), lengths, logc, transitions, start, width)
+    jax.random.split(k_str, n), lengths, logc, transitions, start, width
+  )
 
 
-def sample_class(key: jax.Array, name_or_dfa, n: int, lengths: Sequence[int], *,
-                 member: bool = True, width: int | None = None) -> np.ndarray:
+def sample_class(
+  key: jax.Array,
+  name_or_dfa,
+  n: int,
+  lengths: Sequence[int],
+  *,
+  member: bool = True,
+  width: int | None = None,
+) -> np.ndarray:
   """``n`` strings drawn i.i.d. from one class of a language.
 
   Each draw picks a length uniformly among the ``lengths`` at which the class
@@ -384,14 +398,21 @@ def sample_class(key: jax.Array, name_or_dfa, n: int, lengths: Sequence[int], *,
   avail = [x for x in lengths if np.isfinite(logc[x, dfa.start])]
   if not avail:
     raise ValueError(f"the language class ({dfa.description}) is empty at lengths {lengths}")
-  out = _sample_batch(key, jnp.asarray(avail, jnp.int32), jnp.asarray(logc, jnp.float32),
-                      jnp.asarray(dfa.transitions), jnp.asarray(dfa.start, jnp.int32),
-                      n=int(n), width=width)
+  out = _sample_batch(
+    key,
+    jnp.asarray(avail, jnp.int32),
+    jnp.asarray(logc, jnp.float32),
+    jnp.asarray(dfa.transitions),
+    jnp.asarray(dfa.start, jnp.int32),
+    n=int(n),
+    width=width,
+  )
   return np.asarray(out)
 
 
-def balanced_sample(key: jax.Array, name: str, n: int, lengths: Sequence[int], *,
-                    width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def balanced_sample(
+  key: jax.Array, name: str, n: int, lengths: Sequence[int], *, width: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
   """A class-balanced sample: ``n // 2`` members and ``n - n // 2``
   non-members (see ``sample_class``), shuffled.
 
@@ -431,10 +452,17 @@ class Split(NamedTuple):
   bin_names: tuple
 
 
-def make_split(key: jax.Array, name: str, train_lengths: tuple[int, int],
-               test_lengths: Sequence[tuple[int, int]], *, n_test: int = 256,
-               test_fraction: float = 0.2, max_exhaustive: int = 2 ** 15,
-               n_train_sampled: int = 4096) -> Split:
+def make_split(
+  key: jax.Array,
+  name: str,
+  train_lengths: tuple[int, int],
+  test_lengths: Sequence[tuple[int, int]],
+  *,
+  n_test: int = 256,
+  test_fraction: float = 0.2,
+  max_exhaustive: int = 2**15,
+  n_train_sampled: int = 4096,
+) -> Split:
   """Train and test data for one language.
 
   Training strings have every length in ``train_lengths = (lo, hi)``
@@ -463,7 +491,7 @@ def make_split(key: jax.Array, name: str, train_lengths: tuple[int, int],
     raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
   dfa = get_dfa(name)
   k_train, k_perm, k_test = jax.random.split(key, 3)
-  total = sum(2 ** n for n in range(lo, hi + 1))
+  total = sum(2**n for n in range(lo, hi + 1))
   if total <= max_exhaustive:
     pool = exhaustive_strings(range(lo, hi + 1), hi)
   else:
@@ -490,19 +518,27 @@ def make_split(key: jax.Array, name: str, train_lengths: tuple[int, int],
   names = [f"{lo}-{hi} (held out)"]
   train_keys = set(_row_keys(pad_left([r[r >= 0] for r in train_bits], width)))
   for j, (a, b) in enumerate(test_lengths, start=1):
-    bits, lab = balanced_sample(jax.random.fold_in(k_test, j), name, n_test,
-                                range(int(a), int(b) + 1), width=width)
+    bits, lab = balanced_sample(
+      jax.random.fold_in(k_test, j), name, n_test, range(int(a), int(b) + 1), width=width
+    )
     keep = np.array([k not in train_keys for k in _row_keys(bits)], dtype=bool)
     test_bits.append(bits[keep])
     test_labels.append(lab[keep])
     test_bin.append(np.full(int(keep.sum()), j, np.int32))
     names.append(f"{a}-{b}")
-  return Split(train_bits, train_labels, np.concatenate(test_bits),
-               np.concatenate(test_labels), np.concatenate(test_bin), tuple(names))
+  return Split(
+    train_bits,
+    train_labels,
+    np.concatenate(test_bits),
+    np.concatenate(test_labels),
+    np.concatenate(test_bin),
+    tuple(names),
+  )
 
 
-def balanced_oversample(bits: np.ndarray, labels: np.ndarray, size: int,
-                        key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+def balanced_oversample(
+  bits: np.ndarray, labels: np.ndarray, size: int, key: jax.Array
+) -> tuple[np.ndarray, np.ndarray]:
   """A class-balanced training array of ``size`` rows from distinct strings.
 
   Half the rows cycle through the (shuffled) members, half through the
@@ -518,8 +554,12 @@ def balanced_oversample(bits: np.ndarray, labels: np.ndarray, size: int,
   if not len(pos) and not len(neg):
     raise ValueError("no strings to sample from")
   n_pos = size // 2 if len(pos) and len(neg) else (size if len(pos) else 0)
-  idx = np.concatenate([pos[np.arange(n_pos) % max(len(pos), 1)] if n_pos else pos[:0],
-                        neg[np.arange(size - n_pos) % max(len(neg), 1)] if size - n_pos else neg[:0]])
+  idx = np.concatenate(
+    [
+      pos[np.arange(n_pos) % max(len(pos), 1)] if n_pos else pos[:0],
+      neg[np.arange(size - n_pos) % max(len(neg), 1)] if size - n_pos else neg[:0],
+    ]
+  )
   return bits[idx], labels[idx]
 
 
@@ -542,8 +582,9 @@ def bit_tokens(d: int, dtype=jnp.float32) -> jax.Array:
   return tok.at[0, 0].set(-r).at[1, 0].set(r)
 
 
-def encode(bits: jax.Array, *, encoding: str = "normalized", d: int = 3,
-           eps_x=0.5, dtype=jnp.float32) -> jax.Array:
+def encode(
+  bits: jax.Array, *, encoding: str = "normalized", d: int = 3, eps_x=0.5, dtype=jnp.float32
+) -> jax.Array:
   """Encodes one left-padded string (T,) (entries 0/1, ``-1`` padding) as an
   RNN input sequence.
 
@@ -567,11 +608,11 @@ def encode(bits: jax.Array, *, encoding: str = "normalized", d: int = 3,
   valid = bits >= 0
   b = jnp.clip(bits, 0, 1)
   if encoding == "normalized":
-    xbar = bit_tokens(d, dtype)[b]                       # (T, d-1)
-    full = normalize_sequence(xbar, eps_x)               # (T+2, d)
+    xbar = bit_tokens(d, dtype)[b]  # (T, d-1)
+    full = normalize_sequence(xbar, eps_x)  # (T+2, d)
     n = jnp.sum(valid)
     rows = jnp.arange(T + 2)
-    first = T - n                                        # row of the first bias token
+    first = T - n  # row of the first bias token
     bias = jnp.zeros((d,), dtype).at[-1].set(1)
     out = jnp.where((rows < first)[:, None], jnp.zeros((), dtype), full)
     return jnp.where((rows == first)[:, None], bias[None, :], out)
@@ -582,8 +623,9 @@ def encode(bits: jax.Array, *, encoding: str = "normalized", d: int = 3,
   raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
 
 
-def encode_batch(bits, *, encoding: str = "normalized", d: int = 3, eps_x=0.5,
-                 dtype=jnp.float32) -> jax.Array:
+def encode_batch(
+  bits, *, encoding: str = "normalized", d: int = 3, eps_x=0.5, dtype=jnp.float32
+) -> jax.Array:
   """``encode`` vmapped over a (N, T) batch: (N, T + 2, d) or (N, T, d)."""
   if encoding not in ENCODINGS:
     raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
@@ -591,8 +633,9 @@ def encode_batch(bits, *, encoding: str = "normalized", d: int = 3, eps_x=0.5,
   return jax.vmap(f)(jnp.asarray(bits, jnp.int32))
 
 
-def bin_class_counts(pred: jax.Array, labels: jax.Array, bins: jax.Array,
-                     n_bins: int) -> tuple[jax.Array, jax.Array]:
+def bin_class_counts(
+  pred: jax.Array, labels: jax.Array, bins: jax.Array, n_bins: int
+) -> tuple[jax.Array, jax.Array]:
   """Correct predictions per bin and class, for class-balanced accuracy.
 
   **Arguments:** ``pred`` and ``labels`` (N,) bool (True = member);

@@ -33,8 +33,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxrnn._src import checks
-from jaxrnn._src.rnn import (RNNParams, activation_patterns, hidden_states,
-                             rnn_output)
+from jaxrnn._src.rnn import RNNParams, activation_patterns, hidden_states, rnn_output
 
 
 def _check_delta(params: RNNParams, delta: RNNParams) -> None:
@@ -44,12 +43,12 @@ def _check_delta(params: RNNParams, delta: RNNParams) -> None:
     p, t = getattr(params, name), getattr(delta, name)
     if jnp.shape(t) != jnp.shape(p):
       raise ValueError(
-          f"delta.{name} has shape {tuple(jnp.shape(t))}, expected {p.shape} "
-          f"like params.{name}")
+        f"delta.{name} has shape {tuple(jnp.shape(t))}, expected {p.shape} like params.{name}"
+      )
     if jnp.result_type(t) != jnp.result_type(p):
       raise TypeError(
-          f"delta.{name} has dtype {jnp.result_type(t)}, params.{name} has "
-          f"{jnp.result_type(p)}")
+        f"delta.{name} has dtype {jnp.result_type(t)}, params.{name} has {jnp.result_type(p)}"
+      )
 
 
 def pseudo_network(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Array:
@@ -76,7 +75,8 @@ def pseudo_network(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Ar
     >>> xs = jnp.ones((5, 4))
     >>> lin = jaxrnn.pseudo_network(p, dlt, xs)
     >>> t = 1e-3
-    >>> true = jaxrnn.rnn_output(p._replace(W=p.W + t * dlt.W, A=p.A + t * dlt.A), xs) - jaxrnn.rnn_output(p, xs)
+    >>> moved = p._replace(W=p.W + t * dlt.W, A=p.A + t * dlt.A)
+    >>> true = jaxrnn.rnn_output(moved, xs) - jaxrnn.rnn_output(p, xs)
     >>> bool(jnp.allclose(true, t * lin, rtol=1e-2, atol=1e-5))
     True
   """
@@ -109,8 +109,7 @@ def backward_matrices(params: RNNParams, xs: jax.Array) -> jax.Array:
   return jnp.concatenate([earlier, params.B[None]], axis=0)
 
 
-def pseudo_network_explicit(params: RNNParams, delta: RNNParams,
-                            xs: jax.Array) -> jax.Array:
+def pseudo_network_explicit(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Array:
   """Eq. (4) as written: ``sum_i Back_{i->L} D^(i) (W' h^(i-1) + A' x^(i))``.
 
   Same value as ``pseudo_network`` up to float rounding; O(L m^2 d_out) to
@@ -123,7 +122,7 @@ def pseudo_network_explicit(params: RNNParams, delta: RNNParams,
   masks = activation_patterns(params, xs).astype(params.W.dtype)
   hs = hidden_states(params, xs)
   h_prev = jnp.concatenate([jnp.zeros_like(hs[:1]), hs[:-1]], axis=0)
-  pert = h_prev @ delta.W.T + xs @ delta.A.T          # (L, m)
+  pert = h_prev @ delta.W.T + xs @ delta.A.T  # (L, m)
   return jnp.einsum("lom,lm->o", backs, masks * pert)
 
 
@@ -153,8 +152,7 @@ def scaled_perturbation(key: jax.Array, params: RNNParams, omega) -> RNNParams:
     g = jax.random.normal(k, ref.shape, dtype)
     return g * (jnp.asarray(omega, dtype) * jnp.linalg.norm(ref) / jnp.linalg.norm(g))
 
-  return RNNParams(direction(kw, params.W), direction(ka, params.A),
-                   jnp.zeros_like(params.B))
+  return RNNParams(direction(kw, params.W), direction(ka, params.A), jnp.zeros_like(params.B))
 
 
 def taylor_remainder(params: RNNParams, delta: RNNParams, xs: jax.Array):
@@ -170,16 +168,21 @@ def taylor_remainder(params: RNNParams, delta: RNNParams, xs: jax.Array):
   true = rnn_output(moved, xs) - rnn_output(params, xs)
   pseudo = pseudo_network(params, delta, xs)
   flips = activation_patterns(moved, xs) != activation_patterns(params, xs)
-  return {"true": true, "pseudo": pseudo, "remainder": true - pseudo,
-          "flip_fraction": jnp.mean(flips.astype(params.W.dtype))}
+  return {
+    "true": true,
+    "pseudo": pseudo,
+    "remainder": true - pseudo,
+    "flip_fraction": jnp.mean(flips.astype(params.W.dtype)),
+  }
 
 
 # --------------------------------------------------------------------------
 # Correlation of B with the backward matrices (Lemma F.11)
 
 
-def backward_correlations(params: RNNParams, xs: jax.Array,
-                          d_outs: tuple[int, ...] | None = None) -> dict:
+def backward_correlations(
+  params: RNNParams, xs: jax.Array, d_outs: tuple[int, ...] | None = None
+) -> dict:
   """``|<B, Back_{i->L}>_F| / (||B||_F ||Back_{i->L}||_F)`` for i = 1 ... L.
 
   Lemma F.11: for i < L, B is nearly uncorrelated with Back_{i->L}, which is
@@ -208,7 +211,7 @@ def backward_correlations(params: RNNParams, xs: jax.Array,
     ((1, 5), 1.0)
   """
   checks.check_sequence(params, xs)
-  backs = backward_matrices(params, xs)               # (L, d_out, m)
+  backs = backward_matrices(params, xs)  # (L, d_out, m)
   B = params.B
   if d_outs is None:
     d_outs = (B.shape[0],)
@@ -216,9 +219,9 @@ def backward_correlations(params: RNNParams, xs: jax.Array,
     if not 1 <= k <= B.shape[0]:
       raise ValueError(f"d_outs entries must lie in [1, d_out={B.shape[0]}], got {k}")
   tiny = jnp.finfo(B.dtype).tiny
-  inner = jnp.sum(backs * B, axis=2)                  # (L, d_out)
-  bsq = jnp.sum(backs ** 2, axis=2)                   # (L, d_out)
-  brow = jnp.sum(B ** 2, axis=1)                      # (d_out,)
+  inner = jnp.sum(backs * B, axis=2)  # (L, d_out)
+  bsq = jnp.sum(backs**2, axis=2)  # (L, d_out)
+  brow = jnp.sum(B**2, axis=1)  # (d_out,)
   row_cos = jnp.abs(inner) / jnp.maximum(jnp.sqrt(bsq * brow), tiny)
   frob, rows = [], []
   for k in d_outs:

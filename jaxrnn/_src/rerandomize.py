@@ -28,8 +28,7 @@ def _block_size(m: int, num_blocks: int) -> int:
   if not isinstance(num_blocks, int) or isinstance(num_blocks, bool) or num_blocks < 1:
     raise ValueError(f"num_blocks must be a positive int (static), got {num_blocks!r}")
   if m % num_blocks:
-    raise ValueError(
-        f"num_blocks={num_blocks} must divide m={m} (blocks of equal size)")
+    raise ValueError(f"num_blocks={num_blocks} must divide m={m} (blocks of equal size)")
   return m // num_blocks
 
 
@@ -39,8 +38,7 @@ def block_mask(m: int, block, num_blocks: int) -> jax.Array:
   return (jnp.arange(m) // s) == block
 
 
-def rerandomize(key: jax.Array, params: RNNParams, block,
-                num_blocks: int) -> RNNParams:
+def rerandomize(key: jax.Array, params: RNNParams, block, num_blocks: int) -> RNNParams:
   """Redraws one block of rows of ``[W, A]_r`` from the initialization law.
 
   Rows ``r`` in ``[block * s, (block + 1) * s)``, ``s = m / num_blocks``, of
@@ -84,8 +82,7 @@ def rerandomize(key: jax.Array, params: RNNParams, block,
   return RNNParams(W=W, A=A, B=params.B)
 
 
-def rerandomize_rows(key: jax.Array, params: RNNParams,
-                     rows: jax.Array) -> RNNParams:
+def rerandomize_rows(key: jax.Array, params: RNNParams, rows: jax.Array) -> RNNParams:
   """Redraws the rows of W and A selected by the (m,) bool mask ``rows``.
 
   Same law as ``rerandomize`` (fresh N(0, 2/m) entries, B kept) for any
@@ -109,13 +106,17 @@ def rerandomize_rows(key: jax.Array, params: RNNParams,
 def relative_change(old: jax.Array, new: jax.Array, axis=None) -> jax.Array:
   """``||new - old|| / ||old||`` (Frobenius over ``axis``; all axes if None)."""
   num = jnp.sqrt(jnp.sum((new - old) ** 2, axis=axis))
-  den = jnp.sqrt(jnp.sum(old ** 2, axis=axis))
+  den = jnp.sqrt(jnp.sum(old**2, axis=axis))
   return num / jnp.maximum(den, jnp.finfo(den.dtype).tiny)
 
 
-def rerandomization_changes(params: RNNParams, new_params: RNNParams,
-                            xs: jax.Array, base_xs: jax.Array,
-                            with_matrix: bool = True) -> dict:
+def rerandomization_changes(
+  params: RNNParams,
+  new_params: RNNParams,
+  xs: jax.Array,
+  base_xs: jax.Array,
+  with_matrix: bool = True,
+) -> dict:
   """How much the quantities of Sec. 4.2 move when params -> new_params.
 
   **Arguments:** ``params``, ``new_params`` (e.g. from ``rerandomize``);
@@ -139,15 +140,14 @@ def rerandomization_changes(params: RNNParams, new_params: RNNParams,
   xhat = invert_hidden_state(params, base_xs, hs[-1])
   xhat_new = invert_hidden_state(new_params, base_xs, hs_new[-1])
   if with_matrix:
-    wbar = relative_change(inversion_matrix(params, base_xs),
-                           inversion_matrix(new_params, base_xs))
+    wbar = relative_change(inversion_matrix(params, base_xs), inversion_matrix(new_params, base_xs))
   else:
     wbar = jnp.asarray(jnp.nan, params.W.dtype)
   return {
-      "h": relative_change(hs, hs_new, axis=1),
-      "back": relative_change(bk, bk_new, axis=(1, 2)),
-      "wbar": wbar,
-      "inv_err": jnp.max(jnp.abs(xhat - xs)),
-      "inv_err_new": jnp.max(jnp.abs(xhat_new - xs)),
-      "decoded": jnp.max(jnp.abs(xhat_new - xhat)),
+    "h": relative_change(hs, hs_new, axis=1),
+    "back": relative_change(bk, bk_new, axis=(1, 2)),
+    "wbar": wbar,
+    "inv_err": jnp.max(jnp.abs(xhat - xs)),
+    "inv_err_new": jnp.max(jnp.abs(xhat_new - xs)),
+    "decoded": jnp.max(jnp.abs(xhat_new - xhat)),
   }

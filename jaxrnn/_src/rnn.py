@@ -64,8 +64,7 @@ class RNNParams(NamedTuple):
   B: jax.Array
 
 
-def init_params(key: jax.Array, m: int, d: int, d_out: int,
-                dtype=jnp.float32) -> RNNParams:
+def init_params(key: jax.Array, m: int, d: int, d_out: int, dtype=jnp.float32) -> RNNParams:
   """Random initialization of Def. 3.2.
 
   ``W_ij, A_ij ~ N(0, 2/m)`` and ``B_ij ~ N(0, 2/d_out)``, all independent.
@@ -98,9 +97,9 @@ def init_params(key: jax.Array, m: int, d: int, d_out: int,
   scale_wa = jnp.sqrt(jnp.asarray(2.0 / m, dtype))
   scale_b = jnp.sqrt(jnp.asarray(2.0 / d_out, dtype))
   return RNNParams(
-      W=scale_wa * jax.random.normal(kw, (m, m), dtype),
-      A=scale_wa * jax.random.normal(ka, (m, d), dtype),
-      B=scale_b * jax.random.normal(kb, (d_out, m), dtype),
+    W=scale_wa * jax.random.normal(kw, (m, m), dtype),
+    A=scale_wa * jax.random.normal(ka, (m, d), dtype),
+    B=scale_b * jax.random.normal(kb, (d_out, m), dtype),
   )
 
 
@@ -130,6 +129,7 @@ def _step(W_T):
   def step(h, u):
     h = relu(u + h @ W_T)
     return h, h
+
   return step
 
 
@@ -214,9 +214,11 @@ def _final_state_jvp(primals, tangents):
   h, (h_prev, masks) = lax.scan(fwd, h0, xs, unroll=_UNROLL)
 
   p = None
-  for term in (None if isinstance(dA, SymbolicZero) else xs @ dA.T,
-               None if isinstance(dxs, SymbolicZero) else dxs @ A_T,
-               h_prev @ dW.T if has_dW and not inloop else None):
+  for term in (
+    None if isinstance(dA, SymbolicZero) else xs @ dA.T,
+    None if isinstance(dxs, SymbolicZero) else dxs @ A_T,
+    h_prev @ dW.T if has_dW and not inloop else None,
+  ):
     if term is not None:
       p = term if p is None else p + term
   dW_T = dW.T if inloop else None
@@ -230,8 +232,9 @@ def _final_state_jvp(primals, tangents):
       dz = dz + h_l @ dW_T
     return jnp.where(mask, dz, _zero(dz)), None
 
-  dh, _ = lax.scan(tangent, jnp.zeros_like(h0), (p, masks, h_prev if inloop else None),
-                   unroll=_UNROLL)
+  dh, _ = lax.scan(
+    tangent, jnp.zeros_like(h0), (p, masks, h_prev if inloop else None), unroll=_UNROLL
+  )
   return h, dh
 
 

@@ -22,7 +22,8 @@ process with ``multihost_utils.process_allgather``.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -50,8 +51,12 @@ def _static_key(value):
   objects by their function and arguments (recursively), other hashables by
   type and value; anything unhashable by identity."""
   if isinstance(value, functools.partial):
-    return ("partial", _static_key(value.func), tuple(_static_key(a) for a in value.args),
-            tuple(sorted((k, _static_key(v)) for k, v in value.keywords.items())))
+    return (
+      "partial",
+      _static_key(value.func),
+      tuple(_static_key(a) for a in value.args),
+      tuple(sorted((k, _static_key(v)) for k, v in value.keywords.items())),
+    )
   if isinstance(value, tuple):
     return (type(value), tuple(_static_key(v) for v in value))
   try:
@@ -74,8 +79,9 @@ class _Compiled:
       return fn(jax.random.wrap_key_data(raw_key, impl=impl), *args)
 
     batched = jax.vmap(per_seed, in_axes=(0,) + (None,) * n_args)
-    self.call = jax.jit(batched, in_shardings=(key_sharding,) + (rep,) * n_args,
-                        out_shardings=key_sharding)
+    self.call = jax.jit(
+      batched, in_shardings=(key_sharding,) + (rep,) * n_args, out_shardings=key_sharding
+    )
 
 
 _CACHE: dict = {}
@@ -89,12 +95,13 @@ def _compiled(fn, n_args: int, mesh: Mesh, impl) -> _Compiled:
     entry = _Compiled(fn, n_args, mesh, impl)
     while len(_CACHE) >= _CACHE_SIZE:
       _CACHE.pop(next(iter(_CACHE)))
-  _CACHE[key] = entry          # most recently used last
+  _CACHE[key] = entry  # most recently used last
   return entry
 
 
-def sweep(fn: Callable[..., Any], keys: jax.Array, *args,
-          devices: Sequence[jax.Device] | None = None) -> Any:
+def sweep(
+  fn: Callable[..., Any], keys: jax.Array, *args, devices: Sequence[jax.Device] | None = None
+) -> Any:
   """Runs ``fn(key, *args)`` for every key in ``keys``, vmapped and sharded.
 
   **Arguments:**
@@ -140,5 +147,6 @@ def sweep(fn: Callable[..., Any], keys: jax.Array, *args,
   out = compiled(raw_global, *args)
   if jax.process_count() > 1:
     from jax.experimental import multihost_utils
+
     out = multihost_utils.process_allgather(out, tiled=True)
   return jax.tree.map(lambda x: np.asarray(x)[:k], out)

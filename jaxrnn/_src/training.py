@@ -45,7 +45,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -108,9 +109,9 @@ def squared_loss(z: jax.Array, y: jax.Array) -> jax.Array:
 
 
 LOSSES: dict[str, Callable[[jax.Array, jax.Array], jax.Array]] = {
-    "logistic": logistic_loss,
-    "clipped_squared": clipped_squared_loss,
-    "squared": squared_loss,
+  "logistic": logistic_loss,
+  "clipped_squared": clipped_squared_loss,
+  "squared": squared_loss,
 }
 
 
@@ -137,8 +138,9 @@ def sign_accuracy(z: jax.Array, y: jax.Array) -> jax.Array:
 MODELS = ("rnn", "pseudo")
 
 
-def model_output(params: RNNParams, delta: RNNParams, xs: jax.Array, *,
-                 model: str = "rnn", scale=1.0) -> jax.Array:
+def model_output(
+  params: RNNParams, delta: RNNParams, xs: jax.Array, *, model: str = "rnn", scale=1.0
+) -> jax.Array:
   """The scaled output trained by ``train`` for one sequence ``xs`` (L, d).
 
   - ``model="rnn"``: ``scale * F_rnn(x; W + W', A + A')`` (Sec. 3.3).
@@ -148,8 +150,7 @@ def model_output(params: RNNParams, delta: RNNParams, xs: jax.Array, *,
   ``delta.B`` is ignored. **Returns:** (d_out,).
   """
   if model == "rnn":
-    return scale * rnn_output(
-        RNNParams(params.W + delta.W, params.A + delta.A, params.B), xs)
+    return scale * rnn_output(RNNParams(params.W + delta.W, params.A + delta.A, params.B), xs)
   if model == "pseudo":
     return scale * (rnn_output(params, xs) + pseudo_network(params, delta, xs))
   raise ValueError(f"model must be one of {MODELS}, got {model!r}")
@@ -197,8 +198,9 @@ def optimizer(name: str, **hyperparams) -> Optimizer:
   """
   fn = getattr(optax, name, None) if isinstance(name, str) else None
   if not callable(fn):
-    raise ValueError(f"optimizer name must name an optax optimizer (e.g. 'sgd', "
-                     f"'rmsprop', 'adam'), got {name!r}")
+    raise ValueError(
+      f"optimizer name must name an optax optimizer (e.g. 'sgd', 'rmsprop', 'adam'), got {name!r}"
+    )
   numeric, static = [], []
   for key, value in sorted(hyperparams.items()):
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
@@ -207,7 +209,7 @@ def optimizer(name: str, **hyperparams) -> Optimizer:
         raise ValueError(f"optimizer hyperparameter {key} must be finite, got {value!r}")
       numeric.append((key, v))
     elif isinstance(value, (jax.Array, np.ndarray)) and jnp.ndim(value) == 0:
-      numeric.append((key, value))           # an array, possibly traced: kept as is
+      numeric.append((key, value))  # an array, possibly traced: kept as is
     else:
       static.append((key, value))
   spec = Optimizer(name, tuple(numeric), tuple(static))
@@ -257,8 +259,9 @@ def _as_labels(ys: jax.Array, n: int, d_out: int, name: str) -> jax.Array:
     ys = ys[:, None]
   if jnp.ndim(ys) != 2 or ys.shape != (n, d_out):
     raise ValueError(
-        f"{name} must have shape ({n}, {d_out}) (or ({n},) when d_out = 1), "
-        f"got {tuple(jnp.shape(ys))}")
+      f"{name} must have shape ({n}, {d_out}) (or ({n},) when d_out = 1), "
+      f"got {tuple(jnp.shape(ys))}"
+    )
   return ys
 
 
@@ -273,8 +276,9 @@ def _check_data(params: RNNParams, xs, ys, name: str):
   if xs.shape[0] < 1 or xs.shape[1] < 1:
     raise ValueError(f"{name}_xs must hold at least one sequence of length >= 1")
   if jnp.result_type(xs) != jnp.result_type(params.W):
-    raise TypeError(f"{name}_xs has dtype {jnp.result_type(xs)} but params have "
-                    f"dtype {jnp.result_type(params.W)}")
+    raise TypeError(
+      f"{name}_xs has dtype {jnp.result_type(xs)} but params have dtype {jnp.result_type(params.W)}"
+    )
   ys = _as_labels(ys, xs.shape[0], d_out, f"{name}_ys")
   return xs, ys.astype(jnp.result_type(params.W))
 
@@ -289,12 +293,25 @@ def _all_finite(tree) -> jax.Array:
   return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
-def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
-          eval_xs: jax.Array | None = None, eval_ys: jax.Array | None = None, *,
-          optimizer: optax.GradientTransformation, steps: int,
-          loss="logistic", batch_size: int = 1, scale=1.0, model: str = "rnn",
-          eval_every: int | None = None, max_loss: float = 1e6,
-          monitor: Callable | None = None, num_train=None) -> TrainResult:
+def train(
+  key: jax.Array,
+  params: RNNParams,
+  xs: jax.Array,
+  ys: jax.Array,
+  eval_xs: jax.Array | None = None,
+  eval_ys: jax.Array | None = None,
+  *,
+  optimizer: Optimizer | optax.GradientTransformation,
+  steps: int,
+  loss="logistic",
+  batch_size: int = 1,
+  scale=1.0,
+  model: str = "rnn",
+  eval_every: int | None = None,
+  max_loss: float = 1e6,
+  monitor: Callable | None = None,
+  num_train=None,
+) -> TrainResult:
   """SGD (or any optax optimizer) on W', A' with B frozen (Sec. 3.3).
 
   Minimizes ``mean_{(x,y) in batch} G(model_output(params, delta, x), y)``
@@ -352,11 +369,12 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
     >>> from jaxrnn import training
     >>> k = jax.random.split(jax.random.key(0), 3)
     >>> p = jaxrnn.init_params(k[0], 32, 4, 1)
-    >>> xs = jax.vmap(lambda kk: jaxrnn.random_normalized_sequence(kk, 5, 4, 0.5))(jax.random.split(k[1], 16))
+    >>> seq = lambda kk: jaxrnn.random_normalized_sequence(kk, 5, 4, 0.5)
+    >>> xs = jax.vmap(seq)(jax.random.split(k[1], 16))
     >>> ys = jax.numpy.sign(xs[:, 2, 0])
     >>> for lr in (0.1, 0.05):   # one compilation for both
-    ...   res = training.train(k[2], p, xs, ys, optimizer=training.optimizer("sgd", learning_rate=lr),
-    ...                        steps=50, eval_every=10)
+    ...   opt = training.optimizer("sgd", learning_rate=lr)
+    ...   res = training.train(k[2], p, xs, ys, optimizer=opt, steps=50, eval_every=10)
     >>> res.eval_loss.shape, bool(res.diverged)
     ((6,), False)
   """
@@ -374,8 +392,10 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
   elif isinstance(optimizer, optax.GradientTransformation):
     opt_static, opt_numeric = optimizer, {}
   else:
-    raise TypeError("optimizer must be a jaxrnn.training.Optimizer (training.optimizer(...)) "
-                    f"or an optax.GradientTransformation, got {type(optimizer).__name__}")
+    raise TypeError(
+      "optimizer must be a jaxrnn.training.Optimizer (training.optimizer(...)) "
+      f"or an optax.GradientTransformation, got {type(optimizer).__name__}"
+    )
   if not (isinstance(max_loss, (int, float)) and max_loss > 0):
     raise ValueError(f"max_loss must be a positive number, got {max_loss!r}")
   if checks.is_concrete(scale):
@@ -391,16 +411,32 @@ def train(key: jax.Array, params: RNNParams, xs: jax.Array, ys: jax.Array,
   else:
     eval_xs, eval_ys = _check_data(params, eval_xs, eval_ys, "eval")
   if eval_xs.shape[1:] != xs.shape[1:]:
-    raise ValueError(f"eval_xs sequences have shape {eval_xs.shape[1:]}, training "
-                     f"sequences {xs.shape[1:]}")
+    raise ValueError(
+      f"eval_xs sequences have shape {eval_xs.shape[1:]}, training sequences {xs.shape[1:]}"
+    )
 
   n_valid = xs.shape[0] if num_train is None else num_train
   if checks.is_concrete(n_valid) and not 1 <= int(n_valid) <= xs.shape[0]:
     raise ValueError(f"num_train must lie in [1, N={xs.shape[0]}], got {n_valid}")
-  return _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, opt_numeric,
-                    jnp.asarray(max_loss, params.W.dtype), opt_static=opt_static,
-                    steps=steps, G=G, batch_size=batch_size, model=model,
-                    eval_every=eval_every, monitor=monitor)
+  return _train_jit(
+    key,
+    params,
+    xs,
+    ys,
+    eval_xs,
+    eval_ys,
+    scale,
+    n_valid,
+    opt_numeric,
+    jnp.asarray(max_loss, params.W.dtype),
+    opt_static=opt_static,
+    steps=steps,
+    G=G,
+    batch_size=batch_size,
+    model=model,
+    eval_every=eval_every,
+    monitor=monitor,
+  )
 
 
 def _build_optimizer(opt_static, opt_numeric) -> optax.GradientTransformation:
@@ -410,16 +446,37 @@ def _build_optimizer(opt_static, opt_numeric) -> optax.GradientTransformation:
   return Optimizer(name, (), static).build(opt_numeric)
 
 
-@functools.partial(jax.jit, static_argnames=(
-    "opt_static", "steps", "G", "batch_size", "model", "eval_every", "monitor"))
-def _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, opt_numeric, max_loss,
-               *, opt_static, steps, G, batch_size, model, eval_every, monitor):
+@functools.partial(
+  jax.jit,
+  static_argnames=("opt_static", "steps", "G", "batch_size", "model", "eval_every", "monitor"),
+)
+def _train_jit(
+  key,
+  params,
+  xs,
+  ys,
+  eval_xs,
+  eval_ys,
+  scale,
+  n_valid,
+  opt_numeric,
+  max_loss,
+  *,
+  opt_static,
+  steps,
+  G,
+  batch_size,
+  model,
+  eval_every,
+  monitor,
+):
   dtype = params.W.dtype
   optimizer = _build_optimizer(opt_static, opt_numeric)
   num_chunks = steps // eval_every
   nan = jnp.asarray(jnp.nan, dtype)
-  out = jax.vmap(lambda dl, x: model_output(params, dl, x, model=model, scale=scale),
-                 in_axes=(None, 0))
+  out = jax.vmap(
+    lambda dl, x: model_output(params, dl, x, model=model, scale=scale), in_axes=(None, 0)
+  )
 
   def batch_loss(trainable, bx, by):
     delta = RNNParams(trainable["W"], trainable["A"], params.B)
@@ -434,8 +491,9 @@ def _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, opt_numeri
     acc = jnp.mean(jax.vmap(sign_accuracy)(z, eval_ys))
     mon = None
     if monitor is not None:
-      mon = monitor(params, RNNParams(trainable["W"], trainable["A"],
-                                      jnp.zeros_like(params.B)), eval_xs)
+      mon = monitor(
+        params, RNNParams(trainable["W"], trainable["A"], jnp.zeros_like(params.B)), eval_xs
+      )
     return el, acc, mon
 
   def step(carry, inputs):
@@ -458,30 +516,39 @@ def _train_jit(key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, opt_numeri
     carry, values = lax.scan(step, carry, (ts, ks))
     el, acc, mon = evaluate(carry[0])
     div = carry[2]
-    return carry, (jnp.mean(values), jnp.where(div, nan, el),
-                   jnp.where(div, nan, acc), mon)
+    return carry, (jnp.mean(values), jnp.where(div, nan, el), jnp.where(div, nan, acc), mon)
 
   trainable0 = {"W": jnp.zeros_like(params.W), "A": jnp.zeros_like(params.A)}
-  carry0 = (trainable0, optimizer.init(trainable0), jnp.asarray(False),
-            jnp.asarray(-1, jnp.int32))
+  carry0 = (trainable0, optimizer.init(trainable0), jnp.asarray(False), jnp.asarray(-1, jnp.int32))
   ts = jnp.arange(steps, dtype=jnp.int32).reshape(num_chunks, eval_every)
   ks = jax.random.split(key, steps).reshape(num_chunks, eval_every)
   el0, acc0, mon0 = evaluate(trainable0)
-  (trainable, _, diverged, div_step), (tl, el, acc, mon) = lax.scan(
-      chunk, carry0, (ts, ks))
+  (trainable, _, diverged, div_step), (tl, el, acc, mon) = lax.scan(chunk, carry0, (ts, ks))
   cat = lambda a, b: jnp.concatenate([a[None], b], axis=0)
   mon = None if monitor is None else jax.tree.map(cat, mon0, mon)
   return TrainResult(
-      params=RNNParams(params.W + trainable["W"], params.A + trainable["A"], params.B),
-      delta=RNNParams(trainable["W"], trainable["A"], jnp.zeros_like(params.B)),
-      train_loss=tl, eval_loss=cat(el0, el), eval_accuracy=cat(acc0, acc),
-      monitor=mon, diverged=diverged, diverged_step=div_step)
+    params=RNNParams(params.W + trainable["W"], params.A + trainable["A"], params.B),
+    delta=RNNParams(trainable["W"], trainable["A"], jnp.zeros_like(params.B)),
+    train_loss=tl,
+    eval_loss=cat(el0, el),
+    eval_accuracy=cat(acc0, acc),
+    monitor=mon,
+    diverged=diverged,
+    diverged_step=div_step,
+  )
 
 
-def init_and_train(key: jax.Array, xs: jax.Array, ys: jax.Array,
-                   eval_xs: jax.Array | None = None,
-                   eval_ys: jax.Array | None = None, *, m: int, d_out: int = 1,
-                   **train_kwargs) -> TrainResult:
+def init_and_train(
+  key: jax.Array,
+  xs: jax.Array,
+  ys: jax.Array,
+  eval_xs: jax.Array | None = None,
+  eval_ys: jax.Array | None = None,
+  *,
+  m: int,
+  d_out: int = 1,
+  **train_kwargs,
+) -> TrainResult:
   """``init_params`` then ``train``, from one key: the per-seed function for
   ``jaxrnn.sweep``.
 
@@ -494,7 +561,8 @@ def init_and_train(key: jax.Array, xs: jax.Array, ys: jax.Array,
 
     >>> import functools, jax, jaxrnn
     >>> from jaxrnn import training
-    >>> xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, 5, 4, 0.5))(jaxrnn.seed_keys(1, 16))
+    >>> seq = lambda k: jaxrnn.random_normalized_sequence(k, 5, 4, 0.5)
+    >>> xs = jax.vmap(seq)(jaxrnn.seed_keys(1, 16))
     >>> ys = jax.numpy.sign(xs[:, 2, 0])
     >>> fn = functools.partial(training.init_and_train, m=32,
     ...                        optimizer=training.optimizer("sgd", learning_rate=0.1), steps=20)
@@ -516,18 +584,26 @@ def init_and_train(key: jax.Array, xs: jax.Array, ys: jax.Array,
 class Schedule(NamedTuple):
   """Hyperparameters of one training run (see ``theory_schedule``)."""
 
-  rho: float          # 100 L d_out log m
-  eps_x: float        # scale of the middle tokens (Def. 3.1)
-  scale: float        # lambda of Sec. 3.3
-  eta: float          # step size
-  steps: int          # T (possibly capped)
+  rho: float  # 100 L d_out log m
+  eps_x: float  # scale of the middle tokens (Def. 3.1)
+  scale: float  # lambda of Sec. 3.3
+  eta: float  # step size
+  steps: int  # T (possibly capped)
   steps_uncapped: float  # T as the formula gives it
   note: str
 
 
-def theory_schedule(m: int, L: int, d_out: int = 1, *, eps: float = 0.1,
-                    p: int = 1, complexity: float = 1.0, rho_power: float = 1.0,
-                    max_steps: int | None = None) -> Schedule:
+def theory_schedule(
+  m: int,
+  L: int,
+  d_out: int = 1,
+  *,
+  eps: float = 0.1,
+  p: int = 1,
+  complexity: float = 1.0,
+  rho_power: float = 1.0,
+  max_steps: int | None = None,
+) -> Schedule:
   """rho, eps_x, lambda, eta and T of Thm. 3.1 with every Theta/poly made
   explicit.
 
@@ -558,23 +634,31 @@ def theory_schedule(m: int, L: int, d_out: int = 1, *, eps: float = 0.1,
   if m < 2:
     raise ValueError("m must be at least 2 (rho uses log m)")
   rho = 100.0 * L * d_out * math.log(m)
-  poly = rho ** rho_power
+  poly = rho**rho_power
   eps_x = 1.0 / poly
   lam = eps / (10.0 * L * rho)
-  eta = 1.0 / (eps * rho ** 2 * m)
-  t_raw = p ** 2 * complexity ** 2 * poly / eps ** 2
+  eta = 1.0 / (eps * rho**2 * m)
+  t_raw = p**2 * complexity**2 * poly / eps**2
   t = t_raw if max_steps is None else min(t_raw, max_steps)
-  t = int(max(1, min(t, 2 ** 62)))
-  note = (f"Thm 3.1 with Theta constants 1, poly(rho)=rho^{rho_power:g}: "
-          f"rho={rho:.4g}, eps_x={eps_x:.3g}, lambda={lam:.3g}, eta={eta:.3g}, "
-          f"T={t_raw:.3g}" + ("" if max_steps is None or t_raw <= max_steps
-                              else f" (capped to {t})"))
+  t = int(max(1, min(t, 2**62)))
+  note = (
+    f"Thm 3.1 with Theta constants 1, poly(rho)=rho^{rho_power:g}: "
+    f"rho={rho:.4g}, eps_x={eps_x:.3g}, lambda={lam:.3g}, eta={eta:.3g}, "
+    f"T={t_raw:.3g}" + ("" if max_steps is None or t_raw <= max_steps else f" (capped to {t})")
+  )
   return Schedule(rho, eps_x, lam, eta, t, t_raw, note)
 
 
-def practical_schedule(m: int, L: int, d_out: int = 1, *, steps: int = 2000,
-                       lr: float = 0.5, eps_x: float = 0.5,
-                       scale: float = 1.0) -> Schedule:
+def practical_schedule(
+  m: int,
+  L: int,
+  d_out: int = 1,
+  *,
+  steps: int = 2000,
+  lr: float = 0.5,
+  eps_x: float = 0.5,
+  scale: float = 1.0,
+) -> Schedule:
   """A schedule that trains at CPU sizes (m ~ 64-512, T ~ 10^3).
 
   lambda = ``scale`` (default 1), eps_x = ``eps_x`` (default 0.5), and a step
@@ -588,5 +672,5 @@ def practical_schedule(m: int, L: int, d_out: int = 1, *, steps: int = 2000,
   _positive_int("steps", steps)
   rho = 100.0 * L * d_out * math.log(max(m, 2))
   eta = lr / m
-  note = (f"practical: lambda={scale:g}, eps_x={eps_x:g}, eta=lr/m={eta:.3g}, T={steps}")
+  note = f"practical: lambda={scale:g}, eps_x={eps_x:g}, eta=lr/m={eta:.3g}, T={steps}"
   return Schedule(rho, eps_x, scale, eta, steps, float(steps), note)

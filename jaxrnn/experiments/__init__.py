@@ -25,11 +25,31 @@ from jaxrnn.lab.config import ConfigError, apply_overrides, validate_config
 from jaxrnn.lab.runner import Experiment, run_experiment
 from jaxrnn.lab.store import RunConflict, RunLocked, StoreError
 
-ORDER = ("linearization", "random_features", "invertibility", "backward_correlation",
-         "rerandomization", "existence", "training", "ntk_regime", "languages")
+ORDER = (
+  "linearization",
+  "random_features",
+  "invertibility",
+  "backward_correlation",
+  "rerandomization",
+  "existence",
+  "training",
+  "ntk_regime",
+  "languages",
+)
 
-__all__ = ["Experiment", "ConfigError", "RunConflict", "RunLocked", "StoreError",
-           "apply_overrides", "validate_config", "run_experiment", "registry", "get", "ORDER"]
+__all__ = [
+  "Experiment",
+  "ConfigError",
+  "RunConflict",
+  "RunLocked",
+  "StoreError",
+  "apply_overrides",
+  "validate_config",
+  "run_experiment",
+  "registry",
+  "get",
+  "ORDER",
+]
 
 
 def _discover() -> dict[str, Experiment]:

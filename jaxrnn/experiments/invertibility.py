@@ -50,13 +50,13 @@ import numpy as np
 import jaxrnn
 from jaxrnn import final_hidden_state, init_params, lab, normalize_sequence, random_true_sequence
 from jaxrnn.inversion import (
-    apply_linear_decoder,
-    fit_linear_decoder,
-    invert_hidden_state,
-    invert_hidden_state_naive,
-    naive_block_scales,
-    reconstruction_errors,
-    zero_base_sequence,
+  apply_linear_decoder,
+  fit_linear_decoder,
+  invert_hidden_state,
+  invert_hidden_state_naive,
+  naive_block_scales,
+  reconstruction_errors,
+  zero_base_sequence,
 )
 from jaxrnn.lab import at_least, each, greater_than, one_of, option
 
@@ -67,10 +67,12 @@ METRICS = ("linf", "bias", "token", "token_rel_l2")
 @dataclasses.dataclass(frozen=True)
 class Config:
   ms: tuple[int, ...] = option((128, 256, 512, 1024), each(at_least(2)), help="widths m")
-  Ls: tuple[int, ...] = option((3, 6, 10), each(at_least(3)),
-                               help="sequence lengths (>= 3: one middle token)")
-  eps_xs: tuple[float, ...] = option((0.01, 0.05), each(greater_than(0)),
-                                     help="scales of the middle tokens (Def. 3.1)")
+  Ls: tuple[int, ...] = option(
+    (3, 6, 10), each(at_least(3)), help="sequence lengths (>= 3: one middle token)"
+  )
+  eps_xs: tuple[float, ...] = option(
+    (0.01, 0.05), each(greater_than(0)), help="scales of the middle tokens (Def. 3.1)"
+  )
   d: int = option(6, at_least(3), help="input dimension")
   num_seeds: int = option(4, at_least(1), help="networks per point")
   num_sequences: int = option(16, at_least(1), help="test sequences per network")
@@ -81,10 +83,15 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(),
-    "paper": Config(ms=(128, 256, 512, 1024, 2048, 4096, 8192),
-                    Ls=(3, 5, 10, 15, 20), eps_xs=(0.001, 0.01, 0.05),
-                    num_seeds=4, num_sequences=64, num_train=256),
+  "quick": Config(),
+  "paper": Config(
+    ms=(128, 256, 512, 1024, 2048, 4096, 8192),
+    Ls=(3, 5, 10, 15, 20),
+    eps_xs=(0.001, 0.01, 0.05),
+    num_seeds=4,
+    num_sequences=64,
+    num_train=256,
+  ),
 }
 
 
@@ -96,7 +103,9 @@ def _pad_front(xs, L_max):
   return jnp.concatenate([pad, xs], axis=-2)
 
 
-def per_seed(key, eps_xs, *, m: int, Ls: tuple, d: int, n_seq: int, n_train: int, ridge: float, dtype: str):
+def per_seed(
+  key, eps_xs, *, m: int, Ls: tuple, d: int, n_seq: int, n_train: int, ridge: float, dtype: str
+):
   dt = jnp.dtype(dtype)
   L_max = max(Ls)
   k_init, k_test, k_train = jax.random.split(key, 3)
@@ -104,17 +113,19 @@ def per_seed(key, eps_xs, *, m: int, Ls: tuple, d: int, n_seq: int, n_train: int
   # One set of true tokens per seed, shared by every L (first L-2 tokens)
   # and every eps_x (only the scale changes).
   xbar_test = jax.vmap(lambda k: random_true_sequence(k, L_max - 2, d, dt))(
-      jax.random.split(k_test, n_seq))
+    jax.random.split(k_test, n_seq)
+  )
   xbar_train = jax.vmap(lambda k: random_true_sequence(k, L_max - 2, d, dt))(
-      jax.random.split(k_train, n_train))
+    jax.random.split(k_train, n_train)
+  )
   bases = jnp.stack([_pad_front(zero_base_sequence(L, d, dt), L_max) for L in Ls])
   hidden = jax.vmap(final_hidden_state, (None, 0))
 
   def per_eps(eps):
     norm = jax.vmap(normalize_sequence, (0, None))
 
-    def padded(xbar):      # (n, L_max - 2, d - 1) -> (nL, n, L_max, d)
-      return jnp.stack([_pad_front(norm(xbar[:, :L - 2], eps), L_max) for L in Ls])
+    def padded(xbar):  # (n, L_max - 2, d - 1) -> (nL, n, L_max, d)
+      return jnp.stack([_pad_front(norm(xbar[:, : L - 2], eps), L_max) for L in Ls])
 
     xs, xs_tr = padded(xbar_test), padded(xbar_train)
 
@@ -122,26 +133,25 @@ def per_seed(key, eps_xs, *, m: int, Ls: tuple, d: int, n_seq: int, n_train: int
       hs = hidden(params, xs)
       dec = fit_linear_decoder(hidden(params, xs_tr), xs_tr, ridge)
       return {
-          "pattern": jax.vmap(invert_hidden_state, (None, None, 0))(params, base, hs),
-          "oracle": jax.vmap(invert_hidden_state, (None, 0, 0))(params, xs, hs),
-          "naive1": jax.vmap(lambda h: invert_hidden_state_naive(params, h, L_max, 1.0))(hs),
-          "lstsq": jax.vmap(lambda h: apply_linear_decoder(dec, h, d))(hs),
+        "pattern": jax.vmap(invert_hidden_state, (None, None, 0))(params, base, hs),
+        "oracle": jax.vmap(invert_hidden_state, (None, 0, 0))(params, xs, hs),
+        "naive1": jax.vmap(lambda h: invert_hidden_state_naive(params, h, L_max, 1.0))(hs),
+        "lstsq": jax.vmap(lambda h: apply_linear_decoder(dec, h, d))(hs),
       }
 
-    outs = jax.vmap(per_length)(xs, xs_tr, bases)      # each (nL, n, L_max, d)
+    outs = jax.vmap(per_length)(xs, xs_tr, bases)  # each (nL, n, L_max, d)
     res = {f"{name}/{k}": [] for name in METHODS for k in METRICS}
     for i, L in enumerate(Ls):
-      x_true = xs[i, :, L_max - L:]
-      dec_L = {name: outs[name][i, :, L_max - L:] for name in outs}
+      x_true = xs[i, :, L_max - L :]
+      dec_L = {name: outs[name][i, :, L_max - L :] for name in outs}
       dec_L["naive2"] = naive_block_scales(L, 2.0, dt)[:, None] * dec_L["naive1"]
       for name in METHODS:
         errs = jax.vmap(reconstruction_errors)(x_true, dec_L[name])
         for k in METRICS:
           res[f"{name}/{k}"].append(jnp.mean(errs[k]))
-    return {k: jnp.stack(v) for k, v in res.items()}     # each (nL,)
+    return {k: jnp.stack(v) for k, v in res.items()}  # each (nL,)
 
-  return jax.lax.map(per_eps, eps_xs)                     # each (n_eps, nL)
-
+  return jax.lax.map(per_eps, eps_xs)  # each (n_eps, nL)
 
 
 def points(cfg: Config):
@@ -153,7 +163,16 @@ def points(cfg: Config):
 
 def run_point(cfg: Config, point: dict) -> dict:
   m, eps = point["m"], point["eps_x"]
-  fn = functools.partial(per_seed, m=m, Ls=tuple(cfg.Ls), d=cfg.d, n_seq=cfg.num_sequences, n_train=cfg.num_train, ridge=cfg.ridge, dtype=cfg.dtype)
+  fn = functools.partial(
+    per_seed,
+    m=m,
+    Ls=tuple(cfg.Ls),
+    d=cfg.d,
+    n_seq=cfg.num_sequences,
+    n_train=cfg.num_train,
+    ridge=cfg.ridge,
+    dtype=cfg.dtype,
+  )
   # Keys depend on (seed, m) only: every eps_x sees the same networks and
   # the same true tokens (rescaled).
   keys = jaxrnn.seed_keys(cfg.seed * 100_003 + m, cfg.num_seeds)
@@ -166,6 +185,7 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 def report(cfg: Config, records: list, out_dir) -> str:
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
@@ -188,8 +208,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
   colors = plt.cm.viridis(np.linspace(0, 0.9, len(Ls)))
   for c, L in zip(colors, Ls):
-    axes[0].plot(ms, [val(m, L, "pattern", "linf", e_main) for m in ms], "o-", color=c,
-                 label=f"pattern L={L}")
+    axes[0].plot(
+      ms, [val(m, L, "pattern", "linf", e_main) for m in ms], "o-", color=c, label=f"pattern L={L}"
+    )
     axes[0].plot(ms, [val(m, L, "naive1", "linf", e_main) for m in ms], "x:", color=c)
   axes[0].set_title(f"l_inf error vs m (ε_x={eps_main:g}); dotted: naive1")
   axes[0].set_xlabel("m")
@@ -199,19 +220,29 @@ def report(cfg: Config, records: list, out_dir) -> str:
     for c, m in zip(mcol, ms):
       if m not in (ms[0], ms[-1]):
         continue
-      axes[1].plot(Ls, [val(m, L, meth, "linf", e_main) for L in Ls], styles[meth],
-                   color=c, label=f"{meth} m={m}")
-  axes[1].set_title(f"l_inf error vs L (ε_x={eps_main:g})"); axes[1].set_xlabel("L")
+      axes[1].plot(
+        Ls,
+        [val(m, L, meth, "linf", e_main) for L in Ls],
+        styles[meth],
+        color=c,
+        label=f"{meth} m={m}",
+      )
+  axes[1].set_title(f"l_inf error vs L (ε_x={eps_main:g})")
+  axes[1].set_xlabel("L")
   for e, eps in enumerate(cfg.eps_xs):
     for meth, st in (("pattern", "o-"), ("lstsq", "s-")):
-      axes[2].plot(ms, [val(m, Ls[-1], meth, "token", e) / eps for m in ms], st,
-                   label=f"{meth} ε_x={eps:g}")
+      axes[2].plot(
+        ms, [val(m, Ls[-1], meth, "token", e) / eps for m in ms], st, label=f"{meth} ε_x={eps:g}"
+      )
   axes[2].axhline(1.0, color="k", lw=1, ls="--")
   axes[2].set_title(f"token error / ε_x vs m (L={Ls[-1]}); <1: tokens recovered")
   axes[2].set_xlabel("m")
   for ax in axes:
-    ax.set_yscale("log"); ax.grid(True, which="both", alpha=0.3); ax.legend(fontsize=6)
-  axes[0].set_xscale("log", base=2); axes[2].set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=6)
+  axes[0].set_xscale("log", base=2)
+  axes[2].set_xscale("log", base=2)
   lab.save_figure(fig, out_dir / "invertibility.png")
 
   # Tables.
@@ -220,78 +251,119 @@ def report(cfg: Config, records: list, out_dir) -> str:
     rows = []
     for m in ms:
       for L in Ls:
-        rows.append([m, L] + [val(m, L, meth, "linf", e) for meth in METHODS]
-                    + [val(m, L, "pattern", "bias", e),
-                       val(m, L, "pattern", "token", e) / eps,
-                       val(m, L, "lstsq", "token", e) / eps])
-    tables.append(f"### ε_x = {eps:g}\n\n" + lab.markdown_table(
-        ["m", "L"] + [f"l∞ {k}" for k in METHODS]
-        + ["pattern: bias err", "pattern: token err/ε_x", "lstsq: token err/ε_x"], rows))
+        rows.append(
+          [m, L]
+          + [val(m, L, meth, "linf", e) for meth in METHODS]
+          + [
+            val(m, L, "pattern", "bias", e),
+            val(m, L, "pattern", "token", e) / eps,
+            val(m, L, "lstsq", "token", e) / eps,
+          ]
+        )
+    tables.append(
+      f"### ε_x = {eps:g}\n\n"
+      + lab.markdown_table(
+        ["m", "L"]
+        + [f"l∞ {k}" for k in METHODS]
+        + ["pattern: bias err", "pattern: token err/ε_x", "lstsq: token err/ε_x"],
+        rows,
+      )
+    )
 
   # Claims, with numbers.
-  slopes_m = {L: _slope(ms, [val(m, L, "pattern", "linf", e_main) for m in ms])
-              for L in Ls} if len(ms) >= 2 else {}
-  falls_m = all(val(ms[-1], L, "pattern", "linf", e) < val(ms[0], L, "pattern", "linf", e)
-                for L in Ls for e in range(ne))
-  rises_L = all(val(m, Ls[-1], "pattern", "linf", e) > val(m, Ls[0], "pattern", "linf", e)
-                for m in ms for e in range(ne))
+  slopes_m = (
+    {L: _slope(ms, [val(m, L, "pattern", "linf", e_main) for m in ms]) for L in Ls}
+    if len(ms) >= 2
+    else {}
+  )
+  falls_m = all(
+    val(ms[-1], L, "pattern", "linf", e) < val(ms[0], L, "pattern", "linf", e)
+    for L in Ls
+    for e in range(ne)
+  )
+  rises_L = all(
+    val(m, Ls[-1], "pattern", "linf", e) > val(m, Ls[0], "pattern", "linf", e)
+    for m in ms
+    for e in range(ne)
+  )
+
   def growth(meth, m):  # per-step factor of the l_inf error in L
     ys = [val(m, L, meth, "linf", e_main) for L in Ls]
     return float(np.exp(np.polyfit(Ls, np.log(ys), 1)[0]))
+
   mbig = ms[-1]
   tok_pat = [val(mbig, L, "pattern", "token", e) / cfg.eps_xs[e] for L in Ls for e in range(ne)]
   tok_ls = [val(mbig, L, "lstsq", "token", e) / cfg.eps_xs[e] for L in Ls for e in range(ne)]
   bias_pat = [val(mbig, L, "pattern", "bias", e) for L in Ls for e in range(ne)]
-  orc_ratio = [val(m, L, "oracle", "linf", e) / val(m, L, "pattern", "linf", e)
-               for m in ms for L in Ls for e in range(ne)]
+  orc_ratio = [
+    val(m, L, "oracle", "linf", e) / val(m, L, "pattern", "linf", e)
+    for m in ms
+    for L in Ls
+    for e in range(ne)
+  ]
   lines += [
-      f"d={cfg.d}, {cfg.num_sequences} test sequences × {cfg.num_seeds} seeds per (m, L, ε_x), "
-      f"least squares on {cfg.num_train} held-out sequences (ridge {cfg.ridge:g}), "
-      f"{cfg.dtype}. Errors are per-sequence l∞ norms averaged over sequences and seeds.",
-      "",
-      "![invertibility](invertibility.png)",
-      "",
-      "## Reading",
-      "",
-      f"- Error falls with m (paper, Fig. 4): pattern-based l∞ error at m={ms[-1]} below "
-      f"m={ms[0]} for every L and ε_x: **{'yes' if falls_m else 'no'}**. Log-log slope in m "
-      f"(ε_x={eps_main:g}): " + ", ".join(f"L={L}: {s:.2f}" for L, s in slopes_m.items())
-      + " (a single Lemma 4.4 step would give -0.5).",
-      f"- Error rises with L (paper, Fig. 4): at L={Ls[-1]} above L={Ls[0]} for every m and "
-      f"ε_x: **{'yes' if rises_L else 'no'}**. Per-step growth factor of the l∞ error in L at "
-      f"m={mbig}, ε_x={eps_main:g}: pattern ×{growth('pattern', mbig):.2f}, naive1 "
-      f"×{growth('naive1', mbig):.2f}, naive2 ×{growth('naive2', mbig):.2f} — the naive "
-      + ("factor-2 construction blows up exponentially (it also doubles the decoded value at "
-         "each step: at the RNN's N(0, 2/m) scale the correct naive readout has no factor 2)"
-         if growth("naive2", mbig) > 1.5 else "factor-2 construction does not blow up here")
-      + (", the unmasked factor-1 one grows faster than the pattern-based one."
-         if growth("naive1", mbig) > growth("pattern", mbig) else
-         ", the unmasked factor-1 one grows no faster than the pattern-based one."),
-      f"- Oracle vs base patterns: oracle/pattern l∞ ratio {min(orc_ratio):.2f} … "
-      f"{max(orc_ratio):.2f}"
-      + (": the base sequence's patterns cost little; the error is the random-feature noise "
-         "of Lemma 4.4, not the pattern mismatch." if min(orc_ratio) >= 0.8 else
-         ": the sequence's own patterns help markedly somewhere; the base patterns cost "
-         "accuracy there."),
-      f"- Are the tokens recovered? At m={mbig}, the pattern decoder's token error / ε_x is "
-      f"{min(tok_pat):.2f} … {max(tok_pat):.2f} (≥ 1: not recovered better than 0) while "
-      f"the bias-entry error is {min(bias_pat):.3f} … {max(bias_pat):.3f}. "
-      + ("At these widths the construction does not resolve tokens of size ε_x for any "
-         "(L, ε_x) tried; Thm. 4.5's l∞ bound is poly(L, ρ, 1/m, ε_x) and does not promise "
-         "accuracy relative to ε_x. "
-         if min(tok_pat) >= 1 else
-         "The construction resolves the tokens (token error < ε_x) for every (L, ε_x). "
-         if max(tok_pat) < 1 else
-         "The construction resolves the tokens only for some (L, ε_x) (see the tables). ")
-      + "The least-squares decoder reaches token error / "
-      f"ε_x = {min(tok_ls):.3f} … {max(tok_ls):.3f}"
-      + (": the information is in h^(L) and is linearly decodable, even where Wbar^[L] "
-         "does not decode it." if max(tok_ls) < 1 else "."),
-      "",
-      "Design choices (the appendix is unavailable): base sequence with zero middle tokens; "
-      "d = 6; same true tokens across ε_x within a seed; affine least-squares yardstick with "
-      "relative ridge, fitted per (seed, ε_x) on held-out sequences; float32.",
-      "",
+    f"d={cfg.d}, {cfg.num_sequences} test sequences × {cfg.num_seeds} seeds per (m, L, ε_x), "
+    f"least squares on {cfg.num_train} held-out sequences (ridge {cfg.ridge:g}), "
+    f"{cfg.dtype}. Errors are per-sequence l∞ norms averaged over sequences and seeds.",
+    "",
+    "![invertibility](invertibility.png)",
+    "",
+    "## Reading",
+    "",
+    f"- Error falls with m (paper, Fig. 4): pattern-based l∞ error at m={ms[-1]} below "
+    f"m={ms[0]} for every L and ε_x: **{'yes' if falls_m else 'no'}**. Log-log slope in m "
+    f"(ε_x={eps_main:g}): "
+    + ", ".join(f"L={L}: {s:.2f}" for L, s in slopes_m.items())
+    + " (a single Lemma 4.4 step would give -0.5).",
+    f"- Error rises with L (paper, Fig. 4): at L={Ls[-1]} above L={Ls[0]} for every m and "
+    f"ε_x: **{'yes' if rises_L else 'no'}**. Per-step growth factor of the l∞ error in L at "
+    f"m={mbig}, ε_x={eps_main:g}: pattern ×{growth('pattern', mbig):.2f}, naive1 "
+    f"×{growth('naive1', mbig):.2f}, naive2 ×{growth('naive2', mbig):.2f} — the naive "
+    + (
+      "factor-2 construction blows up exponentially (it also doubles the decoded value at "
+      "each step: at the RNN's N(0, 2/m) scale the correct naive readout has no factor 2)"
+      if growth("naive2", mbig) > 1.5
+      else "factor-2 construction does not blow up here"
+    )
+    + (
+      ", the unmasked factor-1 one grows faster than the pattern-based one."
+      if growth("naive1", mbig) > growth("pattern", mbig)
+      else ", the unmasked factor-1 one grows no faster than the pattern-based one."
+    ),
+    f"- Oracle vs base patterns: oracle/pattern l∞ ratio {min(orc_ratio):.2f} … "
+    f"{max(orc_ratio):.2f}"
+    + (
+      ": the base sequence's patterns cost little; the error is the random-feature noise "
+      "of Lemma 4.4, not the pattern mismatch."
+      if min(orc_ratio) >= 0.8
+      else ": the sequence's own patterns help markedly somewhere; the base patterns cost "
+      "accuracy there."
+    ),
+    f"- Are the tokens recovered? At m={mbig}, the pattern decoder's token error / ε_x is "
+    f"{min(tok_pat):.2f} … {max(tok_pat):.2f} (≥ 1: not recovered better than 0) while "
+    f"the bias-entry error is {min(bias_pat):.3f} … {max(bias_pat):.3f}. "
+    + (
+      "At these widths the construction does not resolve tokens of size ε_x for any "
+      "(L, ε_x) tried; Thm. 4.5's l∞ bound is poly(L, ρ, 1/m, ε_x) and does not promise "
+      "accuracy relative to ε_x. "
+      if min(tok_pat) >= 1
+      else "The construction resolves the tokens (token error < ε_x) for every (L, ε_x). "
+      if max(tok_pat) < 1
+      else "The construction resolves the tokens only for some (L, ε_x) (see the tables). "
+    )
+    + "The least-squares decoder reaches token error / "
+    f"ε_x = {min(tok_ls):.3f} … {max(tok_ls):.3f}"
+    + (
+      ": the information is in h^(L) and is linearly decodable, even where Wbar^[L] "
+      "does not decode it."
+      if max(tok_ls) < 1
+      else "."
+    ),
+    "",
+    "Design choices (the appendix is unavailable): base sequence with zero middle tokens; "
+    "d = 6; same true tokens across ε_x within a seed; affine least-squares yardstick with "
+    "relative ridge, fitted per (seed, ε_x) on held-out sequences; float32.",
+    "",
   ] + tables
   return "\n".join(lines) + "\n"
 
@@ -301,4 +373,5 @@ def _slope(xs, ys) -> float:
 
 
 EXPERIMENT = lab.Experiment.from_module(
-    __name__, "Thm. 4.5 / Fig. 4: l_inf error of decoding x^(1..L) from h^(L) vs m, L, eps_x")
+  __name__, "Thm. 4.5 / Fig. 4: l_inf error of decoding x^(1..L) from h^(L) vs m, L, eps_x"
+)

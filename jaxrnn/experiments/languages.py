@@ -44,11 +44,11 @@ import functools
 import math
 import time
 import zlib
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from typing import NamedTuple
 
 import jaxrnn
 from jaxrnn import lab
@@ -90,39 +90,56 @@ class Config:
         langs.get_dfa(name)
       except ValueError as e:
         raise lab.ConfigError(f"languages: {e}") from None
-    lab.require(len(set(self.languages)) == len(self.languages),
-                   "languages: names must be distinct")
-    lab.require(all(o in OPTIMIZERS for o in self.optimizers),
-                   f"optimizers: each must be one of {OPTIMIZERS}")
-    lab.require(1 <= self.train_max_len <= 14,
-                   "train_max_len: must be in [1, 14] (exhaustive training set)")
+    lab.require(
+      len(set(self.languages)) == len(self.languages), "languages: names must be distinct"
+    )
+    lab.require(
+      all(o in OPTIMIZERS for o in self.optimizers), f"optimizers: each must be one of {OPTIMIZERS}"
+    )
+    lab.require(
+      1 <= self.train_max_len <= 14, "train_max_len: must be in [1, 14] (exhaustive training set)"
+    )
     edges = (self.train_max_len,) + self.test_bin_edges
-    lab.require(all(b > a for a, b in zip(edges, edges[1:])),
-                   "test_bin_edges: must increase and start above train_max_len")
+    lab.require(
+      all(b > a for a, b in zip(edges, edges[1:])),
+      "test_bin_edges: must increase and start above train_max_len",
+    )
     lab.require(self.test_bin_edges[-1] <= 200, "test_bin_edges: at most 200")
     lab.require(self.n_test >= 2, "n_test: must be >= 2")
     lab.require(0 < self.test_fraction < 1, "test_fraction: must be in (0, 1)")
-    lab.require(self.encoding in langs.ENCODINGS,
-                   f"encoding: must be one of {langs.ENCODINGS}")
-    lab.require(self.d >= (3 if self.encoding == "normalized" else 2),
-                   "d: must be >= 3 (normalized) or >= 2 (onehot)")
-    lab.require(self.m >= 1 and self.steps >= 1 and self.batch_size >= 1,
-                   "m, steps, batch_size: must be >= 1")
+    lab.require(self.encoding in langs.ENCODINGS, f"encoding: must be one of {langs.ENCODINGS}")
+    lab.require(
+      self.d >= (3 if self.encoding == "normalized" else 2),
+      "d: must be >= 3 (normalized) or >= 2 (onehot)",
+    )
+    lab.require(
+      self.m >= 1 and self.steps >= 1 and self.batch_size >= 1, "m, steps, batch_size: must be >= 1"
+    )
     lab.require(self.rmsprop_lr > 0 and self.sgd_lr > 0, "rmsprop_lr, sgd_lr: must be > 0")
     lab.require(self.scale > 0, "scale: must be > 0")
     lab.require(all(n >= 1 for n in self.complexity_lengths), "complexity_lengths: >= 1")
     lab.require(self.complexity_R > 0, "complexity_R: must be > 0")
-    lab.require(all(1 <= n <= 12 for n in self.additive_lengths),
-                   "additive_lengths: each in [1, 12] (2^n binaries in the MILP)")
+    lab.require(
+      all(1 <= n <= 12 for n in self.additive_lengths),
+      "additive_lengths: each in [1, 12] (2^n binaries in the MILP)",
+    )
     lab.require(1 <= self.additive_n <= 7, "additive_n: must be in [1, 7]")
 
 
 PRESETS = {
-    "quick": Config(),
-    "paper": Config(train_max_len=12, test_bin_edges=(16, 24, 40), n_test=512,
-                    m=256, steps=3000, num_seeds=5, sgd_lr=0.02,
-                    complexity_lengths=(4, 8, 16, 32, 64, 128, 256, 512, 1024),
-                    additive_lengths=(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), additive_n=5),
+  "quick": Config(),
+  "paper": Config(
+    train_max_len=12,
+    test_bin_edges=(16, 24, 40),
+    n_test=512,
+    m=256,
+    steps=3000,
+    num_seeds=5,
+    sgd_lr=0.02,
+    complexity_lengths=(4, 8, 16, 32, 64, 128, 256, 512, 1024),
+    additive_lengths=(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+    additive_n=5,
+  ),
 }
 
 
@@ -153,16 +170,39 @@ class LanguageScore(NamedTuple):
   diverged: jax.Array
 
 
-def train_and_score(key, xs, ys, test_xs, test_labels, test_bins, lr, scale, *, n_bins: int,
-                    m: int, opt: str, steps: int, batch_size: int) -> LanguageScore:
+def train_and_score(
+  key,
+  xs,
+  ys,
+  test_xs,
+  test_labels,
+  test_bins,
+  lr,
+  scale,
+  *,
+  n_bins: int,
+  m: int,
+  opt: str,
+  steps: int,
+  batch_size: int,
+) -> LanguageScore:
   """One seed: initialize (Def. 3.2), train W and A with B frozen on
   ``(xs (N, T, d), ys (N,) +-1)`` with the logistic loss and optax ``opt`` at
   learning rate ``lr``, then count correct signs on the test strings per bin
   and class. Test strings may be longer than the training ones (left zero
   padding is exact for this RNN)."""
-  res = init_and_train(key, xs, ys, m=m, optimizer=optimizer(opt, learning_rate=lr),
-                       steps=steps, batch_size=batch_size, loss="logistic", scale=scale,
-                       eval_every=steps)
+  res = init_and_train(
+    key,
+    xs,
+    ys,
+    m=m,
+    optimizer=optimizer(opt, learning_rate=lr),
+    steps=steps,
+    batch_size=batch_size,
+    loss="logistic",
+    scale=scale,
+    eval_every=steps,
+  )
   z = jax.vmap(jaxrnn.rnn_output, in_axes=(None, 0))(res.params, test_xs)[:, 0]
   correct, total = langs.bin_class_counts(z >= 0, test_labels, test_bins, n_bins)
   return LanguageScore(correct, total, res.eval_accuracy[-1], res.train_loss[-1], res.diverged)
@@ -173,8 +213,14 @@ def _data(cfg: Config, name: str):
   """Encoded split of one language (same for every optimizer: paired runs)."""
   key = jax.random.fold_in(jax.random.key(cfg.seed), _name_seed(name))
   k_split, k_over = jax.random.split(key)
-  split = langs.make_split(k_split, name, (1, cfg.train_max_len), _bins(cfg),
-                           n_test=cfg.n_test, test_fraction=cfg.test_fraction)
+  split = langs.make_split(
+    k_split,
+    name,
+    (1, cfg.train_max_len),
+    _bins(cfg),
+    n_test=cfg.n_test,
+    test_fraction=cfg.test_fraction,
+  )
   rows = 2 * split.train_bits.shape[0]
   tb, tl = langs.balanced_oversample(split.train_bits, split.train_labels, rows, k_over)
   enc = functools.partial(langs.encode_batch, encoding=cfg.encoding, d=cfg.d, eps_x=cfg.eps_x)
@@ -183,8 +229,11 @@ def _data(cfg: Config, name: str):
 
 def points(cfg: Config):
   pts = [{"kind": "expressibility"}]
-  pts += [{"kind": "train", "language": name, "optimizer": opt}
-          for name in cfg.languages for opt in cfg.optimizers]
+  pts += [
+    {"kind": "train", "language": name, "optimizer": opt}
+    for name in cfg.languages
+    for opt in cfg.optimizers
+  ]
   return pts
 
 
@@ -193,31 +242,40 @@ def _run_train(cfg: Config, name: str, opt: str) -> dict:
   split, xs, ys, test_xs = _data(cfg, name)
   n_bins = len(split.bin_names)
   lr = cfg.rmsprop_lr if opt == "rmsprop" else cfg.sgd_lr
-  fn = functools.partial(train_and_score, n_bins=n_bins, m=cfg.m, opt=opt, steps=cfg.steps,
-                         batch_size=cfg.batch_size)
+  fn = functools.partial(
+    train_and_score, n_bins=n_bins, m=cfg.m, opt=opt, steps=cfg.steps, batch_size=cfg.batch_size
+  )
   keys = jaxrnn.seed_keys(cfg.seed * 7919 + _name_seed(name) % 100_000, cfg.num_seeds)
-  out = jaxrnn.sweep(fn, keys, xs, ys, test_xs, jnp.asarray(split.test_labels),
-                     jnp.asarray(split.test_bin), jnp.asarray(lr, xs.dtype),
-                     jnp.asarray(cfg.scale, xs.dtype))
-  correct = np.asarray(out.correct, np.float64)      # (K, bins, 2)
+  out = jaxrnn.sweep(
+    fn,
+    keys,
+    xs,
+    ys,
+    test_xs,
+    jnp.asarray(split.test_labels),
+    jnp.asarray(split.test_bin),
+    jnp.asarray(lr, xs.dtype),
+    jnp.asarray(cfg.scale, xs.dtype),
+  )
+  correct = np.asarray(out.correct, np.float64)  # (K, bins, 2)
   total = np.asarray(out.total, np.float64)
   with np.errstate(invalid="ignore", divide="ignore"):
-    per_class = correct / total                      # NaN where a class is empty
-  balanced = np.nanmean(per_class, axis=-1)          # (K, bins)
+    per_class = correct / total  # NaN where a class is empty
+  balanced = np.nanmean(per_class, axis=-1)  # (K, bins)
   plain = correct.sum(-1) / total.sum(-1)
   diverged = np.asarray(out.diverged, bool)
   balanced = np.where(diverged[:, None], np.nan, balanced)
   return {
-      "bins": list(split.bin_names),
-      "balanced_acc": balanced,                      # per seed x bin
-      "plain_acc": np.where(diverged[:, None], np.nan, plain),
-      "class_counts": total[0],                      # (bins, 2): non-members, members
-      "train_acc": np.asarray(out.train_accuracy, np.float64),
-      "diverged": int(diverged.sum()),
-      "n_train_distinct": int(split.train_bits.shape[0]),
-      "train_members": int(split.train_labels.sum()),
-      "dfa_states": int(langs.get_dfa(name).num_states),
-      "seconds": time.perf_counter() - t0,
+    "bins": list(split.bin_names),
+    "balanced_acc": balanced,  # per seed x bin
+    "plain_acc": np.where(diverged[:, None], np.nan, plain),
+    "class_counts": total[0],  # (bins, 2): non-members, members
+    "train_acc": np.asarray(out.train_accuracy, np.float64),
+    "diverged": int(diverged.sum()),
+    "n_train_distinct": int(split.train_bits.shape[0]),
+    "train_members": int(split.train_labels.sum()),
+    "dfa_states": int(langs.get_dfa(name).num_states),
+    "seconds": time.perf_counter() - t0,
   }
 
 
@@ -236,28 +294,31 @@ def _run_expressibility(cfg: Config) -> dict:
       if name.startswith("contains:") and n < q:
         cs[name].append(None)
         continue
-      cs[name].append(log10_complexity_s(langs.concept_member(name, n).concept,
-                                         cfg.complexity_R))
+      cs[name].append(log10_complexity_s(langs.concept_member(name, n).concept, cfg.complexity_R))
   add = [langs.additive_best_accuracy("one_one", n) for n in cfg.additive_lengths]
-  add_bal = [langs.additive_best_accuracy("one_one", n, balanced=True)
-             for n in cfg.additive_lengths]
+  add_bal = [
+    langs.additive_best_accuracy("one_one", n, balanced=True) for n in cfg.additive_lengths
+  ]
   sup = [langs.additive_best_sup_error("one_one", n) for n in cfg.additive_lengths]
   per_lang = {}
   for name in cfg.languages:
     n = cfg.additive_n
     members = langs.count_members(name, n)
-    if 0 < members < 2 ** n:
+    if 0 < members < 2**n:
       r = langs.additive_best_accuracy(name, n, balanced=True)
       per_lang[name] = {"balanced_acc": r.accuracy, "exact": r.exact}
     else:
       per_lang[name] = {"balanced_acc": None, "exact": True}
-  return {"complexity_log10": cs, "pattern": pat,
-          "additive_one_one_acc": [r.accuracy for r in add],
-          "additive_one_one_balanced": [r.accuracy for r in add_bal],
-          "additive_one_one_exact": all(r.exact for r in add + add_bal),
-          "additive_one_one_sup_error": sup,
-          "additive_per_language": per_lang,
-          "seconds": time.perf_counter() - t0}
+  return {
+    "complexity_log10": cs,
+    "pattern": pat,
+    "additive_one_one_acc": [r.accuracy for r in add],
+    "additive_one_one_balanced": [r.accuracy for r in add_bal],
+    "additive_one_one_exact": all(r.exact for r in add + add_bal),
+    "additive_one_one_sup_error": sup,
+    "additive_per_language": per_lang,
+    "seconds": time.perf_counter() - t0,
+  }
 
 
 def run_point(cfg: Config, point: dict) -> dict:
@@ -274,12 +335,16 @@ def _fmt(mean, std):
 
 def report(cfg: Config, records: list, out_dir) -> str:
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
   ex = next((r for r in records if r["point"]["kind"] == "expressibility"), None)
-  tr = {(r["point"]["language"], r["point"]["optimizer"]): r
-        for r in records if r["point"]["kind"] == "train"}
+  tr = {
+    (r["point"]["language"], r["point"]["optimizer"]): r
+    for r in records
+    if r["point"]["kind"] == "train"
+  }
   names = [n for n in cfg.languages if all((n, o) in tr for o in cfg.optimizers)]
   opts = list(cfg.optimizers)
   bins = tr[(names[0], opts[0])]["bins"] if names else []
@@ -324,21 +389,22 @@ def report(cfg: Config, records: list, out_dir) -> str:
     return vals is not None and np.isfinite(vals) and vals >= t
 
   lines = [
-      "# languages: the paper's RNN on ten regular languages (Sec. 5)",
-      "",
-      f"RNN of Def. 3.2 (ReLU, m={cfg.m}, init of Def. 3.2, W and A trained, B frozen), "
-      f"logistic loss, lambda={cfg.scale:g}, {cfg.steps} steps of batch {cfg.batch_size}; "
-      f"RMSprop lr={cfg.rmsprop_lr:g}, SGD lr={cfg.sgd_lr:g}. Encoding: {cfg.encoding} "
-      f"(d={cfg.d}" + (f", eps_x={cfg.eps_x:g}" if cfg.encoding == "normalized" else "")
-      + f"). Training strings: all of lengths 1..{cfg.train_max_len} minus a "
-      f"{cfg.test_fraction:g} held-out share; longer bins: {cfg.n_test} class-balanced "
-      f"strings each. Class-balanced accuracy, mean ± std over {cfg.num_seeds} seeds "
-      "(jaxrnn.sweep).",
-      "",
-      table,
-      "",
-      "![languages](languages.png)",
-      "",
+    "# languages: the paper's RNN on ten regular languages (Sec. 5)",
+    "",
+    f"RNN of Def. 3.2 (ReLU, m={cfg.m}, init of Def. 3.2, W and A trained, B frozen), "
+    f"logistic loss, lambda={cfg.scale:g}, {cfg.steps} steps of batch {cfg.batch_size}; "
+    f"RMSprop lr={cfg.rmsprop_lr:g}, SGD lr={cfg.sgd_lr:g}. Encoding: {cfg.encoding} "
+    f"(d={cfg.d}"
+    + (f", eps_x={cfg.eps_x:g}" if cfg.encoding == "normalized" else "")
+    + f"). Training strings: all of lengths 1..{cfg.train_max_len} minus a "
+    f"{cfg.test_fraction:g} held-out share; longer bins: {cfg.n_test} class-balanced "
+    f"strings each. Class-balanced accuracy, mean ± std over {cfg.num_seeds} seeds "
+    "(jaxrnn.sweep).",
+    "",
+    table,
+    "",
+    "![languages](languages.png)",
+    "",
   ]
   if names:
     lines += ["## Which languages are learned and which generalize", ""]
@@ -346,18 +412,23 @@ def report(cfg: Config, records: list, out_dir) -> str:
       learned = [n for n in names if thr(summary[(n, o)][0])]
       gen = [n for n in learned if thr(summary[(n, o)][-1])]
       lines.append(
-          f"- {o}: learned (held-out ≥ 0.95) {len(learned)}/{len(names)}: "
-          f"{', '.join(learned) or 'none'}; also ≥ 0.95 on the longest bin ({bins[-1]}): "
-          f"{', '.join(gen) or 'none'}. Not learned: "
-          + (", ".join(f"{n} ({summary[(n, o)][0]:.2f})" for n in names
-                       if n not in learned) or "none") + ".")
+        f"- {o}: learned (held-out ≥ 0.95) {len(learned)}/{len(names)}: "
+        f"{', '.join(learned) or 'none'}; also ≥ 0.95 on the longest bin ({bins[-1]}): "
+        f"{', '.join(gen) or 'none'}. Not learned: "
+        + (
+          ", ".join(f"{n} ({summary[(n, o)][0]:.2f})" for n in names if n not in learned) or "none"
+        )
+        + "."
+      )
     drops = {n: max(summary[(n, o)][0] - summary[(n, o)][-1] for o in opts) for n in names}
     worst = sorted(drops, key=drops.get, reverse=True)[:3]
     lines.append(
-        "- Largest drop from held-out to the longest bin (the larger of the optimizers): "
-        + ", ".join(f"{n} ({drops[n]:+.2f})" for n in worst) + ". The paper (Sec. 6) "
-        "proves nothing beyond the training length, so drops there are not a "
-        "contradiction.")
+      "- Largest drop from held-out to the longest bin (the larger of the optimizers): "
+      + ", ".join(f"{n} ({drops[n]:+.2f})" for n in worst)
+      + ". The paper (Sec. 6) "
+      "proves nothing beyond the training length, so drops there are not a "
+      "contradiction."
+    )
     div = sum(tr[k]["diverged"] for k in tr)
     lines.append(f"- Diverged runs: {div} of {len(tr) * cfg.num_seeds}.")
     lines.append("")
@@ -365,12 +436,16 @@ def report(cfg: Config, records: list, out_dir) -> str:
   if ex is not None:
     pat = ex["pattern"]
     cs = ex["complexity_log10"]
-    lines += ["## Complexity of the Sec. 5 constructions (Def. 2.1)", "",
-              f"log10 C_s(Phi, R={cfg.complexity_R:g}) with C* = 10^4 of the exact "
-              "constructions (each verified on all strings up to length 14 in the tests): "
-              "D_L1 = one quadratic neuron on the count of 1s; PARITY = 1 - cos(pi k) "
-              f"of the count k; {pat} = one neuron per window with a polynomial "
-              "Phi of degree P = O(q log n). n = string length, L = n + 2.", ""]
+    lines += [
+      "## Complexity of the Sec. 5 constructions (Def. 2.1)",
+      "",
+      f"log10 C_s(Phi, R={cfg.complexity_R:g}) with C* = 10^4 of the exact "
+      "constructions (each verified on all strings up to length 14 in the tests): "
+      "D_L1 = one quadratic neuron on the count of 1s; PARITY = 1 - cos(pi k) "
+      f"of the count k; {pat} = one neuron per window with a polynomial "
+      "Phi of degree P = O(q log n). n = string length, L = n + 2.",
+      "",
+    ]
     crow = []
     for i, n in enumerate(cfg.complexity_lengths):
       crow.append([n, n + 2] + [cs[k][i] for k in ("one_one", "parity", pat)])
@@ -379,86 +454,123 @@ def report(cfg: Config, records: list, out_dir) -> str:
     grow = {k: cs[k][-1] - cs[k][0] for k in ("one_one", "parity")}
     ratio = math.log10(n1 / n0)
     lines += [
-        "",
-        f"- From n={n0} to n={n1} (n x{n1 // n0}): log10 C_s grows by {grow['one_one']:.2f} for "
-        f"D_L1 (≈ {grow['one_one'] / ratio:.2f} × log10 of the length ratio: polynomial, "
-        f"~n at most), by {grow['parity']:.2f} for PARITY (super-polynomial: the cosine's "
-        "frequency must grow like sqrt(n) because w is a unit vector), and "
-        + (f"by {cs[pat][-1] - next(v for v in cs[pat] if v is not None):.2f} for {pat} "
-           "(bounded by C*(P+1)^1.75, P = O(log n))." if cs[pat][-1] is not None else ".")
-        + " The paper calls PARITY's complexity small; that holds for the form of Phi "
-        "(a cosine) but not for its size at fixed R, where it is the largest of the three.",
-        "",
-        "## Token-wise additive class on D_L1 (Thm. H.1), exact", "",
-        "Best accuracy over all 2^n strings of length n of any classifier "
-        "sign(c + sum_l f_l(z_l)) (mixed-integer LP, exact"
-        + ("" if ex["additive_one_one_exact"] else "; NOTE: some solves hit the time limit")
-        + "), its class-balanced version, and the best uniform error "
-        "min max_z |c + a·z − D_L1(z)| (LP).", ""]
-    arow = [[n, ex["additive_one_one_acc"][i], 1 - 2.0 ** -n, ex["additive_one_one_balanced"][i],
-             ex["additive_one_one_sup_error"][i]] for i, n in enumerate(cfg.additive_lengths)]
-    lines.append(lab.markdown_table(
-        ["n", "best accuracy", "1 − 2^−n", "best balanced acc.", "best sup error"], arow,
-        fmt="{:.4f}"))
+      "",
+      f"- From n={n0} to n={n1} (n x{n1 // n0}): log10 C_s grows by {grow['one_one']:.2f} for "
+      f"D_L1 (≈ {grow['one_one'] / ratio:.2f} × log10 of the length ratio: polynomial, "
+      f"~n at most), by {grow['parity']:.2f} for PARITY (super-polynomial: the cosine's "
+      "frequency must grow like sqrt(n) because w is a unit vector), and "
+      + (
+        f"by {cs[pat][-1] - next(v for v in cs[pat] if v is not None):.2f} for {pat} "
+        "(bounded by C*(P+1)^1.75, P = O(log n))."
+        if cs[pat][-1] is not None
+        else "."
+      )
+      + " The paper calls PARITY's complexity small; that holds for the form of Phi "
+      "(a cosine) but not for its size at fixed R, where it is the largest of the three.",
+      "",
+      "## Token-wise additive class on D_L1 (Thm. H.1), exact",
+      "",
+      "Best accuracy over all 2^n strings of length n of any classifier "
+      "sign(c + sum_l f_l(z_l)) (mixed-integer LP, exact"
+      + ("" if ex["additive_one_one_exact"] else "; NOTE: some solves hit the time limit")
+      + "), its class-balanced version, and the best uniform error "
+      "min max_z |c + a·z − D_L1(z)| (LP).",
+      "",
+    ]
+    arow = [
+      [
+        n,
+        ex["additive_one_one_acc"][i],
+        1 - 2.0**-n,
+        ex["additive_one_one_balanced"][i],
+        ex["additive_one_one_sup_error"][i],
+      ]
+      for i, n in enumerate(cfg.additive_lengths)
+    ]
+    lines.append(
+      lab.markdown_table(
+        ["n", "best accuracy", "1 − 2^−n", "best balanced acc.", "best sup error"],
+        arow,
+        fmt="{:.4f}",
+      )
+    )
     below = all(a < 1 for n, a in zip(cfg.additive_lengths, ex["additive_one_one_acc"]) if n >= 2)
     rnn_dl1 = {o: summary[("one_one", o)][0] for o in opts if ("one_one", o) in summary}
     lines += [
-        "",
-        f"- The additive optimum is below 100% for every n ≥ 2: {below}; it equals "
-        "1 − 2^−n (the threshold 'at most one 1' errs only on 0…0) and the best uniform "
-        "error is 1/2, so D_L1 is not representable by the token-wise class, but the "
-        "accuracy gap is a single string per length.",
-        "- The RNN on D_L1 (held-out, class-balanced, lengths 1.." + str(cfg.train_max_len)
-        + "): " + ", ".join(f"{o} {v:.3f}" for o, v in rnn_dl1.items())
-        + "; the additive optimum's balanced accuracy at n = "
-        + f"{cfg.additive_lengths[-1]} is {ex['additive_one_one_balanced'][-1]:.4f}.",
-        "",
-        f"Best class-balanced accuracy of the additive class on each language at n = "
-        f"{cfg.additive_n} (exact MILP; n/a where a class is empty), next to the RNN's "
-        "held-out accuracy (best optimizer):", ""]
+      "",
+      f"- The additive optimum is below 100% for every n ≥ 2: {below}; it equals "
+      "1 − 2^−n (the threshold 'at most one 1' errs only on 0…0) and the best uniform "
+      "error is 1/2, so D_L1 is not representable by the token-wise class, but the "
+      "accuracy gap is a single string per length.",
+      "- The RNN on D_L1 (held-out, class-balanced, lengths 1.."
+      + str(cfg.train_max_len)
+      + "): "
+      + ", ".join(f"{o} {v:.3f}" for o, v in rnn_dl1.items())
+      + "; the additive optimum's balanced accuracy at n = "
+      + f"{cfg.additive_lengths[-1]} is {ex['additive_one_one_balanced'][-1]:.4f}.",
+      "",
+      f"Best class-balanced accuracy of the additive class on each language at n = "
+      f"{cfg.additive_n} (exact MILP; n/a where a class is empty), next to the RNN's "
+      "held-out accuracy (best optimizer):",
+      "",
+    ]
     prow = []
     for name in names:
       a = ex["additive_per_language"].get(name, {}).get("balanced_acc")
       best = max(summary[(name, o)][0] for o in opts)
       prow.append([name, a, best, summary[(name, opts[0])][-1]])
-    lines.append(lab.markdown_table(
-        ["language", f"additive best (n={cfg.additive_n})", "RNN held-out (best opt.)",
-         f"RNN {opts[0]} longest bin"], prow))
+    lines.append(
+      lab.markdown_table(
+        [
+          "language",
+          f"additive best (n={cfg.additive_n})",
+          "RNN held-out (best opt.)",
+          f"RNN {opts[0]} longest bin",
+        ],
+        prow,
+      )
+    )
     if names:
-      add_known = [(ex["additive_per_language"][n]["balanced_acc"], n) for n in names
-                   if ex["additive_per_language"].get(n, {}).get("balanced_acc") is not None]
+      add_known = [
+        (ex["additive_per_language"][n]["balanced_acc"], n)
+        for n in names
+        if ex["additive_per_language"].get(n, {}).get("balanced_acc") is not None
+      ]
       far = [n for a, n in sorted(add_known) if a < 0.9]
       best_of = {n: max(summary[(n, o)][0] for o in opts) for n in names}
       hardest = min(best_of, key=best_of.get)
-      lines += ["",
-                "- Relation to complexity: the languages farthest from the additive class "
-                f"(additive optimum < 0.9 at n = {cfg.additive_n}) are "
-                + (", ".join(f"{n} ({best_of[n]:.3f})" for n in far) or "none")
-                + " (RNN held-out, best optimizer); the hardest language for the RNN here is "
-                f"{hardest} ({best_of[hardest]:.3f})."]
+      lines += [
+        "",
+        "- Relation to complexity: the languages farthest from the additive class "
+        f"(additive optimum < 0.9 at n = {cfg.additive_n}) are "
+        + (", ".join(f"{n} ({best_of[n]:.3f})" for n in far) or "none")
+        + " (RNN held-out, best optimizer); the hardest language for the RNN here is "
+        f"{hardest} ({best_of[hardest]:.3f}).",
+      ]
       if "parity" in names:
         par_long = max(summary[("parity", o)][-1] for o in opts)
         lines.append(
-            f"- PARITY, whose construction has the fastest-growing C_s, reaches "
-            f"{best_of['parity']:.3f} held-out and {par_long:.3f} on the longest bin (best "
-            "optimizer): a large C_s of one construction is an upper bound on the complexity "
-            "needed, not a lower bound, and does not by itself predict failure of the "
-            "trained RNN; it ranks constructions, not languages.")
+          f"- PARITY, whose construction has the fastest-growing C_s, reaches "
+          f"{best_of['parity']:.3f} held-out and {par_long:.3f} on the longest bin (best "
+          "optimizer): a large C_s of one construction is an upper bound on the complexity "
+          "needed, not a lower bound, and does not by itself predict failure of the "
+          "trained RNN; it ranks constructions, not languages."
+        )
   lines += [
-      "",
-      "## Design choices (the paper's Sec. H/I are not available)",
-      "",
-      "- Exhaustive training data (lengths 1..train_max_len), random held-out share; "
-      "longer test bins sampled class-balanced and exactly uniform within each class "
-      "(DFA path counting); train and test disjoint.",
-      "- Class-balanced training by oversampling the smaller class; class-balanced "
-      "accuracy as the metric.",
-      "- Mixed lengths by left zero padding (exact for this RNN).",
-      "- Tomita 3 read as 'no odd run of 1s followed anywhere later by an odd run of 0s' "
-      "(Tomita's 'after'; Weiss et al. 2018); Tomita 6 with mod 3.",
-      "- Concept-class tokens: bit b -> ((2b−1)√3/2, 1/2); C_s at R = "
-      f"{cfg.complexity_R:g} with C* = 10^4 (Def. 2.1).",
-      "- 'Learned' / 'generalizes' thresholds: class-balanced accuracy ≥ 0.95.",
+    "",
+    "## Design choices (the paper's Sec. H/I are not available)",
+    "",
+    "- Exhaustive training data (lengths 1..train_max_len), random held-out share; "
+    "longer test bins sampled class-balanced and exactly uniform within each class "
+    "(DFA path counting); train and test disjoint.",
+    "- Class-balanced training by oversampling the smaller class; class-balanced "
+    "accuracy as the metric.",
+    "- Mixed lengths by left zero padding (exact for this RNN).",
+    "- Tomita 3 read as 'no odd run of 1s followed anywhere later by an odd run of 0s' "
+    "(Tomita's 'after'; Weiss et al. 2018); Tomita 6 with mod 3.",
+    "- Concept-class tokens: bit b -> ((2b−1)√3/2, 1/2); C_s at R = "
+    f"{cfg.complexity_R:g} with C* = 10^4 (Def. 2.1).",
+    "- 'Learned' / 'generalizes' thresholds: class-balanced accuracy ≥ 0.95.",
   ]
   return "\n".join(lines) + "\n"
 
@@ -468,4 +580,5 @@ def _slope(xs, ys) -> float:
 
 
 EXPERIMENT = lab.Experiment.from_module(
-    __name__, "the paper's RNN on PARITY, D_L1, pattern matching and Tomita 1-7 (Sec. 5)")
+  __name__, "the paper's RNN on PARITY, D_L1, pattern matching and Tomita 1-7 (Sec. 5)"
+)

@@ -19,9 +19,12 @@ the field; the CLI prints it as one line and exits with status 2.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import math
 import typing
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 #: Largest seed accepted (experiments derive per-point seeds as
 #: ``seed * 1_000_003 + offset``, which must stay below 2^63).
@@ -35,7 +38,7 @@ class ConfigError(ValueError):
 Check = tuple[Callable[[Any], bool], str]
 
 
-def option(default, *checks: Check, help: str = "") -> Any:  # noqa: A002
+def option(default, *checks: Check, help: str = "") -> Any:
   """A config field with a default, value checks and a one-line help text.
 
   **Arguments:** ``default``; ``checks``: pairs ``(predicate, message)``
@@ -45,14 +48,18 @@ def option(default, *checks: Check, help: str = "") -> Any:  # noqa: A002
 
 
 def at_least(low) -> Check:
+  """Check: the value is ``>= low``."""
   return (lambda v: v >= low, f"must be >= {low}")
 
 
 def greater_than(low) -> Check:
+  """Check: the value is ``> low``."""
   return (lambda v: v > low, f"must be > {low}")
 
 
 def in_range(low, high, *, low_open: bool = False, high_open: bool = False) -> Check:
+  """Check: ``low <= value <= high`` (``<`` on an open side)."""
+
   def ok(v):
     return (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
 
@@ -61,6 +68,7 @@ def in_range(low, high, *, low_open: bool = False, high_open: bool = False) -> C
 
 
 def one_of(*values) -> Check:
+  """Check: the value is one of ``values``."""
   return (lambda v: v in values, "must be one of " + ", ".join(map(repr, values)))
 
 
@@ -85,6 +93,35 @@ def parses(parse: Callable[[Any], Any]) -> Check:
 seed_range: Check = in_range(0, MAX_SEED)
 
 
+def bind(fn: Callable, cfg, **values) -> functools.partial:
+  """``functools.partial(fn, **kw)`` where ``kw`` holds every keyword-only
+  parameter of ``fn`` that is a field of ``cfg`` (by name), overridden by
+  ``values``. Per-seed functions name their static settings like the config
+  fields, and ``jaxrnn.sweep`` caches by value, so this is all the plumbing
+  an experiment needs::
+
+    fn = lab.bind(per_seed, cfg, m=point["m"])
+  """
+  params = inspect.signature(fn).parameters
+  kw = {
+    name: getattr(cfg, name)
+    for name, p in params.items()
+    if p.kind is p.KEYWORD_ONLY and hasattr(cfg, name)
+  }
+  unknown = set(values) - set(params)
+  if unknown:
+    raise TypeError(f"{fn.__name__} has no parameters {sorted(unknown)}")
+  kw.update(values)
+  missing = [
+    n
+    for n, p in params.items()
+    if p.kind is p.KEYWORD_ONLY and p.default is p.empty and n not in kw
+  ]
+  if missing:
+    raise TypeError(f"{fn.__name__}: no config field or value for {missing}")
+  return functools.partial(fn, **kw)
+
+
 def require(cond: bool, message: str) -> None:
   """Raises ``ConfigError(message)`` unless ``cond``; for ``validate()``."""
   if not cond:
@@ -92,11 +129,13 @@ def require(cond: bool, message: str) -> None:
 
 
 def field_types(cls) -> dict[str, Any]:
+  """The annotated type of every field of the config class ``cls``."""
   hints = typing.get_type_hints(cls)
   return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
 def field_help(cls) -> dict[str, str]:
+  """The help text of every field of the config class ``cls``."""
   return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
 
 

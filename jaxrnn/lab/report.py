@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -120,8 +121,7 @@ def _ls_slope(lx: np.ndarray, ly: np.ndarray) -> float:
   return float(np.dot(lx, ly - ly.mean()) / np.dot(lx, lx))
 
 
-def power_law(xs: Sequence[float], ys: Sequence, *, n_boot: int = 2000,
-              seed: int = 0) -> Slope:
+def power_law(xs: Sequence[float], ys: Sequence, *, n_boot: int = 2000, seed: int = 0) -> Slope:
   """The exponent k of ``y ~ x^k`` by least squares in log-log.
 
   **Arguments:** ``xs`` (n_x,) positive; ``ys`` either (n_x,) values or
@@ -152,6 +152,7 @@ def power_law(xs: Sequence[float], ys: Sequence, *, n_boot: int = 2000,
     if len(pts) <= 2:
       return Slope(k, k, k, len(pts), 1, left_out)
     from scipy import stats as sps
+
     res = sps.linregress(lx, means)
     t = sps.t.ppf(0.975, len(pts) - 2)
     return Slope(k, k - t * res.stderr, k + t * res.stderr, len(pts), 1, left_out)
@@ -187,9 +188,15 @@ class Verdict(NamedTuple):
     return {True: "yes", False: "no", None: "undecided"}[self.holds]
 
 
-def slope_verdict(rule: str, slope: Slope, *, below: float | None = None,
-                  above: float | None = None, near: float | None = None,
-                  tol: float = 0.0) -> Verdict:
+def slope_verdict(
+  rule: str,
+  slope: Slope,
+  *,
+  below: float | None = None,
+  above: float | None = None,
+  near: float | None = None,
+  tol: float = 0.0,
+) -> Verdict:
   """A verdict on a fitted slope using its 95% interval.
 
   Exactly one of: ``below=c`` (holds iff the interval lies below c, fails iff
@@ -202,8 +209,9 @@ def slope_verdict(rule: str, slope: Slope, *, below: float | None = None,
   measured = f"slope {slope.fmt()} (95% interval, {slope.n_x} points"
   measured += f", {slope.n_seeds} seeds)" if slope.n_seeds > 1 else ")"
   if not slope.ok:
-    crit = ("interval below" if below is not None else "interval above"
-            if above is not None else "within") + f" {below or above or near}"
+    crit = (
+      "interval below" if below is not None else "interval above" if above is not None else "within"
+    ) + f" {below or above or near}"
     return Verdict(rule, "n/a (fewer than two points)", crit, None)
   if below is not None:
     holds = True if slope.hi < below else False if slope.lo >= below else None
@@ -221,9 +229,15 @@ def slope_verdict(rule: str, slope: Slope, *, below: float | None = None,
   return Verdict(rule, measured, f"slope within {near:g} ± {tol:g}", holds)
 
 
-def threshold_verdict(rule: str, value, *, below: float | None = None,
-                      above: float | None = None, spec: str = ".3g",
-                      what: str = "") -> Verdict:
+def threshold_verdict(
+  rule: str,
+  value,
+  *,
+  below: float | None = None,
+  above: float | None = None,
+  spec: str = ".3g",
+  what: str = "",
+) -> Verdict:
   """Holds iff the finite ``value`` is < ``below`` (or > ``above``);
   undecided when it is missing."""
   if (below is None) == (above is None):
@@ -255,8 +269,9 @@ def cell(v, fmt: str = "{:.3g}") -> str:
   return str(v)
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]],
-                   fmt: str = "{:.3g}") -> str:
+def markdown_table(
+  header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "{:.3g}"
+) -> str:
   """A GitHub markdown table; floats formatted with ``fmt``, missing as ``n/a``."""
   lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
   lines += ["| " + " | ".join(cell(v, fmt) for v in row) + " |" for row in rows]
@@ -279,13 +294,21 @@ def figure(ncols: int = 1, nrows: int = 1, *, width: float = 5.2, height: float 
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
-  fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
-                           squeeze=False)
+  fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
   return fig, list(axes.ravel())
 
 
-def style_axes(ax, *, xlabel: str, ylabel: str, title: str = "", xlog: bool = True,
-               ylog: bool = True, xbase: int = 10, legend: bool = True) -> None:
+def style_axes(
+  ax,
+  *,
+  xlabel: str,
+  ylabel: str,
+  title: str = "",
+  xlog: bool = True,
+  ylog: bool = True,
+  xbase: int = 10,
+  legend: bool = True,
+) -> None:
   """Labels, log scales, grid and a small legend for one axes."""
   if xlog:
     ax.set_xscale("log", base=xbase)
@@ -300,21 +323,30 @@ def style_axes(ax, *, xlabel: str, ylabel: str, title: str = "", xlog: bool = Tr
     ax.legend(fontsize=7)
 
 
-def band_plot(ax, xs: Sequence[float], per_x: Sequence, *, label: str, color=None,
-              marker: str = "o", ls: str = "-") -> None:
+def band_plot(
+  ax,
+  xs: Sequence[float],
+  per_x: Sequence,
+  *,
+  label: str,
+  color=None,
+  marker: str = "o",
+  ls: str = "-",
+) -> None:
   """Median over seeds with a shaded 25-75% band; missing values skipped
   (never bars that run below zero on a log axis)."""
-  pts = [(x, stats(v if isinstance(v, (list, tuple, np.ndarray)) else [v]))
-         for x, v in zip(xs, per_x)]
+  pts = [
+    (x, stats(v if isinstance(v, (list, tuple, np.ndarray)) else [v])) for x, v in zip(xs, per_x)
+  ]
   pts = [(x, s) for x, s in pts if s.n and finite(x) is not None]
   if not pts:
     return
   x = [p[0] for p in pts]
-  line, = ax.plot(x, [p[1].median for p in pts], marker=marker, ls=ls, color=color,
-                  label=label)
+  (line,) = ax.plot(x, [p[1].median for p in pts], marker=marker, ls=ls, color=color, label=label)
   if any(p[1].n > 1 for p in pts):
-    ax.fill_between(x, [p[1].q25 for p in pts], [p[1].q75 for p in pts],
-                    color=line.get_color(), alpha=0.2, lw=0)
+    ax.fill_between(
+      x, [p[1].q25 for p in pts], [p[1].q75 for p in pts], color=line.get_color(), alpha=0.2, lw=0
+    )
 
 
 def save_figure(fig, path: Path, dpi: int = 120) -> None:
@@ -325,6 +357,68 @@ def save_figure(fig, path: Path, dpi: int = 120) -> None:
   fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
   plt.close(fig)
   atomic_write_bytes(Path(path), buf.getvalue())
+
+
+class Summary:
+  """A markdown summary built in the order every report uses: title, setup,
+  tables and figures, the verdict table, reading, design choices.
+
+  Example::
+
+    >>> from jaxrnn import lab
+    >>> s = lab.Summary("demo: a title", setup="One line on the setup.")
+    >>> s.table(["m", "err"], [[8, 0.5], [16, None]])
+    >>> s.verdicts([lab.threshold_verdict("error small", 0.5, below=1.0)])
+    >>> s.bullets("Reading", ["the error is " + s.last_verdict_outcome + "."])
+    >>> print(s.render().splitlines()[0])
+    # demo: a title
+  """
+
+  def __init__(self, title: str, *, setup: str = ""):
+    self._parts = [f"# {title}", ""]
+    self._verdicts: list[Verdict] = []
+    if setup:
+      self._parts += [setup, ""]
+
+  def text(self, text: str) -> None:
+    self._parts += [text, ""]
+
+  def table(
+    self,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    fmt: str = "{:.3g}",
+    caption: str = "",
+  ) -> None:
+    if caption:
+      self._parts += [caption, ""]
+    self._parts += [markdown_table(header, rows, fmt), ""]
+
+  def figure(self, filename: str, alt: str = "") -> None:
+    self._parts += [f"![{alt or filename.rsplit('.', 1)[0]}]({filename})", ""]
+
+  def verdicts(self, verdicts: Sequence[Verdict], *, heading: str = "Verdicts") -> None:
+    """The verdict table; every conclusion the summary states is one of these."""
+    self._verdicts += list(verdicts)
+    if verdicts:
+      self._parts += [f"## {heading}", "", verdict_table(verdicts), ""]
+
+  @property
+  def last_verdict_outcome(self) -> str:
+    return self._verdicts[-1].outcome if self._verdicts else "undecided"
+
+  def bullets(self, heading: str, items: Sequence[str]) -> None:
+    items = [i for i in items if i]
+    if items:
+      self._parts += [f"## {heading}", ""] + [f"- {i}" for i in items] + [""]
+
+  def choices(self, text: str) -> None:
+    """The design choices made where the paper is silent."""
+    self._parts += ["Design choices where the paper is silent: " + text, ""]
+
+  def render(self) -> str:
+    return "\n".join(self._parts).rstrip("\n") + "\n"
 
 
 def missing_note(counts: dict[str, int]) -> str:

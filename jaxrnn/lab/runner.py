@@ -26,8 +26,9 @@ from __future__ import annotations
 import dataclasses
 import platform
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from jaxrnn.lab import store
 from jaxrnn.lab.config import ConfigError, validate_config
@@ -51,9 +52,15 @@ class Experiment:
     """Collects ``Config``, ``PRESETS``, ``points``, ``run_point`` and
     ``report`` from the module ``module_name`` (pass ``__name__``)."""
     mod = sys.modules[module_name]
-    return cls(name=name or module_name.rsplit(".", 1)[-1], description=description,
-               config_type=mod.Config, presets=mod.PRESETS, points=mod.points,
-               run_point=mod.run_point, report=mod.report)
+    return cls(
+      name=name or module_name.rsplit(".", 1)[-1],
+      description=description,
+      config_type=mod.Config,
+      presets=mod.PRESETS,
+      points=mod.points,
+      run_point=mod.run_point,
+      report=mod.report,
+    )
 
 
 def environment() -> dict:
@@ -62,20 +69,27 @@ def environment() -> dict:
   import jaxlib
 
   return {
-      "jax": jax.__version__,
-      "jaxlib": jaxlib.__version__,
-      "python": platform.python_version(),
-      "platform": platform.platform(),
-      "backend": jax.default_backend(),
-      "devices": [str(d) for d in jax.devices()],
-      "process_count": jax.process_count(),
-      "x64": bool(jax.config.jax_enable_x64),
+    "jax": jax.__version__,
+    "jaxlib": jaxlib.__version__,
+    "python": platform.python_version(),
+    "platform": platform.platform(),
+    "backend": jax.default_backend(),
+    "devices": [str(d) for d in jax.devices()],
+    "process_count": jax.process_count(),
+    "x64": bool(jax.config.jax_enable_x64),
   }
 
 
-def run_experiment(exp: Experiment, cfg, out_dir: Path, *, preset: str,
-                   fresh: bool = False, progress: bool = True,
-                   writer: bool = True) -> tuple[list, str]:
+def run_experiment(
+  exp: Experiment,
+  cfg,
+  out_dir: Path,
+  *,
+  preset: str,
+  fresh: bool = False,
+  progress: bool = True,
+  writer: bool = True,
+) -> tuple[list, str]:
   """Runs (or resumes) ``exp`` with ``cfg`` in ``out_dir``.
 
   **Arguments:** ``exp``, ``cfg`` (validated here); ``out_dir`` the run
@@ -94,9 +108,14 @@ def run_experiment(exp: Experiment, cfg, out_dir: Path, *, preset: str,
     raise ConfigError(f"{exp.name} expects a {exp.config_type.__name__}")
   out_dir = Path(out_dir)
   cfg_json = store.to_jsonable(dataclasses.asdict(cfg))
-  meta = {"experiment": exp.name, "preset": preset, "seed": cfg.seed, "config": cfg_json,
-          "config_hash": store.config_hash({"experiment": exp.name, "config": cfg_json}),
-          "environment": environment()}
+  meta = {
+    "experiment": exp.name,
+    "preset": preset,
+    "seed": cfg.seed,
+    "config": cfg_json,
+    "config_hash": store.config_hash({"experiment": exp.name, "config": cfg_json}),
+    "environment": environment(),
+  }
   points = list(exp.points(cfg))
   keys = [store.point_key(p) for p in points]
   if len(set(keys)) != len(keys):
@@ -113,8 +132,14 @@ def run_experiment(exp: Experiment, cfg, out_dir: Path, *, preset: str,
     done = {r["key"] for r in records}
     todo = [p for p, k in zip(points, keys) if k not in done]
     res_path = out_dir / "results.jsonl"
-    with tqdm(total=len(points), initial=len(points) - len(todo), desc=exp.name, unit="pt",
-              disable=not progress, leave=False) as bar:
+    with tqdm(
+      total=len(points),
+      initial=len(points) - len(todo),
+      desc=exp.name,
+      unit="pt",
+      disable=not progress,
+      leave=False,
+    ) as bar:
       for point in todo:
         record = _record(exp, cfg, point, meta["config_hash"])
         store.append_record(res_path, record)
@@ -132,5 +157,9 @@ def _record(exp: Experiment, cfg, point: dict, cfg_hash: str) -> dict:
   clash = {"key", "point", "config_hash"} & set(metrics)
   if clash:
     raise ValueError(f"{exp.name}.run_point returned reserved fields {sorted(clash)}")
-  return {"key": store.point_key(point), "point": store.to_jsonable(point),
-          "config_hash": cfg_hash, **metrics}
+  return {
+    "key": store.point_key(point),
+    "point": store.to_jsonable(point),
+    "config_hash": cfg_hash,
+    **metrics,
+  }

@@ -40,7 +40,6 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -134,7 +133,8 @@ def _validate_record(rec, where: str, expected_hash: str | None) -> dict:
     raise StoreError(f"{where}: record key does not match its point")
   if expected_hash is not None and rec["config_hash"] != expected_hash:
     raise RunConflict(
-        f"{where}: record of config {rec['config_hash']}, this run is config {expected_hash}")
+      f"{where}: record of config {rec['config_hash']}, this run is config {expected_hash}"
+    )
   return rec
 
 
@@ -204,8 +204,10 @@ class RunLock:
         raise
       holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
       os.close(fd)
-      raise RunLocked(f"{self.path.parent} is in use by another run (PID {holder}); "
-                      "wait for it or use another --out") from None
+      raise RunLocked(
+        f"{self.path.parent} is in use by another run (PID {holder}); "
+        "wait for it or use another --out"
+      ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     self._fd = fd
@@ -223,8 +225,11 @@ def move_aside(directory: Path) -> Path | None:
   ``old-*`` folders into ``directory/old-<time>/``. Returns that folder, or
   None when there was nothing to move."""
   directory = Path(directory)
-  entries = [p for p in directory.iterdir()
-             if p.name != ".lock" and not p.name.startswith("old-")] if directory.exists() else []
+  entries = (
+    [p for p in directory.iterdir() if p.name != ".lock" and not p.name.startswith("old-")]
+    if directory.exists()
+    else []
+  )
   if not entries:
     return None
   stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -244,11 +249,15 @@ def read_config(path: Path) -> dict | None:
   try:
     meta = json.loads(path.read_text())
   except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-    raise RunConflict(f"{path} cannot be read ({e}); use --fresh to move the old run "
-                      "aside or --out for another directory") from None
+    raise RunConflict(
+      f"{path} cannot be read ({e}); use --fresh to move the old run "
+      "aside or --out for another directory"
+    ) from None
   if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
-    raise RunConflict(f"{path} is not a jaxrnn config; use --fresh to move the old run "
-                      "aside or --out for another directory")
+    raise RunConflict(
+      f"{path} is not a jaxrnn config; use --fresh to move the old run "
+      "aside or --out for another directory"
+    )
   return meta
 
 
@@ -261,12 +270,16 @@ def open_run(directory: Path, meta: dict) -> list[dict]:
   old = read_config(cfg_path)
   advice = "use --fresh to move the old run aside or --out for another directory"
   if old is None and res_path.exists() and res_path.stat().st_size:
-    raise RunConflict(f"{directory} holds results but no config.json, so they cannot be "
-                      f"attributed to this config; {advice}")
-  if old is not None and (old.get("config") != meta["config"]
-                          or old.get("experiment") != meta["experiment"]):
-    raise RunConflict(f"{directory} holds a run of {old.get('experiment')} with another "
-                      f"config; {advice}")
+    raise RunConflict(
+      f"{directory} holds results but no config.json, so they cannot be "
+      f"attributed to this config; {advice}"
+    )
+  if old is not None and (
+    old.get("config") != meta["config"] or old.get("experiment") != meta["experiment"]
+  ):
+    raise RunConflict(
+      f"{directory} holds a run of {old.get('experiment')} with another config; {advice}"
+    )
   records = load_records(res_path, meta["config_hash"])
   atomic_write_text(cfg_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
   return records
