@@ -98,3 +98,8 @@ def check_token(params, x, name: str = "x") -> None:
     raise TypeError(
       f"{name} has dtype {jnp.result_type(x)} but params have dtype {jnp.result_type(params.W)}"
     )
+
+
+class ResourceError(MemoryError):
+  """A computation would need more memory than the machine has (raised before
+  any work is done; the message names the size and the available memory)."""
