@@ -236,8 +236,8 @@ def construct_pseudo_network(
     >>> import jax, jax.numpy as jnp, jaxrnn
     >>> k1, k2 = jax.random.split(jax.random.key(0))
     >>> params = jaxrnn.init_params(k1, 256, 4, 1)
-    >>> target = jaxrnn.random_concept(k2, L=5, d=4, phi="sin")
-    >>> con = jaxrnn.construct_pseudo_network(params, target, eps_x=0.5)
+    >>> target = jaxrnn.concept.random_concept(k2, L=5, d=4, phi="sin")
+    >>> con = jaxrnn.concept.construct_pseudo_network(params, target, eps_x=0.5)
     >>> con.A_star.shape
     (256, 4)
   """

@@ -85,7 +85,7 @@ def relu_readout(T: jax.Array, v: jax.Array, variance=1.0) -> jax.Array:
   Example::
 
     >>> import jax, jax.numpy as jnp
-    >>> from jaxrnn import random_relu_features, relu_readout, relu_features_apply
+    >>> from jaxrnn.features import random_relu_features, relu_readout, relu_features_apply
     >>> T = random_relu_features(jax.random.key(0), 4096, 8)
     >>> v = jnp.ones(8) / jnp.sqrt(8.0); x = v
     >>> p = relu_readout(T, v)

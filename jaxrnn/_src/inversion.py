@@ -110,7 +110,7 @@ def naive_inversion_matrix(params: RNNParams, L: int, factor: float = 2.0) -> ja
 
   Note on scale: at the RNN's initialization (entries of variance 2/m)
   ``[W, A]^T relu([W, A] u) ~= u`` already (Lemma 4.4 with s^2 = 2/m, see
-  ``jaxrnn.relu_readout``), so ``factor=1`` is the correctly normalized naive
+  ``jaxrnn.features.relu_readout``), so ``factor=1`` is the correctly normalized naive
   decoder; ``factor=2`` also doubles the decoded x^(j) once per step, and
   its error grows like 2^(L-j). Without the masks the noise of each step
   is not halved either, so ``factor=1`` still grows, like (sqrt 2)^(L-j).
@@ -165,7 +165,7 @@ def invert_hidden_state_naive(
     >>> p = jaxrnn.init_params(jax.random.key(0), 256, 4, 1)
     >>> xs = jaxrnn.random_normalized_sequence(jax.random.key(1), 5, 4, 0.1)
     >>> h = jaxrnn.final_hidden_state(p, xs)
-    >>> jaxrnn.invert_hidden_state_naive(p, h, 5, factor=1.0).shape
+    >>> jaxrnn.inversion.invert_hidden_state_naive(p, h, 5, factor=1.0).shape
     (5, 4)
   """
   checks.check_hidden(params, h)

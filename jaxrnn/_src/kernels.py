@@ -55,7 +55,7 @@ def empirical_ntk(params: RNNParams, xs1: jax.Array, xs2: jax.Array) -> jax.Arra
     >>> import jax, jaxrnn
     >>> p = jaxrnn.init_params(jax.random.key(0), 16, 3, 1)
     >>> xs = jax.random.normal(jax.random.key(1), (4, 5, 3))
-    >>> jaxrnn.empirical_ntk(p, xs, xs).shape
+    >>> jaxrnn.kernels.empirical_ntk(p, xs, xs).shape
     (4, 4)
   """
   f = jax.vmap(ntk_factors, in_axes=(None, 0))

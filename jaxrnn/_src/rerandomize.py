@@ -61,10 +61,10 @@ def rerandomize(key: jax.Array, params: RNNParams, block, num_blocks: int) -> RN
 
     >>> import jax, jax.numpy as jnp, jaxrnn
     >>> p = jaxrnn.init_params(jax.random.key(0), 8, 3, 1)
-    >>> q = jaxrnn.rerandomize(jax.random.key(1), p, 1, num_blocks=4)
+    >>> q = jaxrnn.rerandomize.rerandomize(jax.random.key(1), p, 1, num_blocks=4)
     >>> [int(i) for i in jnp.nonzero(jnp.any(q.W != p.W, axis=1))[0]]
     [2, 3]
-    >>> news = jax.vmap(jaxrnn.rerandomize, (0, None, 0, None))(
+    >>> news = jax.vmap(jaxrnn.rerandomize.rerandomize, (0, None, 0, None))(
     ...     jax.random.split(jax.random.key(1), 4), p, jnp.arange(4), 4)
     >>> news.W.shape
     (4, 8, 8)

@@ -1,0 +1,207 @@
+"""The paper's ReLU RNN as flax modules, and flax (msgpack) checkpoints.
+
+flax earns its place here in two ways users of the flax stack ask for:
+
+- **Modules.** ``ElmanRNN`` is a ``flax.nnx`` module holding W and A as
+  ``nnx.Param`` and B as ``Frozen`` (an ``nnx.Variable`` that is not a
+  ``Param``), initialized exactly as ``jaxrnn.init_params`` (Def. 3.2) from
+  one key, and computing ``jaxrnn.rnn_output``; an optimizer built with
+  ``nnx.Optimizer(model, tx, wrt=nnx.Param)`` therefore trains W and A and
+  never touches B, as in Thm. 3.1. ``ReLUCell`` is the same cell as a
+  ``flax.linen`` ``RNNCellBase`` (``h' = relu(A x + W h)``, Eq. 1), so it drops
+  into ``flax.linen.RNN`` and any linen model; ``LinenElmanRNN`` adds the frozen
+  readout B in a separate variable collection ``"frozen"`` (gradients taken
+  with respect to ``"params"`` leave it alone).
+- **Checkpoints.** ``save`` / ``load`` write and read any jaxrnn pytree
+  (``RNNParams``, ``TrainResult``, dicts of arrays) with
+  ``flax.serialization`` msgpack, atomically; ``load_params`` reads an
+  ``RNNParams`` back without a template.
+
+The modules hold no hidden state beyond their variables; the math lives in
+``jaxrnn`` and is called, not copied, so the modules equal the pure functions
+(``tests/test_flax.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import linen as nn
+from flax import nnx, serialization
+
+from jaxrnn._src.rnn import RNNParams, init_params, relu, rnn_output
+
+__all__ = [
+  "ElmanRNN",
+  "Frozen",
+  "ReLUCell",
+  "LinenElmanRNN",
+  "linen_variables",
+  "save",
+  "load",
+  "load_params",
+]
+
+
+# --------------------------------------------------------------------------
+# nnx
+
+
+class Frozen(nnx.Variable):
+  """A variable that ``nnx.Optimizer(..., wrt=nnx.Param)`` does not train
+  (the output weights B of Thm. 3.1)."""
+
+
+class ElmanRNN(nnx.Module):
+  """The RNN of Def. 3.2 as an ``nnx.Module``; B frozen.
+
+  **Arguments:** ``d`` input dimension, ``m`` width, ``d_out`` output
+  dimension; ``rngs`` an ``nnx.Rngs``: the next key of its ``params`` stream
+  is the key given to ``jaxrnn.init_params``; ``dtype``.
+
+  Calling it on ``xs`` (L, d) returns ``rnn_output`` (d_out,); on (N, L, d)
+  it vmaps. ``rnn_params()`` returns the weights as ``jaxrnn.RNNParams``, so
+  every jaxrnn function (pseudo-network, inversion, NTK) applies to a module.
+
+  Example::
+
+    >>> import jax, jax.numpy as jnp, optax
+    >>> from flax import nnx
+    >>> from jaxrnn.flax import ElmanRNN
+    >>> model = ElmanRNN(4, 32, 1, rngs=nnx.Rngs(params=0))
+    >>> model(jnp.ones((5, 4))).shape
+    (1,)
+    >>> opt = nnx.Optimizer(model, optax.sgd(0.1), wrt=nnx.Param)   # W, A only
+  """
+
+  def __init__(self, d: int, m: int, d_out: int, *, rngs: nnx.Rngs, dtype=jnp.float32):
+    p = init_params(rngs.params(), m, d, d_out, dtype)
+    self.W = nnx.Param(p.W)
+    self.A = nnx.Param(p.A)
+    self.B = Frozen(p.B)
+
+  def rnn_params(self) -> RNNParams:
+    """The module's weights as ``jaxrnn.RNNParams``."""
+    return RNNParams(self.W[...], self.A[...], self.B[...])
+
+  def __call__(self, xs: jax.Array) -> jax.Array:
+    p = self.rnn_params()
+    if xs.ndim == 3:
+      return jax.vmap(rnn_output, in_axes=(None, 0))(p, xs)
+    return rnn_output(p, xs)
+
+
+# --------------------------------------------------------------------------
+# linen
+
+
+def _he(stddev_sq_num: float, fan: int):
+  """N(0, stddev_sq_num / fan) initializer (Def. 3.2: 2/m and 2/d_out)."""
+  std = float(np.sqrt(stddev_sq_num / fan))
+
+  def init(key, shape, dtype=jnp.float32):
+    return std * jax.random.normal(key, shape, dtype)
+
+  return init
+
+
+class ReLUCell(nn.RNNCellBase):
+  """The ReLU cell of Eq. (1), ``h' = relu(A x + W h)``, as a linen
+  ``RNNCellBase`` with the initialization of Def. 3.2 (W, A ~ N(0, 2/m)).
+
+  ``__call__(carry (..., m), x (..., d)) -> (h', h')``; ``nn.RNN(ReLUCell(m))``
+  scans it over time (batch-major inputs (N, L, d) by default). The variable
+  names are ``W`` (m, m) and ``A`` (m, d), as in ``jaxrnn.RNNParams``.
+  """
+
+  features: int
+  param_dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, carry, inputs):
+    m, d = self.features, inputs.shape[-1]
+    W = self.param("W", _he(2.0, m), (m, m), self.param_dtype)
+    A = self.param("A", _he(2.0, m), (m, d), self.param_dtype)
+    h = relu(inputs @ A.T + carry @ W.T)
+    return h, h
+
+  @nn.nowrap
+  def initialize_carry(self, rng, input_shape):
+    del rng
+    return jnp.zeros(tuple(input_shape[:-1]) + (self.features,), self.param_dtype)
+
+  @property
+  def num_feature_axes(self) -> int:
+    return 1
+
+
+class LinenElmanRNN(nn.Module):
+  """``nn.RNN(ReLUCell(m))`` and the readout ``B h^(L)``, B ~ N(0, 2/d_out)
+  in the variable collection ``"frozen"``: train ``variables["params"]``
+  (W and A) and B stays as initialized. Input (N, L, d), output (N, d_out)."""
+
+  features: int
+  d_out: int = 1
+  param_dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, xs):
+    hs = nn.RNN(ReLUCell(self.features, self.param_dtype, parent=None), name="rnn")(xs)
+    B = self.variable(
+      "frozen",
+      "B",
+      lambda: _he(2.0, self.d_out)(
+        self.make_rng("params"), (self.d_out, self.features), self.param_dtype
+      ),
+    )
+    return hs[..., -1, :] @ B.value.T
+
+
+def linen_variables(params: RNNParams) -> dict:
+  """``LinenElmanRNN`` variables holding the given weights."""
+  return {"params": {"rnn": {"cell": {"W": params.W, "A": params.A}}}, "frozen": {"B": params.B}}
+
+
+# --------------------------------------------------------------------------
+# Checkpoints
+
+
+def save(path: str | os.PathLike, tree: Any) -> None:
+  """Writes a pytree (``RNNParams``, ``TrainResult``, ...) as flax msgpack,
+  atomically (a temporary file renamed over ``path``)."""
+  data = serialization.to_bytes(jax.device_get(tree))
+  path = Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def load(path: str | os.PathLike, target: Any) -> Any:
+  """Reads a pytree written by ``save`` into the structure of ``target``
+  (e.g. ``jaxrnn.init_params(...)`` of the same shapes); arrays come back
+  bit for bit."""
+  return serialization.from_bytes(target, Path(path).read_bytes())
+
+
+def load_params(path: str | os.PathLike) -> RNNParams:
+  """An ``RNNParams`` written by ``save``, without a template."""
+  state = serialization.msgpack_restore(Path(path).read_bytes())
+  try:
+    return RNNParams(*(jnp.asarray(state[k]) for k in ("W", "A", "B")))
+  except (KeyError, TypeError):
+    raise ValueError(f"{path} does not hold an RNNParams (W, A, B)") from None

@@ -1,0 +1,100 @@
+"""jaxrnn.flax: the modules equal the pure functions; B stays frozen under
+training through the filter; checkpoints load back bit for bit."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import linen as nn
+from flax import nnx
+
+import jaxrnn
+import jaxrnn.flax as jf
+
+
+def _xs(n=3, L=5, d=4):
+  return jax.random.normal(jax.random.key(7), (n, L, d))
+
+
+def test_nnx_module_equals_init_params_and_rnn_output():
+  model = jf.ElmanRNN(4, 16, 2, rngs=nnx.Rngs(params=3))
+  p = jaxrnn.init_params(nnx.Rngs(params=3).params(), 16, 4, 2)  # the stream's first key
+  for a, b in zip(model.rnn_params(), p):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  xs = _xs()
+  want = jax.vmap(jaxrnn.rnn_output, in_axes=(None, 0))(p, xs)
+  np.testing.assert_array_equal(np.asarray(model(xs)), np.asarray(want))
+  np.testing.assert_array_equal(np.asarray(model(xs[0])), np.asarray(jaxrnn.rnn_output(p, xs[0])))
+
+
+def test_nnx_optimizer_with_param_filter_keeps_b_frozen():
+  model = jf.ElmanRNN(4, 16, 1, rngs=nnx.Rngs(params=0))
+  B0, W0 = np.asarray(model.B[...]), np.asarray(model.W[...])
+  opt = nnx.Optimizer(model, optax.sgd(0.1), wrt=nnx.Param)
+  xs, ys = _xs(), jnp.ones((3, 1))
+
+  def loss(m):
+    return jnp.mean((m(xs) - ys) ** 2)
+
+  for _ in range(3):
+    grads = nnx.grad(loss)(model)
+    opt.update(model, grads)
+  np.testing.assert_array_equal(np.asarray(model.B[...]), B0)  # bit for bit
+  assert not np.array_equal(np.asarray(model.W[...]), W0)  # W did train
+
+
+def test_linen_cell_in_nn_rnn_equals_hidden_states():
+  p = jaxrnn.init_params(jax.random.key(1), 16, 4, 1)
+  xs = _xs()
+  variables = jf.linen_variables(p)
+  out = jf.LinenElmanRNN(16, 1).apply(variables, xs)
+  want = jax.vmap(jaxrnn.rnn_output, in_axes=(None, 0))(p, xs)
+  np.testing.assert_allclose(np.asarray(out), np.asarray(want), rtol=1e-5, atol=1e-6)
+  hs = nn.RNN(jf.ReLUCell(16)).apply({"params": {"cell": {"W": p.W, "A": p.A}}}, xs)
+  want_hs = jax.vmap(jaxrnn.hidden_states, in_axes=(None, 0))(p, xs)
+  np.testing.assert_allclose(np.asarray(hs), np.asarray(want_hs), rtol=1e-5, atol=1e-6)
+
+
+def test_linen_init_follows_def_3_2_and_b_is_not_a_param():
+  m, d_out = 256, 2
+  v = jf.LinenElmanRNN(m, d_out).init(jax.random.key(0), jnp.ones((1, 3, 8)))
+  W = np.asarray(v["params"]["rnn"]["cell"]["W"])
+  B = np.asarray(v["frozen"]["B"])
+  # Sample variances of 65536 and 512 draws: relative standard errors
+  # sqrt(2/n) = 0.6% and 6%; margins 5% and 25%.
+  assert abs(W.var() / (2 / m) - 1) < 0.05
+  assert abs(B.var() / (2 / d_out) - 1) < 0.25
+  assert "B" not in str(jax.tree_util.tree_structure(v["params"]))
+
+
+def test_checkpoints_round_trip_bit_for_bit(tmp_path):
+  p = jaxrnn.init_params(jax.random.key(0), 8, 3, 1)
+  jf.save(tmp_path / "p.msgpack", p)
+  q = jf.load_params(tmp_path / "p.msgpack")
+  for a, b in zip(p, q):
+    assert a.dtype == b.dtype
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, 4, 3, 0.5))(
+    jax.random.split(jax.random.key(1), 6)
+  )
+  res = jaxrnn.training.train(
+    jax.random.key(2),
+    p,
+    xs,
+    jnp.sign(xs[:, 1, 0]),
+    steps=4,
+    eval_every=2,
+    optimizer=jaxrnn.training.optimizer("sgd", learning_rate=0.1),
+  )
+  jf.save(tmp_path / "r.msgpack", res)
+  back = jf.load(tmp_path / "r.msgpack", res)
+  for a, b in zip(jax.tree.leaves(res), jax.tree.leaves(back)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_load_params_refuses_other_files(tmp_path):
+  jf.save(tmp_path / "x.msgpack", {"foo": jnp.ones(2)})
+  import pytest
+
+  with pytest.raises(ValueError, match="does not hold an RNNParams"):
+    jf.load_params(tmp_path / "x.msgpack")
