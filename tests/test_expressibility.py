@@ -54,6 +54,13 @@ def test_members_satisfy_def_3_3(name):
     assert abs(float(phi_function(phi)(jnp.zeros(())))) < 1e-12  # Phi(0) = 0
 
 
+def _pattern_power(n, q):
+  """The smallest P with (n - q + 1)((1 - 1/q)^P + 2^-P) < 1/2, from the
+  construction's margin condition, by direct search (independent of the
+  library's own pattern_power)."""
+  return next(P for P in range(1, 10_000) if (n - q + 1) * ((1 - 1 / q) ** P + 2.0**-P) < 0.5)
+
+
 def _cs_reference(coeffs, R, C=1e4):
   """Def. 2.1 written out: C* sum_i (i+1)^1.75 R^i |c_i|."""
   return C * sum((i + 1) ** 1.75 * R**i * abs(c) for i, c in enumerate(coeffs))
@@ -75,7 +82,7 @@ def test_complexity_of_constructions_against_series():
     )
   # Pattern: ((1 + z/zm)/2)^P - 2^-P expanded by the binomial theorem.
   n, q = 12, 4
-  P = E.pattern_power(n, q)
+  P = _pattern_power(n, q)
   zm = math.sqrt(3 * q) / 2
   coeffs = [0.0] + [math.comb(P, i) / 2**P / zm**i for i in range(1, P + 1)]
   got = log10_complexity_s(E.contains_member(n, "0110").concept, 1.0)
@@ -93,7 +100,7 @@ def test_complexity_growth_with_length():
   # adds far more than a polynomial would (at n = 64 -> 256 about +12 decades).
   assert par[-1] - par[-2] > 10
   # Pattern: bounded by C* (P + 1)^1.75 with P = O(log n).
-  P = E.pattern_power(256, 4)
+  P = _pattern_power(256, 4)
   assert pat[-1] <= 4 + 1.75 * math.log10(P + 1)
 
 
@@ -146,3 +153,8 @@ def test_member_errors():
     E.contains_member(3, "0110")
   with pytest.raises(ValueError):
     E.one_one_member(0)
+
+
+def test_pattern_power_matches_the_margin_condition():
+  for n, q in ((4, 2), (12, 4), (64, 3), (256, 4)):
+    assert E.pattern_power(n, q) == _pattern_power(n, q)

@@ -53,9 +53,16 @@ def test_paper_readout_is_off_by_factor_m():
   T = rng.normal(size=(m, d))
   V = rng.normal(size=(n, d))
   X = rng.normal(size=(n, d))
-  paper = np.sum((2 * V @ T.T) * np.maximum(X @ T.T, 0), axis=1)
   vx = np.sum(V * X, axis=1)
-  slope = np.sum(paper * vx) / np.sum(vx * vx)
+  with jax.enable_x64(True):
+    # The library's readout is exactly the paper's 2 T v divided by m ...
+    p_lib = jax.vmap(lambda v: jaxrnn.features.relu_readout(jnp.asarray(T), v))(jnp.asarray(V))
+    np.testing.assert_allclose(m * np.asarray(p_lib), 2 * V @ T.T, rtol=1e-12)
+    # ... and the paper's readout, applied by the library, gives ~ m v.x.
+    paper = jax.vmap(lambda p, x: jaxrnn.features.relu_features_apply(jnp.asarray(T), m * p, x))(
+      p_lib, jnp.asarray(X)
+    )
+  slope = np.sum(np.asarray(paper) * vx) / np.sum(vx * vx)
   assert abs(slope / m - 1) < 0.1
   with jax.enable_x64(True):
     ours = jax.vmap(

@@ -78,8 +78,13 @@ def test_accepts_matches_reference(name):
 
 
 def test_tomita3_reading_is_anywhere_later():
+  # The two readings disagree on 327 strings up to length 12; the library
+  # must side with "anywhere later" on every one of them (a library on the
+  # "immediately after" reading fails here).
   disagree = [s for s in ALL if _tomita3_later(s) != _tomita3_immediately(s)]
-  assert len(disagree) == 327  # the count quoted in the issue
+  assert len(disagree) == 327
+  got = np.asarray(L.batch_accepts("tomita3", L.pad_left([L.as_bits(s) for s in disagree], 12)))
+  assert got.tolist() == [_tomita3_later(s) for s in disagree]
   # Strings that separate the readings: odd 0-run after an odd 1-run, but
   # not immediately after it.
   for s in ("0111001101", "11011100110", "100110", "1100100110"):
