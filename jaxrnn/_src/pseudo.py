@@ -102,7 +102,7 @@ def backward_matrices(params: RNNParams, xs: jax.Array) -> jax.Array:
   masks = activation_patterns(params, xs).astype(params.W.dtype)
 
   def step(back, mask):
-    back = (back * mask) @ params.W
+    back = (back * mask[None, :]) @ params.W
     return back, back
 
   _, earlier = lax.scan(step, params.B, masks[1:], reverse=True)
@@ -219,10 +219,10 @@ def backward_correlations(
     if not 1 <= k <= B.shape[0]:
       raise ValueError(f"d_outs entries must lie in [1, d_out={B.shape[0]}], got {k}")
   tiny = jnp.finfo(B.dtype).tiny
-  inner = jnp.sum(backs * B, axis=2)  # (L, d_out)
+  inner = jnp.sum(backs * B[None], axis=2)  # (L, d_out)
   bsq = jnp.sum(backs**2, axis=2)  # (L, d_out)
   brow = jnp.sum(B**2, axis=1)  # (d_out,)
-  row_cos = jnp.abs(inner) / jnp.maximum(jnp.sqrt(bsq * brow), tiny)
+  row_cos = jnp.abs(inner) / jnp.maximum(jnp.sqrt(bsq * brow[None, :]), tiny)
   frob, rows = [], []
   for k in d_outs:
     num = jnp.abs(jnp.sum(inner[:, :k], axis=1))
