@@ -52,11 +52,19 @@ from jax import lax
 from jaxrnn._src import checks
 from jaxrnn._src.rnn import RNNParams
 
-# Rows (time steps x sequences x outputs) of one tile's Gram products when
-# ``tile`` is not given: big enough for efficient GEMMs, small enough that the
-# (rows x rows) temporaries (a few of them, 4 bytes each in float32) stay at
-# tens of MiB. Measured in benchmarks/peers_ntk.py and benchmarks/scaling.py.
-_TILE_ROWS = 2048
+# Size of one tile pair when ``tile`` is not given: the tile's rows R = L T
+# (time steps x sequences) are chosen so that its Gram products take about
+# R^2 (m d_out + m + d) = _TILE_MADDS multiply-adds. Measured on 2 CPU cores
+# (benchmarks/peers_ntk.py): R = 320 at m = 1024 and R = 640 at m = 256 were
+# the fastest, both about 2^28; smaller tiles pay per-GEMM overhead, larger
+# ones lose the symmetric saving (fewer tiles) and spill the (R, R)
+# temporaries out of cache. The temporaries stay at a few MiB.
+_TILE_MADDS = 2**28
+
+
+def _default_tile(L: int, m: int, d: int, d_out: int) -> int:
+  rows = (_TILE_MADDS / (m * d_out + m + d)) ** 0.5
+  return max(1, int(rows // L))
 
 
 def _batched_factors(params: RNNParams, xs: jax.Array):
@@ -156,8 +164,9 @@ def _empirical_ntk(params, xs1, xs2, *, tile: int, full: bool, symmetric: bool):
   f2 = f1 if symmetric else _batched_factors(params, xs2)
   n1, n2 = xs1.shape[0], xs2.shape[0]
   O = params.B.shape[0]
-  t1, t2 = min(tile, n1), min(tile, n2)
-  k1, k2 = -(-n1 // t1), -(-n2 // t2)
+  # at most ``tile`` sequences per tile, as evenly as possible (least padding)
+  k1, k2 = -(-n1 // tile), -(-n2 // tile)
+  t1, t2 = -(-n1 // k1), -(-n2 // k2)
   if k1 == 1 and k2 == 1:
     K = _tile_kernel(f1, f2, full)
     if symmetric:
@@ -231,14 +240,20 @@ def empirical_ntk(
     result is exactly symmetric; under ``jax.jit`` pass one array once (or
     omit ``xs2``) to get this, since two jit arguments are never the same
     object.
-  - ``outputs`` (keyword): for d_out > 1, ``"trace"`` (default) returns
-    ``sum_o <grad F_o(x), grad F_o(x')>``, the trace over the output pair, as
-    neural-tangents' ``empirical_ntk_fn`` does by default (``trace_axes=(-1,)``);
-    ``"full"`` returns every output pair. For d_out = 1 both are the one kernel.
-  - ``tile`` (keyword): sequences per tile; default ``max(1, 2048 // (L d_out))``.
+  - ``outputs`` (keyword), for d_out > 1: ``"trace"`` (default) returns
+    ``sum_o <grad F_o(x), grad F_o(x')>``, the trace over the output pair; with
+    B ~ N(0, 2/d_out) of Def. 3.2 its scale does not depend on d_out.
+    ``"mean"`` returns the trace / d_out, neural-tangents' convention
+    (``empirical_ntk_fn(..., trace_axes=(-1,))``, its default). ``"full"``
+    returns every output pair. For d_out = 1, ``"trace"`` and ``"mean"`` are
+    the one kernel, (N1, N2).
+  - ``tile`` (keyword): at most this many sequences per tile (the tiles are
+    then made as even as possible). The default gives each tile pair about
+    2^28 multiply-adds: ``(L tile)^2 (m d_out + m + d) ~ 2^28``, i.e.
+    ``tile = 2^14 / (L sqrt(m d_out + m + d))`` (16 at L = 20, m = 1024).
 
-  **Returns:** (N1, N2) for ``outputs="trace"``; (N1, N2, d_out, d_out) for
-  ``"full"`` (entry [a, b, o, p] pairs output o of xs1[a] with output p of
+  **Returns:** (N1, N2) for ``"trace"`` and ``"mean"``; (N1, N2, d_out, d_out)
+  for ``"full"`` (entry [a, b, o, p] pairs output o of xs1[a] with output p of
   xs2[b]).
 
   **Cost:** factors O((N1 L1 + N2 L2) m^2 (1 + d_out)); Gram products
@@ -269,15 +284,16 @@ def empirical_ntk(
   _check_batch(params, xs1, "xs1")
   if not symmetric:
     _check_batch(params, xs2, "xs2")
-  if outputs not in ("trace", "full"):
-    raise ValueError(f"outputs must be 'trace' or 'full', got {outputs!r}")
+  if outputs not in ("trace", "mean", "full"):
+    raise ValueError(f"outputs must be 'trace', 'mean' or 'full', got {outputs!r}")
   d_out = params.B.shape[0]
-  L = max(xs1.shape[1], xs2.shape[1])
   if tile is None:
-    tile = max(1, _TILE_ROWS // (L * d_out))
+    L = max(xs1.shape[1], xs2.shape[1])
+    tile = _default_tile(L, params.W.shape[0], params.A.shape[1], d_out)
   if not isinstance(tile, int) or isinstance(tile, bool) or tile < 1:
     raise ValueError(f"tile must be a positive int, got {tile!r}")
-  return _empirical_ntk(params, xs1, xs2, tile=tile, full=outputs == "full", symmetric=symmetric)
+  K = _empirical_ntk(params, xs1, xs2, tile=tile, full=outputs == "full", symmetric=symmetric)
+  return K / d_out if outputs == "mean" and d_out > 1 else K
 
 
 def kernel_ridge_loo(K: jax.Array, y: jax.Array, ridges: jax.Array, mask: jax.Array | None = None):
