@@ -89,6 +89,9 @@ def test_empirical_ntk_float64_matches_eq4_jacobian(d_out):
     trace = jaxrnn.kernels.empirical_ntk(p, xs1, xs2, tile=2)
     assert trace.shape == (7, 5)
     np.testing.assert_allclose(trace, np.einsum("aboo->ab", want), rtol=1e-10, atol=1e-9)
+    # neural-tangents' convention: the trace divided by d_out
+    mean = jaxrnn.kernels.empirical_ntk(p, xs1, xs2, outputs="mean", tile=2)
+    np.testing.assert_allclose(mean, np.einsum("aboo->ab", want) / d_out, rtol=1e-10, atol=1e-9)
     sym = jaxrnn.kernels.empirical_ntk(p, xs1, outputs="full", tile=3)
     np.testing.assert_allclose(sym, _np_ntk(p, xs1, xs1), rtol=1e-10, atol=1e-9)
 

@@ -257,22 +257,30 @@ def empirical_ntk(
   xs2[b]).
 
   **Cost:** factors O((N1 L1 + N2 L2) m^2 (1 + d_out)); Gram products
-  2 N1 N2 L1 L2 (m d_out + m + d) multiply-adds (about half of it with the
-  symmetric path when there are many tiles). **Memory (peak, in floats of the
-  dtype):** the factors, (N1 L1 + N2 L2) (m d_out + m + d) (once for the
-  symmetric path), plus the forward scan's (L, N, m) masks and states while
-  they are built, plus the output, plus about three (L T d_out) x (L T d_out)
-  tile temporaries with T = ``tile`` (S is (L T)^2 and P (L T d_out)^2). At
-  N = 4096, L = 20, m = 1024, d = 32, d_out = 1 in float32 that is about 2 GiB
-  (measured in ``benchmarks/scaling.py``); it never grows with N1 N2 L^2 as
-  the untiled einsum (N1, N2, L, L) does.
+  N1 N2 L1 L2 (m d_out + m + d) multiply-adds (about half of that on the
+  symmetric path when there are many tiles), as GEMMs.
+
+  **Memory bound.** Peak working memory, in bytes (b = 4 in float32):
+
+      b [2 (N1 L1 + N2 L2) (m d_out + m + d) + N1 N2 k + 3 R^2 + m (m + d + d_out)]
+
+  with R = L T d_out the rows of a tile, k = d_out^2 for ``"full"`` and 1
+  otherwise: the factors (the first term counts them twice, for the copies
+  made while they are assembled; N2 L2 drops out on the symmetric path), the
+  output, the tile temporaries and the weights. It grows like N (L m) and
+  N1 N2, never like N1 N2 L^2 as the untiled (N1, N2, L, L) einsum did. At
+  N = 4096, L = 20, m = 1024, d = 32, d_out = 1 in float32 the bound is
+  1.34 GiB; measured (``benchmarks/scaling.py``): XLA's account of the
+  compiled program 1.22 GiB, the process's peak resident memory 1.6 GiB
+  (0.38 GiB of it Python, JAX and the inputs), where one (N, N, L, L) float32
+  array of the einsum alone is 25 GiB.
 
   Example::
 
     >>> import jax, jaxrnn
     >>> p = jaxrnn.init_params(jax.random.key(0), 16, 3, 1)
     >>> xs = jax.random.normal(jax.random.key(1), (4, 5, 3))
-    >>> jaxrnn.empirical_ntk(p, xs, xs).shape
+    >>> jaxrnn.kernels.empirical_ntk(p, xs, xs).shape
     (4, 4)
     >>> p2 = jaxrnn.init_params(jax.random.key(0), 16, 3, 2)
     >>> jaxrnn.kernels.empirical_ntk(p2, xs, outputs="full").shape
