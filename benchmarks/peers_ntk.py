@@ -3,6 +3,7 @@
     python benchmarks/peers_ntk.py            # both workloads, 7 rounds (many minutes)
     python benchmarks/peers_ntk.py --quick    # smaller workloads, 3 rounds
     python benchmarks/peers_ntk.py --levers   # also time jaxrnn's alternatives
+    python benchmarks/peers_ntk.py --workloads N1024_L10_m256 --skip-nvp
 
 **What is compared.** ``jaxrnn.kernels.empirical_ntk(params, xs)`` (the (N, N)
 Gram of the gradients in (W, A), B frozen) against neural-tangents'
@@ -356,7 +357,8 @@ def main(argv=None):
   ap.add_argument("--quick", action="store_true")
   ap.add_argument("--rounds", type=int, default=None)
   ap.add_argument("--nvp-rounds", type=int, default=1)
-  ap.add_argument("--skip-nvp", action="store_true")
+  ap.add_argument("--skip-nvp", action="store_true", help="do not run NTK_VECTOR_PRODUCTS")
+  ap.add_argument("--workloads", default=None, help="comma-separated names (default: all)")
   ap.add_argument("--levers", action="store_true", help="also time jaxrnn's alternatives")
   ap.add_argument("--nt-python", default=None, help="python of an env with neural-tangents")
   ap.add_argument("--min-sample", type=float, default=None)
@@ -375,24 +377,29 @@ def main(argv=None):
   cases += [("nt", c) for c in NT_CASES if not (args.skip_nvp and c == "NTK_VECTOR_PRODUCTS")]
   load0 = C.loadavg()
   results, texts, ratios = {}, [], {}
-  for name, n, L, m in WORKLOADS["quick" if args.quick else "full"]:
+  todo = WORKLOADS["quick" if args.quick else "full"]
+  if args.workloads:
+    todo = [w for w in todo if w[0] in args.workloads.split(",")]
+    if not todo:
+      raise SystemExit(f"no workload named {args.workloads!r}: choose from {WORKLOADS}")
+  for name, n, L, m in todo:
     wl = run_workload(name, n, L, m, cases, rounds, args.nvp_rounds, nt_python, min_sample)
     results[name] = wl
     text, ratios[name] = render(wl)
     texts.append(text)
     print(text + "\n", flush=True)
-  path = C.write_json(
-    "peers_ntk" + ("_quick" if args.quick else ""),
-    {
-      "rounds": rounds,
-      "nvp_rounds": args.nvp_rounds,
-      "loadavg_start": load0,
-      "loadavg_end": C.loadavg(),
-      "workloads": results,
-      "ratios": ratios,
-      "report": "\n\n".join(texts),
-    },
-  )
+    path = C.write_json(  # after each workload, so a stopped run keeps what it measured
+      "peers_ntk" + ("_quick" if args.quick else ""),
+      {
+        "rounds": rounds,
+        "nvp_rounds": 0 if args.skip_nvp else args.nvp_rounds,
+        "loadavg_start": load0,
+        "loadavg_end": C.loadavg(),
+        "workloads": results,
+        "ratios": ratios,
+        "report": "\n\n".join(texts),
+      },
+    )
   print(f"wrote {path.relative_to(C.REPO)}")
 
 
