@@ -90,7 +90,7 @@ def _batched_factors(params: RNNParams, xs: jax.Array):
   h1 = jnp.where(mask1, z1, zero)
   _, (hs, masks) = lax.scan(fwd, h1, xt[1:])
   masks = jnp.concatenate([mask1[None], masks], axis=0)  # (L, N, m)
-  hprev = jnp.concatenate([h1[None], hs[:-1]], axis=0)  # h^(1) ... h^(L-1)
+  hprev = jnp.concatenate([h1[None], hs], axis=0)[:-1]  # h^(1) ... h^(L-1); none if L = 1
 
   def bwd(g_next, mask):
     g = jnp.where(mask[:, None, :], g_next @ W, zero)
@@ -117,7 +117,8 @@ def ntk_factors(params: RNNParams, xs: jax.Array):
   checks.check_sequence(params, xs)
   G, hprev, xt = _batched_factors(params, xs[None])
   G = G[:, 0, 0] if params.B.shape[0] == 1 else G[:, 0]
-  hprev = jnp.concatenate([jnp.zeros_like(hprev[:1, 0]), hprev[:, 0]], axis=0)
+  h0 = jnp.zeros((1, params.W.shape[0]), params.W.dtype)
+  hprev = jnp.concatenate([h0, hprev[:, 0]], axis=0)
   return G, hprev, xt[:, 0]
 
 
