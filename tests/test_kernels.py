@@ -100,8 +100,8 @@ def test_empirical_ntk_float64_matches_eq4_jacobian(d_out):
 def test_empirical_ntk_float32_tiles_agree_with_reference(tile):
   # One tile (None: the default is larger than 7 here), many tiles (1), and
   # tiles that leave a padded remainder (3 over 7 and 5 sequences): all within
-  # float32 rounding of
-  # the float64 Jacobian (relative Frobenius 1e-5; measured ~1e-7).
+  # float32 rounding of the float64 Jacobian (relative Frobenius 1e-5;
+  # measured ~1e-7).
   p, xs1, xs2 = _setup(jnp.float32, 1)
   want = _np_ntk(p, xs1, xs2)[..., 0, 0]
   got = jaxrnn.kernels.empirical_ntk(p, xs1, xs2, tile=tile)
