@@ -147,15 +147,21 @@ def torch_matmul_case(torch, device, n: int, k: int):
 
 
 class Worker:
-  """A benchmark worker subprocess: ``python script --worker ARGS``."""
+  """A benchmark worker subprocess: ``python script --worker ARGS``.
 
-  def __init__(self, argv: list[str], env: dict | None = None, label: str = ""):
+  ``python``: the interpreter to run it with (default: this one; e.g. another
+  virtual environment's, for a library that cannot share this one's JAX).
+  """
+
+  def __init__(
+    self, argv: list[str], env: dict | None = None, label: str = "", python: str | None = None
+  ):
     self.label = label or " ".join(argv)
     full_env = dict(os.environ)
     full_env.update(env or {})
     full_env.setdefault("PYTHONPATH", str(REPO))
     self.proc = subprocess.Popen(
-      [sys.executable, *argv],
+      [python or sys.executable, *argv],
       stdin=subprocess.PIPE,
       stdout=subprocess.PIPE,
       text=True,
@@ -180,6 +186,12 @@ class Worker:
     self.proc.stdin.write(json.dumps({"case": case}) + "\n")
     self.proc.stdin.flush()
     return self._recv()["seconds"]
+
+  def ask(self, msg: dict) -> dict:
+    """Sends one JSON message and returns the worker's JSON answer."""
+    self.proc.stdin.write(json.dumps(msg) + "\n")
+    self.proc.stdin.flush()
+    return self._recv()
 
   def close(self) -> None:
     if self.proc.poll() is None:
