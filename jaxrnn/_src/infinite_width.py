@@ -65,17 +65,19 @@ the practical step size is ``eta = lr / m``).
 
       P^(L) = 2 kappa_0(S^(L)),    P^(i) = 2 kappa_0(S^(i)) P^(i+1).
 
-  Treating the W^T of the backward pass as independent of the W of the
-  forward pass (gradient independence) is exact in the limit here: B is
-  sampled independently of (W, A), has mean zero and is not used in the
-  forward pass, which is the condition under which Yang ("Tensor Programs
-  II: Neural tangent kernel for any architecture", 2020) proves the NTK limit
-  of any architecture with tied weights, RNNs included.
+  Here the W^T of the backward pass is treated as independent of the W of
+  the forward pass (and the masks D^(i) as independent of the backward
+  vectors). This gradient-independence computation gives the correct limit
+  because B is sampled independently of (W, A), has mean zero and is not
+  used in the forward pass: the condition under which Yang ("Tensor
+  Programs II: Neural tangent kernel for any architecture", 2020) proves the
+  NTK limit of any architecture with tied weights, RNNs included.
 - *Different times vanish.* For i < j, ``delta_i`` carries ``L - i`` factors
   ``W^T`` and ``delta'_j`` only ``L - j``. In the limit each
   ``W^T``-image is a centred Gaussian vector correlated only with other
   ``W^T``-images (covariance 2 E[ . ]), so the covariance of ``delta_i`` and
-  ``delta'_j`` reduces, after ``L - j`` equal steps, to that of a
+  ``delta'_j`` reduces, after ``L - j`` steps of
+  ``E[Z^{D W^T u} Z^{D' W^T v}] = E[D D'] 2 E[Z^u Z^v]``, to that of a
   ``W^T``-image with ``D'^(L) B^T``, which is 0 because B is independent of
   W and centred. Hence ``<delta_i, delta'_j> / m -> 0`` (it is a sum of m
   centred terms of size O(1), i.e. O(m^1/2) against the O(m) of the equal-time
@@ -95,6 +97,11 @@ computed without storing the P's by the forward recursion
 ``NNGP(x, x) = 2 sum_j |x^(j)|^2``. The finite-m fluctuations of
 ``Theta / m`` around the limit are O(m^-1/2) (central limit theorem over the
 m neurons), the rate the tests and the ``ntk_regime`` experiment measure.
+
+(The recurrent NTK of Alemohammad et al., ICLR 2021, is the analogous kernel
+for an RNN with biases in the NTK parametrization, all weights trained; here
+there are no biases, the standard parametrization of Def. 3.2, and B is
+frozen, so the read-out adds no term ``K^(L)`` to the NTK.)
 
 **Zero-variance steps and sequences of different lengths.** A step at which
 the input and the state are both 0 (e.g. left padding) has ``z = 0``

@@ -346,7 +346,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
 
 
 def _figure(cfg: Config, by: dict, ms: list, out_dir) -> None:
-  fig, axes = lab.figure(3, width=4.8, height=3.9)
+  fig, axes = lab.figure(3, width=5.4, height=4.0)
   colors = lab.color_map(list(METRICS))
   xs = np.asarray(ms, float)
   for ax, keys, title, ylabel in (
@@ -366,6 +366,7 @@ def _figure(cfg: Config, by: dict, ms: list, out_dir) -> None:
     if keys[0].startswith("gap"):
       ax.axhline(cfg.gap_threshold, color="gray", lw=1, ls=":", label=f"{cfg.gap_threshold:g}")
     lab.style_axes(ax, xlabel="width m", ylabel=ylabel, title=title, xbase=2)
+  fig.tight_layout(w_pad=2.0)
   lab.save_figure(fig, out_dir / "ntk_regime.png")
 
 
