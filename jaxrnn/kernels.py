@@ -6,6 +6,9 @@
 - ``infinite_width_ntk``, ``infinite_width_nngp``: the closed-form limits as
   m -> infinity of Theta / m and of E[F(x) F(x')] at the initialization of
   Def. 3.2 (arc-cosine recursions over time).
+- ``gradient_descent_mse``: kernel dynamics, the train and test outputs of
+  gradient descent on the squared loss of the linearized model, in closed
+  form (t = inf is kernel regression).
 - ``kernel_ridge_loo``: kernel ridge regression with the ridge chosen by
   exact leave-one-out error.
 - ``additive_token_kernel``, ``fit_additive_baseline``: the token-wise
@@ -13,6 +16,7 @@
 """
 
 from jaxrnn._src.infinite_width import infinite_width_nngp, infinite_width_ntk
+from jaxrnn._src.kernel_dynamics import gradient_descent_mse
 from jaxrnn._src.kernels import (
   additive_token_kernel,
   empirical_ntk,
@@ -24,6 +28,7 @@ from jaxrnn._src.kernels import (
 __all__ = [
   "infinite_width_ntk",
   "infinite_width_nngp",
+  "gradient_descent_mse",
   "empirical_ntk",
   "ntk_factors",
   "kernel_ridge_loo",

@@ -140,6 +140,11 @@ _TINY = {
     {"phi": "pow:1", "m": 16},
     None,
   ),  # another phi is another data program
+  "ntk_regime": (
+    dict(ms=(8,), num_train=4, num_test=4, steps=3, num_seeds=2, L=4),
+    {"m": 8},
+    None,
+  ),  # another m is another program
   "languages": (
     dict(
       languages=("tomita1", "parity"),
