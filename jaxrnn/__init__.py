@@ -24,6 +24,7 @@ public name with its signature.
 Implementations live in ``jaxrnn._src``; this module only re-exports.
 """
 
+import jaxrnn._sigint  # noqa: F401  first: Ctrl-C in the jaxrnn program (no-op on import)
 from jaxrnn import checks, concept, features, inversion, kernels, languages, rerandomize, training
 from jaxrnn._src.inputs import normalize_sequence, random_normalized_sequence, random_true_sequence
 from jaxrnn._src.inversion import inversion_matrix
