@@ -11,4 +11,4 @@ from jaxrnn.cli import main
 
 if __name__ == "__main__":
   _sigint.install()
-  sys.exit(main())
+  sys.exit(main())  # main() ends the process itself (jaxrnn._sigint.finish)

@@ -157,25 +157,37 @@ def _main(args) -> int:
     import jax
 
     jax.distributed.initialize()
-
-  if args.command == "run":
-    try:
-      exp = experiments.get(args.name)
-    except KeyError as e:
-      return _fail(e.args[0])
-    _run_one(exp, args, args.overrides)
-  else:
-    for exp in experiments.registry().values():
-      _run_one(exp, args, [])
+  try:
+    if args.command == "run":
+      try:
+        exp = experiments.get(args.name)
+      except KeyError as e:
+        return _fail(e.args[0])
+      _run_one(exp, args, args.overrides)
+    else:
+      for exp in experiments.registry().values():
+        _run_one(exp, args, [])
+  finally:
+    if args.distributed:  # the program ends without interpreter teardown
+      jax.distributed.shutdown()
   return 0
 
 
 def main(argv=None) -> int:
-  """Runs the command line with ``argv`` (default: ``sys.argv[1:]``);
-  returns the exit status."""
-  if _sigint.is_program():
-    _sigint.install()  # done at import already; here for odd ways of starting
-  args = _parser().parse_args(argv)
+  """Runs the command line with ``argv`` (default: ``sys.argv[1:]``) and
+  returns the exit status; in the jaxrnn program itself it ends the process
+  with that status instead (``jaxrnn._sigint.finish``)."""
+  status = _main_status(argv)
+  if _sigint.STARTED_AS_PROGRAM:
+    _sigint.finish(status)
+  return status
+
+
+def _main_status(argv) -> int:
+  try:
+    args = _parser().parse_args(argv)
+  except SystemExit as e:  # argparse: --help (0) or one line and 2
+    return e.code if isinstance(e.code, int) else 2
   from jaxrnn import experiments
 
   with warnings.catch_warnings():

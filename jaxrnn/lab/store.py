@@ -62,9 +62,11 @@ def _umask() -> int:
   return old
 
 
-#: File mode of everything the store writes (records, config, summary,
-#: figures, the lock): what ``open`` would give, 0o666 less the umask.
-FILE_MODE = 0o666 & ~_umask()
+def file_mode() -> int:
+  """Mode of every file the store writes (records, config, summary, figures,
+  the lock): what ``open`` gives, 0o666 less the process's current umask."""
+  return 0o666 & ~_umask()
+
 
 _ADVICE = "use --fresh to move the old run aside or --out for another directory"
 
@@ -95,7 +97,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as f:
       f.write(data)
       f.flush()
-      os.fchmod(f.fileno(), FILE_MODE)
+      os.fchmod(f.fileno(), file_mode())
       os.fsync(f.fileno())
     os.replace(tmp, path)
   except BaseException:
@@ -255,7 +257,7 @@ def load_records(
 def append_record(path: Path, record: dict) -> None:
   """Appends one record as one line (one ``write``, then ``fsync``)."""
   line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
-  fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+  fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
   try:
     written = os.write(fd, line)
     if written != len(line):
@@ -278,7 +280,7 @@ class RunLock:
 
   def __enter__(self):
     self.path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
       fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
