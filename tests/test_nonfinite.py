@@ -27,7 +27,6 @@ import pytest
 
 import jaxrnn
 from jaxrnn import experiments
-from jaxrnn.lab.runner import NonFiniteMetrics
 
 
 def _problem(m=12, d=3, L=6, d_out=2, dtype=jnp.float32):
@@ -256,6 +255,8 @@ def test_an_all_diverged_training_is_stored_and_marked(tmp_path):
     run_point=_diverging_point,
     report=lambda cfg, records, out_dir: "# all diverged\n",
   )
+  from jaxrnn.lab.runner import NonFiniteMetrics
+
   with pytest.warns(NonFiniteMetrics, match="final_loss"):
     recs, summary = experiments.run_experiment(
       exp, F.Config(n=1), tmp_path, preset="quick", progress=False

@@ -13,7 +13,9 @@ a user's first run), sends the signal at a moment drawn uniformly from
 points, report and exit all get hit), and records:
 
 - the exit status (Ctrl-C: 130 with exactly the one-line resume message, or
-  0 if the run had already finished; SIGKILL: -9);
+  0 if the run had already finished; SIGKILL: -9), and that the process
+  ended within 10 s of the signal (trials start with SIGINT at its default
+  disposition even when this script runs as a background job);
 - whether ``results.jsonl`` holds only byte-exact prefixes of the reference
   lines (``intact``; a SIGKILL may leave a torn last line, a Ctrl-C may not);
 - after a resume (the same command; it reads a compilation cache that the
@@ -73,6 +75,13 @@ def _env(cache: Path | None) -> dict:
   return env
 
 
+def _default_sigint() -> None:
+  # A child of a background job in a non-interactive shell inherits SIGINT
+  # ignored, and jaxrnn (like Python) then leaves it ignored: the trial
+  # would measure nothing. Trials always start with the default disposition.
+  signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run(out: Path, env: dict) -> subprocess.CompletedProcess:
   return subprocess.run(
     [sys.executable, "-m", "jaxrnn", *ARGS, "--out", str(out)],
@@ -80,6 +89,7 @@ def _run(out: Path, env: dict) -> subprocess.CompletedProcess:
     text=True,
     env=env,
     cwd=ROOT,
+    preexec_fn=_default_sigint,
   )
 
 
@@ -127,10 +137,13 @@ def main() -> int:
       stderr=subprocess.PIPE,
       env=_env(None),
       cwd=ROOT,
+      preexec_fn=_default_sigint,
     )
     time.sleep(delay)
     proc.send_signal(sig)
+    sent = time.time()
     err = proc.communicate()[1].decode()
+    after = time.time() - sent  # how long the process lived after the signal
     rc = proc.returncode
     path = run_dir / "results.jsonl"
     raw = path.read_bytes() if path.exists() else b""
@@ -139,16 +152,20 @@ def main() -> int:
     intact = _intact(raw, ref, torn_allowed=sig == signal.SIGKILL)
     resumed = _run(out, _env(cache))
     identical = resumed.returncode == 0 and path.read_bytes() == ref
+    # Acting on the signal means ending within seconds (a run that went on
+    # to finish its points after a Ctrl-C would show up here too).
+    prompt = after < 10.0
     if sig == signal.SIGINT:
-      status_ok = (rc == 130 and err == MESSAGE) or (rc == 0 and finished and not err)
+      status_ok = prompt and ((rc == 130 and err == MESSAGE) or (rc == 0 and finished and not err))
     else:
-      status_ok = rc == -signal.SIGKILL
+      status_ok = prompt and rc == -signal.SIGKILL
     ok = status_ok and intact and identical
     outcome = dict(
       trial=i,
       signal=args.signal,
       delay_s=round(delay, 2),
       exit=rc,
+      exited_after_signal_s=round(after, 2),
       records_kept=n_kept,
       intact=intact,
       identical_after_resume=identical,
@@ -157,7 +174,8 @@ def main() -> int:
     )
     outcomes.append(outcome)
     print(
-      f"trial {i:2d}: SIG{args.signal} at {delay:5.2f} s -> exit {rc:4d}, {n_kept} of "
+      f"trial {i:2d}: SIG{args.signal} at {delay:5.2f} s -> exit {rc:4d} after {after:4.2f} s, "
+      f"{n_kept} of "
       f"{n_ref} records kept, intact={intact}, identical after resume={identical}"
       + ("" if ok else f"  FAILED: {err.strip()[-200:]!r}"),
       flush=True,
