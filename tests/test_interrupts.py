@@ -187,10 +187,16 @@ def test_interrupts_at_random_moments_lose_nothing(tmp_path):
 
 def test_importing_jaxrnn_in_another_program_leaves_sigint_alone():
   code = (
-    "import signal, threading, jaxrnn; "
-    "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, "
+    "import signal, threading; before = signal.getsignal(signal.SIGINT); import jaxrnn; "
+    "print(before is signal.default_int_handler, signal.getsignal(signal.SIGINT) is before, "
     "threading.active_count())"
   )
-  res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+  res = subprocess.run(
+    [sys.executable, "-c", code],
+    capture_output=True,
+    text=True,
+    timeout=300,
+    preexec_fn=_default_sigint,
+  )
   assert res.returncode == 0, res.stderr
-  assert res.stdout.split() == ["True", "1"]
+  assert res.stdout.split() == ["True", "True", "1"]
