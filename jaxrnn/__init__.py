@@ -24,7 +24,8 @@ public name with its signature.
 Implementations live in ``jaxrnn._src``; this module only re-exports.
 """
 
-from jaxrnn import concept, features, inversion, kernels, languages, rerandomize, training
+import jaxrnn._sigint  # noqa: F401  first: Ctrl-C in the jaxrnn program (no-op on import)
+from jaxrnn import checks, concept, features, inversion, kernels, languages, rerandomize, training
 from jaxrnn._src.inputs import normalize_sequence, random_normalized_sequence, random_true_sequence
 from jaxrnn._src.inversion import inversion_matrix
 from jaxrnn._src.pseudo import (
@@ -81,6 +82,7 @@ __all__ = [
   "seed_keys",
   "seed_mesh",
   # namespaces
+  "checks",
   "concept",
   "features",
   "inversion",

@@ -2,16 +2,32 @@
 ``run NAME``, ``reproduce``. The top floor: it imports the experiments, which
 import the framework (``jaxrnn.lab``), which imports nothing of the math.
 
-Bad input ends with one line on stderr and exit status 2; an interrupted run
-keeps its completed points and says how to resume (exit status 130).
+Exit statuses:
+
+- 0: done; the summary is printed and written to ``OUT/NAME/PRESET``.
+- 2: refused, with one line on stderr and before any computation where it
+  can be known then: bad arguments or config values (non-finite numbers,
+  numbers beyond the generic limit unless ``--allow-large``, a seed outside
+  ``[0, lab.MAX_SEED]``), a run directory that holds another run or a line
+  that is not a record, a directory locked by another run (naming its PID),
+  work that would not fit in memory (``jaxrnn.checks.ResourceError``, or
+  XLA's RESOURCE_EXHAUSTED as a fallback).
+- 130: interrupted (Ctrl-C, at any moment, also during the imports): one line
+  saying that the completed points are kept and how to resume. See
+  ``jaxrnn._sigint`` for why the process then ends at once without an
+  exception or an interpreter teardown.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
+
+from jaxrnn import _sigint
 
 PRESETS = ("quick", "paper")
 
@@ -20,6 +36,14 @@ class _Parser(argparse.ArgumentParser):
   def error(self, message):  # one line, exit 2, no usage dump
     sys.stderr.write(f"jaxrnn: error: {message}\n")
     sys.exit(2)
+
+
+def _out_dir(text: str) -> Path:
+  if not text.strip():
+    raise argparse.ArgumentTypeError(
+      "must name a directory (an empty --out would write into the current directory)"
+    )
+  return Path(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,12 +61,19 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument(
       "--out",
       default="results",
-      type=Path,
+      type=_out_dir,
       help="results root; a run goes to OUT/NAME/PRESET (default: results)",
     )
     sp.add_argument("--seed", type=int, default=None, help="override the config's seed")
     sp.add_argument(
-      "--fresh", action="store_true", help="discard an existing run in the target directory"
+      "--fresh",
+      action="store_true",
+      help="move an existing run in the target directory aside (into old-<time>/) first",
+    )
+    sp.add_argument(
+      "--allow-large",
+      action="store_true",
+      help="lift the generic limit on config values (see jaxrnn.lab.config.MAX_VALUE)",
     )
     sp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sp.add_argument(
@@ -67,9 +98,27 @@ def _parser() -> argparse.ArgumentParser:
   return p
 
 
+def _one_line(text: str, limit: int = 400) -> str:
+  lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+  line = lines[0] if lines else ""
+  return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def _fail(message: str) -> int:
-  sys.stderr.write(f"jaxrnn: error: {message}\n")
+  sys.stderr.write(f"jaxrnn: error: {_one_line(message)}\n")
   return 2
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+  sys.stderr.write(f"jaxrnn: warning: {_one_line(message, 1000)}\n")
+
+
+def _resource_exhausted(e: BaseException) -> bool:
+  """XLA's out-of-memory error (the fallback when no estimate refused the
+  work before it started)."""
+  import jax
+
+  return isinstance(e, jax.errors.JaxRuntimeError) and "RESOURCE_EXHAUSTED" in str(e)
 
 
 def _run_one(exp, args, overrides) -> str:
@@ -78,11 +127,17 @@ def _run_one(exp, args, overrides) -> str:
   cfg = exp.presets[args.preset]
   if args.seed is not None:
     overrides = list(overrides) + [f"seed={args.seed}"]
-  cfg = experiments.apply_overrides(cfg, overrides)
+  cfg = experiments.apply_overrides(cfg, overrides, allow_large=args.allow_large)
   out_dir = args.out / exp.name / args.preset
   t0 = time.perf_counter()
   _, summary = experiments.run_experiment(
-    exp, cfg, out_dir, preset=args.preset, fresh=args.fresh, progress=not args.no_progress
+    exp,
+    cfg,
+    out_dir,
+    preset=args.preset,
+    fresh=args.fresh,
+    progress=not args.no_progress,
+    allow_large=args.allow_large,
   )
   elapsed = time.perf_counter() - t0
   print(summary)
@@ -90,8 +145,7 @@ def _run_one(exp, args, overrides) -> str:
   return summary
 
 
-def main(argv=None) -> int:
-  args = _parser().parse_args(argv)
+def _main(args) -> int:
   from jaxrnn import experiments
 
   if args.command == "list":
@@ -103,7 +157,6 @@ def main(argv=None) -> int:
     import jax
 
     jax.distributed.initialize()
-
   try:
     if args.command == "run":
       try:
@@ -114,16 +167,57 @@ def main(argv=None) -> int:
     else:
       for exp in experiments.registry().values():
         _run_one(exp, args, [])
-  except (experiments.ConfigError, experiments.StoreError) as e:
-    return _fail(str(e))
-  except KeyboardInterrupt:
-    sys.stderr.write(
-      "jaxrnn: interrupted; completed points are kept, rerun the same command to resume\n"
-    )
-    return 130
-  except OSError as e:
-    return _fail(f"{e.strerror or e}: {e.filename}" if e.filename else str(e))
+  finally:
+    if args.distributed:  # the program ends without interpreter teardown
+      jax.distributed.shutdown()
   return 0
+
+
+def main(argv=None) -> int:
+  """Runs the command line with ``argv`` (default: ``sys.argv[1:]``) and
+  returns the exit status; in the jaxrnn program itself it ends the process
+  with that status instead (``jaxrnn._sigint.finish``)."""
+  status = _main_status(argv)
+  if _sigint.STARTED_AS_PROGRAM:
+    _sigint.finish(status)
+  return status
+
+
+def _main_status(argv) -> int:
+  try:
+    args = _parser().parse_args(argv)
+  except SystemExit as e:  # argparse: --help (0) or one line and 2
+    return e.code if isinstance(e.code, int) else 2
+  from jaxrnn import experiments
+
+  with warnings.catch_warnings():
+    warnings.showwarning = _show_warning
+    try:
+      return _main(args)
+    except (experiments.ConfigError, experiments.StoreError) as e:
+      return _fail(str(e))
+    except MemoryError as e:  # jaxrnn.checks.ResourceError: refused before the work
+      return _fail(f"not enough memory: {e}" if str(e) else "not enough memory")
+    except OverflowError as e:
+      return _fail(f"a value is too large for the computation ({e})")
+    except KeyboardInterrupt:  # in-process use; the program exits in jaxrnn._sigint
+      sys.stderr.write(_sigint.MESSAGE + "\n")
+      return _sigint.EXIT_STATUS
+    except BrokenPipeError:  # e.g. `jaxrnn list | head`: the reader left
+      try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+      except (OSError, ValueError, AttributeError):
+        pass
+      return 141  # 128 + SIGPIPE, as for a program ended by the broken pipe
+    except OSError as e:
+      return _fail(f"{e.strerror or e}: {e.filename}" if e.filename else str(e))
+    except Exception as e:
+      if _resource_exhausted(e):
+        return _fail(
+          f"out of memory while computing ({_one_line(e, 200)}); reduce the sizes with --set"
+        )
+      raise
 
 
 if __name__ == "__main__":

@@ -132,9 +132,8 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   assert [r["key"] for r in resumed[: len(kept)]] == [r["key"] for r in kept]
   keys = [r["key"] for r in resumed]
   assert len(keys) == len(set(keys)) == 12
-  by_key = {r["key"]: r for r in full}
-  for r in resumed:
-    assert r["rel_err_per_seed"] == pytest.approx(by_key[r["key"]]["rel_err_per_seed"], rel=1e-12)
+  # Byte-identical to the uninterrupted run (same points, same order, same numbers).
+  assert (cut_dir / "results.jsonl").read_bytes() == (full_dir / "results.jsonl").read_bytes()
 
 
 def test_other_config_in_same_directory_is_refused(tmp_path, capsys):

@@ -1,21 +1,45 @@
-"""Input validation shared by the public functions.
+"""Input validation shared by the library's functions, and the error types.
 
-Shape and dtype checks are static, so they run under ``jax.jit`` and
-``jax.vmap`` too. Value checks (finiteness, unit rows) need concrete numbers:
-they run on concrete arrays and are skipped for tracers, where they cannot be
-decided without a host round trip.
+Shape and dtype checks are decided from the array types alone, so they run
+under ``jax.jit``, ``jax.vmap`` and ``jax.grad`` too; every public function
+runs them. Value checks (finite entries, unit rows, bit values) need the
+numbers: library functions run them only on concrete (eager) arguments and
+take traced ones as given, since inside a transformation a value is unknown
+without a host round trip per call. The math never hides a bad value instead
+(NaN and inf propagate to the outputs). The checked entry points that raise
+on bad values are in ``jaxrnn._src.validate`` (public as ``jaxrnn.checks``).
 """
 
 from __future__ import annotations
+
+import numbers
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 
+class NonFiniteError(ValueError):
+  """An array that must be finite holds NaN or inf; the message names the
+  array, the first bad index (and step, for sequences) and the counts."""
+
+
+class ResourceError(MemoryError):
+  """A computation would need more memory than the machine has (raised before
+  any work is done; the message names the size and the available memory)."""
+
+
 def is_concrete(x) -> bool:
   """True when ``x`` holds concrete values (not a tracer inside jit/vmap/grad)."""
   return not isinstance(x, jax.core.Tracer)
+
+
+def positive_int(name: str, v) -> int:
+  """``int(v)`` for a Python or NumPy integer ``v >= 1`` (not a bool);
+  ``ValueError`` naming ``name`` otherwise."""
+  if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1:
+    raise ValueError(f"{name} must be a positive int, got {v!r}")
+  return int(v)
 
 
 def check_float(name: str, x) -> None:
@@ -29,16 +53,43 @@ def check_ndim(name: str, x, ndim: int, shape_doc: str) -> None:
     raise ValueError(f"{name} must have shape {shape_doc}, got shape {tuple(jnp.shape(x))}")
 
 
+def nonfinite_message(name: str, arr: np.ndarray, step_axis: int | None = None) -> str | None:
+  """The description of the first non-finite entry of ``arr``, or None."""
+  if not np.issubdtype(arr.dtype, np.inexact):
+    return None
+  bad = ~np.isfinite(arr)
+  if not bad.any():
+    return None
+  idx = tuple(int(i) for i in np.argwhere(bad)[0])
+  v = arr[idx] if idx else arr[()]
+  kind = "NaN" if np.isnan(v) else ("+inf" if v > 0 else "-inf")
+  where = f"index {idx}"
+  if step_axis is not None and idx:
+    where = f"step l={idx[step_axis] + 1} (index {idx})"
+  n_nan = int(np.isnan(arr).sum())
+  n_inf = int(bad.sum()) - n_nan
+  msg = (
+    f"{name} has a non-finite entry at {where}: {kind} "
+    f"({n_nan} NaN and {n_inf} inf of {arr.size} entries)"
+  )
+  if kind != "NaN":
+    msg += f"; inf is a value beyond the {arr.dtype} range (max {np.finfo(arr.dtype).max:.3g})"
+  return msg
+
+
 def check_finite(name: str, x) -> None:
+  """Raises ``NonFiniteError`` if concrete ``x`` has a NaN or inf entry;
+  traced ``x`` is taken as given (see the module docstring)."""
   if is_concrete(x):
-    arr = np.asarray(x)
-    if not np.all(np.isfinite(arr)):
-      bad = np.argwhere(~np.isfinite(arr))[0]
-      raise ValueError(f"{name} has a non-finite entry at index {tuple(int(i) for i in bad)}")
+    msg = nonfinite_message(name, np.asarray(x))
+    if msg:
+      raise NonFiniteError(msg)
 
 
 def check_params(params) -> tuple[int, int, int]:
-  """Validates an ``RNNParams`` and returns ``(m, d, d_out)``."""
+  """Validates the shapes and dtypes of an ``RNNParams`` and returns
+  ``(m, d, d_out)``; runs under jit. (``jaxrnn.checks.check_params`` adds
+  the value check.)"""
   W, A, B = params.W, params.A, params.B
   for name, x in (("params.W", W), ("params.A", A), ("params.B", B)):
     check_ndim(name, x, 2, "(rows, columns)")
@@ -59,8 +110,9 @@ def check_params(params) -> tuple[int, int, int]:
   return m, A.shape[1], B.shape[0]
 
 
-def check_sequence(params, xs, name: str = "xs") -> None:
-  """Validates one input sequence ``xs`` of shape (L, d) against ``params``."""
+def check_sequence_shape(params, xs, name: str = "xs") -> None:
+  """Validates the shape and dtype of one sequence ``xs`` (L, d) against
+  ``params``; runs under jit."""
   m, d, _ = check_params(params)
   check_ndim(name, xs, 2, f"(L, d) with d={d} (one sequence; batch with jax.vmap)")
   check_float(name, xs)
@@ -73,6 +125,12 @@ def check_sequence(params, xs, name: str = "xs") -> None:
       f"{name} has dtype {jnp.result_type(xs)} but params have dtype "
       f"{jnp.result_type(params.W)}; cast one of them explicitly"
     )
+
+
+def check_sequence(params, xs, name: str = "xs") -> None:
+  """Validates one input sequence ``xs`` (L, d) against ``params``: shapes and
+  dtypes always, finite values when ``xs`` is concrete."""
+  check_sequence_shape(params, xs, name)
   check_finite(name, xs)
 
 
@@ -98,8 +156,3 @@ def check_token(params, x, name: str = "x") -> None:
     raise TypeError(
       f"{name} has dtype {jnp.result_type(x)} but params have dtype {jnp.result_type(params.W)}"
     )
-
-
-class ResourceError(MemoryError):
-  """A computation would need more memory than the machine has (raised before
-  any work is done; the message names the size and the available memory)."""

@@ -23,6 +23,21 @@ def _row_tolerance(dtype) -> float:
   return 1e-4 if jnp.finfo(dtype).bits <= 32 else 1e-10
 
 
+def _check_eps(eps_x) -> None:
+  """eps_x is a real scalar (any time); positive and finite (when concrete)."""
+  if isinstance(eps_x, (str, bytes, bool, np.bool_)):
+    raise TypeError(f"eps_x must be a positive finite number, got {eps_x!r}")
+  if checks.is_concrete(eps_x):
+    arr = np.asarray(eps_x)
+    if arr.ndim != 0 or arr.dtype.kind not in "iuf":
+      raise TypeError(f"eps_x must be a positive finite number, got {eps_x!r}")
+    e = float(arr)
+    if not np.isfinite(e) or e <= 0:
+      raise ValueError(f"eps_x must be a positive finite number, got {e!r}")
+  elif jnp.ndim(eps_x) != 0 or not jnp.issubdtype(jnp.result_type(eps_x), jnp.number):
+    raise TypeError(f"eps_x must be a real scalar, got shape {jnp.shape(eps_x)}")
+
+
 def normalize_sequence(xbar: jax.Array, eps_x) -> jax.Array:
   """Normalized input sequence of Def. 3.1.
 
@@ -32,8 +47,9 @@ def normalize_sequence(xbar: jax.Array, eps_x) -> jax.Array:
     1/2. Concrete input is checked row by row (tolerance 1e-4 in float32,
     1e-10 in float64) and a ``ValueError`` names the first bad row; traced
     input (inside jit/vmap) is taken as given.
-  - ``eps_x``: positive scale of the middle tokens (Thm. 3.1 takes
-    ``eps_x = 1/poly(rho)``).
+  - ``eps_x``: positive finite scale of the middle tokens, a real scalar
+    (Thm. 3.1 takes ``eps_x = 1/poly(rho)``); a string is refused. Its value
+    is checked when concrete; a traced one only for being a real scalar.
 
   **Returns:** (L, d) with the dtype of ``xbar``. Cost O(L d).
 
@@ -51,10 +67,7 @@ def normalize_sequence(xbar: jax.Array, eps_x) -> jax.Array:
   if xbar.shape[1] < 1:
     raise ValueError(f"xbar must have d-1 >= 1 columns, got shape {xbar.shape}")
   dtype = jnp.result_type(xbar)
-  if checks.is_concrete(eps_x):
-    e = float(np.asarray(eps_x))
-    if not np.isfinite(e) or e <= 0:
-      raise ValueError(f"eps_x must be a positive finite number, got {e!r}")
+  _check_eps(eps_x)
   if checks.is_concrete(xbar):
     arr = np.asarray(xbar, dtype=np.float64)
     tol = _row_tolerance(dtype)

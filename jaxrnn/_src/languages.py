@@ -56,6 +56,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from jaxrnn._src import checks
 from jaxrnn._src.inputs import normalize_sequence
 
 PAD = -1
@@ -214,9 +215,23 @@ def _batch_accepts(transitions, start, accepting, bits):
   return accepting[q]
 
 
+def _check_bit_values(bits) -> None:
+  """Concrete bits must be 0, 1 or -1 (padding); a traced batch is taken as
+  given (a value check cannot run under jit)."""
+  if not checks.is_concrete(bits):
+    return
+  arr = np.asarray(bits)
+  bad = (arr != 0) & (arr != 1) & (arr != PAD)
+  if bad.any():
+    idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    raise ValueError(f"bits must hold 0, 1 or {PAD} (padding), got {int(arr[idx])} at index {idx}")
+
+
 def batch_accepts(name_or_dfa, bits) -> jax.Array:
   """Membership of a batch of strings: ``bits`` (N, T) int with entries in
-  {0, 1} and ``-1`` for padding (skipped) -> (N,) bool.
+  {0, 1} and ``-1`` for padding (skipped) -> (N,) bool. Any other value
+  raises ``ValueError`` when ``bits`` is concrete; under ``jit`` values are
+  not checked (entries above 1 would read as 1, below -1 as padding).
 
   One ``lax.scan`` over T steps, vmapped over N; the DFA tables are
   arguments, so all languages share one compilation per shape. Cost O(N T).
@@ -234,6 +249,7 @@ def batch_accepts(name_or_dfa, bits) -> jax.Array:
     raise ValueError(f"bits must have shape (N, T), got {bits.shape}")
   if not jnp.issubdtype(bits.dtype, jnp.integer):
     raise TypeError(f"bits must be an integer array, got dtype {bits.dtype}")
+  _check_bit_values(bits)
   return _batch_accepts(
     jnp.asarray(dfa.transitions),
     jnp.asarray(dfa.start, jnp.int32),

@@ -31,10 +31,22 @@ checks them against NumPy float64 loops):
   loop. Forward mode (``jax.jvp``), higher derivatives and ``vmap`` all work
   through the same rule, since it is written in ordinary differentiable JAX.
 
-ReLU is written ``where(z >= 0, z, 0)`` so that its derivative is the
+ReLU is written ``where(z < 0, 0, z)`` so that its derivative is the
 indicator ``1[z >= 0]`` of Eq. (5), including at ``z == 0``; ``jnp.maximum``
 would give 1/2 there and the pseudo-network would then disagree with Eq. (4)
 on the measure-zero set of exact ties.
+
+Non-finite values propagate; they are never turned into numbers. ``relu``
+keeps NaN (``NaN < 0`` is false, so NaN passes through; the form
+``where(z >= 0, z, 0)`` would map NaN to 0) and keeps ``+inf``. The custom JVP
+stores each mask D^(l) as one int8 per unit with three states, 0 (z < 0),
+1 (z >= 0) and 2 (z is NaN), and multiplies the tangent by 0, 1 or NaN: a NaN
+pre-activation gives a NaN derivative in forward and reverse mode (a boolean
+mask would give 0 or pass a finite number through). So NaN or inf weights or
+inputs give a NaN output and NaN gradients, under ``jit`` or not. A float32
+state that overflows becomes inf and then NaN at the next step (inf - inf in
+``W h``); ``jaxrnn.checks.check_states`` names the step. Values are not
+checked under ``jit`` (they are data, not shapes); see ``jaxrnn.checks``.
 """
 
 from __future__ import annotations
@@ -72,7 +84,8 @@ def init_params(key: jax.Array, m: int, d: int, d_out: int, dtype=jnp.float32) -
   **Arguments:**
 
   - ``key``: a PRNG key.
-  - ``m``: hidden width; ``d``: input dimension; ``d_out``: output dimension.
+  - ``m``: hidden width; ``d``: input dimension; ``d_out``: output dimension
+    (Python or NumPy integers).
   - ``dtype``: floating dtype of the weights (``jnp.float64`` needs
     ``jax_enable_x64``).
 
@@ -85,9 +98,7 @@ def init_params(key: jax.Array, m: int, d: int, d_out: int, dtype=jnp.float32) -
     >>> p.W.shape, p.A.shape, p.B.shape
     ((64, 64), (64, 5), (1, 64))
   """
-  for name, v in (("m", m), ("d", d), ("d_out", d_out)):
-    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-      raise ValueError(f"{name} must be a positive int, got {v!r}")
+  m, d, d_out = (checks.positive_int(name, v) for name, v in (("m", m), ("d", d), ("d_out", d_out)))
   dtype = jnp.dtype(dtype)
   if not jnp.issubdtype(dtype, jnp.floating):
     raise TypeError(f"dtype must be a floating dtype, got {dtype}")
@@ -104,8 +115,38 @@ def init_params(key: jax.Array, m: int, d: int, d_out: int, dtype=jnp.float32) -
 
 
 def relu(z: jax.Array) -> jax.Array:
-  """ReLU with derivative ``1[z >= 0]`` (the convention of Eq. 5)."""
-  return jnp.where(z >= 0, z, jnp.zeros((), z.dtype))
+  """ReLU with derivative ``1[z >= 0]`` (the convention of Eq. 5) that keeps NaN.
+
+  ``relu(z) = 0`` for ``z < 0`` and ``z`` otherwise, so NaN stays NaN and
+  ``+inf`` stays ``+inf`` (a diverged or overflowed value is never turned into
+  0).
+
+  Example::
+
+    >>> import jax, jax.numpy as jnp, jaxrnn
+    >>> jaxrnn.relu(jnp.array([-1.0, 0.0, 2.0, jnp.nan]))
+    Array([ 0.,  0.,  2., nan], dtype=float32)
+    >>> jax.grad(lambda z: jaxrnn.relu(z))(0.0)
+    Array(1., dtype=float32, weak_type=True)
+  """
+  return jnp.where(z < 0, jnp.zeros((), z.dtype), z)
+
+
+# The masks D^(l) of the custom JVP rule: one int8 per unit (as small as a
+# bool), with a third state for NaN pre-activations.
+_OFF, _ON, _NAN = 0, 1, 2
+
+
+def _mask(z: jax.Array) -> jax.Array:
+  """int8 mask of ``z``: 0 where z < 0, 1 where z >= 0 (Eq. 5), 2 where NaN."""
+  return jnp.where(z < 0, _OFF, jnp.where(z >= 0, _ON, _NAN)).astype(jnp.int8)
+
+
+def _apply_mask(mask: jax.Array, dz: jax.Array) -> jax.Array:
+  """``D dz`` with D = 0, 1 or NaN by the mask's state. A product (not a
+  select), so that reverse mode, which transposes it, gets the NaN too."""
+  d = jnp.where(mask == _NAN, jnp.asarray(jnp.nan, dz.dtype), mask.astype(dz.dtype))
+  return dz * d
 
 
 def cell(params: RNNParams, h: jax.Array, x: jax.Array) -> jax.Array:
@@ -168,10 +209,6 @@ _UNROLL = 1
 _INLOOP_MIN_M = 256
 
 
-def _zero(x):
-  return jnp.zeros((), x.dtype)
-
-
 @jax.custom_jvp
 def _final_state(W, A, xs):
   """h^(L) of Eq. (1); one (m,) carry, the input projection inside the step.
@@ -193,7 +230,8 @@ def _final_state_jvp(primals, tangents):
 
   dh^(0) = 0,  dh^(l) = D^(l) (p^(l) + W dh^(l-1)),
   p^(l) = W' h^(l-1) + A' x^(l) + A x'^(l),
-  D^(l) = diag(1[A x^(l) + W h^(l-1) >= 0]) (Eq. 5). The terms of p^(l)
+  D^(l) = diag(1[A x^(l) + W h^(l-1) >= 0]) (Eq. 5), NaN where the
+  pre-activation is NaN (see ``_mask``). The terms of p^(l)
   without h are computed for all steps before the tangent scan; W' h^(l-1)
   too when m < _INLOOP_MIN_M, else inside the tangent scan. Zero tangents are
   symbolic; their terms are skipped. (Unlike the primal function, step 1 is
@@ -207,8 +245,7 @@ def _final_state_jvp(primals, tangents):
 
   def fwd(h, x):
     z = x @ A_T + h @ W_T
-    mask = z >= 0
-    return jnp.where(mask, z, _zero(z)), (h, mask)
+    return relu(z), (h, _mask(z))
 
   h0 = jnp.zeros((W.shape[0],), jnp.result_type(W, xs))
   h, (h_prev, masks) = lax.scan(fwd, h0, xs, unroll=_UNROLL)
@@ -230,7 +267,7 @@ def _final_state_jvp(primals, tangents):
       dz = dz + p_l
     if dW_T is not None:
       dz = dz + h_l @ dW_T
-    return jnp.where(mask, dz, _zero(dz)), None
+    return _apply_mask(mask, dz), None
 
   dh, _ = lax.scan(
     tangent, jnp.zeros_like(h0), (p, masks, h_prev if inloop else None), unroll=_UNROLL

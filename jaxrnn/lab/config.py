@@ -8,12 +8,26 @@ A config is a frozen dataclass whose fields are declared with ``option``::
       eps_x: float = option(0.1, in_range(0, 1, low_open=True), help="Def. 3.1 scale")
       seed: int = option(0, seed_range)
 
-``validate_config`` checks every field against its annotation (int, float,
-str, bool, ``tuple[T, ...]``), that every float is finite, then the field's
-own checks, then the config's ``validate()`` method if it has one (for
-conditions that involve several fields). Nothing here knows the name of any
-experiment's field. Failures raise ``ConfigError`` with a message that names
-the field; the CLI prints it as one line and exits with status 2.
+``validate_config`` checks, before any computation:
+
+1. every field against its annotation (int, float, str, bool,
+   ``tuple[T, ...]``);
+2. generic limits: every float finite, and every number (int or float, also
+   inside tuples) at most ``MAX_VALUE`` in magnitude, unless
+   ``allow_large=True`` (the CLI's ``--allow-large``): a width of 10^7 or
+   2 * 10^9 seeds is a typo far more often than a plan, and would end in an
+   out-of-memory error or an XLA abort long after the start;
+3. the ``seed`` field, which the framework requires of every config, in
+   ``[0, MAX_SEED]``, the range its seed arithmetic supports (not lifted by
+   ``allow_large``);
+4. the field's own checks, then the config's ``validate()`` method if it has
+   one (for conditions that involve several fields).
+
+Nothing here knows the name of any experiment's field. Failures raise
+``ConfigError`` with a message that names the field; the CLI prints it as one
+line and exits with status 2. (Memory estimates of a whole sweep are made
+where the program is built, in ``jaxrnn.sweep``, which raises
+``jaxrnn.checks.ResourceError``.)
 """
 
 from __future__ import annotations
@@ -29,6 +43,11 @@ from typing import Any
 #: Largest seed accepted (experiments derive per-point seeds as
 #: ``seed * 1_000_003 + offset``, which must stay below 2^63).
 MAX_SEED = 2**31 - 1
+
+#: Largest magnitude of any number in a config (ints and floats, also tuple
+#: entries; the seed has its own range), unless ``allow_large=True``. The
+#: paper presets stay below 2 * 10^4.
+MAX_VALUE = 10**6
 
 
 class ConfigError(ValueError):
@@ -156,7 +175,9 @@ def _parse_scalar(text: str, typ, name: str):
       f = float(text)
     except ValueError:
       f = math.nan
-    if math.isfinite(f) and f == int(f) and abs(f) < 2**63:
+    if math.isfinite(f) and f == int(f):
+      if abs(f) > 2**53:  # not an exact integer any more: say what was written
+        raise ConfigError(f"{name}: {text} is out of range")
       return int(f)
     raise ConfigError(f"{name}: expected an int, got {text!r}")
   if typ is float:
@@ -181,8 +202,9 @@ def parse_value(text: str, typ, name: str):
   return _parse_scalar(text, typ, name)
 
 
-def apply_overrides(cfg, overrides: Sequence[str]):
-  """Returns ``cfg`` with ``key=value`` overrides applied and validated."""
+def apply_overrides(cfg, overrides: Sequence[str], *, allow_large: bool = False):
+  """Returns ``cfg`` with ``key=value`` overrides applied and validated
+  (``allow_large``: see ``validate_config``)."""
   types = field_types(type(cfg))
   changes = {}
   for item in overrides:
@@ -193,7 +215,7 @@ def apply_overrides(cfg, overrides: Sequence[str]):
       raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(types))}")
     changes[key] = parse_value(value, types[key], key)
   new = dataclasses.replace(cfg, **changes)
-  validate_config(new)
+  validate_config(new, allow_large=allow_large)
   return new
 
 
@@ -205,7 +227,7 @@ def _is_type(value, typ) -> bool:
   return isinstance(value, typ)
 
 
-def _check_type(name: str, value, typ) -> None:
+def _check_type(name: str, value, typ, allow_large: bool) -> None:
   if typing.get_origin(typ) is tuple:
     elem = typing.get_args(typ)[0]
     if not isinstance(value, tuple) or not value:
@@ -221,15 +243,29 @@ def _check_type(name: str, value, typ) -> None:
   for v in values:
     if isinstance(v, float) and not math.isfinite(v):
       raise ConfigError(f"{name}: must be finite, got {v!r}")
+    if name == "seed" or allow_large or isinstance(v, bool):
+      continue
+    if isinstance(v, (int, float)) and abs(v) > MAX_VALUE:
+      raise ConfigError(
+        f"{name}: {v!r} is beyond the limit {MAX_VALUE:.0e} on config values "
+        "(pass --allow-large to try anyway)"
+      )
 
 
-def validate_config(cfg) -> None:
-  """Type-checks every field, runs the fields' checks, then ``cfg.validate()``."""
+def validate_config(cfg, *, allow_large: bool = False) -> None:
+  """Type-checks every field, applies the generic limits (finite floats,
+  magnitudes up to ``MAX_VALUE`` unless ``allow_large``, the seed in
+  ``[0, MAX_SEED]``), runs the fields' checks, then ``cfg.validate()``."""
   if not dataclasses.is_dataclass(cfg):
     raise ConfigError(f"a config must be a dataclass instance, got {type(cfg).__name__}")
+  types = field_types(type(cfg))
   for f in dataclasses.fields(cfg):
     value = getattr(cfg, f.name)
-    _check_type(f.name, value, field_types(type(cfg))[f.name])
+    _check_type(f.name, value, types[f.name], allow_large)
+    if f.name == "seed" and not 0 <= value <= MAX_SEED:
+      raise ConfigError(
+        f"seed: must lie in [0, {MAX_SEED}] (the range of the seed arithmetic), got {value!r}"
+      )
     for pred, message in f.metadata.get("checks", ()):
       try:
         ok = pred(value)

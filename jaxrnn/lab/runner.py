@@ -8,9 +8,8 @@ An experiment module defines
   instances;
 - ``points(cfg) -> list[dict]``: the sweep points (JSON-able dicts; a point's
   identity is its canonical JSON, so the list may be recomputed on resume);
-- ``run_point(cfg, point) -> dict``: one point's metrics (JSON-able;
-  non-finite floats are stored as ``null``). Randomness comes from
-  ``cfg.seed`` and the point only;
+- ``run_point(cfg, point) -> dict``: one point's metrics (JSON-able).
+  Randomness comes from ``cfg.seed`` and the point only;
 - ``report(cfg, records, out_dir) -> str``: figures into ``out_dir`` and the
   markdown summary;
 
@@ -19,19 +18,41 @@ and ``EXPERIMENT = lab.Experiment.from_module(__name__, "one line")``.
 Killing a run at any moment loses at most the point in flight; rerunning the
 same command computes only the missing points (see ``jaxrnn.lab.store`` for
 the rules that keep every record and never mislabel one).
+
+Non-finite values never pass silently. Before any work, the config must pass
+``validate_config`` (finite floats, the generic size limits, the seed range)
+and every sweep point must hold only finite numbers. After each point, every
+metric (and every entry of an array metric) is checked: NaN and inf are
+stored as ``null`` (JSON has no such numbers), the record lists them in its
+``nonfinite`` field (``{"metric": "2 NaN of 4"}``), a ``NonFiniteMetrics``
+warning names the point, and the summary ends with a note counting them. A
+report therefore receives ``None`` for those values and must render anyway:
+mark the cells ``n/a``, leave the points out of fits and figures, and say how
+many were left out and why (``lab.missing_note``; ``record["nonfinite"]``
+tells NaN from inf).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import platform
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from jaxrnn.lab import store
 from jaxrnn.lab.config import ConfigError, validate_config
+
+#: Fields of a record that ``run_point`` may not return.
+RESERVED_FIELDS = frozenset({"key", "point", "config_hash", "nonfinite"})
+
+
+class NonFiniteMetrics(UserWarning):
+  """A point returned NaN or inf metrics (stored as null, listed in the
+  record's ``nonfinite`` field)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +110,7 @@ def run_experiment(
   fresh: bool = False,
   progress: bool = True,
   writer: bool = True,
+  allow_large: bool = False,
 ) -> tuple[list, str]:
   """Runs (or resumes) ``exp`` with ``cfg`` in ``out_dir``.
 
@@ -96,14 +118,17 @@ def run_experiment(
   directory; ``preset`` recorded in ``config.json``; ``fresh`` moves an old
   run aside first; ``progress`` shows a tqdm bar; ``writer=False`` computes
   every point but writes nothing (the other processes of a multi-process
-  run, where process 0 writes).
+  run, where process 0 writes); ``allow_large`` lifts the generic size limit
+  of ``validate_config``.
 
-  **Returns:** ``(records, summary_markdown)``. Raises ``ConfigError``,
-  ``store.RunConflict``, ``store.RunLocked`` or ``store.StoreError``.
+  **Returns:** ``(records, summary_markdown)``. Raises ``ConfigError``
+  (before any computation), ``store.RunConflict``, ``store.RunLocked`` or
+  ``store.StoreError``. Warns ``NonFiniteMetrics`` for each point with NaN or
+  inf metrics.
   """
   from tqdm import tqdm
 
-  validate_config(cfg)
+  validate_config(cfg, allow_large=allow_large)
   if not isinstance(cfg, exp.config_type):
     raise ConfigError(f"{exp.name} expects a {exp.config_type.__name__}")
   out_dir = Path(out_dir)
@@ -117,12 +142,14 @@ def run_experiment(
     "environment": environment(),
   }
   points = list(exp.points(cfg))
+  for p in points:
+    _check_point(exp, p)
   keys = [store.point_key(p) for p in points]
   if len(set(keys)) != len(keys):
     raise ConfigError(f"{exp.name}: the config gives the same sweep point twice")
   if not writer:
     records = [_record(exp, cfg, p, meta["config_hash"]) for p in points]
-    return records, exp.report(cfg, records, out_dir)
+    return records, exp.report(cfg, records, out_dir) + _nonfinite_note(records)
 
   out_dir.mkdir(parents=True, exist_ok=True)
   with store.RunLock(out_dir):
@@ -147,19 +174,111 @@ def run_experiment(
         bar.update(1)
     wanted = set(keys)
     records = [r for r in records if r["key"] in wanted]
-    summary = exp.report(cfg, records, out_dir)
+    summary = exp.report(cfg, records, out_dir) + _nonfinite_note(records)
     store.atomic_write_text(out_dir / "summary.md", summary)
   return records, summary
 
 
+def _check_point(exp: Experiment, point) -> None:
+  """A sweep point is a dict of finite JSON values (a NaN would be stored as
+  null and make two points one)."""
+  if not isinstance(point, dict):
+    raise ConfigError(f"{exp.name}: a sweep point must be a dict, got {point!r}")
+  bad = nonfinite_entries(point)
+  if bad:
+    raise ConfigError(
+      f"{exp.name}: sweep point {point!r} holds non-finite values ({_describe(bad)})"
+    )
+
+
+def nonfinite_entries(tree, prefix: str = "") -> dict[str, str]:
+  """``{path: "2 NaN, 1 +inf of 8"}`` for every leaf of ``tree`` (dicts,
+  lists, tuples, NumPy/JAX arrays, numbers) that holds NaN or inf; paths
+  join dict keys with ``.``. Reads the values on the host."""
+  import numpy as np
+
+  out = {}
+  if isinstance(tree, dict):
+    for k, v in tree.items():
+      out.update(nonfinite_entries(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+  if isinstance(tree, (str, bytes, bool)) or tree is None:
+    return out
+  if isinstance(tree, (list, tuple)) and not _numeric(tree):
+    for i, v in enumerate(tree):  # mixed, ragged or with None (missing by design)
+      out.update(nonfinite_entries(v, f"{prefix}[{i}]"))
+    return out
+  if isinstance(tree, float):
+    if not math.isfinite(tree):
+      out[prefix] = "NaN" if math.isnan(tree) else ("+inf" if tree > 0 else "-inf")
+    return out
+  try:
+    arr = np.asarray(tree)
+  except (TypeError, ValueError):
+    return out
+  if not np.issubdtype(arr.dtype, np.inexact):
+    return out
+  nan = int(np.isnan(arr).sum())
+  pinf = int(np.isposinf(arr).sum())
+  ninf = int(np.isneginf(arr).sum())
+  if nan + pinf + ninf:
+    if arr.ndim == 0:
+      out[prefix] = "NaN" if nan else ("+inf" if pinf else "-inf")
+    else:
+      parts = [f"{n} {k}" for n, k in ((nan, "NaN"), (pinf, "+inf"), (ninf, "-inf")) if n]
+      out[prefix] = f"{', '.join(parts)} of {arr.size}"
+  return out
+
+
+def _numeric(seq) -> bool:
+  import numpy as np
+
+  try:
+    return np.asarray(seq).dtype.kind in "biuf"
+  except (TypeError, ValueError):
+    return False
+
+
+def _describe(bad: dict[str, str], most: int = 4) -> str:
+  items = [f"{k}: {v}" for k, v in list(bad.items())[:most]]
+  more = len(bad) - most
+  return "; ".join(items) + (f"; and {more} more" if more > 0 else "")
+
+
 def _record(exp: Experiment, cfg, point: dict, cfg_hash: str) -> dict:
-  metrics = store.to_jsonable(exp.run_point(cfg, point))
-  clash = {"key", "point", "config_hash"} & set(metrics)
+  raw = exp.run_point(cfg, point)
+  if not isinstance(raw, dict):
+    raise TypeError(f"{exp.name}.run_point must return a dict, got {type(raw).__name__}")
+  clash = RESERVED_FIELDS & set(map(str, raw))
   if clash:
     raise ValueError(f"{exp.name}.run_point returned reserved fields {sorted(clash)}")
-  return {
+  bad = nonfinite_entries(raw)
+  record = {
     "key": store.point_key(point),
     "point": store.to_jsonable(point),
     "config_hash": cfg_hash,
-    **metrics,
+    **store.to_jsonable(raw),
   }
+  if bad:
+    record["nonfinite"] = bad
+    warnings.warn(
+      f"{exp.name} point {store.point_key(point)}: non-finite metrics stored as null "
+      f"({_describe(bad)})",
+      NonFiniteMetrics,
+      stacklevel=3,
+    )
+  return record
+
+
+def _nonfinite_note(records: list) -> str:
+  """A closing note of the summary counting the points with non-finite
+  metrics; '' when there are none."""
+  hit = [r for r in records if r.get("nonfinite")]
+  if not hit:
+    return ""
+  names = sorted({k for r in hit for k in r["nonfinite"]})
+  shown = ", ".join(f"`{n}`" for n in names[:8]) + (" ..." if len(names) > 8 else "")
+  return (
+    f"\n\n> **Non-finite metrics:** {len(hit)} of {len(records)} points returned NaN or "
+    f"inf (stored as null; each record's `nonfinite` field says which): {shown}.\n"
+  )

@@ -10,18 +10,23 @@ Layout of a run directory ``DIR``::
 
 Rules (each has a test in ``tests/test_store_faults.py``):
 
-- A record is one line ``{"key", "point", "config_hash", ...metrics}``,
-  written with one ``write`` and an ``fsync``. Only a *torn last line* (no
-  trailing newline: the process died mid-write) is dropped, and it is the
-  only thing ever cut from the file. Any other line that is not a valid
-  record of this config stops the run with ``StoreError`` naming the file and
-  the line number; nothing is rewritten.
+- A record is one line ``{"key", "point", "config_hash", ...metrics}``
+  (plus ``nonfinite`` when some metric was NaN or inf and is stored as
+  ``null``), written with one ``write`` and an ``fsync``. Only a *torn last
+  line* (no trailing newline, not a valid record: the process died mid-write)
+  is cut from the file, and its bytes are kept in ``results.jsonl.torn``; a
+  last line that lacks only its newline but is a valid record is kept and its
+  newline added. Any other line that is not a valid record of this config
+  stops the run with ``StoreError`` naming the file and the line number;
+  nothing is rewritten.
 - Records carry the hash of the config that produced them. A directory whose
   ``config.json`` is missing or unreadable while it holds records, or whose
   config or records carry another hash, is refused (``RunConflict``): pass
   ``fresh=True`` (``--fresh``) or use another directory.
 - ``fresh=True`` moves the old contents aside into ``DIR/old-<time>/``; it
   deletes nothing.
+- Every file is created with the same mode, ``0o666`` less the process's
+  umask (as ``open`` does), whether appended or written by rename.
 - ``RunLock`` takes an exclusive ``flock`` on ``DIR/.lock`` for the whole
   run and writes its PID there; a second writer fails at once with
   ``RunLocked`` naming the PID. The kernel releases the lock when its holder
@@ -43,8 +48,27 @@ from pathlib import Path
 
 import numpy as np
 
-#: File mode of everything the store writes (records, config, summary, figures).
-FILE_MODE = 0o644
+
+def _umask() -> int:
+  try:  # Linux: read it without changing it (os.umask would, for a moment)
+    with open("/proc/self/status") as f:
+      for line in f:
+        if line.startswith("Umask:"):
+          return int(line.split()[1], 8)
+  except (OSError, ValueError):
+    pass
+  old = os.umask(0o022)
+  os.umask(old)
+  return old
+
+
+def file_mode() -> int:
+  """Mode of every file the store writes (records, config, summary, figures,
+  the lock): what ``open`` gives, 0o666 less the process's current umask."""
+  return 0o666 & ~_umask()
+
+
+_ADVICE = "use --fresh to move the old run aside or --out for another directory"
 
 
 class StoreError(RuntimeError):
@@ -73,7 +97,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as f:
       f.write(data)
       f.flush()
-      os.fchmod(f.fileno(), FILE_MODE)
+      os.fchmod(f.fileno(), file_mode())
       os.fsync(f.fileno())
     os.replace(tmp, path)
   except BaseException:
@@ -123,56 +147,117 @@ def config_hash(config: dict) -> str:
 # Records
 
 
-def _validate_record(rec, where: str, expected_hash: str | None) -> dict:
+_FIX = (
+  "the file was not changed; fix or remove that line by hand to keep the other "
+  "records, or " + _ADVICE
+)
+
+
+def _record_problem(rec) -> str | None:
+  """What makes ``rec`` not a record, or None."""
   if not isinstance(rec, dict):
-    raise StoreError(f"{where}: not a record (a JSON object), got {type(rec).__name__}")
+    shown = json.dumps(rec)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return f"not a record (a JSON object with key, point, config_hash), got {shown}"
   for name, typ in (("key", str), ("point", dict), ("config_hash", str)):
     if not isinstance(rec.get(name), typ):
-      raise StoreError(f"{where}: record has no {typ.__name__} field {name!r}")
+      return f"record has no {typ.__name__} field {name!r}"
+  if "nonfinite" in rec and not isinstance(rec["nonfinite"], dict):
+    return "record field 'nonfinite' is not an object"
   if rec["key"] != point_key(rec["point"]):
-    raise StoreError(f"{where}: record key does not match its point")
+    return "record key does not match its point"
+  return None
+
+
+def _validate_record(rec, where: str, expected_hash: str | None) -> dict:
+  problem = _record_problem(rec)
+  if problem:
+    raise StoreError(f"{where}: {problem}; {_FIX}")
   if expected_hash is not None and rec["config_hash"] != expected_hash:
     raise RunConflict(
-      f"{where}: record of config {rec['config_hash']}, this run is config {expected_hash}"
+      f"{where}: record of config {rec['config_hash']}, this run is config "
+      f"{expected_hash}; {_ADVICE}"
     )
   return rec
 
 
-def load_records(path: Path, expected_hash: str | None = None) -> list[dict]:
+_TORN = object()
+
+
+def _parse_line(line: bytes, where: str):
+  if not line.strip():
+    raise StoreError(f"{where}: empty line; {_FIX}")
+  try:
+    return json.loads(line)
+  except UnicodeDecodeError:
+    raise StoreError(f"{where}: not UTF-8 text; {_FIX}") from None
+  except json.JSONDecodeError as e:
+    raise StoreError(f"{where}: not JSON ({e.msg}); {_FIX}") from None
+
+
+def load_records(
+  path: Path, expected_hash: str | None = None, *, repair: bool = True
+) -> list[dict]:
   """Reads ``results.jsonl``: every complete line must be a record (of config
-  ``expected_hash`` when given), keys unique. A torn last line is cut off
-  (the only change ever made to the file); anything else raises
-  ``StoreError`` naming the file and line."""
+  ``expected_hash`` when given), keys unique; ``StoreError`` naming the file
+  and line otherwise, and the file is left as it is.
+
+  The last line may lack its newline. If it is a valid record (an editor
+  dropped the newline), it is kept and, with ``repair``, its newline added.
+  If it is not JSON but starts like a record (``{``), it is a torn write (the
+  process died mid-``write``): with ``repair`` it is cut from the file and
+  its bytes appended to ``results.jsonl.torn``, the only change ever made to
+  a record file. Anything else on that line is an error like on any other.
+  """
   path = Path(path)
   if not path.exists():
     return []
   raw = path.read_bytes()
-  complete, _, torn = raw.rpartition(b"\n")
+  complete, _, tail = raw.rpartition(b"\n")
+  lines = complete.split(b"\n") if complete or raw.startswith(b"\n") else []
   records, seen = [], {}
-  for i, line in enumerate(complete.split(b"\n") if complete else [], start=1):
-    where = f"{path}, line {i}"
-    if not line.strip():
-      raise StoreError(f"{where}: empty line")
-    try:
-      rec = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-      raise StoreError(f"{where}: not JSON ({e.msg if hasattr(e, 'msg') else e})") from None
-    rec = _validate_record(rec, where, expected_hash)
+
+  def add(rec, i):
     if rec["key"] in seen:
-      raise StoreError(f"{where}: point already recorded on line {seen[rec['key']]}")
+      raise StoreError(
+        f"{path}, line {i}: point already recorded on line {seen[rec['key']]}; {_FIX}"
+      )
     seen[rec["key"]] = i
     records.append(rec)
-  if torn:
-    with open(path, "r+b") as f:
-      f.truncate(len(complete) + (1 if complete else 0))
-      os.fsync(f.fileno())
+
+  for i, line in enumerate(lines, start=1):
+    where = f"{path}, line {i}"
+    add(_validate_record(_parse_line(line, where), where, expected_hash), i)
+  if tail:
+    i = len(lines) + 1
+    where = f"{path}, line {i} (last, no newline)"
+    try:
+      rec = json.loads(tail)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+      rec = _TORN
+    if rec is _TORN and not tail.startswith(b"{"):
+      # A torn write is a prefix of a record line, which starts with '{'.
+      raise StoreError(f"{where}: neither a record nor the start of one; {_FIX}")
+    if rec is not _TORN:
+      add(_validate_record(rec, where, expected_hash), i)
+      if repair:
+        with open(path, "ab") as f:
+          f.write(b"\n")
+          os.fsync(f.fileno())
+    elif repair:
+      with open(path.with_name(path.name + ".torn"), "ab") as f:
+        f.write(tail + b"\n")
+        os.fsync(f.fileno())
+      with open(path, "r+b") as f:
+        f.truncate(len(raw) - len(tail))
+        os.fsync(f.fileno())
   return records
 
 
 def append_record(path: Path, record: dict) -> None:
   """Appends one record as one line (one ``write``, then ``fsync``)."""
   line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
-  fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+  fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
   try:
     written = os.write(fd, line)
     if written != len(line):
@@ -195,7 +280,7 @@ class RunLock:
 
   def __enter__(self):
     self.path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
       fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
@@ -249,16 +334,18 @@ def read_config(path: Path) -> dict | None:
   try:
     meta = json.loads(path.read_text())
   except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-    raise RunConflict(
-      f"{path} cannot be read ({e}); use --fresh to move the old run "
-      "aside or --out for another directory"
-    ) from None
+    raise RunConflict(f"{path} cannot be read ({e}); {_ADVICE}") from None
   if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
-    raise RunConflict(
-      f"{path} is not a jaxrnn config; use --fresh to move the old run "
-      "aside or --out for another directory"
-    )
+    raise RunConflict(f"{path} is not a jaxrnn config; {_ADVICE}")
   return meta
+
+
+def remove_stale_temporaries(directory: Path) -> None:
+  """Removes ``.NAME.*.tmp`` files that ``atomic_write_bytes`` left when its
+  process was killed before the rename (incomplete copies, never a record)."""
+  for p in Path(directory).glob(".*.tmp"):
+    with contextlib.suppress(FileNotFoundError):
+      p.unlink()
 
 
 def open_run(directory: Path, meta: dict) -> list[dict]:
@@ -268,18 +355,18 @@ def open_run(directory: Path, meta: dict) -> list[dict]:
   directory = Path(directory)
   cfg_path, res_path = directory / "config.json", directory / "results.jsonl"
   old = read_config(cfg_path)
-  advice = "use --fresh to move the old run aside or --out for another directory"
   if old is None and res_path.exists() and res_path.stat().st_size:
     raise RunConflict(
       f"{directory} holds results but no config.json, so they cannot be "
-      f"attributed to this config; {advice}"
+      f"attributed to this config; {_ADVICE}"
     )
   if old is not None and (
     old.get("config") != meta["config"] or old.get("experiment") != meta["experiment"]
   ):
     raise RunConflict(
-      f"{directory} holds a run of {old.get('experiment')} with another config; {advice}"
+      f"{directory} holds a run of {old.get('experiment')} with another config; {_ADVICE}"
     )
+  remove_stale_temporaries(directory)
   records = load_records(res_path, meta["config_hash"])
   atomic_write_text(cfg_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
   return records
