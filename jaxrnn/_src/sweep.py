@@ -283,7 +283,18 @@ _CACHE: dict = {}
 _CACHE_SIZE = 256
 
 
-def _entry(fn, n_args: int, mesh: Mesh) -> _Entry:
+# The last entry looked up, by the identity of its function: a repeated call
+# with the same function object skips building the value key (the entry holds
+# the function, so its id cannot be reused while the entry is cached).
+_LAST: list = [None]
+
+
+def _entry(fn, n_args: int, devices) -> _Entry:
+  last = _LAST[0]
+  if last is not None and last[0] is fn and last[1] == n_args and last[2] is devices:
+    if _CACHE.get(last[3]) is last[4]:
+      return last[4]
+  mesh = _mesh(devices)
   key = (_static_key(fn), n_args, mesh)
   entry = _CACHE.pop(key, None)
   if entry is None:
@@ -291,6 +302,8 @@ def _entry(fn, n_args: int, mesh: Mesh) -> _Entry:
     while len(_CACHE) >= _CACHE_SIZE:
       _CACHE.pop(next(iter(_CACHE)))
   _CACHE[key] = entry  # most recently used last
+  if devices is None:
+    _LAST[0] = (fn, n_args, devices, key, entry)
   return entry
 
 
@@ -455,7 +468,7 @@ def plan(
   """The layout ``sweep`` uses for this call (compiling its program, running
   nothing); raises ``ResourceError`` where ``sweep`` would."""
   _check(keys, batch_size)
-  entry = _entry(fn, len(args), _mesh(devices))
+  entry = _entry(fn, len(args), devices)
   return _lookup(entry, keys, args, batch_size, _allow_large(allow_large), bool(layout_invariant))
 
 
@@ -557,7 +570,7 @@ def sweep(
     (5,)
   """
   _check(keys, batch_size)
-  entry = _entry(fn, len(args), _mesh(devices))
+  entry = _entry(fn, len(args), devices)
   invariant = bool(layout_invariant)
   plan_ = _lookup(entry, keys, args, batch_size, _allow_large(allow_large), invariant)
   program = entry.program(plan_.batch_size, invariant)
