@@ -349,8 +349,10 @@ def _plan(entry: _Entry, impl, num_seeds: int, args, batch_size, allow: bool, in
         )
       if budget is not None and _need(acc, 1) > MEMORY_FRACTION * budget:
         cap = min(cap, per_device // 2)
-      while cap < per_device:
-        b, n = _balanced(per_device, cap)
+      for attempt in range(6):  # each attempt compiles; the account converges in 1-2
+        if cap >= per_device:
+          break
+        b, n = _balanced(per_device, 1 if attempt == 5 else cap)
         acc = account(b)
         if acc is None or budget is None or b == 1 or _need(acc, n) <= MEMORY_FRACTION * budget:
           break
@@ -404,13 +406,13 @@ def _resource_error(fn, plan: Plan) -> ResourceError:
   )
 
 
-def _signature(num_seeds: int, args) -> tuple:
+def _signature(keys, args) -> tuple:
   leaves, treedef = jax.tree.flatten(args)
-  return (num_seeds, treedef, tuple(jax.typeof(x) for x in leaves))
+  return (keys.shape[0], keys.dtype, treedef, tuple(jax.typeof(x) for x in leaves))
 
 
 def _lookup(entry: _Entry, keys, args, batch_size, allow: bool, invariant: bool) -> Plan:
-  sig = (_signature(keys.shape[0], args), batch_size, allow, invariant)
+  sig = (_signature(keys, args), batch_size, allow, invariant)
   plan_ = entry.plans.get(sig)
   if plan_ is None:
     plan_ = _plan(
