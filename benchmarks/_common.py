@@ -38,7 +38,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-OUT_DIR = pathlib.Path(__file__).resolve().parent / "out"
+# JSON and helper files go here; BENCH_OUT_DIR moves them (benchmarks/accelerator.py).
+OUT_DIR = pathlib.Path(
+  os.environ.get("BENCH_OUT_DIR") or pathlib.Path(__file__).resolve().parent / "out"
+).resolve()
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -56,10 +59,17 @@ def calibrate(run: Callable[[], None], min_sample_s: float) -> int:
 
 def sample(run: Callable[[], None], reps: int) -> float:
   """Seconds per call of ``run``, averaged over ``reps`` back-to-back calls."""
-  t0 = time.perf_counter()
+  return sample_both(run, reps)[0]
+
+
+def sample_both(run: Callable[[], None], reps: int) -> tuple[float, float]:
+  """(wall seconds, this process's CPU seconds) per call of ``run``. On a
+  busy machine the CPU time is the steadier measure of the work done (it
+  does not count waiting for a core; it counts every thread of the process)."""
+  t0, c0 = time.perf_counter(), time.process_time()
   for _ in range(reps):
     run()
-  return (time.perf_counter() - t0) / reps
+  return (time.perf_counter() - t0) / reps, (time.process_time() - c0) / reps
 
 
 def serve(cases: dict[str, Callable[[], None]], info: dict, min_sample_s: float = 0.05) -> None:
@@ -80,7 +90,8 @@ def serve(cases: dict[str, Callable[[], None]], info: dict, min_sample_s: float 
     if msg.get("quit"):
       break
     name = msg["case"]
-    _send({"seconds": sample(cases[name], reps[name])})
+    wall, cpu = sample_both(cases[name], reps[name])
+    _send({"seconds": wall, "cpu_seconds": cpu})
 
 
 def _send(obj) -> None:
@@ -116,7 +127,15 @@ def torch_info(torch, device) -> dict:
     if device.type == "cuda"
     else f"cpu ({torch.get_num_threads()} threads)"
   )
-  return {"library": "torch", "version": torch.__version__, "device": f"{device.type}:{name}"}
+  info = {"library": "torch", "version": torch.__version__, "device": f"{device.type}:{name}"}
+  if device.type == "cuda":  # nn.RNN runs through cuDNN when it is enabled
+    info["cudnn"] = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    info["cudnn_enabled"] = bool(torch.backends.cudnn.enabled)
+    info["tf32"] = {
+      "matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+      "cudnn": bool(torch.backends.cudnn.allow_tf32),
+    }
+  return info
 
 
 def jax_matmul_case(n: int, k: int, dtype="float32"):
@@ -183,9 +202,14 @@ class Worker:
         return json.loads(line)
 
   def time(self, case: str) -> float:
+    return self.time_both(case)[0]
+
+  def time_both(self, case: str) -> tuple[float, float | None]:
+    """(wall, CPU) seconds per call of ``case`` (CPU: None from old workers)."""
     self.proc.stdin.write(json.dumps({"case": case}) + "\n")
     self.proc.stdin.flush()
-    return self._recv()["seconds"]
+    reply = self._recv()
+    return reply["seconds"], reply.get("cpu_seconds")
 
   def ask(self, msg: dict) -> dict:
     """Sends one JSON message and returns the worker's JSON answer."""

@@ -26,7 +26,11 @@ rounds alternate between them and the table shows medians. PyTorch uses
 ``torch.set_num_threads(os.cpu_count())`` (its default on this machine, one
 thread per core; override with BENCH_TORCH_THREADS); XLA's CPU client also
 uses one thread per core. On a GPU, JAX picks the GPU and PyTorch uses
-``cuda`` (cuDNN for ``nn.RNN``); nothing in the script changes.
+``cuda`` (cuDNN for ``nn.RNN``; the JSON records the cuDNN version). Both
+libraries then compute float32 products in full float32 (JAX
+``jax_default_matmul_precision="highest"``, PyTorch with TF32 off for matmuls
+and cuDNN), so that neither gains from TensorFloat-32's 10-bit mantissa;
+``--gpu-precision tf32`` lets both use TF32 instead.
 
 Targets (issue 6, default workload): forward >= 1.1x, grad >= 1.0x, pseudo
 >= 1.15x faster than PyTorch, forward >= 75% of the matmul peak. The output
@@ -86,11 +90,15 @@ def make_inputs(w, seed: int, path) -> None:
 # Workers.
 
 
-def jax_worker(inputs, outputs, batch, m, min_sample_s):
+def jax_worker(inputs, outputs, batch, m, min_sample_s, gpu_precision="float32"):
   import jax
   import jax.numpy as jnp
 
   import jaxrnn
+
+  if jax.default_backend() != "cpu":  # the same float32 arithmetic as torch on cuda
+    precision = "highest" if gpu_precision == "float32" else "tensorfloat32"
+    jax.config.update("jax_default_matmul_precision", precision)
 
   z = dict(np.load(inputs))
   params = jaxrnn.RNNParams(jnp.asarray(z["W"]), jnp.asarray(z["A"]), jnp.asarray(z["B"]))
@@ -121,11 +129,18 @@ def jax_worker(inputs, outputs, batch, m, min_sample_s):
     "mm_step": C.jax_matmul_case(batch, m),
     "mm_1024": C.jax_matmul_case(1024, 1024),
   }
-  C.serve(cases, C.jax_info(), min_sample_s)
+  info = C.jax_info()
+  if jax.default_backend() != "cpu":
+    info["matmul_precision"] = jax.config.jax_default_matmul_precision
+  C.serve(cases, info, min_sample_s)
 
 
-def torch_worker(inputs, outputs, batch, m, min_sample_s):
+def torch_worker(inputs, outputs, batch, m, min_sample_s, gpu_precision="float32"):
   torch, device = C.torch_setup()
+  if device.type == "cuda":  # cuDNN's nn.RNN; TF32 only when asked for (see the docstring)
+    torch.backends.cudnn.enabled = True
+    torch.backends.cuda.matmul.allow_tf32 = gpu_precision == "tf32"
+    torch.backends.cudnn.allow_tf32 = gpu_precision == "tf32"
   z = {k: torch.from_numpy(v).to(device) for k, v in np.load(inputs).items()}
   W, A, B, dW, dA, xs, ys = (z[k] for k in ("W", "A", "B", "dW", "dA", "xs", "ys"))
   n, L, d = xs.shape
@@ -249,6 +264,8 @@ def run_workload(name, w, args) -> dict:
         str(w["m"]),
         "--min-sample",
         str(args.min_sample),
+        "--gpu-precision",
+        args.gpu_precision,
       ]
       workers[lib] = C.Worker(argv, label=f"{lib}:{name}")
     ref = float64_reference(inputs)
@@ -367,6 +384,12 @@ def main(argv=None):
     help="seconds per timing sample (default 0.1, quick 0.05)",
   )
   ap.add_argument("--no-torch", action="store_true", help="time jaxrnn only")
+  ap.add_argument(
+    "--gpu-precision",
+    choices=["float32", "tf32"],
+    default="float32",
+    help="float32 products on a GPU: full float32 (default) or TF32, in both libraries",
+  )
   ap.add_argument("--out", default="peers", help="name of the JSON file in benchmarks/out/")
   ap.add_argument("--worker", choices=["jax", "torch"], help=argparse.SUPPRESS)
   ap.add_argument("--inputs", help=argparse.SUPPRESS)
@@ -378,7 +401,7 @@ def main(argv=None):
     args.min_sample = 0.05 if args.quick else 0.1
   if args.worker:
     fn = jax_worker if args.worker == "jax" else torch_worker
-    fn(args.inputs, args.outputs, args.batch, args.m, args.min_sample)
+    fn(args.inputs, args.outputs, args.batch, args.m, args.min_sample, args.gpu_precision)
     return
   args.rounds = args.rounds or (3 if args.quick else 7)
   names = (
@@ -419,7 +442,7 @@ def main(argv=None):
       "report": text,
     },
   )
-  print(f"\nwrote {path.relative_to(C.REPO)}")
+  print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

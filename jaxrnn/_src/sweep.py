@@ -1,12 +1,24 @@
-"""Sweeps over seeds: ``jax.vmap`` over PRNG keys, sharded over devices.
+"""Sweeps over seeds: one compiled program runs a per-seed function for many
+PRNG keys, laid out over the devices and, on each device, over the seeds.
 
-``sweep(fn, keys, *args)`` evaluates ``fn(key, *args)`` for every key at once:
-the per-seed function is vmapped over the key axis and jitted, and the key
-axis is laid out over a one-axis ``Mesh`` of all devices (``NamedSharding``
-with ``PartitionSpec("seeds")``), so XLA runs each device's slice of seeds
-locally. The same call fills one CPU, every GPU of a host, or a TPU slice.
-The number of seeds need not divide the number of devices: keys are padded by
-repeating the last one and the padding is dropped from the result.
+``sweep(fn, keys, *args)`` evaluates ``fn(key, *args)`` for every key. The
+key axis is split over a one-axis ``Mesh`` of all devices (``shard_map`` over
+the axis ``"seeds"``), so the same call fills one CPU, every GPU of a host,
+or a TPU slice. On each device the seeds run in one of three layouts, chosen
+per call from the compiled program (see ``sweep`` for the rule):
+
+- **vmap**: all of the device's seeds in one ``jax.vmap`` (the fewest,
+  largest operations: best while per-operation overhead dominates);
+- **chunks**: calls of one compiled program that vmaps ``batch_size`` seeds
+  (bounded memory, and on a CPU a working set that stays in cache);
+- **sequential**: one seed per device per call (``batch_size=1``).
+
+The number of seeds need not divide anything: keys are padded by repeating
+the last one and the padding is dropped from the result. Before anything
+runs, the program's memory (XLA's buffer account) is compared with the
+memory available; a sweep that cannot fit raises
+``jaxrnn.checks.ResourceError`` (``JAXRNN_ALLOW_LARGE=1`` or
+``allow_large=True`` runs it anyway).
 
 On a CPU, XLA runs one device's batch of small matmuls on one core; to
 spread the seeds over all cores, give XLA one simulated device per core:
@@ -16,12 +28,16 @@ JAX starts; ``benchmarks/sweeps.py`` measured 2.2-2.5x on 2 cores).
 On several hosts, call ``jax.distributed.initialize()`` first (the CLI does it
 with ``--distributed``); the mesh then spans every process's devices, each
 process supplies the shards it can address, and results are gathered to every
-process with ``multihost_utils.process_allgather``.
+process with ``multihost_utils.process_allgather``. Every process must make
+the same calls; they agree on the layout (the smallest chunk any process
+chose) so that all run the same program (``tests/test_distributed.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,7 +46,27 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxrnn._src.checks import ResourceError
+
 SEED_AXIS = "seeds"
+ALLOW_LARGE_ENV = "JAXRNN_ALLOW_LARGE"
+
+# On a CPU, the automatic layout keeps one chunk's memory (XLA's buffer
+# account per seed times the chunk size) within this many bytes, so that a
+# chunk's weights, gradients and activations stay in the core's cache across
+# the steps of a training loop (see ``sweep``).
+CPU_CHUNK_BYTES = 4 << 20
+# A program may use at most this fraction of the available memory when the
+# layout is chosen automatically (the rest is for the caller's own arrays and
+# for copying the results to the host).
+MEMORY_FRACTION = 0.5
+# XLA:CPU options of ``sweep(..., layout_invariant=True)``: XLA's own kernels,
+# no YNNPACK library calls (see ``sweep``, "Rounding").
+# XLA's newer fusion emitters also pick a reduction's loop order by shape.
+CPU_INVARIANT_OPTIONS = {
+  "xla_cpu_experimental_ynn_fusion_type": "",
+  "xla_cpu_use_fusion_emitters": False,
+}
 
 
 def seed_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
@@ -66,43 +102,449 @@ def _static_key(value):
   return (type(value), value)
 
 
-class _Compiled:
-  """A jitted, vmapped, sharded per-seed function and the callable it wraps
-  (kept alive so that identity-keyed entries stay valid)."""
+# ---------------------------------------------------------------------------
+# Memory
 
-  def __init__(self, fn, n_args: int, mesh: Mesh, impl):
+
+def _fmt_bytes(n: float | None) -> str:
+  if n is None:
+    return "unknown"
+  for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+    if abs(n) < 1024 or unit == "PiB":
+      return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+    n /= 1024
+  return f"{n:.1f} PiB"
+
+
+def host_available_bytes() -> int | None:
+  """Host memory available to a new allocation: ``MemAvailable`` of
+  ``/proc/meminfo`` (Linux), else the free physical pages; ``None`` when
+  unknown."""
+  try:
+    with open("/proc/meminfo", "rb") as f:
+      for line in f:
+        if line.startswith(b"MemAvailable:"):
+          return int(line.split()[1]) * 1024
+  except OSError:
+    pass
+  try:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+  except (ValueError, OSError, AttributeError):
+    return None
+
+
+def available_bytes(mesh: Mesh) -> tuple[int | None, str, int]:
+  """``(bytes, where, sharers)``: the memory one device of ``mesh`` may still
+  use, where the number comes from, and how many of this process's devices
+  in the mesh share it.
+
+  Accelerators report ``bytes_limit - bytes_in_use`` in
+  ``device.memory_stats()`` (the smallest over this process's devices); CPU
+  devices share the host's ``MemAvailable`` (``sharers`` is then the number
+  of local CPU devices in the mesh, which all draw on it).
+  """
+  local = [d for d in mesh.devices.flat if d.process_index == jax.process_index()]
+  if not local:
+    return None, "no local device", 1
+  if local[0].platform != "cpu":
+    free = []
+    for d in local:
+      try:
+        stats = d.memory_stats()
+      except Exception:  # backends without the call
+        stats = None
+      if stats and "bytes_limit" in stats:
+        free.append(int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0)))
+    if free:
+      return min(free), f"{local[0].platform} memory_stats", 1
+  return host_available_bytes(), "host MemAvailable", len(local)
+
+
+def _allow_large(allow_large: bool | None) -> bool:
+  if allow_large is not None:
+    return bool(allow_large)
+  return os.environ.get(ALLOW_LARGE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+# ---------------------------------------------------------------------------
+# Layouts
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+  """How ``sweep`` lays out K seeds: ``num_chunks`` calls of one compiled
+  program that runs ``batch_size`` vmapped seeds on each of ``num_devices``
+  devices; the memory that program needs per device (XLA's account of
+  arguments, outputs and temporaries, summed over the chunks' outputs) and
+  the memory that was available per device."""
+
+  layout: str  # "vmap", "chunks" or "sequential"
+  batch_size: int
+  num_chunks: int
+  num_devices: int
+  num_seeds: int
+  bytes_per_device: int | None
+  available_bytes: int | None
+  memory_source: str
+  reason: str
+
+  @property
+  def padded_seeds(self) -> int:
+    return self.batch_size * self.num_chunks * self.num_devices
+
+
+def _layout_name(batch_size: int, num_chunks: int) -> str:
+  if num_chunks == 1:
+    return "vmap"
+  return "sequential" if batch_size == 1 else "chunks"
+
+
+def _balanced(per_device: int, max_chunk: int) -> tuple[int, int]:
+  """(batch_size, num_chunks): chunks of at most ``max_chunk`` seeds, as few
+  as possible, then as even as possible (padding < one seed per chunk)."""
+  max_chunk = max(1, min(int(max_chunk), per_device))
+  n = -(-per_device // max_chunk)
+  return -(-per_device // n), n
+
+
+class _Entry:
+  """The compiled programs and plans of one per-seed function on one mesh
+  (holding the function keeps identity-keyed entries valid)."""
+
+  def __init__(self, fn, n_args: int, mesh: Mesh):
     self.fn = fn
-    key_sharding = NamedSharding(mesh, PartitionSpec(SEED_AXIS))
-    rep = NamedSharding(mesh, PartitionSpec())
+    self.n_args = n_args
+    self.mesh = mesh
+    self.num_devices = mesh.devices.size
+    self.platform = mesh.devices.flat[0].platform
+    self.key_sharding = NamedSharding(mesh, PartitionSpec(SEED_AXIS))
+    self.rep = NamedSharding(mesh, PartitionSpec())
+    self.programs: dict = {}  # (batch_size, invariant) -> jitted program
+    self.plans: dict = {}  # (signature, batch_size, allow, invariant) -> Plan
 
-    def per_seed(raw_key, *args):
-      return fn(jax.random.wrap_key_data(raw_key, impl=impl), *args)
+  def program(self, batch_size: int, invariant: bool):
+    """``fn`` vmapped over ``batch_size`` seeds per device (typed keys in;
+    one seed: not vmapped)."""
+    key = (batch_size, invariant)
+    prog = self.programs.get(key)
+    if prog is None:
+      if batch_size == 1:
+        # One seed: the unbatched program, exactly what ``jax.jit(fn)`` runs
+        # (a vmap of one seed costs XLA:CPU ~15% more at m = 256).
+        fn = self.fn
 
-    batched = jax.vmap(per_seed, in_axes=(0,) + (None,) * n_args)
-    self.call = jax.jit(
-      batched, in_shardings=(key_sharding,) + (rep,) * n_args, out_shardings=key_sharding
+        def local(keys, *args):
+          return jax.tree.map(lambda x: x[None], fn(keys[0], *args))
+
+      else:
+        local = jax.vmap(self.fn, in_axes=(0,) + (None,) * self.n_args)
+      if self.num_devices > 1:
+        spec = PartitionSpec(SEED_AXIS)
+        local = jax.shard_map(
+          local,
+          mesh=self.mesh,
+          in_specs=(spec,) + (PartitionSpec(),) * self.n_args,
+          out_specs=spec,
+          # per-seed functions are written for one device; their scans start
+          # from constants, which the varying-axes check would reject
+          check_vma=False,
+        )
+      options = CPU_INVARIANT_OPTIONS if invariant and self.platform == "cpu" else None
+      prog = jax.jit(
+        local,
+        in_shardings=(self.key_sharding,) + (self.rep,) * self.n_args,
+        out_shardings=self.key_sharding,
+        compiler_options=options,
+      )
+      self.programs[key] = prog
+    return prog
+
+  def account(self, batch_size: int, invariant: bool, impl, args):
+    """(arguments, outputs, temporaries) in bytes of one device's program
+    (compiling it, running nothing), or ``None`` when not reported."""
+    keys = jax.eval_shape(
+      lambda: jax.random.split(jax.random.key(0, impl=impl), batch_size * self.num_devices)
     )
+    compiled = self.program(batch_size, invariant).lower(keys, *args).compile()
+    try:
+      ma = compiled.memory_analysis()
+    except Exception:  # backends without memory analysis
+      ma = None
+    if ma is None:
+      return None
+    return (
+      int(ma.argument_size_in_bytes),
+      int(ma.output_size_in_bytes),
+      int(ma.temp_size_in_bytes),
+    )
+
+
+def _need(acc, num_chunks: int) -> int | None:
+  """Peak bytes per device of ``num_chunks`` calls, one after the other: the
+  shared arguments, every chunk's outputs, one chunk's temporaries."""
+  if acc is None:
+    return None
+  arg_b, out_b, tmp_b = acc
+  return arg_b + num_chunks * out_b + tmp_b
 
 
 _CACHE: dict = {}
 _CACHE_SIZE = 256
 
 
-def _compiled(fn, n_args: int, mesh: Mesh, impl) -> _Compiled:
-  key = (_static_key(fn), n_args, mesh, str(impl))
+# The last entry looked up, by the identity of its function: a repeated call
+# with the same function object skips building the value key (the entry holds
+# the function, so its id cannot be reused while the entry is cached).
+_LAST: list = [None]
+
+
+def _entry(fn, n_args: int, devices) -> _Entry:
+  last = _LAST[0]
+  if last is not None and last[0] is fn and last[1] == n_args and last[2] is devices:
+    if _CACHE.get(last[3]) is last[4]:
+      return last[4]
+  mesh = _mesh(devices)
+  key = (_static_key(fn), n_args, mesh)
   entry = _CACHE.pop(key, None)
   if entry is None:
-    entry = _Compiled(fn, n_args, mesh, impl)
+    entry = _Entry(fn, n_args, mesh)
     while len(_CACHE) >= _CACHE_SIZE:
       _CACHE.pop(next(iter(_CACHE)))
   _CACHE[key] = entry  # most recently used last
+  if devices is None:
+    _LAST[0] = (fn, n_args, devices, key, entry)
   return entry
 
 
+def _agree(batch_size: int, refuse: bool) -> tuple[int, bool]:
+  """Makes every process use the same layout: the smallest chunk any process
+  chose (they differ only when their memory differs), and a refusal if any
+  process refused."""
+  if jax.process_count() == 1:
+    return batch_size, refuse
+  from jax.experimental import multihost_utils
+
+  mine = np.asarray([batch_size, int(refuse)], np.int32)
+  every = np.asarray(multihost_utils.process_allgather(mine))
+  return int(every[:, 0].min()), bool(every[:, 1].max())
+
+
+def _plan(entry: _Entry, impl, num_seeds: int, args, batch_size, allow: bool, invariant: bool):
+  """Chooses the layout of ``num_seeds`` seeds (compiling, running nothing)."""
+  per_device = -(-num_seeds // entry.num_devices)
+  avail, source, sharers = available_bytes(entry.mesh)
+  budget = None if avail is None else avail / sharers  # per device
+
+  def account(b):
+    return entry.account(b, invariant, impl, args)
+
+  if batch_size is not None:
+    b, n = _balanced(per_device, batch_size)
+    reason = f"batch_size={batch_size} requested"
+    acc = account(b)
+  else:
+    # The vmap program first: its account also gives the bytes per seed.
+    b, n = per_device, 1
+    reason = "vmap: every seed of a device in one program"
+    acc = account(b)
+    if acc is not None and per_device > 1:
+      _, out_b, tmp_b = acc
+      cap = per_device
+      if entry.platform == "cpu" and out_b + tmp_b > CPU_CHUNK_BYTES:
+        cap = int(CPU_CHUNK_BYTES * per_device // (out_b + tmp_b))
+        reason = (
+          f"CPU: chunks of <= {_fmt_bytes(CPU_CHUNK_BYTES)} "
+          f"({_fmt_bytes((out_b + tmp_b) / per_device)} per seed)"
+        )
+      if budget is not None and _need(acc, 1) > MEMORY_FRACTION * budget:
+        cap = min(cap, per_device // 2)
+      for attempt in range(6):  # each attempt compiles; the account converges in 1-2
+        if cap >= per_device:
+          break
+        b, n = _balanced(per_device, 1 if attempt == 5 else cap)
+        acc = account(b)
+        if acc is None or budget is None or b == 1 or _need(acc, n) <= MEMORY_FRACTION * budget:
+          break
+        # XLA's account of the smaller program is the best guide to the next.
+        arg_b, out_b, tmp_b = acc
+        room = MEMORY_FRACTION * budget - arg_b - n * out_b
+        cap = min(b - 1, max(1, int(room / max(tmp_b / b, 1.0))))
+        reason = (
+          f"memory: chunks within {MEMORY_FRACTION:.0%} of the "
+          f"{_fmt_bytes(budget)} available per device"
+        )
+  need = _need(acc, n)
+  refuse = need is not None and budget is not None and need > budget and not allow
+  b_all, refuse = _agree(b, refuse)
+  if b_all != b:
+    b, n = _balanced(per_device, b_all)
+    acc = account(b)
+    need = _need(acc, n)
+    reason += "; the smallest chunk of all processes"
+  plan = Plan(
+    layout=_layout_name(b, n),
+    batch_size=b,
+    num_chunks=n,
+    num_devices=entry.num_devices,
+    num_seeds=num_seeds,
+    bytes_per_device=need,
+    available_bytes=None if budget is None else int(budget),
+    memory_source=source,
+    reason=reason,
+  )
+  if refuse:
+    raise _resource_error(entry.fn, plan)
+  return plan
+
+
+def _fn_name(fn) -> str:
+  while isinstance(fn, functools.partial):
+    fn = fn.func
+  return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _resource_error(fn, plan: Plan) -> ResourceError:
+  return ResourceError(
+    f"sweep of {plan.num_seeds} seeds of {_fn_name(fn)}: the program needs "
+    f"{_fmt_bytes(plan.bytes_per_device)} per device ({plan.layout}, "
+    f"{plan.batch_size} seed(s) at a time on each of {plan.num_devices} device(s); XLA's "
+    f"account of arguments, outputs and temporaries) but only "
+    f"{_fmt_bytes(plan.available_bytes)} is available per device ({plan.memory_source}). "
+    f"Nothing was run. Use smaller sizes or fewer seeds, or set {ALLOW_LARGE_ENV}=1 "
+    f"(allow_large=True; CLI --allow-large) to run it anyway."
+  )
+
+
+def _signature(keys, args) -> tuple:
+  leaves, treedef = jax.tree.flatten(args)
+  return (keys.shape[0], keys.dtype, treedef, tuple(jax.typeof(x) for x in leaves))
+
+
+def _lookup(entry: _Entry, keys, args, batch_size, allow: bool, invariant: bool) -> Plan:
+  sig = (_signature(keys, args), batch_size, allow, invariant)
+  plan_ = entry.plans.get(sig)
+  if plan_ is None:
+    plan_ = _plan(
+      entry, jax.random.key_impl(keys), keys.shape[0], args, batch_size, allow, invariant
+    )
+    entry.plans[sig] = plan_
+  else:
+    need, had = plan_.bytes_per_device, plan_.available_bytes
+    # A cached plan that needs a sizeable part of the memory is checked again
+    # (the memory may have been taken since); small ones are not, so that a
+    # repeated call costs no system query.
+    if not allow and need is not None and had is not None and 4 * need > had:
+      avail, source, sharers = available_bytes(entry.mesh)
+      if avail is not None and need > avail / sharers:
+        raise _resource_error(
+          entry.fn,
+          dataclasses.replace(plan_, available_bytes=int(avail / sharers), memory_source=source),
+        )
+  return plan_
+
+
+def _check(keys, batch_size) -> None:
+  if not jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+    raise TypeError("keys must be typed PRNG keys (jax.random.key / seed_keys)")
+  if keys.ndim != 1:
+    raise ValueError(f"keys must be 1-D (K,), got shape {keys.shape}")
+  if keys.shape[0] < 1:
+    raise ValueError("keys must hold at least one key")
+  if batch_size is not None and (
+    isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1
+  ):
+    raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+
+
+_MESHES: dict = {}
+
+
+def _mesh(devices) -> Mesh:
+  devs = tuple(devices) if devices is not None else tuple(jax.devices())
+  mesh = _MESHES.get(devs)
+  if mesh is None:
+    mesh = _MESHES[devs] = seed_mesh(devs)
+  return mesh
+
+
+def plan(
+  fn: Callable[..., Any],
+  keys: jax.Array,
+  *args,
+  devices: Sequence[jax.Device] | None = None,
+  batch_size: int | None = None,
+  allow_large: bool | None = None,
+  layout_invariant: bool = False,
+) -> Plan:
+  """The layout ``sweep`` uses for this call (compiling its program, running
+  nothing); raises ``ResourceError`` where ``sweep`` would."""
+  _check(keys, batch_size)
+  entry = _entry(fn, len(args), devices)
+  return _lookup(entry, keys, args, batch_size, _allow_large(allow_large), bool(layout_invariant))
+
+
 def sweep(
-  fn: Callable[..., Any], keys: jax.Array, *args, devices: Sequence[jax.Device] | None = None
+  fn: Callable[..., Any],
+  keys: jax.Array,
+  *args,
+  devices: Sequence[jax.Device] | None = None,
+  batch_size: int | None = None,
+  allow_large: bool | None = None,
+  layout_invariant: bool = False,
 ) -> Any:
-  """Runs ``fn(key, *args)`` for every key in ``keys``, vmapped and sharded.
+  """Runs ``fn(key, *args)`` for every key in ``keys``: one compiled program
+  vmapped over seeds, sharded over devices, called once or once per chunk.
+
+  **Layout.** The K seeds are split evenly over the devices; each device runs
+  its seeds as ``num_chunks`` chunks of ``batch_size`` seeds, each chunk one
+  call of the same compiled program (``fn`` vmapped over the chunk's seeds
+  and sharded over the devices), so one compilation serves every chunk and
+  every K with the same chunk size. With ``batch_size=None`` the layout is
+  chosen from XLA's buffer account of the compiled program, never from
+  timing:
+
+  1. **vmap** (one chunk of all of a device's seeds) by default: the fewest,
+     largest operations.
+  2. On a **CPU**, if that program's outputs and temporaries exceed
+     ``CPU_CHUNK_BYTES`` (4 MiB), **chunks** of at most ``CPU_CHUNK_BYTES``
+     worth of seeds (balanced, so padding wastes less than one seed per
+     chunk); one seed per chunk is the **sequential** layout. Why: one CPU
+     device runs a batch of small matmuls on one core, so vmapping gains by
+     running fewer, larger operations while per-operation overhead
+     dominates; once the seeds' weights, gradients and activations outgrow
+     the core's cache, every training step streams them from memory and a
+     loop over seeds wins (``benchmarks/sweeps.py``: 64 vmapped seeds of a
+     100-step training run are 3x faster than a loop at m = 16, 0.5x at
+     m = 256, where one seed needs ~3.4 MiB). On GPUs and TPUs the parallel
+     hardware wants the largest batch: vmap unless memory says otherwise.
+  3. On any device, if the program would need more than ``MEMORY_FRACTION``
+     (half) of the memory available per device, smaller chunks, down to one
+     seed at a time.
+
+  **Memory guard.** Before anything runs, the chosen program is compiled and
+  its buffer account per device (arguments + every chunk's outputs + the
+  temporaries of the two chunks that may be in flight) compared with the
+  memory available: the host's ``MemAvailable`` on a CPU (shared by this
+  process's CPU devices), ``bytes_limit - bytes_in_use`` of
+  ``memory_stats()`` on an accelerator. If it cannot fit, ``ResourceError``
+  (a ``MemoryError``) names both sizes, unless ``allow_large=True`` or the
+  environment variable ``JAXRNN_ALLOW_LARGE=1``. Layout and check are made
+  once per function, argument shapes and K, and cached with the
+  compilation.
+
+  **Rounding.** Each seed runs the same arithmetic in every layout, but on a
+  CPU XLA hands an operation to its YNNPACK library, or picks YNNPACK's
+  kernel, by the operation's size, and a vmapped operation holds all the
+  chunk's seeds: so the last bits of a seed's result can depend on the
+  chunk size, the number of devices and K (relative differences ~1e-7 per
+  operation; |loss difference| <= 5e-7 after 100 training steps in
+  ``benchmarks/sweeps.py``). A chunk size gives the same bits on every call.
+  ``layout_invariant=True`` compiles the CPU programs with XLA's own kernels
+  only (``CPU_INVARIANT_OPTIONS``: no YNNPACK calls, no shape-dependent
+  fusion emitters): every layout, number
+  of devices and K then gives the same bits for each seed (tested), at
+  1.3-2x the time on the benchmark's training runs. On GPUs and TPUs it
+  changes nothing.
 
   **Arguments:**
 
@@ -115,38 +557,56 @@ def sweep(
     ``args`` are arrays (or pytrees of arrays) shared by all seeds.
   - ``keys``: (K,) typed PRNG keys, e.g. from ``seed_keys``.
   - ``devices``: devices for the seed axis (default ``jax.devices()``).
+  - ``batch_size``: seeds per chunk on each device; ``None`` (default)
+    chooses as above, ``1`` is sequential, ``>= K / devices`` is one vmap.
+  - ``allow_large``: run even when the memory guard says it cannot fit
+    (default: the ``JAXRNN_ALLOW_LARGE`` environment variable).
+  - ``layout_invariant``: the same bits in every layout (see Rounding).
 
   **Returns:** ``fn``'s output pytree with a leading axis of size K, as host
   NumPy arrays.
+
+  **Cost:** that of K calls of ``fn``; one compilation per new function,
+  argument shapes and K, two when chunks are chosen (the vmap program is
+  compiled first for its buffer account).
 
   Example::
 
     >>> import jax, jaxrnn
     >>> f = lambda key, s: s * jax.random.normal(key, ())
-    >>> jaxrnn.sweep(f, jaxrnn.seed_keys(0, 5), 2.0).shape
+    >>> keys = jaxrnn.seed_keys(0, 5)
+    >>> jaxrnn.sweep(f, keys, 2.0).shape
+    (5,)
+    >>> jaxrnn.sweep(f, keys, 2.0, batch_size=2).shape  # 3 chunks of 2, padded
     (5,)
   """
-  if not jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
-    raise TypeError("keys must be typed PRNG keys (jax.random.key / seed_keys)")
-  if keys.ndim != 1:
-    raise ValueError(f"keys must be 1-D (K,), got shape {keys.shape}")
-  mesh = seed_mesh(devices)
-  n_dev = mesh.devices.size
+  _check(keys, batch_size)
+  entry = _entry(fn, len(args), devices)
+  invariant = bool(layout_invariant)
+  plan_ = _lookup(entry, keys, args, batch_size, _allow_large(allow_large), invariant)
+  program = entry.program(plan_.batch_size, invariant)
   k = keys.shape[0]
-  pad = (-k) % n_dev
-  raw = np.asarray(jax.random.key_data(keys))
-  if pad:
-    raw = np.concatenate([raw, np.repeat(raw[-1:], pad, axis=0)], axis=0)
-  impl = jax.random.key_impl(keys)
-  compiled = _compiled(fn, len(args), mesh, impl).call
-  sharding = NamedSharding(mesh, PartitionSpec(SEED_AXIS))
-  if jax.process_count() > 1:
-    raw_global = jax.make_array_from_callback(raw.shape, sharding, lambda idx: raw[idx])
-  else:
-    raw_global = jax.device_put(raw, sharding)
-  out = compiled(raw_global, *args)
-  if jax.process_count() > 1:
+  chunk = plan_.batch_size * plan_.num_devices
+  multi = jax.process_count() > 1
+  outs = []
+  for j in range(plan_.num_chunks):
+    kj = keys if plan_.num_chunks == 1 else keys[j * chunk : (j + 1) * chunk]
+    if kj.shape[0] < chunk:  # pad by repeating the last key; dropped below
+      kj = jnp.concatenate([kj, jnp.broadcast_to(kj[-1:], (chunk - kj.shape[0],))])
+    if multi:
+      raw = np.asarray(jax.random.key_data(kj))
+      glob = jax.make_array_from_callback(raw.shape, entry.key_sharding, lambda i, raw=raw: raw[i])
+      kj = jax.random.wrap_key_data(glob, impl=jax.random.key_impl(keys))
+    out = program(kj, *args)
+    if plan_.num_chunks > 1:  # one chunk at a time: the memory guard's account
+      jax.block_until_ready(out)
+    outs.append(out)
+  if multi:
     from jax.experimental import multihost_utils
 
-    out = multihost_utils.process_allgather(out, tiled=True)
-  return jax.tree.map(lambda x: np.asarray(x)[:k], out)
+    outs = [multihost_utils.process_allgather(o, tiled=True) for o in outs]
+  if len(outs) == 1:
+    if plan_.padded_seeds == k:
+      return jax.tree.map(np.asarray, outs[0])
+    return jax.tree.map(lambda x: np.asarray(x)[:k], outs[0])
+  return jax.tree.map(lambda *xs: np.concatenate([np.asarray(x) for x in xs])[:k], *outs)

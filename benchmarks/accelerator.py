@@ -1,0 +1,330 @@
+"""One command for an accelerator: the device, the benchmarks, every quick experiment.
+
+    python benchmarks/accelerator.py               # on a GPU: within ~8 minutes
+    python benchmarks/accelerator.py --tiny        # a tiny workload (CPU smoke test, < 1 min)
+    python benchmarks/accelerator.py --out-dir DIR # where the JSON, markdown and runs go
+
+Steps, each in its own process (so that each library's memory and threads
+are its own, and JAX in this parent never claims the accelerator), each with
+a time limit; a step that fails or runs out of time is recorded with the
+tail of its output and the next one runs:
+
+1. **device**: ``jax.devices()``, the platform, memory, and whether PyTorch
+   sees ``cuda`` and cuDNN.
+2. **peers**: ``benchmarks/peers.py --quick`` (jaxrnn against PyTorch; on
+   ``cuda`` PyTorch's ``nn.RNN`` runs through cuDNN; without PyTorch,
+   ``--no-torch``).
+3. **sweeps**: ``benchmarks/sweeps.py --quick --no-shard`` (``jaxrnn.sweep``
+   against a loop of jitted runs; the simulated-CPU-device table is left out,
+   it says nothing on an accelerator).
+4. **kernel**: the empirical-NTK benchmark: ``benchmarks/scaling.py --only
+   ntk --quick`` where ``scaling.py`` has it, else
+   ``benchmarks/peers_ntk.py --quick --skip-nvp`` where that file exists (it
+   needs its own neural-tangents environment; see its docstring), else
+   skipped with a note.
+5. **experiments**: ``python -m jaxrnn reproduce --preset quick --out
+   DIR/runs`` (every experiment's quick preset; the time of each is read from
+   the CLI's output).
+
+``--tiny`` runs the same steps with tiny sizes (peers: the small workload,
+one round; sweeps: ``--tiny``; kernel: skipped; experiments: one tiny
+``linearization`` run), so that the script is known to work before an
+accelerator is at hand (``tests/test_accelerator.py``). Installs nothing.
+
+Writes ``DIR/accelerator.json`` (everything, with each benchmark's own JSON
+inside) and ``DIR/accelerator.md`` (the tables); ``DIR`` defaults to
+``benchmarks/out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import time
+
+try:
+  from benchmarks import _common as C
+except ImportError:
+  import _common as C
+
+HERE = pathlib.Path(__file__).resolve().parent
+PY = sys.executable
+
+DEVICE_PROBE = r"""
+import json, jax
+devs = jax.devices()
+d = devs[0]
+info = {"platform": d.platform, "device_kind": getattr(d, "device_kind", ""),
+        "devices": [str(x) for x in devs], "num_devices": len(devs),
+        "jax": jax.__version__}
+try:
+  stats = d.memory_stats() or {}
+  info["memory_bytes_limit"] = stats.get("bytes_limit")
+except Exception:
+  pass
+try:
+  import torch
+  info["torch"] = torch.__version__
+  info["torch_cuda"] = bool(torch.cuda.is_available())
+  if info["torch_cuda"]:
+    info["torch_device"] = torch.cuda.get_device_name(0)
+    info["cudnn"] = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+except ImportError:
+  info["torch"] = None
+print("DEVICE " + json.dumps(info))
+"""
+
+# Seconds per step: (full run on an accelerator, --tiny).
+LIMITS = {
+  "device": (120, 120),
+  "peers": (150, 240),
+  "sweeps": (150, 240),
+  "kernel": (120, 60),
+  "experiments": (300, 300),
+}
+
+
+def run_step(name: str, argv: list[str], limit: float, env: dict) -> dict:
+  """Runs one step; returns its status, seconds, exit code and output tail."""
+  print(
+    f"[accelerator] {name}: {' '.join(argv)} (limit {limit:.0f} s)", file=sys.stderr, flush=True
+  )
+  t0 = time.perf_counter()
+  try:
+    proc = subprocess.run(
+      argv, cwd=str(C.REPO), env=env, capture_output=True, text=True, timeout=limit
+    )
+    out, rc = proc.stdout + proc.stderr, proc.returncode
+    status = "ok" if rc == 0 else "failed"
+  except subprocess.TimeoutExpired as e:
+    out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+    out += (e.stderr or b"").decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+    rc, status = None, "timed out"
+  seconds = time.perf_counter() - t0
+  print(f"[accelerator] {name}: {status} in {seconds:.0f} s", file=sys.stderr, flush=True)
+  return {
+    "status": status,
+    "seconds": round(seconds, 1),
+    "exit_code": rc,
+    "command": " ".join(
+      os.path.relpath(a, C.REPO) if a.startswith(str(C.REPO)) else a for a in argv
+    ),
+    "output_tail": out[-4000:],
+    "_output": out,
+  }
+
+
+def _load(path: pathlib.Path):
+  try:
+    return json.loads(path.read_text())
+  except (OSError, ValueError):
+    return None
+
+
+def _has_option(script: pathlib.Path, text: str, env: dict) -> bool:
+  try:
+    out = subprocess.run(
+      [PY, str(script), "--help"],
+      cwd=str(C.REPO),
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=120,
+    ).stdout
+  except (OSError, subprocess.TimeoutExpired):
+    return False
+  return text in out
+
+
+def main(argv=None) -> int:
+  ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  ap.add_argument("--tiny", action="store_true", help="tiny sizes (a CPU smoke test)")
+  ap.add_argument("--out-dir", type=pathlib.Path, default=None, help="default benchmarks/out")
+  ap.add_argument(
+    "--skip",
+    default="",
+    help="comma-separated steps to leave out (peers,sweeps,kernel,experiments)",
+  )
+  args = ap.parse_args(argv)
+  out_dir = (args.out_dir or HERE / "out").resolve()
+  out_dir.mkdir(parents=True, exist_ok=True)
+  skip = {s for s in args.skip.split(",") if s}
+  tiny = args.tiny
+  env = dict(os.environ)
+  env["BENCH_OUT_DIR"] = str(out_dir)  # the benchmarks' JSON files go here
+  env["PYTHONPATH"] = os.pathsep.join([str(C.REPO), env.get("PYTHONPATH", "")])
+  limit = lambda step: LIMITS[step][1 if tiny else 0]
+  load_start = C.loadavg()
+  t_start = time.perf_counter()
+  steps: dict[str, dict] = {}
+
+  # 1. the device
+  st = run_step("device", [PY, "-c", DEVICE_PROBE], limit("device"), env)
+  m = re.search(r"^DEVICE (.*)$", st["_output"], re.M)
+  device = json.loads(m.group(1)) if m else {}
+  st["device"] = device
+  steps["device"] = st
+  print(
+    f"[accelerator] device: {device.get('platform')} {device.get('device_kind')} "
+    f"x{device.get('num_devices')}; torch {device.get('torch')} cuda={device.get('torch_cuda')}",
+    file=sys.stderr,
+    flush=True,
+  )
+  on_accel = device.get("platform") not in (None, "cpu")
+  have_torch = device.get("torch") is not None
+
+  # 2. peers
+  if "peers" not in skip:
+    cmd = [PY, str(HERE / "peers.py"), "--out", "accel_peers"]
+    cmd += (
+      ["--workloads", "small", "--rounds", "1", "--min-sample", "0.01"] if tiny else ["--quick"]
+    )
+    if not have_torch:
+      cmd.append("--no-torch")
+    st = run_step("peers", cmd, limit("peers"), env)
+    st["result"] = _load(out_dir / "accel_peers.json")
+    if not have_torch:
+      st["note"] = "PyTorch is not installed: jaxrnn timed alone"
+    steps["peers"] = st
+
+  # 3. sweeps
+  if "sweeps" not in skip:
+    cmd = [PY, str(HERE / "sweeps.py"), "--out", "accel_sweeps", "--no-shard"]
+    cmd += ["--tiny"] if tiny else ["--quick"]
+    st = run_step("sweeps", cmd, limit("sweeps"), env)
+    st["result"] = _load(out_dir / "accel_sweeps.json")
+    steps["sweeps"] = st
+
+  # 4. the kernel benchmark (written by another issue; used where present)
+  if "kernel" not in skip:
+    scaling, peers_ntk = HERE / "scaling.py", HERE / "peers_ntk.py"
+    if tiny:
+      steps["kernel"] = {"status": "skipped", "note": "--tiny: the NTK benchmark has no tiny size"}
+    elif scaling.exists() and _has_option(scaling, "ntk", env):
+      st = run_step("kernel", [PY, str(scaling), "--only", "ntk", "--quick"], limit("kernel"), env)
+      st["result"] = _load(out_dir / "scaling_ntk.json")
+      steps["kernel"] = st
+    elif peers_ntk.exists():
+      st = run_step("kernel", [PY, str(peers_ntk), "--quick", "--skip-nvp"], limit("kernel"), env)
+      st["result"] = _load(out_dir / "peers_ntk.json")
+      steps["kernel"] = st
+    else:
+      steps["kernel"] = {
+        "status": "skipped",
+        "note": "neither benchmarks/scaling.py --only ntk nor benchmarks/peers_ntk.py exists",
+      }
+
+  # 5. the experiments
+  if "experiments" not in skip:
+    runs = out_dir / "runs"
+    if tiny:
+      cmd = [PY, "-m", "jaxrnn", "run", "linearization", "--preset", "quick"]
+      cmd += ["--out", str(runs), "--fresh", "--no-progress"]
+      for kv in ("ms=8", "omegas=0.01,0.1", "num_seeds=2", "num_sequences=2", "L=4"):
+        cmd += ["--set", kv]
+    else:
+      cmd = [PY, "-m", "jaxrnn", "reproduce", "--preset", "quick", "--out", str(runs)]
+      cmd += ["--fresh", "--no-progress"]
+    st = run_step("experiments", cmd, limit("experiments"), env)
+    st["experiments"] = [
+      {"name": n, "seconds": float(s)}
+      for n, s in re.findall(r"^\[(\w+): ([0-9.]+) s; results in", st["_output"], re.M)
+    ]
+    steps["experiments"] = st
+
+  total = time.perf_counter() - t_start
+  for st in steps.values():
+    st.pop("_output", None)
+  report = render(device, steps, total, tiny, load_start)
+  print(report)
+  payload = {
+    "command": " ".join(
+      ["benchmarks/accelerator.py"] + (argv if argv is not None else sys.argv[1:])
+    ),
+    "machine": C.machine(),
+    "tiny": tiny,
+    "device": device,
+    "on_accelerator": on_accel,
+    "total_seconds": round(total, 1),
+    "loadavg_start": load_start,
+    "loadavg_end": C.loadavg(),
+    "steps": steps,
+    "report": report,
+  }
+  (out_dir / "accelerator.json").write_text(json.dumps(payload, indent=1))
+  (out_dir / "accelerator.md").write_text(report + "\n")
+  print(f"\nwrote {out_dir / 'accelerator.json'} and {out_dir / 'accelerator.md'}")
+  return 0 if all(s["status"] in ("ok", "skipped") for s in steps.values()) else 1
+
+
+def _figures(name: str, st: dict) -> str:
+  """The few numbers a reader wants from a step, for the summary table."""
+  res = st.get("result") or {}
+  if name == "device":
+    d = st.get("device", {})
+    return f"{d.get('platform')} {d.get('device_kind')} x{d.get('num_devices')}"
+  if name == "peers" and res:
+    parts = []
+    for w, r in res.get("results", {}).items():
+      if "ratios" in r:
+        parts.append(w + " " + ", ".join(f"{op} {x:.2f}x" for op, x in r["ratios"].items()))
+      else:
+        fwd = r["times"]["jax"]["forward"]["median"]
+        parts.append(f"{w} forward {C.ms(fwd):.3g} ms")
+    return "; ".join(parts) + (
+      " (torch/jaxrnn)" if any("ratios" in r for r in res.get("results", {}).values()) else ""
+    )
+  if name == "sweeps" and res:
+    return "loop/sweep " + ", ".join(
+      f"m={g['m']} K={g['K']} {g['speedup']:.2f}x" for g in res.get("grid", [])
+    )
+  if name == "experiments":
+    ex = st.get("experiments", [])
+    return f"{len(ex)} finished: " + ", ".join(f"{e['name']} {e['seconds']:.0f} s" for e in ex)
+  if name == "kernel" and res:
+    return (res.get("report") or "").strip().splitlines()[0][:120] if res.get("report") else ""
+  return ""
+
+
+def render(device: dict, steps: dict, total: float, tiny: bool, load_start) -> str:
+  title = "Accelerator check" + (" (--tiny)" if tiny else "")
+  lines = [
+    f"# {title}",
+    "",
+    f"Device: {device.get('platform')} {device.get('device_kind')} "
+    f"x{device.get('num_devices')} (jax {device.get('jax')}; torch {device.get('torch')}, "
+    f"cuda {device.get('torch_cuda')}, cuDNN {device.get('cudnn')}). Total {total:.0f} s. "
+    f"Load average at the start {load_start}.",
+    "",
+  ]
+  rows = []
+  for name, st in steps.items():
+    note = st.get("note", "")
+    rows.append(
+      [name, st["status"], st.get("seconds", ""), _figures(name, st) or note, st.get("command", "")]
+    )
+  lines.append(C.table(["step", "status", "seconds", "figures", "command"], rows))
+  for name in ("peers", "sweeps"):
+    res = (steps.get(name) or {}).get("result") or {}
+    if res.get("report"):
+      lines += ["", f"## {name}", "", res["report"].strip()]
+  failed = [n for n, s in steps.items() if s["status"] not in ("ok", "skipped")]
+  for n in failed:
+    lines += [
+      "",
+      f"## {n}: {steps[n]['status']}",
+      "",
+      "```",
+      steps[n]["output_tail"][-1500:],
+      "```",
+    ]
+  return "\n".join(lines)
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,48 @@
+"""The one-command accelerator check runs on a CPU with a tiny workload
+(``benchmarks/accelerator.py --tiny``), so it is known to work before an
+accelerator is at hand."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+@pytest.mark.slow
+def test_accelerator_check_runs_tiny_on_cpu(tmp_path):
+  env = dict(os.environ)
+  env["JAX_PLATFORMS"] = "cpu"
+  env["PYTHONPATH"] = os.pathsep.join([REPO, env.get("PYTHONPATH", "")])
+  proc = subprocess.run(
+    [sys.executable, os.path.join(REPO, "benchmarks", "accelerator.py"), "--tiny"]
+    + ["--out-dir", str(tmp_path)],
+    cwd=REPO,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=900,
+  )
+  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+  res = json.loads((tmp_path / "accelerator.json").read_text())
+  md = (tmp_path / "accelerator.md").read_text()
+  assert res["tiny"] and res["device"]["platform"] == "cpu"
+  steps = res["steps"]
+  assert list(steps) == ["device", "peers", "sweeps", "kernel", "experiments"]
+  for name in ("device", "peers", "sweeps", "experiments"):
+    assert steps[name]["status"] == "ok", (name, steps[name].get("output_tail"))
+  assert steps["kernel"]["status"] == "skipped" and steps["kernel"]["note"]
+  # Each benchmark's own JSON is inside, with its numbers.
+  peers = steps["peers"]["result"]["results"]["small"]
+  assert peers["times"]["jax"]["forward"]["median"] > 0
+  grid = steps["sweeps"]["result"]["grid"]
+  assert [(g["m"], g["K"]) for g in grid] == [(8, 1), (8, 4)]
+  assert all(g["speedup"] > 0 and g["max_abs_loss_difference"] < 1e-5 for g in grid)
+  assert [e["name"] for e in steps["experiments"]["experiments"]] == ["linearization"]
+  assert (tmp_path / "runs" / "linearization" / "quick" / "results.jsonl").exists()
+  # One markdown page with the summary table and the benchmarks' tables.
+  assert "| step" in md and "## sweeps" in md and "## peers" in md
