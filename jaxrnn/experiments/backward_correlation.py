@@ -144,9 +144,17 @@ def report(cfg: Config, records: list, out_dir) -> str:
       "over seeds (n = seeds with a finite value)."
     ),
   )
-  missing = sum(
-    len(_early(by, m, k)) - lab.finite_values(_early(by, m, k)).size for m in ms for k in d_outs
-  )
+  missing = {
+    "non-finite per-seed means over i<L": sum(
+      len(_early(by, m, k)) - lab.finite_values(_early(by, m, k)).size for m in ms for k in d_outs
+    ),
+    "non-finite per-seed, per-lag values": sum(
+      sum(lab.finite(v) is None for v in _at_lag(by, m, k, g, L))
+      for m in ms
+      for k in d_outs
+      for g in lags
+    ),
+  }
   shown = sorted({1, max(1, (L - 1) // 2), L - 1})
   rows = []
   for k in d_outs:
@@ -290,7 +298,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
       )
       if dout_slope is not None
       else "Only one d_out was run.",
-      lab.missing_note({"non-finite per-seed correlations": missing}),
+      lab.missing_note(missing),
     ],
   )
   s.choices(

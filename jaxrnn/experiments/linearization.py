@@ -77,7 +77,7 @@ SCALINGS = ("relative", "absolute", "sgd")
 class Config:
   ms: tuple[int, ...] = option((32, 64, 128, 256), each(at_least(2)), help="widths m")
   omegas: tuple[float, ...] = option(
-    (1e-4, 1e-3, 1e-2, 1e-1, 1.0), each(greater_than(0)), help="relative radii omega"
+    (1e-5, 1e-4, 1e-3, 1e-2, 1e-1), each(greater_than(0)), help="relative radii omega"
   )
   radii: tuple[float, ...] = option(
     (0.01, 0.1, 1.0), each(greater_than(0)), help="absolute radii r = ||(W', A')||_F"
@@ -439,17 +439,23 @@ def report(cfg: Config, records: list, out_dir) -> str:
       )
     )
   verdicts += [
-    lab.slope_verdict(
-      f"Eq. (4) is the first-order part: without flips err ∝ ω^1 (flip-free seeds, m={m_smooth})",
-      k_smooth,
-      near=1.0,
-      tol=0.15,
+    _at_m(
+      lab.slope_verdict(
+        "Eq. (4) is the first-order part: without flips err ∝ ω^1 (flip-free seeds)",
+        k_smooth,
+        near=1.0,
+        tol=0.15,
+      ),
+      m_smooth,
     ),
-    lab.slope_verdict(
-      f"with flips err ∝ ω^(1/2) (random direction; ω ≤ {cfg.max_fit_omega:g}, m={m_flips})",
-      k_flips,
-      near=0.5,
-      tol=0.15,
+    _at_m(
+      lab.slope_verdict(
+        f"with flips err ∝ ω^(1/2) (random direction, ω ≤ {cfg.max_fit_omega:g})",
+        k_flips,
+        near=0.5,
+        tol=0.15,
+      ),
+      m_flips,
     ),
     lab.slope_verdict(
       "SGD with η ∝ 1/m moves (W, A) by ‖(ΔW, ΔA)‖_F ∝ m^-1/2", k_move, near=-0.5, tol=0.1
@@ -486,6 +492,10 @@ def report(cfg: Config, records: list, out_dir) -> str:
     "grows' = slope interval below −0.1; float64."
   )
   return s.render()
+
+
+def _at_m(v: lab.Verdict, m) -> lab.Verdict:
+  return v._replace(measured=f"{v.measured} at m={m}") if m is not None else v
 
 
 def _omega_fit(cfg, by, *, flips: bool):

@@ -208,7 +208,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
   s.table(
     [
       "m",
-      "rms |err|/(‖v‖‖x‖) per seed",
+      "rms err/(‖v‖‖x‖) per seed",
       "√m·rms (pooled)",
       "frac within (8)",
       "rms(err/σ_pred)",
