@@ -52,10 +52,10 @@ from jaxrnn.lab import at_least, each, greater_than, one_of, option
 class Config:
   ms: tuple[int, ...] = option((64, 128, 256, 512, 1024), each(at_least(2)), help="widths m")
   d_outs: tuple[int, ...] = option((1, 4), each(at_least(1)), help="output dimensions")
-  L: int = option(10, at_least(3), help="sequence length")
+  L: int = option(10, at_least(2), help="sequence length")
   d: int = option(6, at_least(3), help="input dimension")
   eps_x: float = option(0.05, greater_than(0), help="scale of the middle tokens (Def. 3.1)")
-  num_seeds: int = option(16, at_least(2), help="networks per point")
+  num_seeds: int = option(16, at_least(1), help="networks per point")
   num_sequences: int = option(8, at_least(1), help="sequences per network")
   dtype: str = option("float32", one_of("float32", "float64"))
   seed: int = option(0, lab.seed_range)

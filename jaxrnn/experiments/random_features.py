@@ -55,7 +55,7 @@ class Config:
   )
   d: int = option(16, at_least(2), help="input dimension")
   num_pairs: int = option(256, at_least(2), help="pairs (v, x) per seed")
-  num_seeds: int = option(8, at_least(2), help="draws of T per point")
+  num_seeds: int = option(8, at_least(1), help="draws of T per point")
   dtype: str = option("float64", one_of("float32", "float64"))
   seed: int = option(0, lab.seed_range)
 
