@@ -197,6 +197,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     rows.append(
       [
         m,
+        lab.stats(rms).n,
         lab.stats(rms).fmt(".3g", robust=True),
         const[m],
         frac[m],
@@ -208,8 +209,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   s.table(
     [
       "m",
+      "seeds",
       "rms err/(‖v‖‖x‖) per seed",
-      "√m·rms (pooled)",
+      "√m·rms (pooled over seeds)",
       "frac within (8)",
       "rms(err/σ_pred)",
       "gain of p=2Tv per seed",
