@@ -22,6 +22,10 @@ SMALL = [
   "num_sequences=4",
   "--set",
   "L=4",
+  "--set",
+  "radii=0.1",
+  "--set",
+  "sgd_steps=2",
 ]
 
 
@@ -95,7 +99,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   meta = json.loads((full_dir / "config.json").read_text())
   assert meta["seed"] == 0 and meta["environment"]["jax"] and meta["environment"]["devices"]
   full = _records(full_dir)
-  n_points = 2 * (6 + 3 + 1)  # widths x (omegas + default radii + one SGD point)
+  n_points = 2 * (6 + 1 + 1)  # widths x (omegas + radii + one SGD point)
   assert len(full) == n_points
 
   cut_dir = cut_out / "linearization" / "quick"
