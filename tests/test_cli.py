@@ -23,9 +23,7 @@ SMALL = [
   "--set",
   "L=4",
   "--set",
-  "radii=0.1",
-  "--set",
-  "sgd_steps=2",
+  "scalings=relative",
 ]
 
 
@@ -99,8 +97,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   meta = json.loads((full_dir / "config.json").read_text())
   assert meta["seed"] == 0 and meta["environment"]["jax"] and meta["environment"]["devices"]
   full = _records(full_dir)
-  n_points = 2 * (6 + 1 + 1)  # widths x (omegas + radii + one SGD point)
-  assert len(full) == n_points
+  assert len(full) == 12
 
   cut_dir = cut_out / "linearization" / "quick"
   proc = subprocess.Popen(
@@ -127,7 +124,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   proc.send_signal(signal.SIGKILL)
   proc.wait()
   kept = _records(cut_dir)
-  assert 3 <= len(kept) < n_points, "the kill should land mid-sweep"
+  assert 3 <= len(kept) < 12, "the kill should land mid-sweep"
   # Simulate a torn write of the point in flight: a partial line at the end.
   with open(cut_dir / "results.jsonl", "a") as f:
     f.write('{"key": "{\\"m\\":12,')
@@ -136,7 +133,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   resumed = _records(cut_dir)
   assert [r["key"] for r in resumed[: len(kept)]] == [r["key"] for r in kept]
   keys = [r["key"] for r in resumed]
-  assert len(keys) == len(set(keys)) == n_points
+  assert len(keys) == len(set(keys)) == 12
   by_key = {r["key"]: r for r in full}
   for r in resumed:
     assert r["rel_err"] == pytest.approx(by_key[r["key"]]["rel_err"], rel=1e-12)

@@ -147,3 +147,6 @@ def test_report_survives_missing_values(tmp_path):
   assert (tmp_path / "linearization.png").exists()
   # A report over nothing at all still renders.
   assert "## Verdicts" in mod.report(CFG, [], tmp_path)
+  # A run of one scaling reports that scaling only.
+  only = verdicts(mod.report(dataclasses.replace(CFG, scalings=("absolute",)), recs, tmp_path))
+  assert only and all("absolute" in rule for rule in only)
