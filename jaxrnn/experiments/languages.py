@@ -539,6 +539,20 @@ def report(cfg: Config, records: list, out_dir) -> str:
       )
     rows.append(row)
   s.table(["language", "DFA states"] + [f"{o}: {b}" for o in opts for b in bins], rows)
+  s.table(
+    ["language"] + [f"{o}: training accuracy" for o in opts],
+    [
+      [name]
+      + [
+        _acc_cell(list((tr.get((name, o)) or {}).get("train_acc") or []), diverged(name, o))
+        for o in opts
+      ]
+      for name in names
+    ],
+    caption="Sign accuracy on the (class-balanced) training set at the end of training: a "
+    "language that is not learned on held-out strings with training accuracy near 0.5 is an "
+    "optimization failure, not a generalization failure.",
+  )
 
   if names:
     fig, axes = lab.figure(len(opts), 1, width=5.6, height=4.2)
