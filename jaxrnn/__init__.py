@@ -11,7 +11,8 @@ public name with its signature.
   ``random_normalized_sequence``.
 - Pseudo-network (Eq. 4-5, Sec. 4.1): ``pseudo_network``,
   ``pseudo_network_explicit``, ``backward_matrices``,
-  ``backward_correlations``, ``taylor_remainder``, ``scaled_perturbation``.
+  ``backward_correlations``, ``taylor_remainder``, ``scaled_perturbation``,
+  ``absolute_perturbation``.
 - ``inversion_matrix`` (Sec. 4.4; the rest of the inversion in
   ``jaxrnn.inversion``).
 - Seeds: ``sweep``, ``seed_keys``, ``seed_mesh``.
@@ -29,6 +30,7 @@ from jaxrnn import checks, concept, features, inversion, kernels, languages, rer
 from jaxrnn._src.inputs import normalize_sequence, random_normalized_sequence, random_true_sequence
 from jaxrnn._src.inversion import inversion_matrix
 from jaxrnn._src.pseudo import (
+  absolute_perturbation,
   backward_correlations,
   backward_matrices,
   pseudo_network,
@@ -75,6 +77,7 @@ __all__ = [
   "backward_correlations",
   "taylor_remainder",
   "scaled_perturbation",
+  "absolute_perturbation",
   # Sec. 4.4
   "inversion_matrix",
   # seeds

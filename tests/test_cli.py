@@ -22,6 +22,8 @@ SMALL = [
   "num_sequences=4",
   "--set",
   "L=4",
+  "--set",
+  "scalings=relative",
 ]
 
 

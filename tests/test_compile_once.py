@@ -97,9 +97,9 @@ def test_sweep_grid_points_of_one_shape_compile_once():
 # Tiny configs, and for each a point; (name, overrides, second point or None).
 _TINY = {
   "linearization": (
-    dict(ms=(8,), omegas=(0.01, 0.1), num_seeds=2, num_sequences=2, L=4),
-    {"m": 8, "omega": 0.01},
-    {"m": 8, "omega": 0.1},
+    dict(ms=(8,), omegas=(0.01, 0.1), radii=(0.1,), num_seeds=2, num_sequences=2, L=4),
+    {"m": 8, "scaling": "relative", "size": 0.01},
+    {"m": 8, "scaling": "absolute", "size": 0.1},  # relative and absolute share a program
   ),
   "random_features": (dict(ms=(16,), num_pairs=4, num_seeds=2), {"m": 16}, None),
   "invertibility": (

@@ -1,7 +1,6 @@
 """Short training runs on formal languages (Sec. 5) and the experiment's
 plumbing, at sizes that take a few seconds on 2 CPU cores."""
 
-import dataclasses
 import functools
 
 import jax
@@ -59,32 +58,3 @@ def test_bin_class_counts_against_loop():
       sel = (bins == b) & (lab == bool(k))
       assert t[b, k] == sel.sum()
       assert c[b, k] == (pred[sel] == lab[sel]).sum()
-
-
-def test_experiment_tiny_run(tmp_path):
-  from jaxrnn import experiments as runner
-  from jaxrnn.experiments import languages as exp
-
-  cfg = dataclasses.replace(
-    exp.PRESETS["quick"],
-    languages=("tomita1", "one_one"),
-    optimizers=("rmsprop",),
-    train_max_len=5,
-    test_bin_edges=(7,),
-    n_test=16,
-    m=16,
-    steps=20,
-    batch_size=8,
-    num_seeds=2,
-    complexity_lengths=(4, 8),
-    additive_lengths=(2, 3),
-    additive_n=3,
-  )
-  records, summary = runner.run_experiment(
-    exp.EXPERIMENT, cfg, tmp_path, preset="test", progress=False
-  )
-  assert len(records) == 3
-  assert "| tomita1 |" in summary and "| one_one |" in summary
-  assert (tmp_path / "languages.png").exists()
-  rec = next(r for r in records if r["point"].get("language") == "tomita1")
-  assert np.array(rec["balanced_acc"]).shape == (2, 2)

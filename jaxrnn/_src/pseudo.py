@@ -22,7 +22,8 @@ cross-check and as the baseline of ``benchmarks/scaling.py``.
 
 Measures of the expansion: ``taylor_remainder`` (the true change, its
 first-order part and the activation flips along a perturbation; Lemma G.3),
-``scaled_perturbation`` (a random direction of prescribed relative size) and
+``scaled_perturbation`` (a random direction of prescribed relative size),
+``absolute_perturbation`` (one of prescribed absolute Frobenius size) and
 ``backward_correlations`` (B against Back_{i->L}, Lemma F.11).
 """
 
@@ -153,6 +154,43 @@ def scaled_perturbation(key: jax.Array, params: RNNParams, omega) -> RNNParams:
     return g * (jnp.asarray(omega, dtype) * jnp.linalg.norm(ref) / jnp.linalg.norm(g))
 
   return RNNParams(direction(kw, params.W), direction(ka, params.A), jnp.zeros_like(params.B))
+
+
+def absolute_perturbation(key: jax.Array, params: RNNParams, radius) -> RNNParams:
+  """A random perturbation of prescribed absolute size ``||(W', A')||_F = radius``.
+
+  An isotropic Gaussian direction in the space of (W', A'): G_W (m, m) and
+  G_A (m, d) with i.i.d. N(0, 1) entries, both scaled by the same factor
+
+      W' = radius G_W / s,   A' = radius G_A / s,   s = sqrt(||G_W||_F^2 + ||G_A||_F^2),
+
+  so ``||W'||_F^2 + ||A'||_F^2 = radius^2`` exactly; ``B' = 0``. Since W and A
+  of Def. 3.2 have the same entry variance 2/m, each block's *relative* size
+  is about ``radius / sqrt(2 (m + d))`` (``||W||_F^2 ~ 2m``, ``||A||_F^2 ~
+  2d``): a fixed absolute radius is a relative radius that falls like
+  ``m^(-1/2)``, the regime of weights that move by O(1) in Frobenius norm as
+  the width grows. Compare ``scaled_perturbation`` (fixed relative size).
+
+  **Arguments:** ``key``; ``params`` the expansion point (only shapes and
+  dtype are used); ``radius`` >= 0 (a scalar, may be traced).
+
+  **Returns:** ``RNNParams`` shaped like ``params``. Cost O(m^2 + m d).
+
+  Example::
+
+    >>> import jax, jax.numpy as jnp, jaxrnn
+    >>> p = jaxrnn.init_params(jax.random.key(0), 64, 4, 1)
+    >>> dlt = jaxrnn.absolute_perturbation(jax.random.key(1), p, 0.5)
+    >>> norm = jnp.sqrt(jnp.sum(dlt.W**2) + jnp.sum(dlt.A**2))
+    >>> round(float(norm), 5), float(jnp.abs(dlt.B).max())
+    (0.5, 0.0)
+  """
+  kw, ka = jax.random.split(key)
+  dtype = params.W.dtype
+  gw = jax.random.normal(kw, params.W.shape, dtype)
+  ga = jax.random.normal(ka, params.A.shape, dtype)
+  s = jnp.asarray(radius, dtype) / jnp.sqrt(jnp.sum(gw**2) + jnp.sum(ga**2))
+  return RNNParams(gw * s, ga * s, jnp.zeros_like(params.B))
 
 
 def taylor_remainder(params: RNNParams, delta: RNNParams, xs: jax.Array):

@@ -1,0 +1,152 @@
+"""Experiment ``linearization``: a tiny run and its resume, verdicts that flip
+with the records, and a report that survives missing values."""
+
+import dataclasses
+import math
+
+import numpy as np
+
+from jaxrnn import experiments as runner
+from jaxrnn.experiments import linearization as mod
+
+
+def verdicts(summary: str) -> dict:
+  """rule -> outcome ('yes'/'no'/'undecided') from the summary's verdict table."""
+  out, on = {}, False
+  for line in summary.splitlines():
+    if line.startswith("## "):
+      on = line == "## Verdicts"
+    elif on and line.startswith("| ") and not line.startswith("| ---"):
+      cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+      if cells[-1].startswith("**"):
+        out[cells[0]] = cells[-1].strip("*")
+  return out
+
+
+TINY = dict(
+  ms=(8, 16),
+  omegas=(1e-3, 0.1),
+  radii=(0.1,),
+  num_seeds=2,
+  num_sequences=2,
+  L=4,
+  sgd_steps=4,
+  sgd_batch_size=2,
+  sgd_num_train=8,
+)
+
+
+def test_tiny_run_and_resume(tmp_path):
+  for preset in ("quick", "paper"):
+    runner.validate_config(mod.PRESETS[preset])
+    assert mod.PRESETS[preset].num_seeds >= 5
+  cfg = dataclasses.replace(mod.PRESETS["quick"], **TINY)
+  records, summary = runner.run_experiment(
+    mod.EXPERIMENT, cfg, tmp_path, preset="quick", progress=False
+  )
+  assert len(records) == len(mod.points(cfg)) == 2 * (2 + 1 + 1)
+  assert "## Verdicts" in summary and "## Reading" in summary and "Design choices" in summary
+  assert (tmp_path / "linearization.png").exists()
+  rec = next(r for r in records if r["point"]["scaling"] == "sgd")
+  assert len(rec["rel_err"]) == cfg.num_seeds  # per-seed values are kept
+  records2, summary2 = runner.run_experiment(
+    mod.EXPERIMENT, cfg, tmp_path, preset="quick", progress=False
+  )
+  assert summary2 == summary and len(records2) == len(records)
+
+
+CFG = dataclasses.replace(
+  mod.PRESETS["quick"],
+  ms=(32, 64, 128, 256, 512),
+  omegas=(1e-6, 1e-5, 1e-3, 1e-2, 1e-1),
+  radii=(0.1, 1.0),
+  num_seeds=6,
+)
+
+
+def _records(*, opposite: bool):
+  """Synthetic records with the outcome theory predicts (``opposite=False``)
+  or its opposite. Per-seed multiplicative noise of +-2% keeps bootstrap
+  intervals non-degenerate and far narrower than the margins (0.1-0.15)."""
+  rng = np.random.default_rng(0)
+
+  def noisy(v):
+    return list(v * np.exp(0.02 * rng.standard_normal(CFG.num_seeds)))
+
+  recs = []
+  for m in CFG.ms:
+    for w in CFG.omegas:
+      if w <= 1e-5:  # no flips: second-order remainder
+        err, flips = (2.5 * w if not opposite else 50 * w**2), 0.0
+      else:
+        err, flips = (0.8 * math.sqrt(w) if not opposite else 0.8 * w), w
+      if opposite:
+        err *= 32.0 / m  # falls like 1/m
+      recs.append(
+        {
+          "point": {"m": m, "scaling": "relative", "size": w},
+          "rel_err": noisy(err),
+          "flip_fraction": [flips] * CFG.num_seeds,
+        }
+      )
+    for r in CFG.radii:
+      w = r / math.sqrt(2 * m)
+      err = 0.8 * math.sqrt(w) if not opposite else 0.1 * r * m**0.3
+      recs.append(
+        {
+          "point": {"m": m, "scaling": "absolute", "size": r},
+          "rel_err": noisy(err),
+          "flip_fraction": [w] * CFG.num_seeds,
+        }
+      )
+    k = -0.5 if not opposite else 0.2
+    move = 0.5 * m**-0.5 if not opposite else 0.3
+    recs.append(
+      {
+        "point": {"m": m, "scaling": "sgd"},
+        "rel_err": noisy(3 * m**k),
+        "random_rel_err": noisy(3 * m**k),
+        "flip_fraction": [0.01] * CFG.num_seeds,
+        "random_flip_fraction": [0.01] * CFG.num_seeds,
+        "norm_dW": noisy(move),
+        "norm_dA": noisy(move),
+        "rel_dW": noisy(move / m),
+        "loss_start": [1.0] * CFG.num_seeds,
+        "loss_end": [0.1] * CFG.num_seeds,
+        "diverged": [False] * CFG.num_seeds,
+      }
+    )
+  return recs
+
+
+def test_verdicts_follow_the_records_and_flip(tmp_path):
+  real = verdicts(mod.report(CFG, _records(opposite=False), tmp_path))
+  opp = verdicts(mod.report(CFG, _records(opposite=True), tmp_path))
+  assert set(real) == set(opp) and len(real) == 9 + 2 + 2 + 1
+  for rule in real:
+    assert {real[rule], opp[rule]} == {"yes", "no"}, (rule, real[rule], opp[rule])
+  # The theory's direction: exact as m grows under the absolute radius and
+  # along SGD's displacement, not at a fixed relative radius.
+  assert real["err → 0 as m grows: r=1 (absolute)"] == "yes"
+  assert real["err → 0 as m grows: SGD displacement"] == "yes"
+  assert real["err → 0 as m grows: ω=0.01 (relative)"] == "no"
+
+
+def test_report_survives_missing_values(tmp_path):
+  recs = _records(opposite=False)
+  recs[0]["rel_err"][0] = None  # one seed non-finite
+  recs[1]["rel_err"] = [None] * CFG.num_seeds  # a whole cell
+  sgd = next(r for r in recs if r["point"]["scaling"] == "sgd")
+  sgd["diverged"][1] = True
+  sgd["rel_err"][1] = None
+  recs = [r for r in recs if r["point"] != {"m": 64, "scaling": "absolute", "size": 0.1}]
+  summary = mod.report(CFG, recs, tmp_path)
+  assert "n/a" in summary
+  assert "Left out of fits and figures:" in summary
+  assert "1 diverged SGD runs" in summary
+  assert (tmp_path / "linearization.png").exists()
+  # A report over nothing at all still renders.
+  assert "## Verdicts" in mod.report(CFG, [], tmp_path)
+  # A run of one scaling reports that scaling only.
+  only = verdicts(mod.report(dataclasses.replace(CFG, scalings=("absolute",)), recs, tmp_path))
+  assert only and all("absolute" in rule for rule in only)

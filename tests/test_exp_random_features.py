@@ -1,0 +1,92 @@
+"""Experiment ``random_features``: a tiny run and its resume, verdicts that
+flip with the records, and a report that survives missing values."""
+
+import dataclasses
+import math
+
+import numpy as np
+
+from jaxrnn import experiments as runner
+from jaxrnn.experiments import random_features as mod
+
+
+def verdicts(summary: str) -> dict:
+  """rule -> outcome ('yes'/'no'/'undecided') from the summary's verdict table."""
+  out, on = {}, False
+  for line in summary.splitlines():
+    if line.startswith("## "):
+      on = line == "## Verdicts"
+    elif on and line.startswith("| ") and not line.startswith("| ---"):
+      cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+      if cells[-1].startswith("**"):
+        out[cells[0]] = cells[-1].strip("*")
+  return out
+
+
+def test_tiny_run_and_resume(tmp_path):
+  for preset in ("quick", "paper"):
+    runner.validate_config(mod.PRESETS[preset])
+  assert mod.PRESETS["paper"].num_seeds >= 5
+  cfg = dataclasses.replace(mod.PRESETS["quick"], ms=(16, 64), num_pairs=16, num_seeds=2)
+  records, summary = runner.run_experiment(
+    mod.EXPERIMENT, cfg, tmp_path, preset="quick", progress=False
+  )
+  assert len(records) == 2 and len(records[0]["rms"]) == 2  # per-seed values
+  assert "## Verdicts" in summary and "## Reading" in summary and "Design choices" in summary
+  assert (tmp_path / "random_features.png").exists()
+  records2, summary2 = runner.run_experiment(
+    mod.EXPERIMENT, cfg, tmp_path, preset="quick", progress=False
+  )
+  assert summary2 == summary and len(records2) == len(records)
+
+
+CFG = dataclasses.replace(mod.PRESETS["quick"], num_seeds=8)
+
+
+def _records(*, opposite: bool):
+  """The measured outcome (``opposite=False``: rate m^-1/2, constant ~1.6,
+  ~45% within (8), our sigma right, paper gain = m) or its opposite. Per-seed
+  noise of +-2% keeps intervals far inside the margins (0.05-0.1)."""
+  rng = np.random.default_rng(1)
+
+  def noisy(v):
+    return list(v * np.exp(0.02 * rng.standard_normal(CFG.num_seeds)))
+
+  recs = []
+  for m in CFG.ms:
+    rms = 1.6 / math.sqrt(m) if not opposite else 0.5 * m**-0.7
+    recs.append(
+      {
+        "point": {"m": m},
+        "rms": noisy(rms),
+        "mean_abs": noisy(0.8 * rms),
+        "p95": noisy(2 * rms),
+        "frac_within_bound": [0.45 if not opposite else 0.99] * CFG.num_seeds,
+        "z_rms": noisy(1.0 if not opposite else 2.0),
+        "paper_gain": noisy(m if not opposite else 2.0),
+      }
+    )
+  return recs
+
+
+def test_verdicts_follow_the_records_and_flip(tmp_path):
+  real = verdicts(mod.report(CFG, _records(opposite=False), tmp_path))
+  opp = verdicts(mod.report(CFG, _records(opposite=True), tmp_path))
+  assert set(real) == set(opp) and len(real) == 6
+  for rule in real:
+    assert {real[rule], opp[rule]} == {"yes", "no"}, (rule, real[rule], opp[rule])
+  assert real["rate: rms error ∝ m^-1/2 (Lemma 4.4)"] == "yes"
+  assert real["the paper's p = 2Tv is m times too large: its gain on v^T x is m"] == "yes"
+
+
+def test_report_survives_missing_values(tmp_path):
+  recs = _records(opposite=False)
+  recs[0]["rms"][0] = None
+  recs[1]["z_rms"] = [None] * CFG.num_seeds
+  recs[2]["paper_gain"] = None
+  del recs[3]
+  summary = mod.report(CFG, recs, tmp_path)
+  assert "n/a" in summary
+  assert "Left out of fits and figures:" in summary
+  assert (tmp_path / "random_features.png").exists()
+  assert "## Verdicts" in mod.report(CFG, [], tmp_path)
