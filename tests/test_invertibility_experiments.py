@@ -10,21 +10,13 @@ import pytest
 
 import jaxrnn
 from jaxrnn import experiments as runner
-from jaxrnn.experiments import backward_correlation, invertibility, random_features, rerandomization
+from jaxrnn.experiments import backward_correlation, random_features
 
 TINY = {
   "random_features": (random_features, dict(ms=(16, 64), num_pairs=16, num_seeds=2)),
-  "invertibility": (
-    invertibility,
-    dict(ms=(16, 32), Ls=(3, 4), eps_xs=(0.05,), num_seeds=2, num_sequences=4, num_train=8),
-  ),
   "backward_correlation": (
     backward_correlation,
     dict(ms=(16, 32), d_outs=(1, 2), L=4, num_seeds=2, num_sequences=2),
-  ),
-  "rerandomization": (
-    rerandomization,
-    dict(ms=(16, 32), num_blocks=(2, 4), L=3, num_seeds=2, num_sequences=2, wbar_max_m=16),
   ),
 }
 
@@ -44,13 +36,6 @@ def test_experiment_runs_and_reports(name, tmp_path):
   # Resuming computes nothing new and gives the same summary.
   records2, summary2 = runner.run_experiment(exp, cfg, tmp_path, preset="quick", progress=False)
   assert summary2 == summary and len(records2) == len(records)
-
-
-def test_bad_configs():
-  with pytest.raises(runner.ConfigError, match="num_blocks"):
-    runner.apply_overrides(rerandomization.PRESETS["quick"], ["num_blocks=3"])
-  with pytest.raises(runner.ConfigError, match="Ls"):
-    runner.apply_overrides(invertibility.PRESETS["quick"], ["Ls=2"])
 
 
 def test_backward_correlations_match_numpy():
