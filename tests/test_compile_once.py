@@ -117,6 +117,22 @@ _TINY = {
     {"m": 16},
     None,
   ),
+  "normalization": (
+    dict(
+      ms=(16,),
+      Ls=(3, 4),
+      num_seeds=2,
+      num_sequences=2,
+      num_train=8,
+      train_m=8,
+      train_steps=2,
+      batch_size=2,
+      num_samples=4,
+      num_test=4,
+    ),
+    {"part": "inversion", "m": 16},
+    None,
+  ),  # training points of every L share one program: tests/test_exp_normalization.py
   "existence": (
     dict(
       phis=("pow:1", "pow:2"), ms=(16,), L=4, num_seeds=2, num_test=8, hermite_alpha=4, hermite_b0=2

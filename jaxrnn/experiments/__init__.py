@@ -31,6 +31,7 @@ ORDER = (
   "invertibility",
   "backward_correlation",
   "rerandomization",
+  "normalization",
   "existence",
   "training",
   "ntk_regime",
