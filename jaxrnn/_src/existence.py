@@ -102,6 +102,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.scipy.special import ndtr
 
 from jaxrnn._src import complexity as cx
@@ -236,6 +237,37 @@ def lipschitz_constant(theta: jax.Array, box=3.0) -> jax.Array:
   return jnp.sqrt(jnp.max(jnp.stack(pairs))) / h
 
 
+def _spd_solve(M: jax.Array, y: jax.Array) -> jax.Array:
+  """``M^-1 y`` for symmetric positive definite M by a Cholesky factorization
+  written in XLA ops (``lax.fori_loop`` over columns, O(n^3)).
+
+  Not ``jnp.linalg.solve``: under ``vmap`` its CPU LAPACK kernel splits the
+  batch over XLA's intra-op thread pool and waits for it, and two such
+  kernels running at once (several fits in one program, vmapped over seeds)
+  deadlock a pool of two threads (observed with jaxlib 0.10.2 on 2 cores).
+  """
+  n = M.shape[0]
+  idx = jnp.arange(n)
+
+  def column(j, Lf):
+    row = jnp.where(idx < j, Lf[j], 0)
+    diag = jnp.sqrt(jnp.maximum(M[j, j] - row @ row, jnp.finfo(M.dtype).tiny))
+    col = (M[:, j] - Lf @ row) / diag
+    return Lf.at[:, j].set(jnp.where(idx > j, col, jnp.where(idx == j, diag, 0)))
+
+  Lf = lax.fori_loop(0, n, column, jnp.zeros_like(M))
+
+  def forward(i, z):  # Lf z = y
+    return z.at[i].set((y[i] - jnp.where(idx < i, Lf[i], 0) @ z) / Lf[i, i])
+
+  def backward(k, x):  # Lf^T x = z
+    i = n - 1 - k
+    return x.at[i].set((z[i] - jnp.where(idx > i, Lf[:, i], 0) @ x) / Lf[i, i])
+
+  z = lax.fori_loop(0, n, forward, jnp.zeros_like(y))
+  return lax.fori_loop(0, n, backward, jnp.zeros_like(y))
+
+
 class WeightFit(NamedTuple):
   """A fitted H of Lemma 4.1: node values, its bounds and its accuracy."""
 
@@ -309,7 +341,7 @@ def fit_weight_function(
   lap = D1.T @ D1
   S = (jnp.kron(lap, eye) + jnp.kron(eye, lap)) / (2 * nodes * (nodes - 1))
   M = X.T @ X / n_fit + ridge * (jnp.kron(G1, G1) + smooth * S)
-  theta = jnp.linalg.solve(M, X.T @ y / n_fit).reshape(nodes, nodes)
+  theta = _spd_solve(M, X.T @ y / n_fit).reshape(nodes, nodes)
   tt = mid + half * jnp.linspace(-1, 1, 2 * n_fit + 1, dtype=dtype)
   err = jnp.max(jnp.abs(_design(tt, nodes, box, radius, n_quad) @ theta.reshape(-1) - phi(tt)))
   return WeightFit(
