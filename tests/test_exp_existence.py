@@ -42,9 +42,9 @@ def test_tiny_run_and_resume(tmp_path):
 
 def _synthetic(cfg, good: bool, seed=0):
   """Records with a clear outcome: ``good`` = error falling as m^-1/2 to 0.8
-  at the top width, Lemma 4.2 part 3x the inversion part, m max|a*_r|
+  at the top width, Lemma 4.2 part 3x the inversion part, max_r |H_r|
   constant; the opposite = error rising as m^0.3 from 1.5, inversion part
-  2x the Lemma 4.2 part, m max|a*_r| growing like m."""
+  2x the Lemma 4.2 part, max_r |H_r| growing like m."""
   rng = np.random.default_rng(seed)
   m_top = max(cfg.ms)
   records = []
@@ -64,7 +64,8 @@ def _synthetic(cfg, good: bool, seed=0):
         "inversion_part": list(inv),
         "fit_part": list(0.5 * l42),
         "average_part": list(0.5 * l42),
-        "a_star_m_max": list(size),
+        "a_star_m_max": list(2 * size),
+        "h_max_used": list(size),
         "h_sup": [10.0] * cfg.num_seeds,
       }
     records.append({"point": {"m": m}, "targets": targets})
@@ -104,7 +105,7 @@ def test_report_survives_missing_values(tmp_path):
   top = records[-1]["targets"]
   top["pow:1"]["rel_err"] = [None] * cfg.num_seeds  # every seed diverged
   top["sin:2"]["rel_err"][0] = None  # one seed
-  top["sin:2"]["a_star_m_max"][1] = float("nan")
+  top["sin:2"]["h_max_used"][1] = float("nan")
   del top["sin:2"]["inversion_part"]  # a metric absent
   text = ex.report(cfg, records, tmp_path)
   assert "n/a" in text
@@ -121,6 +122,13 @@ def test_report_survives_missing_values(tmp_path):
   # two widths left: slopes still computed from the finite values
   assert by_rule["`sin:2`: the error falls with m (Thm. 4.3)"].holds is True
   assert (tmp_path / "existence.png").exists()
+
+
+def test_seed_chunks_bound_the_batch():
+  assert ex.seed_chunk(2048, 6) == 6
+  assert ex.seed_chunk(8192, 6) == 2  # 2 * 8192^2 = 2^27
+  assert ex.seed_chunk(16384, 6) == 1
+  assert ex.seed_chunk(8192, 5) == 1  # equal chunks only
 
 
 def test_rho_slope():
