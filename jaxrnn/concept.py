@@ -8,9 +8,11 @@
   experiments and the Sec. 5 language constructions alike),
   ``make_concept``, ``random_concept``, ``concept_value``,
   ``concept_dataset``; OPT: ``huber_noise_opt``, ``estimate_opt``.
-- Lemma 4.1-4.2, Thm. 4.3: ``fit_weight_function`` (H of Lemma 4.1),
-  ``weight_function``, ``lemma42_a_star`` (A* with W* = 0),
-  ``construct_pseudo_network`` (Thm. 4.3) with its ``Construction``.
+- Lemma 4.1-4.2, Thm. 4.3: ``fit_weight_function`` (a bounded, Lipschitz
+  H of Lemma 4.1), ``weight_function``, ``lipschitz_constant``,
+  ``lemma41_expectation``, ``lemma42_a_star`` (A* with W* = 0),
+  ``construct_pseudo_network`` (Thm. 4.3) with its ``Construction``, and
+  ``construction_terms`` (its error split along the proof).
 """
 
 from jaxrnn._src.complexity import (
@@ -34,11 +36,15 @@ from jaxrnn._src.concept import (
 )
 from jaxrnn._src.existence import (
   Construction,
+  ConstructionTerms,
   WeightFit,
   base_sequence,
   construct_pseudo_network,
+  construction_terms,
   fit_weight_function,
+  lemma41_expectation,
   lemma42_a_star,
+  lipschitz_constant,
   weight_function,
 )
 
@@ -61,8 +67,12 @@ __all__ = [
   "WeightFit",
   "fit_weight_function",
   "weight_function",
+  "lipschitz_constant",
+  "lemma41_expectation",
   "lemma42_a_star",
   "base_sequence",
   "Construction",
   "construct_pseudo_network",
+  "ConstructionTerms",
+  "construction_terms",
 ]

@@ -134,12 +134,10 @@ _TINY = {
     None,
   ),  # training points of every L share one program: tests/test_exp_normalization.py
   "existence": (
-    dict(
-      phis=("pow:1", "pow:2"), ms=(16,), L=4, num_seeds=2, num_test=8, hermite_alpha=4, hermite_b0=2
-    ),
-    {"phi": "pow:1", "m": 16},
+    dict(phis=("pow:1", "pow:2"), ms=(16,), L=4, num_seeds=2, num_test=8, nodes=5, fit_width=16),
+    {"m": 16},
     None,
-  ),
+  ),  # one point per width; another width is another program
   "training": (
     dict(
       phis=("pow:1", "pow:2"),

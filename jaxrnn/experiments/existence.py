@@ -2,46 +2,66 @@
 
 What is measured. For a concept-class target ``F*(xbar) = Phi(<w, xbar>)``
 (Def. 3.3, p = d_out = 1, w spread over all tokens) and a random
-initialization, ``jaxrnn.concept.construct_pseudo_network`` builds W* = 0 and A*
-(Lemmas 4.1-4.2 through the inversion of Sec. 4.4). On fresh normalized test
-sequences we record
+initialization, ``jaxrnn.concept.construct_pseudo_network`` builds W* = 0 and
+A* (Lemmas 4.1-4.2 through the inversion of Sec. 4.4). On fresh normalized
+test sequences, with ``jaxrnn.concept.construction_terms``, we record per
+network (relative errors are rms(.) / rms(F*); 1 = no better than predicting 0)
 
-- ``rel_err``: rms(F_pseudo(x; 0, A*) - F*(xbar)) / rms(F*) (1 = no better
-  than predicting 0);
-- its two parts: the *Lemma 4.2 error* rms(F_pseudo - Phi(<g, h^(L-1)(x)>))
-  (fit bias of H, the m-neuron average, the i < L terms) and the *inversion
-  error* rms(Phi(<g, h^(L-1)>) - F*) (Thm. 4.5 decoding, amplified by
-  |g| ~ 1/eps_x);
-- the Lemma 4.1 fit's sup error on its range, |g| (the effective R), and the
-  size of A*: ||A*||_F and m max_r |a*_r| (the paper's a*_r = O(C / m)).
+- ``rel_err``: F_pseudo(x; 0, A*) against F*;
+- its split along the proof: the *inversion part* (``decoded - F*``, the
+  decoder ``<g, h^(L-1)> - c`` of ``<w, xbar>``, Thm. 4.5, amplified by
+  |g| ~ 1/eps_x) and the *Lemma 4.2 part* (``pseudo - decoded``), itself the
+  Lemma 4.1 fit (``lemma41 - decoded``: E[H 1[...]] against phi) plus the
+  m-neuron average and the i < L terms (``pseudo - lemma41``);
+- the weight function's bound C of Lemma 4.1 (sup |H| and its Lipschitz
+  constant, exact for the bilinear H), E[H^2], the largest |H| the m neurons
+  use, and the size of A*: ``m max_r |a*_r|`` (Lemma 4.2 has a*_r = O(C/m)).
 
-Design choices where the paper is silent: H is a ridge-regularized Hermite
-fit (``fit_weight_function``; ridge 3/m balances fit bias against the
-variance of the m-neuron average); the inversion uses the base sequence with
-zero middle tokens; ``a*_r`` carries 1/E[b^2] (see ``jaxrnn.concept.lemma42_a_star``);
-the target is fixed per (phi, cfg.seed) and shared by all m and seeds.
+Verdicts (rules over the per-seed records, ``verdicts``): the error falls
+with m (slope of log error in log m, bootstrap 95% interval over seeds,
+below 0); it is below the trivial predictor's 1 at the largest m (every
+seed below 1, a sign test); which part limits it there (every seed's Lemma
+4.2 part above its inversion part, or every seed's below); a*_r = O(C/m):
+the H factor of a*_r = b_r H_r / (m E[b^2]), max_r |H_r|, stays bounded
+(slope in m below that of rho = 100 L d_out log m over the grid, the O(.)
+hiding poly(rho); m max_r |a*_r| itself also carries the largest of m
+Gaussian |b_r| and is shown, not judged); and eps_x < 1/L, the regime of
+Thm. 4.5.
+
+Design choices where the paper is silent: H bilinear on a grid with
+constant tails (bounded, Lipschitz); its ridge 3 / ``fit_width`` fixed for
+all m, so H and C have one accuracy target, the one that balances fit bias
+against the m-neuron variance 3 E[H^2] / m at m = ``fit_width``; the
+decoder centred at the base sequence with zero middle tokens; ``a*_r``
+carries 1/E[b^2]; the target direction w is fixed by cfg.seed (the same for
+every Phi). One sweep point per width: its networks (seeds depend on
+(cfg.seed, m)) and test sequences are shared by all targets, and the record
+keeps every per-seed value, so the report takes medians and quartiles
+(heavy-tailed at small m) and leaves out what is missing.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
-from jaxrnn import RNNParams, hidden_states, init_params, lab, pseudo_network
+from jaxrnn import init_params, lab
 from jaxrnn.concept import (
   concept_dataset,
+  concept_value,
   construct_pseudo_network,
+  construction_terms,
   log10_complexity_eps,
   log10_complexity_s,
   phi_function,
   random_concept,
 )
-from jaxrnn.lab import at_least, each, in_range, option, parses
+from jaxrnn.lab import at_least, each, greater_than, in_range, option, parses
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,197 +74,394 @@ class Config:
   ms: tuple[int, ...] = option((128, 512, 2048), each(at_least(8)), help="widths m")
   L: int = option(5, at_least(3), help="sequence length (>= 3: one true token)")
   d: int = option(4, at_least(3), help="input dimension")
-  eps_x: float = option(0.5, in_range(0, 1, low_open=True), help="Def. 3.1 scale")
-  num_seeds: int = option(2, at_least(1), help="networks per point")
+  eps_x: float = option(
+    0.15, in_range(0, 1, low_open=True), help="Def. 3.1 scale (Thm. 4.5 needs eps_x < 1/L)"
+  )
+  fit_width: int = option(
+    2048, at_least(8), help="H's ridge is 3/fit_width for every m (one accuracy target)"
+  )
+  nodes: int = option(13, at_least(2), help="grid nodes per axis of the bilinear H")
+  box: float = option(3.0, greater_than(0), help="H is bilinear on [-box, box]^2, constant beyond")
+  num_seeds: int = option(3, at_least(1), help="networks per point")
   num_test: int = option(256, at_least(8), help="test sequences")
-  hermite_alpha: int = option(16, at_least(2), help="Hermite degree of H in alpha")
-  hermite_b0: int = option(8, at_least(1), help="Hermite degree of H in b0")
   seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
   "quick": Config(),
   "paper": Config(
-    phis=("pow:1", "pow:2", "pow:3", "sin:1", "sin:2", "sin:4"),
+    phis=("pow:1", "sin:1", "pow:2", "sin:2", "pow:3"),
     ms=(128, 256, 512, 1024, 2048, 4096, 8192),
-    L=6,
-    num_seeds=8,
-    num_test=1024,
+    fit_width=8192,
+    num_seeds=6,
   ),
 }
 
+#: Per-seed metrics; the first five are relative errors.
+ERRORS = ("rel_err", "lemma42_part", "inversion_part", "fit_part", "average_part")
 
-def per_seed(key, concept, *, m: int, L: int, d: int, eps_x: float, n_test: int, degree: tuple):
-  """One network: the Thm. 4.3 construction for ``concept`` and its errors
-  on ``n_test`` fresh sequences."""
-  Phi = phi_function(concept.phis[0][0])
+
+def per_seed(
+  key,
+  concepts,
+  *,
+  m: int,
+  L: int,
+  d: int,
+  eps_x: float,
+  num_test: int,
+  fit_width: int,
+  nodes: int,
+  box: float,
+):
+  """One network and every target in ``concepts``: the Thm. 4.3
+  construction for each and its errors on ``num_test`` fresh sequences
+  (shared by the targets). Returns ``{metric: (n_targets,)}``."""
   k_init, k_data = jax.random.split(key)
   params = init_params(k_init, m, d, 1)
-  con = construct_pseudo_network(params, concept, eps_x, degree=degree)
-  xs, _, fstar, _ = concept_dataset(k_data, concept, n_test, L, d, eps_x)
-  delta = RNNParams(jnp.zeros_like(params.W), con.A_star, params.B)
-  out = jax.vmap(lambda x: pseudo_network(params, delta, x))(xs)[:, 0]
-  h = jax.vmap(lambda x: hidden_states(params, x)[L - 2])(xs)  # h^(L-1)
-  ideal = Phi(h @ con.g[0, 0])
-  f = fstar[:, 0]
+  xs, _, _, xbars = concept_dataset(k_data, concepts[0], num_test, L, d, eps_x)
+  rows = []
+  for concept in concepts:
+    con = construct_pseudo_network(
+      params, concept, eps_x, nodes=nodes, box=box, ridge=3.0 / fit_width
+    )
+    terms = jax.vmap(lambda x, con=con, c=concept: construction_terms(params, c, con, x))(xs)
+    f = jax.vmap(lambda xb, c=concept: concept_value(c, xb))(xbars)[:, 0]
+    pseudo, lem, dec = terms.pseudo[:, 0], terms.lemma41[:, 0], terms.decoded[:, 0]
+    rms_f = jnp.sqrt(jnp.mean(f**2))
 
-  def rms(v):
-    return jnp.sqrt(jnp.mean(v**2))
+    def rel(v, rms_f=rms_f):
+      return jnp.sqrt(jnp.mean(v**2)) / rms_f
 
-  a = con.A_star[:, -1]
-  return {
-    "rel_err": rms(out - f) / rms(f),
-    "lemma42_rel_err": rms(out - ideal) / rms(f),
-    "inversion_rel_err": rms(ideal - f) / rms(f),
-    "fit_sup_error": con.fit_error[0, 0],
-    "g_norm": con.g_norm[0, 0],
-    "radius": con.radius,
-    "t_max": con.t_max[0, 0],
-    "a_star_fro": jnp.linalg.norm(con.A_star),
-    "a_star_max_times_m": m * jnp.max(jnp.abs(a)),
-    "target_rms": rms(f),
-  }
+    rows.append(
+      {
+        "rel_err": rel(pseudo - f),
+        "lemma42_part": rel(pseudo - dec),
+        "inversion_part": rel(dec - f),
+        "fit_part": rel(lem - dec),
+        "average_part": rel(pseudo - lem),
+        "fit_sup_error": con.fit_error[0, 0],
+        "h_sup": con.h_sup[0, 0],
+        "h_lipschitz": con.h_lipschitz[0, 0],
+        "h_second_moment": con.h_second_moment[0, 0],
+        "h_max_used": con.h_max_used[0, 0],
+        "a_star_m_max": m * jnp.max(jnp.abs(con.A_star[:, -1])),
+        "g_norm": con.g_norm[0, 0],
+        "coverage": con.coverage[0, 0],
+        "target_rms": rms_f,
+      }
+    )
+  return {k: jnp.stack([r[k] for r in rows]) for k in rows[0]}
 
 
 def points(cfg: Config):
-  return [{"phi": p, "m": m} for p in cfg.phis for m in cfg.ms]
+  # One point per width: every target is built on the same networks, and one
+  # compilation per width serves them all.
+  return [{"m": m} for m in cfg.ms]
+
+
+#: Seeds go through ``jaxrnn.sweep`` in chunks of at most this many m x m
+#: entries: the vmapped program holds about six m x m float32 arrays per
+#: seed (W, its random bits, the zero W' of each pseudo-network), so m = 8192
+#: runs 2 seeds at a time (~4 GB) instead of all of them (11 GB for 6).
+MAX_BATCH_ENTRIES = 2**27
+
+
+def seed_chunk(m: int, num_seeds: int) -> int:
+  """The largest divisor of ``num_seeds`` with ``chunk m^2 <= MAX_BATCH_ENTRIES``
+  (at least 1): equal chunks share one compilation."""
+  cap = max(1, MAX_BATCH_ENTRIES // (m * m))
+  return max(c for c in range(1, min(cap, num_seeds) + 1) if num_seeds % c == 0)
 
 
 def run_point(cfg: Config, point: dict) -> dict:
-  phi, m = point["phi"], point["m"]
-  concept = random_concept(jax.random.key(cfg.seed), cfg.L, cfg.d, phi=phi)
-  fn = functools.partial(
-    per_seed,
-    m=m,
-    L=cfg.L,
-    d=cfg.d,
-    eps_x=cfg.eps_x,
-    n_test=cfg.num_test,
-    degree=(cfg.hermite_alpha, cfg.hermite_b0),
+  m = point["m"]
+  concepts = tuple(random_concept(jax.random.key(cfg.seed), cfg.L, cfg.d, phi=p) for p in cfg.phis)
+  fn = lab.bind(per_seed, cfg, m=m)
+  keys = jaxrnn.seed_keys(cfg.seed * 1_000_003 + m, cfg.num_seeds)
+  c = seed_chunk(m, cfg.num_seeds)
+  parts = [jaxrnn.sweep(fn, keys[i : i + c], concepts) for i in range(0, cfg.num_seeds, c)]
+  out = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+  # {phi: {metric: per-seed list}}: the report takes statistics over seeds.
+  return {
+    "targets": {p: {k: np.asarray(v[:, j]) for k, v in out.items()} for j, p in enumerate(cfg.phis)}
+  }
+
+
+# --------------------------------------------------------------------------
+# Report
+
+
+def _by_width(records: list) -> dict:
+  return {r["point"]["m"]: r for r in records}
+
+
+def _values(rec: dict | None, phi: str, key: str) -> list:
+  """The per-seed values of ``key`` for target ``phi`` in one width's
+  record (None where missing; [] when absent)."""
+  v = ((rec or {}).get("targets") or {}).get(phi, {}).get(key)
+  if v is None:
+    return []
+  return list(v) if isinstance(v, (list, tuple, np.ndarray)) else [v]
+
+
+def _every_seed(rule: str, values, *, below: float, what: str) -> lab.Verdict:
+  """Holds iff every finite per-seed value is < ``below``; fails iff every
+  one is >= ``below``; undecided when they disagree or none is finite. With
+  n seeds that agree, a one-sided sign test at level 2^-n."""
+  v = lab.finite_values(values)
+  crit = f"all n seeds' {what} < {below:g} (sign test at 2^-n); fails if all >= {below:g}"
+  if v.size == 0:
+    return lab.Verdict(rule, "n/a", crit, None)
+  n_below = int(np.sum(v < below))
+  st = lab.stats(v)
+  measured = f"median {st.median:.3g} [{st.q25:.3g}, {st.q75:.3g}]; {n_below} of n={v.size} below"
+  holds = True if n_below == v.size else False if n_below == 0 else None
+  return lab.Verdict(rule, measured, crit, holds)
+
+
+def rho_slope(ms) -> float:
+  """The log-log slope of rho = 100 L d_out log m in m over the grid ``ms``
+  (NaN for fewer than two widths): the growth the O(.) of Lemma 4.2 hides."""
+  ms = sorted(set(ms))
+  if len(ms) < 2:
+    return math.nan
+  return lab.power_law(ms, [math.log(m) for m in ms]).value
+
+
+def verdicts(cfg: Config, records: list) -> list:
+  """Every conclusion of the summary, each a ``lab.Verdict`` from a named
+  rule over the records (see the module docstring)."""
+  by = _by_width(records)
+  out = [
+    lab.threshold_verdict(
+      "eps_x < 1/L, the regime of Thm. 4.5's inversion",
+      cfg.eps_x * cfg.L,
+      below=1.0,
+      what="eps_x L",
+    )
+  ]
+  m_top = max(cfg.ms)
+  top = by.get(m_top)
+  c_rho = round(rho_slope(cfg.ms), 3)
+  for p in cfg.phis:
+    per_m = [_values(by.get(m), p, "rel_err") for m in cfg.ms]
+    out.append(
+      lab.slope_verdict(
+        f"`{p}`: the error falls with m (Thm. 4.3)", lab.power_law(cfg.ms, per_m), below=0.0
+      )
+    )
+    out.append(
+      _every_seed(
+        f"`{p}`: the error is below the trivial predictor's 1 at m = {m_top}",
+        _values(top, p, "rel_err"),
+        below=1.0,
+        what="relative error",
+      )
+    )
+    ratio = [
+      a / b if lab.finite(a) is not None and lab.finite(b) not in (None, 0.0) else None
+      for a, b in zip(_values(top, p, "inversion_part"), _values(top, p, "lemma42_part"))
+    ]
+    out.append(
+      _every_seed(
+        f"`{p}`: Lemma 4.2 (fit + m-neuron average), not the inversion, limits the error "
+        f"at m = {m_top}",
+        ratio,
+        below=1.0,
+        what="inversion part / Lemma 4.2 part",
+      )
+    )
+    h_used = lab.power_law(cfg.ms, [_values(by.get(m), p, "h_max_used") for m in cfg.ms])
+    raw = lab.power_law(cfg.ms, [_values(by.get(m), p, "a_star_m_max") for m in cfg.ms])
+    v = lab.slope_verdict(
+      f"`{p}`: a*_r = O(C/m) (Lemma 4.2): the H factor m E[b^2] a*_r / b_r = H_r stays "
+      "bounded in m",
+      h_used,
+      below=c_rho,
+    )
+    out.append(
+      v._replace(
+        measured=f"max_r |H_r|: {v.measured}; m max_r |a*_r| itself: slope {raw.fmt()}",
+        criterion=v.criterion + " (the slope of rho, poly(rho) being what O(.) hides)",
+      )
+    )
+  return out
+
+
+def _missing_counts(cfg: Config, records: list) -> dict:
+  by = _by_width(records)
+  absent = sum(m not in by for m in cfg.ms)
+  keys = ERRORS + ("h_max_used",)
+  nonfinite = sum(
+    lab.finite(v) is None
+    for m in cfg.ms
+    if m in by
+    for p in cfg.phis
+    for k in keys
+    for v in (_values(by[m], p, k) or [None] * cfg.num_seeds)
   )
-  # Seeds depend on (cfg.seed, m): every target sees the same networks.
-  out = jaxrnn.sweep(fn, jaxrnn.seed_keys(cfg.seed * 1_000_003 + m, cfg.num_seeds), concept)
-  rec = {k: float(np.mean(v)) for k, v in out.items()}
-  rec["rel_err_std"] = float(np.std(out["rel_err"]))
-  rec["rel_err_per_seed"] = np.asarray(out["rel_err"])
-  rec["log10_C_eps"] = log10_complexity_eps(phi, 1.0 / cfg.eps_x, 0.1)
-  rec["log10_C_s"] = log10_complexity_s(phi, 1.0 / cfg.eps_x)
-  return rec
+  return {
+    "widths without a record": absent,
+    "missing or non-finite per-seed values (errors, max_r |H_r|)": nonfinite,
+  }
+
+
+_SIZES = (
+  "fit_sup_error",
+  "h_sup",
+  "h_lipschitz",
+  "h_second_moment",
+  "h_max_used",
+  "a_star_m_max",
+  "g_norm",
+)
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
-  import matplotlib
+  by = _by_width(records)
+  colors = lab.color_map(list(cfg.phis))
 
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  def cell(p, m, key):
+    return lab.stats(_values(by.get(m), p, key)).fmt(".3g", robust=True)
 
-  by = {(r["point"]["phi"], r["point"]["m"]): r for r in records}
-  phis = [p for p in cfg.phis if all((p, m) in by for m in cfg.ms)]
-  fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-  rows, reading = [], []
-  for p in phis:
-    rs = [by[(p, m)] for m in cfg.ms]
-    err = [r["rel_err"] for r in rs]
-    axes[0].errorbar(
-      cfg.ms, err, yerr=[r["rel_err_std"] for r in rs], marker="o", capsize=2, label=p
+  fig, axes = lab.figure(3, width=5.4, height=4.0)
+  for p in cfg.phis:
+    c = colors[p]
+
+    def per_m(key, p=p):
+      return [_values(by.get(m), p, key) for m in cfg.ms]
+
+    lab.band_plot(axes[0], cfg.ms, per_m("rel_err"), label=p, color=c)
+    lab.band_plot(axes[1], cfg.ms, per_m("lemma42_part"), label=f"{p} Lemma 4.2", color=c)
+    lab.band_plot(
+      axes[1], cfg.ms, per_m("inversion_part"), label=f"{p} inversion", color=c, ls="--", marker="x"
     )
-    axes[1].plot(cfg.ms, [r["lemma42_rel_err"] for r in rs], marker="o", label=f"{p} Lemma 4.2")
-    axes[1].plot(
-      cfg.ms, [r["inversion_rel_err"] for r in rs], ls="--", marker="x", label=f"{p} inversion"
+    lab.band_plot(axes[2], cfg.ms, per_m("a_star_m_max"), label=f"{p} m max|a*_r|", color=c)
+    lab.band_plot(
+      axes[2], cfg.ms, per_m("h_max_used"), label=f"{p} max|H_r|", color=c, ls="--", marker="x"
     )
-    axes[2].plot(cfg.ms, [r["a_star_fro"] for r in rs], marker="o", label=p)
-    for m, r in zip(cfg.ms, rs):
-      rows.append(
-        [
-          p,
-          m,
-          r["rel_err"],
-          r["rel_err_std"],
-          r["lemma42_rel_err"],
-          r["inversion_rel_err"],
-          r["fit_sup_error"],
-          r["g_norm"],
-          r["a_star_fro"],
-          r["a_star_max_times_m"],
-        ]
-      )
-    reading.append(
-      f"- `{p}` (log10 C_eps(Phi, 1/eps_x) = {rs[0]['log10_C_eps']:.0f}, log10 C_s = "
-      f"{rs[0]['log10_C_s']:.1f}): relative error {err[0]:.3f} at m={cfg.ms[0]} -> "
-      f"{err[-1]:.3f} at m={cfg.ms[-1]} (log-log slope in m {_slope(cfg.ms, err):+.2f}); "
-      f"Lemma 4.2 part {rs[0]['lemma42_rel_err']:.3f} -> {rs[-1]['lemma42_rel_err']:.3f}, "
-      f"inversion part {rs[0]['inversion_rel_err']:.3f} -> {rs[-1]['inversion_rel_err']:.3f}; "
-      f"||A*||_F {rs[0]['a_star_fro']:.3g} -> {rs[-1]['a_star_fro']:.3g}."
-    )
-  for ax, t in zip(axes, ["rms(F_pseudo(0, A*) - F*) / rms(F*)", "error parts", "||A*||_F"]):
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("width m")
-    ax.set_title(t)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+  axes[0].axhline(1.0, color="0.4", lw=1, ls=":", label="predict 0")
+  lab.style_axes(
+    axes[0], xlabel="width m", ylabel="rms(F_pseudo - F*) / rms(F*)", title="error", xbase=2
+  )
+  lab.style_axes(
+    axes[1],
+    xlabel="width m",
+    ylabel="part / rms(F*)",
+    title="Lemma 4.2 part (solid), inversion part (dashed)",
+    xbase=2,
+  )
+  lab.style_axes(
+    axes[2],
+    xlabel="width m",
+    ylabel="m max_r |a*_r|,  max_r |H_r|",
+    title="size of A* (solid), H at the neurons (dashed)",
+    xbase=2,
+  )
+  fig.tight_layout()
   lab.save_figure(fig, out_dir / "existence.png")
-  header = [
-    "phi",
-    "m",
-    "rel. err",
-    "± std",
-    "Lemma 4.2 part",
-    "inversion part",
-    "H fit sup err",
-    "|g| (eff. R)",
-    "‖A*‖_F",
-    "m·max|a*_r|",
-  ]
-  falling = [p for p in phis if by[(p, cfg.ms[-1])]["rel_err"] < by[(p, cfg.ms[0])]["rel_err"]]
-  best = min((by[(p, cfg.ms[-1])]["rel_err"] for p in phis), default=float("nan"))
 
-  def falls(key):
-    return sum(by[(p, cfg.ms[-1])][key] < by[(p, cfg.ms[0])][key] for p in phis)
-
-  lines = [
-    "# existence: the pseudo-network of Thm. 4.3 (W* = 0, A* of Lemma 4.2)",
-    "",
-    f"Targets F* = Phi(<w, xbar>) with w spread over all {cfg.L - 2} true tokens; "
-    f"L={cfg.L}, d={cfg.d}, eps_x={cfg.eps_x}; {cfg.num_test} fresh test sequences, "
-    f"mean over {cfg.num_seeds} initializations. Relative errors are rms(error)/rms(F*).",
-    "",
-    lab.markdown_table(header, rows),
-    "",
-    "![existence](existence.png)",
-    "",
-    "## Reading",
-    "",
-    *reading,
-    "",
-    f"- Paper's claim (Thm. 4.3): the error falls to eps + 1/poly(rho) once m >= "
-    "poly(rho, L, 1/eps, C_eps(Phi, O(1/eps_x))). Here the error falls with m for "
-    f"{len(falling)} of {len(phis)} targets; the smallest error at m={cfg.ms[-1]} is "
-    f"{best:.3f} of rms(F*). "
-    + (
-      "The construction works in the predicted direction but at these widths it is still "
-      "far from small: the theorem's m is astronomically larger (C_eps above)."
-      if best > 0.1
-      else "At these widths the construction is already accurate."
+  s = lab.Summary(
+    "existence: the pseudo-network of Thm. 4.3 (W* = 0, A* of Lemma 4.2)",
+    setup=(
+      f"Targets F* = Phi(<w, xbar>) with w spread over all {cfg.L - 2} true tokens; "
+      f"L={cfg.L}, d={cfg.d}, eps_x={cfg.eps_x}; {cfg.num_test} fresh test sequences per "
+      f"network, {cfg.num_seeds} networks per width, shared by the targets. Relative errors "
+      "are rms(error)/rms(F*) (1 = predicting 0). Cells: median [quartiles] (n = seeds "
+      f"with a finite value). H of Lemma 4.1 is bilinear on a {cfg.nodes}x{cfg.nodes} grid of "
+      f"[-{cfg.box:g}, {cfg.box:g}]^2 with constant tails, ridge 3/{cfg.fit_width} at every m. "
+      "Bands in the figure: median and quartiles over seeds."
     ),
-    "- Lemma 4.2 part (fit bias of H with ridge 3/m, the m-neuron average, the i < L "
-    "terms) falls with m for "
-    f"{falls('lemma42_rel_err')}"
-    f" of {len(phis)} targets; the inversion part (Thm. 4.5 decoding times |g| ~ 1/eps_x) for "
-    f"{falls('inversion_rel_err')} of {len(phis)}. Where a part does not fall, that part "
-    "limits the construction at these widths.",
-    "",
-    "Design choices (the appendix is unavailable): H fitted numerically as a Hermite "
-    f"series of degrees ({cfg.hermite_alpha}, {cfg.hermite_b0}) with ridge 3/m, its "
-    "expectation by Gauss-Hermite quadrature, u of norm |h^(L-1)| of the base sequence "
-    "in Lemma 4.1; a*_r with the 1/E[b^2] factor; inversion through the base sequence "
-    "with zero middle tokens; Def. 2.1 complexities at R = 1/eps_x, eps = 0.1, C* = 1e4.",
-  ]
-  return "\n".join(lines) + "\n"
-
-
-def _slope(xs, ys) -> float:
-  return lab.power_law(xs, ys).value
+  )
+  s.table(
+    [
+      "phi",
+      "m",
+      "rel. error",
+      "Lemma 4.2 part",
+      "of which: Lemma 4.1 fit",
+      "m-neuron average",
+      "inversion part",
+    ],
+    [
+      [p, m]
+      + [
+        cell(p, m, k)
+        for k in ("rel_err", "lemma42_part", "fit_part", "average_part", "inversion_part")
+      ]
+      for p in cfg.phis
+      for m in cfg.ms
+    ],
+    caption=(
+      "Errors and their split along the proof, relative to rms(F*) (the parts are rms of "
+      "vectors that add up, so they need not add)."
+    ),
+  )
+  s.table(
+    [
+      "phi",
+      "m",
+      "H fit sup err",
+      "sup|H|",
+      "Lip(H)",
+      "E[H^2]",
+      "max_r|H| used",
+      "m max|a*_r|",
+      "|g| (eff. R)",
+    ],
+    [[p, m] + [cell(p, m, k) for k in _SIZES] for p in cfg.phis for m in cfg.ms],
+    caption=(
+      "Lemma 4.1's bound C (sup|H| and Lip(H), exact for the bilinear H), E[H^2] (the "
+      "m-neuron variance is <= 3 E[H^2]/m), the largest |H| the m neurons use, and A*."
+    ),
+  )
+  s.table(
+    ["phi", "log10 C_eps(Phi, 1/eps_x), eps = 0.1", "log10 C_s(Phi, 1/eps_x)"],
+    [
+      [p, log10_complexity_eps(p, 1.0 / cfg.eps_x, 0.1), log10_complexity_s(p, 1.0 / cfg.eps_x)]
+      for p in cfg.phis
+    ],
+    fmt="{:.1f}",
+    caption="Def. 2.1 complexities at R = 1/eps_x (C* = 1e4).",
+  )
+  s.figure("existence.png", "error, its parts and the size of A* against m")
+  vs = verdicts(cfg, records)
+  s.verdicts(vs)
+  failed = [v.rule for v in vs if v.holds is False]
+  open_ = [v.rule for v in vs if v.holds is None]
+  s.bullets(
+    "Reading",
+    [
+      lab.missing_note(_missing_counts(cfg, records)),
+      (
+        f"Claims that do not hold at these sizes ({len(failed)} of {len(vs)} rules): "
+        + "; ".join(failed)
+        + "."
+      )
+      if failed
+      else f"No rule fails at these sizes ({len(vs)} rules).",
+      f"Undecided by these records ({len(open_)}): " + "; ".join(open_) + "." if open_ else "",
+      "The O(C/m) rule is on max_r |H_r|, the weight function at the m neurons (a*_r = "
+      "b_r H_r / (m E[b^2])), against the slope of rho = 100 L d_out log m over the grid "
+      f"({rho_slope(cfg.ms):.3f}): the paper's O(.) hides poly(rho) factors. The other "
+      "factor, b_r ~ N(0, 2/d_out), makes m max_r |a*_r| grow with m by construction (the "
+      "largest of m Gaussians), so that quantity is shown (tables, figure, the verdict's "
+      "measured column) but not judged against O(C/m).",
+    ],
+  )
+  s.choices(
+    "H fitted numerically (the appendix's H is unavailable) in a basis of bilinear functions "
+    "on a grid with constant tails, so sup|H| and Lip(H) are finite and computed exactly; "
+    f"ridge 3/{cfg.fit_width} on E[H^2] for every m (one accuracy target, so C does not "
+    "depend on m) plus 1e-2 x the mean squared grid slope; the fit minimizes the squared "
+    "error over Chebyshev points of the input range (a proxy for the uniform bound of "
+    "Lemma 4.1); expectations by Gauss-Legendre quadrature; u of norm |h^(L-1)| of the base "
+    "sequence in Lemma 4.1; a*_r with the 1/E[b^2] factor; the inversion through the base "
+    "sequence with zero middle tokens, centred there (its decoding offset c is absorbed "
+    "into phi); Def. 2.1 complexities at R = 1/eps_x, eps = 0.1, C* = 1e4."
+  )
+  return s.render()
 
 
 EXPERIMENT = lab.Experiment.from_module(
