@@ -6,8 +6,10 @@
   ``taylor_coefficients``, ``PHI_NAMES``, ``C_STAR``.
 - Def. 3.3, the class: ``Concept`` (the one type for a member: targets of
   experiments and the Sec. 5 language constructions alike),
-  ``make_concept``, ``random_concept``, ``concept_value``,
-  ``concept_dataset``; OPT: ``huber_noise_opt``, ``estimate_opt``.
+  ``make_concept``, ``random_concept``, ``product_concept`` (a product of
+  two tokens), ``concept_value``, ``concept_dataset``; OPT:
+  ``huber_noise_opt``, ``estimate_opt``; distance to the token-wise class of
+  [37]: ``tokenwise_gap``, ``TokenwiseGap``.
 - Lemma 4.1-4.2, Thm. 4.3: ``fit_weight_function`` (a bounded, Lipschitz
   H of Lemma 4.1), ``weight_function``, ``lipschitz_constant``,
   ``lemma41_expectation``, ``lemma42_a_star`` (A* with W* = 0),
@@ -27,12 +29,15 @@ from jaxrnn._src.complexity import (
 )
 from jaxrnn._src.concept import (
   Concept,
+  TokenwiseGap,
   concept_dataset,
   concept_value,
   estimate_opt,
   huber_noise_opt,
   make_concept,
+  product_concept,
   random_concept,
+  tokenwise_gap,
 )
 from jaxrnn._src.existence import (
   Construction,
@@ -60,10 +65,13 @@ __all__ = [
   "Concept",
   "make_concept",
   "random_concept",
+  "product_concept",
   "concept_value",
   "concept_dataset",
   "huber_noise_opt",
   "estimate_opt",
+  "TokenwiseGap",
+  "tokenwise_gap",
   "WeightFit",
   "fit_weight_function",
   "weight_function",

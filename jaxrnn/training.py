@@ -8,7 +8,9 @@ divergence and evaluates as it goes; ``init_and_train`` is the per-seed
 function for ``jaxrnn.sweep``. Losses G of Sec. 3.1 (convex, 1-Lipschitz):
 ``logistic_loss``, ``clipped_squared_loss`` (and the plain
 ``squared_loss``). ``theory_schedule`` makes Thm. 3.1's rho, eps_x, lambda,
-eta and T explicit; ``practical_schedule`` is the one that runs on a laptop.
+eta and T explicit; ``practical_schedule`` is the one that runs on a laptop;
+``stable_step_size`` gives the step that is stable for the RNN's
+pseudo-network at any width and lambda.
 """
 
 from jaxrnn._src.training import (
@@ -26,6 +28,7 @@ from jaxrnn._src.training import (
   practical_schedule,
   sign_accuracy,
   squared_loss,
+  stable_step_size,
   theory_schedule,
   train,
 )
@@ -47,4 +50,5 @@ __all__ = [
   "Schedule",
   "theory_schedule",
   "practical_schedule",
+  "stable_step_size",
 ]

@@ -140,20 +140,36 @@ _TINY = {
   ),  # one point per width; another width is another program
   "training": (
     dict(
-      phis=("pow:1", "pow:2"),
+      targets=("pow:1", "pow:2"),
+      axis_targets=("pow:2",),
+      m=16,
       ms=(16,),
       Ns=(8, 16),
       L=4,
+      Ls=(4,),
+      lams=("1",),
+      target_var=0.1,
       steps=4,
       eval_every=2,
       batch_size=2,
       num_seeds=2,
       num_test=8,
+      num_eval=8,
       num_probe=4,
+      num_floor=400,
+      ntk_tile=4,
     ),
-    {"phi": "pow:1", "m": 16},
-    None,
-  ),  # another phi is another data program
+    {
+      "kind": "train",
+      "target": "pow:1",
+      "m": 16,
+      "L": 4,
+      "runs": [[8, 0.1], [16, 0.1]],
+      "pseudo": False,
+    },
+    # another cell of the same width, length and model: padded to the same runs
+    {"kind": "train", "target": "pow:1", "m": 16, "L": 4, "runs": [[16, 1.0]], "pseudo": False},
+  ),
   "ntk_regime": (
     dict(ms=(8,), num_train=4, num_test=4, steps=3, num_seeds=2, L=4),
     {"m": 8},

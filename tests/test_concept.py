@@ -63,3 +63,95 @@ def test_bad_concepts():
   c = jaxrnn.concept.random_concept(jax.random.key(0), 5, 4)
   with pytest.raises(ValueError, match="expected \\(L-2\\)\\(d-1\\)"):
     jaxrnn.concept.concept_dataset(jax.random.key(0), c, 4, 6, 4, 0.5)
+
+
+# ------------------------------------------------- token-mixing targets and the token-wise gap
+
+
+def _block_norms(c, L, d):
+  return np.linalg.norm(np.asarray(c.w, np.float64).reshape(*c.w.shape[:2], L - 2, d - 1), axis=-1)
+
+
+def test_balanced_concept_weights_every_token_equally():
+  L, d = 7, 4
+  c = jaxrnn.concept.random_concept(jax.random.key(0), L, d, phi="pow:2", balanced=True)
+  np.testing.assert_allclose(_block_norms(c, L, d), 1 / math.sqrt(L - 2), rtol=1e-5)
+  # free coordinates only: the constant last entry of every token is unused
+  w = np.asarray(c.w).reshape(L - 2, d - 1)
+  assert np.all(w[:, -1] == 0)
+
+
+def test_product_concept_is_a_product_of_two_tokens():
+  L, d, coef = 6, 5, 0.7
+  c = jaxrnn.concept.product_concept(jax.random.key(1), L, d, positions=(1, -1), coef=coef)
+  assert c.w.shape == (1, 2, (L - 2) * (d - 1)) and c.phis == (("pow:2", "pow:2"),)
+  np.testing.assert_allclose(np.linalg.norm(np.asarray(c.w), axis=-1), 1.0, rtol=1e-5)
+  w = np.asarray(c.w[0], np.float64)
+  b = np.asarray(c.b[0], np.float64)
+  F = lambda xbar: sum(b[r] * (w[r] @ xbar.reshape(-1)) ** 2 for r in range(2))  # Eq. (2)
+  xs = np.asarray(
+    jax.vmap(lambda k: jaxrnn.random_true_sequence(k, L - 2, d))(jaxrnn.seed_keys(2, 2)), np.float64
+  )
+  x, y = xs
+  # Only tokens 1 and 3 (= -1) matter.
+  z = x.copy()
+  z[[0, 2]] = y[[0, 2]]
+  assert F(z) == pytest.approx(F(x), abs=1e-6)
+  # F is bilinear in (token 1, token 3): F(a, b) F(a', b') = F(a, b') F(a', b).
+  ab, apbp, abp, apb = x.copy(), x.copy(), x.copy(), x.copy()
+  apbp[1], apbp[3] = y[1], y[3]
+  abp[3] = y[3]
+  apb[1] = y[1]
+  assert F(ab) * F(apbp) == pytest.approx(F(abp) * F(apb), rel=1e-6)
+  # and it is 2 coef <u, x1> <v, x3> with unit u, v on the free coordinates
+  U = (w[0] + w[1]).reshape(L - 2, d - 1) / math.sqrt(2)
+  V = (w[0] - w[1]).reshape(L - 2, d - 1) / math.sqrt(2)
+  assert F(x) == pytest.approx(2 * coef * (U[1] @ x[1]) * (V[3] @ x[3]), rel=1e-6)
+  assert float(jaxrnn.concept.concept_value(c, jnp.asarray(x, jnp.float32))[0]) == pytest.approx(
+    F(x), rel=1e-4, abs=1e-6
+  )
+  with pytest.raises(ValueError, match="two different tokens"):
+    jaxrnn.concept.product_concept(jax.random.key(0), L, d, positions=(1, -3))
+  with pytest.raises(ValueError, match=r"\|coef\| <= 1"):
+    jaxrnn.concept.product_concept(jax.random.key(0), L, d, coef=1.5)
+  with pytest.raises(ValueError, match="two true tokens"):
+    jaxrnn.concept.product_concept(jax.random.key(0), 3, d)
+
+
+# The estimates below are checked against closed forms from the definitions,
+# within 4 Monte Carlo standard errors (fixed seeds; a wrong estimator, e.g.
+# one returning the additive part or the total variance, misses by >> 4 SE).
+
+
+def test_tokenwise_gap_of_a_product_is_its_variance():
+  # a, b independent, mean 0, variance 3/(4(d-2)): Var(2 c a b) = 9 c^2 / (4 (d-2)^2),
+  # and no token carries any of it (E[ab | one token] = 0).
+  L, d, coef = 6, 4, 0.8
+  c = jaxrnn.concept.product_concept(jax.random.key(3), L, d, coef=coef)
+  g = jaxrnn.concept.tokenwise_gap(jax.random.key(4), c, L, d, n=40000)
+  want = 9 * coef**2 / (4 * (d - 2) ** 2)
+  se = float(g.gap_se[0])
+  assert abs(float(g.gap[0]) - want) < 4 * se
+  assert abs(float(g.variance[0]) - want) < 0.03 * want  # sample variance, rel. sd ~ 1%
+  assert abs(float(g.additive_variance[0])) < 4 * se
+
+
+def test_tokenwise_gap_of_a_linear_target_is_zero():
+  L, d = 6, 4
+  c = jaxrnn.concept.random_concept(jax.random.key(5), L, d, phi="pow:1")
+  g = jaxrnn.concept.tokenwise_gap(jax.random.key(6), c, L, d, n=40000)
+  assert abs(float(g.gap[0])) < 4 * float(g.gap_se[0])
+  assert float(g.variance[0]) == pytest.approx(3 / (4 * (d - 2)), rel=0.03)
+
+
+def test_tokenwise_gap_of_a_square_of_a_sum():
+  # z = sum_l a_l, independent zero-mean a_l with variances s_l = |w_l|^2 3/(4(d-2)):
+  # z^2 = sum_l a_l^2 + 2 sum_{l<l'} a_l a_l'; the cross terms are orthogonal to
+  # every token-wise function, so the gap is 4 sum_{l<l'} s_l s_l'.
+  L, d = 7, 4
+  c = jaxrnn.concept.random_concept(jax.random.key(7), L, d, phi="pow:2")
+  s = _block_norms(c, L, d)[0, 0] ** 2 * 3 / (4 * (d - 2))
+  want = 2 * (s.sum() ** 2 - (s**2).sum())
+  g = jaxrnn.concept.tokenwise_gap(jax.random.key(8), c, L, d, n=40000)
+  assert abs(float(g.gap[0]) - want) < 4 * float(g.gap_se[0])
+  assert float(g.gap_se[0]) < 0.05 * want

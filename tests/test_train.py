@@ -226,3 +226,81 @@ def test_theory_schedule_formulas():
   assert s.steps == 500
   with pytest.raises(ValueError, match="eps must be positive"):
     jaxrnn.training.theory_schedule(10, 3, eps=0.0)
+
+
+# ---------------------------------------------------------------- stable step
+
+
+def _np_ntk_diag(W, A, B, xs):
+  """||grad_{W,A} F(x)||^2 in NumPy: each gradient entry is the pseudo-network
+  (Eq. 4, the directional derivative) along one unit perturbation."""
+  import np_reference as ref
+
+  m, d = A.shape
+  total = 0.0
+  for r in range(m):
+    for c in range(m):
+      E = np.zeros((m, m))
+      E[r, c] = 1.0
+      total += float(ref.pseudo(W, A, B, E, np.zeros((m, d)), xs)[0]) ** 2
+    for c in range(d):
+      E = np.zeros((m, d))
+      E[r, c] = 1.0
+      total += float(ref.pseudo(W, A, B, np.zeros((m, m)), E, xs)[0]) ** 2
+  return total
+
+
+def test_stable_step_size_infinite_width_closed_form():
+  # Theta_inf(x, x) = sum_i S^(i), S^(i) = sum_{j <= i} |x^(j)|^2 on the
+  # diagonal of the arc-cosine recursion (P = 1 there): from the sequences.
+  xs = _data(jax.random.key(7), 5, L=6, eps_x=0.3)
+  norms = np.sum(np.asarray(xs, np.float64) ** 2, axis=2)  # (N, L)
+  kappa = np.max(np.sum(np.cumsum(norms, axis=1), axis=1))
+  L, eps = 6, 0.3
+  assert kappa == pytest.approx((L + 1) + eps**2 * (L - 2) * (L + 1) / 2, rel=1e-5)
+  eta = float(T.stable_step_size(xs, 50, lr=0.8, scale=0.2))
+  assert eta == pytest.approx(0.8 / (0.2**2 * 50 * kappa), rel=1e-5)
+
+
+def test_stable_step_size_empirical_matches_numpy_gradient_norm():
+  k = jax.random.split(jax.random.key(8), 2)
+  p = jaxrnn.init_params(k[0], 6, 3, 1)
+  xs = _data(k[1], 2, L=4, d=3)
+  W, A, B = (np.asarray(a, np.float64) for a in p)
+  kappa = max(_np_ntk_diag(W, A, B, np.asarray(x, np.float64)) for x in xs)
+  eta = float(T.stable_step_size(xs, params=p, lr=1.5, scale=0.5))
+  assert eta == pytest.approx(1.5 / (0.25 * kappa), rel=1e-4)
+  with pytest.raises(ValueError, match="give the width m"):
+    T.stable_step_size(xs)
+  with pytest.raises(ValueError, match="lr must be a positive"):
+    T.stable_step_size(xs, 8, lr=0.0)
+
+
+@pytest.mark.parametrize("lr, stable", [(1.0, True), (3.5, False)])
+def test_stable_step_size_is_the_stability_limit_of_the_pseudo_network(lr, stable):
+  # Squared loss, pseudo-network: the objective is an exact quadratic whose
+  # minibatch Hessian has top eigenvalue <= lambda^2 max Theta(x, x). With
+  # eps_x = 0.05 the sequences are nearly equal, so the bound is nearly
+  # tight: lr = 1 (< 2) must train (loss falls), lr = 3.5 (> 2) must blow up
+  # and be flagged as diverged. Fixed seeds.
+  k = jax.random.split(jax.random.key(9), 3)
+  p = jaxrnn.init_params(k[0], 32, 4, 1)
+  xs = _data(k[1], 16, eps_x=0.05)
+  ys = jnp.linspace(-1, 1, 16)
+  eta = T.stable_step_size(xs, params=p, lr=lr, scale=0.5)
+  res = T.train(
+    k[2],
+    p,
+    xs,
+    ys,
+    optimizer=T.optimizer("sgd", learning_rate=eta),
+    steps=200,
+    eval_every=50,
+    batch_size=16,
+    loss="squared",
+    scale=0.5,
+    model="pseudo",
+  )
+  assert bool(res.diverged) is not stable
+  if stable:
+    assert float(res.eval_loss[-1]) < float(res.eval_loss[0])

@@ -35,7 +35,9 @@ Design choices (the paper leaves the distribution open):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -129,6 +131,7 @@ def random_concept(
   p: int = 1,
   d_out: int = 1,
   b=None,
+  balanced: bool = False,
   dtype=jnp.float32,
 ) -> Concept:
   """A random target of Def. 3.3 that mixes all L-2 tokens.
@@ -137,6 +140,12 @@ def random_concept(
   d-2 first entries of each of the L-2 tokens; zero on the constant entry),
   ``b`` all ones by default (so ``F* = Phi(<w, xbar>)`` for p = d_out = 1),
   else the given (d_out, p) array.
+
+  ``balanced=True`` gives every true token the same weight: the block of
+  ``w_{r,s}`` on token l is a uniform direction of norm ``1 / sqrt(L-2)``,
+  so ``<w, xbar> = sum_l <w_l, xbar^(l)>`` is a sum of L-2 independent,
+  identically distributed terms (each of variance ``3 / (4 (d-2) (L-2))``):
+  a smooth function of a sum over all positions, with no position favoured.
 
   Example::
 
@@ -151,11 +160,87 @@ def random_concept(
   if d < 3:
     raise ValueError(f"d must be at least 3, got {d}")
   g = jax.random.normal(key, (d_out, p, L - 2, d - 1), dtype)
-  g = g.at[..., -1].set(0.0).reshape(d_out, p, (L - 2) * (d - 1))
+  g = g.at[..., -1].set(0.0)
+  if balanced:
+    g = g / (jnp.linalg.norm(g, axis=-1, keepdims=True) * math.sqrt(L - 2))
+  g = g.reshape(d_out, p, (L - 2) * (d - 1))
   w = g / jnp.linalg.norm(g, axis=-1, keepdims=True)
   if b is None:
     b = jnp.ones((d_out, p), dtype)
   return make_concept(w, b, phi)
+
+
+def product_concept(
+  key: jax.Array,
+  L: int,
+  d: int,
+  *,
+  positions: tuple[int, int] = (0, -1),
+  coef: float = 1.0,
+  dtype=jnp.float32,
+) -> Concept:
+  """A product of two tokens as a member of Def. 3.3 (p = 2, Phi = z^2).
+
+  With ``u``, ``v`` uniform unit directions on the free coordinates of the
+  true tokens ``i, j = positions`` (indices into the L-2 true tokens,
+  negative from the end, ``i != j``), ``a = <u, xbar^(i)>`` and
+  ``b = <v, xbar^(j)>``, the polarization identity
+  ``ab = ((a + b)^2 - (a - b)^2) / 4`` writes
+
+      F*(xbar) = 2 coef a b = coef Phi(<w_1, xbar>) - coef Phi(<w_2, xbar>),
+
+  ``Phi(z) = z^2``, ``w_1 = (u + v) / sqrt(2)``, ``w_2 = (u - v) / sqrt(2)``
+  (unit, as u and v live on different tokens), ``b = (coef, -coef)``: Eq. (2)
+  with p = 2, so ``|coef| <= 1``.
+
+  **Why no token-wise function comes close.** The tokens of a true sequence
+  are independent and their free coordinates are uniform on a sphere, so a
+  and b are independent with mean 0 and variance ``3 / (4 (d-2))``. A
+  token-wise (additive) function ``sum_l g_l(xbar^(l))`` is best approximated
+  in L2 by the sum of the conditional means ``E[F* | xbar^(l)]``, and here
+  ``E[F* | xbar^(i)] = 2 coef a E[b] = 0`` (likewise for j and every other
+  token): the best token-wise approximation is the constant 0, and its
+  squared error is all of ``Var F* = 4 coef^2 (3 / (4 (d-2)))^2
+  = 9 coef^2 / (4 (d-2)^2)`` (0.5625 coef^2 at d = 4). ``tokenwise_gap``
+  estimates this number for any target.
+
+  **Arguments:** ``key``; ``L`` (>= 4: two true tokens), ``d`` (>= 3);
+  ``positions`` the two true tokens; ``coef`` in [-1, 1]; ``dtype``.
+
+  **Returns:** ``Concept`` with w (1, 2, (L-2)(d-1)), b (1, 2), phis pow:2.
+
+  Example::
+
+    >>> import jax
+    >>> from jaxrnn.concept import product_concept, concept_value
+    >>> c = product_concept(jax.random.key(0), L=6, d=4, coef=0.5)
+    >>> c.w.shape, c.phis
+    ((1, 2, 12), (('pow:2', 'pow:2'),))
+  """
+  if L < 4:
+    raise ValueError(f"L must be at least 4 (two true tokens), got {L}")
+  if d < 3:
+    raise ValueError(f"d must be at least 3, got {d}")
+  T = L - 2
+  if len(positions) != 2:
+    raise ValueError(f"positions must name two true tokens, got {positions!r}")
+  i, j = (int(q) for q in positions)
+  if not all(-T <= q < T for q in (i, j)):
+    raise ValueError(
+      f"positions must lie in [-{T}, {T}) (the L-2 = {T} true tokens), got {positions}"
+    )
+  i, j = i % T, j % T
+  if i == j:
+    raise ValueError(f"positions must name two different tokens, got {positions}")
+  if not abs(coef) <= 1:
+    raise ValueError(f"Def. 3.3 needs |coef| <= 1, got {coef}")
+  g = jax.random.normal(key, (2, d - 2), dtype)
+  g = g / jnp.linalg.norm(g, axis=1, keepdims=True)
+  U = jnp.zeros((T, d - 1), dtype).at[i, : d - 2].set(g[0]).reshape(-1)
+  V = jnp.zeros((T, d - 1), dtype).at[j, : d - 2].set(g[1]).reshape(-1)
+  w = jnp.stack([U + V, U - V]) / math.sqrt(2.0)
+  b = jnp.asarray([[coef, -coef]], dtype)
+  return make_concept(w[None], b, "pow:2")
 
 
 def concept_value(concept: Concept, xbar: jax.Array) -> jax.Array:
@@ -217,6 +302,85 @@ def concept_dataset(
     ys = jnp.where(fstar >= threshold, 1.0, -1.0).astype(dtype)
     ys = jnp.where(jax.random.uniform(ky, fstar.shape) < flip, -ys, ys)
   return xs, ys, fstar, xbars
+
+
+class TokenwiseGap(NamedTuple):
+  """What ``tokenwise_gap`` returns; every field (d_out,).
+
+  - ``variance``: Var F*.
+  - ``additive_variance``: sum_l Var E[F* | xbar^(l)], the part of the
+    variance a token-wise (additive) function can carry.
+  - ``gap``: ``variance - additive_variance``, the least squared L2 error of
+    any token-wise function: ``min_g E (F* - sum_l g_l(xbar^(l)))^2``.
+  - ``gap_se``: the Monte Carlo standard error of ``gap``.
+  """
+
+  variance: jax.Array
+  additive_variance: jax.Array
+  gap: jax.Array
+  gap_se: jax.Array
+
+
+@functools.partial(jax.jit, static_argnames=("L", "d", "n"))
+def tokenwise_gap(key: jax.Array, concept: Concept, L: int, d: int, *, n: int = 20000):
+  """How far the token-wise class of Allen-Zhu & Li [37] is from a target.
+
+  The token-wise class holds sums over positions of functions of one token,
+  ``g(xbar) = sum_l g_l(xbar^(l))``. The true tokens are independent, so
+  the L2-best such function is the first-order ANOVA (Hoeffding) projection
+  ``E F* + sum_l (E[F* | xbar^(l)] - E F*)``, its components are orthogonal,
+  and
+
+      min_g E (F* - g)^2 = Var F* - sum_l Var E[F* | xbar^(l)]   (= ``gap``),
+
+  the variance carried by interactions between tokens. ``gap = 0`` for a
+  token-wise target (e.g. ``pow:1``, linear); ``gap = Var F*`` for
+  ``product_concept``.
+
+  Estimator (Saltelli's pick-freeze, unbiased): with independent true
+  sequences x, x' and ``y^l`` equal to x' except for token l taken from x,
+  ``Var E[F* | xbar^(l)] = E[F(x) (F(y^l) - F(x'))]``. Over n draws the
+  per-draw terms ``(F(x) - mean)^2 n / (n-1) - sum_l F(x)(F(y^l) - F(x'))``
+  average to ``gap``; ``gap_se`` is their standard deviation / sqrt(n).
+
+  **Arguments:** ``key``; ``concept`` of Def. 3.3; ``L`` (L-2 true tokens),
+  ``d``; ``n`` draws (static).
+
+  **Returns:** ``TokenwiseGap`` of (d_out,) arrays. Cost: (L-2) + 2 batches
+  of n target evaluations, O(n L (L d + p)).
+
+  Example::
+
+    >>> import jax
+    >>> from jaxrnn.concept import product_concept, tokenwise_gap
+    >>> c = product_concept(jax.random.key(0), L=5, d=4)
+    >>> g = tokenwise_gap(jax.random.key(1), c, 5, 4, n=40000)
+    >>> round(float(g.gap[0]), 1), round(float(g.variance[0]), 1)   # 9/16 each
+    (0.6, 0.6)
+  """
+  if concept.w.shape[-1] != (L - 2) * (d - 1):
+    raise ValueError(
+      f"concept has weight length {concept.w.shape[-1]}, expected (L-2)(d-1) = {(L - 2) * (d - 1)}"
+    )
+  if n < 2:
+    raise ValueError(f"n must be at least 2, got {n}")
+  T = L - 2
+  dtype = concept.w.dtype
+  ka, kb = jax.random.split(key)
+  draw = jax.vmap(lambda k: random_true_sequence(k, T, d, dtype))
+  xa, xb = draw(jax.random.split(ka, n)), draw(jax.random.split(kb, n))
+  value = jax.vmap(lambda xbar: concept_value(concept, xbar))
+  fa, fb = value(xa), value(xb)  # (n, d_out)
+  fl = jax.vmap(lambda l: value(xb.at[:, l].set(xa[:, l])))(jnp.arange(T))  # (T, n, d_out)
+  centred = (fa - jnp.mean(fa, axis=0)) ** 2 * (n / (n - 1))
+  first_order = jnp.sum(fa[None] * (fl - fb[None]), axis=0)  # (n, d_out)
+  terms = centred - first_order
+  return TokenwiseGap(
+    variance=jnp.mean(centred, axis=0),
+    additive_variance=jnp.mean(first_order, axis=0),
+    gap=jnp.mean(terms, axis=0),
+    gap_se=jnp.std(terms, axis=0) / math.sqrt(n),
+  )
 
 
 def huber_noise_opt(noise: float, n_grid: int = 20001) -> float:

@@ -55,6 +55,8 @@ import optax
 from jax import lax
 
 from jaxrnn._src import checks
+from jaxrnn._src.infinite_width import infinite_width_ntk
+from jaxrnn._src.kernels import empirical_ntk
 from jaxrnn._src.pseudo import pseudo_network
 from jaxrnn._src.rnn import RNNParams, init_params, rnn_output
 
@@ -674,3 +676,77 @@ def practical_schedule(
   eta = lr / m
   note = f"practical: lambda={scale:g}, eps_x={eps_x:g}, eta=lr/m={eta:.3g}, T={steps}"
   return Schedule(rho, eps_x, scale, eta, steps, float(steps), note)
+
+
+def stable_step_size(
+  xs: jax.Array,
+  m: int | None = None,
+  *,
+  params: RNNParams | None = None,
+  lr=1.0,
+  scale=1.0,
+) -> jax.Array:
+  """The SGD step ``eta = lr / (lambda^2 max_x Theta(x, x))``: the same
+  effective step for the RNN and its pseudo-network, stable for ``lr < 2``.
+
+  Why. In (W', A') the pseudo-network's output ``lambda (F_rnn(x; W, A) +
+  F(x; W', A'))`` is affine with gradient ``lambda g(x)``, ``|g(x)|^2 =
+  Theta(x, x)`` (the empirical NTK, ``jaxrnn.kernels.empirical_ntk``). With
+  the squared or clipped squared loss (second derivative G'' in [0, 1]) the
+  Hessian of a minibatch objective is ``lambda^2 / B sum_b G''_b g_b g_b^T``,
+  whose top eigenvalue is at most ``lambda^2 max_b Theta(x_b, x_b)`` (the
+  largest eigenvalue of an average of rank-one PSD matrices is at most their
+  largest trace). Gradient descent on a quadratic is stable iff ``eta``
+  times the top eigenvalue is below 2, so with this eta and ``lr < 2`` the
+  pseudo-network's SGD is stable at every width and every lambda (on the
+  sequences the max is taken over). The RNN gets the same eta, so both
+  models take the same step in function space. ``Theta`` grows like m (the
+  1/m of Thm. 3.1's ``eta = Theta(1 / (eps rho^2 m))``); the lambda^-2 keeps
+  the step in function space fixed when lambda changes.
+
+  Two ways to get ``Theta(x, x)``:
+
+  - ``params`` given: the empirical NTK of this network (exact for it; the
+    diagonal fluctuates from seed to seed, at m = 64, L = 6 by a factor of
+    up to 4 around the limit).
+  - ``params`` None: ``m Theta_inf(x, x)``, the infinite-width limit
+    (``jaxrnn.kernels.infinite_width_ntk``). For normalized inputs (Def.
+    3.1) ``Theta_inf(x, x) = sum_{i=1}^{L} S^(i)``, ``S^(i) = sum_{j <= i}
+    |x^(j)|^2``, the same for every sequence: ``(L + 1) + eps_x^2 (L - 2)
+    (L + 1) / 2`` (10.5 at L = 6, eps_x = 0.5). ``practical_schedule``'s
+    ``eta = 0.25 / m`` at L = 5, eps_x = 0.5 has ``eta m Theta_inf = 0.25 x
+    8.25 = 2.06``: past the limit, which is why a pseudo-network trained with
+    it could oscillate.
+
+  **Arguments:** ``xs`` (N, L, d) sequences (the max is over them); ``m``
+  the width (needed when ``params`` is None); ``params`` an ``RNNParams``
+  (d_out = 1); ``lr`` the step in units of the stability scale; ``scale``
+  the lambda of Sec. 3.3. Jit-safe (``lr``, ``scale`` and ``params`` may be
+  traced).
+
+  **Returns:** eta, a scalar array. Cost O(N L) without ``params``,
+  O(N L^2 m) with.
+
+  Example::
+
+    >>> import jax, jaxrnn
+    >>> from jaxrnn.training import stable_step_size
+    >>> xs = jaxrnn.random_normalized_sequence(jax.random.key(0), 6, 4, 0.5)[None]
+    >>> round(float(stable_step_size(xs, 100, lr=1.0)) * 100 * 10.5, 3)
+    1.0
+  """
+  xs = jnp.asarray(xs)
+  if xs.ndim != 3:
+    raise ValueError(f"xs must have shape (N, L, d), got {tuple(xs.shape)}")
+  for name, v in (("lr", lr), ("scale", scale)):
+    if checks.is_concrete(v) and not (math.isfinite(float(v)) and float(v) > 0):
+      raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+  if params is None:
+    if m is None:
+      raise ValueError("give the width m (or params, for the empirical NTK)")
+    _positive_int("m", m)
+    diag = m * jax.vmap(lambda x: infinite_width_ntk(x[None], x[None])[0, 0])(xs)
+  else:
+    checks.check_params(params)
+    diag = jax.vmap(lambda x: empirical_ntk(params, x[None], x[None])[0, 0])(xs)
+  return lr / (scale**2 * jnp.max(diag))
