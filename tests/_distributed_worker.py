@@ -60,7 +60,13 @@ def main(pid: int, n: int, port: int, out: str, run_dir: str) -> None:
 
   exp = experiments.get("linearization")
   cfg = dataclasses.replace(
-    exp.presets["quick"], ms=(8,), omegas=(0.01, 0.1), num_seeds=3, num_sequences=2, L=4
+    exp.presets["quick"],
+    ms=(8,),
+    omegas=(0.01, 0.1),
+    num_seeds=3,
+    num_sequences=2,
+    L=4,
+    scalings=("relative",),
   )
   records, _ = experiments.run_experiment(
     exp, cfg, run_dir, preset="quick", progress=False, writer=(jax.process_index() == 0)
