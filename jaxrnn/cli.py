@@ -77,9 +77,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sp.add_argument(
+      "--save-params",
+      action="store_true",
+      help="write trained parameters and TrainResults of experiments that train (languages) "
+      "as flax msgpack under OUT/NAME/PRESET/params/",
+    )
+    sp.add_argument(
       "--distributed",
       action="store_true",
-      help="call jax.distributed.initialize() first (multi-host)",
+      help="call jax.distributed.initialize() first (multi-host: the same command on every "
+      "host; process 0 writes the results)",
     )
 
   run = sub.add_parser("run", help="run one experiment")
@@ -129,6 +136,11 @@ def _run_one(exp, args, overrides) -> str:
     overrides = list(overrides) + [f"seed={args.seed}"]
   cfg = experiments.apply_overrides(cfg, overrides, allow_large=args.allow_large)
   out_dir = args.out / exp.name / args.preset
+  writer = True
+  if args.distributed:  # every process computes every point; process 0 writes
+    import jax
+
+    writer = jax.process_index() == 0
   t0 = time.perf_counter()
   _, summary = experiments.run_experiment(
     exp,
@@ -138,10 +150,13 @@ def _run_one(exp, args, overrides) -> str:
     fresh=args.fresh,
     progress=not args.no_progress,
     allow_large=args.allow_large,
+    writer=writer,
+    save_params=args.save_params,
   )
   elapsed = time.perf_counter() - t0
-  print(summary)
-  print(f"\n[{exp.name}: {elapsed:.1f} s; results in {out_dir}]\n", flush=True)
+  if writer:
+    print(summary)
+    print(f"\n[{exp.name}: {elapsed:.1f} s; results in {out_dir}]\n", flush=True)
   return summary
 
 

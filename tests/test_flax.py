@@ -98,3 +98,52 @@ def test_load_params_refuses_other_files(tmp_path):
 
   with pytest.raises(ValueError, match="does not hold an RNNParams"):
     jf.load_params(tmp_path / "x.msgpack")
+
+
+def test_cli_save_params_writes_what_the_run_trained(tmp_path, capsys):
+  """``jaxrnn run languages --save-params``: each training point's record
+  names its msgpack file, and the file loads back bit for bit into the
+  ``TrainResult`` that the same point computes in-process."""
+  import json
+
+  from jaxrnn import cli
+  from jaxrnn.experiments import languages
+
+  sets = dict(
+    languages="tomita1",
+    optimizers="rmsprop",
+    train_max_len=4,
+    test_bin_edges=6,
+    n_test=8,
+    m=8,
+    steps=4,
+    batch_size=4,
+    num_seeds=2,
+    complexity_lengths=4,
+    additive_lengths=2,
+    additive_n=2,
+  )
+  argv = ["run", "languages", "--out", str(tmp_path), "--no-progress", "--save-params"]
+  for k, v in sets.items():
+    argv += ["--set", f"{k}={v}"]
+  assert cli.main(argv) == 0
+  capsys.readouterr()
+  run_dir = tmp_path / "languages" / "quick"
+  recs = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+  train = [r for r in recs if r["point"]["kind"] == "train"]
+  assert len(train) == 1 and "artifacts" not in train[0]
+  assert all("params_file" not in r for r in recs if r["point"]["kind"] != "train")
+  cfg = languages.EXPERIMENT.presets["quick"]
+  cfg = jaxrnn.experiments.apply_overrides(cfg, [f"{k}={v}" for k, v in sets.items()])
+  expected = languages.run_point(cfg, train[0]["point"])["artifacts"]
+  got = jf.load(run_dir / train[0]["params_file"], expected)
+  assert isinstance(got, jaxrnn.training.TrainResult)
+  assert got.params.W.shape == (2, 8, 8)  # seed axis first
+  for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  # The trained weights are not the initial ones (B, frozen, is).
+  assert not np.array_equal(np.asarray(got.delta.W), 0)
+  # Without the flag nothing is written.
+  plain = [a for a in argv if a != "--save-params"] + ["--out", str(tmp_path / "plain")]
+  assert cli.main(plain) == 0
+  assert not (tmp_path / "plain" / "languages" / "quick" / "params").exists()

@@ -175,6 +175,8 @@ class LanguageScore(NamedTuple):
   - ``train_accuracy``: sign accuracy on the (class-balanced) training array
     after training; ``train_loss``: mean minibatch loss of the last chunk.
   - ``diverged``: bool (see ``jaxrnn.training.train``).
+  - ``trained``: the ``jaxrnn.training.TrainResult`` (trained parameters,
+    loss curves); saved with ``--save-params``, never recorded.
   """
 
   correct: jax.Array
@@ -182,6 +184,7 @@ class LanguageScore(NamedTuple):
   train_accuracy: jax.Array
   train_loss: jax.Array
   diverged: jax.Array
+  trained: jaxrnn.training.TrainResult
 
 
 def train_and_score(
@@ -219,7 +222,7 @@ def train_and_score(
   )
   z = jax.vmap(jaxrnn.rnn_output, in_axes=(None, 0))(res.params, test_xs)[:, 0]
   correct, total = langs.bin_class_counts(z >= 0, test_labels, test_bins, n_bins)
-  return LanguageScore(correct, total, res.eval_accuracy[-1], res.train_loss[-1], res.diverged)
+  return LanguageScore(correct, total, res.eval_accuracy[-1], res.train_loss[-1], res.diverged, res)
 
 
 def _data(cfg: Config, name: str):
@@ -288,6 +291,8 @@ def _run_train(cfg: Config, name: str, opt: str) -> dict:
     "train_members": int(split.train_labels.sum()),
     "dfa_states": int(langs.get_dfa(name).num_states),
     "seconds": time.perf_counter() - t0,
+    # every seed's TrainResult (leading seed axis): written by --save-params
+    "artifacts": out.trained,
   }
 
 

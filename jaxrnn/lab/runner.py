@@ -9,7 +9,12 @@ An experiment module defines
 - ``points(cfg) -> list[dict]``: the sweep points (JSON-able dicts; a point's
   identity is its canonical JSON, so the list may be recomputed on resume);
 - ``run_point(cfg, point) -> dict``: one point's metrics (JSON-able).
-  Randomness comes from ``cfg.seed`` and the point only;
+  Randomness comes from ``cfg.seed`` and the point only. It may also return
+  a pytree of arrays under ``"artifacts"`` (trained parameters, a
+  ``TrainResult``): it is never part of the record; with
+  ``save_params=True`` (CLI ``--save-params``) it is written as flax msgpack
+  to ``params/<point digest>.msgpack`` before the record, and the record
+  names that file in ``params_file`` (``jaxrnn.flax.load`` reads it back);
 - ``report(cfg, records, out_dir) -> str``: figures into ``out_dir`` and the
   markdown summary;
 
@@ -47,7 +52,10 @@ from jaxrnn.lab import store
 from jaxrnn.lab.config import ConfigError, validate_config
 
 #: Fields of a record that ``run_point`` may not return.
-RESERVED_FIELDS = frozenset({"key", "point", "config_hash", "nonfinite"})
+RESERVED_FIELDS = frozenset({"key", "point", "config_hash", "nonfinite", "params_file"})
+
+#: The field of ``run_point``'s result that holds arrays to save, not record.
+ARTIFACTS_FIELD = "artifacts"
 
 
 class NonFiniteMetrics(UserWarning):
@@ -111,6 +119,7 @@ def run_experiment(
   progress: bool = True,
   writer: bool = True,
   allow_large: bool = False,
+  save_params: bool = False,
 ) -> tuple[list, str]:
   """Runs (or resumes) ``exp`` with ``cfg`` in ``out_dir``.
 
@@ -119,7 +128,9 @@ def run_experiment(
   run aside first; ``progress`` shows a tqdm bar; ``writer=False`` computes
   every point but writes nothing (the other processes of a multi-process
   run, where process 0 writes); ``allow_large`` lifts the generic size limit
-  of ``validate_config``.
+  of ``validate_config``; ``save_params`` writes each new point's
+  ``artifacts`` (see the module docstring; points already stored keep no
+  artifacts, so use it on a fresh directory).
 
   **Returns:** ``(records, summary_markdown)``. Raises ``ConfigError``
   (before any computation), ``store.RunConflict``, ``store.RunLocked`` or
@@ -148,7 +159,7 @@ def run_experiment(
   if len(set(keys)) != len(keys):
     raise ConfigError(f"{exp.name}: the config gives the same sweep point twice")
   if not writer:
-    records = [_record(exp, cfg, p, meta["config_hash"]) for p in points]
+    records = [_record(exp, cfg, p, meta["config_hash"])[0] for p in points]
     return records, exp.report(cfg, records, out_dir) + _nonfinite_note(records)
 
   out_dir.mkdir(parents=True, exist_ok=True)
@@ -168,7 +179,9 @@ def run_experiment(
       leave=False,
     ) as bar:
       for point in todo:
-        record = _record(exp, cfg, point, meta["config_hash"])
+        record, artifacts = _record(exp, cfg, point, meta["config_hash"])
+        if save_params and artifacts is not None:
+          record["params_file"] = _save_artifacts(out_dir, record["key"], artifacts)
         store.append_record(res_path, record)
         records.append(record)
         bar.update(1)
@@ -245,10 +258,27 @@ def _describe(bad: dict[str, str], most: int = 4) -> str:
   return "; ".join(items) + (f"; and {more} more" if more > 0 else "")
 
 
-def _record(exp: Experiment, cfg, point: dict, cfg_hash: str) -> dict:
+def _save_artifacts(out_dir: Path, key: str, tree) -> str:
+  """Writes ``tree`` atomically to ``params/<digest of key>.msgpack`` (before
+  the record that names it, so a stored record's file always exists) and
+  returns the path relative to ``out_dir``."""
+  import hashlib
+
+  from jaxrnn import flax as jflax
+
+  rel = f"params/{hashlib.sha256(key.encode()).hexdigest()[:16]}.msgpack"
+  jflax.save(out_dir / rel, tree)
+  return rel
+
+
+def _record(exp: Experiment, cfg, point: dict, cfg_hash: str) -> tuple[dict, Any]:
+  """``(record, artifacts)`` of one point (``artifacts`` None when the
+  experiment returns none)."""
   raw = exp.run_point(cfg, point)
   if not isinstance(raw, dict):
     raise TypeError(f"{exp.name}.run_point must return a dict, got {type(raw).__name__}")
+  raw = dict(raw)
+  artifacts = raw.pop(ARTIFACTS_FIELD, None)
   clash = RESERVED_FIELDS & set(map(str, raw))
   if clash:
     raise ValueError(f"{exp.name}.run_point returned reserved fields {sorted(clash)}")
@@ -267,7 +297,7 @@ def _record(exp: Experiment, cfg, point: dict, cfg_hash: str) -> dict:
       NonFiniteMetrics,
       stacklevel=3,
     )
-  return record
+  return record, artifacts
 
 
 def _nonfinite_note(records: list) -> str:
