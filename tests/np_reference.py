@@ -7,6 +7,20 @@ checked against. Indices follow the paper (steps l = 1..L); arrays are
 
 import numpy as np
 
+#: Tolerances for comparing jaxrnn with these references, per dtype of the
+#: jaxrnn computation (float32: rounding of O(m L) accumulated products at
+#: the test sizes, m <= 64, L <= 10; float64: a few ulps of the same sums).
+#: The one place the suite's dtype tolerances live: ``**tol(x.dtype)``.
+TOL = {
+  "float32": dict(rtol=2e-4, atol=1e-4),
+  "float64": dict(rtol=1e-10, atol=1e-12),
+}
+
+
+def tol(dtype) -> dict:
+  """``assert_allclose`` keyword arguments for results computed in ``dtype``."""
+  return TOL[np.dtype(dtype).name]
+
 
 def relu(z):
   return np.where(z >= 0, z, 0.0)

@@ -9,6 +9,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import np_reference as ref
 import numpy as np
 import pytest
 
@@ -152,15 +153,6 @@ def test_lemma42_a_star_formula():
   assert np.all(A[:, :3] == 0)
 
 
-def _np_hidden(W, A, xs):
-  h = np.zeros(W.shape[0])
-  hs = []
-  for x in xs:
-    h = np.maximum(W @ h + A @ x, 0)
-    hs.append(h)
-  return np.array(hs)
-
-
 def test_construction_terms_against_numpy():
   # decoded = Phi(<g, h^(L-1)> - c) with a NumPy RNN loop; lemma41 = the
   # Lemma 4.1 expectation at this input by Monte Carlo (margin 5 se); the
@@ -178,12 +170,12 @@ def test_construction_terms_against_numpy():
   assert float(con.h_sup[0, 0]) == pytest.approx(np.max(np.abs(theta)), rel=1e-6)
   assert float(con.h_max_used[0, 0]) <= float(con.h_sup[0, 0]) * (1 + 1e-6)
   assert float(con.coverage[0, 0]) == pytest.approx(1.0, abs=1e-4)
-  hb = _np_hidden(W, A0, np.asarray(ex.base_sequence(L, d), np.float64))[L - 2]
+  hb = ref.hidden_states(W, A0, np.asarray(ex.base_sequence(L, d), np.float64))[L - 2]
   assert float(con.offset[0, 0]) == pytest.approx(g @ hb, abs=1e-4)
   assert float(con.radius) == pytest.approx(np.linalg.norm(hb), rel=1e-5)
   for i, x in enumerate(np.asarray(xs)):
     terms = jax.tree.map(lambda v, i=i: v[i], all_terms)
-    h = _np_hidden(W, A0, x.astype(np.float64))[L - 2]
+    h = ref.hidden_states(W, A0, x.astype(np.float64))[L - 2]
     z = g @ h - float(con.offset[0, 0])
     assert float(terms.decoded[0]) == pytest.approx(math.sin(z), abs=1e-4)
     t = g @ h / (np.linalg.norm(g) * np.linalg.norm(h))

@@ -6,6 +6,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import np_reference as ref
 import numpy as np
 import pytest
 
@@ -33,17 +34,8 @@ def test_backward_correlations_match_numpy():
   W, A = rng.normal(size=(m, m)) * np.sqrt(2 / m), rng.normal(size=(m, d)) * np.sqrt(2 / m)
   B = rng.normal(size=(k, m))
   xs = rng.normal(size=(L, d))
-  h, masks = np.zeros(m), []
-  for x in xs:
-    z = W @ h + A @ x
-    masks.append(z >= 0)
-    h = np.maximum(z, 0)
   ref1, ref3 = [], []
-  backs = [None] * L
-  backs[-1] = B
-  for i in range(L - 2, -1, -1):
-    backs[i] = (backs[i + 1] * masks[i + 1]) @ W
-  for bk in backs:
+  for bk in ref.back_matrices(W, A, B, xs):  # Back_{i->L}, i = 1..L
     ref1.append(abs(B[0] @ bk[0]) / (np.linalg.norm(B[0]) * np.linalg.norm(bk[0])))
     ref3.append(abs(np.sum(B * bk)) / (np.linalg.norm(B) * np.linalg.norm(bk)))
   with jax.enable_x64(True):

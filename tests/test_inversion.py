@@ -4,6 +4,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import np_reference as ref
 import numpy as np
 import pytest
 
@@ -14,13 +15,6 @@ def _np_params(m, d, seed):
   rng = np.random.default_rng(seed)
   s = np.sqrt(2.0 / m)
   return rng.normal(size=(m, m)) * s, rng.normal(size=(m, d)) * s, rng.normal(size=(1, m))
-
-
-def _np_hidden(W, A, xs):
-  h = np.zeros(W.shape[0])
-  for x in xs:
-    h = np.maximum(W @ h + A @ x, 0.0)
-  return h
 
 
 def _np_naive(W, A, L, factor):
@@ -40,15 +34,15 @@ def test_naive_matrix_and_scan_match_numpy(factor):
   m, d, L = 24, 3, 5
   W, A, B = _np_params(m, d, 0)
   xs = np.random.default_rng(1).normal(size=(L, d))
-  ref = _np_naive(W, A, L, factor)
-  h = _np_hidden(W, A, xs)
+  expected = _np_naive(W, A, L, factor)
+  h = ref.hidden_states(W, A, xs)[-1]
   with jax.enable_x64(True):
     p = _params64(W, A, B)
     mat = jaxrnn.inversion.naive_inversion_matrix(p, L, factor)
     dec = jaxrnn.inversion.invert_hidden_state_naive(p, jnp.asarray(h), L, factor)
     scales = jaxrnn.inversion.naive_block_scales(L, factor, jnp.float64)
-  np.testing.assert_allclose(np.asarray(mat), ref, rtol=1e-10, atol=1e-12)
-  np.testing.assert_allclose(np.asarray(dec), (ref.T @ h).reshape(L, d), rtol=1e-9, atol=1e-12)
+  np.testing.assert_allclose(np.asarray(mat), expected, rtol=1e-10, atol=1e-12)
+  np.testing.assert_allclose(np.asarray(dec), (expected.T @ h).reshape(L, d), rtol=1e-9, atol=1e-12)
   expo = np.array([L - 1] + [L - j + 1 for j in range(2, L + 1)])
   np.testing.assert_allclose(np.asarray(scales), factor**expo)
 
@@ -72,15 +66,11 @@ def test_pattern_decoder_matches_numpy_and_front_padding_is_harmless():
   W, A, B = _np_params(m, d, 3)
   rng = np.random.default_rng(4)
   xs, base = rng.normal(size=(L, d)), rng.normal(size=(L, d))
-  hb, masks = np.zeros(m), []
-  for x in base:
-    z = W @ hb + A @ x
-    masks.append((z >= 0).astype(float))
-    hb = np.maximum(z, 0)
+  masks = ref.patterns(W, A, base).astype(float)  # D^(l) of Eq. (5) at the base
   wbar = masks[0][:, None] * A
   for l in range(1, L):
     wbar = np.concatenate([masks[l][:, None] * (W @ wbar), masks[l][:, None] * A], axis=1)
-  h = _np_hidden(W, A, xs)
+  h = ref.hidden_states(W, A, xs)[-1]
   pad = np.zeros((3, d))
   with jax.enable_x64(True):
     p = _params64(W, A, B)
@@ -94,9 +84,9 @@ def test_pattern_decoder_matches_numpy_and_front_padding_is_harmless():
 
 def test_zero_base_sequence():
   b = np.asarray(jaxrnn.inversion.zero_base_sequence(4, 3))
-  ref = np.zeros((4, 3))
-  ref[0, 2] = ref[3, 2] = 1
-  np.testing.assert_array_equal(b, ref)
+  expected = np.zeros((4, 3))
+  expected[0, 2] = expected[3, 2] = 1
+  np.testing.assert_array_equal(b, expected)
   with pytest.raises(ValueError):
     jaxrnn.inversion.zero_base_sequence(1, 3)
 

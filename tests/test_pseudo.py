@@ -30,9 +30,9 @@ class PseudoNetworkTest(chex.TestCase):
       got = self.variant(jaxrnn.pseudo_network)(params, delta, xs)
       want = ref.pseudo(params.W, params.A, params.B, delta.W, delta.A, xs)
       assert got.dtype == jnp.float64
-      np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+      np.testing.assert_allclose(got, want, **ref.tol(got.dtype))
       explicit = self.variant(jaxrnn.pseudo_network_explicit)(params, delta, xs)
-      np.testing.assert_allclose(explicit, want, rtol=1e-10, atol=1e-12)
+      np.testing.assert_allclose(explicit, want, **ref.tol(explicit.dtype))
 
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(*SIZES)
@@ -41,7 +41,7 @@ class PseudoNetworkTest(chex.TestCase):
     got = self.variant(jaxrnn.pseudo_network)(params, delta, xs)
     assert got.dtype == jnp.float32
     want = ref.pseudo(params.W, params.A, params.B, delta.W, delta.A, xs)
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got, want, **ref.tol(got.dtype))
 
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(*SIZES)
@@ -51,7 +51,7 @@ class PseudoNetworkTest(chex.TestCase):
       got = self.variant(jaxrnn.backward_matrices)(params, xs)
       chex.assert_shape(got, (L, d_out, m))
       np.testing.assert_allclose(
-        got, ref.back_matrices(params.W, params.A, params.B, xs), rtol=1e-10, atol=1e-12
+        got, ref.back_matrices(params.W, params.A, params.B, xs), **ref.tol(got.dtype)
       )
       np.testing.assert_array_equal(got[-1], params.B)  # Back_{L->L} = B
 
@@ -99,8 +99,7 @@ def test_vmapped_over_sequences_and_perturbations():
     np.testing.assert_allclose(
       got[b],
       ref.pseudo(params.W, params.A, params.B, delta.W, delta.A, batch[b]),
-      rtol=1e-4,
-      atol=1e-4,
+      **ref.tol(got.dtype),
     )
   deltas = jax.tree.map(lambda u: jnp.stack([u, 2 * u]), delta)
   two = jax.vmap(jaxrnn.pseudo_network, in_axes=(None, 0, None))(params, deltas, batch[0])

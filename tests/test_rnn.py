@@ -11,7 +11,6 @@ from absl.testing import parameterized
 import jaxrnn
 
 SIZES = [(8, 3, 1, 1), (32, 5, 7, 2), (96, 4, 12, 3)]  # (m, d, L, d_out)
-TOL = {jnp.float32: dict(rtol=2e-4, atol=2e-5), jnp.float64: dict(rtol=1e-11, atol=1e-12)}
 
 
 def _setup(seed, m, d, L, d_out, dtype):
@@ -36,9 +35,11 @@ class AgainstReferenceTest(chex.TestCase):
       assert hs.dtype == dtype and out.dtype == dtype
       chex.assert_shape(hs, (L, m))
       chex.assert_shape(out, (d_out,))
-      np.testing.assert_allclose(hs, ref.hidden_states(params.W, params.A, xs), **TOL[dtype])
-      np.testing.assert_allclose(hL, hs[-1], **TOL[dtype])
-      np.testing.assert_allclose(out, ref.output(params.W, params.A, params.B, xs), **TOL[dtype])
+      np.testing.assert_allclose(hs, ref.hidden_states(params.W, params.A, xs), **ref.tol(dtype))
+      np.testing.assert_allclose(hL, hs[-1], **ref.tol(dtype))
+      np.testing.assert_allclose(
+        out, ref.output(params.W, params.A, params.B, xs), **ref.tol(dtype)
+      )
 
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(*CASES)
@@ -52,7 +53,7 @@ class AgainstReferenceTest(chex.TestCase):
         + np.asarray(params.W, np.float64) @ np.asarray(h, np.float64)
       )
       assert got.dtype == dtype
-      np.testing.assert_allclose(got, want, **TOL[dtype])
+      np.testing.assert_allclose(got, want, **ref.tol(dtype))
 
   @parameterized.parameters(*CASES)
   def test_vmap_matches_loop(self, m, d, L, d_out, dtype):
@@ -62,7 +63,7 @@ class AgainstReferenceTest(chex.TestCase):
       got = jax.jit(jax.vmap(jaxrnn.rnn_output, in_axes=(None, 0)))(params, batch)
       for b in range(5):
         np.testing.assert_allclose(
-          got[b], ref.output(params.W, params.A, params.B, batch[b]), **TOL[dtype]
+          got[b], ref.output(params.W, params.A, params.B, batch[b]), **ref.tol(dtype)
         )
 
 

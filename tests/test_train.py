@@ -7,6 +7,7 @@ import math
 import chex
 import jax
 import jax.numpy as jnp
+import np_reference as ref
 import numpy as np
 import optax
 import pytest
@@ -64,13 +65,6 @@ class LossTest(chex.TestCase):
 # ---------------------------------------------------------------- training
 
 
-def _np_output(W, A, B, xs):
-  h = np.zeros(W.shape[0])
-  for x in xs:
-    h = np.maximum(A @ x + W @ h, 0.0)
-  return B @ h
-
-
 def test_one_sgd_step_matches_numpy_finite_difference_gradient():
   # With N = 1 and batch_size = 1 the only sample is drawn, so one SGD step
   # gives delta = -eta * grad. Check entries of grad_W and grad_A against
@@ -85,7 +79,7 @@ def test_one_sgd_step_matches_numpy_finite_difference_gradient():
   )
   W, A, B = (np.asarray(a, np.float64) for a in p)
   x = np.asarray(xs[0], np.float64)
-  loss = lambda W_, A_: math.log1p(math.exp(-y[0] * _np_output(W_, A_, B, x)[0]))
+  loss = lambda W_, A_: math.log1p(math.exp(-y[0] * ref.output(W_, A_, B, x)[0]))
   rng = np.random.default_rng(0)
   h = 1e-6
   for _ in range(6):
@@ -234,8 +228,6 @@ def test_theory_schedule_formulas():
 def _np_ntk_diag(W, A, B, xs):
   """||grad_{W,A} F(x)||^2 in NumPy: each gradient entry is the pseudo-network
   (Eq. 4, the directional derivative) along one unit perturbation."""
-  import np_reference as ref
-
   m, d = A.shape
   total = 0.0
   for r in range(m):
