@@ -88,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
       help="call jax.distributed.initialize() first (multi-host: the same command on every "
       "host; process 0 writes the results)",
     )
+    sp.add_argument(
+      "--coordinator",
+      metavar="HOST:PORT",
+      default=None,
+      help="with --distributed: process 0's address (omit where JAX finds it: TPU, SLURM, ...)",
+    )
+    sp.add_argument(
+      "--num-processes", type=int, default=None, help="with --distributed: number of processes"
+    )
+    sp.add_argument(
+      "--process-id", type=int, default=None, help="with --distributed: this process, 0..N-1"
+    )
 
   run = sub.add_parser("run", help="run one experiment")
   run.add_argument("name")
@@ -168,10 +180,21 @@ def _main(args) -> int:
       print(f"{name:24s} {exp.description}")
     return 0
 
+  given = {
+    k: v
+    for k, v in (
+      ("coordinator_address", args.coordinator),
+      ("num_processes", args.num_processes),
+      ("process_id", args.process_id),
+    )
+    if v is not None
+  }
+  if given and not args.distributed:
+    return _fail("--coordinator, --num-processes and --process-id need --distributed")
   if args.distributed:
     import jax
 
-    jax.distributed.initialize()
+    jax.distributed.initialize(**given)
   try:
     if args.command == "run":
       try:

@@ -58,6 +58,7 @@ def test_list_names_the_experiments(capsys):
     (["run", "linearization", "--set", "L=abc"], "L: expected an int, got 'abc'"),
     (["run", "linearization", "--set", "L=1"], "L: must be >= 2"),
     (["run", "linearization", "--set", "noequals"], "--set expects key=value"),
+    (["run", "linearization", "--process-id", "1"], "need --distributed"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "the following arguments are required: command"),
   ],

@@ -136,3 +136,44 @@ def test_the_store_is_written_once_by_process_zero(runs):
   _close(stored, rec0, "store vs process 0")
   # ... and the same as a one-process run.
   _close(stored, _read_store(base / "run_one"), "two processes vs one")
+
+
+CLI_SETS = ["ms=8", "omegas=0.01,0.1", "num_seeds=3", "num_sequences=2", "L=4", "scalings=relative"]
+
+
+def _cli(args, n, pid=None, port=None):
+  argv = [sys.executable, "-m", "jaxrnn", "run", "linearization", "--no-progress", *args]
+  for s in CLI_SETS:
+    argv += ["--set", s]
+  if n > 1:
+    argv += ["--distributed", "--coordinator", f"127.0.0.1:{port}"]
+    argv += ["--num-processes", str(n), "--process-id", str(pid)]
+  env = _env()
+  env["JAX_CPU_COLLECTIVES_IMPLEMENTATION"] = "gloo"
+  return subprocess.Popen(
+    argv, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+  )
+
+
+def test_the_readme_multi_host_command_on_two_local_processes(tmp_path):
+  """What the README tells each host to run (``--distributed --coordinator
+  --num-processes --process-id``), as two local processes: the run directory
+  is written once, by process 0, with the records of a one-process run; only
+  process 0 prints the summary."""
+  single = _cli(["--out", str(tmp_path / "one")], 1)
+  assert single.wait(timeout=TIMEOUT) == 0, single.stdout.read()
+  for attempt in range(3):
+    port = _free_port()
+    procs = [_cli(["--out", str(tmp_path / "two")], 2, i, port) for i in range(2)]
+    logs = [p.communicate(timeout=TIMEOUT)[0] for p in procs]
+    codes = [p.returncode for p in procs]
+    if codes == [0, 0]:
+      break
+    if attempt == 2 or "address already in use" not in "\n".join(logs).lower():
+      raise AssertionError(f"exit codes {codes}\n" + "\n----\n".join(logs))
+  assert "## Verdicts" in logs[0] or "## " in logs[0]
+  assert "results in" in logs[0] and "results in" not in logs[1]
+  stored = _read_store(tmp_path / "two" / "linearization" / "quick")
+  keys = [r["key"] for r in stored]
+  assert len(keys) == len(set(keys)) == 2
+  _close(stored, _read_store(tmp_path / "one" / "linearization" / "quick"), "two vs one")

@@ -372,7 +372,7 @@ def tokenwise_gap(key: jax.Array, concept: Concept, L: int, d: int, *, n: int = 
   value = jax.vmap(lambda xbar: concept_value(concept, xbar))
   fa, fb = value(xa), value(xb)  # (n, d_out)
   fl = jax.vmap(lambda l: value(xb.at[:, l].set(xa[:, l])))(jnp.arange(T))  # (T, n, d_out)
-  centred = (fa - jnp.mean(fa, axis=0)) ** 2 * (n / (n - 1))
+  centred = (fa - jnp.mean(fa, axis=0, keepdims=True)) ** 2 * (n / (n - 1))
   first_order = jnp.sum(fa[None] * (fl - fb[None]), axis=0)  # (n, d_out)
   terms = centred - first_order
   return TokenwiseGap(

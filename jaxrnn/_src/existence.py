@@ -131,6 +131,7 @@ def hat_features(z: jax.Array, nodes: int, box=3.0) -> jax.Array:
   h = 2 * box / (nodes - 1)
   grid = jnp.linspace(-1.0, 1.0, nodes, dtype=z.dtype) * box
   zc = jnp.clip(z, -box, box)
+  grid = grid.reshape((1,) * zc.ndim + (nodes,))
   return jnp.maximum(0.0, 1.0 - jnp.abs(zc[..., None] - grid) / h)
 
 
@@ -176,8 +177,10 @@ def _quadrature(nodes: int, box, n_quad: int, dtype):
   tail = box + (_Z_END - box) * jnp.linspace(0.0, 1.0, n_tail + 1, dtype=dtype)
   edges = jnp.concatenate([-tail[::-1], inner[1:-1], tail])
   a, b = edges[:-1], edges[1:]
-  pts = (a[:, None] + (b - a)[:, None] * x).reshape(-1)
-  wts = ((b - a)[:, None] * w).reshape(-1) * jnp.exp(-0.5 * pts * pts) / jnp.sqrt(2 * jnp.pi)
+  pts = (a[:, None] + (b - a)[:, None] * x[None, :]).reshape(-1)
+  wts = (
+    ((b - a)[:, None] * w[None, :]).reshape(-1) * jnp.exp(-0.5 * pts * pts) / jnp.sqrt(2 * jnp.pi)
+  )
   return pts, wts / jnp.sum(wts)
 
 

@@ -236,9 +236,9 @@ def fit_linear_decoder(
   n, m = hs.shape
   X = xs.reshape(n, -1).astype(hs.dtype)
   if intercept:
-    mu_h, mu_x = jnp.mean(hs, axis=0), jnp.mean(X, axis=0)
+    mu_h, mu_x = jnp.mean(hs, axis=0, keepdims=True), jnp.mean(X, axis=0, keepdims=True)
   else:
-    mu_h, mu_x = jnp.zeros((m,), hs.dtype), jnp.zeros((X.shape[1],), hs.dtype)
+    mu_h, mu_x = jnp.zeros((1, m), hs.dtype), jnp.zeros((1, X.shape[1]), hs.dtype)
   Hc, Xc = hs - mu_h, X - mu_x
   if n <= m:
     K = Hc @ Hc.T
@@ -251,12 +251,12 @@ def fit_linear_decoder(
     lam = ridge * jnp.trace(G) / n
     s, U = jnp.linalg.eigh(G)
     M = U @ ((U.T @ (Hc.T @ Xc)) / (jnp.maximum(s, 0) + lam)[:, None])
-  return LinearDecoder(M=M, b=mu_x - mu_h @ M)
+  return LinearDecoder(M=M, b=(mu_x - mu_h @ M)[0])
 
 
 def apply_linear_decoder(decoder: LinearDecoder, h: jax.Array, d: int) -> jax.Array:
   """Decodes one hidden state ``h`` (m,) to an (L, d) sequence."""
-  return (h @ decoder.M + decoder.b).reshape(-1, d)
+  return (h @ decoder.M + decoder.b).reshape(-1, d)  # (Ld,) + (Ld,)
 
 
 # --------------------------------------------------------------------------
