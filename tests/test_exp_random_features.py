@@ -7,20 +7,13 @@ import math
 import numpy as np
 
 from jaxrnn import experiments as runner
+from jaxrnn import lab
 from jaxrnn.experiments import random_features as mod
 
 
 def verdicts(summary: str) -> dict:
   """rule -> outcome ('yes'/'no'/'undecided') from the summary's verdict table."""
-  out, on = {}, False
-  for line in summary.splitlines():
-    if line.startswith("## "):
-      on = line == "## Verdicts"
-    elif on and line.startswith("| ") and not line.startswith("| ---"):
-      cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-      if cells[-1].startswith("**"):
-        out[cells[0]] = cells[-1].strip("*")
-  return out
+  return {r["claim"]: r["holds"] for r in lab.read_verdicts(summary)}
 
 
 def test_tiny_run_and_resume(tmp_path):

@@ -19,6 +19,7 @@ save time, the uninterrupted run fills a JAX compilation cache that the later
 runs read, except the one interrupted while compiling, which compiles.
 """
 
+import importlib.util
 import os
 import random
 import signal
@@ -51,23 +52,19 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _env(cache: Path | None) -> dict:
-  env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_PERSISTENT_CACHE")}
-  env.pop("JAX_COMPILATION_CACHE_DIR", None)
-  if cache is not None:
-    env.update(
-      JAX_COMPILATION_CACHE_DIR=str(cache),
-      JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-      JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
-    )
-  return env
+def _load_trials_tool():
+  """``tools/sigint_trials.py``: the same environment and SIGINT disposition
+  for the test's runs as for the 30-trial tool's."""
+  path = Path(__file__).resolve().parents[1] / "tools" / "sigint_trials.py"
+  spec = importlib.util.spec_from_file_location("sigint_trials", path)
+  mod = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(mod)
+  return mod
 
 
-def _default_sigint() -> None:
-  # Under a background job of a non-interactive shell (CI), children inherit
-  # SIGINT ignored, and jaxrnn then leaves it ignored, as asked: start every
-  # run with the default disposition, as from a terminal.
-  signal.signal(signal.SIGINT, signal.SIG_DFL)
+_TOOL = _load_trials_tool()
+_env = _TOOL._env  # a clean environment, optionally with a compilation cache
+_default_sigint = _TOOL._default_sigint  # children start with SIGINT at its default
 
 
 def _start(out: Path, env: dict) -> subprocess.Popen:

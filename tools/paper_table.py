@@ -31,20 +31,11 @@ def order() -> list[str]:
 
 
 def verdicts(summary: str) -> list[dict]:
-  """Rows of the summary's ``## Verdicts`` table."""
-  rows, on = [], False
-  for line in summary.splitlines():
-    if line.startswith("## "):
-      on = line.strip() == "## Verdicts"
-      continue
-    if on and line.startswith("| ") and not line.startswith("| ---"):
-      cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-      if cells[0] == "claim tested" or len(cells) < 4:
-        continue
-      rows.append(
-        {"claim": cells[0], "measured": cells[1], "rule": cells[2], "holds": cells[-1].strip("*")}
-      )
-  return rows
+  """Rows of the summary's ``## Verdicts`` table (``jaxrnn.lab.read_verdicts``)."""
+  sys.path.insert(0, str(ROOT))
+  from jaxrnn import lab
+
+  return lab.read_verdicts(summary)
 
 
 def timings() -> dict[str, dict]:

@@ -256,6 +256,23 @@ def verdict_table(verdicts: Sequence[Verdict]) -> str:
   return markdown_table(["claim tested", "measured", "rule", "holds?"], rows)
 
 
+def read_verdicts(summary: str) -> list[dict]:
+  """The rows of a summary's ``## Verdicts`` section (as ``verdict_table``
+  writes it): ``[{"claim", "measured", "rule", "holds"}]`` with ``holds`` one
+  of ``"yes"``, ``"no"``, ``"undecided"``. For tools and tests that read
+  summaries back (``tools/paper_table.py``)."""
+  rows, on = [], False
+  for line in summary.splitlines():
+    if line.startswith("## "):
+      on = line.strip() == "## Verdicts"
+    elif on and line.startswith("| ") and not line.startswith("| ---"):
+      cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+      if len(cells) >= 4 and cells[-1].startswith("**"):
+        claim, measured, rule, holds = cells[0], cells[1], cells[2], cells[-1].strip("*")
+        rows.append({"claim": claim, "measured": measured, "rule": rule, "holds": holds})
+  return rows
+
+
 # --------------------------------------------------------------------------
 # Tables and figures
 
