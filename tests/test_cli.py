@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -74,12 +75,15 @@ def test_bad_input_is_one_line_and_status_2(args, message, tmp_path, capsys):
 
 
 def test_installed_entry_point_answers_without_traceback():
-  res = jaxrnn_cli("run", "nope")
+  # The console script that `pip install .` puts beside this Python (as a
+  # user runs it), not `python -m jaxrnn`.
+  script = Path(sys.executable).parent / "jaxrnn"
+  assert script.exists(), f"{script} is missing: install the project (pip install '.[test]')"
+  res = subprocess.run([str(script), "run", "nope"], capture_output=True, text=True, timeout=300)
   assert res.returncode == 2
-  assert (
-    res.stderr.strip()
-    == "jaxrnn: error: unknown experiment 'nope'; known: " + res.stderr.strip().split("known: ")[1]
-  )
+  known = "linearization, random_features, invertibility, backward_correlation, "
+  known += "rerandomization, normalization, existence, training, ntk_regime, languages"
+  assert res.stderr == f"jaxrnn: error: unknown experiment 'nope'; known: {known}\n"
   assert "Traceback" not in res.stderr
 
 

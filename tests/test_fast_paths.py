@@ -248,7 +248,12 @@ class FastPathTest(chex.TestCase):
       p, dl, xs, _, c = problem(jax.random.key(6), 20, 3, 7, 2, dtype=jnp.float64)
       old = rnn_mod._UNROLL, rnn_mod._INLOOP_MIN_M
       rnn_mod._UNROLL, rnn_mod._INLOOP_MIN_M = unroll, inloop_min_m
+      # The switches are read at trace time: without clearing the caches a
+      # jitted function would reuse an earlier trace and never run this path.
+      jax.clear_caches()
       try:
+        jaxpr = str(jax.make_jaxpr(jaxrnn.rnn_output)(p, xs))
+        assert f"unroll={unroll}" in jaxpr, "the patched unroll factor did not reach the scan"
         out = jax.jit(jaxrnn.rnn_output)(p, xs)
         gW, gA = jax.grad(
           lambda W, A: c @ jaxrnn.rnn_output(jaxrnn.RNNParams(W, A, p.B), xs), argnums=(0, 1)
@@ -259,6 +264,7 @@ class FastPathTest(chex.TestCase):
         _, t_w = jax.jvp(lambda W: f(W, p.A, xs), (p.W,), (dl.W,))
       finally:
         rnn_mod._UNROLL, rnn_mod._INLOOP_MIN_M = old
+        jax.clear_caches()
       rW, rA, _ = np_vjp(p.W, p.A, p.B, xs, c)
       assert_close(t, np_eq4(p.W, p.A, p.B, dl.W, dl.A, xs), jnp.float64)
       assert_close(t_w, np_eq4(p.W, p.A, p.B, dl.W, 0 * dl.A, xs), jnp.float64)
