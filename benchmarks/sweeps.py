@@ -75,7 +75,6 @@ def worker(ms, ks, loop: bool, invariant: bool, steps: int, min_sample_s: float)
   import jax
 
   import jaxrnn
-  from jaxrnn._src import sweep as sweep_mod
 
   cases, check, plans = {}, {}, {}
   for m in ms:
@@ -85,7 +84,7 @@ def worker(ms, ks, loop: bool, invariant: bool, steps: int, min_sample_s: float)
       keys = jaxrnn.seed_keys(0, k)
       run_sweep = lambda fn=fn, keys=keys, xs=xs, ys=ys: jaxrnn.sweep(fn, keys, xs, ys)
       cases[f"sweep:m={m}:K={k}"] = run_sweep
-      p = sweep_mod.plan(fn, keys, xs, ys)
+      p = jaxrnn.sweep_plan(fn, keys, xs, ys)
       plans[f"m={m}:K={k}"] = {
         "layout": p.layout,
         "batch_size": p.batch_size,

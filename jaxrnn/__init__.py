@@ -15,7 +15,8 @@ public name with its signature.
   ``absolute_perturbation``.
 - ``inversion_matrix`` (Sec. 4.4; the rest of the inversion in
   ``jaxrnn.inversion``).
-- Seeds: ``sweep``, ``seed_keys``, ``seed_mesh``.
+- Seeds: ``sweep``, ``sweep_plan`` (the layout it picks, run nothing), ``seed_keys``,
+  ``seed_mesh``.
 - Namespaces: ``features`` (Lemma 4.4), ``inversion`` (Sec. 4.4, Thm. 4.5),
   ``rerandomize`` (Sec. 4.2), ``concept`` (Def. 2.1, Def. 3.3, Lemmas
   4.1-4.2, Thm. 4.3), ``training`` (Sec. 3.3, Thm. 3.1), ``kernels`` (NTK
@@ -50,6 +51,8 @@ from jaxrnn._src.rnn import (
   relu,
   rnn_output,
 )
+from jaxrnn._src.sweep import Plan as SweepPlan
+from jaxrnn._src.sweep import plan as sweep_plan
 from jaxrnn._src.sweep import seed_keys, seed_mesh, sweep
 
 __version__ = "0.1.0"
@@ -82,6 +85,8 @@ __all__ = [
   "inversion_matrix",
   # seeds
   "sweep",
+  "sweep_plan",
+  "SweepPlan",
   "seed_keys",
   "seed_mesh",
   # namespaces
