@@ -180,7 +180,7 @@ def per_seed(
       ),
       "oracle": jax.vmap(invert_hidden_state, (None, 0, 0))(params, xs, h),
       "naive1": naive1,
-      "naive2": naive_block_scales(L, 2.0, dt)[:, None] * naive1,
+      "naive2": naive_block_scales(L, 2.0, dt)[None, :, None] * naive1,  # (n, L, d)
       "lstsq": jax.vmap(apply_linear_decoder, (None, 0, None))(dec, h, d)[:, L_max - L :],
     }
     for name, xhat in decoded.items():
