@@ -17,6 +17,8 @@ Tomita 3 and Tomita 6, are in the docstring of ``get_dfa``'s module
 
 from __future__ import annotations
 
+import numpy as np
+
 from jaxrnn._src.expressibility import (
   AdditiveOptimum,
   LanguageConcept,
@@ -62,7 +64,7 @@ from jaxrnn._src.languages import (
 from jaxrnn._src.languages import accepts as _accepts
 
 
-def accepts(name: str, bits) -> bool:
+def accepts(name: str, bits: str | np.typing.ArrayLike) -> bool:
   """Membership of one 0/1 string in the language ``name``.
 
   **Arguments:**

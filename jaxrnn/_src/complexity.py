@@ -28,11 +28,16 @@ the set (Def. 3.3).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy import special
+
+if TYPE_CHECKING:
+  from jaxrnn._src.concept import Concept
 
 C_STAR = 1.0e4
 
@@ -65,7 +70,7 @@ def _parse(name: str) -> tuple[str, float]:
   return base, k
 
 
-def phi_function(phi) -> Callable:
+def phi_function(phi: str | Sequence[float]) -> Callable[[jax.Array], jax.Array]:
   """The jnp function ``z -> phi(z)`` for a name of ``PHI_NAMES`` or a
   sequence of polynomial coefficients ``(c_0, c_1, ...)``.
 
@@ -140,7 +145,7 @@ def _log_abs_coeffs(phi, n_terms) -> np.ndarray:
     return np.where(mask, base_log, -np.inf)
 
 
-def taylor_coefficients(phi, n_terms: int = 20) -> np.ndarray:
+def taylor_coefficients(phi: str | Sequence[float], n_terms: int = 20) -> np.ndarray:
   """Taylor coefficients ``c_0 ... c_{n_terms-1}`` of a named ``phi`` (or the
   given polynomial coefficients, padded/truncated to ``n_terms``).
 
@@ -235,7 +240,9 @@ def _ln_complexity_s(phi, R: float, C_star: float) -> float:
 _LN10 = math.log(10.0)
 
 
-def log10_complexity_eps(phi, R: float, eps: float, *, C_star: float = C_STAR) -> float:
+def log10_complexity_eps(
+  phi: str | Sequence[float] | Concept, R: float, eps: float, *, C_star: float = C_STAR
+) -> float:
   """``log10 C_eps(phi, R)`` of Def. 2.1 (i = 0 term ``2|c_0|``).
 
   **Arguments:**
@@ -260,7 +267,9 @@ def log10_complexity_eps(phi, R: float, eps: float, *, C_star: float = C_STAR) -
   return max(_ln_complexity_eps(p, R, eps, C_star) for p in _phis_of(phi)) / _LN10
 
 
-def log10_complexity_s(phi, R: float, *, C_star: float = C_STAR) -> float:
+def log10_complexity_s(
+  phi: str | Sequence[float] | Concept, R: float, *, C_star: float = C_STAR
+) -> float:
   """``log10 C_s(phi, R)``, ``C_s = C* sum_i (i+1)^1.75 R^i |c_i|`` (Def. 2.1).
 
   ``phi`` as in ``log10_complexity_eps`` (a name, coefficients or a
@@ -278,11 +287,15 @@ def _exp10(x: float) -> float:
   return 10.0**x if x < 308.0 else math.inf
 
 
-def complexity_eps(phi, R: float, eps: float, *, C_star: float = C_STAR) -> float:
+def complexity_eps(
+  phi: str | Sequence[float] | Concept, R: float, eps: float, *, C_star: float = C_STAR
+) -> float:
   """``C_eps(phi, R)`` of Def. 2.1; ``inf`` beyond float64 (use the log10)."""
   return _exp10(log10_complexity_eps(phi, R, eps, C_star=C_star))
 
 
-def complexity_s(phi, R: float, *, C_star: float = C_STAR) -> float:
+def complexity_s(
+  phi: str | Sequence[float] | Concept, R: float, *, C_star: float = C_STAR
+) -> float:
   """``C_s(phi, R)`` of Def. 2.1; ``inf`` beyond float64 (use the log10)."""
   return _exp10(log10_complexity_s(phi, R, C_star=C_star))

@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
@@ -86,7 +87,11 @@ def _is_single_phi(phis) -> bool:
   return arr.ndim == 1 and all(isinstance(c, (int, float, np.floating, np.integer)) for c in arr)
 
 
-def make_concept(w, b, phis) -> Concept:
+def make_concept(
+  w: jax.typing.ArrayLike,
+  b: jax.typing.ArrayLike,
+  phis: str | Sequence[float] | Sequence[Sequence[str | Sequence[float]]],
+) -> Concept:
   """Builds and checks a ``Concept`` (Def. 3.3).
 
   **Arguments:** ``w`` (d_out, p, (L-2)(d-1)) with unit rows (tolerance
@@ -127,12 +132,12 @@ def random_concept(
   L: int,
   d: int,
   *,
-  phi="sin",
+  phi: str | Sequence[float] = "sin",
   p: int = 1,
   d_out: int = 1,
-  b=None,
+  b: jax.typing.ArrayLike | None = None,
   balanced: bool = False,
-  dtype=jnp.float32,
+  dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> Concept:
   """A random target of Def. 3.3 that mixes all L-2 tokens.
 
@@ -177,7 +182,7 @@ def product_concept(
   *,
   positions: tuple[int, int] = (0, -1),
   coef: float = 1.0,
-  dtype=jnp.float32,
+  dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> Concept:
   """A product of two tokens as a member of Def. 3.3 (p = 2, Phi = z^2).
 
@@ -262,13 +267,13 @@ def concept_dataset(
   n: int,
   L: int,
   d: int,
-  eps_x,
+  eps_x: float | jax.Array,
   *,
   task: str = "regression",
   noise: float = 0.0,
   flip: float = 0.0,
   threshold: float = 0.0,
-):
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
   """``n`` i.i.d. samples: true tokens, normalized inputs, labels.
 
   **Arguments:** ``concept`` from ``random_concept``/``make_concept``; ``L``

@@ -135,7 +135,9 @@ def hat_features(z: jax.Array, nodes: int, box=3.0) -> jax.Array:
   return jnp.maximum(0.0, 1.0 - jnp.abs(zc[..., None] - grid) / h)
 
 
-def weight_function(theta: jax.Array, alpha: jax.Array, b0: jax.Array, box=3.0) -> jax.Array:
+def weight_function(
+  theta: jax.Array, alpha: jax.Array, b0: jax.Array, box: float | jax.Array = 3.0
+) -> jax.Array:
   """``H(alpha, b0)`` of Lemma 4.1: the bilinear interpolant of node values.
 
   ``H(alpha, b0) = sum_jk theta_jk psi_j(alpha) psi_k(b0)`` with ``psi`` the
@@ -204,7 +206,7 @@ def _gram(nodes: int, box, n_quad: int, dtype) -> jax.Array:
   return (hx * w[:, None]).T @ hx
 
 
-def lipschitz_constant(theta: jax.Array, box=3.0) -> jax.Array:
+def lipschitz_constant(theta: jax.Array, box: float | jax.Array = 3.0) -> jax.Array:
   """The Lipschitz constant of the bilinear H of ``weight_function`` on R^2.
 
   In a cell the gradient of a bilinear function is ``(da(b0), db(alpha)) /
@@ -288,14 +290,14 @@ class WeightFit(NamedTuple):
 def fit_weight_function(
   phi: Callable,
   *,
-  t_max=1.0,
-  t_min=None,
-  radius=1.0,
+  t_max: float | jax.Array = 1.0,
+  t_min: float | jax.Array | None = None,
+  radius: float | jax.Array = 1.0,
   nodes: int = 13,
   box: float = 3.0,
   n_fit: int = 49,
   n_quad: int = 6,
-  ridge=1e-6,
+  ridge: float | jax.Array = 1e-6,
   smooth: float = 1e-2,
 ) -> WeightFit:
   """Fits a bounded, Lipschitz H of Lemma 4.1 for ``phi`` on ``t in [t_min, t_max]``.
@@ -398,7 +400,11 @@ def _neuron_inputs(params: RNNParams, wbar: jax.Array):
 
 
 def lemma42_a_star(
-  params: RNNParams, theta: jax.Array, wbar: jax.Array, output: int = 0, box=3.0
+  params: RNNParams,
+  theta: jax.Array,
+  wbar: jax.Array,
+  output: int = 0,
+  box: float | jax.Array = 3.0,
 ) -> jax.Array:
   """A* of Lemma 4.2 (W* = 0) for output coordinate ``output``.
 
@@ -427,7 +433,7 @@ def lemma42_a_star(
   return jnp.zeros_like(params.A).at[:, d - 1].set(col)
 
 
-def base_sequence(L: int, d: int, dtype=jnp.float32) -> jax.Array:
+def base_sequence(L: int, d: int, dtype: jax.typing.DTypeLike = jnp.float32) -> jax.Array:
   """The default base sequence x_(0) (L, d): bias tokens e_d at 1 and L,
   zero middle tokens (the eps_x -> 0 limit of Def. 3.1)."""
   return jnp.zeros((L, d), dtype).at[0, -1].set(1).at[-1, -1].set(1)
@@ -456,13 +462,13 @@ class Construction(NamedTuple):
 def construct_pseudo_network(
   params: RNNParams,
   concept: Concept,
-  eps_x,
+  eps_x: float | jax.Array,
   *,
   base_xs: jax.Array | None = None,
   nodes: int = 13,
   box: float = 3.0,
   n_quad: int = 6,
-  ridge=None,
+  ridge: float | jax.Array | None = None,
   smooth: float = 1e-2,
   center: bool = True,
 ) -> Construction:

@@ -88,14 +88,16 @@ class LanguageConcept(NamedTuple):
   description: str
 
 
-def true_sequence(bits, dtype=jnp.float32) -> jax.Array:
+def true_sequence(
+  bits: jax.typing.ArrayLike, dtype: jax.typing.DTypeLike = jnp.float32
+) -> jax.Array:
   """(n,) bits -> the true sequence (n, 2) with ``xbar(b) = ((2b-1)
   sqrt(3)/2, 1/2)`` per token (Def. 3.1 with d - 1 = 2)."""
   bits = jnp.asarray(bits, jnp.int32)
   return _languages.bit_tokens(3, dtype)[bits]
 
 
-def evaluate(member: LanguageConcept, bits) -> jax.Array:
+def evaluate(member: LanguageConcept, bits: jax.typing.ArrayLike) -> jax.Array:
   """``F(xbar)`` of Eq. (2) for a batch of strings ``bits`` (N, n) -> (N,).
   Jit-able in ``bits``; O(N p n)."""
   bits = jnp.asarray(bits, jnp.int32)
@@ -106,7 +108,7 @@ def evaluate(member: LanguageConcept, bits) -> jax.Array:
   return jax.vmap(lambda xb: concept_value(member.concept, xb))(xbar)[:, 0]
 
 
-def classify(member: LanguageConcept, bits) -> np.ndarray:
+def classify(member: LanguageConcept, bits: jax.typing.ArrayLike) -> np.ndarray:
   """(N,) bool: ``evaluate(member, bits) > member.threshold``."""
   return np.asarray(evaluate(member, bits) > member.threshold)
 

@@ -58,7 +58,7 @@ def _check_vec(name, x, d):
 
 
 def random_relu_features(
-  key: jax.Array, m: int, d: int, variance=1.0, dtype=jnp.float32
+  key: jax.Array, m: int, d: int, variance: float = 1.0, dtype: jax.typing.DTypeLike = jnp.float32
 ) -> jax.Array:
   """The random matrix T of Lemma 4.4: (m, d), entries i.i.d. N(0, variance).
 
@@ -71,7 +71,7 @@ def random_relu_features(
   return jnp.sqrt(jnp.asarray(variance, dtype)) * jax.random.normal(key, (m, d), dtype)
 
 
-def relu_readout(T: jax.Array, v: jax.Array, variance=1.0) -> jax.Array:
+def relu_readout(T: jax.Array, v: jax.Array, variance: float | jax.Array = 1.0) -> jax.Array:
   """Readout p of Lemma 4.4 with the correct normalization: ``2 T v / (m s^2)``.
 
   ``s^2 = variance`` is the variance of T's entries. With ``variance=1`` this
@@ -111,7 +111,9 @@ def relu_features_apply(T: jax.Array, p: jax.Array, x: jax.Array) -> jax.Array:
   return p @ relu(T @ x)
 
 
-def relu_features_error(T: jax.Array, v: jax.Array, x: jax.Array, variance=1.0) -> jax.Array:
+def relu_features_error(
+  T: jax.Array, v: jax.Array, x: jax.Array, variance: float | jax.Array = 1.0
+) -> jax.Array:
   """``v^T x - p^T relu(T x)`` with ``p = relu_readout(T, v, variance)``.
 
   Signed error of Lemma 4.4 for one pair (v, x); vmap over pairs. Its
@@ -121,7 +123,7 @@ def relu_features_error(T: jax.Array, v: jax.Array, x: jax.Array, variance=1.0) 
   return v @ x - relu_features_apply(T, p, x)
 
 
-def relu_features_error_std(v: jax.Array, x: jax.Array, m) -> jax.Array:
+def relu_features_error_std(v: jax.Array, x: jax.Array, m: int | jax.Array) -> jax.Array:
   """Predicted standard deviation ``sqrt((2 + 3 c^2) / m) ||v|| ||x||`` of the
   Lemma 4.4 error over Gaussian T, ``c = cos(v, x)`` (module docstring)."""
   nv, nx = jnp.linalg.norm(v), jnp.linalg.norm(x)

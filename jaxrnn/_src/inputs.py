@@ -38,7 +38,7 @@ def _check_eps(eps_x) -> None:
     raise TypeError(f"eps_x must be a real scalar, got shape {jnp.shape(eps_x)}")
 
 
-def normalize_sequence(xbar: jax.Array, eps_x) -> jax.Array:
+def normalize_sequence(xbar: jax.Array, eps_x: float | jax.Array) -> jax.Array:
   """Normalized input sequence of Def. 3.1.
 
   **Arguments:**
@@ -90,7 +90,9 @@ def normalize_sequence(xbar: jax.Array, eps_x) -> jax.Array:
   return jnp.concatenate([bias, middle, bias], axis=0)
 
 
-def random_true_sequence(key: jax.Array, length: int, d: int, dtype=jnp.float32) -> jax.Array:
+def random_true_sequence(
+  key: jax.Array, length: int, d: int, dtype: jax.typing.DTypeLike = jnp.float32
+) -> jax.Array:
   """Random true tokens for Def. 3.1: (length, d-1) rows uniform on the sphere
   S^{d-2} restricted to last entry 1/2.
 
@@ -106,7 +108,11 @@ def random_true_sequence(key: jax.Array, length: int, d: int, dtype=jnp.float32)
 
 
 def random_normalized_sequence(
-  key: jax.Array, L: int, d: int, eps_x, dtype=jnp.float32
+  key: jax.Array,
+  L: int,
+  d: int,
+  eps_x: float | jax.Array,
+  dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
   """A random normalized sequence (L, d): ``random_true_sequence`` then
   ``normalize_sequence``. Jit- and vmap-safe (over ``key``)."""

@@ -137,7 +137,9 @@ def naive_inversion_matrix(params: RNNParams, L: int, factor: float = 2.0) -> ja
   return wbar
 
 
-def naive_block_scales(L: int, factor: float = 2.0, dtype=jnp.float32) -> jax.Array:
+def naive_block_scales(
+  L: int, factor: float = 2.0, dtype: jax.typing.DTypeLike = jnp.float32
+) -> jax.Array:
   """(L,) scale of each block of the naive ``Wbar^[L]`` relative to
   ``factor=1``: ``factor^(L-j+1)`` for j >= 2 and ``factor^(L-1)`` for j = 1.
 
@@ -181,7 +183,7 @@ def invert_hidden_state_naive(
   return scales[:, None] * (us @ params.A)
 
 
-def zero_base_sequence(L: int, d: int, dtype=jnp.float32) -> jax.Array:
+def zero_base_sequence(L: int, d: int, dtype: jax.typing.DTypeLike = jnp.float32) -> jax.Array:
   """The base sequence ``x_(0)`` used by default for the pattern-based
   decoder: the eps_x -> 0 limit of Def. 3.1, ``x^(1) = x^(L) = e_d`` and
   zero middle tokens. Every normalized sequence is within eps_x of it

@@ -99,8 +99,8 @@ def gradient_descent_mse(
   f0_train: jax.Array,
   f0_test: jax.Array,
   *,
-  learning_rate,
-  t,
+  learning_rate: float | jax.Array,
+  t: float | jax.Array,
   discrete: bool = False,
 ) -> tuple[jax.Array, jax.Array]:
   """Train and test outputs of a linearized model after gradient descent on

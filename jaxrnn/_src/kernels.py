@@ -43,6 +43,7 @@ function can express.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -102,7 +103,7 @@ def _batched_factors(params: RNNParams, xs: jax.Array):
   return G, hprev, xt
 
 
-def ntk_factors(params: RNNParams, xs: jax.Array):
+def ntk_factors(params: RNNParams, xs: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
   """Per-sequence factors ``(G, Hprev, X)`` of the empirical NTK.
 
   ``G[i] = D^(i) Back_{i->L}^T`` (the (m,) vector g_i of the module docstring;
@@ -305,7 +306,9 @@ def empirical_ntk(
   return K / d_out if outputs == "mean" and d_out > 1 else K
 
 
-def kernel_ridge_loo(K: jax.Array, y: jax.Array, ridges: jax.Array, mask: jax.Array | None = None):
+def kernel_ridge_loo(
+  K: jax.Array, y: jax.Array, ridges: jax.Array, mask: jax.Array | None = None
+) -> tuple[jax.Array, jax.Array, jax.Array]:
   """Kernel ridge regression with the ridge chosen by exact leave-one-out
   error among ``ridges`` (relative to mean diag(K)).
 
@@ -336,7 +339,9 @@ def kernel_ridge_loo(K: jax.Array, y: jax.Array, ridges: jax.Array, mask: jax.Ar
   return alphas[best] * mf, jnp.asarray(ridges, K.dtype)[best], errs[best]
 
 
-def additive_token_kernel(xbar1: jax.Array, xbar2: jax.Array, bandwidth) -> jax.Array:
+def additive_token_kernel(
+  xbar1: jax.Array, xbar2: jax.Array, bandwidth: float | jax.Array
+) -> jax.Array:
   """``K[a, b] = sum_l exp(-|xbar1[a, l] - xbar2[b, l]|^2 / (2 s^2))``:
   (N1, T, k), (N2, T, k) -> (N1, N2). The kernel of sums over positions of
   functions of one token (the class of [37])."""
@@ -345,14 +350,14 @@ def additive_token_kernel(xbar1: jax.Array, xbar2: jax.Array, bandwidth) -> jax.
 
 
 def fit_additive_baseline(
-  xbar_train,
-  y_train,
-  xbar_test,
+  xbar_train: jax.Array,
+  y_train: jax.Array,
+  xbar_test: jax.Array,
   *,
-  mask=None,
-  bandwidths=(0.25, 0.5, 1.0, 2.0),
-  ridges=(1e-4, 1e-3, 1e-2, 1e-1, 1.0),
-):
+  mask: jax.Array | None = None,
+  bandwidths: Sequence[float] = (0.25, 0.5, 1.0, 2.0),
+  ridges: Sequence[float] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+) -> tuple[jax.Array, dict[str, float]]:
   """Token-wise additive kernel ridge regression, bandwidth and ridge by
   leave-one-out. **Returns:** ``(pred_test, info)`` with pred (N_test,)
   and ``info = {"bandwidth", "ridge", "loo_mse"}``. ``y_train`` (N,)."""

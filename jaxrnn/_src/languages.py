@@ -227,7 +227,7 @@ def _check_bit_values(bits) -> None:
     raise ValueError(f"bits must hold 0, 1 or {PAD} (padding), got {int(arr[idx])} at index {idx}")
 
 
-def batch_accepts(name_or_dfa, bits) -> jax.Array:
+def batch_accepts(name_or_dfa: str | DFA, bits: jax.typing.ArrayLike) -> jax.Array:
   """Membership of a batch of strings: ``bits`` (N, T) int with entries in
   {0, 1} and ``-1`` for padding (skipped) -> (N,) bool. Any other value
   raises ``ValueError`` when ``bits`` is concrete; under ``jit`` values are
@@ -258,7 +258,7 @@ def batch_accepts(name_or_dfa, bits) -> jax.Array:
   )
 
 
-def as_bits(bits) -> np.ndarray:
+def as_bits(bits: str | np.typing.ArrayLike) -> np.ndarray:
   """One string as a 1-D int32 NumPy array; accepts a str of '0'/'1' or a 1-D
   integer array with entries in {0, 1}. ``ValueError`` otherwise."""
   if isinstance(bits, str):
@@ -275,7 +275,7 @@ def as_bits(bits) -> np.ndarray:
   return arr.astype(np.int32)
 
 
-def accepts(name: str, bits) -> bool:
+def accepts(name: str, bits: str | np.typing.ArrayLike) -> bool:
   """Membership of one 0/1 string in the language ``name`` (host-side, by
   running its DFA). See ``jaxrnn.languages.accepts``."""
   dfa = get_dfa(name)
@@ -312,7 +312,7 @@ def pad_left(strings: Sequence[np.ndarray], width: int) -> np.ndarray:
   return out
 
 
-def lengths_of(bits) -> np.ndarray:
+def lengths_of(bits: np.typing.ArrayLike) -> np.ndarray:
   """Number of non-padding entries per row of a (N, T) batch."""
   return np.sum(np.asarray(bits) >= 0, axis=1)
 
@@ -345,7 +345,7 @@ def log_counts(dfa: DFA, max_remaining: int) -> np.ndarray:
   return np.stack(out)
 
 
-def count_members(name_or_dfa, length: int) -> int:
+def count_members(name_or_dfa: str | DFA, length: int) -> int:
   """Exact number of strings of ``length`` in the language (integer DP)."""
   dfa = name_or_dfa if isinstance(name_or_dfa, DFA) else get_dfa(name_or_dfa)
   c = [int(a) for a in dfa.accepting]
@@ -386,7 +386,7 @@ def _sample_batch(key, lengths_avail, logc, transitions, start, *, n, width):
 
 def sample_class(
   key: jax.Array,
-  name_or_dfa,
+  name_or_dfa: str | DFA,
   n: int,
   lengths: Sequence[int],
   *,
@@ -586,7 +586,7 @@ def balanced_oversample(
 ENCODINGS = ("normalized", "onehot")
 
 
-def bit_tokens(d: int, dtype=jnp.float32) -> jax.Array:
+def bit_tokens(d: int, dtype: jax.typing.DTypeLike = jnp.float32) -> jax.Array:
   """The true tokens of bits 0 and 1 for Def. 3.1: (2, d-1) rows on the unit
   sphere S^{d-2} with last entry 1/2, ``xbar(b) = ((2b-1) sqrt(3)/2, 0, ...,
   0, 1/2)``: the two points of the sphere's slice {last entry = 1/2} on the
@@ -599,7 +599,12 @@ def bit_tokens(d: int, dtype=jnp.float32) -> jax.Array:
 
 
 def encode(
-  bits: jax.Array, *, encoding: str = "normalized", d: int = 3, eps_x=0.5, dtype=jnp.float32
+  bits: jax.Array,
+  *,
+  encoding: str = "normalized",
+  d: int = 3,
+  eps_x: float | jax.Array = 0.5,
+  dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
   """Encodes one left-padded string (T,) (entries 0/1, ``-1`` padding) as an
   RNN input sequence.
@@ -640,7 +645,12 @@ def encode(
 
 
 def encode_batch(
-  bits, *, encoding: str = "normalized", d: int = 3, eps_x=0.5, dtype=jnp.float32
+  bits: jax.typing.ArrayLike,
+  *,
+  encoding: str = "normalized",
+  d: int = 3,
+  eps_x: float | jax.Array = 0.5,
+  dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
   """``encode`` vmapped over a (N, T) batch: (N, T + 2, d) or (N, T, d)."""
   if encoding not in ENCODINGS:

@@ -137,7 +137,7 @@ def pseudo_network_explicit(params: RNNParams, delta: RNNParams, xs: jax.Array) 
 # and F^(L)(x; W', A') of Eq. (4) is its first-order part.
 
 
-def scaled_perturbation(key: jax.Array, params: RNNParams, omega) -> RNNParams:
+def scaled_perturbation(key: jax.Array, params: RNNParams, omega: float | jax.Array) -> RNNParams:
   """A random perturbation with ``||W'||_F = omega ||W||_F`` and
   ``||A'||_F = omega ||A||_F`` (Gaussian directions); ``B' = 0``.
 
@@ -156,7 +156,9 @@ def scaled_perturbation(key: jax.Array, params: RNNParams, omega) -> RNNParams:
   return RNNParams(direction(kw, params.W), direction(ka, params.A), jnp.zeros_like(params.B))
 
 
-def absolute_perturbation(key: jax.Array, params: RNNParams, radius) -> RNNParams:
+def absolute_perturbation(
+  key: jax.Array, params: RNNParams, radius: float | jax.Array
+) -> RNNParams:
   """A random perturbation of prescribed absolute size ``||(W', A')||_F = radius``.
 
   An isotropic Gaussian direction in the space of (W', A'): G_W (m, m) and
@@ -193,7 +195,7 @@ def absolute_perturbation(key: jax.Array, params: RNNParams, radius) -> RNNParam
   return RNNParams(gw * s, ga * s, jnp.zeros_like(params.B))
 
 
-def taylor_remainder(params: RNNParams, delta: RNNParams, xs: jax.Array):
+def taylor_remainder(params: RNNParams, delta: RNNParams, xs: jax.Array) -> dict[str, jax.Array]:
   """True change, its first-order part, and the pattern flips along ``delta``.
 
   **Returns:** a dict with ``true`` (d_out,) = Delta(x), ``pseudo`` (d_out,) =

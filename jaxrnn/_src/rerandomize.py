@@ -32,13 +32,15 @@ def _block_size(m: int, num_blocks: int) -> int:
   return m // num_blocks
 
 
-def block_mask(m: int, block, num_blocks: int) -> jax.Array:
+def block_mask(m: int, block: int | jax.Array, num_blocks: int) -> jax.Array:
   """(m,) bool: the rows ``[block * s, (block + 1) * s)``, s = m / num_blocks."""
   s = _block_size(m, num_blocks)
   return (jnp.arange(m) // s) == block
 
 
-def rerandomize(key: jax.Array, params: RNNParams, block, num_blocks: int) -> RNNParams:
+def rerandomize(
+  key: jax.Array, params: RNNParams, block: int | jax.Array, num_blocks: int
+) -> RNNParams:
   """Redraws one block of rows of ``[W, A]_r`` from the initialization law.
 
   Rows ``r`` in ``[block * s, (block + 1) * s)``, ``s = m / num_blocks``, of
@@ -103,7 +105,9 @@ def rerandomize_rows(key: jax.Array, params: RNNParams, rows: jax.Array) -> RNNP
   return RNNParams(W=W, A=A, B=params.B)
 
 
-def relative_change(old: jax.Array, new: jax.Array, axis=None) -> jax.Array:
+def relative_change(
+  old: jax.Array, new: jax.Array, axis: int | tuple[int, ...] | None = None
+) -> jax.Array:
   """``||new - old|| / ||old||`` (Frobenius over ``axis``; all axes if None)."""
   num = jnp.sqrt(jnp.sum((new - old) ** 2, axis=axis))
   den = jnp.sqrt(jnp.sum(old**2, axis=axis))

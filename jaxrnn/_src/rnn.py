@@ -76,7 +76,9 @@ class RNNParams(NamedTuple):
   B: jax.Array
 
 
-def init_params(key: jax.Array, m: int, d: int, d_out: int, dtype=jnp.float32) -> RNNParams:
+def init_params(
+  key: jax.Array, m: int, d: int, d_out: int, dtype: jax.typing.DTypeLike = jnp.float32
+) -> RNNParams:
   """Random initialization of Def. 3.2.
 
   ``W_ij, A_ij ~ N(0, 2/m)`` and ``B_ij ~ N(0, 2/d_out)``, all independent.

@@ -117,7 +117,9 @@ LOSSES: dict[str, Callable[[jax.Array, jax.Array], jax.Array]] = {
 }
 
 
-def get_loss(loss) -> Callable[[jax.Array, jax.Array], jax.Array]:
+def get_loss(
+  loss: str | Callable[[jax.Array, jax.Array], jax.Array],
+) -> Callable[[jax.Array, jax.Array], jax.Array]:
   """``loss`` as a function ``G(z, y) -> scalar``: a name from ``LOSSES``
   ("logistic", "clipped_squared", "squared") or a callable returned as is."""
   if callable(loss):
@@ -141,7 +143,12 @@ MODELS = ("rnn", "pseudo")
 
 
 def model_output(
-  params: RNNParams, delta: RNNParams, xs: jax.Array, *, model: str = "rnn", scale=1.0
+  params: RNNParams,
+  delta: RNNParams,
+  xs: jax.Array,
+  *,
+  model: str = "rnn",
+  scale: float | jax.Array = 1.0,
 ) -> jax.Array:
   """The scaled output trained by ``train`` for one sequence ``xs`` (L, d).
 
@@ -305,14 +312,14 @@ def train(
   *,
   optimizer: Optimizer | optax.GradientTransformation,
   steps: int,
-  loss="logistic",
+  loss: str | Callable[[jax.Array, jax.Array], jax.Array] = "logistic",
   batch_size: int = 1,
-  scale=1.0,
+  scale: float | jax.Array = 1.0,
   model: str = "rnn",
   eval_every: int | None = None,
   max_loss: float = 1e6,
   monitor: Callable | None = None,
-  num_train=None,
+  num_train: int | jax.Array | None = None,
 ) -> TrainResult:
   """SGD (or any optax optimizer) on W', A' with B frozen (Sec. 3.3).
 
@@ -683,8 +690,8 @@ def stable_step_size(
   m: int | None = None,
   *,
   params: RNNParams | None = None,
-  lr=1.0,
-  scale=1.0,
+  lr: float | jax.Array = 1.0,
+  scale: float | jax.Array = 1.0,
 ) -> jax.Array:
   """The SGD step ``eta = lr / (lambda^2 max_x Theta(x, x))``: the same
   effective step for the RNN and its pseudo-network, stable for ``lr < 2``.

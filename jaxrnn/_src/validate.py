@@ -27,7 +27,7 @@ way: a non-finite metric is stored as ``null`` and listed in the record's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -42,6 +42,9 @@ from jaxrnn._src.checks import (
 from jaxrnn._src.checks import (
   check_params as _param_shapes,
 )
+
+if TYPE_CHECKING:
+  from jaxrnn._src.rnn import RNNParams
 
 
 def _require_concrete(what: str, x) -> None:
@@ -111,7 +114,7 @@ def all_finite(tree: Any) -> jax.Array:
   return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
 
 
-def check_params(params, *, values: bool = True) -> tuple[int, int, int]:
+def check_params(params: RNNParams, *, values: bool = True) -> tuple[int, int, int]:
   """Validates an ``RNNParams`` (Def. 3.2) and returns ``(m, d, d_out)``.
 
   Shape and dtype checks (W square (m, m), A (m, d), B (d_out, m), one
@@ -145,7 +148,9 @@ def check_params(params, *, values: bool = True) -> tuple[int, int, int]:
   return shapes
 
 
-def check_sequence(params, xs, name: str = "xs", *, values: bool = True) -> None:
+def check_sequence(
+  params: RNNParams, xs: jax.Array, name: str = "xs", *, values: bool = True
+) -> None:
   """Validates one input sequence ``xs`` (L, d) against ``params``.
 
   Shape and dtype checks (rank 2, ``d`` matching ``params.A``, ``L >= 1``,
@@ -176,7 +181,7 @@ def check_sequence(params, xs, name: str = "xs", *, values: bool = True) -> None
     check_finite(xs, name, step_axis=0)
 
 
-def check_states(params, xs) -> jax.Array:
+def check_states(params: RNNParams, xs: jax.Array) -> jax.Array:
   """The hidden states of Eq. (1) on concrete inputs, checked finite; a
   state that overflows is reported as an overflow, with its step.
 

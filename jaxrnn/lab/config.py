@@ -38,7 +38,7 @@ import inspect
 import math
 import typing
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 #: Largest seed accepted (experiments derive per-point seeds as
 #: ``seed * 1_000_003 + offset``, which must stay below 2^63).
@@ -56,8 +56,11 @@ class ConfigError(ValueError):
 
 Check = tuple[Callable[[Any], bool], str]
 
+#: A config dataclass type, for functions that return the config they were given.
+ConfigT = TypeVar("ConfigT")
 
-def option(default, *checks: Check, help: str = "") -> Any:
+
+def option(default: Any, *checks: Check, help: str = "") -> Any:
   """A config field with a default, value checks and a one-line help text.
 
   **Arguments:** ``default``; ``checks``: pairs ``(predicate, message)``
@@ -66,17 +69,17 @@ def option(default, *checks: Check, help: str = "") -> Any:
   return dataclasses.field(default=default, metadata={"checks": checks, "help": help})
 
 
-def at_least(low) -> Check:
+def at_least(low: float) -> Check:
   """Check: the value is ``>= low``."""
   return (lambda v: v >= low, f"must be >= {low}")
 
 
-def greater_than(low) -> Check:
+def greater_than(low: float) -> Check:
   """Check: the value is ``> low``."""
   return (lambda v: v > low, f"must be > {low}")
 
 
-def in_range(low, high, *, low_open: bool = False, high_open: bool = False) -> Check:
+def in_range(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Check:
   """Check: ``low <= value <= high`` (``<`` on an open side)."""
 
   def ok(v):
@@ -112,7 +115,7 @@ def parses(parse: Callable[[Any], Any]) -> Check:
 seed_range: Check = in_range(0, MAX_SEED)
 
 
-def bind(fn: Callable, cfg, **values) -> functools.partial:
+def bind(fn: Callable, cfg: Any, **values: Any) -> functools.partial:
   """``functools.partial(fn, **kw)`` where ``kw`` holds every keyword-only
   parameter of ``fn`` that is a field of ``cfg`` (by name), overridden by
   ``values``. Per-seed functions name their static settings like the config
@@ -202,7 +205,9 @@ def parse_value(text: str, typ, name: str):
   return _parse_scalar(text, typ, name)
 
 
-def apply_overrides(cfg, overrides: Sequence[str], *, allow_large: bool = False):
+def apply_overrides(
+  cfg: ConfigT, overrides: Sequence[str], *, allow_large: bool = False
+) -> ConfigT:
   """Returns ``cfg`` with ``key=value`` overrides applied and validated
   (``allow_large``: see ``validate_config``)."""
   types = field_types(type(cfg))
@@ -252,7 +257,7 @@ def _check_type(name: str, value, typ, allow_large: bool) -> None:
       )
 
 
-def validate_config(cfg, *, allow_large: bool = False) -> None:
+def validate_config(cfg: Any, *, allow_large: bool = False) -> None:
   """Type-checks every field, applies the generic limits (finite floats,
   magnitudes up to ``MAX_VALUE`` unless ``allow_large``, the seed in
   ``[0, MAX_SEED]``), runs the fields' checks, then ``cfg.validate()``."""

@@ -23,17 +23,22 @@ import io
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from jaxrnn.lab.store import atomic_write_bytes
 
+if TYPE_CHECKING:
+  from matplotlib.axes import Axes
+  from matplotlib.figure import Figure
+  from matplotlib.typing import ColorType
+
 # --------------------------------------------------------------------------
 # Values and statistics
 
 
-def finite(value) -> float | None:
+def finite(value: object) -> float | None:
   """``float(value)`` if it is a finite number, else None."""
   if value is None or isinstance(value, (bool, str)):
     return None
@@ -231,7 +236,7 @@ def slope_verdict(
 
 def threshold_verdict(
   rule: str,
-  value,
+  value: float | None,
   *,
   below: float | None = None,
   above: float | None = None,
@@ -303,7 +308,9 @@ def color_map(names: Sequence[str]) -> dict[str, Any]:
   return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
 
 
-def figure(ncols: int = 1, nrows: int = 1, *, width: float = 5.2, height: float = 4.0):
+def figure(
+  ncols: int = 1, nrows: int = 1, *, width: float = 5.2, height: float = 4.0
+) -> tuple[Figure, list[Axes]]:
   """A matplotlib figure with ``nrows x ncols`` axes (always a flat list),
   using the non-interactive Agg backend."""
   import matplotlib
@@ -316,7 +323,7 @@ def figure(ncols: int = 1, nrows: int = 1, *, width: float = 5.2, height: float 
 
 
 def style_axes(
-  ax,
+  ax: Axes,
   *,
   xlabel: str,
   ylabel: str,
@@ -341,12 +348,12 @@ def style_axes(
 
 
 def band_plot(
-  ax,
+  ax: Axes,
   xs: Sequence[float],
   per_x: Sequence,
   *,
   label: str,
-  color=None,
+  color: ColorType | None = None,
   marker: str = "o",
   ls: str = "-",
 ) -> None:
@@ -366,7 +373,7 @@ def band_plot(
     )
 
 
-def save_figure(fig, path: Path, dpi: int = 120) -> None:
+def save_figure(fig: Figure, path: Path, dpi: int = 120) -> None:
   """Saves a matplotlib figure as PNG atomically and closes it."""
   import matplotlib.pyplot as plt
 

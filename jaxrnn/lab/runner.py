@@ -111,7 +111,7 @@ def environment() -> dict:
 
 def run_experiment(
   exp: Experiment,
-  cfg,
+  cfg: Any,
   out_dir: Path,
   *,
   preset: str,
