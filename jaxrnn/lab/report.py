@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -294,10 +295,15 @@ def cell(v, fmt: str = "{:.3g}") -> str:
 def markdown_table(
   header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "{:.3g}"
 ) -> str:
-  """A GitHub markdown table; floats formatted with ``fmt``, missing as ``n/a``."""
+  """A GitHub markdown table; floats formatted with ``fmt``, missing as ``n/a``;
+  a ``|`` inside a cell (``|H_r|``) is escaped so it does not split the cell."""
   lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-  lines += ["| " + " | ".join(cell(v, fmt) for v in row) + " |" for row in rows]
+  lines += ["| " + " | ".join(_escape_pipes(cell(v, fmt)) for v in row) + " |" for row in rows]
   return "\n".join(lines)
+
+
+def _escape_pipes(text: str) -> str:
+  return re.sub(r"(?<!\\)\|", r"\\|", text)
 
 
 def color_map(names: Sequence[str]) -> dict[str, Any]:
