@@ -45,9 +45,10 @@ def timings() -> dict[str, dict]:
   path = OUT / "timing.txt"
   if path.exists():
     for line in path.read_text().splitlines():
-      m = re.match(r"(\w+) rc=(\d+) wall_s=(\d+)", line)
+      m = re.match(r"(\w+) rc=(\d+) wall_s=(\d+)(?: load=([\d.]+))?", line)
       if m:
-        out[m.group(1)] = {"rc": int(m.group(2)), "wall_s": int(m.group(3))}
+        load = float(m.group(4)) if m.group(4) else None
+        out[m.group(1)] = {"rc": int(m.group(2)), "wall_s": int(m.group(3)), "load": load}
   return out
 
 
@@ -116,8 +117,12 @@ def index_page(exps, times) -> str:
     "Records (`results.jsonl`), figures and summaries are committed beside this page;",
     "each verdict below is copied from its summary, where the rule that computed it is stated.",
     "",
-    "| experiment | wall time | exit | verdicts (hold / do not / undecided) |",
-    "| --- | --- | --- | --- |",
+    "Wall times are upper bounds: other jobs (tests, builds) shared the 2 cores during",
+    "these runs; the last column is the 1-minute load average when each run ended",
+    "(2 would be a fully used, uncontended machine).",
+    "",
+    "| experiment | wall time | exit | load at the end | verdicts (hold / do not / undecided) |",
+    "| --- | --- | --- | --- | --- |",
   ]
   for e in exps:
     t = times.get(e["name"], {})
@@ -125,7 +130,7 @@ def index_page(exps, times) -> str:
     k = [sum(r["holds"] == v for r in rows) for v in ("yes", "no")]
     lines.append(
       f"| [`{e['name']}`]({e['name']}/paper/summary.md) | {_fmt_time(t.get('wall_s'))} | "
-      f"{t.get('rc', '—')} | {k[0]} / {k[1]} / {len(rows) - sum(k)} |"
+      f"{t.get('rc', '—')} | {t.get('load') or '—'} | {k[0]} / {k[1]} / {len(rows) - sum(k)} |"
     )
   lines += ["", "## Every verdict", ""]
   lines += [
