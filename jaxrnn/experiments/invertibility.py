@@ -125,7 +125,7 @@ PRESETS = {
 }
 
 
-def pad_front(xs, L_max):
+def pad_front(xs: jax.Array, L_max: int) -> jax.Array:
   """(n, L, d) -> (n, L_max, d) with zero tokens in front (h stays 0: a zero
   token on h = 0 gives ReLU(0) = 0, so the outputs are those of length L)."""
   pad = jnp.zeros((xs.shape[0], L_max - xs.shape[1], xs.shape[2]), xs.dtype)
