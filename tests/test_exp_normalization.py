@@ -125,7 +125,7 @@ def test_front_padding_leaves_the_output_unchanged():
   p = jaxrnn.init_params(jax.random.key(0), 12, 4, 1)
   p = p._replace(W=p.W + 0.3, A=p.A - 0.2)  # weights away from initialization
   xs = jax.random.normal(jax.random.key(1), (2, 3, 4))
-  padded = nz._pad_front(xs, 7)
+  padded = nz.pad_front(xs, 7)
   for a, b in zip(xs, padded):
     np.testing.assert_array_equal(jaxrnn.rnn_output(p, a), jaxrnn.rnn_output(p, b))
 

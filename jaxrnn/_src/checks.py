@@ -134,25 +134,24 @@ def check_sequence(params, xs, name: str = "xs") -> None:
   check_finite(name, xs)
 
 
+def _check_vector(params, v, name: str, symbol: str, n: int, owner: str) -> None:
+  """``v`` is a float vector (``symbol``,) with ``symbol`` = ``n`` in the dtype
+  of ``params``; ``owner`` says who fixes that length ("params have")."""
+  check_ndim(name, v, 1, f"({symbol},) with {symbol}={n}")
+  check_float(name, v)
+  if v.shape[0] != n:
+    raise ValueError(f"{name} has length {v.shape[0]} but {owner} {symbol}={n}")
+  if jnp.result_type(v) != jnp.result_type(params.W):
+    raise TypeError(
+      f"{name} has dtype {jnp.result_type(v)} but params have dtype {jnp.result_type(params.W)}"
+    )
+
+
 def check_hidden(params, h, name: str = "h") -> None:
   m, _, _ = check_params(params)
-  check_ndim(name, h, 1, f"(m,) with m={m}")
-  check_float(name, h)
-  if h.shape[0] != m:
-    raise ValueError(f"{name} has length {h.shape[0]} but params have m={m}")
-  if jnp.result_type(h) != jnp.result_type(params.W):
-    raise TypeError(
-      f"{name} has dtype {jnp.result_type(h)} but params have dtype {jnp.result_type(params.W)}"
-    )
+  _check_vector(params, h, name, "m", m, "params have")
 
 
 def check_token(params, x, name: str = "x") -> None:
   _, d, _ = check_params(params)
-  check_ndim(name, x, 1, f"(d,) with d={d}")
-  check_float(name, x)
-  if x.shape[0] != d:
-    raise ValueError(f"{name} has length {x.shape[0]} but params.A expects d={d}")
-  if jnp.result_type(x) != jnp.result_type(params.W):
-    raise TypeError(
-      f"{name} has dtype {jnp.result_type(x)} but params have dtype {jnp.result_type(params.W)}"
-    )
+  _check_vector(params, x, name, "d", d, "params.A expects")

@@ -427,24 +427,11 @@ def train(
   n_valid = xs.shape[0] if num_train is None else num_train
   if checks.is_concrete(n_valid) and not 1 <= int(n_valid) <= xs.shape[0]:
     raise ValueError(f"num_train must lie in [1, N={xs.shape[0]}], got {n_valid}")
+  max_loss = jnp.asarray(max_loss, params.W.dtype)
+  statics = dict(opt_static=opt_static, steps=steps, G=G, batch_size=batch_size, model=model)
+  statics.update(eval_every=eval_every, monitor=monitor)
   return _train_jit(
-    key,
-    params,
-    xs,
-    ys,
-    eval_xs,
-    eval_ys,
-    scale,
-    n_valid,
-    opt_numeric,
-    jnp.asarray(max_loss, params.W.dtype),
-    opt_static=opt_static,
-    steps=steps,
-    G=G,
-    batch_size=batch_size,
-    model=model,
-    eval_every=eval_every,
-    monitor=monitor,
+    key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, opt_numeric, max_loss, **statics
   )
 
 

@@ -273,16 +273,13 @@ def report(cfg: Config, records: list, out_dir) -> str:
   ref = lab.stats(_early(by, ms[0], d_outs[0])).median
   if ref is not None:
     axes[0].plot(mm, ref * np.sqrt(mm[0] / mm), "k--", lw=1, label="∝ m^-1/2")
-  lab.style_axes(
-    axes[0],
-    xlabel="width m",
-    ylabel="|corr(B, Back_{i→L})|, mean over i<L",
-    title="decay in m (legend: slope [95%])",
-    xbase=2,
-  )
-  lab.style_axes(
-    axes[1], xlabel="width m", ylabel="√m · |corr|", title="√m · corr", xbase=2, ylog=False
-  )
+  for ax, ylabel, title, ylog in (
+    (axes[0], "|corr(B, Back_{i→L})|, mean over i<L", "decay in m (legend: slope [95%])", True),
+    (axes[1], "√m · |corr|", "√m · corr", False),
+  ):
+    lab.style_axes(ax, xlabel="width m", ylabel=ylabel, title=title, xbase=2, ylog=ylog)
+    ax.set_xticks(ms, [str(m) for m in ms], fontsize=8)
+    ax.minorticks_off()
   lab.style_axes(
     axes[2],
     xlabel="lag L − i",
@@ -290,9 +287,6 @@ def report(cfg: Config, records: list, out_dir) -> str:
     title="against the lag (lag 0 is 1 by definition)",
     xlog=False,
   )
-  for ax in axes[:2]:
-    ax.set_xticks(ms, [str(m) for m in ms], fontsize=8)
-    ax.minorticks_off()
   axes[1].set_ylim(bottom=0)
   lab.save_figure(fig, out_dir / "backward_correlation.png")
   s.figure("backward_correlation.png", "backward_correlation")

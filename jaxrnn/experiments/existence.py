@@ -342,23 +342,12 @@ def report(cfg: Config, records: list, out_dir) -> str:
       axes[2], cfg.ms, per_m("h_max_used"), label=f"{p} max|H_r|", color=c, ls="--", marker="x"
     )
   axes[0].axhline(1.0, color="0.4", lw=1, ls=":", label="predict 0")
-  lab.style_axes(
-    axes[0], xlabel="width m", ylabel="rms(F_pseudo - F*) / rms(F*)", title="error", xbase=2
-  )
-  lab.style_axes(
-    axes[1],
-    xlabel="width m",
-    ylabel="part / rms(F*)",
-    title="Lemma 4.2 part (solid), inversion part (dashed)",
-    xbase=2,
-  )
-  lab.style_axes(
-    axes[2],
-    xlabel="width m",
-    ylabel="m max_r |a*_r|,  max_r |H_r|",
-    title="size of A* (solid), H at the neurons (dashed)",
-    xbase=2,
-  )
+  for ax, ylabel, title in (
+    (axes[0], "rms(F_pseudo - F*) / rms(F*)", "error"),
+    (axes[1], "part / rms(F*)", "Lemma 4.2 part (solid), inversion part (dashed)"),
+    (axes[2], "m max_r |a*_r|,  max_r |H_r|", "size of A* (solid), H at the neurons (dashed)"),
+  ):
+    lab.style_axes(ax, xlabel="width m", ylabel=ylabel, title=title, xbase=2)
   fig.tight_layout()
   lab.save_figure(fig, out_dir / "existence.png")
 

@@ -125,8 +125,9 @@ PRESETS = {
 }
 
 
-def _pad_front(xs, L_max):
-  """(n, L, d) -> (n, L_max, d) with zero tokens in front."""
+def pad_front(xs: jax.Array, L_max: int) -> jax.Array:
+  """(n, L, d) -> (n, L_max, d) with zero tokens in front (h stays 0: a zero
+  token on h = 0 gives ReLU(0) = 0, so the outputs are those of length L)."""
   pad = jnp.zeros((xs.shape[0], L_max - xs.shape[1], xs.shape[2]), xs.dtype)
   return jnp.concatenate([pad, xs], axis=1)
 
@@ -166,7 +167,7 @@ def per_seed(
   # ``eigh`` instead of one per L: jaxlib's CPU eigh can deadlock when two
   # batched eigh calls of one program run at once on a two-thread pool.
   h_tr = jnp.stack([last(hp_tr[:, L - 2]) for L in Ls])  # (nL, N, m)
-  x_tr = jnp.stack([_pad_front(norm(xbar_tr[:, : L - 2], eps_x), L_max) for L in Ls])
+  x_tr = jnp.stack([pad_front(norm(xbar_tr[:, : L - 2], eps_x), L_max) for L in Ls])
   decs = jax.vmap(fit_linear_decoder, (0, 0, None))(h_tr, x_tr, ridge)
   out = {f"{name}/{k}": [] for name in METHODS for k in METRICS}
   for i, L in enumerate(Ls):
@@ -384,7 +385,8 @@ def _rows(value) -> list:
   return arr
 
 
-def _robust(values) -> str:
+def robust(values) -> str:
+  """A table cell: median [quartiles] (n=...) of ``values``, ``n/a`` where none is finite."""
   return lab.stats(values).fmt(robust=True)
 
 
@@ -619,12 +621,12 @@ def report(cfg: Config, records: list, out_dir) -> str:
           [
             m,
             L,
-            _robust(c.rel(m, eps, L)),
-            _robust(c.rel(m, eps, L, "oracle")),
-            _robust(c.rel(m, eps, L, "lstsq")),
-            _robust(c.seeds(m, eps, L, "pattern", "linf")),
-            _robust(c.seeds(m, eps, L, "pattern", "bias")),
-            _robust(c.seeds(m, eps, L, "naive2", "linf")),
+            robust(c.rel(m, eps, L)),
+            robust(c.rel(m, eps, L, "oracle")),
+            robust(c.rel(m, eps, L, "lstsq")),
+            robust(c.seeds(m, eps, L, "pattern", "linf")),
+            robust(c.seeds(m, eps, L, "pattern", "bias")),
+            robust(c.seeds(m, eps, L, "naive2", "linf")),
           ]
         )
     s.table(

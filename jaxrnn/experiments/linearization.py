@@ -587,19 +587,6 @@ def _figure(cfg, by, series, colors, slopes, out_dir):
       label=f"m={m}",
       color=colors[f"m={m}"],
     )
-  lab.style_axes(
-    axes[0],
-    xlabel="relative radius ω",
-    ylabel="rms|Δ − F_pseudo| / rms|Δ|",
-    title="error vs relative radius (median, 25-75%)",
-  )
-  lab.style_axes(
-    axes[1],
-    xlabel="relative radius ω",
-    ylabel="fraction of flipped activations",
-    title="activation flips vs relative radius",
-    ylog=False,
-  )
   # Relative radii against m are the columns of the left panel; the lower
   # panels show the scalings that shrink with m.
   styles = {"absolute": "-", "sgd": "-", "sgd-random": "--"}
@@ -617,21 +604,17 @@ def _figure(cfg, by, series, colors, slopes, out_dir):
       ls=styles[scaling],
     )
     lab.band_plot(axes[3], cfg.ms, fl, label=label, color=colors[label], ls=styles[scaling])
-  lab.style_axes(
-    axes[2],
-    xlabel="width m",
-    ylabel="rms|Δ − F_pseudo| / rms|Δ|",
-    title="error vs m (legend: slope [95%])",
-    xbase=2,
-  )
-  lab.style_axes(
-    axes[3],
-    xlabel="width m",
-    ylabel="fraction of flipped activations",
-    title="activation flips vs m",
-    xbase=2,
-    ylog=False,
-  )
+  # Columns: the error (log axis), the flips (linear axis); rows: against ω, against m.
+  err = dict(ylabel="rms|Δ − F_pseudo| / rms|Δ|")
+  flips = dict(ylabel="fraction of flipped activations", ylog=False)
+  omega, width = dict(xlabel="relative radius ω"), dict(xlabel="width m", xbase=2)
+  for ax, x_axis, y_axis, title in (
+    (axes[0], omega, err, "error vs relative radius (median, 25-75%)"),
+    (axes[1], omega, flips, "activation flips vs relative radius"),
+    (axes[2], width, err, "error vs m (legend: slope [95%])"),
+    (axes[3], width, flips, "activation flips vs m"),
+  ):
+    lab.style_axes(ax, title=title, **x_axis, **y_axis)
   for ax in (axes[1], axes[3]):  # flip fractions may be exactly 0
     ax.set_yscale("symlog", linthresh=1e-4)
     ax.set_ylim(bottom=0)

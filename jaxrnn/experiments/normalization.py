@@ -94,6 +94,8 @@ from jaxrnn.experiments.invertibility import (
   CURVATURE_MARGIN,
   boot_log_means,
   loglog_curvature,
+  pad_front,
+  robust,
   x_axis_ticks,
 )
 from jaxrnn.inversion import (
@@ -148,12 +150,6 @@ PRESETS = {
     num_test=512,
   ),
 }
-
-
-def _pad_front(xs, L_max):
-  """(n, L, d) -> (n, L_max, d) with zero tokens in front (h stays 0)."""
-  pad = jnp.zeros((xs.shape[0], L_max - xs.shape[1], xs.shape[2]), xs.dtype)
-  return jnp.concatenate([pad, xs], axis=1)
 
 
 def raw_sequences(xbar):
@@ -226,7 +222,7 @@ def invert_seed(
   # Every least-squares decoder in one batched fit (targets front-padded to
   # L_max, the padding sliced off): one batched eigh, see ``invertibility``.
   decs = jax.vmap(fit_linear_decoder, (0, 0, None))(
-    jnp.stack([c[5] for c in cases]), jnp.stack([_pad_front(c[4], L_max) for c in cases]), ridge
+    jnp.stack([c[5] for c in cases]), jnp.stack([pad_front(c[4], L_max) for c in cases]), ridge
   )
   out = {f"{e}/{meth}/{k}": [] for e in ENCODINGS for meth in METHODS for k in METRICS}
   for i, (enc, L, xs, h, _, _, base) in enumerate(cases):
@@ -296,7 +292,7 @@ def training_data(cfg: Config, encoding: str, L: int):
     xs = jax.vmap(normalize_sequence, (0, None))(xbar, cfg.eps_x)
   concept = random_concept(k_w, xbar.shape[1] + 2, cfg.d, phi=cfg.phi, dtype=dt)
   ys = jax.vmap(lambda xb: concept_value(concept, xb))(xbar)
-  xs = _pad_front(xs, L_max)
+  xs = pad_front(xs, L_max)
   N = cfg.num_samples
   return xs[:N], ys[:N], xs[N:], ys[N:]
 
@@ -502,6 +498,12 @@ def report(cfg: Config, records: list, out_dir) -> str:
   markers = ["o", "s", "^", "d"]
   n_panels = len(METHODS) + (1 if c.trn else 0)
   fig, axes = lab.figure(ncols=n_panels, width=4.4, height=3.8)
+
+  def against_L(ax, xlabel, ylabel, title):  # linear L axis, a dashed line at the level 1
+    ax.axhline(1.0, color="k", lw=1, ls="--")
+    lab.style_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, xlog=False)
+    x_axis_ticks(ax, Ls)
+
   for ax, meth in zip(axes, METHODS):
     for enc in ENCODINGS:
       for j, m in enumerate(c.ms):
@@ -514,28 +516,17 @@ def report(cfg: Config, records: list, out_dir) -> str:
           ls=styles[j % len(styles)],
           marker=markers[j % len(markers)],
         )
-    ax.axhline(1.0, color="k", lw=1, ls="--")
-    lab.style_axes(
+    against_L(
       ax,
-      xlabel="steps L (linear axis: exponential = straight line)",
-      ylabel="token error (true-token units)",
-      title=f"{meth} decoder",
-      xlog=False,
+      "steps L (linear axis: exponential = straight line)",
+      "token error (true-token units)",
+      f"{meth} decoder",
     )
-    x_axis_ticks(ax, Ls)
   if c.trn:
     ax = axes[len(METHODS)]
     for enc in ENCODINGS:
       lab.band_plot(ax, Ls, [c.loss(enc, L) for L in Ls], label=enc, color=ecolors[enc])
-    ax.axhline(1.0, color="k", lw=1, ls="--")
-    lab.style_axes(
-      ax,
-      xlabel="steps L",
-      ylabel="test loss / loss of predicting 0",
-      title=f"training, m={cfg.train_m}",
-      xlog=False,
-    )
-    x_axis_ticks(ax, Ls)
+    against_L(ax, "steps L", "test loss / loss of predicting 0", f"training, m={cfg.train_m}")
   fig.tight_layout()
   lab.save_figure(fig, out_dir / "normalization.png")
   s.figure("normalization.png")
@@ -601,8 +592,8 @@ def report(cfg: Config, records: list, out_dir) -> str:
     for L in Ls:
       rows.append(
         [m, L]
-        + [_robust(c.err(m, enc, L, meth)) for enc in ENCODINGS for meth in METHODS]
-        + [_robust(c.err(m, enc, L, "pattern", "linf")) for enc in ENCODINGS]
+        + [robust(c.err(m, enc, L, meth)) for enc in ENCODINGS for meth in METHODS]
+        + [robust(c.err(m, enc, L, "pattern", "linf")) for enc in ENCODINGS]
       )
   if rows:
     s.table(
@@ -613,17 +604,13 @@ def report(cfg: Config, records: list, out_dir) -> str:
       caption="### Inversion: token error in true-token units",
     )
   if c.trn:
-    rows = [[L] + [_robust(c.loss(enc, L)) for enc in ENCODINGS] for L in Ls]
+    rows = [[L] + [robust(c.loss(enc, L)) for enc in ENCODINGS] for L in Ls]
     s.table(
       ["L"] + [f"{enc}: test loss / loss of 0 after training" for enc in ENCODINGS],
       rows,
       caption="### Training (diverged seeds counted as missing)",
     )
   return s.render()
-
-
-def _robust(values) -> str:
-  return lab.stats(values).fmt(robust=True)
 
 
 EXPERIMENT = lab.Experiment.from_module(

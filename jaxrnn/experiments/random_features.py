@@ -256,17 +256,13 @@ def report(cfg: Config, records: list, out_dir) -> str:
 
   fig, axes = lab.figure(2, 1, width=5.4, height=4.2)
   colors = lab.color_map(["rms", "95th percentile", "√m·rms", "frac within (8)", "rms(err/σ)"])
-  lab.band_plot(
-    axes[0], ms, [_per_seed(by, m, "rms") for m in ms], label="rms", color=colors["rms"]
-  )
-  lab.band_plot(
-    axes[0],
-    ms,
-    [_per_seed(by, m, "p95") for m in ms],
-    label="95th percentile",
-    color=colors["95th percentile"],
-    marker="^",
-  )
+
+  def band(ax, per_m, label, marker="o"):  # one colour per quantity, across both panels
+    lab.band_plot(ax, ms, per_m, label=label, color=colors[label], marker=marker)
+
+  rms = [_per_seed(by, m, "rms") for m in ms]
+  band(axes[0], rms, "rms")
+  band(axes[0], [_per_seed(by, m, "p95") for m in ms], "95th percentile", "^")
   mm = np.asarray(ms, float)
   axes[0].plot(mm, 1 / np.sqrt(mm), "k--", lw=1, label="bound (8): 1/√m")
   lab.style_axes(
@@ -276,32 +272,13 @@ def report(cfg: Config, records: list, out_dir) -> str:
     title=f"normalized error, slope {slope.fmt()}",
     xbase=2,
   )
-  lab.band_plot(
+  band(
     axes[1],
-    ms,
-    [
-      [math.sqrt(m) * v if lab.finite(v) is not None else None for v in _per_seed(by, m, "rms")]
-      for m in ms
-    ],
-    label="√m·rms",
-    color=colors["√m·rms"],
+    [[math.sqrt(m) * v if lab.finite(v) is not None else None for v in r] for m, r in zip(ms, rms)],
+    "√m·rms",
   )
-  lab.band_plot(
-    axes[1],
-    ms,
-    [_per_seed(by, m, "frac_within_bound") for m in ms],
-    label="frac within (8)",
-    color=colors["frac within (8)"],
-    marker="s",
-  )
-  lab.band_plot(
-    axes[1],
-    ms,
-    [_per_seed(by, m, "z_rms") for m in ms],
-    label="rms(err/σ)",
-    color=colors["rms(err/σ)"],
-    marker="^",
-  )
+  band(axes[1], [_per_seed(by, m, "frac_within_bound") for m in ms], "frac within (8)", "s")
+  band(axes[1], [_per_seed(by, m, "z_rms") for m in ms], "rms(err/σ)", "^")
   axes[1].axhline(1.0, color="k", lw=0.8, ls=":")
   axes[1].axhline(WITHIN_LEVEL, color="gray", lw=0.8, ls="--", label=f"level {WITHIN_LEVEL:g}")
   lab.style_axes(

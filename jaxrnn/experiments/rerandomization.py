@@ -71,7 +71,12 @@ import numpy as np
 
 import jaxrnn
 from jaxrnn import init_params, inversion_matrix, lab, random_normalized_sequence
-from jaxrnn.experiments.invertibility import fmt_crossing, power_law_crossing, seq_colors
+from jaxrnn.experiments.invertibility import (
+  fmt_crossing,
+  power_law_crossing,
+  robust,
+  seq_colors,
+)
 from jaxrnn.inversion import zero_base_sequence
 from jaxrnn.lab import at_least, each, greater_than, one_of, option
 from jaxrnn.rerandomize import relative_change, rerandomization_changes, rerandomize_rows
@@ -524,13 +529,13 @@ def report(cfg: Config, records: list, out_dir) -> str:
           m,
           k,
           m // k,
-          _robust(c.seeds(m, k, "h")),
-          _robust(_ratio_to_floor(c.seeds(m, k, "h"), k)),
-          _robust(c.seeds(m, k, "back")),
-          _robust(c.seeds(m, k, "wbar")) if m <= cfg.wbar_max_m else "not measured",
-          _robust(c.seeds(m, k, "decoded")),
-          _robust(c.seeds(m, k, "inv_err")),
-          _robust(c.seeds(m, k, "inv_err_new")),
+          robust(c.seeds(m, k, "h")),
+          robust(_ratio_to_floor(c.seeds(m, k, "h"), k)),
+          robust(c.seeds(m, k, "back")),
+          robust(c.seeds(m, k, "wbar")) if m <= cfg.wbar_max_m else "not measured",
+          robust(c.seeds(m, k, "decoded")),
+          robust(c.seeds(m, k, "inv_err")),
+          robust(c.seeds(m, k, "inv_err_new")),
         ]
       )
   s.table(
@@ -549,10 +554,6 @@ def report(cfg: Config, records: list, out_dir) -> str:
     rows,
   )
   return s.render()
-
-
-def _robust(values) -> str:
-  return lab.stats(values).fmt(robust=True)
 
 
 EXPERIMENT = lab.Experiment.from_module(
