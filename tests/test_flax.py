@@ -138,6 +138,8 @@ def test_cli_save_params_writes_what_the_run_trained(tmp_path, capsys):
   expected = languages.run_point(cfg, train[0]["point"])["artifacts"]
   got = jf.load(run_dir / train[0]["params_file"], expected)
   assert isinstance(got, jaxrnn.training.TrainResult)
+  modes = {(run_dir / n).stat().st_mode & 0o777 for n in ("results.jsonl", train[0]["params_file"])}
+  assert len(modes) == 1, modes  # the params file has the run's file mode
   assert got.params.W.shape == (2, 8, 8)  # seed axis first
   for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

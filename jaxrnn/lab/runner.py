@@ -268,6 +268,7 @@ def _save_artifacts(out_dir: Path, key: str, tree) -> str:
 
   rel = f"params/{hashlib.sha256(key.encode()).hexdigest()[:16]}.msgpack"
   jflax.save(out_dir / rel, tree)
+  (out_dir / rel).chmod(store.file_mode())  # as every other file of the run
   return rel
 
 
