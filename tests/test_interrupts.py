@@ -44,6 +44,8 @@ ARGS = [
   "num_sequences=2",
   "--set",
   "L=3",
+  "--set",
+  "scalings=relative",  # 6 points (2 widths x 3 radii), as counted below
 ]
 MESSAGE = "jaxrnn: interrupted; completed points are kept, rerun the same command to resume\n"
 
