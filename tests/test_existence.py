@@ -49,6 +49,7 @@ def mc_lemma41(theta, box, t, radius=1.0, n=2_000_000, seed=0):
 
 
 @pytest.mark.parametrize("radius", [1.0, 1.3])
+@pytest.mark.slow
 def test_lemma41_fit_against_monte_carlo(radius):
   # The fitted H represents phi as E[H 1[...]]: plain NumPy Monte Carlo over
   # (alpha, beta, b0) with 2e6 samples. Margin: the fit's own sup error plus

@@ -27,6 +27,7 @@ REF = {
 
 
 @pytest.mark.parametrize("name", ["one_one", "parity"])
+@pytest.mark.slow
 def test_count_constructions_exact_up_to_length_14(name):
   for n in range(1, 15):
     rows = _strings(n)

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 from flax import linen as nn
 from flax import nnx
 
@@ -100,6 +101,7 @@ def test_load_params_refuses_other_files(tmp_path):
     jf.load_params(tmp_path / "x.msgpack")
 
 
+@pytest.mark.slow
 def test_cli_save_params_writes_what_the_run_trained(tmp_path, capsys):
   """``jaxrnn run languages --save-params``: each training point's record
   names its msgpack file, and the file loads back bit for bit into the

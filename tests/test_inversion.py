@@ -155,6 +155,7 @@ def _mean_err(m, L, seed=0, K=6):
   return pat.mean(), nv2.mean()
 
 
+@pytest.mark.slow
 def test_inversion_error_falls_with_m_and_rises_with_L():
   # Thm. 4.5 / Fig. 4. Means over 6 networks x 16 sequences. Observed (seed
   # 0): m=64 -> 1024 at L=4 shrinks the error 3.7x (Lemma 4.4 noise ~

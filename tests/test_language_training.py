@@ -6,6 +6,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jaxrnn
 from jaxrnn import languages as L
@@ -22,6 +23,7 @@ def _data(name, max_len=7, test=((8, 10),)):
   return split, xs, jnp.where(jnp.asarray(tl), 1.0, -1.0), L.encode_batch(split.test_bits)
 
 
+@pytest.mark.slow
 def test_tomita1_is_learned_with_fixed_seed():
   split, xs, ys, test_xs = _data("tomita1")
   fn = functools.partial(train_and_score, n_bins=2, m=32, opt="rmsprop", steps=300, batch_size=32)

@@ -104,6 +104,7 @@ def test_changes_match_numpy():
   assert float(ch["back"][-1]) == 0.0  # Back_{L->L} = B is never redrawn
 
 
+@pytest.mark.slow
 def test_changes_shrink_with_block_size():
   # Sec. 4.2: redrawing a fraction s/m of the rows moves h by ~sqrt(2 s/m).
   # k = 2 -> 16 blocks (s/m: 1/2 -> 1/16) should shrink the mean h change by

@@ -95,6 +95,7 @@ def _train_data():
   [(16, True), (96, True), (16, False)],
   ids=["invariant-16", "invariant-96", "default-16"],
 )
+@pytest.mark.slow
 def test_every_layout_gives_the_same_numbers(m, invariant):
   # A short training run per seed: matmuls, reductions over 64 sequences (the
   # evaluation loss), gradients, random minibatches. XLA:CPU with its default
@@ -116,6 +117,7 @@ def test_every_layout_gives_the_same_numbers(m, invariant):
     _assert_same(single, jax.tree.map(lambda r: r[4], ref), "jit of one seed", exact=False)
 
 
+@pytest.mark.slow
 def test_sharded_over_four_devices_equals_one_device(tmp_path):
   one = _run_worker(tmp_path, 1)
   four = _run_worker(tmp_path, 4)
