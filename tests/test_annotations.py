@@ -13,20 +13,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PUBLIC_MODULES = [
-  "jaxrnn",
-  "jaxrnn.features",
-  "jaxrnn.inversion",
-  "jaxrnn.rerandomize",
-  "jaxrnn.concept",
-  "jaxrnn.training",
-  "jaxrnn.kernels",
-  "jaxrnn.languages",
-  "jaxrnn.checks",
-  "jaxrnn.flax",
-  "jaxrnn.lab",
-  "jaxrnn.experiments",
-]
+
+def _api_md_tool():
+  spec = importlib.util.spec_from_file_location("gen_api_md", ROOT / "tools" / "gen_api_md.py")
+  gen = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(gen)
+  return gen
+
+
+# The public modules are the ones API.md documents (one list, in the tool).
+PUBLIC_MODULES = [name for name, _ in _api_md_tool().MODULES]
 
 
 def missing_annotations(fn) -> list[str]:
@@ -65,12 +61,8 @@ def test_every_public_function_is_annotated():
   assert not bad, f"{len(bad)} public function(s) lack type annotations:\n  " + "\n  ".join(bad)
 
 
-def test_the_module_list_covers_every_module_in_api_md():
-  # A new public module added to API.md must be checked here too.
-  spec = importlib.util.spec_from_file_location("gen_api_md", ROOT / "tools" / "gen_api_md.py")
-  gen = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(gen)
-  assert sorted(name for name, _ in gen.MODULES) == sorted(PUBLIC_MODULES)
+def test_the_module_list_is_not_empty():
+  assert "jaxrnn" in PUBLIC_MODULES and len(PUBLIC_MODULES) >= 10
 
 
 def test_the_check_reports_an_unannotated_function():

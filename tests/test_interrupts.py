@@ -30,25 +30,6 @@ from pathlib import Path
 
 import pytest
 
-ARGS = [
-  "run",
-  "linearization",
-  "--no-progress",
-  "--set",
-  "ms=8,12",
-  "--set",
-  "omegas=0.01,0.1,1.0",
-  "--set",
-  "num_seeds=2",
-  "--set",
-  "num_sequences=2",
-  "--set",
-  "L=3",
-  "--set",
-  "scalings=relative",  # 6 points (2 widths x 3 radii), as counted below
-]
-MESSAGE = "jaxrnn: interrupted; completed points are kept, rerun the same command to resume\n"
-
 pytestmark = pytest.mark.skipif(
   not os.path.exists("/proc/self/status"), reason="watches the child through /proc (Linux)"
 )
@@ -67,6 +48,9 @@ def _load_trials_tool():
 _TOOL = _load_trials_tool()
 _env = _TOOL._env  # a clean environment, optionally with a compilation cache
 _default_sigint = _TOOL._default_sigint  # children start with SIGINT at its default
+# The trial tool's tiny run, relative scaling only: 6 points (2 widths x 3 radii).
+ARGS = [*_TOOL.ARGS, "--set", "scalings=relative"]
+MESSAGE = _TOOL.MESSAGE  # the one-line resume message
 
 
 def _start(out: Path, env: dict) -> subprocess.Popen:

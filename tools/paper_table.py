@@ -111,7 +111,8 @@ def index_page(exps, times) -> str:
     "# Paper scale",
     "",
     "Every experiment's `paper` preset, run one after the other with",
-    "`jaxrnn run NAME --preset paper` (what `jaxrnn reproduce --preset paper` does),",
+    "`jaxrnn run NAME --preset paper` (what `jaxrnn reproduce --preset paper` does;",
+    "`bash tools/run_paper_scale.sh` runs them, times them and refreshes this page),",
     f"on jax {env.get('jax', '?')} ({env.get('backend', '?')}, "
     f"{len(env.get('devices', [])) or '?'} device), Python {env.get('python', '?')}.",
     "Records (`results.jsonl`), figures and summaries are committed beside this page;",
