@@ -89,6 +89,7 @@ def worker(ms, ks, loop: bool, invariant: bool, steps: int, min_sample_s: float)
         "layout": p.layout,
         "batch_size": p.batch_size,
         "num_chunks": p.num_chunks,
+        "concurrent": p.concurrent,
         "bytes_per_device": p.bytes_per_device,
         "reason": p.reason,
       }
@@ -127,11 +128,12 @@ def _rounds(w, points, kinds, rounds):
 
 
 def _layout(plan: dict) -> str:
+  at_once = f", {plan['concurrent']} at once" if plan.get("concurrent", 1) > 1 else ""
   if plan["layout"] == "vmap":
     return f"vmap {plan['batch_size']}"
   if plan["layout"] == "sequential":
-    return f"sequential x{plan['num_chunks']}"
-  return f"{plan['num_chunks']} chunks of {plan['batch_size']}"
+    return f"sequential x{plan['num_chunks']}{at_once}"
+  return f"{plan['num_chunks']} chunks of {plan['batch_size']}{at_once}"
 
 
 def main(argv=None):

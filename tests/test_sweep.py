@@ -136,11 +136,17 @@ def test_sharded_over_four_devices_equals_one_device(tmp_path):
           np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL, err_msg=f"{n}: {key}")
 
 
-def test_plan_chooses_vmap_for_small_and_chunks_for_large_programs(fresh_cache):
+def test_plan_chooses_vmap_for_small_and_chunks_for_large_programs(fresh_cache, monkeypatch):
   keys = jaxrnn.seed_keys(0, 16)
+  monkeypatch.setenv(sweep_mod.THREADS_ENV, "1")
   small = sweep_mod.plan(functools.partial(_big_temp, m=16), keys)
-  assert small.layout == "vmap" and small.batch_size == 16, small
+  assert small.layout == "vmap" and small.batch_size == 16 and small.concurrent == 1, small
   if jax.devices()[0].platform == "cpu":
+    # With two cores (threads): two chunks of 8, run at once.
+    monkeypatch.setenv(sweep_mod.THREADS_ENV, "2")
+    two = sweep_mod.plan(functools.partial(_big_temp, m=16), keys)
+    assert (two.layout, two.batch_size, two.num_chunks, two.concurrent) == ("chunks", 8, 2, 2)
+    monkeypatch.setenv(sweep_mod.THREADS_ENV, "1")
     # m = 256: ~1 MiB of temporaries per seed (x, x @ x, random bits), 16 MiB
     # for 16 seeds: on a CPU, chunks within CPU_CHUNK_BYTES = 4 MiB (compiled,
     # not run).
@@ -202,3 +208,41 @@ def test_memory_guard_uses_the_available_memory(fresh_cache, monkeypatch):
   sweep_mod._CACHE.clear()
   monkeypatch.setenv("JAXRNN_ALLOW_LARGE", "1")
   np.testing.assert_array_equal(jaxrnn.sweep(fn, keys, batch_size=16), ref)
+
+
+def test_chunks_run_at_once_on_cpu_give_the_bits_of_chunks_run_in_turn(fresh_cache, monkeypatch):
+  # Several chunks at once (host threads, one per core) run the same compiled
+  # program on the same chunks as one after the other: the same bits. The
+  # threads also see the caller's jax.enable_x64 context (they call the
+  # compiled program, so nothing is traced again under another configuration).
+  xs, ys = _train_data()
+  fn = functools.partial(_train, m=16)
+  keys = jaxrnn.seed_keys(0, 7)
+  monkeypatch.setenv(sweep_mod.THREADS_ENV, "1")
+  one_at_a_time = jaxrnn.sweep(fn, keys, xs, ys, batch_size=2)
+  monkeypatch.setenv(sweep_mod.THREADS_ENV, "3")
+  plan = sweep_mod.plan(fn, keys, xs, ys, batch_size=2)
+  if jax.devices()[0].platform == "cpu":
+    assert plan.num_chunks == 4 and plan.concurrent == 3, plan
+  at_once = jaxrnn.sweep(fn, keys, xs, ys, batch_size=2)
+  jax.tree.map(np.testing.assert_array_equal, at_once, one_at_a_time)
+  with jax.enable_x64(True):
+    f64 = lambda key: jax.random.normal(key, (2,), dtype=jnp.float64)
+    got = jaxrnn.sweep(f64, keys, batch_size=2)
+  assert got.dtype == np.float64 and got.shape == (7, 2)
+  monkeypatch.setenv(sweep_mod.THREADS_ENV, "two")
+  with pytest.raises(ValueError, match="JAXRNN_SWEEP_THREADS must be a positive int"):
+    jaxrnn.sweep(fn, keys, xs, ys)
+
+
+def test_a_new_configuration_compiles_a_new_program(fresh_cache):
+  # The compiled programs are cached with the configuration they were traced
+  # under: the same function swept with and without x64 gives each its dtype.
+  f = lambda key: jax.random.normal(key, (2,), dtype=jnp.float64)
+  keys = jaxrnn.seed_keys(0, 3)
+  with jax.enable_x64(True):
+    assert jaxrnn.sweep(f, keys).dtype == np.float64
+  with pytest.warns(UserWarning, match="float64"):  # JAX: not available without x64
+    assert jaxrnn.sweep(f, keys).dtype == np.float32
+  with jax.enable_x64(True):
+    assert jaxrnn.sweep(f, keys).dtype == np.float64

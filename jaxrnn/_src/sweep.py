@@ -13,6 +13,11 @@ per call from the compiled program (see ``sweep`` for the rule):
   (bounded memory, and on a CPU a working set that stays in cache);
 - **sequential**: one seed per device per call (``batch_size=1``).
 
+On a CPU, chunks run several at a time, one per core, from host threads
+(XLA:CPU runs one call at a time per calling thread), so one CPU device
+keeps every core busy even when each chunk's operations are too small to be
+split over cores.
+
 The number of seeds need not divide anything: keys are padded by repeating
 the last one and the padding is dropped from the result. Before anything
 runs, the program's memory (XLA's buffer account) is compared with the
@@ -20,10 +25,11 @@ memory available; a sweep that cannot fit raises
 ``jaxrnn.checks.ResourceError`` (``JAXRNN_ALLOW_LARGE=1`` or
 ``allow_large=True`` runs it anyway).
 
-On a CPU, XLA runs one device's batch of small matmuls on one core; to
-spread the seeds over all cores, give XLA one simulated device per core:
-``XLA_FLAGS=--xla_force_host_platform_device_count=$(nproc)`` (set before
-JAX starts; ``benchmarks/sweeps.py`` measured 2.2-2.5x on 2 cores).
+The number of chunks at once is the number of cores this process may use
+divided by its CPU devices (``JAXRNN_SWEEP_THREADS`` overrides it): with one
+simulated CPU device per core
+(``XLA_FLAGS=--xla_force_host_platform_device_count=$(nproc)``) the seeds are
+sharded over the cores instead, and each device runs one chunk at a time.
 
 On several hosts, call ``jax.distributed.initialize()`` first (the CLI does it
 with ``--distributed``); the mesh then spans every process's devices, each
@@ -35,6 +41,7 @@ chose) so that all run the same program (``tests/test_distributed.py``).
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import os
@@ -60,13 +67,22 @@ CPU_CHUNK_BYTES = 4 << 20
 # layout is chosen automatically (the rest is for the caller's own arrays and
 # for copying the results to the host).
 MEMORY_FRACTION = 0.5
+# XLA:CPU options of every sweep program: LLVM at -O2 instead of XLA's default
+# -O3. The same bits (XLA's HLO passes, which fix the arithmetic, do not
+# change), 1.1-1.5x faster training steps at m <= 32 and the same speed from
+# m = 128 on, and compiles about 40% shorter (``benchmarks/sweeps.py``).
+CPU_OPTIONS = {"xla_backend_optimization_level": 2}
 # XLA:CPU options of ``sweep(..., layout_invariant=True)``: XLA's own kernels,
 # no YNNPACK library calls (see ``sweep``, "Rounding").
 # XLA's newer fusion emitters also pick a reduction's loop order by shape.
 CPU_INVARIANT_OPTIONS = {
+  **CPU_OPTIONS,
   "xla_cpu_experimental_ynn_fusion_type": "",
   "xla_cpu_use_fusion_emitters": False,
 }
+# Environment variable that sets how many chunks run at once on each CPU device
+# (default: the cores this process may use, divided by its CPU devices).
+THREADS_ENV = "JAXRNN_SWEEP_THREADS"
 
 
 def seed_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
@@ -174,14 +190,16 @@ def _allow_large(allow_large: bool | None) -> bool:
 class Plan:
   """How ``sweep`` lays out K seeds: ``num_chunks`` calls of one compiled
   program that runs ``batch_size`` vmapped seeds on each of ``num_devices``
-  devices; the memory that program needs per device (XLA's account of
-  arguments, outputs and temporaries, summed over the chunks' outputs) and
-  the memory that was available per device."""
+  devices, ``concurrent`` of those calls at a time (host threads, on a CPU);
+  the memory that program needs per device (XLA's account of arguments,
+  outputs and temporaries: every chunk's outputs, the temporaries of the
+  chunks in flight) and the memory that was available per device."""
 
   layout: str  # "vmap", "chunks" or "sequential"
   batch_size: int
   num_chunks: int
   num_devices: int
+  concurrent: int
   num_seeds: int
   bytes_per_device: int | None
   available_bytes: int | None
@@ -191,6 +209,26 @@ class Plan:
   @property
   def padded_seeds(self) -> int:
     return self.batch_size * self.num_chunks * self.num_devices
+
+
+def cpu_threads(num_devices: int = 1) -> int:
+  """Chunks a sweep runs at once on each of ``num_devices`` CPU devices: the
+  environment variable ``JAXRNN_SWEEP_THREADS`` if set, else the cores this
+  process may use (its CPU affinity) divided by the devices, at least 1."""
+  env = os.environ.get(THREADS_ENV, "").strip()
+  if env:
+    try:
+      n = int(env)
+    except ValueError:
+      raise ValueError(f"{THREADS_ENV} must be a positive int, got {env!r}") from None
+    if n < 1:
+      raise ValueError(f"{THREADS_ENV} must be a positive int, got {env!r}")
+    return n
+  try:
+    cores = len(os.sched_getaffinity(0))
+  except (AttributeError, OSError):  # not on Linux
+    cores = os.cpu_count() or 1
+  return max(1, cores // max(1, num_devices))
 
 
 def _layout_name(batch_size: int, num_chunks: int) -> str:
@@ -220,6 +258,7 @@ class _Entry:
     self.key_sharding = NamedSharding(mesh, PartitionSpec(SEED_AXIS))
     self.rep = NamedSharding(mesh, PartitionSpec())
     self.programs: dict = {}  # (batch_size, invariant) -> jitted program
+    self.executables: dict = {}  # (batch_size, invariant, key impl, arg types) -> compiled
     self.plans: dict = {}  # (signature, batch_size, allow, invariant) -> Plan
 
   def program(self, batch_size: int, invariant: bool):
@@ -249,7 +288,9 @@ class _Entry:
           # from constants, which the varying-axes check would reject
           check_vma=False,
         )
-      options = CPU_INVARIANT_OPTIONS if invariant and self.platform == "cpu" else None
+      options = None
+      if self.platform == "cpu":
+        options = CPU_INVARIANT_OPTIONS if invariant else CPU_OPTIONS
       prog = jax.jit(
         local,
         in_shardings=(self.key_sharding,) + (self.rep,) * self.n_args,
@@ -259,13 +300,27 @@ class _Entry:
       self.programs[key] = prog
     return prog
 
+  def executable(self, batch_size: int, invariant: bool, impl, args):
+    """The compiled program for ``args`` of these shapes (cached). Chunks
+    call it directly, also from worker threads: a jitted function called
+    from another thread would see that thread's configuration (e.g. no
+    ``jax.enable_x64`` context) and trace again."""
+    leaves, treedef = jax.tree.flatten(args)
+    avals = tuple(jax.typeof(x) for x in leaves)
+    key = (batch_size, invariant, impl, treedef, avals, _trace_context())
+    exe = self.executables.get(key)
+    if exe is None:
+      keys = jax.eval_shape(
+        lambda: jax.random.split(jax.random.key(0, impl=impl), batch_size * self.num_devices)
+      )
+      exe = self.program(batch_size, invariant).lower(keys, *args).compile()
+      self.executables[key] = exe
+    return exe
+
   def account(self, batch_size: int, invariant: bool, impl, args):
     """(arguments, outputs, temporaries) in bytes of one device's program
     (compiling it, running nothing), or ``None`` when not reported."""
-    keys = jax.eval_shape(
-      lambda: jax.random.split(jax.random.key(0, impl=impl), batch_size * self.num_devices)
-    )
-    compiled = self.program(batch_size, invariant).lower(keys, *args).compile()
+    compiled = self.executable(batch_size, invariant, impl, args)
     try:
       ma = compiled.memory_analysis()
     except Exception:  # backends without memory analysis
@@ -279,13 +334,24 @@ class _Entry:
     )
 
 
-def _need(acc, num_chunks: int) -> int | None:
-  """Peak bytes per device of ``num_chunks`` calls, one after the other: the
-  shared arguments, every chunk's outputs, one chunk's temporaries."""
+def _trace_context():
+  """The configuration a trace depends on (x64, matmul precision, ...), as
+  ``jax.jit`` keys its own cache; the x64 flag where JAX does not offer it."""
+  try:
+    from jax._src.config import trace_context
+  except ImportError:  # pragma: no cover - a JAX without this helper
+    return (bool(jax.config.jax_enable_x64),)
+  return trace_context()
+
+
+def _need(acc, num_chunks: int, concurrent: int = 1) -> int | None:
+  """Peak bytes per device of ``num_chunks`` calls, ``concurrent`` at a time:
+  the shared arguments, every chunk's outputs, the temporaries of the chunks
+  in flight."""
   if acc is None:
     return None
   arg_b, out_b, tmp_b = acc
-  return arg_b + num_chunks * out_b + tmp_b
+  return arg_b + num_chunks * out_b + min(concurrent, num_chunks) * tmp_b
 
 
 _CACHE: dict = {}
@@ -329,8 +395,11 @@ def _agree(batch_size: int, refuse: bool) -> tuple[int, bool]:
   return int(every[:, 0].min()), bool(every[:, 1].max())
 
 
-def _plan(entry: _Entry, impl, num_seeds: int, args, batch_size, allow: bool, invariant: bool):
-  """Chooses the layout of ``num_seeds`` seeds (compiling, running nothing)."""
+def _plan(
+  entry: _Entry, impl, num_seeds: int, args, batch_size, allow: bool, invariant: bool, threads: int
+):
+  """Chooses the layout of ``num_seeds`` seeds, ``threads`` chunks at a time
+  (compiling, running nothing)."""
   per_device = -(-num_seeds // entry.num_devices)
   avail, source, sharers = available_bytes(entry.mesh)
   budget = None if avail is None else avail / sharers  # per device
@@ -350,12 +419,17 @@ def _plan(entry: _Entry, impl, num_seeds: int, args, batch_size, allow: bool, in
     if acc is not None and per_device > 1:
       _, out_b, tmp_b = acc
       cap = per_device
+      if threads > 1:
+        cap = -(-per_device // threads)
+        reason = f"CPU: {threads} chunks at once (one per core)"
       if entry.platform == "cpu" and out_b + tmp_b > CPU_CHUNK_BYTES:
-        cap = int(CPU_CHUNK_BYTES * per_device // (out_b + tmp_b))
-        reason = (
-          f"CPU: chunks of <= {_fmt_bytes(CPU_CHUNK_BYTES)} "
-          f"({_fmt_bytes((out_b + tmp_b) / per_device)} per seed)"
-        )
+        cache_cap = int(CPU_CHUNK_BYTES * per_device // (out_b + tmp_b))
+        if cache_cap < cap:
+          cap = cache_cap
+          reason = (
+            f"CPU: chunks of <= {_fmt_bytes(CPU_CHUNK_BYTES)} "
+            f"({_fmt_bytes((out_b + tmp_b) / per_device)} per seed)"
+          )
       if budget is not None and _need(acc, 1) > MEMORY_FRACTION * budget:
         cap = min(cap, per_device // 2)
       for attempt in range(6):  # each attempt compiles; the account converges in 1-2
@@ -363,29 +437,31 @@ def _plan(entry: _Entry, impl, num_seeds: int, args, batch_size, allow: bool, in
           break
         b, n = _balanced(per_device, 1 if attempt == 5 else cap)
         acc = account(b)
-        if acc is None or budget is None or b == 1 or _need(acc, n) <= MEMORY_FRACTION * budget:
+        fits = budget is None or _need(acc, n, threads) <= MEMORY_FRACTION * budget
+        if acc is None or b == 1 or fits:
           break
         # XLA's account of the smaller program is the best guide to the next.
         arg_b, out_b, tmp_b = acc
         room = MEMORY_FRACTION * budget - arg_b - n * out_b
-        cap = min(b - 1, max(1, int(room / max(tmp_b / b, 1.0))))
+        cap = min(b - 1, max(1, int(room / max(min(threads, n) * tmp_b / b, 1.0))))
         reason = (
           f"memory: chunks within {MEMORY_FRACTION:.0%} of the "
           f"{_fmt_bytes(budget)} available per device"
         )
-  need = _need(acc, n)
+  need = _need(acc, n, threads)
   refuse = need is not None and budget is not None and need > budget and not allow
   b_all, refuse = _agree(b, refuse)
   if b_all != b:
     b, n = _balanced(per_device, b_all)
     acc = account(b)
-    need = _need(acc, n)
+    need = _need(acc, n, threads)
     reason += "; the smallest chunk of all processes"
   plan = Plan(
     layout=_layout_name(b, n),
     batch_size=b,
     num_chunks=n,
     num_devices=entry.num_devices,
+    concurrent=min(threads, n),
     num_seeds=num_seeds,
     bytes_per_device=need,
     available_bytes=None if budget is None else int(budget),
@@ -420,15 +496,27 @@ def _signature(keys, args) -> tuple:
   return (keys.shape[0], keys.dtype, treedef, tuple(jax.typeof(x) for x in leaves))
 
 
-def _lookup(entry: _Entry, keys, args, batch_size, allow: bool, invariant: bool) -> Plan:
-  sig = (_signature(keys, args), batch_size, allow, invariant)
-  plan_ = entry.plans.get(sig)
-  if plan_ is None:
-    plan_ = _plan(
-      entry, jax.random.key_impl(keys), keys.shape[0], args, batch_size, allow, invariant
-    )
-    entry.plans[sig] = plan_
+def _threads(entry: _Entry) -> int:
+  """Chunks at once on each device: several only for CPU devices of a single
+  process (a multi-process program must be launched in the same order by
+  every process)."""
+  if entry.platform != "cpu" or jax.process_count() > 1:
+    return 1
+  return cpu_threads(entry.num_devices)
+
+
+def _lookup(entry: _Entry, keys, args, batch_size, allow: bool, invariant: bool):
+  """(plan, compiled program) for this call, cached by argument types, K,
+  options and the trace configuration."""
+  threads = _threads(entry)
+  sig = (_signature(keys, args), batch_size, allow, invariant, threads, _trace_context())
+  cached = entry.plans.get(sig)
+  if cached is None:
+    impl = jax.random.key_impl(keys)
+    plan_ = _plan(entry, impl, keys.shape[0], args, batch_size, allow, invariant, threads)
+    cached = entry.plans[sig] = (plan_, entry.executable(plan_.batch_size, invariant, impl, args))
   else:
+    plan_ = cached[0]
     need, had = plan_.bytes_per_device, plan_.available_bytes
     # A cached plan that needs a sizeable part of the memory is checked again
     # (the memory may have been taken since); small ones are not, so that a
@@ -440,7 +528,7 @@ def _lookup(entry: _Entry, keys, args, batch_size, allow: bool, invariant: bool)
           entry.fn,
           dataclasses.replace(plan_, available_bytes=int(avail / sharers), memory_source=source),
         )
-  return plan_
+  return cached
 
 
 def _check(keys, batch_size) -> None:
@@ -457,6 +545,15 @@ def _check(keys, batch_size) -> None:
 
 
 _MESHES: dict = {}
+_POOLS: dict = {}
+
+
+def _pool(n: int) -> concurrent.futures.ThreadPoolExecutor:
+  """A pool of ``n`` host threads that run chunks (kept for later sweeps)."""
+  pool = _POOLS.get(n)
+  if pool is None:
+    pool = _POOLS[n] = concurrent.futures.ThreadPoolExecutor(n, thread_name_prefix="jaxrnn-sweep")
+  return pool
 
 
 def _mesh(devices) -> Mesh:
@@ -480,7 +577,8 @@ def plan(
   nothing); raises ``ResourceError`` where ``sweep`` would."""
   _check(keys, batch_size)
   entry = _entry(fn, len(args), devices)
-  return _lookup(entry, keys, args, batch_size, _allow_large(allow_large), bool(layout_invariant))
+  allow = _allow_large(allow_large)
+  return _lookup(entry, keys, args, batch_size, allow, bool(layout_invariant))[0]
 
 
 def sweep(
@@ -504,26 +602,33 @@ def sweep(
   timing:
 
   1. **vmap** (one chunk of all of a device's seeds) by default: the fewest,
-     largest operations.
-  2. On a **CPU**, if that program's outputs and temporaries exceed
-     ``CPU_CHUNK_BYTES`` (4 MiB), **chunks** of at most ``CPU_CHUNK_BYTES``
+     largest operations. On GPUs and TPUs the parallel hardware wants the
+     largest batch: vmap unless memory says otherwise (rule 4).
+  2. On a **CPU** with ``c`` cores per device (``cpu_threads``), at least
+     ``c`` **chunks**, run ``c`` at a time from host threads: one CPU device
+     runs a batch of small matmuls on one core, and a single call keeps one
+     to 1.5 cores busy (``benchmarks/sweeps.py``: 64 seeds of a 100-step
+     training run at m = 16, 2 cores: 2 chunks of 32 at once 25 ms, one
+     vmap of 64 50 ms, a loop 200 ms).
+  3. On a **CPU**, if a chunk's outputs and temporaries would exceed
+     ``CPU_CHUNK_BYTES`` (4 MiB), chunks of at most ``CPU_CHUNK_BYTES``
      worth of seeds (balanced, so padding wastes less than one seed per
-     chunk); one seed per chunk is the **sequential** layout. Why: one CPU
-     device runs a batch of small matmuls on one core, so vmapping gains by
-     running fewer, larger operations while per-operation overhead
+     chunk); one seed per chunk is the **sequential** layout. Why: vmapping
+     gains by running fewer, larger operations while per-operation overhead
      dominates; once the seeds' weights, gradients and activations outgrow
-     the core's cache, every training step streams them from memory and a
-     loop over seeds wins (``benchmarks/sweeps.py``: 64 vmapped seeds of a
-     100-step training run are 3x faster than a loop at m = 16, 0.5x at
-     m = 256, where one seed needs ~3.4 MiB). On GPUs and TPUs the parallel
-     hardware wants the largest batch: vmap unless memory says otherwise.
-  3. On any device, if the program would need more than ``MEMORY_FRACTION``
+     the core's cache, every training step streams them from memory and
+     smaller chunks win (a vmap of 64 seeds was 0.5x a loop at m = 256,
+     where one seed needs ~3.4 MiB).
+  4. On any device, if the program would need more than ``MEMORY_FRACTION``
      (half) of the memory available per device, smaller chunks, down to one
      seed at a time.
 
+  CPU programs are compiled with ``CPU_OPTIONS`` (LLVM -O2 instead of
+  XLA's -O3: the same bits, faster small training steps, shorter compiles).
+
   **Memory guard.** Before anything runs, the chosen program is compiled and
   its buffer account per device (arguments + every chunk's outputs + the
-  temporaries of the two chunks that may be in flight) compared with the
+  temporaries of the chunks in flight) compared with the
   memory available: the host's ``MemAvailable`` on a CPU (shared by this
   process's CPU devices), ``bytes_limit - bytes_in_use`` of
   ``memory_stats()`` on an accelerator. If it cannot fit, ``ResourceError``
@@ -538,7 +643,8 @@ def sweep(
   chunk's seeds: so the last bits of a seed's result can depend on the
   chunk size, the number of devices and K (relative differences ~1e-7 per
   operation; |loss difference| <= 5e-7 after 100 training steps in
-  ``benchmarks/sweeps.py``). A chunk size gives the same bits on every call.
+  ``benchmarks/sweeps.py``). A chunk size gives the same bits on every call,
+  whether its chunks run one after the other or at once.
   ``layout_invariant=True`` compiles the CPU programs with XLA's own kernels
   only (``CPU_INVARIANT_OPTIONS``: no YNNPACK calls, no shape-dependent
   fusion emitters): every layout, number
@@ -566,9 +672,10 @@ def sweep(
   **Returns:** ``fn``'s output pytree with a leading axis of size K, as host
   NumPy arrays.
 
-  **Cost:** that of K calls of ``fn``; one compilation per new function,
-  argument shapes and K, two when chunks are chosen (the vmap program is
-  compiled first for its buffer account).
+  **Cost:** that of K calls of ``fn``, spread over the cores on a CPU; one
+  compilation per new function, argument shapes, K and configuration (x64,
+  ...), two when chunks are chosen (the vmap program is compiled first for
+  its buffer account).
 
   Example::
 
@@ -583,13 +690,12 @@ def sweep(
   _check(keys, batch_size)
   entry = _entry(fn, len(args), devices)
   invariant = bool(layout_invariant)
-  plan_ = _lookup(entry, keys, args, batch_size, _allow_large(allow_large), invariant)
-  program = entry.program(plan_.batch_size, invariant)
+  plan_, program = _lookup(entry, keys, args, batch_size, _allow_large(allow_large), invariant)
   k = keys.shape[0]
   chunk = plan_.batch_size * plan_.num_devices
   multi = jax.process_count() > 1
-  outs = []
-  for j in range(plan_.num_chunks):
+
+  def run(j):
     kj = keys if plan_.num_chunks == 1 else keys[j * chunk : (j + 1) * chunk]
     if kj.shape[0] < chunk:  # pad by repeating the last key; dropped below
       kj = jnp.concatenate([kj, jnp.broadcast_to(kj[-1:], (chunk - kj.shape[0],))])
@@ -598,9 +704,16 @@ def sweep(
       glob = jax.make_array_from_callback(raw.shape, entry.key_sharding, lambda i, raw=raw: raw[i])
       kj = jax.random.wrap_key_data(glob, impl=jax.random.key_impl(keys))
     out = program(kj, *args)
-    if plan_.num_chunks > 1:  # one chunk at a time: the memory guard's account
+    if plan_.num_chunks > 1:  # chunks in flight: the memory guard's account
       jax.block_until_ready(out)
-    outs.append(out)
+    return out
+
+  if plan_.concurrent > 1:
+    # XLA:CPU runs one call at a time per calling thread; calls from several
+    # threads run on several cores.
+    outs = list(_pool(plan_.concurrent).map(run, range(plan_.num_chunks)))
+  else:
+    outs = [run(j) for j in range(plan_.num_chunks)]
   if multi:
     from jax.experimental import multihost_utils
 
