@@ -246,3 +246,44 @@ def test_a_new_configuration_compiles_a_new_program(fresh_cache):
     assert jaxrnn.sweep(f, keys).dtype == np.float32
   with jax.enable_x64(True):
     assert jaxrnn.sweep(f, keys).dtype == np.float64
+
+
+def _with_eigh(key, *, m):
+  a = jax.random.normal(key, (4, m, m))
+  return jnp.linalg.eigh(a @ jnp.swapaxes(a, -1, -2))[0].sum()
+
+
+def test_programs_with_lapack_calls_run_one_chunk_at_a_time(fresh_cache, monkeypatch):
+  # jaxlib's CPU LAPACK kernels deadlock when two calls run at once on XLA's
+  # thread pool (measured: within 1-25 pairs of calls on 2 cores), so such a
+  # program runs its chunks in turn; this sweep would hang otherwise.
+  monkeypatch.setenv(sweep_mod.THREADS_ENV, "2")
+  fn = functools.partial(_with_eigh, m=64)
+  keys = jaxrnn.seed_keys(0, 8)
+  plan = sweep_mod.plan(fn, keys, batch_size=4)
+  assert plan.num_chunks == 2 and plan.concurrent == 1, plan
+  assert "custom calls" in plan.reason, plan
+  auto = sweep_mod.plan(fn, keys)
+  assert auto.concurrent == 1 and auto.layout == "vmap", auto  # nothing to split for
+  # Thirty sweeps of 2 chunks in another process, which a deadlock would hang
+  # (without the rule it hung within these 30 sweeps on 2 cores, measured).
+  script = (
+    "import functools, jax, jax.numpy as jnp, numpy as np, jaxrnn\n"
+    "def f(key, m):\n"
+    "  a = jax.random.normal(key, (4, m, m))\n"
+    "  return jnp.linalg.eigh(a @ jnp.swapaxes(a, -1, -2))[0].sum()\n"
+    "fn, keys = functools.partial(f, m=64), jaxrnn.seed_keys(0, 8)\n"
+    "ref = jaxrnn.sweep(fn, keys, batch_size=8)\n"
+    "for _ in range(30):\n"
+    "  np.testing.assert_allclose(jaxrnn.sweep(fn, keys, batch_size=4), ref, rtol=1e-5)\n"
+  )
+  env = dict(os.environ, JAXRNN_SWEEP_THREADS="2", JAX_PLATFORMS="cpu")
+  env["PYTHONPATH"] = os.pathsep.join([REPO, env.get("PYTHONPATH", "")])
+  try:
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=240)
+  except subprocess.TimeoutExpired:
+    pytest.fail("sweeps of a program with LAPACK calls hung (chunks run at once deadlock)")
+  # A program of XLA's own operations (dots included) runs two chunks at once.
+  if jax.devices()[0].platform == "cpu":
+    dots = sweep_mod.plan(functools.partial(_big_temp, m=64), keys, batch_size=2)
+    assert dots.concurrent == 2, dots

@@ -344,6 +344,20 @@ def _trace_context():
   return trace_context()
 
 
+def _concurrent_safe(compiled) -> bool:
+  """Whether calls of this CPU program may run at once from several threads:
+  not if it has any custom call. jaxlib's LAPACK kernels (eigh, solve,
+  cholesky, svd, qr, lstsq) deadlock when two calls run at once on XLA:CPU's
+  thread pool (tested on 2 cores: within 1-25 pairs of calls); host
+  callbacks are custom calls too. Programs of XLA's own operations, dots
+  included, run at once safely (``tests/test_sweep.py``)."""
+  try:
+    text = compiled.as_text()
+  except Exception:  # no text: be safe
+    return False
+  return "custom_call_target=" not in text
+
+
 def _need(acc, num_chunks: int, concurrent: int = 1) -> int | None:
   """Peak bytes per device of ``num_chunks`` calls, ``concurrent`` at a time:
   the shared arguments, every chunk's outputs, the temporaries of the chunks
@@ -407,6 +421,12 @@ def _plan(
   def account(b):
     return entry.account(b, invariant, impl, args)
 
+  # The program that decides: the requested chunk's, or the vmap of all seeds.
+  probe = per_device if batch_size is None else _balanced(per_device, batch_size)[0]
+  one_at_a_time = ""
+  if threads > 1 and not _concurrent_safe(entry.executable(probe, invariant, impl, args)):
+    threads = 1
+    one_at_a_time = "; one chunk at a time (the program has custom calls, e.g. LAPACK)"
   if batch_size is not None:
     b, n = _balanced(per_device, batch_size)
     reason = f"batch_size={batch_size} requested"
@@ -466,7 +486,7 @@ def _plan(
     bytes_per_device=need,
     available_bytes=None if budget is None else int(budget),
     memory_source=source,
-    reason=reason,
+    reason=reason + one_at_a_time,
   )
   if refuse:
     raise _resource_error(entry.fn, plan)
@@ -564,21 +584,26 @@ def _mesh(devices) -> Mesh:
   return mesh
 
 
-def plan(
-  fn: Callable[..., Any],
-  keys: jax.Array,
-  *args,
-  devices: Sequence[jax.Device] | None = None,
-  batch_size: int | None = None,
-  allow_large: bool | None = None,
-  layout_invariant: bool = False,
-) -> Plan:
-  """The layout ``sweep`` uses for this call (compiling its program, running
-  nothing); raises ``ResourceError`` where ``sweep`` would."""
+_OPTIONS = ("devices", "batch_size", "allow_large", "layout_invariant")
+
+
+def _prepare(fn, keys, args, devices, batch_size, allow_large, invariant):
+  """(entry, plan, compiled program) of a call of ``sweep``."""
   _check(keys, batch_size)
   entry = _entry(fn, len(args), devices)
   allow = _allow_large(allow_large)
-  return _lookup(entry, keys, args, batch_size, allow, bool(layout_invariant))[0]
+  plan_, program = _lookup(entry, keys, args, batch_size, allow, bool(invariant))
+  return entry, plan_, program
+
+
+def plan(fn: Callable[..., Any], keys: jax.Array, *args, **options: Any) -> Plan:
+  """The layout ``sweep(fn, keys, *args, **options)`` uses (compiling its
+  program, running nothing); raises ``ResourceError`` where ``sweep`` would.
+  ``options`` are ``sweep``'s keywords."""
+  unknown = sorted(set(options) - set(_OPTIONS))
+  if unknown:
+    raise TypeError(f"sweep_plan: unknown options {unknown}; sweep takes {', '.join(_OPTIONS)}")
+  return _prepare(fn, keys, args, *(options.get(name) for name in _OPTIONS))[1]
 
 
 def sweep(
@@ -609,7 +634,9 @@ def sweep(
      runs a batch of small matmuls on one core, and a single call keeps one
      to 1.5 cores busy (``benchmarks/sweeps.py``: 64 seeds of a 100-step
      training run at m = 16, 2 cores: 2 chunks of 32 at once 25 ms, one
-     vmap of 64 50 ms, a loop 200 ms).
+     vmap of 64 50 ms, a loop 200 ms). Not for programs with custom calls:
+     jaxlib's LAPACK kernels (eigh, solve, svd, ...) deadlock when two run at
+     once, so such a program runs one chunk at a time (``_concurrent_safe``).
   3. On a **CPU**, if a chunk's outputs and temporaries would exceed
      ``CPU_CHUNK_BYTES`` (4 MiB), chunks of at most ``CPU_CHUNK_BYTES``
      worth of seeds (balanced, so padding wastes less than one seed per
@@ -687,10 +714,8 @@ def sweep(
     >>> jaxrnn.sweep(f, keys, 2.0, batch_size=2).shape  # 3 chunks of 2, padded
     (5,)
   """
-  _check(keys, batch_size)
-  entry = _entry(fn, len(args), devices)
   invariant = bool(layout_invariant)
-  plan_, program = _lookup(entry, keys, args, batch_size, _allow_large(allow_large), invariant)
+  entry, plan_, program = _prepare(fn, keys, args, devices, batch_size, allow_large, invariant)
   k = keys.shape[0]
   chunk = plan_.batch_size * plan_.num_devices
   multi = jax.process_count() > 1
