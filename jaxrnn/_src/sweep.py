@@ -16,7 +16,9 @@ per call from the compiled program (see ``sweep`` for the rule):
 On a CPU, chunks run several at a time, one per core, from host threads
 (XLA:CPU runs one call at a time per calling thread), so one CPU device
 keeps every core busy even when each chunk's operations are too small to be
-split over cores.
+split over cores; programs with custom calls (LAPACK, host callbacks) run
+one chunk at a time, since jaxlib's LAPACK kernels deadlock when two run at
+once.
 
 The number of seeds need not divide anything: keys are padded by repeating
 the last one and the padding is dropped from the result. Before anything
@@ -68,9 +70,11 @@ CPU_CHUNK_BYTES = 4 << 20
 # for copying the results to the host).
 MEMORY_FRACTION = 0.5
 # XLA:CPU options of every sweep program: LLVM at -O2 instead of XLA's default
-# -O3. The same bits (XLA's HLO passes, which fix the arithmetic, do not
-# change), 1.1-1.5x faster training steps at m <= 32 and the same speed from
-# m = 128 on, and compiles about 40% shorter (``benchmarks/sweeps.py``).
+# -O3: 1.1-1.5x faster training steps at m <= 32, the same speed from m = 128
+# on, and compiles 25-45% shorter (``benchmarks/sweeps.py``). The arithmetic
+# is the same up to float rounding: bit-identical on the benchmark's training
+# runs, but LLVM may vectorize a reduction in another order (a least-squares
+# residual of ~1e-7 in the invertibility experiment moved by 0.5%).
 CPU_OPTIONS = {"xla_backend_optimization_level": 2}
 # XLA:CPU options of ``sweep(..., layout_invariant=True)``: XLA's own kernels,
 # no YNNPACK library calls (see ``sweep``, "Rounding").
@@ -651,7 +655,8 @@ def sweep(
      seed at a time.
 
   CPU programs are compiled with ``CPU_OPTIONS`` (LLVM -O2 instead of
-  XLA's -O3: the same bits, faster small training steps, shorter compiles).
+  XLA's -O3: faster small training steps, shorter compiles; the same
+  results up to float rounding).
 
   **Memory guard.** Before anything runs, the chosen program is compiled and
   its buffer account per device (arguments + every chunk's outputs + the
