@@ -11,10 +11,7 @@ import numpy as np
 #: jaxrnn computation (float32: rounding of O(m L) accumulated products at
 #: the test sizes, m <= 64, L <= 10; float64: a few ulps of the same sums).
 #: The one place the suite's dtype tolerances live: ``**tol(x.dtype)``.
-TOL = {
-  "float32": dict(rtol=2e-4, atol=1e-4),
-  "float64": dict(rtol=1e-10, atol=1e-12),
-}
+TOL = {"float32": dict(rtol=2e-4, atol=1e-4), "float64": dict(rtol=1e-10, atol=1e-12)}
 
 
 def tol(dtype) -> dict:

@@ -65,9 +65,7 @@ def test_growth_rule_separates_powers_from_faster_growth():
 
 
 CFG = dataclasses.replace(
-  mod.PRESETS["quick"],
-  languages=("one_one", "parity", "contains:0110", "tomita1"),
-  num_seeds=3,
+  mod.PRESETS["quick"], languages=("one_one", "parity", "contains:0110", "tomita1"), num_seeds=3
 )
 PAT = "contains:0110"
 

@@ -72,15 +72,7 @@ def test_invert_seed_matches_numpy():
   key = jax.random.key(5)
   with jax.enable_x64(True):
     out = nz.invert_seed(
-      key,
-      m=m,
-      Ls=Ls,
-      d=d,
-      eps_x=eps,
-      num_sequences=n,
-      num_train=6,
-      ridge=1e-4,
-      dtype="float64",
+      key, m=m, Ls=Ls, d=d, eps_x=eps, num_sequences=n, num_train=6, ridge=1e-4, dtype="float64"
     )
     k_init, k_test, _ = jax.random.split(key, 3)
     p = jaxrnn.init_params(k_init, m, d, 1, jnp.float64)

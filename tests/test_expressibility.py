@@ -20,10 +20,7 @@ def _contains(rows, pattern):
   return np.array(["".join(map(str, r)).find(p) >= 0 for r in rows])
 
 
-REF = {
-  "one_one": lambda rows: rows.sum(1) == 1,
-  "parity": lambda rows: rows.sum(1) % 2 == 1,
-}
+REF = {"one_one": lambda rows: rows.sum(1) == 1, "parity": lambda rows: rows.sum(1) % 2 == 1}
 
 
 @pytest.mark.parametrize("name", ["one_one", "parity"])

@@ -33,15 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn._src.checks import (
-  NonFiniteError,
-  check_sequence_shape,
-  is_concrete,
-  nonfinite_message,
-)
-from jaxrnn._src.checks import (
-  check_params as _param_shapes,
-)
+from jaxrnn._src.checks import NonFiniteError, check_sequence_shape, is_concrete, nonfinite_message
+from jaxrnn._src.checks import check_params as _param_shapes
 
 if TYPE_CHECKING:
   from jaxrnn._src.rnn import RNNParams
