@@ -25,7 +25,6 @@ The modules hold no hidden state beyond their variables; the math lives in
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ import numpy as np
 from flax import linen as nn
 from flax import nnx, serialization
 
+from jaxrnn._src.files import atomic_write_bytes
 from jaxrnn._src.rnn import RNNParams, init_params, relu, rnn_output
 
 __all__ = [
@@ -175,20 +175,7 @@ def linen_variables(params: RNNParams) -> dict:
 def save(path: str | os.PathLike, tree: Any) -> None:
   """Writes a pytree (``RNNParams``, ``TrainResult``, ...) as flax msgpack,
   atomically (a temporary file renamed over ``path``)."""
-  data = serialization.to_bytes(jax.device_get(tree))
-  path = Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      f.write(data)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
+  atomic_write_bytes(Path(path), serialization.to_bytes(jax.device_get(tree)))
 
 
 def load(path: str | os.PathLike, target: Any) -> Any:

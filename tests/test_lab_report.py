@@ -89,3 +89,21 @@ def test_markdown_table_escapes_pipes_and_verdicts_read_back():
 def test_stats_ignore_missing_values():
   st = lab.stats([1.0, None, 3.0, float("nan"), 2.0])
   assert st.n == 3 and st.median == pytest.approx(2.0)
+
+
+def test_summary_figure_saves_the_figure_beside_the_summary(tmp_path):
+  fig, axes = lab.figure(ncols=2)
+  lab.band_plot(axes[0], [1, 2, 4], [[1.0, 2.0], [0.5, 0.7], [0.2, 0.3]], label="a", color="C0")
+  lab.style_axes(axes[0], "width m", "error", "a title", xbase=2)
+  assert (axes[0].get_xlabel(), axes[0].get_ylabel(), axes[0].get_title()) == (
+    "width m",
+    "error",
+    "a title",
+  )
+  s = lab.Summary("demo")
+  s.figure(tmp_path / "demo.png", "the demo", fig=fig)
+  data = (tmp_path / "demo.png").read_bytes()
+  assert data[:8] == b"\x89PNG\r\n\x1a\n"
+  assert "![the demo](demo.png)" in s.render()
+  s.figure("other.png")  # a figure written elsewhere: only referenced
+  assert "![other](other.png)" in s.render() and not (tmp_path / "other.png").exists()

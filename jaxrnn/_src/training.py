@@ -648,8 +648,8 @@ def theory_schedule(
 def practical_schedule(
   m: int,
   L: int,
-  d_out: int = 1,
   *,
+  d_out: int = 1,
   steps: int = 2000,
   lr: float = 0.5,
   eps_x: float = 0.5,

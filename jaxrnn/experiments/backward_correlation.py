@@ -37,7 +37,6 @@ Design choices where the paper is silent (the appendix is unavailable):
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import jax
@@ -46,20 +45,13 @@ import numpy as np
 
 import jaxrnn
 from jaxrnn import backward_correlations, init_params, lab, random_normalized_sequence
-from jaxrnn.lab import at_least, each, greater_than, one_of, option
+from jaxrnn.lab import at_least, each, option
 
 
-@dataclasses.dataclass(frozen=True)
+@lab.config_class(L=10, d=6, eps_x=0.05, num_seeds=16, num_sequences=8, dtype="float32")
 class Config:
   ms: tuple[int, ...] = option((64, 128, 256, 512, 1024), each(at_least(2)), help="widths m")
   d_outs: tuple[int, ...] = option((1, 4), each(at_least(1)), help="output dimensions")
-  L: int = option(10, at_least(2), help="sequence length")
-  d: int = option(6, at_least(3), help="input dimension")
-  eps_x: float = option(0.05, greater_than(0), help="scale of the middle tokens (Def. 3.1)")
-  num_seeds: int = option(16, at_least(1), help="networks per point")
-  num_sequences: int = option(8, at_least(1), help="sequences per network")
-  dtype: str = option("float32", one_of("float32", "float64"))
-  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -67,11 +59,7 @@ PRESETS = {
   # Seeds are vmapped (32 copies of W at m = 2048: 0.5 GB in float32);
   # sequences go in batches of 4.
   "paper": Config(
-    ms=(64, 128, 256, 512, 1024, 2048),
-    d_outs=(1, 4, 16),
-    L=20,
-    num_seeds=32,
-    num_sequences=16,
+    ms=(64, 128, 256, 512, 1024, 2048), d_outs=(1, 4, 16), L=20, num_seeds=32, num_sequences=16
   ),
 }
 
@@ -96,8 +84,7 @@ def per_seed(
   return {"frob": jnp.mean(out["frob"], axis=0), "rows": jnp.mean(out["rows"], axis=0)}
 
 
-def points(cfg: Config):
-  return [{"m": m} for m in cfg.ms]
+points = lab.width_points
 
 
 def run_point(cfg: Config, point: dict) -> dict:
@@ -263,11 +250,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     mt = m_top[k]
     if mt is not None:
       lab.band_plot(
-        axes[2],
-        lags,
-        [_at_lag(by, mt, k, g, L) for g in lags],
-        label=f"d_out={k}, m={mt}",
-        color=c,
+        axes[2], lags, [_at_lag(by, mt, k, g, L) for g in lags], label=f"d_out={k}, m={mt}", color=c
       )
   mm = np.asarray(ms, float)
   ref = lab.stats(_early(by, ms[0], d_outs[0])).median
@@ -277,19 +260,18 @@ def report(cfg: Config, records: list, out_dir) -> str:
     (axes[0], "|corr(B, Back_{i→L})|, mean over i<L", "decay in m (legend: slope [95%])", True),
     (axes[1], "√m · |corr|", "√m · corr", False),
   ):
-    lab.style_axes(ax, xlabel="width m", ylabel=ylabel, title=title, xbase=2, ylog=ylog)
+    lab.style_axes(ax, "width m", ylabel, title, xbase=2, ylog=ylog)
     ax.set_xticks(ms, [str(m) for m in ms], fontsize=8)
     ax.minorticks_off()
   lab.style_axes(
     axes[2],
-    xlabel="lag L − i",
-    ylabel="|corr(B, Back_{i→L})|",
-    title="against the lag (lag 0 is 1 by definition)",
+    "lag L − i",
+    "|corr(B, Back_{i→L})|",
+    "against the lag (lag 0 is 1 by definition)",
     xlog=False,
   )
   axes[1].set_ylim(bottom=0)
-  lab.save_figure(fig, out_dir / "backward_correlation.png")
-  s.figure("backward_correlation.png", "backward_correlation")
+  s.figure(out_dir / "backward_correlation.png", "backward_correlation", fig=fig)
   s.verdicts(verdicts)
 
   def outcome(prefix):

@@ -42,7 +42,6 @@ keeps every per-seed value, so the report takes medians and quartiles
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import jax
@@ -64,7 +63,7 @@ from jaxrnn.concept import (
 from jaxrnn.lab import at_least, each, greater_than, in_range, option, parses
 
 
-@dataclasses.dataclass(frozen=True)
+@lab.config_class(d=4, num_seeds=3)
 class Config:
   phis: tuple[str, ...] = option(
     ("pow:1", "pow:2", "sin:2"),
@@ -73,7 +72,6 @@ class Config:
   )
   ms: tuple[int, ...] = option((128, 512, 2048), each(at_least(8)), help="widths m")
   L: int = option(5, at_least(3), help="sequence length (>= 3: one true token)")
-  d: int = option(4, at_least(3), help="input dimension")
   eps_x: float = option(
     0.15, in_range(0, 1, low_open=True), help="Def. 3.1 scale (Thm. 4.5 needs eps_x < 1/L)"
   )
@@ -82,9 +80,7 @@ class Config:
   )
   nodes: int = option(13, at_least(2), help="grid nodes per axis of the bilinear H")
   box: float = option(3.0, greater_than(0), help="H is bilinear on [-box, box]^2, constant beyond")
-  num_seeds: int = option(3, at_least(1), help="networks per point")
   num_test: int = option(256, at_least(8), help="test sequences")
-  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -154,10 +150,9 @@ def per_seed(
   return {k: jnp.stack([r[k] for r in rows]) for k in rows[0]}
 
 
-def points(cfg: Config):
-  # One point per width: every target is built on the same networks, and one
-  # compilation per width serves them all.
-  return [{"m": m} for m in cfg.ms]
+# One point per width: every target is built on the same networks, and one
+# compilation per width serves them all.
+points = lab.width_points
 
 
 #: Seeds go through ``jaxrnn.sweep`` in chunks of at most this many m x m
@@ -347,9 +342,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     (axes[1], "part / rms(F*)", "Lemma 4.2 part (solid), inversion part (dashed)"),
     (axes[2], "m max_r |a*_r|,  max_r |H_r|", "size of A* (solid), H at the neurons (dashed)"),
   ):
-    lab.style_axes(ax, xlabel="width m", ylabel=ylabel, title=title, xbase=2)
-  fig.tight_layout()
-  lab.save_figure(fig, out_dir / "existence.png")
+    lab.style_axes(ax, "width m", ylabel, title, xbase=2)
 
   s = lab.Summary(
     "existence: the pseudo-network of Thm. 4.3 (W* = 0, A* of Lemma 4.2)",
@@ -414,7 +407,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     fmt="{:.1f}",
     caption="Def. 2.1 complexities at R = 1/eps_x (C* = 1e4).",
   )
-  s.figure("existence.png", "error, its parts and the size of A* against m")
+  s.figure(out_dir / "existence.png", "error, its parts and the size of A* against m", fig=fig)
   vs = verdicts(cfg, records)
   s.verdicts(vs)
   failed = [v.rule for v in vs if v.holds is False]

@@ -64,7 +64,6 @@ Design choices where the paper is silent:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import jax
@@ -94,22 +93,17 @@ CURVATURE_MARGIN = 0.5
 ORACLE_MARGIN = 1.25
 
 
-@dataclasses.dataclass(frozen=True)
+@lab.config_class(
+  ms=(128, 256, 512, 1024), d=6, num_seeds=5, num_sequences=16, num_train=128, ridge=1e-4
+)
 class Config:
-  ms: tuple[int, ...] = option((128, 256, 512, 1024), each(at_least(2)), help="widths m")
   Ls: tuple[int, ...] = option(
     (3, 5, 10, 20), each(at_least(3)), help="sequence lengths (>= 3: one middle token)"
   )
   eps_xs: tuple[float, ...] = option(
     (0.01, 0.04), each(greater_than(0)), help="scales of the middle tokens (Def. 3.1)"
   )
-  d: int = option(6, at_least(3), help="input dimension")
-  num_seeds: int = option(5, at_least(1), help="networks per point")
-  num_sequences: int = option(16, at_least(1), help="test sequences per network")
-  num_train: int = option(128, at_least(2), help="sequences for the least-squares decoder")
-  ridge: float = option(1e-4, at_least(0), help="relative ridge of the least-squares decoder")
   dtype: str = option("float32", one_of("float32", "float64"))
-  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -500,80 +494,47 @@ def report(cfg: Config, records: list, out_dir) -> str:
     for L in Ls:
       lab.band_plot(ax, ms, [c.rel(m, eps, L) for m in ms], label=f"L={L}", color=colors[f"L={L}"])
     ax.axhline(1.0, color="k", lw=1, ls="--")
-    lab.style_axes(
-      ax,
-      xlabel="width m",
-      ylabel="token error / ε_x",
-      title=f"pattern decoder, ε_x={eps:g}",
-      xbase=2,
-    )
+    lab.style_axes(ax, "width m", "token error / ε_x", f"pattern decoder, ε_x={eps:g}", xbase=2)
   ax = axes[ne]
   for m in ms:
     lab.band_plot(ax, Ls, [c.rel(m, e, L) for L in Ls], label=f"m={m}", color=mcolors[f"m={m}"])
-  lab.style_axes(ax, xlabel="sequence length L", ylabel="token error / ε_x", title=f"ε_x={e:g}")
+  lab.style_axes(ax, "sequence length L", "token error / ε_x", f"ε_x={e:g}")
   x_axis_ticks(ax, Ls)
   ax = axes[ne + 1]
   dcolors = seq_colors(list(METHODS), "plasma")
   for meth in METHODS:
     lab.band_plot(
-      ax,
-      Ls,
-      [c.seeds(ms[-1], e, L, meth, "linf") for L in Ls],
-      label=meth,
-      color=dcolors[meth],
+      ax, Ls, [c.seeds(ms[-1], e, L, meth, "linf") for L in Ls], label=meth, color=dcolors[meth]
     )
-  lab.style_axes(
-    ax, xlabel="sequence length L", ylabel="l∞ error (Thm. 4.5)", title=f"m={ms[-1]}, ε_x={e:g}"
-  )
+  lab.style_axes(ax, "sequence length L", "l∞ error (Thm. 4.5)", f"m={ms[-1]}, ε_x={e:g}")
   x_axis_ticks(ax, Ls)
-  fig.tight_layout()
-  lab.save_figure(fig, out_dir / "invertibility.png")
-  s.figure("invertibility.png")
+  s.figure(out_dir / "invertibility.png", fig=fig)
 
-  rows = []
-  for eps in cfg.eps_xs:
-    for L in Ls:
-      per_m = [c.rel(m, eps, L) for m in ms]
-      rows.append(
-        [
-          f"{eps:g}",
-          L,
-          "yes" if eps < 1.0 / L else "**no**",
-          lab.power_law(ms, per_m).fmt(),
-          fmt_crossing(power_law_crossing(ms, per_m)),
-        ]
-      )
+  def against_m(eps, L):
+    per_m = [c.rel(m, eps, L) for m in ms]
+    crossing = fmt_crossing(power_law_crossing(ms, per_m))
+    regime = "yes" if eps < 1.0 / L else "**no**"
+    return [f"{eps:g}", L, regime, lab.power_law(ms, per_m).fmt(), crossing]
+
   s.table(
     ["ε_x", "L", "ε_x < 1/L", "slope in m", "width where token error / ε_x would reach 1"],
-    rows,
+    [against_m(eps, L) for eps in cfg.eps_xs for L in Ls],
     caption=(
       "Slope of the pattern decoder's token error / ε_x against m (95% bootstrap interval over "
       "seeds) and, from that fit, the width at which it would reach 1 — an extrapolation "
       "beyond the widths run, with its bootstrap interval (∞: the fit does not fall)."
     ),
   )
-  rows = []
-  for eps in cfg.eps_xs:
-    for m in ms:
-      per_L = [c.rel(m, eps, L) for L in Ls]
-      rows.append(
-        [
-          f"{eps:g}",
-          m,
-          lab.power_law(Ls, per_L).fmt(),
-          loglog_curvature(Ls, per_L).fmt(),
-          loglog_curvature(Ls, [c.seeds(m, eps, L, "naive2", "linf") for L in Ls]).fmt(),
-        ]
-      )
+
+  def against_L(eps, m):
+    per_L = [c.rel(m, eps, L) for L in Ls]
+    naive2 = [c.seeds(m, eps, L, "naive2", "linf") for L in Ls]
+    fits = (lab.power_law(Ls, per_L), loglog_curvature(Ls, per_L), loglog_curvature(Ls, naive2))
+    return [f"{eps:g}", m] + [f.fmt() for f in fits]
+
   s.table(
-    [
-      "ε_x",
-      "m",
-      "slope in L (token err / ε_x)",
-      "log-log curvature in L",
-      "naive2 l∞ curvature",
-    ],
-    rows,
+    ["ε_x", "m", "slope in L (token err / ε_x)", "log-log curvature in L", "naive2 l∞ curvature"],
+    [against_L(eps, m) for eps in cfg.eps_xs for m in ms],
     caption=(
       "Against L: log-log slope and curvature (second derivative of ln error in ln L from a "
       "quadratic fit: 0 for a power law, > 0 for exponential growth), 95% bootstrap intervals."

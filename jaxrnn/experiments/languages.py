@@ -48,7 +48,6 @@ Design choices where the paper is silent (also printed in the summary):
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import time
@@ -69,7 +68,7 @@ DEFAULT_LANGUAGES = langs.LANGUAGE_NAMES + ("contains:0110",)
 OPTIMIZERS = ("rmsprop", "sgd")
 
 
-@dataclasses.dataclass(frozen=True)
+@lab.config_class(d=3, eps_x=0.5, batch_size=64, num_seeds=3)
 class Config:
   languages: tuple[str, ...] = DEFAULT_LANGUAGES
   optimizers: tuple[str, ...] = OPTIMIZERS
@@ -78,21 +77,16 @@ class Config:
   n_test: int = 256
   test_fraction: float = 0.2
   encoding: str = "normalized"
-  d: int = 3
-  eps_x: float = 0.5
   m: int = 64
   steps: int = 1000
-  batch_size: int = 64
   rmsprop_lr: float = 3e-3
   sgd_lr: float = 0.05
   scale: float = 1.0
-  num_seeds: int = 3
   complexity_lengths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256)
   complexity_eps: float = 0.1
   learned_level: float = 0.95
   additive_lengths: tuple[int, ...] = (2, 3, 4, 6, 8, 10)
   additive_n: int = 4
-  seed: int = 0
 
   def validate(self):
     for name in self.languages:
@@ -357,11 +351,7 @@ def run_point(cfg: Config, point: dict) -> dict:
 #: The complexity measures reported for each construction: (record key,
 #: label). R = 1/eps_x is Thm. 3.1's O(1/eps_x) with constant 1; R = L is
 #: eps_x = 1/L, the largest eps_x Thm. 4.5 allows.
-MEASURES = (
-  ("Cs", "C_s(Φ, R=1/ε_x)"),
-  ("Ceps", "C_ε(Φ, R=1/ε_x)"),
-  ("Ceps_L", "C_ε(Φ, R=L)"),
-)
+MEASURES = (("Cs", "C_s(Φ, R=1/ε_x)"), ("Ceps", "C_ε(Φ, R=1/ε_x)"), ("Ceps_L", "C_ε(Φ, R=L)"))
 
 
 def growth_verdict(rule: str, ns, log10_c) -> lab.Verdict:
@@ -568,9 +558,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
       ax.axhline(0.5, color="gray", lw=0.8, ls=":")
       lab.style_axes(
         ax,
-        xlabel="test strings (lengths)",
-        ylabel="class-balanced accuracy",
-        title=f"{o}: median and 25-75% over seeds",
+        "test strings (lengths)",
+        "class-balanced accuracy",
+        f"{o}: median and 25-75% over seeds",
         xlog=False,
         ylog=False,
         legend=False,
@@ -578,8 +568,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
       ax.set_xticks(x, bins, fontsize=7, rotation=15)
       ax.set_ylim(0.3, 1.02)
     axes[-1].legend(fontsize=7, loc="lower left", ncol=2)
-    lab.save_figure(fig, out_dir / "languages.png")
-    s.figure("languages.png", "languages")
+    s.figure(out_dir / "languages.png", "languages", fig=fig)
 
   verdicts = []
   sec5 = [n for n in ("one_one", "parity", pattern) if n in names]
@@ -647,11 +636,8 @@ def report(cfg: Config, records: list, out_dir) -> str:
         pts = [(n, v) for n, v in pts if v is not None and v > 0]
         if pts:
           ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=colors[lang], label=lang)
-      lab.style_axes(
-        ax, xlabel="string length n", ylabel=f"log10 {label} (log scale)", title=label, xbase=2
-      )
-    lab.save_figure(fig, out_dir / "complexity.png")
-    s.figure("complexity.png", "complexity of the constructions")
+      lab.style_axes(ax, "string length n", f"log10 {label} (log scale)", label, xbase=2)
+    s.figure(out_dir / "complexity.png", "complexity of the constructions", fig=fig)
 
     alens = list(cfg.additive_lengths)
     s.text(

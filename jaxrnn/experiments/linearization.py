@@ -75,7 +75,7 @@ from jaxrnn.lab import at_least, each, greater_than, one_of, option
 SCALINGS = ("relative", "absolute", "sgd")
 
 
-@dataclasses.dataclass(frozen=True)
+@lab.config_class(L=6, d=8, d_out=1, eps_x=0.1, num_seeds=5, num_sequences=16, dtype="float64")
 class Config:
   ms: tuple[int, ...] = option((32, 64, 128, 256), each(at_least(2)), help="widths m")
   omegas: tuple[float, ...] = option(
@@ -87,12 +87,6 @@ class Config:
   scalings: tuple[str, ...] = option(
     SCALINGS, each(one_of(*SCALINGS)), help="perturbation scalings to run"
   )
-  L: int = option(6, at_least(2), help="sequence length (Def. 3.1)")
-  d: int = option(8, at_least(3), help="input dimension")
-  d_out: int = option(1, at_least(1), help="output dimension")
-  eps_x: float = option(0.1, greater_than(0), help="scale of the middle tokens (Def. 3.1)")
-  num_seeds: int = option(5, at_least(1), help="networks per point")
-  num_sequences: int = option(16, at_least(1), help="sequences per network")
   sgd_steps: int = option(100, at_least(1), help="SGD steps for the 'sgd' scaling")
   sgd_lr: float = option(0.5, greater_than(0), help="SGD step size times m (eta = sgd_lr / m)")
   sgd_batch_size: int = option(8, at_least(1), help="SGD minibatch size")
@@ -106,8 +100,6 @@ class Config:
   max_fit_omega: float = option(
     0.1, greater_than(0), help="largest omega in the flip-regime fit against omega"
   )
-  dtype: str = option("float64", one_of("float32", "float64"))
-  seed: int = option(0, lab.seed_range)
 
   def validate(self):
     lab.require(
@@ -139,14 +131,33 @@ PRESETS = {
 # Per-seed functions
 
 
-def _setup(key, m, L, d, d_out, eps_x, num_sequences, dtype):
-  dt = jnp.dtype(dtype)
-  k_init, k_dir, k_seq = jax.random.split(key, 3)
-  params = jaxrnn.init_params(k_init, m, d, d_out, dt)
-  xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, L, d, eps_x, dt))(
-    jax.random.split(k_seq, num_sequences)
-  )
-  return params, k_dir, xs
+@dataclasses.dataclass(frozen=True)
+class Net:
+  """What every per-seed function of one width draws from its key: the
+  network (Def. 3.2) and ``num_sequences`` test sequences (Def. 3.1). Static
+  (hashable) settings, so ``jaxrnn.sweep`` compiles once per width."""
+
+  m: int
+  L: int
+  d: int
+  d_out: int
+  eps_x: float
+  num_sequences: int
+  dtype: str
+
+  @classmethod
+  def of(cls, cfg: Config, m: int) -> Net:
+    return cls(m, cfg.L, cfg.d, cfg.d_out, cfg.eps_x, cfg.num_sequences, cfg.dtype)
+
+  def draw(self, key):
+    """(params, direction key, sequences (num_sequences, L, d))."""
+    dt = jnp.dtype(self.dtype)
+    k_init, k_dir, k_seq = jax.random.split(key, 3)
+    params = jaxrnn.init_params(k_init, self.m, self.d, self.d_out, dt)
+    xs = jax.vmap(lambda k: jaxrnn.random_normalized_sequence(k, self.L, self.d, self.eps_x, dt))(
+      jax.random.split(k_seq, self.num_sequences)
+    )
+    return params, k_dir, xs
 
 
 def _errors(params, delta, xs):
@@ -170,25 +181,13 @@ def _sizes(params, delta):
   }
 
 
-def per_seed_radius(
-  key,
-  size,
-  absolute,
-  *,
-  m: int,
-  L: int,
-  d: int,
-  d_out: int,
-  eps_x: float,
-  num_sequences: int,
-  dtype: str,
-):
+def per_seed_radius(key, size, absolute, *, net: Net):
   """One network, one Gaussian direction scaled to ``size``: a relative
   radius omega (``scaled_perturbation``) where ``absolute`` is False, an
   absolute radius r (``absolute_perturbation``) where it is True. Both are
   traced, so every radius and both scalings of one width share one
   compilation (the two directions cost O(m^2), the sequences O(L m^2))."""
-  params, k_dir, xs = _setup(key, m, L, d, d_out, eps_x, num_sequences, dtype)
+  params, k_dir, xs = net.draw(key)
   rel = jaxrnn.scaled_perturbation(k_dir, params, size)
   ab = jaxrnn.absolute_perturbation(k_dir, params, size)
   delta = jax.tree.map(lambda a, b: jnp.where(absolute, b, a), rel, ab)
@@ -196,34 +195,20 @@ def per_seed_radius(
 
 
 def per_seed_sgd(
-  key,
-  lr,
-  xtr,
-  ytr,
-  *,
-  m: int,
-  L: int,
-  d: int,
-  d_out: int,
-  eps_x: float,
-  num_sequences: int,
-  dtype: str,
-  sgd_steps: int,
-  sgd_batch_size: int,
-  sgd_dtype: str,
+  key, lr, xtr, ytr, *, net: Net, sgd_steps: int, sgd_batch_size: int, sgd_dtype: str
 ):
   """The same network as ``per_seed_radius``, trained by SGD (eta = lr / m)
   on ``(xtr (N, L, d), ytr (N, d_out))`` in ``sgd_dtype``; the error (in
   ``dtype``) along the displacement it made, and along a random direction of
   the same Frobenius size."""
-  params, k_dir, xs = _setup(key, m, L, d, d_out, eps_x, num_sequences, dtype)
+  params, k_dir, xs = net.draw(key)
   st = jnp.dtype(sgd_dtype)
   res = training.train(
     jax.random.fold_in(key, 1),
     jax.tree.map(lambda a: a.astype(st), params),
     xtr.astype(st),
     ytr.astype(st),
-    optimizer=training.optimizer("sgd", learning_rate=(lr / m).astype(st)),
+    optimizer=training.optimizer("sgd", learning_rate=(lr / net.m).astype(st)),
     steps=sgd_steps,
     loss="squared",
     batch_size=sgd_batch_size,
@@ -286,10 +271,10 @@ def run_point(cfg: Config, point: dict) -> dict:
   with jax.enable_x64(cfg.dtype == "float64"):
     if scaling == "sgd":
       xtr, ytr = _sgd_data(cfg)
-      fn = lab.bind(per_seed_sgd, cfg, m=m)
+      fn = lab.bind(per_seed_sgd, cfg, net=Net.of(cfg, m))
       out = jaxrnn.sweep(fn, keys, jnp.asarray(cfg.sgd_lr, cfg.dtype), xtr, ytr)
     else:
-      fn = lab.bind(per_seed_radius, cfg, m=m)
+      fn = lab.bind(per_seed_radius, cfg, net=Net.of(cfg, m))
       size = jnp.asarray(point["size"], cfg.dtype)
       out = jaxrnn.sweep(fn, keys, size, jnp.asarray(scaling == "absolute"))
   rec = {k: np.asarray(v, np.float64) for k, v in out.items() if k != "diverged"}
@@ -624,7 +609,6 @@ def _figure(cfg, by, series, colors, slopes, out_dir):
   for ax in axes:
     if ax.get_legend() is not None:
       ax.legend(fontsize=6, ncol=1)
-  fig.tight_layout()
   lab.save_figure(fig, out_dir / "linearization.png")
 
 

@@ -72,8 +72,6 @@ presets; float32.
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -105,35 +103,28 @@ from jaxrnn.inversion import (
   reconstruction_errors,
   zero_base_sequence,
 )
-from jaxrnn.lab import at_least, each, greater_than, one_of, option, parses
+from jaxrnn.lab import at_least, each, greater_than, option, parses
 
 ENCODINGS = ("normalized", "raw")
 METHODS = ("pattern", "oracle", "lstsq")
 METRICS = ("token", "linf")
 
 
-@dataclasses.dataclass(frozen=True)
+@lab.config_class(d=6, num_seeds=5, num_train=128, ridge=1e-4, batch_size=16, dtype="float32")
 class Config:
   ms: tuple[int, ...] = option((512,), each(at_least(2)), help="widths m for the inversion")
   Ls: tuple[int, ...] = option(
     (3, 5, 8, 12, 16, 20), each(at_least(3)), help="numbers of RNN steps L (>= 3)"
   )
   eps_x: float = option(0.04, greater_than(0), help="Def. 3.1 scale of the normalized encoding")
-  d: int = option(6, at_least(3), help="input dimension (true tokens have d - 1)")
-  num_seeds: int = option(5, at_least(1), help="networks per point")
   num_sequences: int = option(16, at_least(1), help="test sequences per network (inversion)")
-  num_train: int = option(128, at_least(2), help="sequences for the least-squares decoder")
-  ridge: float = option(1e-4, at_least(0), help="relative ridge of the least-squares decoder")
   train: bool = option(True, help="also train RNNs on both encodings")
   train_m: int = option(128, at_least(2), help="width of the trained RNNs")
   phi: str = option("pow:1", parses(phi_function), help="target F* = Phi(<w, xbar>)")
   train_steps: int = option(300, at_least(1), help="SGD steps")
-  batch_size: int = option(16, at_least(1), help="minibatch size")
   lr: float = option(0.25, greater_than(0), help="learning rate times m (eta = lr / train_m)")
   num_samples: int = option(256, at_least(2), help="training samples N")
   num_test: int = option(256, at_least(2), help="test samples")
-  dtype: str = option("float32", one_of("float32", "float64"))
-  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -270,11 +261,7 @@ def train_seed(
     loss="clipped_squared",
     batch_size=batch_size,
   )
-  return {
-    "test_loss": res.eval_loss[-1],
-    "init_loss": res.eval_loss[0],
-    "diverged": res.diverged,
-  }
+  return {"test_loss": res.eval_loss[-1], "init_loss": res.eval_loss[0], "diverged": res.diverged}
 
 
 def training_data(cfg: Config, encoding: str, L: int):
@@ -501,7 +488,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
 
   def against_L(ax, xlabel, ylabel, title):  # linear L axis, a dashed line at the level 1
     ax.axhline(1.0, color="k", lw=1, ls="--")
-    lab.style_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, xlog=False)
+    lab.style_axes(ax, xlabel, ylabel, title, xlog=False)
     x_axis_ticks(ax, Ls)
 
   for ax, meth in zip(axes, METHODS):
@@ -527,9 +514,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     for enc in ENCODINGS:
       lab.band_plot(ax, Ls, [c.loss(enc, L) for L in Ls], label=enc, color=ecolors[enc])
     against_L(ax, "steps L", "test loss / loss of predicting 0", f"training, m={cfg.train_m}")
-  fig.tight_layout()
-  lab.save_figure(fig, out_dir / "normalization.png")
-  s.figure("normalization.png")
+  s.figure(out_dir / "normalization.png", fig=fig)
 
   rows = []
   for m in c.ms:
@@ -614,6 +599,5 @@ def report(cfg: Config, records: list, out_dir) -> str:
 
 
 EXPERIMENT = lab.Experiment.from_module(
-  __name__,
-  "Sec. 3 remark: inversion error and training loss against L with and without Def. 3.1",
+  __name__, "Sec. 3 remark: inversion error and training loss against L with and without Def. 3.1"
 )

@@ -53,8 +53,6 @@ has its affected metrics left out and counted.
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -62,15 +60,13 @@ import optax
 
 import jaxrnn
 from jaxrnn import RNNParams, concept, kernels, lab, training
-from jaxrnn.lab import at_least, each, greater_than, in_range, option, parses
+from jaxrnn.lab import at_least, greater_than, in_range, option, parses
 
 
-@dataclasses.dataclass(frozen=True)
+@lab.config_class(ms=(64, 128, 256, 512), d=4)
 class Config:
-  ms: tuple[int, ...] = option((64, 128, 256, 512), each(at_least(2)), help="widths m")
   phi: str = option("sin:2", parses(concept.phi_function), help="target function Phi")
   L: int = option(5, at_least(3), help="sequence length (>= 3: one true token)")
-  d: int = option(4, at_least(3), help="input dimension")
   eps_x: float = option(0.5, in_range(0, 1, low_open=True), help="Def. 3.1 scale")
   num_train: int = option(32, at_least(2), help="training sequences (full batch)")
   num_test: int = option(64, at_least(1), help="test sequences")
@@ -80,7 +76,6 @@ class Config:
   gap_threshold: float = option(
     0.1, in_range(0, 1, low_open=True), help="gap below which the kernel prediction counts as close"
   )
-  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -175,8 +170,7 @@ def per_seed(key, xs, ys, xt, yt, k_inf, lr, *, m: int, steps: int):
   }
 
 
-def points(cfg: Config):
-  return [{"m": m} for m in cfg.ms]
+points = lab.width_points
 
 
 def _data(cfg: Config):
@@ -365,9 +359,9 @@ def _figure(cfg: Config, by: dict, ms: list, out_dir) -> None:
       ax.plot(xs, anchor * (xs / xs[0]) ** RATE, "k--", lw=1, label="∝ m^-1/2")
     if keys[0].startswith("gap"):
       ax.axhline(cfg.gap_threshold, color="gray", lw=1, ls=":", label=f"{cfg.gap_threshold:g}")
-    lab.style_axes(ax, xlabel="width m", ylabel=ylabel, title=title, xbase=2)
+    lab.style_axes(ax, "width m", ylabel, title, xbase=2)
   fig.tight_layout(w_pad=2.0)
-  lab.save_figure(fig, out_dir / "ntk_regime.png")
+  lab.save_figure(fig, out_dir / "ntk_regime.png", tight=False)
 
 
 EXPERIMENT = lab.Experiment.from_module(

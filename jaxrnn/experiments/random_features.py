@@ -36,7 +36,6 @@ Design choices where the paper is silent:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import jax
@@ -45,19 +44,14 @@ import numpy as np
 
 import jaxrnn
 from jaxrnn import features, lab
-from jaxrnn.lab import at_least, each, one_of, option
+from jaxrnn.lab import at_least, option
 
 
-@dataclasses.dataclass(frozen=True)
+@lab.config_class(ms=(64, 128, 256, 512, 1024, 2048, 4096), dtype="float64")
 class Config:
-  ms: tuple[int, ...] = option(
-    (64, 128, 256, 512, 1024, 2048, 4096), each(at_least(1)), help="widths m (rows of T)"
-  )
   d: int = option(16, at_least(2), help="input dimension")
   num_pairs: int = option(256, at_least(2), help="pairs (v, x) per seed")
   num_seeds: int = option(8, at_least(1), help="draws of T per point")
-  dtype: str = option("float64", one_of("float32", "float64"))
-  seed: int = option(0, lab.seed_range)
 
 
 PRESETS = {
@@ -111,8 +105,7 @@ def per_seed(key, *, m: int, d: int, num_pairs: int, dtype: str):
   }
 
 
-def points(cfg: Config):
-  return [{"m": m} for m in cfg.ms]
+points = lab.width_points
 
 
 def run_point(cfg: Config, point: dict) -> dict:
@@ -267,9 +260,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
   axes[0].plot(mm, 1 / np.sqrt(mm), "k--", lw=1, label="bound (8): 1/√m")
   lab.style_axes(
     axes[0],
-    xlabel="width m",
-    ylabel="|err| / (‖v‖‖x‖) (median over seeds, 25-75%)",
-    title=f"normalized error, slope {slope.fmt()}",
+    "width m",
+    "|err| / (‖v‖‖x‖) (median over seeds, 25-75%)",
+    f"normalized error, slope {slope.fmt()}",
     xbase=2,
   )
   band(
@@ -283,17 +276,16 @@ def report(cfg: Config, records: list, out_dir) -> str:
   axes[1].axhline(WITHIN_LEVEL, color="gray", lw=0.8, ls="--", label=f"level {WITHIN_LEVEL:g}")
   lab.style_axes(
     axes[1],
-    xlabel="width m",
-    ylabel="value (median over seeds, 25-75%)",
-    title="constant of (8), fraction within (8), σ check",
+    "width m",
+    "value (median over seeds, 25-75%)",
+    "constant of (8), fraction within (8), σ check",
     xbase=2,
     ylog=False,
   )
   for ax in axes:
     ax.set_xticks(ms, [str(m) for m in ms], rotation=45 if len(ms) > 7 else 0, fontsize=8)
     ax.minorticks_off()
-  lab.save_figure(fig, out_dir / "random_features.png")
-  s.figure("random_features.png", "random_features")
+  s.figure(out_dir / "random_features.png", "random_features", fig=fig)
   s.verdicts(verdicts)
   v = verdicts
   s.bullets(

@@ -62,7 +62,6 @@ Design choices where the paper is silent:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import jax
@@ -71,14 +70,9 @@ import numpy as np
 
 import jaxrnn
 from jaxrnn import init_params, inversion_matrix, lab, random_normalized_sequence
-from jaxrnn.experiments.invertibility import (
-  fmt_crossing,
-  power_law_crossing,
-  robust,
-  seq_colors,
-)
+from jaxrnn.experiments.invertibility import fmt_crossing, power_law_crossing, robust, seq_colors
 from jaxrnn.inversion import zero_base_sequence
-from jaxrnn.lab import at_least, each, greater_than, one_of, option
+from jaxrnn.lab import at_least, each, option
 from jaxrnn.rerandomize import relative_change, rerandomization_changes, rerandomize_rows
 
 #: The floor of Δh per unit sqrt(s/m): sqrt(2 (1 - 1/π)) ≈ 1.17 (module docstring).
@@ -93,21 +87,15 @@ INV_RATIO = 1.25
 QUANTITIES = {"h": "Δh", "back": "ΔBack", "wbar": "ΔWbar"}
 
 
-@dataclasses.dataclass(frozen=True)
+@lab.config_class(
+  ms=(128, 256, 512), L=6, d=6, eps_x=0.05, num_seeds=5, num_sequences=8, dtype="float32"
+)
 class Config:
-  ms: tuple[int, ...] = option((128, 256, 512), each(at_least(2)), help="widths m")
   num_blocks: tuple[int, ...] = option(
     (2, 4, 8, 16, 32), each(at_least(1)), help="numbers k of equal blocks of neurons"
   )
   max_blocks: int = option(8, at_least(1), help="blocks measured per k (evenly spaced)")
-  L: int = option(6, at_least(2), help="sequence length")
-  d: int = option(6, at_least(3), help="input dimension")
-  eps_x: float = option(0.05, greater_than(0), help="scale of the middle tokens (Def. 3.1)")
-  num_seeds: int = option(5, at_least(1), help="networks per point")
-  num_sequences: int = option(8, at_least(1), help="sequences per network")
   wbar_max_m: int = option(1024, at_least(1), help="largest m at which Wbar^[L] is compared")
-  dtype: str = option("float32", one_of("float32", "float64"))
-  seed: int = option(0, lab.seed_range)
 
   def validate(self):
     lab.require(
@@ -199,8 +187,7 @@ def per_seed(
   return out
 
 
-def points(cfg: Config):
-  return [{"m": m} for m in cfg.ms]
+points = lab.width_points
 
 
 def run_point(cfg: Config, point: dict) -> dict:
@@ -424,16 +411,12 @@ def report(cfg: Config, records: list, out_dir) -> str:
         color=qcolors[name],
       )
   ax.plot(fr, [FLOOR * math.sqrt(f) for f in fr], "k--", lw=1, label="floor")
-  lab.style_axes(
-    ax, xlabel="block fraction s/m = 1/k", ylabel="relative change", title="changes", xbase=2
-  )
+  lab.style_axes(ax, "block fraction s/m = 1/k", "relative change", "changes", xbase=2)
   ax = axes[1]
   for m in ms:
     lab.band_plot(ax, fr, [c.seeds(m, k, "h") for k in ks], label=f"m={m}", color=mcolors[f"m={m}"])
   ax.plot(fr, [FLOOR * math.sqrt(f) for f in fr], "k--", lw=1, label="floor")
-  lab.style_axes(
-    ax, xlabel="block fraction s/m = 1/k", ylabel="Δh (mean over l)", title="Δh per m", xbase=2
-  )
+  lab.style_axes(ax, "block fraction s/m = 1/k", "Δh (mean over l)", "Δh per m", xbase=2)
   ax = axes[2]
   kmid = _middle(ks)
   steps = list(range(1, cfg.L + 1))
@@ -452,13 +435,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     color=qcolors["back"],
     marker="x",
   )
-  lab.style_axes(
-    ax,
-    xlabel="step",
-    ylabel="relative change",
-    title=f"per step, m={ms[-1]}, k={kmid}",
-    xlog=False,
-  )
+  lab.style_axes(ax, "step", "relative change", f"per step, m={ms[-1]}, k={kmid}", xlog=False)
   ax = axes[3]
   for name, label in QUANTITIES.items():
     qms = c.ms_for(name)
@@ -471,10 +448,8 @@ def report(cfg: Config, records: list, out_dir) -> str:
         label=f"{label}, s={s0}",
         color=qcolors[name],
       )
-  lab.style_axes(ax, xlabel="width m", ylabel="relative change", title="fixed block size", xbase=2)
-  fig.tight_layout()
-  lab.save_figure(fig, out_dir / "rerandomization.png")
-  s.figure("rerandomization.png")
+  lab.style_axes(ax, "width m", "relative change", "fixed block size", xbase=2)
+  s.figure(out_dir / "rerandomization.png", fig=fig)
 
   rows = []
   for name, label in QUANTITIES.items():

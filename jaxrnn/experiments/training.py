@@ -121,7 +121,6 @@ with bootstrap 95% intervals (``lab.power_law``).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import zlib
 
@@ -183,7 +182,7 @@ def _parse_lam(text: str) -> float | str:
   return v
 
 
-@dataclasses.dataclass(frozen=True)
+@lab.config_class(d=4, batch_size=16)
 class Config:
   targets: tuple[str, ...] = option(
     ("pow:1", "pow:2", "pow:3", "prod"),
@@ -200,7 +199,6 @@ class Config:
   Ns: tuple[int, ...] = option((64, 256), each(at_least(8)), help="training-set sizes N")
   L: int = option(6, at_least(4), help="reference length (L-2 true tokens)")
   Ls: tuple[int, ...] = option((4, 6), each(at_least(4)), help="lengths (L axis)")
-  d: int = option(4, at_least(3), help="input dimension")
   eps_x: float = option(0.5, in_range(0, 1, low_open=True), help="Def. 3.1 scale")
   noise: float = option(0.1, greater_than(0), help="label noise std")
   target_var: float = option(0.16, greater_than(0), help="Var F* of every target")
@@ -211,7 +209,6 @@ class Config:
   lr: float = option(1.0, in_range(0, 2, low_open=True, high_open=True), help="step / stability")
   steps: int = option(600, at_least(1), help="SGD steps T")
   eval_every: int = option(100, at_least(1), help="steps between evaluations (divides steps)")
-  batch_size: int = option(16, at_least(1), help="minibatch size")
   theory_eps: float = option(
     0.1, in_range(0, 1, low_open=True, high_open=True), help="the eps of Thm. 3.1"
   )
@@ -221,7 +218,6 @@ class Config:
   num_probe: int = option(64, at_least(1), help="test sequences for the NTK-regime diagnostics")
   num_floor: int = option(20000, at_least(100), help="Monte Carlo draws for the token-wise floor")
   ntk_tile: int = option(128, at_least(1), help="rows per tile of the empirical NTK")
-  seed: int = option(0, lab.seed_range)
 
   def validate(self):
     lab.require(self.steps % self.eval_every == 0, "eval_every: must divide steps")
@@ -746,10 +742,7 @@ def verdicts(cfg: Config, records: list) -> list:
   )
   out.append(
     lab.slope_verdict(
-      f"‖A'‖_F/‖A‖_F scales as m^-1/2 (kernel regime, `{first}`)",
-      mv("rel_dA"),
-      near=-0.5,
-      tol=0.25,
+      f"‖A'‖_F/‖A‖_F scales as m^-1/2 (kernel regime, `{first}`)", mv("rel_dA"), near=-0.5, tol=0.25
     )
   )
   out.append(
@@ -862,18 +855,13 @@ def report(cfg: Config, records: list, out_dir) -> str:
     tw = [r.kernel(t, "tokenwise", n) for n in Ns]
     lab.band_plot(axes[0], Ns, tw, label=None, color=colors[t], ls=":", marker="x")
   axes[0].plot([], [], ls=":", marker="x", color="k", label="token-wise fit")
-  lab.style_axes(
-    axes[0], xlabel="training samples N", ylabel="excess test loss", title=f"RNN vs N (m={cfg.m})"
-  )
+  lab.style_axes(axes[0], "training samples N", "excess test loss", f"RNN vs N (m={cfg.m})")
   for t in cfg.targets:
     x = r.stat(t, "log10_C_eps")
     if x is not None:
       lab.band_plot(axes[1], [x], [r.seeds(t, "rnn", n_max)], label=t, color=colors[t])
   lab.style_axes(
-    axes[1],
-    xlabel="log10 C_eps(Phi, 1/eps_x)",
-    ylabel="excess test loss",
-    title=f"vs complexity (N={n_max})",
+    axes[1], "log10 C_eps(Phi, 1/eps_x)", "excess test loss", f"vs complexity (N={n_max})"
   )
   for t in cfg.axis_targets:
     lab.band_plot(
@@ -881,19 +869,11 @@ def report(cfg: Config, records: list, out_dir) -> str:
     )
     ps = [r.seeds(t, "pseudo", n_max, m=m) for m in ms]
     lab.band_plot(axes[2], ms, ps, label=f"{t} pseudo", color=colors[t], ls="--", marker="s")
-  lab.style_axes(
-    axes[2], xlabel="width m", ylabel="excess test loss", title=f"vs width (N={n_max})", xbase=2
-  )
+  lab.style_axes(axes[2], "width m", "excess test loss", f"vs width (N={n_max})", xbase=2)
   lab.band_plot(
     axes[3], Ls, [r.seeds(first, "rnn", n_max, L=L) for L in Ls], label=first, color=colors[first]
   )
-  lab.style_axes(
-    axes[3],
-    xlabel="length L",
-    ylabel="excess test loss",
-    title=f"vs length (m={cfg.m})",
-    xlog=False,
-  )
+  lab.style_axes(axes[3], "length L", "excess test loss", f"vs length (m={cfg.m})", xlog=False)
   for field, marker, label in (
     ("rel_dW", "o", "‖W'‖/‖W‖"),
     ("flips", "^", "flipped patterns"),
@@ -907,9 +887,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
       color=colors[first],
       marker=marker,
     )
-  lab.style_axes(
-    axes[4], xlabel="width m", ylabel="relative size", title=f"kernel regime (`{first}`)", xbase=2
-  )
+  lab.style_axes(axes[4], "width m", "relative size", f"kernel regime (`{first}`)", xbase=2)
   lam_keys = r.lam_keys()
   by_value = sorted((v, k) for k in lam_keys if (v := r.lam_value(k)) is not None)
   lam_x, lam_sorted = [v for v, _ in by_value], [k for _, k in by_value]
@@ -922,9 +900,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
       color=colors[first],
       ls=ls,
     )
-  lab.style_axes(
-    axes[5], xlabel="lambda", ylabel="excess test loss", title=f"vs lambda (m={cfg.m})"
-  )
+  lab.style_axes(axes[5], "lambda", "excess test loss", f"vs lambda (m={cfg.m})")
   markers = {"rnn": "o", "pseudo": "P", "ntk_emp": "s", "ntk_inf": "D", "nngp": "v"}
   markers["tokenwise"] = "x"
   for i, t in enumerate(cfg.targets):
@@ -942,11 +918,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     axes[6].plot([], [], marker=mk, ls="", color="k", label=model)
   axes[6].set_xticks(range(1, len(cfg.targets) + 1), cfg.targets, rotation=30)
   lab.style_axes(
-    axes[6],
-    xlabel="target (bar: token-wise floor)",
-    ylabel="E (f - F*)^2",
-    title=f"models at N={n_max}",
-    xlog=False,
+    axes[6], "target (bar: token-wise floor)", "E (f - F*)^2", f"models at N={n_max}", xlog=False
   )
   for t in cfg.targets:
     c = r.cell(t, "rnn", n_max)
@@ -957,9 +929,9 @@ def report(cfg: Config, records: list, out_dir) -> str:
       axes[7].plot(steps[1:], v[1:], color=colors[t], label=t)
   lab.style_axes(
     axes[7],
-    xlabel="SGD step",
-    ylabel="excess loss (eval subset)",
-    title=f"training curves (m={cfg.m}, N={n_max})",
+    "SGD step",
+    "excess loss (eval subset)",
+    f"training curves (m={cfg.m}, N={n_max})",
     xlog=False,
   )
   from matplotlib.ticker import NullFormatter
@@ -967,8 +939,6 @@ def report(cfg: Config, records: list, out_dir) -> str:
   for ax in axes:
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
-  fig.tight_layout()
-  lab.save_figure(fig, out_dir / "training.png")
 
   # ---- summary
   s = lab.Summary(
@@ -1114,7 +1084,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
     rows,
     caption=f"Clean error E(f - F*)^2 at N={n_max} (the floor is in these units).",
   )
-  s.figure("training.png", "training")
+  s.figure(out_dir / "training.png", "training", fig=fig)
   s.verdicts(vs)
   missing = {
     "seed values that diverged or were not finite": _pool_missing(

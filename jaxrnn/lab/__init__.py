@@ -5,12 +5,14 @@ experiments (``jaxrnn.experiments.*``): it knows nothing of RNNs, only of
 configs, records, statistics, verdicts and figures. An experiment module
 reads as config, per-point function, report; everything they share is here.
 
-- ``jaxrnn.lab.config``: ``option`` fields with checks, ``ConfigError``,
+- ``jaxrnn.lab.config``: ``option`` fields with checks, ``config_class``
+  (the fields most experiments share, declared once), ``ConfigError``,
   ``apply_overrides``, ``validate_config``.
 - ``jaxrnn.lab.store``: run directories, append-only records, the lock.
 - ``jaxrnn.lab.report``: ``stats``, ``power_law`` slopes with intervals,
   ``Verdict`` rules, tables and figures.
-- ``jaxrnn.lab.runner``: ``Experiment`` and ``run_experiment``.
+- ``jaxrnn.lab.runner``: ``Experiment``, ``run_experiment`` and
+  ``width_points``.
 """
 
 from jaxrnn.lab.config import (
@@ -19,6 +21,7 @@ from jaxrnn.lab.config import (
   apply_overrides,
   at_least,
   bind,
+  config_class,
   each,
   greater_than,
   in_range,
@@ -50,7 +53,7 @@ from jaxrnn.lab.report import (
   threshold_verdict,
   verdict_table,
 )
-from jaxrnn.lab.runner import Experiment, environment, run_experiment
+from jaxrnn.lab.runner import Experiment, environment, run_experiment, width_points
 from jaxrnn.lab.store import RunConflict, RunLocked, StoreError, load_records
 
 __all__ = [
@@ -59,6 +62,7 @@ __all__ = [
   "apply_overrides",
   "at_least",
   "bind",
+  "config_class",
   "each",
   "greater_than",
   "in_range",
@@ -90,6 +94,7 @@ __all__ = [
   "Experiment",
   "environment",
   "run_experiment",
+  "width_points",
   "RunConflict",
   "RunLocked",
   "StoreError",

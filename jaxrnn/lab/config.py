@@ -114,6 +114,61 @@ def parses(parse: Callable[[Any], Any]) -> Check:
 
 seed_range: Check = in_range(0, MAX_SEED)
 
+_DTYPES = one_of("float32", "float64")
+
+#: The fields most experiments share, declared once: name -> (type, checks,
+#: help). ``config_class`` adds those an experiment names, with its defaults.
+STANDARD_FIELDS: dict[str, tuple[Any, tuple[Check, ...], str]] = {
+  "ms": (tuple[int, ...], (each(at_least(2)),), "widths m"),
+  "L": (int, (at_least(2),), "sequence length L (Def. 3.1)"),
+  "d": (int, (at_least(3),), "input dimension d (Def. 3.1; true tokens have d - 1)"),
+  "d_out": (int, (at_least(1),), "output dimension"),
+  "eps_x": (float, (greater_than(0),), "scale eps_x of the middle tokens (Def. 3.1)"),
+  "num_seeds": (int, (at_least(1),), "networks (seeds) per point"),
+  "num_sequences": (int, (at_least(1),), "test sequences per network"),
+  "num_train": (int, (at_least(2),), "sequences for the least-squares decoder"),
+  "ridge": (float, (at_least(0),), "relative ridge of the least-squares decoder"),
+  "batch_size": (int, (at_least(1),), "minibatch size"),
+  "dtype": (str, (_DTYPES,), "floating-point dtype of the computation"),
+}
+
+
+def config_class(**standard: Any) -> Callable[[type], type]:
+  """Class decorator: a frozen config dataclass with the ``STANDARD_FIELDS``
+  named in ``standard`` (with those defaults) and the ``seed`` every config
+  has, before the fields the class declares itself.
+
+  Example::
+
+    @config_class(L=10, d=6, eps_x=0.05, num_seeds=16, dtype="float32")
+    class Config:
+      d_outs: tuple[int, ...] = option((1, 4), each(at_least(1)), help="output dims")
+
+  A field with other checks or help than the standard one is declared in the
+  class instead (and not named here).
+  """
+  unknown = sorted(set(standard) - set(STANDARD_FIELDS))
+  if unknown:
+    raise TypeError(f"config_class: no standard fields {unknown}; known: {sorted(STANDARD_FIELDS)}")
+
+  def wrap(cls: type) -> type:
+    own = dict(cls.__dict__.get("__annotations__", {}))
+    twice = sorted(set(own) & (set(standard) | {"seed"}))
+    if twice:
+      raise TypeError(f"{cls.__name__}: {twice} declared in the class and by config_class")
+    annotations = {}
+    for name, default in standard.items():
+      typ, checks, help_ = STANDARD_FIELDS[name]
+      annotations[name] = typ
+      setattr(cls, name, option(default, *checks, help=help_))
+    annotations.update(own)
+    annotations["seed"] = int
+    cls.seed = option(0, seed_range, help="base seed: every network and data draw derives from it")
+    cls.__annotations__ = annotations
+    return dataclasses.dataclass(frozen=True)(cls)
+
+  return wrap
+
 
 def bind(fn: Callable, cfg: Any, **values: Any) -> functools.partial:
   """``functools.partial(fn, **kw)`` where ``kw`` holds every keyword-only

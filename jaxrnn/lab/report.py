@@ -330,10 +330,10 @@ def figure(
 
 def style_axes(
   ax: Axes,
-  *,
   xlabel: str,
   ylabel: str,
   title: str = "",
+  *,
   xlog: bool = True,
   ylog: bool = True,
   xbase: int = 10,
@@ -379,10 +379,13 @@ def band_plot(
     )
 
 
-def save_figure(fig: Figure, path: Path, dpi: int = 120) -> None:
-  """Saves a matplotlib figure as PNG atomically and closes it."""
+def save_figure(fig: Figure, path: Path, dpi: int = 120, *, tight: bool = True) -> None:
+  """Saves a matplotlib figure as PNG atomically and closes it (first
+  ``fig.tight_layout()`` unless ``tight=False``)."""
   import matplotlib.pyplot as plt
 
+  if tight:
+    fig.tight_layout()
   buf = io.BytesIO()
   fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
   plt.close(fig)
@@ -425,8 +428,13 @@ class Summary:
       self._parts += [caption, ""]
     self._parts += [markdown_table(header, rows, fmt), ""]
 
-  def figure(self, filename: str, alt: str = "") -> None:
-    self._parts += [f"![{alt or filename.rsplit('.', 1)[0]}]({filename})", ""]
+  def figure(self, filename: str | Path, alt: str = "", *, fig: Figure | None = None) -> None:
+    """Shows the PNG ``filename`` (beside the summary); with ``fig``, first
+    saves the figure there (``save_figure``), ``filename`` being its path."""
+    if fig is not None:
+      save_figure(fig, Path(filename))
+    name = Path(filename).name
+    self._parts += [f"![{alt or name.rsplit('.', 1)[0]}]({name})", ""]
 
   def verdicts(self, verdicts: Sequence[Verdict], *, heading: str = "Verdicts") -> None:
     """The verdict table; every conclusion the summary states is one of these."""

@@ -92,6 +92,12 @@ class Experiment:
     )
 
 
+def width_points(cfg: Any) -> list[dict]:
+  """One point ``{"m": m}`` per width of ``cfg.ms``: the ``points`` of an
+  experiment that runs one sweep over seeds per width."""
+  return [{"m": m} for m in cfg.ms]
+
+
 def environment() -> dict:
   """Versions and devices, recorded in ``config.json``."""
   import jax
@@ -267,8 +273,7 @@ def _save_artifacts(out_dir: Path, key: str, tree) -> str:
   from jaxrnn import flax as jflax
 
   rel = f"params/{hashlib.sha256(key.encode()).hexdigest()[:16]}.msgpack"
-  jflax.save(out_dir / rel, tree)
-  (out_dir / rel).chmod(store.file_mode())  # as every other file of the run
+  jflax.save(out_dir / rel, tree)  # atomic, with the mode of every other file of the run
   return rel
 
 

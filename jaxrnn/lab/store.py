@@ -43,30 +43,11 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-
-def _umask() -> int:
-  try:  # Linux: read it without changing it (os.umask would, for a moment)
-    with open("/proc/self/status") as f:
-      for line in f:
-        if line.startswith("Umask:"):
-          return int(line.split()[1], 8)
-  except (OSError, ValueError):
-    pass
-  old = os.umask(0o022)
-  os.umask(old)
-  return old
-
-
-def file_mode() -> int:
-  """Mode of every file the store writes (records, config, summary, figures,
-  the lock): what ``open`` gives, 0o666 less the process's current umask."""
-  return 0o666 & ~_umask()
-
+from jaxrnn._src.files import atomic_write_bytes
 
 _ADVICE = "use --fresh to move the old run aside or --out for another directory"
 
@@ -85,25 +66,6 @@ class RunLocked(StoreError):
 
 # --------------------------------------------------------------------------
 # Files
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-  """Writes ``data`` to a temporary file in the same directory, fsyncs it and
-  renames it over ``path``: readers see the old or the new file, never half."""
-  path = Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      f.write(data)
-      f.flush()
-      os.fchmod(f.fileno(), file_mode())
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    with contextlib.suppress(FileNotFoundError):
-      os.unlink(tmp)
-    raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
