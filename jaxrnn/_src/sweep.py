@@ -263,7 +263,9 @@ class _Entry:
     self.rep = NamedSharding(mesh, PartitionSpec())
     self.programs: dict = {}  # (batch_size, invariant) -> jitted program
     self.executables: dict = {}  # (batch_size, invariant, key impl, arg types) -> compiled
-    self.plans: dict = {}  # (signature, batch_size, allow, invariant) -> Plan
+    # (signature, batch_size, allow, invariant, threads, trace context)
+    #   -> (Plan, compiled program)
+    self.plans: dict = {}
 
   def program(self, batch_size: int, invariant: bool):
     """``fn`` vmapped over ``batch_size`` seeds per device (typed keys in;

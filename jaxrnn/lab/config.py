@@ -8,6 +8,9 @@ A config is a frozen dataclass whose fields are declared with ``option``::
       eps_x: float = option(0.1, in_range(0, 1, low_open=True), help="Def. 3.1 scale")
       seed: int = option(0, seed_range)
 
+``config_class(L=6, d=4, ...)`` declares the fields most experiments share
+(``STANDARD_FIELDS``: their types, checks and help written once) instead.
+
 ``validate_config`` checks, before any computation:
 
 1. every field against its annotation (int, float, str, bool,
@@ -134,9 +137,9 @@ STANDARD_FIELDS: dict[str, tuple[Any, tuple[Check, ...], str]] = {
 
 
 def config_class(**standard: Any) -> Callable[[type], type]:
-  """Class decorator: a frozen config dataclass with the ``STANDARD_FIELDS``
-  named in ``standard`` (with those defaults) and the ``seed`` every config
-  has, before the fields the class declares itself.
+  """Class decorator: a frozen config dataclass whose fields are the
+  ``STANDARD_FIELDS`` named in ``standard`` (with those defaults), then the
+  fields the class declares itself, then the ``seed`` every config has.
 
   Example::
 
