@@ -160,9 +160,18 @@ def test_plan_chooses_vmap_for_small_and_chunks_for_large_programs(fresh_cache, 
 def test_rejects_raw_keys_and_bad_batch_sizes():
   with pytest.raises(TypeError, match="typed PRNG keys"):
     jaxrnn.sweep(lambda k: k, jax.random.PRNGKey(0)[None])
+  # A valid call first: its cached plan must not let an invalid one through
+  # (True == 1, 2.0 == 2 as dict keys; raw keys of the same shape).
+  fn, keys = jax.random.normal, jaxrnn.seed_keys(0, 2)
+  for ok in (1, 2):
+    jaxrnn.sweep(fn, keys, batch_size=ok)
   for bad in (0, -1, 2.0, True):
     with pytest.raises(ValueError, match="batch_size"):
-      jaxrnn.sweep(lambda k: jax.random.normal(k), jaxrnn.seed_keys(0, 2), batch_size=bad)
+      jaxrnn.sweep(fn, keys, batch_size=bad)
+  with pytest.raises(TypeError, match="typed PRNG keys"):
+    jaxrnn.sweep(fn, jax.random.split(jax.random.PRNGKey(0), 2)[:, 0])
+  with pytest.raises(ValueError, match="1-D"):
+    jaxrnn.sweep(fn, keys[None])
 
 
 def _huge(key, *, m):
@@ -205,6 +214,9 @@ def test_memory_guard_uses_the_available_memory(fresh_cache, monkeypatch):
     jaxrnn.sweep(fn, keys, batch_size=16)
   # ... unless allowed, by argument or by the environment.
   np.testing.assert_array_equal(jaxrnn.sweep(fn, keys, batch_size=16, allow_large=True), ref)
+  # The plan made with allow_large is cached; without it, it is refused again.
+  with pytest.raises(ResourceError, match=r"only 24\.0 MiB"):
+    jaxrnn.sweep(fn, keys, batch_size=16)
   sweep_mod._CACHE.clear()
   monkeypatch.setenv("JAXRNN_ALLOW_LARGE", "1")
   np.testing.assert_array_equal(jaxrnn.sweep(fn, keys, batch_size=16), ref)

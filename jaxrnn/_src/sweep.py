@@ -218,7 +218,8 @@ class Plan:
 def cpu_threads(num_devices: int = 1) -> int:
   """Chunks a sweep runs at once on each of ``num_devices`` CPU devices: the
   environment variable ``JAXRNN_SWEEP_THREADS`` if set, else the cores this
-  process may use (its CPU affinity) divided by the devices, at least 1."""
+  process may use (its CPU affinity when first asked) divided by the
+  devices, at least 1."""
   env = os.environ.get(THREADS_ENV, "").strip()
   if env:
     try:
@@ -228,11 +229,17 @@ def cpu_threads(num_devices: int = 1) -> int:
     if n < 1:
       raise ValueError(f"{THREADS_ENV} must be a positive int, got {env!r}")
     return n
+  return max(1, _cores() // max(1, num_devices))
+
+
+@functools.cache
+def _cores() -> int:
+  """The cores this process may use (its CPU affinity; the CPU count off
+  Linux), read once per process, as XLA sizes its own thread pool once."""
   try:
-    cores = len(os.sched_getaffinity(0))
+    return len(os.sched_getaffinity(0))
   except (AttributeError, OSError):  # not on Linux
-    cores = os.cpu_count() or 1
-  return max(1, cores // max(1, num_devices))
+    return os.cpu_count() or 1
 
 
 def _layout_name(batch_size: int, num_chunks: int) -> str:
@@ -340,14 +347,18 @@ class _Entry:
     )
 
 
+try:
+  from jax._src.config import trace_context as _jax_trace_context
+except ImportError:  # pragma: no cover - a JAX without this helper
+  _jax_trace_context = None
+
+
 def _trace_context():
   """The configuration a trace depends on (x64, matmul precision, ...), as
   ``jax.jit`` keys its own cache; the x64 flag where JAX does not offer it."""
-  try:
-    from jax._src.config import trace_context
-  except ImportError:  # pragma: no cover - a JAX without this helper
+  if _jax_trace_context is None:  # pragma: no cover
     return (bool(jax.config.jax_enable_x64),)
-  return trace_context()
+  return _jax_trace_context()
 
 
 def _concurrent_safe(compiled) -> bool:
@@ -517,9 +528,11 @@ def _resource_error(fn, plan: Plan) -> ResourceError:
   )
 
 
-def _signature(keys, args) -> tuple:
+def _arg_types(args) -> tuple:
+  """(treedef, avals) of ``args``; a jax.Array's cached ``aval`` is read
+  directly (what ``jax.typeof`` returns for it, at a fraction of the cost)."""
   leaves, treedef = jax.tree.flatten(args)
-  return (keys.shape[0], keys.dtype, treedef, tuple(jax.typeof(x) for x in leaves))
+  return treedef, tuple([getattr(x, "aval", None) or jax.typeof(x) for x in leaves])
 
 
 def _threads(entry: _Entry) -> int:
@@ -531,29 +544,51 @@ def _threads(entry: _Entry) -> int:
   return cpu_threads(entry.num_devices)
 
 
-def _lookup(entry: _Entry, keys, args, batch_size, allow: bool, invariant: bool):
-  """(plan, compiled program) for this call, cached by argument types, K,
-  options and the trace configuration."""
-  threads = _threads(entry)
-  sig = (_signature(keys, args), batch_size, allow, invariant, threads, _trace_context())
-  cached = entry.plans.get(sig)
+def _lookup(entry: _Entry, keys, args, batch_size, allow_large, invariant: bool):
+  """(plan, compiled program) for this call, cached by the keys' type and
+  shape, the arguments' types, the options, the number of threads and the
+  trace configuration. A cache hit is the common case (every repeated call):
+  it validates nothing that a miss validated already and reads the
+  ``JAXRNN_ALLOW_LARGE`` setting only for plans that need a sizeable part of
+  the memory; a miss checks the keys, plans and compiles."""
+  try:
+    sig = (
+      keys.dtype,
+      keys.shape,
+      batch_size,
+      type(batch_size),  # 1 and True hash alike; only one is valid
+      invariant,
+      # chunks at once matter only with several seeds per device
+      1 if keys.shape[0] <= entry.num_devices else _threads(entry),
+      _trace_context(),
+      _arg_types(args),
+    )
+    cached = entry.plans.get(sig)
+  except (AttributeError, TypeError):  # keys not an array, batch_size unhashable, ...
+    _check(keys, batch_size)  # names the problem where it is one of these
+    raise
   if cached is None:
+    _check(keys, batch_size)
+    allow = _allow_large(allow_large)
     impl = jax.random.key_impl(keys)
-    plan_ = _plan(entry, impl, keys.shape[0], args, batch_size, allow, invariant, threads)
-    cached = entry.plans[sig] = (plan_, entry.executable(plan_.batch_size, invariant, impl, args))
-  else:
-    plan_ = cached[0]
-    need, had = plan_.bytes_per_device, plan_.available_bytes
-    # A cached plan that needs a sizeable part of the memory is checked again
-    # (the memory may have been taken since); small ones are not, so that a
-    # repeated call costs no system query.
-    if not allow and need is not None and had is not None and 4 * need > had:
-      avail, source, sharers = available_bytes(entry.mesh)
-      if avail is not None and need > avail / sharers:
-        raise _resource_error(
-          entry.fn,
-          dataclasses.replace(plan_, available_bytes=int(avail / sharers), memory_source=source),
-        )
+    plan_ = _plan(entry, impl, keys.shape[0], args, batch_size, allow, invariant, sig[5])
+    cached = (plan_, entry.executable(plan_.batch_size, invariant, impl, args))
+    entry.plans[sig] = cached
+    return cached
+  plan_ = cached[0]
+  need, had = plan_.bytes_per_device, plan_.available_bytes
+  # A cached plan that needs a sizeable part of the memory is checked again
+  # (the memory may have been taken since, or the plan was made with
+  # allow_large); small ones are not, so that a repeated call costs no
+  # system query. (The layout does not depend on allow_large: it only
+  # decides whether a plan that cannot fit is refused.)
+  if need is not None and had is not None and 4 * need > had and not _allow_large(allow_large):
+    avail, source, sharers = available_bytes(entry.mesh)
+    if avail is not None and need > avail / sharers:
+      raise _resource_error(
+        entry.fn,
+        dataclasses.replace(plan_, available_bytes=int(avail / sharers), memory_source=source),
+      )
   return cached
 
 
@@ -595,10 +630,8 @@ _OPTIONS = ("devices", "batch_size", "allow_large", "layout_invariant")
 
 def _prepare(fn, keys, args, devices, batch_size, allow_large, invariant):
   """(entry, plan, compiled program) of a call of ``sweep``."""
-  _check(keys, batch_size)
   entry = _entry(fn, len(args), devices)
-  allow = _allow_large(allow_large)
-  plan_, program = _lookup(entry, keys, args, batch_size, allow, bool(invariant))
+  plan_, program = _lookup(entry, keys, args, batch_size, allow_large, bool(invariant))
   return entry, plan_, program
 
 
@@ -726,6 +759,8 @@ def sweep(
   k = keys.shape[0]
   chunk = plan_.batch_size * plan_.num_devices
   multi = jax.process_count() > 1
+  if plan_.num_chunks == 1 and k == chunk and not multi:  # one call, no padding
+    return jax.tree.map(np.asarray, program(keys, *args))
 
   def run(j):
     kj = keys if plan_.num_chunks == 1 else keys[j * chunk : (j + 1) * chunk]
