@@ -79,8 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument(
       "--save-params",
       action="store_true",
-      help="write trained parameters and TrainResults of experiments that train (languages) "
-      "as flax msgpack under OUT/NAME/PRESET/params/",
+      help="write the trained parameters and TrainResults of the experiments that keep them "
+      "(languages) as flax msgpack under OUT/NAME/PRESET/params/; `run` refuses it for the "
+      "others, `reproduce` runs them as usual",
     )
     sp.add_argument(
       "--distributed",
@@ -148,6 +149,12 @@ def _run_one(exp, args, overrides) -> str:
     overrides = list(overrides) + [f"seed={args.seed}"]
   cfg = experiments.apply_overrides(cfg, overrides, allow_large=args.allow_large)
   out_dir = args.out / exp.name / args.preset
+  save_params = args.save_params and exp.saves_params
+  if args.save_params and not exp.saves_params and args.command == "run":
+    savers = [n for n, e in experiments.registry().items() if e.saves_params]
+    raise experiments.ConfigError(
+      f"{exp.name} trains no parameters to save; --save-params applies to: {', '.join(savers)}"
+    )
   writer = True
   if args.distributed:  # every process computes every point; process 0 writes
     import jax
@@ -163,7 +170,7 @@ def _run_one(exp, args, overrides) -> str:
     progress=not args.no_progress,
     allow_large=args.allow_large,
     writer=writer,
-    save_params=args.save_params,
+    save_params=save_params,
   )
   elapsed = time.perf_counter() - t0
   if writer:

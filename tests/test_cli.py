@@ -60,6 +60,10 @@ def test_list_names_the_experiments(capsys):
     (["run", "linearization", "--set", "L=1"], "L: must be >= 2"),
     (["run", "linearization", "--set", "noequals"], "--set expects key=value"),
     (["run", "linearization", "--process-id", "1"], "need --distributed"),
+    (
+      ["run", "training", "--save-params"],
+      "training trains no parameters to save; --save-params applies to: languages",
+    ),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "the following arguments are required: command"),
   ],

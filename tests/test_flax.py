@@ -151,3 +151,22 @@ def test_cli_save_params_writes_what_the_run_trained(tmp_path, capsys):
   plain = [a for a in argv if a != "--save-params"] + ["--out", str(tmp_path / "plain")]
   assert cli.main(plain) == 0
   assert not (tmp_path / "plain" / "languages" / "quick" / "params").exists()
+
+
+def test_save_params_is_refused_where_nothing_would_be_saved(tmp_path):
+  """An experiment that keeps no trained parameters refuses ``save_params``
+  before any work (it would otherwise run and write no file); ``languages``
+  declares that it keeps them."""
+  import _fake_experiment as fake
+
+  from jaxrnn import experiments
+  from jaxrnn.experiments import languages
+
+  assert languages.EXPERIMENT.saves_params and not fake.EXPERIMENT.saves_params
+  savers = [n for n, e in experiments.registry().items() if e.saves_params]
+  assert savers == ["languages"]
+  with pytest.raises(experiments.ConfigError, match="fake trains no parameters to save"):
+    experiments.run_experiment(
+      fake.EXPERIMENT, fake.Config(n=2), tmp_path / "run", preset="quick", save_params=True
+    )
+  assert not (tmp_path / "run").exists()

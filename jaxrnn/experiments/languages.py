@@ -131,6 +131,10 @@ class Config:
     lab.require(1 <= self.additive_n <= 7, "additive_n: must be in [1, 7]")
 
 
+# run_point's "artifacts" (every seed's TrainResult of a training point) are
+# written by --save-params (lab.Experiment.saves_params)
+SAVES_PARAMS = True
+
 PRESETS = {
   "quick": Config(),
   # Sized for 15 minutes on 2 CPU cores: m = 128 (the old m = 256 x 3000

@@ -75,11 +75,15 @@ class Experiment:
   points: Callable[[Any], Sequence[dict]]
   run_point: Callable[[Any, dict], dict]
   report: Callable[[Any, list, Path], str]
+  #: whether ``run_point`` returns ``artifacts`` (trained parameters) that
+  #: ``save_params=True`` writes; the module declares it as ``SAVES_PARAMS``
+  saves_params: bool = False
 
   @classmethod
   def from_module(cls, module_name: str, description: str, *, name: str | None = None):
     """Collects ``Config``, ``PRESETS``, ``points``, ``run_point`` and
-    ``report`` from the module ``module_name`` (pass ``__name__``)."""
+    ``report`` (and ``SAVES_PARAMS``, default ``False``) from the module
+    ``module_name`` (pass ``__name__``)."""
     mod = sys.modules[module_name]
     return cls(
       name=name or module_name.rsplit(".", 1)[-1],
@@ -89,6 +93,7 @@ class Experiment:
       points=mod.points,
       run_point=mod.run_point,
       report=mod.report,
+      saves_params=bool(getattr(mod, "SAVES_PARAMS", False)),
     )
 
 
@@ -136,7 +141,9 @@ def run_experiment(
   run, where process 0 writes); ``allow_large`` lifts the generic size limit
   of ``validate_config``; ``save_params`` writes each new point's
   ``artifacts`` (see the module docstring; points already stored keep no
-  artifacts, so use it on a fresh directory).
+  artifacts, so use it on a fresh directory); it is refused with a
+  ``ConfigError`` for an experiment without parameters to save
+  (``exp.saves_params`` false), which would otherwise write nothing.
 
   **Returns:** ``(records, summary_markdown)``. Raises ``ConfigError``
   (before any computation), ``store.RunConflict``, ``store.RunLocked`` or
@@ -148,6 +155,8 @@ def run_experiment(
   validate_config(cfg, allow_large=allow_large)
   if not isinstance(cfg, exp.config_type):
     raise ConfigError(f"{exp.name} expects a {exp.config_type.__name__}")
+  if save_params and not exp.saves_params:
+    raise ConfigError(f"{exp.name} trains no parameters to save (save_params / --save-params)")
   out_dir = Path(out_dir)
   cfg_json = store.to_jsonable(dataclasses.asdict(cfg))
   meta = {
