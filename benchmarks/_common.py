@@ -72,12 +72,22 @@ def sample_both(run: Callable[[], None], reps: int) -> tuple[float, float]:
   return (time.perf_counter() - t0) / reps, (time.process_time() - c0) / reps
 
 
-def serve(cases: dict[str, Callable[[], None]], info: dict, min_sample_s: float = 0.05) -> None:
+def serve(
+  cases: dict[str, Callable[[], None]],
+  info: dict,
+  min_sample_s: float = 0.05,
+  *,
+  warm_each_sample: bool = False,
+) -> None:
   """Worker main loop: announce ``info`` and the cases, then time on demand.
 
   ``cases`` maps a name to a zero-argument callable that runs the case once
   and waits for the result (``block_until_ready`` / ``cuda.synchronize``).
   Each case is run twice before calibration (compilation, caches).
+  ``warm_each_sample`` runs the case once, untimed, before each sample: when
+  one worker times many different cases in turn, the first call after a
+  switch runs with cold caches, and whichever case happens to come first
+  would pay for it.
   """
   reps = {}
   for name, run in cases.items():
@@ -90,6 +100,8 @@ def serve(cases: dict[str, Callable[[], None]], info: dict, min_sample_s: float 
     if msg.get("quit"):
       break
     name = msg["case"]
+    if warm_each_sample:
+      cases[name]()
     wall, cpu = sample_both(cases[name], reps[name])
     _send({"seconds": wall, "cpu_seconds": cpu})
 

@@ -26,11 +26,17 @@ label read off one token) are shared by all seeds. Two ways to run K seeds:
 ``--invariant`` also times ``sweep(..., layout_invariant=True)`` (the same
 bits in every layout; XLA:CPU without its YNNPACK calls). Both are timed
 after compilation, in one worker process, alternating the order of sweep and
-loop from round to round; the table shows medians, and the ratio loop/sweep
-both in wall time and in the process's CPU time (the steadier measure when
-other jobs share the cores), and the range of the ratio within single
-rounds (sweep and loop back to back: with one seed, where the two do the
-same work, this range shows the machine's noise, about +-2% here). Sweep and loop must give the same losses (the
+loop from round to round. Each sample follows one untimed call of its case:
+the first call after another grid point starts with cold caches, and
+whichever kind came first paid for it (at m = 128, K = 1 the sweep came
+first in 3 of 5 rounds and the plain loop never; the per-round ratios were
+0.94-0.98 in the grid, 0.97-1.15 in three workers that timed that point
+alone).
+The table shows medians, the ratio loop/sweep both in wall time and in the
+process's CPU time (the steadier measure when other jobs share the cores),
+and the range of the ratio within single rounds (sweep and loop back to
+back; with one seed, where both do the same work, it shows the machine's
+noise). Sweep and loop must give the same losses (the
 largest difference is shown). Then the sweep at K = 64 runs in subprocesses
 with ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` for N = 1, 2, 4
 simulated CPU devices (they share this machine's cores, so this shows the
@@ -124,7 +130,8 @@ def worker(ms, ks, loop: bool, invariant: bool, steps: int, min_sample_s: float)
         assert np.array_equal(b, c), "the two loops disagree"
         check[f"m={m}:K={k}"] = float(np.max(np.abs(a - b)))
   info = {**C.jax_info(), "max_abs_loss_difference": check, "plans": plans}
-  C.serve(cases, info, min_sample_s)
+  # the grid's cases differ in size and threads: each sample starts warm
+  C.serve(cases, info, min_sample_s, warm_each_sample=True)
 
 
 def _rounds(w, points, kinds, rounds):
