@@ -32,6 +32,8 @@ def test_tiny_run_and_resume(tmp_path):
     assert set(rec["targets"]) == set(cfg.phis)
     for per_target in rec["targets"].values():
       assert all(len(v) == cfg.num_seeds for v in per_target.values())
+      # every seed drew its own network: no two seeds give the same error
+      assert len(set(per_target["rel_err"])) == cfg.num_seeds
   assert "## Verdicts" in summary and "## Reading" in summary and "Design choices" in summary
   assert (tmp_path / "existence.png").exists()
   records2, summary2 = runner.run_experiment(

@@ -170,8 +170,9 @@ def test_rejects_raw_keys_and_bad_batch_sizes():
       jaxrnn.sweep(fn, keys, batch_size=bad)
   with pytest.raises(TypeError, match="typed PRNG keys"):
     jaxrnn.sweep(fn, jax.random.split(jax.random.PRNGKey(0), 2)[:, 0])
-  with pytest.raises(ValueError, match="1-D"):
-    jaxrnn.sweep(fn, keys[None])
+  for not_1d in (keys[None], keys[0]):
+    with pytest.raises(ValueError, match="1-D"):
+      jaxrnn.sweep(fn, not_1d)
 
 
 def _huge(key, *, m):

@@ -564,7 +564,7 @@ def _lookup(entry: _Entry, keys, args, batch_size, allow_large, invariant: bool)
       _arg_types(args),
     )
     cached = entry.plans.get(sig)
-  except (AttributeError, TypeError):  # keys not an array, batch_size unhashable, ...
+  except (AttributeError, TypeError, IndexError):  # keys not a 1-D array, batch_size unhashable
     _check(keys, batch_size)  # names the problem where it is one of these
     raise
   if cached is None:
