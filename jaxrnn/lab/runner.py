@@ -15,6 +15,8 @@ An experiment module defines
   ``save_params=True`` (CLI ``--save-params``) it is written as flax msgpack
   to ``params/<point digest>.msgpack`` before the record, and the record
   names that file in ``params_file`` (``jaxrnn.flax.load`` reads it back);
+  such a module sets ``SAVES_PARAMS = True`` (``save_params`` is refused
+  for the others, which would write nothing);
 - ``report(cfg, records, out_dir) -> str``: figures into ``out_dir`` and the
   markdown summary;
 
