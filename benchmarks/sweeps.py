@@ -31,13 +31,12 @@ the first call after another grid point starts with cold caches, and
 whichever kind came first paid for it (at m = 128, K = 1 the sweep came
 first in 3 of 5 rounds and the plain loop never; the per-round ratios were
 0.94-0.98 in the grid, 0.97-1.15 in three workers that timed that point
-alone).
-The table shows medians, the ratio loop/sweep both in wall time and in the
-process's CPU time (the steadier measure when other jobs share the cores),
-and the range of the ratio within single rounds (sweep and loop back to
-back; with one seed, where both do the same work, it shows the machine's
-noise). Sweep and loop must give the same losses (the
-largest difference is shown). Then the sweep at K = 64 runs in subprocesses
+alone). The table shows medians, the ratio loop/sweep both in wall time and
+in the process's CPU time (the steadier measure when other jobs share the
+cores), and the range of the ratio within single rounds (sweep and loop back
+to back; with one seed, where both do the same work, it shows the machine's
+noise). Sweep and loop must give the same losses (the largest difference is
+shown). Then the sweep at K = 64 runs in subprocesses
 with ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` for N = 1, 2, 4
 simulated CPU devices (they share this machine's cores, so this shows the
 sharded code path and its overhead, not more compute). On a GPU the same

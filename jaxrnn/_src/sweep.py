@@ -269,9 +269,10 @@ class _Entry:
     self.key_sharding = NamedSharding(mesh, PartitionSpec(SEED_AXIS))
     self.rep = NamedSharding(mesh, PartitionSpec())
     self.programs: dict = {}  # (batch_size, invariant) -> jitted program
-    self.executables: dict = {}  # (batch_size, invariant, key impl, arg types) -> compiled
-    # (signature, batch_size, allow, invariant, threads, trace context)
-    #   -> (Plan, compiled program)
+    # (batch_size, invariant, key impl, arg types, trace context) -> compiled
+    self.executables: dict = {}
+    # (keys' dtype and shape, batch_size and its type, invariant, threads,
+    #  trace context, arg types) -> (Plan, compiled program); see _lookup
     self.plans: dict = {}
 
   def program(self, batch_size: int, invariant: bool):
@@ -532,7 +533,8 @@ def _arg_types(args) -> tuple:
   """(treedef, avals) of ``args``; a jax.Array's cached ``aval`` is read
   directly (what ``jax.typeof`` returns for it, at a fraction of the cost)."""
   leaves, treedef = jax.tree.flatten(args)
-  return treedef, tuple([getattr(x, "aval", None) or jax.typeof(x) for x in leaves])
+  avals = [getattr(x, "aval", None) for x in leaves]
+  return treedef, tuple([jax.typeof(x) if a is None else a for x, a in zip(leaves, avals)])
 
 
 def _threads(entry: _Entry) -> int:
@@ -552,14 +554,15 @@ def _lookup(entry: _Entry, keys, args, batch_size, allow_large, invariant: bool)
   ``JAXRNN_ALLOW_LARGE`` setting only for plans that need a sizeable part of
   the memory; a miss checks the keys, plans and compiles."""
   try:
+    # chunks at once matter only with several seeds per device
+    threads = 1 if keys.shape[0] <= entry.num_devices else _threads(entry)
     sig = (
       keys.dtype,
       keys.shape,
       batch_size,
       type(batch_size),  # 1 and True hash alike; only one is valid
       invariant,
-      # chunks at once matter only with several seeds per device
-      1 if keys.shape[0] <= entry.num_devices else _threads(entry),
+      threads,
       _trace_context(),
       _arg_types(args),
     )
@@ -571,7 +574,7 @@ def _lookup(entry: _Entry, keys, args, batch_size, allow_large, invariant: bool)
     _check(keys, batch_size)
     allow = _allow_large(allow_large)
     impl = jax.random.key_impl(keys)
-    plan_ = _plan(entry, impl, keys.shape[0], args, batch_size, allow, invariant, sig[5])
+    plan_ = _plan(entry, impl, keys.shape[0], args, batch_size, allow, invariant, threads)
     cached = (plan_, entry.executable(plan_.batch_size, invariant, impl, args))
     entry.plans[sig] = cached
     return cached
@@ -759,8 +762,6 @@ def sweep(
   k = keys.shape[0]
   chunk = plan_.batch_size * plan_.num_devices
   multi = jax.process_count() > 1
-  if plan_.num_chunks == 1 and k == chunk and not multi:  # one call, no padding
-    return jax.tree.map(np.asarray, program(keys, *args))
 
   def run(j):
     kj = keys if plan_.num_chunks == 1 else keys[j * chunk : (j + 1) * chunk]
