@@ -300,3 +300,16 @@ def test_programs_with_lapack_calls_run_one_chunk_at_a_time(fresh_cache, monkeyp
   if jax.devices()[0].platform == "cpu":
     dots = sweep_mod.plan(functools.partial(_big_temp, m=64), keys, batch_size=2)
     assert dots.concurrent == 2, dots
+
+
+def test_compile_options_this_jaxlib_does_not_know_are_dropped():
+  # XLA refuses an unknown flag at compile time; a flag retired by a newer
+  # jaxlib (xla_cpu_use_fusion_emitters in 0.11) must not break every sweep.
+  from jaxrnn._src import sweep as sweep_src
+
+  got = sweep_src._accepted(
+    (("xla_backend_optimization_level", 2), ("xla_jaxrnn_no_such_option", True))
+  )
+  assert got == {"xla_backend_optimization_level": 2}
+  assert sweep_src.cpu_options(False) == sweep_src.CPU_OPTIONS
+  assert set(sweep_src.cpu_options(True)) <= set(sweep_src.CPU_INVARIANT_OPTIONS)
