@@ -26,6 +26,16 @@ Killing a run at any moment loses at most the point in flight; rerunning the
 same command computes only the missing points (see ``jaxrnn.lab.store`` for
 the rules that keep every record and never mislabel one).
 
+Every point runs under ``jax.default_matmul_precision(MATMUL_PRECISION)``
+(``"highest"``: true float32 products). The experiments measure gaps far
+below the 10-bit mantissa of TensorFloat-32 and the bfloat16 passes that
+JAX uses for float32 matmuls by default on GPUs and TPUs (a Taylor remainder
+of order omega**2, a kernel's drift in 1/sqrt(m)), so the same preset must
+mean the same arithmetic on every device. On a CPU nothing changes (XLA:CPU
+multiplies float32 in full precision either way). ``config.json`` records it
+under ``environment``; a notebook that calls the library directly on a GPU
+chooses for itself, e.g. with the same context manager.
+
 Non-finite values never pass silently. Before any work, the config must pass
 ``validate_config`` (finite floats, the generic size limits, the seed range)
 and every sweep point must hold only finite numbers. After each point, every
@@ -55,6 +65,9 @@ from jaxrnn.lab.config import ConfigError, validate_config
 
 #: Fields of a record that ``run_point`` may not return.
 RESERVED_FIELDS = frozenset({"key", "point", "config_hash", "nonfinite", "params_file"})
+
+#: The float32 matmul precision of every point (``jax.default_matmul_precision``).
+MATMUL_PRECISION = "highest"
 
 #: The field of ``run_point``'s result that holds arrays to save, not record.
 ARTIFACTS_FIELD = "artifacts"
@@ -119,6 +132,7 @@ def environment() -> dict:
     "devices": [str(d) for d in jax.devices()],
     "process_count": jax.process_count(),
     "x64": bool(jax.config.jax_enable_x64),
+    "matmul_precision": MATMUL_PRECISION,
   }
 
 
@@ -290,8 +304,11 @@ def _save_artifacts(out_dir: Path, key: str, tree) -> str:
 
 def _record(exp: Experiment, cfg, point: dict, cfg_hash: str) -> tuple[dict, Any]:
   """``(record, artifacts)`` of one point (``artifacts`` None when the
-  experiment returns none)."""
-  raw = exp.run_point(cfg, point)
+  experiment returns none); runs under ``MATMUL_PRECISION``."""
+  import jax
+
+  with jax.default_matmul_precision(MATMUL_PRECISION):
+    raw = exp.run_point(cfg, point)
   if not isinstance(raw, dict):
     raise TypeError(f"{exp.name}.run_point must return a dict, got {type(raw).__name__}")
   raw = dict(raw)
