@@ -290,6 +290,15 @@ def loadavg() -> list[float]:
     return []
 
 
+def shown(path: pathlib.Path) -> str:
+  """``path`` relative to the repository when it lies inside (BENCH_OUT_DIR
+  may point anywhere), else as given."""
+  try:
+    return str(pathlib.Path(path).resolve().relative_to(REPO))
+  except ValueError:
+    return str(path)
+
+
 def write_json(name: str, payload: dict) -> pathlib.Path:
   OUT_DIR.mkdir(parents=True, exist_ok=True)
   path = OUT_DIR / f"{name}.json"

@@ -11,22 +11,33 @@ tail of its output and the next one runs:
 
 1. **device**: ``jax.devices()``, the platform, memory, and whether PyTorch
    sees ``cuda`` and cuDNN.
-2. **peers**: ``benchmarks/peers.py --quick`` (jaxrnn against PyTorch; on
+2. **precision**: ``benchmarks/precision.py`` (what JAX's default float32
+   matmul precision does to the forward pass and to the pseudo-network's
+   Taylor remainder, against "highest" and NumPy float64).
+3. **peers**: ``benchmarks/peers.py --quick`` (jaxrnn against PyTorch; on
    ``cuda`` PyTorch's ``nn.RNN`` runs through cuDNN; without PyTorch,
    ``--no-torch``).
-3. **sweeps**: ``benchmarks/sweeps.py --quick --no-shard`` (``jaxrnn.sweep``
+4. **sweeps**: ``benchmarks/sweeps.py --quick --no-shard`` (``jaxrnn.sweep``
    against a loop of jitted runs; the simulated-CPU-device table is left out,
    it says nothing on an accelerator).
-4. **kernel**: the empirical-NTK benchmark: ``benchmarks/scaling.py --only
+5. **kernel**: the empirical-NTK benchmark: ``benchmarks/scaling.py --only
    ntk --quick`` where ``scaling.py`` has it, else
    ``benchmarks/peers_ntk.py --quick --skip-nvp`` where that file exists (it
    needs its own neural-tangents environment; see its docstring), else
    skipped with a note.
-5. **experiments**: ``python -m jaxrnn reproduce --preset quick --out
+6. **experiments**: ``python -m jaxrnn reproduce --preset quick --out
    DIR/runs`` (every experiment's quick preset; the time of each is read from
    the CLI's output).
 
-``--tiny`` runs the same steps with tiny sizes (peers: the small workload,
+``--budget SECONDS`` caps the whole run (default 480 s on an accelerator, the
+issue's 8 minutes; none with ``--tiny``): each step's limit is the smaller of
+its own and what is left of the budget (the device probe always runs), and a
+step with under 10 s left is recorded as skipped. A step out of time is
+stopped with every process it started. The JSON and markdown are rewritten
+after every step (``"complete": false`` until the last), so a run killed
+from outside keeps what it measured.
+
+``--tiny`` runs the same steps with tiny sizes (precision: ``--tiny``; peers: the small workload,
 one round; sweeps: ``--tiny``; kernel: skipped; experiments: one tiny
 ``linearization`` run), so that the script is known to work before an
 accelerator is at hand (``tests/test_accelerator.py``). Installs nothing.
@@ -43,6 +54,7 @@ import json
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -80,8 +92,11 @@ print("DEVICE " + json.dumps(info))
 """
 
 # Seconds per step: (full run on an accelerator, --tiny).
+DEFAULT_BUDGET_S = 480  # the whole run on an accelerator (issue 13: 8 minutes)
+MIN_STEP_S = 10  # a step with less time left than this is skipped
 LIMITS = {
   "device": (120, 120),
+  "precision": (60, 120),
   "peers": (150, 240),
   "sweeps": (150, 240),
   "kernel": (120, 60),
@@ -95,16 +110,26 @@ def run_step(name: str, argv: list[str], limit: float, env: dict) -> dict:
     f"[accelerator] {name}: {' '.join(argv)} (limit {limit:.0f} s)", file=sys.stderr, flush=True
   )
   t0 = time.perf_counter()
+  # Its own process group, so that a step out of time is stopped with the
+  # workers it started (peers.py and sweeps.py time each library in a child).
+  proc = subprocess.Popen(
+    argv,
+    cwd=str(C.REPO),
+    env=env,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.STDOUT,
+    text=True,
+    start_new_session=True,
+  )
   try:
-    proc = subprocess.run(
-      argv, cwd=str(C.REPO), env=env, capture_output=True, text=True, timeout=limit
-    )
-    out, rc = proc.stdout + proc.stderr, proc.returncode
+    out, _ = proc.communicate(timeout=max(limit, 1))
+    rc = proc.returncode
     status = "ok" if rc == 0 else "failed"
-  except subprocess.TimeoutExpired as e:
-    out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-    out += (e.stderr or b"").decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+  except subprocess.TimeoutExpired:
+    os.killpg(proc.pid, signal.SIGKILL)
+    out, _ = proc.communicate()
     rc, status = None, "timed out"
+  out = out or ""
   seconds = time.perf_counter() - t0
   print(f"[accelerator] {name}: {status} in {seconds:.0f} s", file=sys.stderr, flush=True)
   return {
@@ -146,9 +171,15 @@ def main(argv=None) -> int:
   ap.add_argument("--tiny", action="store_true", help="tiny sizes (a CPU smoke test)")
   ap.add_argument("--out-dir", type=pathlib.Path, default=None, help="default benchmarks/out")
   ap.add_argument(
+    "--budget",
+    type=float,
+    default=None,
+    help="seconds for the whole run (default 480 on an accelerator, none with --tiny)",
+  )
+  ap.add_argument(
     "--skip",
     default="",
-    help="comma-separated steps to leave out (peers,sweeps,kernel,experiments)",
+    help="comma-separated steps to leave out (precision,peers,sweeps,kernel,experiments)",
   )
   args = ap.parse_args(argv)
   out_dir = (args.out_dir or HERE / "out").resolve()
@@ -158,28 +189,77 @@ def main(argv=None) -> int:
   env = dict(os.environ)
   env["BENCH_OUT_DIR"] = str(out_dir)  # the benchmarks' JSON files go here
   env["PYTHONPATH"] = os.pathsep.join([str(C.REPO), env.get("PYTHONPATH", "")])
-  limit = lambda step: LIMITS[step][1 if tiny else 0]
   load_start = C.loadavg()
   t_start = time.perf_counter()
+  budget = args.budget
   steps: dict[str, dict] = {}
+  device: dict = {}
+
+  def limit(step: str) -> float:
+    own = LIMITS[step][1 if tiny else 0]
+    if budget is None:
+      return own
+    return min(own, budget - (time.perf_counter() - t_start))
+
+  def out_of_time(step: str) -> bool:
+    if limit(step) >= MIN_STEP_S:
+      return False
+    steps[step] = {"status": "skipped", "note": f"the {budget:.0f} s budget was spent"}
+    return True
+
+  def write(complete: bool) -> str:
+    """Writes the JSON and the markdown as they stand (after every step)."""
+    total = time.perf_counter() - t_start
+    kept = {n: {k: v for k, v in st.items() if k != "_output"} for n, st in steps.items()}
+    report = render(device, kept, total, tiny, load_start)
+    payload = {
+      "command": " ".join(
+        ["benchmarks/accelerator.py"] + (argv if argv is not None else sys.argv[1:])
+      ),
+      "machine": C.machine(),
+      "tiny": tiny,
+      "complete": complete,
+      "budget_seconds": budget,
+      "device": device,
+      "on_accelerator": device.get("platform") not in (None, "cpu"),
+      "total_seconds": round(total, 1),
+      "loadavg_start": load_start,
+      "loadavg_end": C.loadavg(),
+      "steps": kept,
+      "report": report,
+    }
+    (out_dir / "accelerator.json").write_text(json.dumps(payload, indent=1))
+    (out_dir / "accelerator.md").write_text(report + "\n")
+    return report
 
   # 1. the device
-  st = run_step("device", [PY, "-c", DEVICE_PROBE], limit("device"), env)
+  st = run_step("device", [PY, "-c", DEVICE_PROBE], LIMITS["device"][1 if tiny else 0], env)
   m = re.search(r"^DEVICE (.*)$", st["_output"], re.M)
-  device = json.loads(m.group(1)) if m else {}
+  device.update(json.loads(m.group(1)) if m else {})
   st["device"] = device
   steps["device"] = st
+  if budget is None and not tiny and device.get("platform") not in (None, "cpu"):
+    budget = DEFAULT_BUDGET_S
   print(
     f"[accelerator] device: {device.get('platform')} {device.get('device_kind')} "
     f"x{device.get('num_devices')}; torch {device.get('torch')} cuda={device.get('torch_cuda')}",
     file=sys.stderr,
     flush=True,
   )
-  on_accel = device.get("platform") not in (None, "cpu")
+  write(complete=False)
   have_torch = device.get("torch") is not None
 
-  # 2. peers
-  if "peers" not in skip:
+  # 2. precision
+  if "precision" not in skip and not out_of_time("precision"):
+    cmd = [PY, str(HERE / "precision.py"), "--out", "accel_precision"]
+    cmd += ["--tiny"] if tiny else []
+    st = run_step("precision", cmd, limit("precision"), env)
+    st["result"] = _load(out_dir / "accel_precision.json")
+    steps["precision"] = st
+
+  # 3. peers
+  write(complete=False)
+  if "peers" not in skip and not out_of_time("peers"):
     cmd = [PY, str(HERE / "peers.py"), "--out", "accel_peers"]
     cmd += (
       ["--workloads", "small", "--rounds", "1", "--min-sample", "0.01"] if tiny else ["--quick"]
@@ -192,16 +272,18 @@ def main(argv=None) -> int:
       st["note"] = "PyTorch is not installed: jaxrnn timed alone"
     steps["peers"] = st
 
-  # 3. sweeps
-  if "sweeps" not in skip:
+  # 4. sweeps
+  write(complete=False)
+  if "sweeps" not in skip and not out_of_time("sweeps"):
     cmd = [PY, str(HERE / "sweeps.py"), "--out", "accel_sweeps", "--no-shard"]
     cmd += ["--tiny"] if tiny else ["--quick"]
     st = run_step("sweeps", cmd, limit("sweeps"), env)
     st["result"] = _load(out_dir / "accel_sweeps.json")
     steps["sweeps"] = st
 
-  # 4. the kernel benchmark (written by another issue; used where present)
-  if "kernel" not in skip:
+  # 5. the kernel benchmark (written by another issue; used where present)
+  write(complete=False)
+  if "kernel" not in skip and (tiny or not out_of_time("kernel")):
     scaling, peers_ntk = HERE / "scaling.py", HERE / "peers_ntk.py"
     if tiny:
       steps["kernel"] = {"status": "skipped", "note": "--tiny: the NTK benchmark has no tiny size"}
@@ -219,8 +301,9 @@ def main(argv=None) -> int:
         "note": "neither benchmarks/scaling.py --only ntk nor benchmarks/peers_ntk.py exists",
       }
 
-  # 5. the experiments
-  if "experiments" not in skip:
+  # 6. the experiments
+  write(complete=False)
+  if "experiments" not in skip and not out_of_time("experiments"):
     runs = out_dir / "runs"
     if tiny:
       cmd = [PY, "-m", "jaxrnn", "run", "linearization", "--preset", "quick"]
@@ -237,27 +320,8 @@ def main(argv=None) -> int:
     ]
     steps["experiments"] = st
 
-  total = time.perf_counter() - t_start
-  for st in steps.values():
-    st.pop("_output", None)
-  report = render(device, steps, total, tiny, load_start)
+  report = write(complete=True)
   print(report)
-  payload = {
-    "command": " ".join(
-      ["benchmarks/accelerator.py"] + (argv if argv is not None else sys.argv[1:])
-    ),
-    "machine": C.machine(),
-    "tiny": tiny,
-    "device": device,
-    "on_accelerator": on_accel,
-    "total_seconds": round(total, 1),
-    "loadavg_start": load_start,
-    "loadavg_end": C.loadavg(),
-    "steps": steps,
-    "report": report,
-  }
-  (out_dir / "accelerator.json").write_text(json.dumps(payload, indent=1))
-  (out_dir / "accelerator.md").write_text(report + "\n")
   print(f"\nwrote {out_dir / 'accelerator.json'} and {out_dir / 'accelerator.md'}")
   return 0 if all(s["status"] in ("ok", "skipped") for s in steps.values()) else 1
 
@@ -278,6 +342,15 @@ def _figures(name: str, st: dict) -> str:
         parts.append(f"{w} forward {C.ms(fwd):.3g} ms")
     return "; ".join(parts) + (
       " (torch/jaxrnn)" if any("ratios" in r for r in res.get("results", {}).values()) else ""
+    )
+  if name == "precision" and res:
+    d, h = res["default"], res["highest"]
+    w = min(res["default"]["taylor_remainder_rel"], key=float)
+    return (
+      f"forward error vs float64 {d['forward_rel_err_vs_float64']:.1e} (default) / "
+      f"{h['forward_rel_err_vs_float64']:.1e} (highest); Taylor remainder at omega={w} "
+      f"{d['taylor_remainder_rel'][w]:.3g} / {h['taylor_remainder_rel'][w]:.3g} "
+      f"(float64 {res['float64_numpy']['taylor_remainder_rel'][w]:.3g})"
     )
   if name == "sweeps" and res:
     return "loop/sweep " + ", ".join(
@@ -309,7 +382,7 @@ def render(device: dict, steps: dict, total: float, tiny: bool, load_start) -> s
       [name, st["status"], st.get("seconds", ""), _figures(name, st) or note, st.get("command", "")]
     )
   lines.append(C.table(["step", "status", "seconds", "figures", "command"], rows))
-  for name in ("peers", "sweeps"):
+  for name in ("precision", "peers", "sweeps"):
     res = (steps.get(name) or {}).get("result") or {}
     if res.get("report"):
       lines += ["", f"## {name}", "", res["report"].strip()]

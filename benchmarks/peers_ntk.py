@@ -400,7 +400,7 @@ def main(argv=None):
         "report": "\n\n".join(texts),
       },
     )
-  print(f"wrote {path.relative_to(C.REPO)}")
+  print(f"wrote {C.shown(path)}")
 
 
 if __name__ == "__main__":

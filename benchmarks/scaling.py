@@ -107,6 +107,8 @@ def ntk_worker(n, L, m, impl, check_n=256):
   import os
   import time
 
+  if jax.default_backend() != "cpu":  # true float32 products, as on a CPU (not TF32)
+    jax.config.update("jax_default_matmul_precision", "highest")
   k = jax.random.split(jax.random.key(0), 2)
   p = jaxrnn.init_params(k[0], m, D, 1)
   xs = jax.random.normal(k[1], (n, L, D)) / np.sqrt(D)
@@ -326,7 +328,7 @@ def main(argv=None):
     out = render_ntk(res)
     print(out)
     path = C.write_json("scaling_ntk", {"info": C.jax_info(), "ntk": res, "report": out})
-    print(f"\nwrote {path.relative_to(C.REPO)}")
+    print(f"\nwrote {C.shown(path)}")
     return
   rounds = args.rounds or (3 if args.quick else 5)
   min_sample = args.min_sample or (0.03 if args.quick else 0.1)
@@ -395,7 +397,7 @@ def main(argv=None):
       "report": out,
     },
   )
-  print(f"\nwrote {path.relative_to(C.REPO)}")
+  print(f"\nwrote {C.shown(path)}")
 
 
 if __name__ == "__main__":

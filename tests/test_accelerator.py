@@ -32,11 +32,13 @@ def test_accelerator_check_runs_tiny_on_cpu(tmp_path):
   md = (tmp_path / "accelerator.md").read_text()
   assert res["tiny"] and res["device"]["platform"] == "cpu"
   steps = res["steps"]
-  assert list(steps) == ["device", "peers", "sweeps", "kernel", "experiments"]
-  for name in ("device", "peers", "sweeps", "experiments"):
+  assert list(steps) == ["device", "precision", "peers", "sweeps", "kernel", "experiments"]
+  for name in ("device", "precision", "peers", "sweeps", "experiments"):
     assert steps[name]["status"] == "ok", (name, steps[name].get("output_tail"))
   assert steps["kernel"]["status"] == "skipped" and steps["kernel"]["note"]
   # Each benchmark's own JSON is inside, with its numbers.
+  prec = steps["precision"]["result"]
+  assert prec["m"] == 64 and 0 < prec["highest"]["forward_rel_err_vs_float64"] < 1e-4
   peers = steps["peers"]["result"]["results"]["small"]
   assert peers["times"]["jax"]["forward"]["median"] > 0
   grid = steps["sweeps"]["result"]["grid"]
@@ -45,4 +47,30 @@ def test_accelerator_check_runs_tiny_on_cpu(tmp_path):
   assert [e["name"] for e in steps["experiments"]["experiments"]] == ["linearization"]
   assert (tmp_path / "runs" / "linearization" / "quick" / "results.jsonl").exists()
   # One markdown page with the summary table and the benchmarks' tables.
-  assert "| step" in md and "## sweeps" in md and "## peers" in md
+  assert "| step" in md and "## sweeps" in md and "## peers" in md and "## precision" in md
+
+
+@pytest.mark.slow
+def test_accelerator_check_budget_skips_what_does_not_fit(tmp_path):
+  # A 5 s budget is spent by the device probe alone (importing JAX and torch),
+  # so the experiments step is left out and says why; the JSON is complete.
+  env = dict(os.environ)
+  env["JAX_PLATFORMS"] = "cpu"
+  env["PYTHONPATH"] = os.pathsep.join([REPO, env.get("PYTHONPATH", "")])
+  proc = subprocess.run(
+    [sys.executable, os.path.join(REPO, "benchmarks", "accelerator.py"), "--tiny"]
+    + ["--budget", "5", "--skip", "precision,peers,sweeps", "--out-dir", str(tmp_path)],
+    cwd=REPO,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
+  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+  res = json.loads((tmp_path / "accelerator.json").read_text())
+  assert res["complete"] and res["budget_seconds"] == 5
+  steps = res["steps"]
+  assert steps["device"]["status"] == "ok"
+  assert steps["experiments"]["status"] == "skipped"
+  assert "budget" in steps["experiments"]["note"]
+  assert not (tmp_path / "runs").exists()
