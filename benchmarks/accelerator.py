@@ -318,6 +318,12 @@ def main(argv=None) -> int:
       {"name": n, "seconds": float(s)}
       for n, s in re.findall(r"^\[(\w+): ([0-9.]+) s; results in", st["_output"], re.M)
     ]
+    # Points stored per experiment, finished or not (a run stopped by its
+    # time limit keeps every completed point).
+    st["records"] = {
+      f.parent.parent.name: sum(1 for line in f.read_text().splitlines() if line.strip())
+      for f in sorted(runs.glob("*/*/results.jsonl"))
+    }
     steps["experiments"] = st
 
   report = write(complete=True)
@@ -358,7 +364,13 @@ def _figures(name: str, st: dict) -> str:
     )
   if name == "experiments":
     ex = st.get("experiments", [])
-    return f"{len(ex)} finished: " + ", ".join(f"{e['name']} {e['seconds']:.0f} s" for e in ex)
+    done = {e["name"] for e in ex}
+    partial = {n: k for n, k in st.get("records", {}).items() if n not in done}
+    return (
+      f"{len(ex)} finished: "
+      + ", ".join(f"{e['name']} {e['seconds']:.0f} s" for e in ex)
+      + "".join(f"; {n}: {k} points stored, unfinished" for n, k in partial.items())
+    )
   if name == "kernel" and res:
     return (res.get("report") or "").strip().splitlines()[0][:120] if res.get("report") else ""
   return ""

@@ -45,6 +45,9 @@ def test_accelerator_check_runs_tiny_on_cpu(tmp_path):
   assert [(g["m"], g["K"]) for g in grid] == [(8, 1), (8, 4)]
   assert all(g["speedup"] > 0 and g["max_abs_loss_difference"] < 1e-5 for g in grid)
   assert [e["name"] for e in steps["experiments"]["experiments"]] == ["linearization"]
+  # every stored point of the run is counted
+  n_lines = len((tmp_path / "runs/linearization/quick/results.jsonl").read_text().splitlines())
+  assert steps["experiments"]["records"] == {"linearization": n_lines} and n_lines > 2
   assert (tmp_path / "runs" / "linearization" / "quick" / "results.jsonl").exists()
   # One markdown page with the summary table and the benchmarks' tables.
   assert "| step" in md and "## sweeps" in md and "## peers" in md and "## precision" in md
@@ -74,3 +77,20 @@ def test_accelerator_check_budget_skips_what_does_not_fit(tmp_path):
   assert steps["experiments"]["status"] == "skipped"
   assert "budget" in steps["experiments"]["note"]
   assert not (tmp_path / "runs").exists()
+
+
+def test_summary_names_an_unfinished_experiment_with_its_stored_points():
+  # A run stopped by its time limit: one experiment finished, one did not.
+  sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+  try:
+    import accelerator
+  finally:
+    sys.path.pop(0)
+  st = {
+    "experiments": [{"name": "existence", "seconds": 12.0}],
+    "records": {"existence": 4, "linearization": 26},
+  }
+  text = accelerator._figures("experiments", st)
+  assert text.startswith("1 finished: existence 12 s")
+  assert "linearization: 26 points stored, unfinished" in text
+  assert "existence: 4" not in text
