@@ -30,7 +30,7 @@ Every point runs under ``jax.default_matmul_precision(MATMUL_PRECISION)``
 (``"highest"``: true float32 products). The experiments measure gaps far
 below the 10-bit mantissa of TensorFloat-32 and the bfloat16 passes that
 JAX uses for float32 matmuls by default on GPUs and TPUs (a Taylor remainder
-of order omega**2, a kernel's drift in 1/sqrt(m)), so the same preset must
+that shrinks with omega, a kernel's drift in 1/sqrt(m)), so the same preset must
 mean the same arithmetic on every device. On a CPU nothing changes (XLA:CPU
 multiplies float32 in full precision either way). ``config.json`` records it
 under ``environment``; a notebook that calls the library directly on a GPU
