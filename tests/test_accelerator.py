@@ -13,22 +13,27 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 
-@pytest.mark.slow
-def test_accelerator_check_runs_tiny_on_cpu(tmp_path):
+def _run_check(out_dir, *args: str, timeout: float = 900) -> dict:
+  """Runs ``accelerator.py --tiny ARGS --out-dir OUT_DIR`` on the CPU; its JSON."""
   env = dict(os.environ)
   env["JAX_PLATFORMS"] = "cpu"
   env["PYTHONPATH"] = os.pathsep.join([REPO, env.get("PYTHONPATH", "")])
   proc = subprocess.run(
-    [sys.executable, os.path.join(REPO, "benchmarks", "accelerator.py"), "--tiny"]
-    + ["--out-dir", str(tmp_path)],
+    [sys.executable, os.path.join(REPO, "benchmarks", "accelerator.py"), "--tiny", *args]
+    + ["--out-dir", str(out_dir)],
     cwd=REPO,
     env=env,
     capture_output=True,
     text=True,
-    timeout=900,
+    timeout=timeout,
   )
   assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-  res = json.loads((tmp_path / "accelerator.json").read_text())
+  return json.loads((out_dir / "accelerator.json").read_text())
+
+
+@pytest.mark.slow
+def test_accelerator_check_runs_tiny_on_cpu(tmp_path):
+  res = _run_check(tmp_path)
   md = (tmp_path / "accelerator.md").read_text()
   assert res["tiny"] and res["device"]["platform"] == "cpu"
   steps = res["steps"]
@@ -55,22 +60,10 @@ def test_accelerator_check_runs_tiny_on_cpu(tmp_path):
 
 @pytest.mark.slow
 def test_accelerator_check_budget_skips_what_does_not_fit(tmp_path):
-  # A 5 s budget is spent by the device probe alone (importing JAX and torch),
-  # so the experiments step is left out and says why; the JSON is complete.
-  env = dict(os.environ)
-  env["JAX_PLATFORMS"] = "cpu"
-  env["PYTHONPATH"] = os.pathsep.join([REPO, env.get("PYTHONPATH", "")])
-  proc = subprocess.run(
-    [sys.executable, os.path.join(REPO, "benchmarks", "accelerator.py"), "--tiny"]
-    + ["--budget", "5", "--skip", "precision,peers,sweeps", "--out-dir", str(tmp_path)],
-    cwd=REPO,
-    env=env,
-    capture_output=True,
-    text=True,
-    timeout=300,
-  )
-  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-  res = json.loads((tmp_path / "accelerator.json").read_text())
+  # A 5 s budget leaves every step after the device probe (which always runs)
+  # less than the 10 s minimum, so the experiments step is left out and says
+  # why; the JSON is complete.
+  res = _run_check(tmp_path, "--budget", "5", "--skip", "precision,peers,sweeps", timeout=300)
   assert res["complete"] and res["budget_seconds"] == 5
   steps = res["steps"]
   assert steps["device"]["status"] == "ok"
