@@ -290,6 +290,35 @@ def loadavg() -> list[float]:
     return []
 
 
+def float64_rnn(W, A, B, xs, dW=None, dA=None) -> dict:
+  """The batched ReLU RNN of Def. 3.2 in NumPy float64, a loop over time:
+  ``forward`` (n, d_out), the hidden states ``hs`` (h^(0) = 0, ..., h^(L))
+  and the masks ``masks`` (1[z >= 0] per step); with a direction (dW, dA)
+  also ``pseudo``, the tangent of Eq. (4) along it (forward mode, exact).
+  ``xs`` is (n, L, d). The benchmarks' yardstick, written from the paper's
+  definitions, not from jaxrnn (``tests/test_bench_reference.py`` checks it
+  against the tests' per-sequence references)."""
+  W, A, B, xs = (np.asarray(a, np.float64) for a in (W, A, B, xs))
+  n, L, _ = xs.shape
+  tangent = dW is not None
+  if tangent:
+    dW, dA = np.asarray(dW, np.float64), np.asarray(dA, np.float64)
+  h, dh = np.zeros((n, W.shape[0])), np.zeros((n, W.shape[0]))
+  hs, masks = [h], []
+  for t in range(L):
+    pre = xs[:, t] @ A.T + h @ W.T
+    mask = pre >= 0
+    if tangent:
+      dh = np.where(mask, xs[:, t] @ dA.T + h @ dW.T + dh @ W.T, 0.0)
+    h = np.where(mask, pre, 0.0)
+    hs.append(h)
+    masks.append(mask)
+  out = {"forward": h @ B.T, "hs": hs, "masks": masks}
+  if tangent:
+    out["pseudo"] = dh @ B.T
+  return out
+
+
 def shown(path: pathlib.Path) -> str:
   """``path`` relative to the repository when it lies inside (BENCH_OUT_DIR
   may point anywhere), else as given."""

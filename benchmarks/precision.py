@@ -12,11 +12,13 @@ direction (W', A') of entries N(0, 1/m):
 - the forward pass against a NumPy float64 loop (max |diff| / max |ref|);
 - the relative Taylor remainder of the pseudo-network (Eq. 4),
   ``||F(W + w W', A + w A') - F(W, A) - w F'(W', A')|| / ||w F'(W', A')||``
-  for w = 1e-1 ... 1e-4, the quantity ``linearization`` reports,
+  for w = 1e-1 ... 1e-4, the quantity ``linearization`` reports (jaxrnn's
+  ``rnn_output`` and ``pseudo_network``),
 
 each under JAX's default precision and under ``"highest"`` (what
 ``jaxrnn.lab.run_experiment`` uses for every point), and the same remainder
-from NumPy float64 alone (a forward difference with step 1e-6 for F').
+from NumPy float64 alone (``_common.float64_rnn``: the loop over time and
+its exact forward-mode tangent for F').
 Results: ``benchmarks/out/precision.json``.
 """
 
@@ -57,17 +59,10 @@ def main(argv=None) -> None:
   dW = jax.random.normal(k[2], (M, M)) / np.sqrt(M)
   dA = jax.random.normal(k[3], (M, D)) / np.sqrt(M)
   delta = jaxrnn.RNNParams(dW, dA, jnp.zeros_like(p.B))
-  W, A, B = (np.asarray(a, np.float64) for a in p)
-  X = np.asarray(xs, np.float64)
   dW64, dA64 = np.asarray(dW, np.float64), np.asarray(dA, np.float64)
-
-  def ref_forward(W, A):  # Def. 3.2 as a loop over time, float64
-    h = np.zeros((N, M))
-    for t in range(L):
-      h = np.maximum(h @ W.T + X[:, t] @ A.T, 0.0)
-    return h @ B.T
-
-  ref = ref_forward(W, A)
+  W, A, B = (np.asarray(a, np.float64) for a in p)
+  ref64 = C.float64_rnn(W, A, B, xs, dW64, dA64)
+  ref, g64 = ref64["forward"], ref64["pseudo"]
   fwd = jax.jit(jax.vmap(jaxrnn.rnn_output, (None, 0)))
   pse = jax.jit(jax.vmap(jaxrnn.pseudo_network, (None, None, 0)))
 
@@ -85,11 +80,9 @@ def main(argv=None) -> None:
   out = {"default": measure()}
   with jax.default_matmul_precision("highest"):
     out["highest"] = measure()
-  eps = 1e-6
-  g64 = (ref_forward(W + eps * dW64, A + eps * dA64) - ref) / eps
   rems64 = {}
   for w in OMEGAS:
-    fw = ref_forward(W + w * dW64, A + w * dA64)
+    fw = C.float64_rnn(W + w * dW64, A + w * dA64, B, xs)["forward"]
     rems64[str(w)] = float(np.linalg.norm(fw - ref - w * g64) / np.linalg.norm(w * g64))
   out["float64_numpy"] = {"taylor_remainder_rel": rems64}
 

@@ -1,0 +1,32 @@
+"""The benchmarks' float64 yardstick (``benchmarks/_common.float64_rnn``,
+batched, forward-mode tangent) agrees with the tests' own per-sequence
+references of Def. 3.2 and Eq. (4) (``np_reference``: Back matrices), so a
+benchmark that reports an error "vs float64" measures against the paper."""
+
+import os
+import sys
+
+import np_reference as ref
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+import _common as C
+
+sys.path.pop(0)
+
+
+def test_float64_rnn_matches_the_per_sequence_references():
+  rng = np.random.default_rng(3)
+  m, d, L, n = 12, 5, 6, 4
+  W, A = rng.normal(0, np.sqrt(2 / m), (m, m)), rng.normal(0, np.sqrt(2 / m), (m, d))
+  B = rng.normal(0, np.sqrt(2), (2, m))
+  dW, dA = rng.normal(size=(m, m)), rng.normal(size=(m, d))
+  xs = rng.normal(size=(n, L, d))
+  got = C.float64_rnn(W, A, B, xs, dW, dA)
+  for i in range(n):
+    np.testing.assert_allclose(got["forward"][i], ref.output(W, A, B, xs[i]), rtol=1e-12)
+    np.testing.assert_allclose(
+      got["pseudo"][i], ref.pseudo(W, A, B, dW, dA, xs[i]), rtol=1e-10, atol=1e-12
+    )
+    np.testing.assert_allclose(got["hs"][-1][i], ref.hidden_states(W, A, xs[i])[-1], rtol=1e-12)
+  assert "pseudo" not in C.float64_rnn(W, A, B, xs)
