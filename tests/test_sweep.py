@@ -157,6 +157,43 @@ def test_plan_chooses_vmap_for_small_and_chunks_for_large_programs(fresh_cache, 
     assert odd.padded_seeds - 40 < odd.num_chunks, odd
 
 
+def _compiled_batch_sizes(fn, n_args=0):
+  """The chunk sizes for which the sweep compiled ``fn``'s program."""
+  return sorted(key[0] for key in sweep_mod._entry(fn, n_args, None).executables)
+
+
+@pytest.mark.skipif(jax.devices()[0].platform != "cpu", reason="host threads: CPU only")
+def test_plan_compiles_the_chunk_that_runs_not_the_vmap_of_all_seeds(fresh_cache, monkeypatch):
+  # With c chunks at once, the vmap of all K seeds never runs: the plan reads
+  # the bytes per seed from the K / c chunk it would run. One compilation
+  # when that chunk is the layout; two when the cache rule shrinks it (the
+  # K / c chunk first, for its account); never the vmap of all 16.
+  keys = jaxrnn.seed_keys(0, 16)
+  monkeypatch.setenv(sweep_mod.THREADS_ENV, "2")
+  small = functools.partial(_big_temp, m=16)
+  plan = sweep_mod.plan(small, keys)
+  assert (plan.batch_size, plan.num_chunks, plan.concurrent) == (8, 2, 2), plan
+  assert _compiled_batch_sizes(small) == [8]
+  big = functools.partial(_big_temp, m=256)
+  plan = sweep_mod.plan(big, keys)
+  assert plan.batch_size <= 4 and plan.concurrent == 2, plan
+  assert _compiled_batch_sizes(big) == sorted({plan.batch_size, 8})
+  # A LAPACK call (custom call) rules out chunks at once before compiling:
+  # the vmap of all seeds is the only program compiled.
+  plan = sweep_mod.plan(_solve, keys)
+  assert plan.layout == "vmap" and plan.concurrent == 1 and "LAPACK" in plan.reason, plan
+  assert _compiled_batch_sizes(_solve) == [16]
+  # One thread: the vmap of all seeds decides, as before.
+  monkeypatch.setenv(sweep_mod.THREADS_ENV, "1")
+  plan = sweep_mod.plan(small, keys)
+  assert plan.layout == "vmap" and 16 in _compiled_batch_sizes(small), plan
+
+
+def _solve(key):
+  a = jax.random.normal(key, (4, 4)) + 4 * jnp.eye(4)
+  return jnp.linalg.solve(a, jnp.ones(4))
+
+
 def test_rejects_raw_keys_and_bad_batch_sizes():
   with pytest.raises(TypeError, match="typed PRNG keys"):
     jaxrnn.sweep(lambda k: k, jax.random.PRNGKey(0)[None])

@@ -47,6 +47,7 @@ import concurrent.futures
 import dataclasses
 import functools
 import os
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -357,12 +358,17 @@ class _Entry:
     key = (batch_size, invariant, impl, treedef, avals, _trace_context())
     exe = self.executables.get(key)
     if exe is None:
-      keys = jax.eval_shape(
-        lambda: jax.random.split(jax.random.key(0, impl=impl), batch_size * self.num_devices)
-      )
-      exe = self.program(batch_size, invariant).lower(keys, *args).compile()
+      exe = self.lowered(batch_size, invariant, impl, args).compile()
       self.executables[key] = exe
     return exe
+
+  def lowered(self, batch_size: int, invariant: bool, impl, args):
+    """The program for ``batch_size`` seeds per device, lowered (traced, not
+    compiled)."""
+    keys = jax.eval_shape(
+      lambda: jax.random.split(jax.random.key(0, impl=impl), batch_size * self.num_devices)
+    )
+    return self.program(batch_size, invariant).lower(keys, *args)
 
   def account(self, batch_size: int, invariant: bool, impl, args):
     """(arguments, outputs, temporaries) in bytes of one device's program
@@ -393,6 +399,24 @@ def _trace_context():
   if _jax_trace_context is None:  # pragma: no cover
     return (bool(jax.config.jax_enable_x64),)
   return _jax_trace_context()
+
+
+# Custom calls that only mark shardings for XLA's partitioner (they do not
+# survive compilation).
+_PARTITIONER_MARKERS = frozenset(
+  {"Sharding", "SPMDFullToShardShape", "SPMDShardToFullShape", "annotate_device_placement"}
+)
+
+
+def _lowered_custom_calls(lowered) -> frozenset:
+  """The targets of the custom calls in a lowered program (StableHLO text),
+  less the partitioner's markers: LAPACK kernels and host callbacks show up
+  here already, so a program that has them is known before compiling it."""
+  try:
+    text = lowered.as_text()
+  except Exception:  # no text: nothing known
+    return frozenset()
+  return frozenset(re.findall(r"custom_call\s*@([\w$.]+)", text)) - _PARTITIONER_MARKERS
 
 
 def _concurrent_safe(compiled) -> bool:
@@ -472,39 +496,49 @@ def _plan(
   def account(b):
     return entry.account(b, invariant, impl, args)
 
-  # The program that decides: the requested chunk's, or the vmap of all seeds.
-  probe = per_device if batch_size is None else _balanced(per_device, batch_size)[0]
+  # The program that decides: the requested chunk's; else, with several
+  # chunks at once, the thread-capped chunk (the vmap of all seeds would never
+  # run, and compiling it only for its account cost a second compile); else
+  # the vmap of all seeds.
+  chunk = per_device if threads == 1 else -(-per_device // threads)
+  probe = _balanced(per_device, chunk if batch_size is None else batch_size)[0]
   one_at_a_time = ""
-  if threads > 1 and not _concurrent_safe(entry.executable(probe, invariant, impl, args)):
-    threads = 1
+  # Custom calls in the lowered program already rule out chunks at once
+  # (without compiling a program that would not run); else the compiled
+  # program decides.
+  if threads > 1 and (
+    _lowered_custom_calls(entry.lowered(probe, invariant, impl, args))
+    or not _concurrent_safe(entry.executable(probe, invariant, impl, args))
+  ):
+    threads, chunk = 1, per_device
     one_at_a_time = "; one chunk at a time (the program has custom calls, e.g. LAPACK)"
   if batch_size is not None:
     b, n = _balanced(per_device, batch_size)
     reason = f"batch_size={batch_size} requested"
     acc = account(b)
   else:
-    # The vmap program first: its account also gives the bytes per seed.
-    b, n = per_device, 1
-    reason = "vmap: every seed of a device in one program"
-    acc = account(b)
-    if acc is not None and per_device > 1:
+    b, n = _balanced(per_device, chunk)
+    reason = (
+      "vmap: every seed of a device in one program"
+      if n == 1
+      else f"CPU: {threads} chunks at once (one per core)"
+    )
+    acc = account(b)  # also gives the bytes per seed
+    if acc is not None and b > 1:
       _, out_b, tmp_b = acc
-      cap = per_device
-      if threads > 1:
-        cap = -(-per_device // threads)
-        reason = f"CPU: {threads} chunks at once (one per core)"
+      cap = b
       if entry.platform == "cpu" and out_b + tmp_b > CPU_CHUNK_BYTES:
-        cache_cap = int(CPU_CHUNK_BYTES * per_device // (out_b + tmp_b))
+        cache_cap = int(CPU_CHUNK_BYTES * b // (out_b + tmp_b))
         if cache_cap < cap:
           cap = cache_cap
           reason = (
             f"CPU: chunks of <= {_fmt_bytes(CPU_CHUNK_BYTES)} "
-            f"({_fmt_bytes((out_b + tmp_b) / per_device)} per seed)"
+            f"({_fmt_bytes((out_b + tmp_b) / b)} per seed)"
           )
-      if budget is not None and _need(acc, 1) > MEMORY_FRACTION * budget:
-        cap = min(cap, per_device // 2)
+      if budget is not None and _need(acc, n, threads) > MEMORY_FRACTION * budget:
+        cap = min(cap, b // 2)
       for attempt in range(6):  # each attempt compiles; the account converges in 1-2
-        if cap >= per_device:
+        if cap >= b:
           break
         b, n = _balanced(per_device, 1 if attempt == 5 else cap)
         acc = account(b)
@@ -778,8 +812,10 @@ def sweep(
 
   **Cost:** that of K calls of ``fn``, spread over the cores on a CPU; one
   compilation per new function, argument shapes, K and configuration (x64,
-  ...), two when chunks are chosen (the vmap program is compiled first for
-  its buffer account).
+  ...). The layout is read from the buffer account of the largest program
+  the rules allow (the vmap of all of a device's seeds, or on a CPU with
+  ``c`` cores the chunk of ``K / c`` seeds): one compilation when that
+  program runs, two when rule 3 or 4 shrinks the chunk.
 
   Example::
 
