@@ -87,3 +87,69 @@ def test_summary_names_an_unfinished_experiment_with_its_stored_points():
   assert text.startswith("1 finished: existence 12 s")
   assert "linearization: 26 points stored, unfinished" in text
   assert "existence: 4" not in text
+
+
+def _accelerator_module():
+  sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+  try:
+    import accelerator
+  finally:
+    sys.path.pop(0)
+  return accelerator
+
+
+def _sleeper(seconds: float, text: str) -> list[str]:
+  """A command that prints its start time, sleeps, then prints ``text`` and
+  its end time."""
+  code = (
+    "import time; print(time.time(), flush=True); "
+    f"time.sleep({seconds}); print({text!r}); print(time.time())"
+  )
+  return [sys.executable, "-c", code]
+
+
+def test_parallel_step_runs_commands_side_by_side(tmp_path):
+  # Three 1.5 s commands, two at a time: the first two overlap, the third
+  # starts only once one of them has ended (never three at once); each
+  # command's output is kept in its own log and in the step's output.
+  acc = _accelerator_module()
+  commands = {f"c{i}": _sleeper(1.5, f"done {i}") for i in range(3)}
+  st = acc.run_parallel("t", commands, 2, 120, dict(os.environ), tmp_path / "logs")
+  assert st["status"] == "ok" and st["jobs"] == 2, st
+  assert {n: r["status"] for n, r in st["runs"].items()} == dict.fromkeys(commands, "ok")
+  span = {}
+  for n in commands:
+    start, text, end = (tmp_path / "logs" / f"{n}.log").read_text().splitlines()
+    assert text == f"done {n[1]}"
+    span[n] = (float(start), float(end))
+  assert span["c1"][0] < span["c0"][1] and span["c0"][0] < span["c1"][1]  # side by side
+  assert span["c2"][0] >= min(span["c0"][1], span["c1"][1])  # at most two at once
+  assert [line for line in st["_output"].splitlines() if line.startswith("done")] == [
+    "done 0",
+    "done 1",
+    "done 2",
+  ]
+
+
+def test_parallel_step_stops_at_its_limit_and_says_what_did_not_run(tmp_path):
+  # One at a time, a 2 s limit: the first command (60 s) is killed with its
+  # process group, the second never starts; a failing command is "failed".
+  acc = _accelerator_module()
+  commands = {"slow": _sleeper(60, "never"), "next": _sleeper(0, "x")}
+  st = acc.run_parallel("t", commands, 1, 2, dict(os.environ), tmp_path / "a")
+  assert st["status"] == "timed out" and st["seconds"] < 30, st
+  assert st["runs"]["slow"]["status"] == "timed out"
+  assert st["runs"]["next"]["status"] == "not started"
+  fail = {"bad": [sys.executable, "-c", "raise SystemExit(3)"], "good": _sleeper(0, "y")}
+  st = acc.run_parallel("t", fail, 2, 60, dict(os.environ), tmp_path / "b")
+  assert st["status"] == "failed" and st["exit_code"] == 3, st
+  assert st["runs"]["good"]["status"] == "ok"
+
+
+def test_shared_env_splits_the_accelerator_memory_and_keeps_user_settings():
+  acc = _accelerator_module()
+  env = acc._shared_env({"PATH": "/bin"}, 4)
+  assert env["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.188"
+  assert int(env["JAXRNN_SWEEP_THREADS"]) >= 1
+  mine = acc._shared_env({"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "JAXRNN_SWEEP_THREADS": "3"}, 4)
+  assert "XLA_PYTHON_CLIENT_MEM_FRACTION" not in mine and mine["JAXRNN_SWEEP_THREADS"] == "3"
