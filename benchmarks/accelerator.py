@@ -225,7 +225,8 @@ def run_parallel(
   return {
     "status": status,
     "seconds": round(seconds, 1),
-    "exit_code": max((r["exit_code"] or 0 for r in runs.values()), default=0),
+    # the first failure's (a process killed by a signal has a negative code)
+    "exit_code": next((r["exit_code"] for r in runs.values() if r["exit_code"]), 0),
     "command": f"{jobs} at a time: "
     + " ".join(os.path.relpath(a, C.REPO) if a.startswith(str(C.REPO)) else a for a in first)
     + (f" ... ({len(commands)} commands)" if len(commands) > 1 else ""),

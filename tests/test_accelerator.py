@@ -72,13 +72,19 @@ def test_accelerator_check_budget_skips_what_does_not_fit(tmp_path):
   assert not (tmp_path / "runs").exists()
 
 
-def test_summary_names_an_unfinished_experiment_with_its_stored_points():
-  # A run stopped by its time limit: one experiment finished, one did not.
+def _accelerator_module():
+  """benchmarks/accelerator.py as a module (its helpers, without running it)."""
   sys.path.insert(0, os.path.join(REPO, "benchmarks"))
   try:
     import accelerator
   finally:
     sys.path.pop(0)
+  return accelerator
+
+
+def test_summary_names_an_unfinished_experiment_with_its_stored_points():
+  # A run stopped by its time limit: one experiment finished, one did not.
+  accelerator = _accelerator_module()
   st = {
     "experiments": [{"name": "existence", "seconds": 12.0}],
     "records": {"existence": 4, "linearization": 26},
@@ -87,15 +93,6 @@ def test_summary_names_an_unfinished_experiment_with_its_stored_points():
   assert text.startswith("1 finished: existence 12 s")
   assert "linearization: 26 points stored, unfinished" in text
   assert "existence: 4" not in text
-
-
-def _accelerator_module():
-  sys.path.insert(0, os.path.join(REPO, "benchmarks"))
-  try:
-    import accelerator
-  finally:
-    sys.path.pop(0)
-  return accelerator
 
 
 def _sleeper(seconds: float, text: str) -> list[str]:
