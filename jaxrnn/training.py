@@ -10,7 +10,8 @@ function for ``jaxrnn.sweep``. Losses G of Sec. 3.1 (convex, 1-Lipschitz):
 ``squared_loss``). ``theory_schedule`` makes Thm. 3.1's rho, eps_x, lambda,
 eta and T explicit; ``practical_schedule`` is the one that runs on a laptop;
 ``stable_step_size`` gives the step that is stable for the RNN's
-pseudo-network at any width and lambda.
+pseudo-network at any width and lambda; ``kernel_step_size`` reads it from the
+top eigenvalue of the measured kernel Theta_0 (the rule the experiments use).
 """
 
 from jaxrnn._src.training import (
@@ -18,10 +19,12 @@ from jaxrnn._src.training import (
   MODELS,
   Optimizer,
   Schedule,
+  StepSize,
   TrainResult,
   clipped_squared_loss,
   get_loss,
   init_and_train,
+  kernel_step_size,
   logistic_loss,
   model_output,
   optimizer,
@@ -51,4 +54,6 @@ __all__ = [
   "theory_schedule",
   "practical_schedule",
   "stable_step_size",
+  "kernel_step_size",
+  "StepSize",
 ]

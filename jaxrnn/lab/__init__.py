@@ -9,12 +9,16 @@ reads as config, per-point function, report; everything they share is here.
   (the fields most experiments share, declared once), ``ConfigError``,
   ``apply_overrides``, ``validate_config``.
 - ``jaxrnn.lab.store``: run directories, append-only records, the lock.
+- ``jaxrnn.lab.claims``: the claim register, the paper's statements quoted
+  with their locations (``Claim``), and the ``Regime`` a statement needs.
 - ``jaxrnn.lab.report``: ``stats``, ``power_law`` slopes with intervals,
-  ``Verdict`` rules, tables and figures.
+  ``Verdict`` rules (paper claims or jaxrnn diagnostics), tables and figures.
 - ``jaxrnn.lab.runner``: ``Experiment``, ``run_experiment`` and
   ``width_points``.
 """
 
+from jaxrnn.lab import claims
+from jaxrnn.lab.claims import Claim, Regime
 from jaxrnn.lab.config import (
   MAX_SEED,
   ConfigError,
@@ -33,12 +37,16 @@ from jaxrnn.lab.config import (
   validate_config,
 )
 from jaxrnn.lab.report import (
+  NOT_TESTABLE,
+  OUTCOMES,
   Slope,
   Stats,
   Summary,
   Verdict,
+  about,
   band_plot,
   color_map,
+  extrapolate,
   figure,
   finite,
   finite_values,
@@ -50,6 +58,7 @@ from jaxrnn.lab.report import (
   slope_verdict,
   stats,
   style_axes,
+  tally,
   threshold_verdict,
   verdict_table,
 )
@@ -57,6 +66,14 @@ from jaxrnn.lab.runner import Experiment, environment, run_experiment, width_poi
 from jaxrnn.lab.store import RunConflict, RunLocked, StoreError, load_records
 
 __all__ = [
+  "claims",
+  "Claim",
+  "Regime",
+  "NOT_TESTABLE",
+  "OUTCOMES",
+  "about",
+  "extrapolate",
+  "tally",
   "MAX_SEED",
   "ConfigError",
   "apply_overrides",

@@ -15,6 +15,11 @@ Conventions, so that a summary can be trusted:
   measured value, the criterion and the outcome (``True``, ``False`` or
   ``None`` when the data cannot decide). ``verdict_table`` renders them;
   prose in a summary may only restate a verdict's outcome.
+- **Sources.** A verdict about the paper carries a ``Claim`` of the register
+  (``jaxrnn.lab.claims``: the paper's words and their location) and the
+  ``Regime`` its statement needs; outside that regime its outcome is "not
+  testable at these sizes", whatever the number. A verdict without a claim is
+  a jaxrnn diagnostic (a hypothesis of ours) and is labelled so.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from jaxrnn.lab.claims import Claim, Regime
 from jaxrnn.lab.store import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -170,8 +176,23 @@ def power_law(xs: Sequence[float], ys: Sequence, *, n_boot: int = 2000, seed: in
   return Slope(k, float(lo), float(hi), len(pts), n_seeds, left_out)
 
 
+def extrapolate(slope: Slope, x0: float, y0: float | None, target: float) -> float | None:
+  """The x at which the power law through ``(x0, y0)`` with exponent
+  ``slope.value`` reaches ``target``: ``x0 (target / y0)^(1 / k)``. None when
+  the slope is missing, zero, or points away from the target (a claim that
+  the fit says is never reached at any larger x)."""
+  y0 = finite(y0)
+  if not slope.ok or y0 is None or y0 <= 0 or target <= 0 or slope.value == 0:
+    return None
+  x = x0 * (target / y0) ** (1.0 / slope.value)
+  return x if math.isfinite(x) and x > 0 else None
+
+
 # --------------------------------------------------------------------------
 # Verdicts
+
+NOT_TESTABLE = "not testable at these sizes"
+OUTCOMES = ("yes", "no", "undecided", NOT_TESTABLE)
 
 
 class Verdict(NamedTuple):
@@ -182,16 +203,41 @@ class Verdict(NamedTuple):
   - ``criterion``: the rule itself, as text (e.g. "95% interval of the
     slope below 0").
   - ``holds``: True/False, or None when the data cannot decide.
+  - ``claim``: the paper's statement it tests (``lab.claims``), or None for a
+    jaxrnn diagnostic.
+  - ``regime``: with a claim, the conditions the statement needs and whether
+    the run met them (required with a claim).
   """
 
   rule: str
   measured: str
   criterion: str
   holds: bool | None
+  claim: Claim | None = None
+  regime: Regime | None = None
+
+  @property
+  def about_paper(self) -> bool:
+    return self.claim is not None
 
   @property
   def outcome(self) -> str:
+    """ "yes" / "no" / "undecided", or "not testable at these sizes" for a
+    paper claim whose regime the run did not meet."""
+    if self.claim is not None and self.regime is not None and not self.regime.met:
+      return NOT_TESTABLE
     return {True: "yes", False: "no", None: "undecided"}[self.holds]
+
+  def source(self) -> str:
+    """The table cell naming the source: the quoted claim, or "jaxrnn diagnostic"."""
+    return self.claim.cite() if self.claim is not None else "jaxrnn diagnostic"
+
+
+def about(verdict: Verdict, claim: Claim, regime: Regime) -> Verdict:
+  """``verdict`` as a test of the paper's ``claim`` in ``regime``."""
+  if not isinstance(claim, Claim) or not isinstance(regime, Regime):
+    raise TypeError("about() takes a lab.Claim and a lab.Regime")
+  return verdict._replace(claim=claim, regime=regime)
 
 
 def slope_verdict(
@@ -202,6 +248,8 @@ def slope_verdict(
   above: float | None = None,
   near: float | None = None,
   tol: float = 0.0,
+  claim: Claim | None = None,
+  regime: Regime | None = None,
 ) -> Verdict:
   """A verdict on a fitted slope using its 95% interval.
 
@@ -209,7 +257,13 @@ def slope_verdict(
   it lies at or above c), ``above=c`` (mirror), ``near=c`` (holds iff
   ``|k - c| <= tol`` and the interval meets [c - tol, c + tol]; fails iff the
   interval misses it). Undecided otherwise or when the slope is NaN.
+  ``claim`` and ``regime`` as in ``Verdict``.
   """
+  v = _slope_verdict(rule, slope, below=below, above=above, near=near, tol=tol)
+  return v if claim is None else about(v, claim, regime)
+
+
+def _slope_verdict(rule, slope, *, below, above, near, tol) -> Verdict:
   if sum(v is not None for v in (below, above, near)) != 1:
     raise ValueError("give exactly one of below=, above=, near=")
   measured = f"slope {slope.fmt()} (95% interval, {slope.n_x} points"
@@ -243,9 +297,16 @@ def threshold_verdict(
   above: float | None = None,
   spec: str = ".3g",
   what: str = "",
+  claim: Claim | None = None,
+  regime: Regime | None = None,
 ) -> Verdict:
   """Holds iff the finite ``value`` is < ``below`` (or > ``above``);
-  undecided when it is missing."""
+  undecided when it is missing. ``claim`` and ``regime`` as in ``Verdict``."""
+  v = _threshold_verdict(rule, value, below=below, above=above, spec=spec, what=what)
+  return v if claim is None else about(v, claim, regime)
+
+
+def _threshold_verdict(rule, value, *, below, above, spec, what) -> Verdict:
   if (below is None) == (above is None):
     raise ValueError("give exactly one of below=, above=")
   v = finite(value)
@@ -256,27 +317,58 @@ def threshold_verdict(
   return Verdict(rule, f"{v:{spec}}", crit, bool(holds))
 
 
+VERDICT_HEADER = ("claim tested", "source", "regime", "measured", "rule", "holds?")
+
+
 def verdict_table(verdicts: Sequence[Verdict]) -> str:
-  """The verdicts as a markdown table (rule, measured, criterion, outcome)."""
-  rows = [[v.rule, v.measured, v.criterion, f"**{v.outcome}**"] for v in verdicts]
-  return markdown_table(["claim tested", "measured", "rule", "holds?"], rows)
+  """The verdicts as a markdown table: what is tested, its source (the
+  paper's words with their location, or "jaxrnn diagnostic"), the regime the
+  statement needs (paper claims), the measured value, the rule, the outcome.
+  A paper claim without a regime is refused."""
+  rows = []
+  for v in verdicts:
+    if v.claim is not None and v.regime is None:
+      raise ValueError(f"verdict {v.rule!r} names a paper claim but no regime")
+    regime = v.regime.fmt() if v.regime is not None else "—"
+    rows.append([v.rule, v.source(), regime, v.measured, v.criterion, f"**{v.outcome}**"])
+  return markdown_table(list(VERDICT_HEADER), rows)
 
 
 def read_verdicts(summary: str) -> list[dict]:
   """The rows of a summary's ``## Verdicts`` section (as ``verdict_table``
-  writes it): ``[{"claim", "measured", "rule", "holds"}]`` with ``holds`` one
-  of ``"yes"``, ``"no"``, ``"undecided"``. For tools and tests that read
-  summaries back (``tools/paper_table.py``)."""
+  writes it): ``[{"claim", "source", "regime", "measured", "rule", "holds",
+  "paper"}]`` with ``holds`` one of ``OUTCOMES`` and ``paper`` True when the
+  row tests a statement of the paper. For tools and tests that read summaries
+  back (``tools/paper_table.py``, ``jaxrnn report``)."""
   rows, on = [], False
   for line in summary.splitlines():
     if line.startswith("## "):
       on = line.strip() == "## Verdicts"
     elif on and line.startswith("| ") and not line.startswith("| ---"):
-      cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-      if len(cells) >= 4 and cells[-1].startswith("**"):
-        claim, measured, rule, holds = cells[0], cells[1], cells[2], cells[-1].strip("*")
-        rows.append({"claim": claim, "measured": measured, "rule": rule, "holds": holds})
+      cells = [c.strip() for c in re.split(r"(?<!\\) \| ", line.strip().strip("|").strip())]
+      if len(cells) == len(VERDICT_HEADER) and cells[-1].startswith("**"):
+        claim, source, regime, measured, rule, holds = cells
+        rows.append(
+          {
+            "claim": claim,
+            "source": source,
+            "regime": regime,
+            "measured": measured,
+            "rule": rule,
+            "holds": holds.strip("*"),
+            "paper": source != "jaxrnn diagnostic",
+          }
+        )
   return rows
+
+
+def tally(rows: Iterable[dict]) -> dict[str, int]:
+  """How many rows have each outcome (``OUTCOMES``), for rows as
+  ``read_verdicts`` returns them."""
+  out = dict.fromkeys(OUTCOMES, 0)
+  for r in rows:
+    out[r["holds"]] = out.get(r["holds"], 0) + 1
+  return out
 
 
 # --------------------------------------------------------------------------
