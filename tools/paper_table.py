@@ -1,11 +1,12 @@
-"""The paper-scale claim table: every verdict of every experiment's ``paper``
+"""The paper-scale claim tables: every verdict of every experiment's ``paper``
 summary under ``docs/paper-scale/``, as computed by the experiments (nothing
 here judges anything; it only collects the verdict tables).
 
-Writes ``docs/paper-scale/index.md`` (the table, timings, environment) and the
-README block between ``<!-- paper-scale:begin -->`` and
-``<!-- paper-scale:end -->``. ``tests/test_paper_scale.py`` checks that both
-match the committed summaries.
+Writes ``docs/paper-scale/index.md`` (timings, environment, then two tables:
+the paper's claims, each quoted with its location and regime, and the jaxrnn
+diagnostics, with separate tallies) and the README's headline between
+``<!-- paper-scale:begin -->`` and ``<!-- paper-scale:end -->``.
+``tests/test_paper_scale.py`` checks that both match the committed summaries.
 
     python tools/paper_table.py            # rewrite both
     python tools/paper_table.py --check    # exit 1 if either is stale
@@ -73,28 +74,44 @@ def _fmt_time(s: int | None) -> str:
   return "not run" if s is None else f"{s / 60:.1f} min"
 
 
+PAPER_KINDS = ("yes", "not testable at these sizes", "no", "undecided")
+DIAG_KINDS = ("yes", "no", "undecided")
+
+
+def _count(rows, paper: bool) -> dict[str, int]:
+  kinds = PAPER_KINDS if paper else DIAG_KINDS
+  return {k: sum(r["holds"] == k and r["paper"] == paper for r in rows) for k in kinds}
+
+
+def tally_text(rows) -> tuple[str, str]:
+  """The two tallies as sentences: the paper's claims, then the diagnostics."""
+  p, d = _count(rows, True), _count(rows, False)
+  paper = (
+    f"{sum(p.values())} verdicts on the paper's claims: {p['yes']} hold, "
+    f"{p['not testable at these sizes']} not testable at these sizes, {p['no']} do not hold, "
+    f"{p['undecided']} undecided"
+  )
+  diag = (
+    f"{sum(d.values())} jaxrnn diagnostics: {d['yes']} hold, {d['no']} do not, "
+    f"{d['undecided']} undecided"
+  )
+  return paper, diag
+
+
 def readme_block(exps, times) -> str:
-  lines = [
-    "| claim (paper) | experiment | measured at paper scale | holds? |",
-    "| --- | --- | --- | --- |",
-  ]
-  for e in exps:
-    link = f"[`{e['name']}`](docs/paper-scale/{e['name']}/paper/summary.md)"
-    if not e["ran"]:
-      lines.append(f"| — | {link} | not run | — |")
-    for r in e["rows"]:
-      lines.append(f"| {r['claim']} | {link} | {r['measured']} | **{r['holds']}** |")
-  n = sum(len(e["rows"]) for e in exps)
-  count = {k: sum(r["holds"] == k for e in exps for r in e["rows"]) for k in ("yes", "no")}
+  rows = [r for e in exps for r in e["rows"]]
+  paper, diag = tally_text(rows)
   total = sum(t["wall_s"] for t in times.values())
-  lines += [
-    "",
-    f"{n} verdicts: {count['yes']} hold, {count['no']} do not, "
-    f"{n - count['yes'] - count['no']} undecided. Wall time of the ten `paper` runs "
-    f"one after the other: {_fmt_time(total if times else None)} "
-    f"(longest: {_longest(times)}); per experiment in "
+  not_run = [e["name"] for e in exps if not e["ran"]]
+  lines = [
+    f"At paper scale, **{paper}**; beside them, {diag} (hypotheses of ours, labelled so).",
+    f"Wall time of the ten `paper` runs one after the other: "
+    f"{_fmt_time(total if times else None)} (longest: {_longest(times)}).",
+    "Every verdict, its quote of the paper, its regime and its rule: "
     "[docs/paper-scale](docs/paper-scale/index.md).",
   ]
+  if not_run:
+    lines.append("Not run: " + ", ".join(f"`{n}`" for n in not_run) + ".")
   return "\n".join(lines)
 
 
@@ -107,6 +124,8 @@ def _longest(times) -> str:
 
 def index_page(exps, times) -> str:
   env = next((e["env"] for e in exps if e["env"]), {})
+  rows = [r for e in exps for r in e["rows"]]
+  paper, diag = tally_text(rows)
   lines = [
     "# Paper scale",
     "",
@@ -118,32 +137,57 @@ def index_page(exps, times) -> str:
     "Records (`results.jsonl`), figures and summaries are committed beside this page;",
     "each verdict below is copied from its summary, where the rule that computed it is stated.",
     "",
-    "Wall times are upper bounds: other jobs (tests, builds) shared the 2 cores during",
-    "these runs; the last column is the 1-minute load average when each run ended",
-    "(2 would be a fully used, uncontended machine).",
+    "Two kinds of verdict. A row of the first table tests a statement of the paper: it",
+    "quotes the main text with its location and states the regime the statement needs",
+    "(ε_x < 1/L, widths, λ, η, T, N) and whether the run met it; a claim tested outside",
+    "its regime reads *not testable at these sizes*, never *no*. A row of the second",
+    "table is a jaxrnn diagnostic: a rate we derived, a threshold we chose or a comparison",
+    "the paper does not make.",
     "",
-    "| experiment | wall time | exit | load at the end | verdicts (hold / do not / undecided) |",
-    "| --- | --- | --- | --- | --- |",
+    f"- **{paper}.**",
+    f"- {diag}.",
+    "",
+    "Wall times are upper bounds when other jobs shared the 2 cores; the load column is",
+    "the 1-minute load average when each run ended (2 would be a fully used, uncontended",
+    "machine).",
+    "",
+    "| experiment | wall time | exit | load at the end | paper claims (hold / not testable / "
+    "do not / undecided) | diagnostics (hold / do not / undecided) |",
+    "| --- | --- | --- | --- | --- | --- |",
   ]
   for e in exps:
     t = times.get(e["name"], {})
-    rows = e["rows"]
-    k = [sum(r["holds"] == v for r in rows) for v in ("yes", "no")]
+    p, d = _count(e["rows"], True), _count(e["rows"], False)
     lines.append(
       f"| [`{e['name']}`]({e['name']}/paper/summary.md) | {_fmt_time(t.get('wall_s'))} | "
-      f"{t.get('rc', '—')} | {t.get('load') or '—'} | {k[0]} / {k[1]} / {len(rows) - sum(k)} |"
+      f"{t.get('rc', '—')} | {t.get('load') or '—'} | {' / '.join(map(str, p.values()))} | "
+      f"{' / '.join(map(str, d.values()))} |"
     )
-  lines += ["", "## Every verdict", ""]
+  lines += ["", "## The paper's claims", ""]
   lines += [
-    "| claim (paper) | experiment | measured | rule | holds? |",
+    "| claim tested | the paper says | regime | experiment | measured | rule | holds? |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  ]
+  for e in exps:
+    for r in e["rows"]:
+      if r["paper"]:
+        lines.append(
+          f"| {r['claim']} | {r['source']} | {r['regime']} | "
+          f"[`{e['name']}`]({e['name']}/paper/summary.md) | {r['measured']} | {r['rule']} | "
+          f"**{r['holds']}** |"
+        )
+  lines += ["", "## jaxrnn diagnostics", ""]
+  lines += [
+    "| diagnostic | experiment | measured | rule | holds? |",
     "| --- | --- | --- | --- | --- |",
   ]
   for e in exps:
     for r in e["rows"]:
-      lines.append(
-        f"| {r['claim']} | [`{e['name']}`]({e['name']}/paper/summary.md) | {r['measured']} | "
-        f"{r['rule']} | **{r['holds']}** |"
-      )
+      if not r["paper"]:
+        lines.append(
+          f"| {r['claim']} | [`{e['name']}`]({e['name']}/paper/summary.md) | {r['measured']} | "
+          f"{r['rule']} | **{r['holds']}** |"
+        )
   return "\n".join(lines) + "\n"
 
 
