@@ -521,3 +521,46 @@ def test_unstable_discrete_steps_diverge_like_the_iteration():
   np.testing.assert_allclose(np.asarray(fte), want_te, rtol=1e-6)
   assert np.abs(want_tr).max() > 1e3  # it did diverge
   assert not np.all(np.isfinite(np.asarray(f_inf)))
+
+
+# --------------------------------------------------------------------------
+# Boundary cases: parallel, antiparallel and zero-norm steps
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_kernels_are_exact_at_parallel_antiparallel_and_zero_steps(dtype):
+  """theta = 0 and theta = pi are the ends where the angle is most sensitive
+  to rounding; at exactly those ends the values are known in closed form:
+  kappa_0 = 1/2 (parallel, equal norms) or 0 (antiparallel), kappa_1 = a or 0.
+  x and -x at L = 1: NTK = 2 kappa_0 S = 0, NNGP = 2 kappa_1 = 0; x with itself:
+  the diagonal sums; a zero step leaves everything at 0."""
+  with jax.enable_x64(dtype == jnp.float64):
+    x = jnp.asarray([[[0.3, 0.4, 0.5]]], dtype)
+    tol = 1e-6 if dtype == jnp.float32 else 1e-15
+    for f in (infinite_width_ntk, infinite_width_nngp):
+      assert abs(float(f(x, -x)[0, 0])) <= tol, f
+    assert float(infinite_width_ntk(x, x)[0, 0]) == pytest.approx(0.5, abs=tol)
+    assert float(infinite_width_nngp(x, x)[0, 0]) == pytest.approx(1.0, abs=tol)
+    # antiparallel first token, identical second: step 2 sees K^(1) = 0 exactly,
+    # so S^(2) = |x2|^2 and the NTK is 2 kappa_0(S^(2)) S^(2) with the angle of
+    # (a, b, c) = (|x1|^2 + |x2|^2, same, |x2|^2); from float64 NumPy:
+    x2 = jnp.asarray([[[0.3, 0.4, 0.5], [1.0, 2.0, 3.0]]], dtype)
+    y2 = x2.at[:, 0].multiply(-1)
+    a, c = 0.5 + 14.0, 14.0
+    theta = np.arccos(c / a)
+    want = 2 * (np.pi - theta) / (2 * np.pi) * c
+    got = float(infinite_width_ntk(x2, y2)[0, 0])
+    assert got == pytest.approx(want, rel=1e-5 if dtype == jnp.float32 else 1e-12)
+    zeros = jnp.zeros((1, 2, 3), dtype)
+    assert float(infinite_width_ntk(zeros, zeros)[0, 0]) == 0.0
+    assert float(infinite_width_ntk(x2, zeros)[0, 0]) == 0.0
+
+
+def test_kernel_gradients_are_finite_at_the_boundary():
+  x = jnp.asarray([[[0.0, 0.0, 0.0], [0.3, 0.4, 0.5], [1.0, 2.0, 3.0]]])
+  for f in (infinite_width_ntk, infinite_width_nngp):
+    for other in (lambda v: v, lambda v: -v, jnp.zeros_like):
+      g = jax.grad(lambda v, f=f, other=other: jnp.sum(f(v, other(v))))(x)
+      assert bool(jnp.all(jnp.isfinite(g))), (f, other)
+    g0 = jax.grad(lambda v, f=f: jnp.sum(f(v, v)))(jnp.zeros((1, 2, 3)))
+    assert bool(jnp.all(jnp.isfinite(g0)))

@@ -137,19 +137,25 @@ prefixes then have ``Delta = 0`` and ``theta = 0`` exactly (so the diagonal
 is the sum of squared norms of the docstring to rounding of sums), and
 close pairs get their angle from the distance of their tokens instead of
 from a cosine near 1 (float32 results agree with a float64 evaluation to
-~1e-7 relative for Def. 3.1 sequences and for pairs 1e-3 apart). What remains
-at ``sqrt(eps)``: pairs that are parallel with *different* norms
-(x' = c x, c != 1) and (near-)antiparallel pairs, whose angle is found to a
-few ``sqrt(eps)`` (2 kappa_0 off by up to ~3e-4 per step in float32, ~1e-8
-in float64). No value is NaN for any finite input.
+~1e-7 relative for Def. 3.1 sequences and for pairs 1e-3 apart). The other
+end, theta near pi, has the same square-root sensitivity in ``1 + cos
+theta``; the recursion also carries the squared sum ``|x^(l) + x'^(l)|^2 +
+|h^(l-1) + h'^(l-1)|^2`` (no cancellation: ``|h + h'|^2 >= |h|^2 + |h'|^2``
+since ``kappa_1 >= 0``) and reads the angle from ``1 + cos theta`` when theta
+> pi/2, so exactly antiparallel tokens give ``kappa_0 = 0`` and ``kappa_1 =
+0`` to rounding (the NTK of x and -x at L = 1 is 0, not -2e-9). What remains
+at ``sqrt(eps)``: pairs that are parallel or antiparallel with *different*
+norms (x' = c x, |c| != 1), whose angle is found to a few ``sqrt(eps)``
+(2 kappa_0 off by up to ~3e-4 per step in float32, ~1e-8 in float64). No
+value is NaN for any finite input.
 
-The kernels are continuous in the inputs, but ``kappa_0`` has a square-root
-singularity at ``theta = 0`` (``d kappa_0 / d cos theta`` is infinite
-there), so the NTK is not differentiable in the inputs at exactly parallel
-pairs (e.g. on the diagonal of a Gram matrix), and automatic differentiation
-through ``arcsin`` returns non-finite values there for the NNGP as well
-(although ``kappa_1`` itself is C^1); away from parallel pairs ``jax.grad``
-is finite.
+The kernels are continuous in the inputs, but theta grows like the
+distance to the nearest parallel or antiparallel configuration, so the NTK
+has a kink there (e.g. on the diagonal of a Gram matrix) and is not
+differentiable in the inputs at exactly such pairs. ``jax.grad`` returns a
+finite value everywhere: at the kink the angle's term is taken as 0, the
+midpoint of its one-sided derivatives (the convention of ``d|t|/dt = 0`` at
+0); elsewhere it is the derivative.
 
 Cost: O(N1 N2 L d) time and O(N1 N2) memory (a ``lax.scan`` over time
 carrying three (N1, N2) arrays; the pairwise token distances are one fused
@@ -191,28 +197,49 @@ def _align(xs1: jax.Array, xs2: jax.Array) -> tuple[jax.Array, jax.Array]:
   return pad(xs1), pad(xs2)
 
 
-def _arccos_step(a, b, dist):
-  """One step of the recursion for variances ``a, b >= 0`` and squared
-  distance ``dist = a + b - 2 c`` (broadcasting). Returns ``(kappa_1,
-  kappa_0, D)`` with ``D = a + b - 2 kappa_1``, the squared distance of the
-  next states, computed without cancellation (0 exactly when a = b and
-  dist = 0), and ``kappa_1 = (a + b - D) / 2`` (exactly a on such pairs);
-  the zero-variance conventions of the module docstring."""
+def _arccos_step(a, b, dist, plus):
+  """One step of the recursion for variances ``a, b >= 0``, squared
+  distance ``dist = a + b - 2 c`` and squared sum ``plus = a + b + 2 c``
+  (broadcasting). Returns ``(kappa_1, kappa_0, D)`` with ``D = a + b - 2
+  kappa_1``, the squared distance of the next states, computed without
+  cancellation (0 exactly when a = b and dist = 0), and ``kappa_1 = (a + b -
+  D) / 2`` (exactly a on such pairs); the zero-variance conventions of the
+  module docstring.
+
+  The angle comes from ``1 - cos theta`` (from ``dist``) when theta <= pi/2
+  and from ``1 + cos theta`` (from ``plus``) otherwise, so that both ends,
+  theta = 0 (parallel) and theta = pi (antiparallel), are exact. At exactly
+  those ends theta has a kink (it grows like the distance to the end), and
+  its gradient is taken as 0 there, the midpoint of the one-sided
+  derivatives, so ``jax.grad`` stays finite."""
   pi = jnp.pi
   pos = (a > 0) & (b > 0)
-  sa, sb = jnp.sqrt(jnp.maximum(a, 0)), jnp.sqrt(jnp.maximum(b, 0))
+  # square roots with a finite gradient at a zero variance (a zero-norm step)
+  sa = jnp.where(a > 0, jnp.sqrt(jnp.where(a > 0, a, 1)), 0)
+  sb = jnp.where(b > 0, jnp.sqrt(jnp.where(b > 0, b, 1)), 0)
   root = jnp.where(pos, sa * sb, 1)  # a safe value where a variance is 0
   # (sqrt a - sqrt b)^2, the squared distance of two parallel vectors
   gap2 = jnp.where(pos, (a - b) ** 2 / jnp.where(pos, sa + sb, 1) ** 2, 0)
-  rho = jnp.clip((dist - gap2) / (2 * root), 0, 2)  # 1 - cos(theta)
-  theta = 2 * jnp.arcsin(jnp.sqrt(rho / 2))
-  cos, sin = 1 - rho, jnp.sin(theta)
+  minus = jnp.clip((dist - gap2) / (2 * root), 0, 2)  # 1 - cos(theta)
+  plus_c = jnp.clip((plus - gap2) / (2 * root), 0, 2)  # 1 + cos(theta)
+  near0 = minus <= plus_c
+  # the smaller one, in [0, 1]; 0 where a variance is 0 (the conventions below
+  # then set kappa_0 and D, and no gradient flows through an unused angle)
+  r = jnp.where(pos, jnp.where(near0, minus, plus_c), 0)
+  nz = r > 0
+  half = jnp.where(nz, 2 * jnp.arcsin(jnp.sqrt(jnp.where(nz, r, 1) / 2)), 0)
+  theta = jnp.where(near0, half, pi - half)
+  rho = jnp.where(near0, minus, 2 - plus_c)  # 1 - cos(theta)
+  cos, sin = 1 - rho, jnp.sin(half)  # sin(pi - half) = sin(half)
   # kappa_1 = sqrt(ab) (sin + (pi - theta) cos) / pi = sqrt(ab) (1 - h) with
   # h = rho + (theta cos - sin) / pi >= 0, so D = (sqrt a - sqrt b)^2 + 2 sqrt(ab) h.
-  h = jnp.maximum(rho + (theta * cos - sin) / pi, 0)
+  # At theta = pi, kappa_1 = 0 exactly: h = 1.
+  h = jnp.where(near0 | nz, jnp.maximum(rho + (theta * cos - sin) / pi, 0), 1)
   D = jnp.where(pos, gap2 + 2 * root * h, a + b)
-  k1 = (a + b - D) / 2
-  k0 = (pi - theta) / (2 * pi)
+  # (a + b - D) / 2 = sqrt(ab) (1 - h): the first form is exactly a on identical
+  # pairs, the second exactly 0 on antiparallel ones.
+  k1 = jnp.where(near0 | ~pos, (a + b - D) / 2, root * (1 - h))
+  k0 = jnp.where(near0, pi - half, half) / (2 * pi)
   zero_a, zero_b = a <= 0, b <= 0
   k0 = jnp.where(zero_a & zero_b, 1, jnp.where(zero_a | zero_b, 0.5, k0))
   return k1, k0, D
@@ -226,16 +253,22 @@ def _kernels(xs1: jax.Array, xs2: jax.Array) -> tuple[jax.Array, jax.Array]:
   norms2 = jnp.cumsum(jnp.sum(xs2**2, axis=-1), axis=1)
 
   def step(carry, inputs):
-    _, D, T = carry  # D: |h^(l-1) - h'^(l-1)|^2 in the limit
-    x1, x2, a, b = inputs
+    K, D, T = carry  # K, D: <h, h'> and |h^(l-1) - h'^(l-1)|^2 in the limit
+    x1, x2, a, b, a0, b0 = inputs
     a, b = a[:, None], b[None, :]
     dist = jnp.sum((x1[:, None, :] - x2[None, :, :]) ** 2, axis=-1) + D
+    # |h + h'|^2 = |h|^2 + |h'|^2 + 2 K >= |h|^2 + |h'|^2: no cancellation
+    plus = jnp.sum((x1[:, None, :] + x2[None, :, :]) ** 2, axis=-1) + (a0[:, None] + b0[None, :])
+    plus = plus + 2 * K
     S = (a + b - dist) / 2  # S^(l)(x, x')
-    k1, k0, D = _arccos_step(a, b, dist)
+    k1, k0, D = _arccos_step(a, b, dist, plus)
     return (k1.astype(dtype), D.astype(dtype), (2 * k0 * (S + T)).astype(dtype)), None
 
   zero = jnp.zeros((xs1.shape[0], xs2.shape[0]), dtype)
-  inputs = (jnp.swapaxes(xs1, 0, 1), jnp.swapaxes(xs2, 0, 1), norms1.T, norms2.T)
+  # S^(l-1)(x, x), the squared norm of h^(l-1) in the limit (0 before step 1)
+  prev1 = jnp.pad(norms1, ((0, 0), (1, 0)))[:, :-1]
+  prev2 = jnp.pad(norms2, ((0, 0), (1, 0)))[:, :-1]
+  inputs = (jnp.swapaxes(xs1, 0, 1), jnp.swapaxes(xs2, 0, 1), norms1.T, norms2.T, prev1.T, prev2.T)
   (K, _, T), _ = lax.scan(step, (zero, zero, zero), inputs)
   return K, T
 
