@@ -29,6 +29,7 @@ from jaxrnn._src.training import (
   model_output,
   optimizer,
   practical_schedule,
+  predict,
   sign_accuracy,
   squared_loss,
   stable_step_size,
@@ -38,6 +39,7 @@ from jaxrnn._src.training import (
 
 __all__ = [
   "train",
+  "predict",
   "init_and_train",
   "TrainResult",
   "Optimizer",

@@ -105,15 +105,17 @@ def clipped_squared_loss(z: jax.Array, y: jax.Array) -> jax.Array:
 
 
 def squared_loss(z: jax.Array, y: jax.Array) -> jax.Array:
-  """Plain squared loss ``mean_s (z_s - y_s)^2 / 2`` (not Lipschitz; for
-  practical runs only)."""
+  """Half the squared error, ``mean_s (z_s - y_s)^2 / 2`` (not Lipschitz; for
+  practical runs only). A ``TrainResult.eval_loss`` under ``loss="squared"``
+  is therefore half the mean squared error; ``TrainResult.eval_mse`` is the
+  mean squared error itself, whatever the loss."""
   return 0.5 * jnp.mean((z - y) ** 2)
 
 
 LOSSES: dict[str, Callable[[jax.Array, jax.Array], jax.Array]] = {
   "logistic": logistic_loss,
   "clipped_squared": clipped_squared_loss,
-  "squared": squared_loss,
+  "squared": squared_loss,  # half the squared error (see squared_loss)
 }
 
 
@@ -232,6 +234,9 @@ def optimizer(name: str, **hyperparams) -> Optimizer:
   return spec
 
 
+_optimizer_spec = optimizer  # ``train``'s argument of the same name shadows it
+
+
 # --------------------------------------------------------------------------
 # Training loop
 
@@ -245,12 +250,19 @@ class TrainResult(NamedTuple):
   - ``delta``: ``RNNParams(W'_T, A'_T, zeros_like(B))``.
   - ``train_loss``: (num_evals,) mean minibatch objective over each chunk of
     ``eval_every`` steps (NaN for chunks at or after divergence).
-  - ``eval_loss``, ``eval_accuracy``: (num_evals + 1,) mean loss and sign
+  - ``eval_loss``, ``eval_accuracy``: (num_evals + 1,) mean loss G and sign
     accuracy on the evaluation set before training (entry 0) and after each
-    chunk (NaN after divergence).
+    chunk (NaN after divergence). Under ``loss="squared"`` G is half the
+    squared error.
+  - ``eval_mse``: (num_evals + 1,) mean squared error ``mean |z - y|^2 /
+    d_out`` on the evaluation set, whatever the loss (NaN after divergence).
   - ``monitor``: the ``monitor`` pytree stacked over the num_evals + 1
     evaluation times (None when no monitor is given).
   - ``diverged``: bool; ``diverged_step``: first bad step (0-based), -1 if none.
+  - ``init``: the ``params`` given to ``train`` (the initialization), so that
+    ``predict(result, xs)`` needs nothing else.
+  - ``scale``: the lambda the run used; ``eta``: the SGD step when
+    ``train`` chose it (``optimizer=None``), else NaN.
   """
 
   params: RNNParams
@@ -261,6 +273,43 @@ class TrainResult(NamedTuple):
   monitor: Any
   diverged: jax.Array
   diverged_step: jax.Array
+  eval_mse: jax.Array = None
+  init: RNNParams | None = None
+  scale: jax.Array | None = None
+  eta: jax.Array | None = None
+
+
+def predict(result: TrainResult, xs: jax.Array, *, model: str = "rnn") -> jax.Array:
+  """What the trained model outputs on one sequence ``xs`` (L, d): the
+  ``model_output`` of ``train`` with the run's initialization, update and
+  lambda, ``scale * F_rnn(x; W + W', A + A')`` (``model="rnn"``) or its
+  pseudo-network ``scale * (F_rnn(x; W, A) + F(x; W', A'))``
+  (``model="pseudo"``, Eq. 4). Batch with ``jax.vmap``.
+
+  **Returns:** (d_out,). Cost: one forward pass (a jvp for the pseudo-network).
+
+  Example::
+
+    >>> import jax, jaxrnn
+    >>> from jaxrnn import training
+    >>> k = jax.random.split(jax.random.key(0), 3)
+    >>> p = jaxrnn.init_params(k[0], 32, 4, 1)
+    >>> seq = lambda kk: jaxrnn.random_normalized_sequence(kk, 5, 4, 0.5)
+    >>> xs = jax.vmap(seq)(jax.random.split(k[1], 16))
+    >>> res = training.train(k[2], p, xs, xs[:, 2, 0], steps=20, loss="squared")
+    >>> z = jax.vmap(lambda x: training.predict(res, x))(xs)
+    >>> z.shape, bool(jax.numpy.allclose(jax.numpy.mean((z[:, 0] - xs[:, 2, 0]) ** 2),
+    ...                                   res.eval_mse[-1], rtol=1e-4))
+    ((16, 1), True)
+  """
+  if result.init is None or result.scale is None:
+    raise ValueError("predict needs a TrainResult from train (with its init and scale)")
+  if jnp.ndim(result.scale) != 0:
+    raise ValueError(
+      "predict takes the TrainResult of one run; index a sweep's result first "
+      "(jax.tree.map(lambda a: a[i], result))"
+    )
+  return model_output(result.init, result.delta, xs, model=model, scale=result.scale)
 
 
 def _as_labels(ys: jax.Array, n: int, d_out: int, name: str) -> jax.Array:
@@ -310,7 +359,7 @@ def train(
   eval_xs: jax.Array | None = None,
   eval_ys: jax.Array | None = None,
   *,
-  optimizer: Optimizer | optax.GradientTransformation,
+  optimizer: Optimizer | optax.GradientTransformation | None = None,
   steps: int,
   loss: str | Callable[[jax.Array, jax.Array], jax.Array] = "logistic",
   batch_size: int = 1,
@@ -351,7 +400,10 @@ def train(
     estimate); ``None`` uses the training data.
   - ``optimizer``: an ``Optimizer`` spec, e.g. ``optimizer("sgd",
     learning_rate=eta)`` (Thm. 3.1) or ``optimizer("rmsprop",
-    learning_rate=1e-3)``, or any ``optax.GradientTransformation``.
+    learning_rate=1e-3)``, or any ``optax.GradientTransformation``. None
+    (default): SGD with the step read from the measured kernel,
+    ``kernel_step_size(params, xs, scale=scale, batch_size=batch_size).eta``
+    (stable by construction; recorded in ``TrainResult.eta``).
   - ``steps``: number of optimizer steps T.
   - ``loss``: "logistic", "clipped_squared", "squared", or a callable
     ``G(z (d_out,), y (d_out,)) -> scalar``.
@@ -395,6 +447,17 @@ def train(
     raise ValueError(f"eval_every={eval_every} must divide steps={steps}")
   if model not in MODELS:
     raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+  eta = jnp.asarray(jnp.nan, params.W.dtype)
+  if optimizer is None:
+    if params.B.shape[0] != 1:
+      raise ValueError("optimizer=None reads the step from the NTK, which needs d_out = 1")
+    rows = jnp.asarray(xs)
+    if num_train is not None:
+      if not checks.is_concrete(num_train):
+        raise ValueError("with a traced num_train, give the optimizer (its step) explicitly")
+      rows = rows[: int(num_train)]
+    eta = kernel_step_size(params, rows, scale=scale, batch_size=batch_size).eta
+    optimizer = _optimizer_spec("sgd", learning_rate=eta)
   if isinstance(optimizer, Optimizer):
     opt_static = (optimizer.name, optimizer.static, tuple(k for k, _ in optimizer.numeric))
     opt_numeric = {k: jnp.asarray(v, params.W.dtype) for k, v in optimizer.numeric}
@@ -430,9 +493,10 @@ def train(
   max_loss = jnp.asarray(max_loss, params.W.dtype)
   statics = dict(opt_static=opt_static, steps=steps, G=G, batch_size=batch_size, model=model)
   statics.update(eval_every=eval_every, monitor=monitor)
-  return _train_jit(
+  res = _train_jit(
     key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, opt_numeric, max_loss, **statics
   )
+  return res._replace(init=params, scale=jnp.asarray(scale, params.W.dtype), eta=eta)
 
 
 def _build_optimizer(opt_static, opt_numeric) -> optax.GradientTransformation:
@@ -485,12 +549,13 @@ def _train_jit(
     z = out(delta, eval_xs)
     el = jnp.mean(jax.vmap(G)(z, eval_ys))
     acc = jnp.mean(jax.vmap(sign_accuracy)(z, eval_ys))
+    mse = jnp.mean((z - eval_ys) ** 2)
     mon = None
     if monitor is not None:
       mon = monitor(
         params, RNNParams(trainable["W"], trainable["A"], jnp.zeros_like(params.B)), eval_xs
       )
-    return el, acc, mon
+    return el, (acc, mse), mon
 
   def step(carry, inputs):
     trainable, opt_state, diverged, div_step = carry
@@ -512,7 +577,8 @@ def _train_jit(
     carry, values = lax.scan(step, carry, (ts, ks))
     el, acc, mon = evaluate(carry[0])
     div = carry[2]
-    return carry, (jnp.mean(values), jnp.where(div, nan, el), jnp.where(div, nan, acc), mon)
+    acc = jax.tree.map(lambda a: jnp.where(div, nan, a), acc)
+    return carry, (jnp.mean(values), jnp.where(div, nan, el), acc, mon)
 
   trainable0 = {"W": jnp.zeros_like(params.W), "A": jnp.zeros_like(params.A)}
   carry0 = (trainable0, optimizer.init(trainable0), jnp.asarray(False), jnp.asarray(-1, jnp.int32))
@@ -527,10 +593,11 @@ def _train_jit(
     delta=RNNParams(trainable["W"], trainable["A"], jnp.zeros_like(params.B)),
     train_loss=tl,
     eval_loss=cat(el0, el),
-    eval_accuracy=cat(acc0, acc),
+    eval_accuracy=cat(acc0[0], acc[0]),
     monitor=mon,
     diverged=diverged,
     diverged_step=div_step,
+    eval_mse=cat(acc0[1], acc[1]),
   )
 
 
