@@ -13,6 +13,7 @@ import pytest
 
 import jaxrnn
 from jaxrnn import experiments as runner
+from jaxrnn import lab
 from jaxrnn.experiments import invertibility as inv
 
 TINY = dict(ms=(16, 32), Ls=(3, 4), eps_xs=(0.05,), num_seeds=2, num_sequences=4, num_train=8)
@@ -30,6 +31,7 @@ def test_runs_reports_and_resumes(tmp_path):
   assert len(records) == len(inv.points(cfg))
   # Records keep every seed: (num_seeds, len(Ls)).
   assert np.asarray(records[0]["pattern/token"]).shape == (2, 2)
+  assert np.asarray(records[0]["centred/token"]).shape == (2, 2)
   assert "## Verdicts" in summary and "Design choices" in summary
   assert (tmp_path / "invertibility.png").exists()
   records2, summary2 = runner.run_experiment(exp, cfg, tmp_path, preset="quick", progress=False)
@@ -71,15 +73,47 @@ def test_per_seed_matches_numpy():
     base = np.zeros((L, d))
     base[0, -1] = base[-1, -1] = 1.0
     wbar = ref.inversion_matrix(W, A, base)
-    tok, linf = [], []
+    tok, linf, ctok = [], [], []
     for s in range(n):
       xs = ref.normalize(xbar[s, : L - 2], eps)
       h = ref.hidden_states(W, A, xs)[-1]
       err = np.abs((wbar.T @ h).reshape(L, d) - xs)
       tok.append(err[1:-1, :-1].max())
       linf.append(err.max())
+      cerr = np.abs(_np_centred(W, A, base, xs) - xs)
+      ctok.append(cerr[1:-1, :-1].max())
     np.testing.assert_allclose(float(out["pattern/token"][i]), np.mean(tok), rtol=1e-8)
     np.testing.assert_allclose(float(out["pattern/linf"][i]), np.mean(linf), rtol=1e-8)
+    # The centred decoder (the recovery verdicts read it) against Sec. 4.4's
+    # definition written out below, not against the project's code.
+    np.testing.assert_allclose(float(out["centred/token"][i]), np.mean(ctok), rtol=1e-7)
+    assert np.mean(ctok) < np.mean(tok)
+
+
+def _np_centred(W, A, base, xs):
+  """Sec. 4.4 written out in float64 loops: h^(l) = relu(W h^(l-1) + A x^(l));
+  D^(l) the 0/1 pattern of the base sequence; Wbar^[1] = D^(1) A,
+  Wbar^[l] = [D^(l) W Wbar^[l-1], D^(l) A]_r; decode(h) = Wbar^[L]^T h as
+  (L, d); the centred decoder decode(h(x)) - decode(h(base)) + base."""
+  m, d = A.shape
+
+  def states(seq):
+    h, out = np.zeros(m), []
+    for x in seq:
+      h = np.maximum(W @ h + A @ x, 0.0)
+      out.append(h)
+    return out
+
+  prev = [np.zeros(m)] + states(base)[:-1]
+  D = [(W @ hp + A @ x > 0).astype(float) for hp, x in zip(prev, base)]
+  wbar = D[0][:, None] * A
+  for Dl in D[1:]:
+    wbar = np.concatenate([Dl[:, None] * (W @ wbar), Dl[:, None] * A], axis=1)
+
+  def decode(seq):
+    return (wbar.T @ states(seq)[-1]).reshape(len(seq), d)
+
+  return decode(xs) - decode(base) + base
 
 
 # --------------------------------------------------------------------------
@@ -114,7 +148,7 @@ def _records(outcome: str, missing: bool = False):
           per["o"][:, i] = rel / 2.0 * noise
           per["n2"][:, i] = np.log1p(L) * noise
           per["ls"][:, i] = 3.0 * noise
-      for meth, k in (("pattern", "p"), ("oracle", "o"), ("lstsq", "ls")):
+      for meth, k in (("centred", "p"), ("pattern", "p"), ("oracle", "o"), ("lstsq", "ls")):
         rec[f"{meth}/token"] = (per[k] * eps).tolist()
         rec[f"{meth}/linf"] = (per[k] * eps + 0.1).tolist()
         rec[f"{meth}/bias"] = np.full_like(per[k], 0.1).tolist()
@@ -131,7 +165,9 @@ def test_verdicts_flip_on_opposite_records(tmp_path):
   cfg, good = _records("paper")
   _, bad = _records("opposite")
   vg, vb = inv.verdicts(cfg, good), inv.verdicts(cfg, bad)
-  assert len(vg) == len(vb) == 4 + 4 + 2 + 8 + 1
+  # 4 falls-with-m, 4 grows-with-L, curvature, fit exponent, naive, 4 + 4
+  # recoveries, oracle
+  assert len(vg) == len(vb) == 4 + 4 + 1 + 1 + 1 + 8 + 1
   for a, b in zip(vg, vb):
     assert a.rule == b.rule
     assert a.holds is True, a
@@ -204,3 +240,124 @@ def test_fmt_crossing():
   assert inv.fmt_crossing((1.2e4, 5e3, math.inf)) == "1.2e+04 [5e+03, ∞]"
   assert inv.fmt_crossing((2e13, math.nan, math.nan)) == ">1e+12"
   assert inv.fmt_crossing((math.nan,) * 3) == "n/a"
+
+
+# --------------------------------------------------------------------------
+# What each verdict reads, its source and regime; Thm. 4.5's polynomial
+
+
+def _kinds(vs):
+  """Verdict index -> kind, from the rule texts."""
+  out = {}
+  for i, v in enumerate(vs):
+    r = v.rule
+    if r.startswith("centred pattern decoder recovers"):
+      out[i] = "recovery"
+    elif r.startswith("least-squares"):
+      out[i] = "lstsq"
+    elif r.startswith("naive"):
+      out[i] = "naive"
+    elif r.startswith("the base sequence"):
+      out[i] = "oracle"
+    else:
+      out[i] = "centred"  # falls with m, grows with L, curvature, the fit
+  return out
+
+
+def test_each_verdict_reads_the_quantity_it_names():
+  cfg, base_recs = _records("paper")
+  base = inv.verdicts(cfg, base_recs)
+  kinds = _kinds(base)
+  reads = {
+    "centred/token": {"centred", "recovery"},
+    "pattern/token": {"oracle"},
+    "oracle/token": {"oracle"},
+    "naive2/linf": {"naive"},
+    "lstsq/token": {"lstsq"},
+    "pattern/linf": set(),
+    "naive1/linf": set(),
+  }
+  for field, expected in reads.items():
+    _, recs = _records("paper")
+    for r in recs:
+      m = r["point"]["m"]
+      r[field] = [
+        [v * (m / 128) ** 0.4 * math.exp(0.08 * L) * 1.7 for v, L in zip(row, cfg.Ls)]
+        for row in r[field]
+      ]
+    moved = {i for i, (a, b) in enumerate(zip(base, inv.verdicts(cfg, recs))) if a != b}
+    assert {kinds[i] for i in moved} == expected, field
+    assert moved == {i for i, k in kinds.items() if k in expected}, field
+
+
+def test_recovery_verdict_reads_the_centred_decoder():
+  # The uncentred decoder carries a large constant offset; the centred one
+  # recovers the tokens: the verdict says recovered.
+  cfg, recs = _records("paper")
+  for r in recs:
+    r["pattern/token"] = (np.asarray(r["pattern/token"]) * 50).tolist()
+  vs = [v for v in inv.verdicts(cfg, recs) if v.rule.startswith("centred pattern decoder recov")]
+  assert len(vs) == len(cfg.Ls) and all(v.outcome == "yes" for v in vs)
+
+
+def test_recovery_not_reached_is_not_testable_with_the_width():
+  # Token error / eps_x falling as m^-1/2 but still 2 at the largest m: the
+  # fitted polynomial puts the crossing at 4x the largest width, m = 4096.
+  cfg, recs = _records("paper")
+  for r in recs:
+    r["centred/token"] = (np.asarray(r["centred/token"]) * 4 * 20 / np.asarray(cfg.Ls)).tolist()
+  vs = [v for v in inv.verdicts(cfg, recs) if v.rule.startswith("centred pattern decoder recov")]
+  for v in vs:
+    assert v.holds is False and v.outcome == "not testable at these sizes", v
+    assert not v.regime.met and "extrapolated from the fitted polynomial" in v.regime.needed
+    m_star = float(v.regime.needed.split("m ≈ ")[1].split()[0])
+    assert m_star == pytest.approx(4 * 1024, rel=0.05)
+
+
+def test_sources_and_regimes():
+  cfg, recs = _records("paper")
+  vs = inv.verdicts(cfg, recs)
+  kinds = _kinds(vs)
+  claims = lab.claims.CLAIMS
+  for i, v in enumerate(vs):
+    if kinds[i] in ("lstsq", "oracle"):
+      assert v.claim is None, v  # jaxrnn diagnostics
+    else:
+      assert v.claim in (claims["fig4"], claims["thm4.5"], claims["sec4.4-naive"]), v
+      assert v.regime is not None and v.regime.met, v
+  assert vs[0].claim == claims["fig4"] and kinds[len(vs) - 1] == "oracle"
+  # eps_x >= 1/L: the paper claims are outside their regime.
+  cfg2 = dataclasses.replace(cfg, eps_xs=(0.4, 0.5))
+  for r in recs:
+    r["point"]["eps_x"] = {0.01: 0.4, 0.04: 0.5}[r["point"]["eps_x"]]
+  for v in inv.verdicts(cfg2, recs):
+    if v.claim is not None:
+      assert v.outcome == "not testable at these sizes", v
+
+
+def test_power_fit_recovers_known_exponents():
+  rng = np.random.default_rng(3)
+  cells, per = [], []
+  for L in (3, 5, 10, 20):
+    for e in (0.01, 0.04):
+      for m in (128, 256, 512, 1024, 2048):
+        cells.append((L, e, m))
+        per.append(0.3 * L**1.5 * e**0.8 * m**-0.5 * np.exp(0.05 * rng.standard_normal(6)))
+  fit = inv.power_fit(cells, per)
+  want = np.array([math.log(0.3), 1.5, 0.8, -0.5])
+  np.testing.assert_allclose(fit.value, want, atol=0.05)
+  # 95% intervals, each within one width of the truth and narrow.
+  width = fit.hi - fit.lo
+  assert np.all(fit.lo - width < want) and np.all(want < fit.hi + width)
+  assert np.all(fit.lo < fit.value) and np.all(fit.value < fit.hi) and np.all(width < 0.15)
+  assert fit.n_cells == 40 and fit.n_seeds == 6
+  # Exact data: the coefficients exactly; token error / eps_x = 1 at
+  # m* = (0.3 L^1.5 e^-0.2)^2.
+  exact = inv.power_fit(cells, [[0.3 * L**1.5 * e**0.8 * m**-0.5] for L, e, m in cells])
+  np.testing.assert_allclose(exact.value, want, atol=1e-10)
+  w = inv.recovery_width(exact, 10, 0.04)
+  assert w[0] == pytest.approx((0.3 * 10**1.5 * 0.04**-0.2) ** 2, rel=1e-9)
+  # A rising fit never gets there; too few cells: NaN.
+  up = inv.power_fit(cells, [[L * e * m**0.3] for L, e, m in cells])
+  assert math.isinf(inv.recovery_width(up, 10, 0.04)[0])
+  assert not inv.power_fit(cells[:3], per[:3]).ok

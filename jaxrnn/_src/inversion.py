@@ -20,7 +20,9 @@ Also here: the naive constructions the paper contrasts with
 ``Wbar^[l] = factor [W Wbar^[l-1], A]_r`` without patterns, factor 2 as in
 the paper or 1), a ridge least-squares decoder fitted on held-out sequences
 (``fit_linear_decoder``, a yardstick the paper does not have), the base
-sequence ``zero_base_sequence`` and ``reconstruction_errors`` (l_inf error
+sequence ``zero_base_sequence``, the centred decoder
+``invert_hidden_state_centered`` (``Wbar^T h`` minus its value at the base
+sequence, plus the base) and ``reconstruction_errors`` (l_inf error
 split into bias and token entries).
 """
 
@@ -33,7 +35,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxrnn._src import checks
-from jaxrnn._src.rnn import RNNParams, activation_patterns
+from jaxrnn._src.rnn import RNNParams, activation_patterns, hidden_states
 
 
 def inversion_matrix(params: RNNParams, base_xs: jax.Array) -> jax.Array:
@@ -87,6 +89,50 @@ def invert_hidden_state(params: RNNParams, base_xs: jax.Array, h: jax.Array) -> 
   _, vs = lax.scan(step, v_last, masks[:-1], reverse=True)
   vs = jnp.concatenate([vs, v_last[None]], axis=0)  # (L, m): v_j = D^(j)...
   return vs @ params.A
+
+
+def centered_decoding_offset(params: RNNParams, base_xs: jax.Array) -> jax.Array:
+  """``x_(0) - Wbar^[L].T h^(L)(x_(0))``: what the pattern decoder misses on
+  its own base sequence, (L, d).
+
+  Adding it to ``invert_hidden_state(params, base_xs, h)`` gives the centred
+  decoder ``invert_hidden_state_centered``. Cost O(L m^2).
+  """
+  checks.check_sequence(params, base_xs, "base_xs")
+  h_base = hidden_states(params, base_xs)[-1]
+  return base_xs - invert_hidden_state(params, base_xs, h_base)
+
+
+def invert_hidden_state_centered(params: RNNParams, base_xs: jax.Array, h: jax.Array) -> jax.Array:
+  """The centred (affine) pattern decoder:
+  ``Wbar^[L].T h - Wbar^[L].T h^(L)(x_(0)) + x_(0)``, (L, d).
+
+  ``Wbar^[L].T h^(L)`` (Sec. 4.4) is linear in h, so on the base sequence
+  itself it misses by a fixed amount (the leakage of the bias tokens into the
+  other blocks at O(m^-1/2)), which every sequence near the base shares.
+  Subtracting the base's decoding and adding the base makes the decoder exact
+  at ``x_(0)``; it differs from ``Wbar^[L].T h`` by a constant, the
+  modification of Wbar that Thm. 4.3's sketch allows ("we can modify Wbar").
+  The same centring as ``jaxrnn.concept.construct_pseudo_network(...,
+  center=True)``.
+
+  **Arguments:** ``base_xs`` (L, d) the base sequence x_(0); ``h`` (m,).
+
+  **Returns:** (L, d). Cost O(L m^2) (twice ``invert_hidden_state``); under
+  ``jax.vmap`` over ``h`` alone the base's part is computed once.
+
+  Example::
+
+    >>> import jax, jaxrnn
+    >>> from jaxrnn import inversion
+    >>> p = jaxrnn.init_params(jax.random.key(0), 256, 4, 1)
+    >>> base = inversion.zero_base_sequence(5, 4)
+    >>> h0 = jaxrnn.final_hidden_state(p, base)
+    >>> bool(jax.numpy.allclose(inversion.invert_hidden_state_centered(p, base, h0), base,
+    ...                         atol=1e-5))
+    True
+  """
+  return invert_hidden_state(params, base_xs, h) + centered_decoding_offset(params, base_xs)
 
 
 # --------------------------------------------------------------------------
