@@ -41,7 +41,7 @@ def test_bad_configs():
   with pytest.raises(runner.ConfigError, match="max_blocks"):
     runner.apply_overrides(rr.PRESETS["quick"], ["max_blocks=0"])
   with pytest.raises(runner.ConfigError, match="min_fit_blocks"):
-    runner.apply_overrides(rr.PRESETS["quick"], ["min_fit_blocks=32"])  # one k only
+    runner.apply_overrides(rr.PRESETS["quick"], ["min_fit_blocks=0"])
 
 
 def test_predicted_growth_is_sqrt_l_for_small_blocks_and_saturates_for_large():
@@ -258,3 +258,10 @@ def test_sqrt_l_verdict_reads_the_steps_before_the_last_bias_token():
     cfg, _scaled(recs, "h", lambda m, k, l: 1.0 / rr.predicted_growth(k, l) if l else 1.0)
   )
   assert flat[rule].holds is False
+
+
+def test_fewer_than_two_small_blocks_leave_the_fits_undecided():
+  cfg, recs = _records("paper")
+  cfg = dataclasses.replace(cfg, min_fit_blocks=max(cfg.num_blocks))  # one small block
+  fits = [v for v in rr.verdicts(cfg, recs) if "block fraction" in v.rule or "on small" in v.rule]
+  assert len(fits) == 4 and all(v.holds is None for v in fits)

@@ -118,17 +118,15 @@ class Config:
   max_blocks: int = option(8, at_least(1), help="blocks measured per k (evenly spaced)")
   wbar_max_m: int = option(1024, at_least(1), help="largest m at which Wbar^[L] is compared")
   min_fit_blocks: int = option(
-    8, at_least(1), help="fits against s/m use the small blocks k >= min_fit_blocks only"
+    8,
+    at_least(1),
+    help="fits against s/m use the small blocks k >= min_fit_blocks only (fewer than two: n/a)",
   )
 
   def validate(self):
     lab.require(
       all(m % k == 0 for m in self.ms for k in self.num_blocks),
       "num_blocks: every k must divide every m (equal blocks)",
-    )
-    lab.require(
-      sum(k >= self.min_fit_blocks for k in self.num_blocks) >= 2,
-      "min_fit_blocks: at least two numbers of blocks k must be >= min_fit_blocks (the fits)",
     )
 
 
