@@ -30,9 +30,10 @@ by (seed, m)), so the comparisons are paired.
 What the paper says. Sec. 4.1: "the pseudo network is a good approximation
 of the RNN, provided the weights stay close to the initialization"; Sec.
 4.3: "within small radius of perturbation, overparameterized RNNs behave as
-a linear network"; and Eq. (4) is "the linear term in the first-order Taylor
-approximation". No rate is given. The paper claims are tested through the
-trends they imply, with no threshold of ours:
+a linear network"; and of Eq. (4): "The linear term in the first-order
+Taylor approximation is given by the pseudo-network". No rate is given.
+The paper claims are tested through the trends they imply, with no
+threshold of ours:
 
 - ``sec4.1-close`` (absolute radius; a random direction of SGD's size) and
   ``sec4.3-linear`` (SGD's displacement): the error falls with m (95%
