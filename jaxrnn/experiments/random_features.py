@@ -13,14 +13,24 @@ RMS of ``err / sigma`` with our predicted standard deviation ``sigma =
 sqrt((2 + 3 cos^2) / m) ||v|| ||x||``, and the least-squares gain of the
 paper's literal readout ``(2 T v)^T relu(T x)`` on ``v^T x``.
 
-The claims and the rules that decide them (all in the summary's verdict
-table): the rate m^-1/2 (slope of the RMS error in m within -1/2 +- 0.05,
-95% bootstrap interval over seeds); the constant of (8) (``sqrt(m) * rms``
-below 1, with a margin of 0.1 either way; and at least 95% of pairs within
-(8), the level a high-probability bound would need); our standard deviation
-(``rms(err / sigma)`` within 1 +- 0.1 at every m); the normalization
-(the gain of ``p = 2 T v`` divided by m within 1 +- 0.05 at every m, and
-its slope in m within 1 +- 0.05).
+What the paper says (Sec. 4.4): any linear function "can be represented by a
+one-hidden layer FFN with activation function ReLU, with a small
+approximation error of the order 1/√m" (``lemma4.4-rate``), and Lemma 4.4
+writes the bound (8) ``|v^T x - p^T σ(T x)| <= ||v|| ||x|| / sqrt(m)``
+with ``p = 2 T v``. The constant of (8) is not derived in the main text (the
+lemma is "from a companion paper", and its ``p = 2 T v`` is m times too large
+for N(0, 1) entries, see below), so the paper claim tested is the order:
+``sqrt(m) * rms`` stays bounded as m grows (95% bootstrap interval of its
+log-log slope in m below 0.05: bounded on the grid up to a margin of ours),
+whatever its value.
+
+The diagnostics (ours, rules with our margins): the rate is exactly m^-1/2
+(slope of the RMS error within -1/2 ± 0.05: our standard deviation predicts
+it); the literal constant 1 of (8) covers at least 95% of pairs at every m
+(the level a high-probability bound would need); our standard deviation
+(``rms(err / sigma)`` within 1 ± 0.1 at every m); the normalization (the
+gain of ``p = 2 T v`` divided by m within 1 ± 0.05 at every m, and its slope
+in m within 1 ± 0.05).
 
 Design choices where the paper is silent:
 
@@ -61,9 +71,9 @@ PRESETS = {
   "paper": Config(ms=tuple(2**k for k in range(6, 15)), num_pairs=256, num_seeds=16),
 }
 
-#: The rules' margins (see the module docstring).
+#: The rules' margins (see the module docstring): ours, the paper gives none.
 RATE_TOL = 0.05
-CONSTANT_MARGIN = 0.1
+BOUND_GROWTH = 0.05
 WITHIN_LEVEL = 0.95
 SIGMA_TOL = 0.1
 GAIN_TOL = 0.05
@@ -151,15 +161,77 @@ def _range_verdict(rule: str, values: dict, lo: float, hi: float, spec: str = ".
   return lab.Verdict(rule, measured, crit, not out)
 
 
-def _margin_verdict(rule: str, value, *, limit: float, margin: float, what: str):
-  """Holds iff value < limit - margin, fails iff value > limit + margin,
-  undecided in between or when missing."""
-  v = lab.finite(value)
-  crit = f"{what} < {limit - margin:g} (fails above {limit + margin:g})"
-  if v is None:
-    return lab.Verdict(rule, "n/a", crit, None)
-  holds = True if v < limit - margin else False if v > limit + margin else None
-  return lab.Verdict(rule, f"{v:.3g}", crit, holds)
+#: The paper's statement of the order (Sec. 4.4, before Lemma 4.4).
+CLAIM = lab.claims.CLAIMS["lemma4.4-rate"]
+REGIME = lab.Regime(
+  "T ∈ R^(m×d) with i.i.d. N(0, 1) entries, any v, x; readout p = 2Tv/m (the paper's 2Tv "
+  "rescaled by 1/m, whose gain is checked below)",
+  True,
+)
+
+
+def _scaled_rms(by, m) -> list:
+  """Per-seed ``sqrt(m) * rms``: the constant in front of m^-1/2."""
+  return [math.sqrt(m) * v if lab.finite(v) is not None else None for v in _per_seed(by, m, "rms")]
+
+
+def verdicts(cfg: Config, records: list) -> list:
+  """Every conclusion of the summary, computed from the records."""
+  by = {r["point"]["m"]: r for r in records}
+  ms = list(cfg.ms)
+  const = {m: _pooled_rms(_scaled_rms(by, m)) for m in ms}
+  frac = {m: _pooled_mean(_per_seed(by, m, "frac_within_bound")) for m in ms}
+  zr = {m: _pooled_rms(_per_seed(by, m, "z_rms")) for m in ms}
+  gain = {}
+  for m in ms:
+    gm = lab.stats(_per_seed(by, m, "paper_gain")).median
+    gain[m] = gm / m if gm is not None else None
+  bounded = lab.slope_verdict(
+    "error of the order 1/√m: √m·rms stays bounded as m grows",
+    lab.power_law(ms, [_scaled_rms(by, m) for m in ms]),
+    below=BOUND_GROWTH,
+    claim=CLAIM,
+    regime=REGIME,
+  )
+  consts = [v for v in const.values() if v is not None]
+  if consts:
+    bounded = bounded._replace(
+      measured=f"{bounded.measured}; √m·rms {min(consts):.3g} … {max(consts):.3g}"
+    )
+  worst_frac = min((v for v in frac.values() if v is not None), default=None)
+  return [
+    bounded,
+    lab.slope_verdict(
+      "rate: rms error ∝ m^-1/2 exactly (as our σ predicts)",
+      lab.power_law(ms, [_per_seed(by, m, "rms") for m in ms]),
+      near=-0.5,
+      tol=RATE_TOL,
+    ),
+    lab.threshold_verdict(
+      f"(8) with the literal constant 1 holds for at least {WITHIN_LEVEL:.0%} of pairs at every m",
+      worst_frac,
+      above=WITHIN_LEVEL,
+      what="min over m of the fraction within (8)",
+    ),
+    _range_verdict(
+      "error's std is sqrt((2 + 3cos²)/m)‖v‖‖x‖ (our derivation): rms(err/σ_pred) = 1",
+      zr,
+      1 - SIGMA_TOL,
+      1 + SIGMA_TOL,
+    ),
+    _range_verdict(
+      "the paper's p = 2Tv is m times too large: its gain on v^T x is m",
+      gain,
+      1 - GAIN_TOL,
+      1 + GAIN_TOL,
+    ),
+    lab.slope_verdict(
+      "the gain of p = 2Tv grows ∝ m^1",
+      lab.power_law(ms, [_per_seed(by, m, "paper_gain") for m in ms]),
+      near=1.0,
+      tol=GAIN_TOL,
+    ),
+  ]
 
 
 def report(cfg: Config, records: list, out_dir) -> str:
@@ -214,38 +286,7 @@ def report(cfg: Config, records: list, out_dir) -> str:
   )
 
   slope = lab.power_law(ms, [_per_seed(by, m, "rms") for m in ms])
-  k_gain = lab.power_law(ms, [_per_seed(by, m, "paper_gain") for m in ms])
-  worst_const = max((v for v in const.values() if v is not None), default=None)
-  worst_frac = min((v for v in frac.values() if v is not None), default=None)
-  verdicts = [
-    lab.slope_verdict("rate: rms error ∝ m^-1/2 (Lemma 4.4)", slope, near=-0.5, tol=RATE_TOL),
-    _margin_verdict(
-      "(8) with constant 1 is compatible with the rms error (√m·rms ≤ 1 at every m)",
-      worst_const,
-      limit=1.0,
-      margin=CONSTANT_MARGIN,
-      what="max over m of √m·rms",
-    ),
-    lab.threshold_verdict(
-      f"(8) holds for at least {WITHIN_LEVEL:.0%} of pairs at every m (a high-probability bound)",
-      worst_frac,
-      above=WITHIN_LEVEL,
-      what="min over m of the fraction within (8)",
-    ),
-    _range_verdict(
-      "error's std is sqrt((2 + 3cos²)/m)‖v‖‖x‖ (our derivation): rms(err/σ_pred) = 1",
-      zr,
-      1 - SIGMA_TOL,
-      1 + SIGMA_TOL,
-    ),
-    _range_verdict(
-      "the paper's p = 2Tv is m times too large: its gain on v^T x is m",
-      gain,
-      1 - GAIN_TOL,
-      1 + GAIN_TOL,
-    ),
-    lab.slope_verdict("the gain of p = 2Tv grows ∝ m^1", k_gain, near=1.0, tol=GAIN_TOL),
-  ]
+  vs = verdicts(cfg, records)
 
   fig, axes = lab.figure(2, 1, width=5.4, height=4.2)
   colors = lab.color_map(["rms", "95th percentile", "√m·rms", "frac within (8)", "rms(err/σ)"])
@@ -286,27 +327,18 @@ def report(cfg: Config, records: list, out_dir) -> str:
     ax.set_xticks(ms, [str(m) for m in ms], rotation=45 if len(ms) > 7 else 0, fontsize=8)
     ax.minorticks_off()
   s.figure(out_dir / "random_features.png", "random_features", fig=fig)
-  s.verdicts(verdicts)
-  v = verdicts
+  s.verdicts(vs)
   s.bullets(
     "Reading",
-    [
-      f"Rate: slope {slope.fmt()} against −1/2 ± {RATE_TOL:g}: {v[0].outcome}.",
-      f"Constant: max √m·rms = {v[1].measured}; (8) with constant 1: {v[1].outcome}. "
-      f"Fraction of pairs within (8), worst m: {v[2].measured}; at least "
-      f"{WITHIN_LEVEL:.0%}: {v[2].outcome}. Our σ = sqrt((2 + 3cos²)/m)‖v‖‖x‖ matches "
-      f"(rms(err/σ) within 1 ± {SIGMA_TOL:g}): {v[3].outcome} ({v[3].measured}).",
-      f"Normalization: gain of the paper's p = 2Tv divided by m = {v[4].measured}; "
-      f"p = 2Tv is m times too large: {v[4].outcome}; gain ∝ m^{k_gain.fmt()} "
-      f"(1 ± {GAIN_TOL:g}): {v[5].outcome}.",
-      lab.missing_note({"non-finite per-seed values": missing}),
-    ],
+    [f"{v.rule}: {v.outcome} ({v.measured})." for v in vs]
+    + [lab.missing_note({"non-finite per-seed values": missing})],
   )
   s.choices(
     "v Gaussian and x at a uniformly random cosine c ∈ [-1, 1] to v with a Gaussian-like "
     "norm; one T per seed shared by its pairs; per-seed statistics are the unit of the "
     "bootstrap; fractions and rms ratios pooled over seeds; slopes by least squares of the mean "
-    "log over seeds against log m."
+    f"log over seeds against log m; 'bounded' = slope of √m·rms below {BOUND_GROWTH:g} and the "
+    "other margins are ours."
   )
   return s.render()
 
