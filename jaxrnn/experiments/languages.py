@@ -267,7 +267,7 @@ def train_and_score(
   chunks. Test strings may be longer than the training ones (left zero
   padding is exact for this RNN)."""
   params, k_sgd = init_network(key, m, xs.shape[-1], xs.dtype)
-  idx = jnp.argmax(jnp.all(key_table == jax.random.key_data(key), axis=-1))
+  idx = jnp.argmax(jnp.all(key_table == jax.random.key_data(key)[None, :], axis=-1))
   held_ys = jnp.where(held_labels, 1.0, -1.0).astype(xs.dtype)
   res = jaxrnn.training.train(
     k_sgd,

@@ -374,7 +374,7 @@ def train_seed(
     size differs between the encodings: ||h^(L)||^2 grows like L for raw
     tokens)."""
   params, k_sgd = _init(key, train_m, xs.shape[-1], xs.dtype)
-  idx = jnp.argmax(jnp.all(key_table == jax.random.key_data(key), axis=-1))
+  idx = jnp.argmax(jnp.all(key_table == jax.random.key_data(key)[None, :], axis=-1))
   f0 = jax.vmap(rnn_output, (None, 0))
   res = training.train(
     k_sgd,
