@@ -10,7 +10,7 @@ import pytest
 
 import jaxrnn
 from jaxrnn import languages as L
-from jaxrnn.experiments.languages import train_and_score
+from jaxrnn.experiments.languages import step_seed, train_and_score
 from jaxrnn.languages import bin_class_counts
 
 
@@ -26,28 +26,74 @@ def _data(name, max_len=7, test=((8, 10),)):
 @pytest.mark.slow
 def test_tomita1_is_learned_with_fixed_seed():
   split, xs, ys, test_xs = _data("tomita1")
-  fn = functools.partial(train_and_score, n_bins=2, m=32, opt="rmsprop", steps=300, batch_size=32)
+  keys = jaxrnn.seed_keys(0, 2)
+  held = np.asarray(split.test_bin) == 0
+  fn = functools.partial(
+    train_and_score, n_bins=2, m=32, opt="rmsprop", steps=300, batch_size=32, num_checkpoints=3
+  )
   out = jaxrnn.sweep(
     fn,
-    jaxrnn.seed_keys(0, 2),
+    keys,
     xs,
     ys,
     test_xs,
     jnp.asarray(split.test_labels),
     jnp.asarray(split.test_bin),
-    jnp.asarray(3e-3),
+    test_xs[np.flatnonzero(held)][:, -xs.shape[1] :],
+    jnp.asarray(np.asarray(split.test_labels)[held]),
+    jax.random.key_data(keys),
+    jnp.asarray([3e-3, 3e-3]),
     jnp.asarray(1.0),
   )
   balanced = (out.correct / np.maximum(out.total, 1)).mean(-1)  # (seeds, bins)
-  # tomita1 (1*) is a threshold function of the bits; a pilot run gives 1.0
-  # on held-out strings for every seed, so 0.95 leaves room for platform
-  # differences while a broken trainer (chance = 0.5) cannot pass.
+  # tomita1 (1*) is a threshold function of the bits; a pilot run (RMSprop,
+  # lr 3e-3) gives 1.0 on held-out strings for every seed, so 0.95 leaves
+  # room for platform differences while a broken trainer (chance = 0.5)
+  # cannot pass.
   assert np.all(balanced[:, 0] >= 0.95), balanced
   assert np.all(out.train_accuracy >= 0.95)
   assert not np.any(out.diverged)
-  # B stays frozen: train_and_score trains W, A only (checked in test_train);
-  # here the counts must cover every test string exactly once.
+  # the held-out checkpoints end where the final count does
+  np.testing.assert_array_equal(out.held_correct[:, -1].sum(-1), out.correct[:, 0].sum(-1))
+  # the counts cover every test string exactly once
   assert out.total[0].sum() == len(split.test_bits)
+
+
+def test_kernel_step_bounds_every_training_subset():
+  # step_seed's sharpness on all strings bounds the sharpness on any subset
+  # (a language's training strings), so the shared step is stable for each.
+  _, xs, _, _ = _data("tomita1", max_len=4, test=((5, 6),))
+  key = jaxrnn.seed_keys(0, 1)[0]
+  full = step_seed(key, xs, jnp.asarray(1.0), m=8, batch_size=4, lr=1.0)
+  sub = step_seed(key, xs[::3], jnp.asarray(1.0), m=8, batch_size=4, lr=1.0)
+  assert float(sub["sharpness"]) <= float(full["sharpness"]) * (1 + 1e-5)
+
+
+def test_each_seed_trains_with_its_own_step():
+  # The step is looked up by the seed's key: giving seed 1 a zero step
+  # leaves its network untrained while seed 0's moves.
+  split, xs, ys, test_xs = _data("tomita1", max_len=4, test=((5, 6),))
+  keys = jaxrnn.seed_keys(0, 2)
+  held = np.asarray(split.test_bin) == 0
+  fn = functools.partial(
+    train_and_score, n_bins=2, m=8, opt="sgd", steps=4, batch_size=4, num_checkpoints=2
+  )
+  out = jaxrnn.sweep(
+    fn,
+    keys,
+    xs,
+    ys,
+    test_xs,
+    jnp.asarray(split.test_labels),
+    jnp.asarray(split.test_bin),
+    test_xs[np.flatnonzero(held)][:, -xs.shape[1] :],
+    jnp.asarray(np.asarray(split.test_labels)[held]),
+    jax.random.key_data(keys),
+    jnp.asarray([0.1, 0.0]),
+    jnp.asarray(1.0),
+  )
+  moved = np.abs(np.asarray(out.trained.delta.W)).sum(axis=(1, 2))
+  assert moved[0] > 0 and moved[1] == 0
 
 
 def test_bin_class_counts_against_loop():
