@@ -134,7 +134,7 @@ def _steps_needed(K, y, f0, eta, tol):
   ftr, _ = kernels.gradient_descent_mse(
     K, K[:1], y, f0, f0[:1], learning_rate=eta, t=ts, discrete=True
   )
-  loss = jnp.mean((ftr - y) ** 2, axis=1)
+  loss = jnp.mean((ftr - y[None, :]) ** 2, axis=1)
   ok = loss <= tol * jnp.mean((f0 - y) ** 2)
   return jnp.where(jnp.any(ok), ts[jnp.argmax(ok)], jnp.inf)
 

@@ -270,7 +270,7 @@ class Config:
 
 PRESETS = {
   "quick": Config(),
-  # Sized for 15 minutes on 2 CPU cores (see the README's timing table).
+  # Sized for about 12 minutes alone on 2 CPU cores.
   "paper": Config(
     targets=("pow:1", "pow:2", "pow:3", "pow:4", "prod"),
     m=256,
@@ -280,7 +280,7 @@ PRESETS = {
     lams=("1", "0.01", "theory"),
     steps=2000,
     eval_every=400,
-    num_seeds=5,
+    num_seeds=4,
     num_probe=128,
     num_eval=512,
     num_floor=40000,
