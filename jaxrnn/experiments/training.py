@@ -1248,14 +1248,14 @@ def report(cfg: Config, records: list, out_dir) -> str:
       "‖A'‖/‖A‖",
       "flips",
       "pseudo gap",
-      "Theta_emp/(m Theta_inf)",
+      "kappa/(m max Theta_inf)",
     ],
     rows,
     caption=(
       f"Against the width at N={n_max}: excess test loss and the RNN's NTK-regime diagnostics "
       "(pseudo gap = rms(F_rnn(W+W') - F_rnn(W) - F_pseudo(W')) / rms(F_rnn(W+W') - F_rnn(W)); "
-      "last column: max_x Theta_emp(x, x) at initialization, which sets eta, over its "
-      "infinite-width limit)."
+      "last column: kappa = min(lambda_max(Theta_0)/B, max_x Theta_0(x, x)) at "
+      "initialization, which sets eta, over m max_x Theta_inf(x, x))."
     ),
   )
   rows = [[L, _cell_text(r, first, "rnn", n_max, L=L)] for L in Ls]
