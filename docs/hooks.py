@@ -3,8 +3,9 @@ experiment catalogue from the registry, so the site cannot drift from the code;
 docstring examples as code; checks that fail the build when the site would
 hide code or figures.
 
-- ``<!-- api: MODULE -->`` becomes a mkdocstrings block documenting every name
-  in ``MODULE.__all__`` (namespaces are linked, not inlined).
+- ``<!-- api: MODULE -->`` becomes the module's docstring and a mkdocstrings
+  block for every name in ``MODULE.__all__`` (a namespace with an API page of
+  its own is linked, one without is shown by its docstring).
 - ``<!-- experiments -->`` becomes one section per registered experiment: its
   one-line description, the paper section, and its module docstring.
 - ``LiteralBlocks`` (a griffe extension, listed under mkdocstrings'

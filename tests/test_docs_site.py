@@ -2,6 +2,7 @@
 code blocks, the build fails when the site would hide code or figures, and
 the paper-scale gallery is in the navigation."""
 
+import html
 import importlib
 import importlib.util
 import inspect
@@ -167,6 +168,17 @@ def test_the_site_builds_strict_with_every_example_and_figure_shown(tmp_path):
   assert res.returncode == 0, res.stderr[-3000:]
   m = re.search(r"examples shown as code blocks: (\d+) \(docstrings hold (\d+)\)", res.stderr)
   assert m and int(m[1]) >= int(m[2]) > 0, res.stderr[-3000:]
-  html = (tmp_path / "notebooks" / "05_infinite_width" / "index.html").read_text()
-  assert 'src="data:image/png' in html
+  # every doctest session in the package's sources is shown in a code block
+  code = ""
+  for page in (tmp_path / "api").glob("*/index.html"):
+    for pre in re.findall(r"<pre\b.*?</pre>", page.read_text(), re.S):
+      code += html.unescape(re.sub(r"<[^>]+>", "", pre)) + "\n"
+  sessions = []
+  for path in sorted((ROOT / "jaxrnn").rglob("*.py")):
+    for block in re.findall(r"::[ \t]*\n(?:[ \t]*\n)*((?:[ \t]+>>>.*\n)+)", path.read_text()):
+      sessions.append((path.name, "\n".join(line.strip() for line in block.splitlines())))
+  assert len(sessions) >= 40
+  assert [s for s in sessions if s[1] not in code] == []
+  page = (tmp_path / "notebooks" / "05_infinite_width" / "index.html").read_text()
+  assert 'src="data:image/png' in page
   assert (tmp_path / "paper-scale" / "training" / "paper" / "summary" / "index.html").exists()
