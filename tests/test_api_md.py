@@ -1,5 +1,6 @@
-"""API.md lists the whole public surface, generated from the docstrings, and
-the contract names stay where ../shared/API.md puts them."""
+"""API.md, the API contract, lists the whole public surface with real
+signatures, generated from the code, and the names of the paper's model stay
+where it lists them."""
 
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import jaxrnn
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The fixed contract (../shared/API.md): name -> where it must be.
+# The names of the paper's model that API.md pins: name -> where it must be.
 CONTRACT = {
   "jaxrnn": [
     "RNNParams",
@@ -65,3 +66,27 @@ def test_every_public_name_exists_and_is_documented():
       if callable(obj):
         assert (obj.__doc__ or "").strip(), f"{modname}.{name} has no docstring"
   assert jaxrnn.__version__
+
+
+def test_api_md_is_self_contained():
+  text = (ROOT / "API.md").read_text()
+  assert "../" not in text and "shared/" not in text
+  assert " at 0x" not in text  # no object addresses: the file is reproducible
+
+
+def test_classes_show_the_arguments_that_construct_them():
+  rows = {
+    line.split(" | ")[0].strip("| `"): line
+    for line in (ROOT / "API.md").read_text().splitlines()
+    if line.startswith("| `")
+  }
+  assert "*args, **kwargs" not in "\n".join(rows.values())
+  assert (
+    "`ElmanRNN(d: int, m: int, d_out: int, *, rngs: nnx.Rngs, dtype=float32)`" in rows["ElmanRNN"]
+  )
+  assert (
+    "`LinenElmanRNN(features: int, d_out: int = 1, param_dtype: Any = float32)`"
+    in rows["LinenElmanRNN"]
+  )
+  assert "`RNNParams(W: jax.Array, A: jax.Array, B: jax.Array)`" in rows["RNNParams"]
+  assert "`class NonFiniteError(ValueError)`" in rows["NonFiniteError"]

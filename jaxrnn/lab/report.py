@@ -409,11 +409,18 @@ def color_map(names: Sequence[str]) -> dict[str, Any]:
 def figure(
   ncols: int = 1, nrows: int = 1, *, width: float = 5.2, height: float = 4.0
 ) -> tuple[Figure, list[Axes]]:
-  """A matplotlib figure with ``nrows x ncols`` axes (always a flat list),
-  using the non-interactive Agg backend."""
+  """A matplotlib figure with ``nrows x ncols`` axes (always a flat list).
+
+  In a Jupyter kernel the kernel's backend is kept, so the figure shows
+  below the cell; elsewhere (scripts, the CLI, tests) the non-interactive Agg
+  backend is used."""
+  import sys
+
   import matplotlib
 
-  matplotlib.use("Agg")
+  ipython = sys.modules.get("IPython")
+  if not hasattr(ipython.get_ipython() if ipython else None, "kernel"):
+    matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
   fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
