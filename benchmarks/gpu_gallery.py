@@ -49,6 +49,11 @@ On the device machine, where only ``$OUT`` comes back::
 (``benchmarks/out`` is kept between calls on a warm machine; for a fresh one,
 unpack the archive into ``benchmarks/out`` here and carry it.)
 
+Not yet run on a GPU. The XLA flags in ``VARIANTS`` are all in jaxlib
+0.10.2's flag table (its ``libjax_common.so``); the GPU file names in
+``PHASE_MODULES`` are XLA's source files as we expect them, checked only on
+the CPU (``cpu_compiler``), so the GPU phases may come out empty.
+
 ``--tiny`` runs the same steps at tiny sizes (two diagnose variants,
 ``linearization``'s quick preset at ``compile_time.TINY_LINEARIZATION``)
 so that the script is known to work before a GPU is at hand
@@ -88,7 +93,9 @@ GALLERY = {
   "existence": ("paper", ["ms=128,256,512,1024,2048,4096,8192,16384"]),
   "linearization": ("paper", ["ms=64,128,256,512,1024,2048,4096,8192"]),
 }
-GALLERY_TINY = {"linearization": ("quick", list(CT.TINY_LINEARIZATION))}
+GALLERY_TINY = {
+  "linearization": ("quick", list(CT.TINY_LINEARIZATION) + ["scalings=relative,absolute"])
+}
 
 #: The diagnosed program: linearization's quick preset at m = 32, one radius
 #: of the relative scaling (one point: the per-seed radius program).

@@ -40,14 +40,19 @@ def _call(tmp_path, *args: str) -> str:
 
 
 def test_tiny_gallery_stops_at_its_time_limit_and_the_next_call_finishes_it(tmp_path):
-  # Call 1: 3 s, too short for the run (importing JAX alone takes longer):
-  # the run is stopped and recorded; the diagnosis is left for later.
+  # Call 0 runs nothing but the device probe (kept in the state), so that
+  # call 1's 3 s all go to the run: too short for it (importing JAX and
+  # compiling take longer), so it is stopped and recorded; the diagnosis is
+  # left for later.
+  _call(tmp_path, "--only", "none", "--skip-diagnose")
+  state = json.loads((tmp_path / "out" / "gallery.json").read_text())
+  assert state["device"]["platform"] == "cpu" and state["runs"] == {}
   out = _call(tmp_path, "--time-limit", "3", "--min-start", "1", "--skip-diagnose")
   assert out.rstrip().endswith("call again to continue")
   state = json.loads((tmp_path / "out" / "gallery.json").read_text())
   run = state["runs"]["linearization"]
   assert run["status"] == "partial" and [c["status"] for c in run["calls"]] == ["stopped"]
-  assert state["diagnose"] == {} and state["device"]["platform"] == "cpu"
+  assert state["diagnose"] == {}
   # Call 2: the diagnosis (two variants), then the run to its end.
   out = _call(tmp_path)
   assert out.rstrip().endswith("gallery complete")
