@@ -16,6 +16,15 @@ small machine:
   is sample / count.
 - **JSON out.** Results go to ``benchmarks/out/<name>.json`` (git-ignored),
   with the machine, library versions, the command line and the load average.
+- **Persistent compilation cache.** Importing this module turns JAX's
+  persistent compilation cache on for the benchmark and every process it
+  starts, as the ``jaxrnn`` program does (``jaxrnn/lab/cache.py``: a
+  per-user directory, every program cached, the size bounded): it sets
+  ``JAX_COMPILATION_CACHE_DIR`` and the thresholds in ``os.environ``, which
+  JAX reads when it is imported (every benchmark imports this module first).
+  Nothing is set where ``JAXRNN_COMPILATION_CACHE=0`` or where the
+  environment already configures JAX's cache. Only compilation is saved: a
+  benchmark times its cases after warming them up.
 - **Matmul peak.** ``matmul_rate`` measures the best rate of an (n, k) @ (k, k)
   matrix product; the benchmarks report their forward pass as a fraction of
   the best such rate measured in the same run.
@@ -27,6 +36,7 @@ the worker answers ``{"seconds": per_call_time}``; ``{"quit": true}`` ends it.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import json
 import os
 import pathlib
@@ -43,6 +53,33 @@ OUT_DIR = pathlib.Path(
   os.environ.get("BENCH_OUT_DIR") or pathlib.Path(__file__).resolve().parent / "out"
 ).resolve()
 REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _cache_module():
+  """``jaxrnn/lab/cache.py``, loaded from its file: importing it as
+  ``jaxrnn.lab.cache`` would import jaxrnn and JAX into every benchmark
+  process, the PyTorch workers and the parents included."""
+  spec = importlib.util.spec_from_file_location("_jaxrnn_lab_cache", REPO / "jaxrnn/lab/cache.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def use_compilation_cache() -> dict[str, str]:
+  """Sets the environment variables that turn JAX's persistent compilation
+  cache on in this process (before JAX is imported) and its children
+  (``jaxrnn.lab.cache.environment_variables``); a variable already set is
+  kept. Returns what was set."""
+  try:
+    wanted = _cache_module().environment_variables(os.environ)
+  except ValueError as e:  # a bad JAXRNN_COMPILATION_CACHE* value
+    sys.exit(f"benchmarks: {e}")
+  new = {k: v for k, v in wanted.items() if k not in os.environ}
+  os.environ.update(new)
+  return new
+
+
+use_compilation_cache()
 
 
 # ---------------------------------------------------------------------------

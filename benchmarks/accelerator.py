@@ -34,11 +34,19 @@ tail of its output and the next one runs:
    accelerator's memory (``XLA_PYTHON_CLIENT_MEM_FRACTION``, unless set) and
    ``cores / N`` sweep threads (``JAXRNN_SWEEP_THREADS``, unless set). Why:
    on an H100 the quick presets were compile-bound (60 s for one program,
-   stop 19), and an experiment compiles its programs one after another, so
-   experiments side by side compile side by side on a many-core host. Not
-   yet measured on a GPU. On 2 CPU cores (stop 20): ``--jobs 2`` finished
-   all ten in 256 s; ``--jobs 1`` ran out of the step's 300 s with nine
-   done (``languages`` had 17 of its 21 points).
+   ``benchmarks/RESULTS.md``), and an experiment compiles its programs one
+   after another, so experiments side by side compile side by side on a
+   many-core host. Not yet measured on a GPU. On 2 CPU cores: ``--jobs 2``
+   finished all ten in 256 s; ``--jobs 1`` ran out of the step's 300 s with
+   nine done (``languages`` had 17 of its 21 points).
+   Every experiment process is ``benchmarks/compile_time.py``'s worker
+   around the CLI, so the step also reports, per experiment, the programs
+   compiled, the seconds spent compiling and the rest, persistent-cache hits
+   and the largest program (the markdown's ``## compile`` table; JSON per
+   process in ``DIR/compile/``). Like the ``jaxrnn`` program, the step uses
+   the persistent compilation cache (``jaxrnn.lab.cache``): a second check on
+   the same machine reads its programs from there (the table's cache hits);
+   ``JAXRNN_COMPILATION_CACHE=0`` measures cold compilation.
 
 ``--budget SECONDS`` caps the whole run (default 480 s on an accelerator, the
 issue's 8 minutes; none with ``--tiny``): each step's limit is the smaller of
@@ -72,8 +80,10 @@ import time
 
 try:
   from benchmarks import _common as C
+  from benchmarks import compile_time as CT
 except ImportError:
   import _common as C
+  import compile_time as CT
 
 HERE = pathlib.Path(__file__).resolve().parent
 PY = sys.executable
@@ -408,14 +418,20 @@ def main(argv=None) -> int:
   write(complete=False)
   if "experiments" not in skip and not out_of_time("experiments"):
     runs = out_dir / "runs"
+    # Every experiment process is compile_time.py's worker: the CLI itself,
+    # with its compilations counted (the compile table below).
+    compile_dir = out_dir / "compile"
+    compile_dir.mkdir(exist_ok=True)
+    for stale in compile_dir.glob("*.json"):
+      stale.unlink()
+    common = ["--preset", "quick", "--out", str(runs), "--fresh", "--no-progress"]
     if tiny:
-      cmd = [PY, "-m", "jaxrnn", "run", "linearization", "--preset", "quick"]
-      cmd += ["--out", str(runs), "--fresh", "--no-progress"]
-      for kv in ("ms=8", "omegas=0.01,0.1", "num_seeds=2", "num_sequences=2", "L=4"):
-        cmd += ["--set", kv]
+      cli = ["run", "linearization", *common]
+      for kv in CT.TINY_LINEARIZATION:
+        cli += ["--set", kv]
+      cmd = CT.worker_command(compile_dir / "linearization.json", cli)
     else:
-      cmd = [PY, "-m", "jaxrnn", "reproduce", "--preset", "quick", "--out", str(runs)]
-      cmd += ["--fresh", "--no-progress"]
+      cmd = CT.worker_command(compile_dir / "reproduce.json", ["reproduce", *common])
     on_accel = device.get("platform") not in (None, "cpu")
     jobs = args.jobs or (max(1, (os.cpu_count() or 1) // 2) if on_accel else 1)
     names = [] if tiny or jobs == 1 else _experiment_names(env)
@@ -425,9 +441,7 @@ def main(argv=None) -> int:
       st["jobs"] = 1
     else:
       commands = {
-        n: [PY, "-m", "jaxrnn", "run", n, "--preset", "quick", "--out", str(runs)]
-        + ["--fresh", "--no-progress"]
-        for n in names
+        n: CT.worker_command(compile_dir / f"{n}.json", ["run", n, *common]) for n in names
       }
       st = run_parallel(
         "experiments",
@@ -447,6 +461,12 @@ def main(argv=None) -> int:
       f.parent.parent.name: sum(1 for line in f.read_text().splitlines() if line.strip())
       for f in sorted(runs.glob("*/*/results.jsonl"))
     }
+    # Compilations per experiment (a worker stopped by the limit wrote none).
+    st["compile"] = {}
+    for js in sorted(compile_dir.glob("*.json")):
+      label = js.stem
+      for n, s in CT.by_experiment(CT.read(js), None if label == "reproduce" else label).items():
+        st["compile"][n] = CT.summary_row(s)
     steps["experiments"] = st
 
   report = write(complete=True)
@@ -557,6 +577,17 @@ def render(device: dict, steps: dict, total: float, tiny: bool, load_start) -> s
     res = (steps.get(name) or {}).get("result") or {}
     if res.get("report"):
       lines += ["", f"## {name}", "", res["report"].strip()]
+  compiled = (steps.get("experiments") or {}).get("compile")
+  if compiled:
+    lines += [
+      "",
+      "## compile",
+      "",
+      "Per experiment (`benchmarks/compile_time.py` explains the columns; cache hits are "
+      "programs read from the persistent compilation cache):",
+      "",
+      CT.compile_table(compiled),
+    ]
   failed = [n for n, s in steps.items() if s["status"] not in ("ok", "skipped")]
   for n in failed:
     lines += [

@@ -77,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sp.add_argument(
+      "--no-compilation-cache",
+      action="store_true",
+      help="leave JAX's persistent compilation cache off (default: on, in "
+      "$JAXRNN_COMPILATION_CACHE_DIR or ~/.cache/jaxrnn/jax; JAXRNN_COMPILATION_CACHE=0 "
+      "turns it off too; see jaxrnn.lab.cache)",
+    )
+    sp.add_argument(
       "--save-params",
       action="store_true",
       help="write the trained parameters and TrainResults of the experiments that keep them "
@@ -139,6 +146,20 @@ def _resource_exhausted(e: BaseException) -> bool:
   import jax
 
   return isinstance(e, jax.errors.JaxRuntimeError) and "RESOURCE_EXHAUSTED" in str(e)
+
+
+def _compilation_cache(args) -> None:
+  """JAX's persistent compilation cache for ``run`` and ``reproduce``
+  (``jaxrnn.lab.cache``), before any compilation."""
+  if args.command == "list" or args.no_compilation_cache:
+    return
+  from jaxrnn import experiments
+  from jaxrnn.lab import cache
+
+  try:
+    cache.enable_compilation_cache()
+  except ValueError as e:  # a bad JAXRNN_COMPILATION_CACHE* value
+    raise experiments.ConfigError(str(e)) from None
 
 
 def _run_one(exp, args, overrides) -> str:
@@ -238,6 +259,7 @@ def _main_status(argv) -> int:
   with warnings.catch_warnings():
     warnings.showwarning = _show_warning
     try:
+      _compilation_cache(args)
       return _main(args)
     except (experiments.ConfigError, experiments.StoreError) as e:
       return _fail(str(e))

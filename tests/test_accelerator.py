@@ -56,6 +56,12 @@ def test_accelerator_check_runs_tiny_on_cpu(tmp_path):
   assert (tmp_path / "runs" / "linearization" / "quick" / "results.jsonl").exists()
   # One markdown page with the summary table and the benchmarks' tables.
   assert "| step" in md and "## sweeps" in md and "## peers" in md and "## precision" in md
+  # The experiment's compilations, counted by compile_time.py's worker (the
+  # suite runs with the persistent cache off: every program is compiled).
+  comp = steps["experiments"]["compile"]["linearization"]
+  assert comp["programs"] > 0 and comp["compiled"] == comp["programs"], comp
+  assert 0 < comp["compile_s"] < comp["wall_s"] and comp["largest"][1] > 100
+  assert "## compile" in md and "| linearization" in md.split("## compile")[1]
 
 
 @pytest.mark.slow
@@ -150,3 +156,43 @@ def test_shared_env_splits_the_accelerator_memory_and_keeps_user_settings():
   assert int(env["JAXRNN_SWEEP_THREADS"]) >= 1
   mine = acc._shared_env({"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "JAXRNN_SWEEP_THREADS": "3"}, 4)
   assert "XLA_PYTHON_CLIENT_MEM_FRACTION" not in mine and mine["JAXRNN_SWEEP_THREADS"] == "3"
+
+
+def _compile_time_module():
+  sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+  try:
+    import compile_time
+  finally:
+    sys.path.pop(0)
+  return compile_time
+
+
+def test_compile_figures_are_booked_per_experiment(tmp_path):
+  ct = _compile_time_module()
+  # StableHLO dumps: the largest modules by lines, the files removed.
+  stats = ct._new_stats()
+  for i, (name, lines) in enumerate([("jit_a", 10), ("jit_big", 300), ("jit_c", 50), ("jit_d", 5)]):
+    (tmp_path / f"jax_ir{i:04d}_{name}_compile.mlir").write_text("op\n" * lines)
+  ct._book_ir(stats, tmp_path)
+  assert stats["hlo"]["modules"] == 4 and stats["hlo"]["lines"] == 365
+  largest = [x[:2] for x in stats["hlo"]["largest"]]
+  assert largest == [["jit_big", 300], ["jit_c", 50], ["jit_a", 10]]
+  assert not list(tmp_path.glob("*.mlir"))
+  # A worker's JSON: what happened outside the experiment (the CLI's own
+  # programs) is booked to the one experiment of a `run`.
+  inner = ct._new_stats() | {"programs": 5, "cache_hits": 2, "compile_s": 3.0, "trace_s": 0.5}
+  inner |= {"lower_s": 0.25, "wall_s": 10.0, "by_module": {"jit(f)": [2, 2.5]}}
+  outside = ct._new_stats() | {"programs": 1, "compile_s": 0.5, "by_module": {"jit(g)": [1, 0.5]}}
+  js = {"experiments": {"linearization": inner, ct.OUTSIDE: outside}}
+  per = ct.by_experiment(js, "linearization")
+  assert list(per) == ["linearization"]
+  row = ct.summary_row(per["linearization"])
+  assert (row["programs"], row["compiled"], row["cache_hits"]) == (6, 4, 2)
+  assert row["compile_s"] == 3.5 and row["trace_lower_s"] == 0.75
+  assert row["rest_s"] == 10.0 - 3.5 - 0.75
+  assert row["slowest"] == ["jit(f)", 2, 2.5]
+  # in a `reproduce` the outside events keep their own row
+  assert list(ct.by_experiment(js, None)) == ["linearization", ct.OUTSIDE]
+  total = ct.compile_table({"a": row, "b": row}).splitlines()[-1]
+  cells = [c.strip() for c in total.strip("|").split("|")]
+  assert cells[:8] == ["**total**", "12", "8", "4", "7.0", "1.5", "11.5", "20.0"]
