@@ -14,8 +14,10 @@ flax earns its place here in two ways users of the flax stack ask for:
   with respect to ``"params"`` leave it alone).
 - **Checkpoints.** ``save`` / ``load`` write and read any jaxrnn pytree
   (``RNNParams``, ``TrainResult``, dicts of arrays) with
-  ``flax.serialization`` msgpack, atomically; ``load_params`` reads an
-  ``RNNParams`` back without a template.
+  ``flax.serialization`` msgpack, atomically, with a SHA-256 of the state
+  that ``load`` and ``load_params`` check (a corrupted file is an error, not
+  different numbers); ``load_params`` reads an ``RNNParams`` back without a
+  template.
 
 The modules hold no hidden state beyond their variables; the math lives in
 ``jaxrnn`` and is called, not copied, so the modules equal the pure functions
@@ -24,12 +26,14 @@ The modules hold no hidden state beyond their variables; the math lives in
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import msgpack
 import numpy as np
 from flax import linen as nn
 from flax import nnx, serialization
@@ -172,22 +176,83 @@ def linen_variables(params: RNNParams) -> dict:
 # Checkpoints
 
 
+# A checkpoint file is one msgpack map: the format tag, the SHA-256 of the
+# state, and the state itself (flax msgpack bytes of the pytree).
+_FORMAT = "jaxrnn-checkpoint"
+_VERSION = 1
+
+
 def save(path: str | os.PathLike, tree: Any) -> None:
   """Writes a pytree (``RNNParams``, ``TrainResult``, ...) as flax msgpack,
-  atomically (a temporary file renamed over ``path``)."""
-  atomic_write_bytes(Path(path), serialization.to_bytes(jax.device_get(tree)))
+  atomically (a temporary file renamed over ``path``), with its SHA-256.
+
+  The file is one msgpack map ``{"format": "jaxrnn-checkpoint", "version": 1,
+  "sha256": hex digest of state, "state": flax msgpack of the tree}``;
+  ``load`` and ``load_params`` recompute the digest and refuse a file whose
+  bytes changed (one flipped bit is enough)."""
+  state = serialization.to_bytes(jax.device_get(tree))
+  blob = msgpack.packb(
+    {
+      "format": _FORMAT,
+      "version": _VERSION,
+      "sha256": hashlib.sha256(state).hexdigest(),
+      "state": state,
+    },
+    use_bin_type=True,
+  )
+  atomic_write_bytes(Path(path), blob)
 
 
-def load(path: str | os.PathLike, target: Any) -> Any:
+def _verified_state(path: str | os.PathLike, verify: bool) -> bytes:
+  """The state bytes of a checkpoint, after checking its digest;
+  ``ValueError`` naming the file otherwise. With ``verify=False`` a file
+  without the wrapper (plain flax msgpack) is returned as it is."""
+  raw = Path(path).read_bytes()
+  try:
+    wrapper = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+  except Exception:  # msgpack's errors differ between versions; all mean "not readable"
+    wrapper = None
+  is_checkpoint = (
+    isinstance(wrapper, dict)
+    and wrapper.get("format") == _FORMAT
+    and isinstance(wrapper.get("state"), bytes)
+    and isinstance(wrapper.get("sha256"), str)
+  )
+  if not is_checkpoint:
+    if not verify:
+      return raw
+    raise ValueError(
+      f"{path} is not a jaxrnn checkpoint with a checksum (written by jaxrnn.flax.save), "
+      "or its header is damaged; pass verify=False to read a plain flax msgpack file unchecked"
+    )
+  if wrapper.get("version") != _VERSION:
+    raise ValueError(
+      f"{path} is a jaxrnn checkpoint of version {wrapper.get('version')!r}; "
+      f"this jaxrnn reads version {_VERSION}"
+    )
+  state = wrapper["state"]
+  digest = hashlib.sha256(state).hexdigest()
+  if digest != wrapper["sha256"]:
+    raise ValueError(
+      f"{path} is corrupted: the SHA-256 of its state is {digest[:16]}..., the file "
+      f"records {wrapper['sha256'][:16]}... (the bytes changed after it was written)"
+    )
+  return state
+
+
+def load(path: str | os.PathLike, target: Any, *, verify: bool = True) -> Any:
   """Reads a pytree written by ``save`` into the structure of ``target``
   (e.g. ``jaxrnn.init_params(...)`` of the same shapes); arrays come back
-  bit for bit."""
-  return serialization.from_bytes(target, Path(path).read_bytes())
+  bit for bit. The file's SHA-256 is checked first: a changed byte raises
+  ``ValueError`` naming the file. ``verify=False`` also reads a plain flax
+  msgpack file (``flax.serialization.to_bytes``), which has no checksum."""
+  return serialization.from_bytes(target, _verified_state(path, verify))
 
 
-def load_params(path: str | os.PathLike) -> RNNParams:
-  """An ``RNNParams`` written by ``save``, without a template."""
-  state = serialization.msgpack_restore(Path(path).read_bytes())
+def load_params(path: str | os.PathLike, *, verify: bool = True) -> RNNParams:
+  """An ``RNNParams`` written by ``save``, without a template (checked as in
+  ``load``)."""
+  state = serialization.msgpack_restore(_verified_state(path, verify))
   try:
     return RNNParams(*(jnp.asarray(state[k]) for k in ("W", "A", "B")))
   except (KeyError, TypeError):

@@ -35,7 +35,14 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxrnn._src import checks
-from jaxrnn._src.rnn import RNNParams, activation_patterns, hidden_states
+from jaxrnn._src.rnn import RNNParams, hidden_states, preactivations, relu_derivative
+
+
+def _patterns(params: RNNParams, base_xs: jax.Array) -> jax.Array:
+  """The diagonals of D^(1) ... D^(L) at ``base_xs`` as (L, m) floats: 0, 1,
+  or NaN where a pre-activation is NaN (``relu_derivative``), so that NaN
+  weights give a NaN inversion instead of one that reads NaN units as off."""
+  return relu_derivative(preactivations(params, base_xs))
 
 
 def inversion_matrix(params: RNNParams, base_xs: jax.Array) -> jax.Array:
@@ -51,7 +58,7 @@ def inversion_matrix(params: RNNParams, base_xs: jax.Array) -> jax.Array:
   matrix use ``invert_hidden_state`` (O(L m^2)).
   """
   checks.check_sequence(params, base_xs, "base_xs")
-  masks = activation_patterns(params, base_xs).astype(params.W.dtype)
+  masks = _patterns(params, base_xs)
   L, d = base_xs.shape
   m = params.W.shape[0]
 
@@ -79,7 +86,7 @@ def invert_hidden_state(params: RNNParams, base_xs: jax.Array, h: jax.Array) -> 
   """
   checks.check_sequence(params, base_xs, "base_xs")
   checks.check_hidden(params, h)
-  masks = activation_patterns(params, base_xs).astype(params.W.dtype)
+  masks = _patterns(params, base_xs)
   v_last = masks[-1] * h
 
   def step(v, mask):

@@ -51,7 +51,7 @@ import numpy as np
 from jax import lax
 
 from jaxrnn._src import checks
-from jaxrnn._src.rnn import RNNParams
+from jaxrnn._src.rnn import RNNParams, apply_relu_mask, relu, relu_mask
 
 # Size of one tile pair when ``tile`` is not given: the tile's rows R = L T
 # (time steps x sequences) are chosen so that its Gram products take about
@@ -78,26 +78,26 @@ def _batched_factors(params: RNNParams, xs: jax.Array):
   """
   W, A, B = params
   xt = jnp.swapaxes(xs, 0, 1)  # (L, N, d)
-  zero = jnp.zeros((), W.dtype)
 
   def fwd(h, x):
     z = x @ A.T + h @ W.T
-    mask = z >= 0
-    h = jnp.where(mask, z, zero)
-    return h, (h, mask)
+    h = relu(z)
+    return h, (h, relu_mask(z))
 
   z1 = xt[0] @ A.T
-  mask1 = z1 >= 0
-  h1 = jnp.where(mask1, z1, zero)
+  h1, mask1 = relu(z1), relu_mask(z1)
   _, (hs, masks) = lax.scan(fwd, h1, xt[1:])
-  masks = jnp.concatenate([mask1[None], masks], axis=0)  # (L, N, m)
+  masks = jnp.concatenate([mask1[None], masks], axis=0)  # (L, N, m) int8
   hprev = jnp.concatenate([h1[None], hs], axis=0)[:-1]  # h^(1) ... h^(L-1); none if L = 1
 
+  # D^(i) through apply_relu_mask: 0, 1, or NaN where the pre-activation is
+  # NaN (a boolean select would read a NaN unit as inactive and return a
+  # finite kernel for NaN weights).
   def bwd(g_next, mask):
-    g = jnp.where(mask[:, None, :], g_next @ W, zero)
+    g = apply_relu_mask(mask[:, None, :], g_next @ W)
     return g, g
 
-  g_last = jnp.where(masks[-1][:, None, :], B[None], zero)  # (N, O, m)
+  g_last = apply_relu_mask(masks[-1][:, None, :], B[None])  # (N, O, m)
   _, gs = lax.scan(bwd, g_last, masks[:-1], reverse=True)
   G = jnp.concatenate([gs, g_last[None]], axis=0)
   return G, hprev, xt
@@ -315,9 +315,22 @@ def kernel_ridge_loo(
   ``mask`` (N,) bool marks the training rows actually used (the others are
   decoupled: zero kernel rows/columns, unit diagonal, zero target), so runs
   with several N share one shape. **Returns:** ``(alpha, ridge, loo_mse)``
-  with predictions ``K_test_train @ alpha``. Jit-safe.
+  with predictions ``K_test_train @ alpha``. Jit-safe. The ridges must be
+  >= 0 (a negative one makes ``K + lam I`` indefinite and its "LOO error"
+  meaningless): concrete ``ridges`` with a negative or non-finite entry
+  raise ``ValueError``; under ``jit`` such an entry's error is NaN, and
+  ``argmin`` then picks it, so the results are NaN rather than a number.
   """
   n = K.shape[0]
+  if all(checks.is_concrete(x) for x in jax.tree.leaves(ridges)):
+    r = np.asarray(ridges, np.float64)
+    bad = ~(np.isfinite(r) & (r >= 0))
+    if r.ndim != 1 or r.size == 0:
+      raise ValueError(f"ridges must be a non-empty 1-D sequence, got shape {r.shape}")
+    if bad.any():
+      raise ValueError(
+        f"ridges must be finite and >= 0, got {float(r[bad][0])!r} at index {int(np.argmax(bad))}"
+      )
   if mask is None:
     mask = jnp.ones((n,), bool)
   mf = mask.astype(K.dtype)
@@ -329,7 +342,7 @@ def kernel_ridge_loo(
 
   def loo(r):
     # LOO residual of ridge regression: alpha_i / [(K + lam I)^-1]_ii
-    lam = r * scale
+    lam = jnp.where(r >= 0, r, jnp.nan) * scale
     alpha = evecs @ (proj / (evals + lam))
     res = alpha / jnp.einsum("ik,k,ik->i", evecs, 1.0 / (evals + lam), evecs)
     return jnp.sum((res * mf) ** 2) / jnp.sum(mf), alpha

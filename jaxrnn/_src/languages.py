@@ -113,9 +113,20 @@ def _contains_dfa(pattern: str) -> DFA:
   return _dfa(table, 0, [k], f"contains {pattern!r} as a substring")
 
 
+#: Longest pattern of ``"contains:<pattern>"`` (building its automaton costs
+#: O(len^3) string operations).
+MAX_PATTERN = 256
+
+
 def _as_pattern(pattern: str) -> str:
   if not isinstance(pattern, str) or set(pattern) - {"0", "1"}:
     raise ValueError(f"pattern of 'contains:' must be a string of '0'/'1', got {pattern!r}")
+  if not 1 <= len(pattern) <= MAX_PATTERN:
+    shown = pattern if len(pattern) <= 20 else pattern[:17] + "..."
+    raise ValueError(
+      f"pattern of 'contains:' must hold 1 to {MAX_PATTERN} bits, got {len(pattern)} "
+      f"('contains:{shown}')"
+    )
   return pattern
 
 

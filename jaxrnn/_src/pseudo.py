@@ -29,12 +29,14 @@ first-order part and the activation flips along a perturbation; Lemma G.3),
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from jaxrnn._src import checks
-from jaxrnn._src.rnn import RNNParams, activation_patterns, hidden_states, rnn_output
+from jaxrnn._src.rnn import RNNParams, hidden_states, preactivations, relu_derivative, rnn_output
 
 
 def _check_delta(params: RNNParams, delta: RNNParams) -> None:
@@ -91,6 +93,13 @@ def pseudo_network(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Ar
   return tangent
 
 
+def _patterns(params: RNNParams, xs: jax.Array) -> jax.Array:
+  """The diagonals of D^(1) ... D^(L) as (L, m) floats: 0, 1, or NaN where a
+  pre-activation is NaN (``relu_derivative``; a boolean pattern would read a
+  NaN unit as off and give finite Back matrices for NaN weights)."""
+  return relu_derivative(preactivations(params, xs))
+
+
 def backward_matrices(params: RNNParams, xs: jax.Array) -> jax.Array:
   """The backward matrices ``Back_{i->L}`` of Sec. 4.1 for i = 1 ... L.
 
@@ -100,7 +109,7 @@ def backward_matrices(params: RNNParams, xs: jax.Array) -> jax.Array:
   **Returns:** (L, d_out, m); entry ``i-1`` is ``Back_{i->L}``.
   Cost O(L m^2 d_out).
   """
-  masks = activation_patterns(params, xs).astype(params.W.dtype)
+  masks = _patterns(params, xs)
 
   def step(back, mask):
     back = (back * mask[None, :]) @ params.W
@@ -120,7 +129,7 @@ def pseudo_network_explicit(params: RNNParams, delta: RNNParams, xs: jax.Array) 
   checks.check_sequence(params, xs)
   _check_delta(params, delta)
   backs = backward_matrices(params, xs)
-  masks = activation_patterns(params, xs).astype(params.W.dtype)
+  masks = _patterns(params, xs)
   hs = hidden_states(params, xs)
   h_prev = jnp.concatenate([jnp.zeros_like(hs[:1]), hs[:-1]], axis=0)
   pert = h_prev @ delta.W.T + xs @ delta.A.T  # (L, m)
@@ -137,21 +146,39 @@ def pseudo_network_explicit(params: RNNParams, delta: RNNParams, xs: jax.Array) 
 # and F^(L)(x; W', A') of Eq. (4) is its first-order part.
 
 
+def _radius(name: str, value, dtype) -> jax.Array:
+  """``value`` as a scalar of ``dtype``: a concrete value must be finite and
+  >= 0 (``ValueError`` otherwise); a traced negative one becomes NaN."""
+  if jnp.ndim(value) != 0:
+    raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(value)}")
+  if checks.is_concrete(value):
+    v = float(value)
+    if not (math.isfinite(v) and v >= 0):
+      raise ValueError(f"{name} must be a finite number >= 0 (a norm), got {v!r}")
+    return jnp.asarray(value, dtype)
+  value = jnp.asarray(value, dtype)
+  return jnp.where(value >= 0, value, jnp.asarray(jnp.nan, dtype))
+
+
 def scaled_perturbation(key: jax.Array, params: RNNParams, omega: float | jax.Array) -> RNNParams:
   """A random perturbation with ``||W'||_F = omega ||W||_F`` and
   ``||A'||_F = omega ||A||_F`` (Gaussian directions); ``B' = 0``.
 
-  **Arguments:** ``key``; ``params`` the expansion point; ``omega`` the
-  relative radius (a scalar, may be traced).
+  **Arguments:** ``key``; ``params`` the expansion point; ``omega`` >= 0 the
+  relative radius (a scalar, may be traced). A negative (or non-finite)
+  concrete ``omega`` raises ``ValueError``; a negative traced one gives a NaN
+  perturbation (a sign cannot be checked under ``jit``, and a norm is never
+  negative, so the result is not a number).
 
   **Returns:** ``RNNParams`` shaped like ``params``. Cost O(m^2 + m d).
   """
   kw, ka = jax.random.split(key)
   dtype = params.W.dtype
+  omega = _radius("omega", omega, dtype)
 
   def direction(k, ref):
     g = jax.random.normal(k, ref.shape, dtype)
-    return g * (jnp.asarray(omega, dtype) * jnp.linalg.norm(ref) / jnp.linalg.norm(g))
+    return g * (omega * jnp.linalg.norm(ref) / jnp.linalg.norm(g))
 
   return RNNParams(direction(kw, params.W), direction(ka, params.A), jnp.zeros_like(params.B))
 
@@ -174,7 +201,8 @@ def absolute_perturbation(
   the width grows. Compare ``scaled_perturbation`` (fixed relative size).
 
   **Arguments:** ``key``; ``params`` the expansion point (only shapes and
-  dtype are used); ``radius`` >= 0 (a scalar, may be traced).
+  dtype are used); ``radius`` >= 0 (a scalar, may be traced; a negative one
+  is refused or gives NaN, as ``omega`` of ``scaled_perturbation``).
 
   **Returns:** ``RNNParams`` shaped like ``params``. Cost O(m^2 + m d).
 
@@ -191,7 +219,7 @@ def absolute_perturbation(
   dtype = params.W.dtype
   gw = jax.random.normal(kw, params.W.shape, dtype)
   ga = jax.random.normal(ka, params.A.shape, dtype)
-  s = jnp.asarray(radius, dtype) / jnp.sqrt(jnp.sum(gw**2) + jnp.sum(ga**2))
+  s = _radius("radius", radius, dtype) / jnp.sqrt(jnp.sum(gw**2) + jnp.sum(ga**2))
   return RNNParams(gw * s, ga * s, jnp.zeros_like(params.B))
 
 
@@ -207,12 +235,13 @@ def taylor_remainder(params: RNNParams, delta: RNNParams, xs: jax.Array) -> dict
   moved = RNNParams(params.W + delta.W, params.A + delta.A, params.B)
   true = rnn_output(moved, xs) - rnn_output(params, xs)
   pseudo = pseudo_network(params, delta, xs)
-  flips = activation_patterns(moved, xs) != activation_patterns(params, xs)
+  # |D' - D| is 1 at a flip, 0 elsewhere, NaN where either pre-activation is
+  flips = jnp.abs(_patterns(moved, xs) - _patterns(params, xs))
   return {
     "true": true,
     "pseudo": pseudo,
     "remainder": true - pseudo,
-    "flip_fraction": jnp.mean(flips.astype(params.W.dtype)),
+    "flip_fraction": jnp.mean(flips),
   }
 
 

@@ -31,22 +31,30 @@ checks them against NumPy float64 loops):
   loop. Forward mode (``jax.jvp``), higher derivatives and ``vmap`` all work
   through the same rule, since it is written in ordinary differentiable JAX.
 
-ReLU is written ``where(z < 0, 0, z)`` so that its derivative is the
-indicator ``1[z >= 0]`` of Eq. (5), including at ``z == 0``; ``jnp.maximum``
-would give 1/2 there and the pseudo-network would then disagree with Eq. (4)
-on the measure-zero set of exact ties.
+ReLU is written ``where(z < 0, 0, z)``, with the derivative ``1[z >= 0]`` of
+Eq. (5) including at ``z == 0``; ``jnp.maximum`` would give 1/2 there and the
+pseudo-network would then disagree with Eq. (4) on the measure-zero set of
+exact ties.
 
-Non-finite values propagate; they are never turned into numbers. ``relu``
-keeps NaN (``NaN < 0`` is false, so NaN passes through; the form
-``where(z >= 0, z, 0)`` would map NaN to 0) and keeps ``+inf``. The custom JVP
-stores each mask D^(l) as one int8 per unit with three states, 0 (z < 0),
-1 (z >= 0) and 2 (z is NaN), and multiplies the tangent by 0, 1 or NaN: a NaN
-pre-activation gives a NaN derivative in forward and reverse mode (a boolean
-mask would give 0 or pass a finite number through). So NaN or inf weights or
-inputs give a NaN output and NaN gradients, under ``jit`` or not. A float32
-state that overflows becomes inf and then NaN at the next step (inf - inf in
-``W h``); ``jaxrnn.checks.check_states`` names the step. Values are not
-checked under ``jit`` (they are data, not shapes); see ``jaxrnn.checks``.
+Non-finite values: NaN propagates; it is never turned into a number.
+``relu`` keeps NaN (``NaN < 0`` is false, so NaN passes through; the form
+``where(z >= 0, z, 0)`` would map NaN to 0) and keeps ``+inf``. Its mask D
+has three states, 0 (z < 0), 1 (z >= 0) and 2 (z is NaN), stored as one int8
+per unit (``relu_mask``), and every derivative multiplies by 0, 1 or NaN
+(``apply_relu_mask``): ``relu``'s own custom JVP, the custom JVP of the fast
+paths, and the NTK factors, backward matrices and inversion patterns built
+on ``relu_derivative``; a boolean mask would give 0 or pass a finite number
+through. So a NaN in W (used from step 2 on, since h^(0) = 0), in A or in an
+input token gives a NaN output and NaN gradients, under ``jit`` or not.
+Infinities follow IEEE arithmetic: ``relu(-inf) = 0``, so an infinite
+pre-activation that the ReLU switches off is a finite 0, and an infinite
+weight or token can give a finite output (one that stays on gives inf and
+then NaN, inf - inf, in the next ``W h``). A float32 state that overflows
+becomes inf and then NaN the same way; ``jaxrnn.checks.check_states`` names
+the step. Values are not checked under ``jit`` (they are data, not shapes);
+outside ``jit`` the functions that take sequences refuse non-finite tokens
+(weights are not checked), and ``jaxrnn.checks`` has the checked entry points
+(``check_params`` for weights) and ``all_finite`` for use inside ``jit``.
 """
 
 from __future__ import annotations
@@ -121,7 +129,9 @@ def relu(z: jax.Array) -> jax.Array:
 
   ``relu(z) = 0`` for ``z < 0`` and ``z`` otherwise, so NaN stays NaN and
   ``+inf`` stays ``+inf`` (a diverged or overflowed value is never turned into
-  0).
+  0). Its derivative is ``relu_derivative(z)``: 1 for ``z >= 0``, 0 for
+  ``z < 0`` and NaN where ``z`` is NaN (a custom JVP; differentiating the
+  ``where`` would give 1 at NaN).
 
   Example::
 
@@ -129,26 +139,60 @@ def relu(z: jax.Array) -> jax.Array:
     >>> jaxrnn.relu(jnp.array([-1.0, 0.0, 2.0, jnp.nan]))
     Array([ 0.,  0.,  2., nan], dtype=float32)
     >>> jax.grad(lambda z: jaxrnn.relu(z))(0.0)
-    Array(1., dtype=float32, weak_type=True)
+    Array(1., dtype=float32...)
+    >>> jax.grad(lambda z: jaxrnn.relu(z))(jnp.nan)
+    Array(nan, dtype=float32...)
   """
+  return _relu(jnp.asarray(z))
+
+
+@jax.custom_jvp
+def _relu(z):
   return jnp.where(z < 0, jnp.zeros((), z.dtype), z)
 
 
-# The masks D^(l) of the custom JVP rule: one int8 per unit (as small as a
-# bool), with a third state for NaN pre-activations.
+@_relu.defjvp
+def _relu_jvp(primals, tangents):
+  (z,), (dz,) = primals, tangents
+  return _relu(z), apply_relu_mask(relu_mask(z), dz)
+
+
+# The ReLU's mask D of Eq. (5), with a third state for NaN pre-activations:
+# one int8 per unit (as small as a bool). Every path that multiplies by D (the
+# custom JVPs here, the NTK factors of ``jaxrnn.kernels``, the patterns of the
+# pseudo-network and of the inversion) goes through ``relu_mask`` and
+# ``apply_relu_mask`` (or ``relu_derivative``, both at once), so that a NaN
+# pre-activation gives NaN, never 0 or a number passed through.
 _OFF, _ON, _NAN = 0, 1, 2
 
 
-def _mask(z: jax.Array) -> jax.Array:
+def relu_mask(z: jax.Array) -> jax.Array:
   """int8 mask of ``z``: 0 where z < 0, 1 where z >= 0 (Eq. 5), 2 where NaN."""
   return jnp.where(z < 0, _OFF, jnp.where(z >= 0, _ON, _NAN)).astype(jnp.int8)
 
 
-def _apply_mask(mask: jax.Array, dz: jax.Array) -> jax.Array:
-  """``D dz`` with D = 0, 1 or NaN by the mask's state. A product (not a
-  select), so that reverse mode, which transposes it, gets the NaN too."""
+def apply_relu_mask(mask: jax.Array, dz: jax.Array) -> jax.Array:
+  """``D dz`` with D = 0, 1 or NaN by the state of ``mask`` (``relu_mask``),
+  broadcasting. A product, not a select, so that reverse mode, which
+  transposes it, gets the NaN too."""
   d = jnp.where(mask == _NAN, jnp.asarray(jnp.nan, dz.dtype), mask.astype(dz.dtype))
   return dz * d
+
+
+def relu_derivative(z: jax.Array) -> jax.Array:
+  """``D = 1[z >= 0]`` of Eq. (5) in the dtype of ``z``, NaN where ``z`` is
+  NaN (``jnp.where(z >= 0, 1, 0)`` would read a NaN pre-activation as an
+  inactive unit and hide it). Elementwise; jit/vmap-safe.
+
+  Example::
+
+    >>> import jax.numpy as jnp
+    >>> from jaxrnn._src.rnn import relu_derivative
+    >>> relu_derivative(jnp.array([-1.0, 0.0, 2.0, jnp.nan]))
+    Array([ 0.,  1.,  1., nan], dtype=float32)
+  """
+  z = jnp.asarray(z)
+  return apply_relu_mask(relu_mask(z), jnp.ones((), z.dtype))
 
 
 def cell(params: RNNParams, h: jax.Array, x: jax.Array) -> jax.Array:
@@ -233,7 +277,7 @@ def _final_state_jvp(primals, tangents):
   dh^(0) = 0,  dh^(l) = D^(l) (p^(l) + W dh^(l-1)),
   p^(l) = W' h^(l-1) + A' x^(l) + A x'^(l),
   D^(l) = diag(1[A x^(l) + W h^(l-1) >= 0]) (Eq. 5), NaN where the
-  pre-activation is NaN (see ``_mask``). The terms of p^(l)
+  pre-activation is NaN (see ``relu_mask``). The terms of p^(l)
   without h are computed for all steps before the tangent scan; W' h^(l-1)
   too when m < _INLOOP_MIN_M, else inside the tangent scan. Zero tangents are
   symbolic; their terms are skipped. (Unlike the primal function, step 1 is
@@ -247,7 +291,7 @@ def _final_state_jvp(primals, tangents):
 
   def fwd(h, x):
     z = x @ A_T + h @ W_T
-    return relu(z), (h, _mask(z))
+    return relu(z), (h, relu_mask(z))
 
   h0 = jnp.zeros((W.shape[0],), jnp.result_type(W, xs))
   h, (h_prev, masks) = lax.scan(fwd, h0, xs, unroll=_UNROLL)
@@ -269,7 +313,7 @@ def _final_state_jvp(primals, tangents):
       dz = dz + p_l
     if dW_T is not None:
       dz = dz + h_l @ dW_T
-    return _apply_mask(mask, dz), None
+    return apply_relu_mask(mask, dz), None
 
   dh, _ = lax.scan(
     tangent, jnp.zeros_like(h0), (p, masks, h_prev if inloop else None), unroll=_UNROLL
@@ -312,6 +356,9 @@ def activation_patterns(params: RNNParams, xs: jax.Array) -> jax.Array:
 
   ``D^(l)_rr = 1[w_r . h^(l-1) + a_r . x^(l) >= 0]`` at the given weights.
 
-  **Returns:** (L, m) bool; row ``l-1`` is the diagonal of ``D^(l)``.
+  **Returns:** (L, m) bool; row ``l-1`` is the diagonal of ``D^(l)``. A NaN
+  pre-activation reads False here (a bool has no third state); code that
+  multiplies by D uses ``relu_derivative(preactivations(params, xs))``, which
+  is NaN there.
   """
   return preactivations(params, xs) >= 0

@@ -44,6 +44,8 @@ chose) so that all run the same program (``tests/test_distributed.py``).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import os
@@ -121,6 +123,9 @@ def cpu_options(invariant: bool = False) -> dict:
 # Environment variable that sets how many chunks run at once on each CPU device
 # (default: the cores this process may use, divided by its CPU devices).
 THREADS_ENV = "JAXRNN_SWEEP_THREADS"
+# Largest value of JAXRNN_SWEEP_THREADS (each thread may hold a chunk's
+# temporaries; more threads than this is a typo, not a machine).
+MAX_THREADS = 1024
 
 
 def seed_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
@@ -214,10 +219,28 @@ def available_bytes(mesh: Mesh) -> tuple[int | None, str, int]:
   return host_available_bytes(), "host MemAvailable", len(local)
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
 def _allow_large(allow_large: bool | None) -> bool:
   if allow_large is not None:
     return bool(allow_large)
-  return os.environ.get(ALLOW_LARGE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+  value = os.environ.get(ALLOW_LARGE_ENV, "").strip().lower()
+  if value not in _TRUE + _FALSE:
+    raise ValueError(
+      f"{ALLOW_LARGE_ENV} must be one of 1, true, yes, on or 0, false, no, off (or unset), "
+      f"got {os.environ[ALLOW_LARGE_ENV]!r}"
+    )
+  return value in _TRUE
+
+
+def check_environment() -> None:
+  """Checks the environment variables this module reads
+  (``JAXRNN_ALLOW_LARGE``, ``JAXRNN_SWEEP_THREADS``); ``ValueError`` with one
+  line naming the variable. The experiment runner calls it before any work,
+  so that a typo is refused at the start, not at the first sweep."""
+  _allow_large(None)
+  cpu_threads()
 
 
 # ---------------------------------------------------------------------------
@@ -259,9 +282,12 @@ def cpu_threads(num_devices: int = 1) -> int:
     try:
       n = int(env)
     except ValueError:
-      raise ValueError(f"{THREADS_ENV} must be a positive int, got {env!r}") from None
-    if n < 1:
-      raise ValueError(f"{THREADS_ENV} must be a positive int, got {env!r}")
+      n = 0
+    if not 1 <= n <= MAX_THREADS:
+      raise ValueError(
+        f"{THREADS_ENV} must be a positive int at most {MAX_THREADS} (chunks at once per "
+        f"CPU device), got {os.environ[THREADS_ENV]!r}"
+      )
     return n
   return max(1, _cores() // max(1, num_devices))
 
@@ -715,6 +741,38 @@ def plan(fn: Callable[..., Any], keys: jax.Array, *args, **options: Any) -> Plan
   return _prepare(fn, keys, args, *(options.get(name) for name in _OPTIONS))[1]
 
 
+# ---------------------------------------------------------------------------
+# Planning without running (the runner's check of a whole grid)
+
+_PLAN_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("jaxrnn_plan_only", default=False)
+
+
+class Planned(BaseException):
+  """Raised by ``sweep`` inside ``plan_only()`` once the call is planned:
+  its program compiled (and cached for the real call) and its memory
+  checked, nothing run. A ``BaseException``, so that an ``except Exception``
+  around a sweep does not take it for a failure. ``plan`` is the ``Plan``."""
+
+  def __init__(self, plan: Plan):
+    super().__init__(plan)
+    self.plan = plan
+
+
+@contextlib.contextmanager
+def plan_only():
+  """Within this context, ``sweep`` plans its call (compiles the program,
+  compares its memory with what is available, raising ``ResourceError``
+  where a real call would) and then raises ``Planned`` instead of running
+  it. The experiment runner runs every point's code this way up to its first
+  sweep before the first point runs, so that a point that cannot fit is
+  refused before any other is computed."""
+  token = _PLAN_ONLY.set(True)
+  try:
+    yield
+  finally:
+    _PLAN_ONLY.reset(token)
+
+
 def sweep(
   fn: Callable[..., Any],
   keys: jax.Array,
@@ -829,6 +887,8 @@ def sweep(
   """
   invariant = bool(layout_invariant)
   entry, plan_, program = _prepare(fn, keys, args, devices, batch_size, allow_large, invariant)
+  if _PLAN_ONLY.get():
+    raise Planned(plan_)
   k = keys.shape[0]
   chunk = plan_.batch_size * plan_.num_devices
   multi = jax.process_count() > 1

@@ -16,10 +16,13 @@ A config is a frozen dataclass whose fields are declared with ``option``::
 1. every field against its annotation (int, float, str, bool,
    ``tuple[T, ...]``);
 2. generic limits: every float finite, and every number (int or float, also
-   inside tuples) at most ``MAX_VALUE`` in magnitude, unless
-   ``allow_large=True`` (the CLI's ``--allow-large``): a width of 10^7 or
-   2 * 10^9 seeds is a typo far more often than a plan, and would end in an
-   out-of-memory error or an XLA abort long after the start;
+   inside tuples, and written inside the spec strings of fields checked with
+   ``parses``, e.g. ``"sin:1e300"``) at most ``MAX_VALUE`` in magnitude,
+   unless ``allow_large=True`` (the CLI's ``--allow-large``): a width of 10^7
+   or 2 * 10^9 seeds is a typo far more often than a plan, and would end in
+   an out-of-memory error or an XLA abort long after the start; checks marked
+   with ``limit`` (the sequence length ``L`` up to ``MAX_LENGTH``) are lifted
+   the same way;
 3. the ``seed`` field, which the framework requires of every config, in
    ``[0, MAX_SEED]``, the range its seed arithmetic supports (not lifted by
    ``allow_large``);
@@ -39,6 +42,7 @@ import dataclasses
 import functools
 import inspect
 import math
+import re
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -48,9 +52,17 @@ from typing import Any, TypeVar
 MAX_SEED = 2**31 - 1
 
 #: Largest magnitude of any number in a config (ints and floats, also tuple
-#: entries; the seed has its own range), unless ``allow_large=True``. The
-#: paper presets stay below 2 * 10^4.
+#: entries and numbers written inside spec strings such as ``"sin:3"``; the
+#: seed has its own range), unless ``allow_large=True``. The paper presets
+#: stay below 2 * 10^4.
 MAX_VALUE = 10**6
+
+#: Largest sequence length ``L`` of the standard field, unless
+#: ``allow_large=True``. A report's cost grows with L (one statistic and
+#: bootstrap per lag): the ``backward_correlation`` report took 25 s at
+#: L = 1000 (two widths, one d_out, 2 busy CPU cores), so 10^6 would take
+#: hours after the points were computed. The paper presets use L <= 20.
+MAX_LENGTH = 1000
 
 
 class ConfigError(ValueError):
@@ -92,6 +104,23 @@ def in_range(low: float, high: float, *, low_open: bool = False, high_open: bool
   return (ok, f"must lie in {bra}{low}, {high}{ket}")
 
 
+def at_most(high: float) -> Check:
+  """Check: the value is ``<= high``."""
+  return (lambda v: v <= high, f"must be <= {high}")
+
+
+class _Limit(tuple):
+  """A check that ``allow_large`` lifts (see ``limit``)."""
+
+
+def limit(check: Check) -> Check:
+  """Marks ``check`` as a size limit that ``allow_large=True`` (the CLI's
+  ``--allow-large``) lifts, like the generic ``MAX_VALUE``; its message then
+  says so."""
+  pred, message = check
+  return _Limit((pred, f"{message} (pass --allow-large to try anyway)"))
+
+
 def one_of(*values) -> Check:
   """Check: the value is one of ``values``."""
   return (lambda v: v in values, "must be one of " + ", ".join(map(repr, values)))
@@ -103,16 +132,50 @@ def each(check: Check) -> Check:
   return (lambda v: all(pred(x) for x in v), f"entries {message}")
 
 
+class _Parses(tuple):
+  """A ``parses`` check: the field's strings are specs with numbers in them."""
+
+
 def parses(parse: Callable[[Any], Any]) -> Check:
   """Every entry (or the value) is accepted by ``parse``, which raises
-  ``ValueError``/``TypeError`` with its own message otherwise."""
+  ``ValueError``/``TypeError`` with its own message otherwise. The numbers
+  written inside such a spec (``"sin:1e300"``, ``"pow:100000000"``, a
+  lambda ``"1e300"``), and any number ``parse`` returns, obey the generic
+  limits of ``validate_config`` like numeric fields: finite, and at most
+  ``MAX_VALUE`` in magnitude unless ``allow_large``."""
 
   def ok(v):
     for x in v if isinstance(v, tuple) else (v,):
       parse(x)
     return True
 
-  return (ok, "")
+  return _Parses((ok, "", parse))
+
+
+# A number written in a spec string: digits with an optional fraction and
+# exponent, not part of a name (the 1 of "cos1" is not a number).
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def _spec_numbers(text: str, parsed: Any) -> list[float]:
+  """The numbers written in ``text`` and those ``parsed`` holds."""
+  out = [float(t) for t in _NUMBER.findall(text)] if isinstance(text, str) else []
+  for v in parsed if isinstance(parsed, (tuple, list)) else (parsed,):
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+      out.append(float(v))
+  return out
+
+
+def _check_spec_numbers(name: str, value, parse, allow_large: bool) -> None:
+  for x in value if isinstance(value, tuple) else (value,):
+    for v in _spec_numbers(x, parse(x)):
+      if not math.isfinite(v):
+        raise ConfigError(f"{name}: {x!r} holds a non-finite number")
+      if not allow_large and abs(v) > MAX_VALUE:
+        raise ConfigError(
+          f"{name}: {x!r} holds {v:g}, beyond the limit {MAX_VALUE:.0e} on config values "
+          "(pass --allow-large to try anyway)"
+        )
 
 
 seed_range: Check = in_range(0, MAX_SEED)
@@ -123,7 +186,7 @@ _DTYPES = one_of("float32", "float64")
 #: help). ``config_class`` adds those an experiment names, with its defaults.
 STANDARD_FIELDS: dict[str, tuple[Any, tuple[Check, ...], str]] = {
   "ms": (tuple[int, ...], (each(at_least(2)),), "widths m"),
-  "L": (int, (at_least(2),), "sequence length L (Def. 3.1)"),
+  "L": (int, (at_least(2), limit(at_most(MAX_LENGTH))), "sequence length L (Def. 3.1)"),
   "d": (int, (at_least(3),), "input dimension d (Def. 3.1; true tokens have d - 1)"),
   "d_out": (int, (at_least(1),), "output dimension"),
   "eps_x": (float, (greater_than(0),), "scale eps_x of the middle tokens (Def. 3.1)"),
@@ -329,12 +392,17 @@ def validate_config(cfg: Any, *, allow_large: bool = False) -> None:
       raise ConfigError(
         f"seed: must lie in [0, {MAX_SEED}] (the range of the seed arithmetic), got {value!r}"
       )
-    for pred, message in f.metadata.get("checks", ()):
+    for check in f.metadata.get("checks", ()):
+      if allow_large and isinstance(check, _Limit):
+        continue
+      pred, message = check[0], check[1]
       try:
         ok = pred(value)
-      except (ValueError, TypeError) as e:
+      except (ValueError, TypeError, ArithmeticError) as e:
         raise ConfigError(f"{f.name}: {e}") from None
       if not ok:
         raise ConfigError(f"{f.name}: {message}, got {value!r}")
+      if isinstance(check, _Parses):
+        _check_spec_numbers(f.name, value, check[2], allow_large)
   if hasattr(cfg, "validate"):
     cfg.validate()

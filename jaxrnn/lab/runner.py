@@ -93,12 +93,16 @@ class Experiment:
   #: whether ``run_point`` returns ``artifacts`` (trained parameters) that
   #: ``save_params=True`` writes; the module declares it as ``SAVES_PARAMS``
   saves_params: bool = False
+  #: whether ``run_experiment`` checks every point before the first one runs
+  #: (see ``check_grid``); ``from_module`` sets it (``PREFLIGHT``, default
+  #: ``True``)
+  preflight: bool = False
 
   @classmethod
   def from_module(cls, module_name: str, description: str, *, name: str | None = None):
     """Collects ``Config``, ``PRESETS``, ``points``, ``run_point`` and
-    ``report`` (and ``SAVES_PARAMS``, default ``False``) from the module
-    ``module_name`` (pass ``__name__``)."""
+    ``report`` (and ``SAVES_PARAMS``, default ``False``, and ``PREFLIGHT``,
+    default ``True``) from the module ``module_name`` (pass ``__name__``)."""
     mod = sys.modules[module_name]
     return cls(
       name=name or module_name.rsplit(".", 1)[-1],
@@ -109,6 +113,7 @@ class Experiment:
       run_point=mod.run_point,
       report=mod.report,
       saves_params=bool(getattr(mod, "SAVES_PARAMS", False)),
+      preflight=bool(getattr(mod, "PREFLIGHT", True)),
     )
 
 
@@ -118,22 +123,97 @@ def width_points(cfg: Any) -> list[dict]:
   return [{"m": m} for m in cfg.ms]
 
 
+#: The entries of ``environment()`` that can change a record's numbers: the
+#: JAX build, the devices (their kind and number set how ``jaxrnn.sweep``
+#: lays out the seeds, which moves the last bits), the dtype rules, the
+#: matmul precision, and the chunks a sweep runs at once on a CPU. A run
+#: directory is resumed only under the same values (``store.open_run``).
+RESULT_ENVIRONMENT = (
+  "jax",
+  "jaxlib",
+  "backend",
+  "device_kind",
+  "device_count",
+  "process_count",
+  "x64",
+  "dtype_promotion",
+  "matmul_precision",
+  "sweep_threads",
+)
+
+
 def environment() -> dict:
-  """Versions and devices, recorded in ``config.json``."""
+  """Versions and devices, recorded in ``config.json`` (the entries named in
+  ``RESULT_ENVIRONMENT`` decide whether a run may be resumed)."""
   import jax
   import jaxlib
 
+  from jaxrnn._src import sweep
+
+  devices = jax.devices()
+  single_cpu = devices[0].platform == "cpu" and jax.process_count() == 1
   return {
     "jax": jax.__version__,
     "jaxlib": jaxlib.__version__,
     "python": platform.python_version(),
     "platform": platform.platform(),
     "backend": jax.default_backend(),
-    "devices": [str(d) for d in jax.devices()],
+    "devices": [str(d) for d in devices],
+    "device_kind": devices[0].device_kind,
+    "device_count": len(devices),
     "process_count": jax.process_count(),
     "x64": bool(jax.config.jax_enable_x64),
+    "dtype_promotion": str(jax.config.jax_numpy_dtype_promotion),
     "matmul_precision": MATMUL_PRECISION,
+    "sweep_threads": sweep.cpu_threads(len(devices)) if single_cpu else 1,
   }
+
+
+def check_environment() -> None:
+  """The environment variables jaxrnn reads (``JAXRNN_ALLOW_LARGE``,
+  ``JAXRNN_SWEEP_THREADS``) hold valid values; ``ConfigError`` naming the
+  variable otherwise, before any work."""
+  from jaxrnn._src import sweep
+
+  try:
+    sweep.check_environment()
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
+
+
+def check_grid(exp: Experiment, cfg: Any, points: Sequence[dict], cfg_hash: str) -> dict:
+  """Checks every point before the first one runs; returns the points it
+  computed, ``{key: (record, artifacts)}``.
+
+  Each point's ``run_point`` runs inside ``jaxrnn.sweep``'s ``plan_only()``:
+  up to its first sweep, whose program is compiled (and cached for the real
+  run) and whose memory is compared with what is available, raising
+  ``ResourceError`` (a ``MemoryError``) where the point would; nothing is
+  run. So a grid whose last point cannot fit is refused before the first
+  point is computed, and a value that only a point's own code refuses (a
+  ``ValueError`` or an arithmetic error before its first sweep) becomes a
+  ``ConfigError`` naming the point. A point that returns without calling
+  ``sweep`` has simply been computed; its result is returned so that it is
+  not computed twice (it is written in its turn, after the check). Runs
+  only for experiments with ``preflight`` and more than one point."""
+  if not exp.preflight or len(points) < 2:
+    return {}
+  from jaxrnn._src import sweep
+
+  done = {}
+  for point in points:
+    try:
+      with sweep.plan_only():
+        done[store.point_key(point)] = _record(exp, cfg, point, cfg_hash)
+    except sweep.Planned:
+      continue
+    except (ValueError, ArithmeticError) as e:
+      if isinstance(e, ConfigError):
+        raise
+      raise ConfigError(
+        f"{exp.name}: point {store.point_key(point)} cannot run: {e}; nothing was run"
+      ) from e
+  return done
 
 
 def run_experiment(
@@ -147,6 +227,7 @@ def run_experiment(
   writer: bool = True,
   allow_large: bool = False,
   save_params: bool = False,
+  accept_environment: bool = False,
 ) -> tuple[list, str]:
   """Runs (or resumes) ``exp`` with ``cfg`` in ``out_dir``.
 
@@ -159,7 +240,15 @@ def run_experiment(
   ``artifacts`` (see the module docstring; points already stored keep no
   artifacts, so use it on a fresh directory); it is refused with a
   ``ConfigError`` for an experiment without parameters to save
-  (``exp.saves_params`` false), which would otherwise write nothing.
+  (``exp.saves_params`` false), which would otherwise write nothing;
+  ``accept_environment`` resumes a run directory whose records were made in
+  another environment (``RESULT_ENVIRONMENT``), which is otherwise refused
+  with ``store.RunConflict``; ``config.json`` then keeps the environment of
+  the earlier records and lists the new one under ``resumed_environments``.
+
+  Before the first point: the config (``validate_config``), the environment
+  variables (``check_environment``), and every point to compute
+  (``check_grid``: memory and the points' own value checks).
 
   **Returns:** ``(records, summary_markdown)``. Raises ``ConfigError``
   (before any computation), ``store.RunConflict``, ``store.RunLocked`` or
@@ -173,6 +262,7 @@ def run_experiment(
     raise ConfigError(f"{exp.name} expects a {exp.config_type.__name__}")
   if save_params and not exp.saves_params:
     raise ConfigError(f"{exp.name} trains no parameters to save (save_params / --save-params)")
+  check_environment()
   out_dir = Path(out_dir)
   cfg_json = store.to_jsonable(dataclasses.asdict(cfg))
   meta = {
@@ -190,16 +280,23 @@ def run_experiment(
   if len(set(keys)) != len(keys):
     raise ConfigError(f"{exp.name}: the config gives the same sweep point twice")
   if not writer:
-    records = [_record(exp, cfg, p, meta["config_hash"])[0] for p in points]
+    checked = check_grid(exp, cfg, points, meta["config_hash"])
+    records = [
+      (checked[k] if k in checked else _record(exp, cfg, p, meta["config_hash"]))[0]
+      for p, k in zip(points, keys)
+    ]
     return records, exp.report(cfg, records, out_dir) + _nonfinite_note(records)
 
   out_dir.mkdir(parents=True, exist_ok=True)
   with store.RunLock(out_dir):
     if fresh:
       store.move_aside(out_dir)
-    records = store.open_run(out_dir, meta)
+    records = store.open_run(
+      out_dir, meta, result_environment=RESULT_ENVIRONMENT, accept_environment=accept_environment
+    )
     done = {r["key"] for r in records}
     todo = [p for p, k in zip(points, keys) if k not in done]
+    checked = check_grid(exp, cfg, todo, meta["config_hash"])
     res_path = out_dir / "results.jsonl"
     with tqdm(
       total=len(points),
@@ -210,7 +307,11 @@ def run_experiment(
       leave=False,
     ) as bar:
       for point in todo:
-        record, artifacts = _record(exp, cfg, point, meta["config_hash"])
+        key = store.point_key(point)
+        if key in checked:
+          record, artifacts = checked.pop(key)
+        else:
+          record, artifacts = _record(exp, cfg, point, meta["config_hash"])
         if save_params and artifacts is not None:
           record["params_file"] = _save_artifacts(out_dir, record["key"], artifacts)
         store.append_record(res_path, record)

@@ -23,6 +23,11 @@ Rules (each has a test in ``tests/test_store_faults.py``):
   ``config.json`` is missing or unreadable while it holds records, or whose
   config or records carry another hash, is refused (``RunConflict``): pass
   ``fresh=True`` (``--fresh``) or use another directory.
+- ``config.json`` describes the records next to it: written while there are
+  none, never rewritten to describe records it did not produce. A resume in
+  another environment (devices, dtype rules, versions: see ``open_run``) is
+  refused (``RunConflict``) unless accepted explicitly, which lists the new
+  environment in ``config.json`` under ``resumed_environments``.
 - ``fresh=True`` moves the old contents aside into ``DIR/old-<time>/``; it
   deletes nothing.
 - Every file is created with the same mode, ``0o666`` less the process's
@@ -310,10 +315,43 @@ def remove_stale_temporaries(directory: Path) -> None:
       p.unlink()
 
 
-def open_run(directory: Path, meta: dict) -> list[dict]:
+def _environment_value(env: dict, key: str):
+  """``env[key]``, with the device count of a ``config.json`` written before
+  it was recorded read off its device list."""
+  if key == "device_count" and key not in env and isinstance(env.get("devices"), list):
+    return len(env["devices"])
+  return env.get(key)
+
+
+def environment_differences(old, new: dict, keys) -> list[str]:
+  """``"name: old -> new"`` for every entry of ``keys`` that differs between
+  the environment ``old`` (of a ``config.json``) and ``new``; entries that
+  ``old`` does not record are not compared. An ``old`` that is not a dict
+  (a hand-edited file) differs in everything."""
+  if not isinstance(old, dict):
+    return ["environment: not recorded in config.json"]
+  out = []
+  for k in keys:
+    before = _environment_value(old, k)
+    if before is not None and before != new.get(k):
+      out.append(f"{k}: {before} -> {new.get(k)}")
+  return out
+
+
+def open_run(
+  directory: Path, meta: dict, *, result_environment=(), accept_environment: bool = False
+) -> list[dict]:
   """Checks that ``directory`` belongs to the run described by ``meta`` (its
-  ``config`` and ``config_hash``), writes ``config.json`` and returns the
-  records already there. Call it while holding ``RunLock``."""
+  ``config`` and ``config_hash``), and returns the records already there.
+  Call it while holding ``RunLock``.
+
+  ``config.json`` describes the records: it is written when the directory
+  holds none, and otherwise left as it is. Records made in another
+  environment (an entry of ``result_environment`` differs between the
+  environment that made the last records and ``meta["environment"]``) are
+  refused with ``RunConflict`` unless ``accept_environment``; then the new
+  environment is appended to ``resumed_environments`` with the number of
+  the first record it makes (``from_record``, counted from 1)."""
   directory = Path(directory)
   cfg_path, res_path = directory / "config.json", directory / "results.jsonl"
   old = read_config(cfg_path)
@@ -330,5 +368,26 @@ def open_run(directory: Path, meta: dict) -> list[dict]:
     )
   remove_stale_temporaries(directory)
   records = load_records(res_path, meta["config_hash"])
-  atomic_write_text(cfg_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+  if old is None or not records:
+    atomic_write_text(cfg_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return records
+  later = old.get("resumed_environments")
+  later = later if isinstance(later, list) else []
+  last = later[-1].get("environment") if later and isinstance(later[-1], dict) else None
+  last = last if last is not None else old.get("environment")
+  diffs = environment_differences(last, meta["environment"], result_environment)
+  if diffs:
+    if not accept_environment:
+      shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
+      raise RunConflict(
+        f"{directory} holds {len(records)} records made in another environment ({shown}); "
+        "resuming would mix the two in one run: use --fresh to move the old run aside, --out "
+        "for another directory, or --accept-environment to resume anyway (config.json then "
+        "lists both)"
+      )
+    updated = dict(old)
+    updated["resumed_environments"] = later + [
+      {"from_record": len(records) + 1, "environment": meta["environment"]}
+    ]
+    atomic_write_text(cfg_path, json.dumps(updated, indent=2, sort_keys=True) + "\n")
   return records
