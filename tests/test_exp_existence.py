@@ -209,8 +209,11 @@ def test_each_verdict_reads_the_quantity_it_names():
 def test_verdict_sources_and_regimes():
   cfg = dataclasses.replace(ex.PRESETS["quick"], phis=("pow:1",), ms=(128, 512, 2048), num_seeds=5)
   vs = ex.verdicts(cfg, _synthetic(cfg, True))
-  keys = [lab.claims.CLAIMS[k] for k in ("thm4.3", "lemma4.2", "lemma4.1")]
-  assert [v.claim for v in vs[:3]] == keys and all(v.regime.met for v in vs[:3])
+  keys = [lab.claims.CLAIMS[k] for k in ("thm4.3", "lemma4.2")]
+  assert [v.claim for v in vs[:2]] == keys and all(v.regime.met for v in vs[:2])
+  # Lemma 4.1 asserts an H exists for every eps; our H comes from a fixed basis,
+  # so the trend of its fit part is a diagnostic of our fitting, not the lemma
+  assert vs[2].claim is None
   assert vs[3].claim is None and vs[4].claim is None  # ours: trivial predictor, which part
   assert vs[5].claim == lab.claims.CLAIMS["lemma4.2-a"]
   assert not vs[5].regime.met and vs[5].outcome == lab.NOT_TESTABLE  # ridge 3/m: H follows m
