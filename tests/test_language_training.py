@@ -23,16 +23,11 @@ def _data(name, max_len=7, test=((8, 10),)):
   return split, xs, jnp.where(jnp.asarray(tl), 1.0, -1.0), L.encode_batch(split.test_bits)
 
 
-@pytest.mark.slow
-def test_tomita1_is_learned_with_fixed_seed():
-  split, xs, ys, test_xs = _data("tomita1")
-  keys = jaxrnn.seed_keys(0, 2)
+def _sweep(split, xs, ys, test_xs, keys, lrs, **kw):
+  """``train_and_score`` over ``keys`` with one learning rate per seed."""
   held = np.asarray(split.test_bin) == 0
-  fn = functools.partial(
-    train_and_score, n_bins=2, m=32, opt="rmsprop", steps=300, batch_size=32, num_checkpoints=3
-  )
-  out = jaxrnn.sweep(
-    fn,
+  return jaxrnn.sweep(
+    functools.partial(train_and_score, n_bins=2, **kw),
     keys,
     xs,
     ys,
@@ -42,8 +37,27 @@ def test_tomita1_is_learned_with_fixed_seed():
     test_xs[np.flatnonzero(held)][:, -xs.shape[1] :],
     jnp.asarray(np.asarray(split.test_labels)[held]),
     jax.random.key_data(keys),
-    jnp.asarray([3e-3, 3e-3]),
+    jnp.asarray(lrs),
     jnp.asarray(1.0),
+  )
+
+
+@pytest.mark.slow
+def test_tomita1_is_learned_with_fixed_seed():
+  split, xs, ys, test_xs = _data("tomita1")
+  keys = jaxrnn.seed_keys(0, 2)
+  out = _sweep(
+    split,
+    xs,
+    ys,
+    test_xs,
+    keys,
+    [3e-3, 3e-3],
+    m=32,
+    opt="rmsprop",
+    steps=300,
+    batch_size=32,
+    num_checkpoints=3,
   )
   balanced = (out.correct / np.maximum(out.total, 1)).mean(-1)  # (seeds, bins)
   # tomita1 (1*) is a threshold function of the bits; a pilot run (RMSprop,
@@ -74,23 +88,18 @@ def test_each_seed_trains_with_its_own_step():
   # leaves its network untrained while seed 0's moves.
   split, xs, ys, test_xs = _data("tomita1", max_len=4, test=((5, 6),))
   keys = jaxrnn.seed_keys(0, 2)
-  held = np.asarray(split.test_bin) == 0
-  fn = functools.partial(
-    train_and_score, n_bins=2, m=8, opt="sgd", steps=4, batch_size=4, num_checkpoints=2
-  )
-  out = jaxrnn.sweep(
-    fn,
-    keys,
+  out = _sweep(
+    split,
     xs,
     ys,
     test_xs,
-    jnp.asarray(split.test_labels),
-    jnp.asarray(split.test_bin),
-    test_xs[np.flatnonzero(held)][:, -xs.shape[1] :],
-    jnp.asarray(np.asarray(split.test_labels)[held]),
-    jax.random.key_data(keys),
-    jnp.asarray([0.1, 0.0]),
-    jnp.asarray(1.0),
+    keys,
+    [0.1, 0.0],
+    m=8,
+    opt="sgd",
+    steps=4,
+    batch_size=4,
+    num_checkpoints=2,
   )
   moved = np.abs(np.asarray(out.trained.delta.W)).sum(axis=(1, 2))
   assert moved[0] > 0 and moved[1] == 0
