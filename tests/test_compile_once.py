@@ -172,7 +172,7 @@ _TINY = {
     {"kind": "train", "target": "pow:1", "m": 16, "L": 4, "runs": [[16, 1.0]], "pseudo": False},
   ),
   "ntk_regime": (
-    dict(ms=(8,), num_train=4, num_test=4, steps=3, num_seeds=2, L=4),
+    dict(ms=(8,), num_train=4, num_test=4, steps=5, num_seeds=2, L=4),
     {"m": 8},
     None,
   ),  # another m is another program

@@ -96,7 +96,7 @@ def test_report_with_opposite_records_says_so(tmp_path):
   assert "**no**" in text and "**yes**" not in text
   # eps_x L = 2.5: Thm. 4.3 outside its regime; the diagnostics fail.
   assert "paper claims not testable at these sizes" in text
-  assert f"diagnostics no {2 * len(cfg.phis)}" in text
+  assert f"diagnostics no {3 * len(cfg.phis)}" in text
   cfg = dataclasses.replace(cfg, eps_x=0.15)
   text = ex.report(cfg, _synthetic(cfg, True), tmp_path)
   assert "**yes**" in text and "**no**" not in text and "Not holding at these sizes: none" in text

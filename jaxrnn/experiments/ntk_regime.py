@@ -139,7 +139,7 @@ def _steps_needed(K, y, f0, eta, tol):
   return jnp.where(jnp.any(ok), ts[jnp.argmax(ok)], jnp.inf)
 
 
-def per_seed(key, xs, ys, xt, yt, k_inf, lr, *, m: int, steps: int, plateau_tol: float):
+def per_seed(key, xs, ys, xt, yt, k_inf, lr, *, m: int, steps: int, plateau_tol: float = 0.01):
   """One network of width m: its NTK against the limit, the step from its
   measured kernel, full-batch gradient descent, and the kernel predictions.
   ``k_inf``: ``infinite_width_ntk`` of (train + test, train)."""
