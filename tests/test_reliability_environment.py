@@ -36,7 +36,7 @@ def interrupted_on_two_devices(tmp_path):
   assert res.returncode == 0, res.stderr
   run_dir = F.run_dir(out)
   cfg = json.loads((run_dir / "config.json").read_text())
-  assert cfg["environment"]["device_count"] == 2
+  assert len(cfg["environment"]["devices"]) == 2
   path = run_dir / "results.jsonl"
   lines = path.read_bytes().split(b"\n")[:20]
   path.write_bytes(b"\n".join(lines) + b"\n")
