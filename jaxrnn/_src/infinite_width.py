@@ -141,8 +141,8 @@ from a cosine near 1 (float32 results agree with a float64 evaluation to
 end, theta near pi, has the same square-root sensitivity in ``1 + cos
 theta``; the recursion also carries the squared sum ``|x^(l) + x'^(l)|^2 +
 |h^(l-1) + h'^(l-1)|^2`` (no cancellation: ``|h + h'|^2 >= |h|^2 + |h'|^2``
-since ``kappa_1 >= 0``) and reads the angle from ``1 + cos theta`` when theta
-> pi/2, so exactly antiparallel tokens give ``kappa_0 = 0`` and ``kappa_1 =
+since ``kappa_1 >= 0``) and reads the angle from ``1 + cos theta`` when
+``theta > pi/2``, so exactly antiparallel tokens give ``kappa_0 = 0`` and ``kappa_1 =
 0`` to rounding (the NTK of x and -x at L = 1 is 0, not -2e-9). What remains
 at ``sqrt(eps)``: pairs that are parallel or antiparallel with *different*
 norms (x' = c x, |c| != 1), whose angle is found to a few ``sqrt(eps)``

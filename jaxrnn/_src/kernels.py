@@ -315,8 +315,8 @@ def kernel_ridge_loo(
   ``mask`` (N,) bool marks the training rows actually used (the others are
   decoupled: zero kernel rows/columns, unit diagonal, zero target), so runs
   with several N share one shape. **Returns:** ``(alpha, ridge, loo_mse)``
-  with predictions ``K_test_train @ alpha``. Jit-safe. The ridges must be
-  >= 0 (a negative one makes ``K + lam I`` indefinite and its "LOO error"
+  with predictions ``K_test_train @ alpha``. Jit-safe. The ridges must
+  be ``>= 0`` (a negative one makes ``K + lam I`` indefinite and its "LOO error"
   meaningless): concrete ``ridges`` with a negative or non-finite entry
   raise ``ValueError``; under ``jit`` such an entry's error is NaN, and
   ``argmin`` then picks it, so the results are NaN rather than a number.

@@ -182,14 +182,8 @@ def apply_relu_mask(mask: jax.Array, dz: jax.Array) -> jax.Array:
 def relu_derivative(z: jax.Array) -> jax.Array:
   """``D = 1[z >= 0]`` of Eq. (5) in the dtype of ``z``, NaN where ``z`` is
   NaN (``jnp.where(z >= 0, 1, 0)`` would read a NaN pre-activation as an
-  inactive unit and hide it). Elementwise; jit/vmap-safe.
-
-  Example::
-
-    >>> import jax.numpy as jnp
-    >>> from jaxrnn._src.rnn import relu_derivative
-    >>> relu_derivative(jnp.array([-1.0, 0.0, 2.0, jnp.nan]))
-    Array([ 0.,  1.,  1., nan], dtype=float32)
+  inactive unit and hide it). Elementwise; jit/vmap-safe: ``[-1, 0, 2,
+  nan]`` gives ``[0, 1, 1, nan]`` (``tests/test_reliability_nan_masks.py``).
   """
   z = jnp.asarray(z)
   return apply_relu_mask(relu_mask(z), jnp.ones((), z.dtype))
