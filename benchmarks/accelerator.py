@@ -434,7 +434,7 @@ def main(argv=None) -> int:
       cmd = CT.worker_command(compile_dir / "reproduce.json", ["reproduce", *common])
     on_accel = device.get("platform") not in (None, "cpu")
     jobs = args.jobs or (max(1, (os.cpu_count() or 1) // 2) if on_accel else 1)
-    names = [] if tiny or jobs == 1 else _experiment_names(env)
+    names = [] if tiny or jobs == 1 else CT.experiment_names(env)
     jobs = min(jobs, max(1, len(names)))
     if jobs == 1:
       st = run_step("experiments", cmd, limit("experiments"), env)
@@ -473,21 +473,6 @@ def main(argv=None) -> int:
   print(report)
   print(f"\nwrote {out_dir / 'accelerator.json'} and {out_dir / 'accelerator.md'}")
   return 0 if all(s["status"] in ("ok", "skipped") for s in steps.values()) else 1
-
-
-def _experiment_names(env: dict) -> list[str]:
-  """The experiments, as ``jaxrnn list`` names them (asked in a child
-  process: JAX stays out of this one)."""
-  out = subprocess.run(
-    [PY, "-m", "jaxrnn", "list"],
-    cwd=str(C.REPO),
-    env=env,
-    capture_output=True,
-    text=True,
-    timeout=300,
-    check=True,
-  ).stdout
-  return [line.split()[0] for line in out.splitlines() if line.strip()]
 
 
 def _shared_env(env: dict, jobs: int) -> dict:

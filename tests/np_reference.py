@@ -99,3 +99,16 @@ def inversion_matrix(W, A, base_xs):
     Dl = np.diag(D[l - 1])
     Wbar = np.hstack([Dl @ W @ Wbar, Dl @ A])  # row-wise concatenation [.,.]_r
   return Wbar
+
+
+def centred_decoder(W, A, base_xs, xs):
+  """The centred pattern decoder: decode(x) - decode(base) + base with
+  decode(x) = (Wbar^[L]^T h^(L)(x)).reshape(L, d), Wbar^[L] of Sec. 4.4
+  built on the base sequence; exact at the base. Returns (L, d)."""
+  wbar = inversion_matrix(W, A, base_xs)
+  L, d = np.shape(base_xs)
+
+  def decode(seq):
+    return (wbar.T @ hidden_states(W, A, seq)[-1]).reshape(L, d)
+
+  return decode(xs) - decode(base_xs) + np.asarray(base_xs, np.float64)

@@ -80,40 +80,14 @@ def test_per_seed_matches_numpy():
       err = np.abs((wbar.T @ h).reshape(L, d) - xs)
       tok.append(err[1:-1, :-1].max())
       linf.append(err.max())
-      cerr = np.abs(_np_centred(W, A, base, xs) - xs)
+      cerr = np.abs(ref.centred_decoder(W, A, base, xs) - xs)
       ctok.append(cerr[1:-1, :-1].max())
     np.testing.assert_allclose(float(out["pattern/token"][i]), np.mean(tok), rtol=1e-8)
     np.testing.assert_allclose(float(out["pattern/linf"][i]), np.mean(linf), rtol=1e-8)
     # The centred decoder (the recovery verdicts read it) against Sec. 4.4's
-    # definition written out below, not against the project's code.
+    # definition in the tests' NumPy reference, not against the project's code.
     np.testing.assert_allclose(float(out["centred/token"][i]), np.mean(ctok), rtol=1e-7)
     assert np.mean(ctok) < np.mean(tok)
-
-
-def _np_centred(W, A, base, xs):
-  """Sec. 4.4 written out in float64 loops: h^(l) = relu(W h^(l-1) + A x^(l));
-  D^(l) the 0/1 pattern of the base sequence; Wbar^[1] = D^(1) A,
-  Wbar^[l] = [D^(l) W Wbar^[l-1], D^(l) A]_r; decode(h) = Wbar^[L]^T h as
-  (L, d); the centred decoder decode(h(x)) - decode(h(base)) + base."""
-  m, d = A.shape
-
-  def states(seq):
-    h, out = np.zeros(m), []
-    for x in seq:
-      h = np.maximum(W @ h + A @ x, 0.0)
-      out.append(h)
-    return out
-
-  prev = [np.zeros(m)] + states(base)[:-1]
-  D = [(W @ hp + A @ x > 0).astype(float) for hp, x in zip(prev, base)]
-  wbar = D[0][:, None] * A
-  for Dl in D[1:]:
-    wbar = np.concatenate([Dl[:, None] * (W @ wbar), Dl[:, None] * A], axis=1)
-
-  def decode(seq):
-    return (wbar.T @ states(seq)[-1]).reshape(len(seq), d)
-
-  return decode(xs) - decode(base) + base
 
 
 # --------------------------------------------------------------------------

@@ -182,32 +182,6 @@ def test_bad_inputs():
     jaxrnn.inversion.fit_linear_decoder(jnp.ones((4, 8)), jnp.ones((4, 2, 3)), ridge=-1.0)
 
 
-def _np_centred_decoder(W, A, base, xs):
-  """The centred pattern decoder from Sec. 4.4's definition, in float64 loops
-  written here: h^(l) = relu(W h^(l-1) + A x^(l)); D^(l) the 0/1 pattern of
-  the base sequence; Wbar^[1] = D^(1) A, Wbar^[l] = [D^(l) W Wbar^[l-1],
-  D^(l) A]_r; decode(h) = (Wbar^[L]^T h).reshape(L, d);
-  centred(x) = decode(h(x)) - decode(h(base)) + base."""
-  m, d = A.shape
-
-  def states(seq):
-    h, out = np.zeros(m), []
-    for x in seq:
-      h = np.maximum(W @ h + A @ x, 0.0)
-      out.append(h)
-    return out
-
-  D = [(W @ hp + A @ x > 0).astype(float) for hp, x in zip([np.zeros(m)] + states(base)[:-1], base)]
-  wbar = D[0][:, None] * A
-  for Dl in D[1:]:
-    wbar = np.concatenate([Dl[:, None] * (W @ wbar), Dl[:, None] * A], axis=1)
-
-  def decode(seq):
-    return (wbar.T @ states(seq)[-1]).reshape(len(seq), d)
-
-  return decode(xs) - decode(base) + base
-
-
 def test_centred_decoder_matches_numpy_definition():
   m, d, L, eps = 40, 4, 6, 0.05
   W, A, B = _np_params(m, d, 3)
@@ -224,7 +198,7 @@ def test_centred_decoder_matches_numpy_definition():
     at_base = jaxrnn.inversion.invert_hidden_state_centered(p, jnp.asarray(base), h0)
     plain = jaxrnn.inversion.invert_hidden_state(p, jnp.asarray(base), h)
     offset = jaxrnn.inversion.centered_decoding_offset(p, jnp.asarray(base))
-  np.testing.assert_allclose(np.asarray(got), _np_centred_decoder(W, A, base, xs), atol=1e-12)
+  np.testing.assert_allclose(np.asarray(got), ref.centred_decoder(W, A, base, xs), atol=1e-12)
   np.testing.assert_allclose(np.asarray(at_base), base, atol=1e-12)  # exact at the base
   np.testing.assert_allclose(np.asarray(got), np.asarray(plain + offset), atol=1e-14)
   # The uncentred decoder misses the base by a nonzero constant at finite m.

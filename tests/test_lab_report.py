@@ -107,3 +107,13 @@ def test_summary_figure_saves_the_figure_beside_the_summary(tmp_path):
   assert "![the demo](demo.png)" in s.render()
   s.figure("other.png")  # a figure written elsewhere: only referenced
   assert "![other](other.png)" in s.render() and not (tmp_path / "other.png").exists()
+
+
+def test_a_missing_slope_states_its_rule_with_a_zero_bound():
+  """A slope with fewer than two points is undecided, and its rule names the
+  bound it would have been judged against, 0 included."""
+  from jaxrnn import lab
+
+  v = lab.slope_verdict("falls", lab.power_law([1.0], [1.0]), below=0.0)
+  assert v.holds is None and v.criterion == "interval below 0"
+  assert lab.slope_verdict("x", lab.power_law([1.0], [1.0]), near=-0.5).criterion == "within -0.5"

@@ -106,7 +106,12 @@ def readme_block(exps, times) -> str:
   lines = [
     f"At paper scale, **{paper}**; beside them, {diag} (hypotheses of ours, labelled so).",
     f"Wall time of the ten `paper` runs one after the other: "
-    f"{_fmt_time(total if times else None)} (longest: {_longest(times)}).",
+    f"{_fmt_time(total if times else None)} (longest: {_longest(times)})"
+    + (
+      "; upper bounds, the runs shared the 2 cores with other jobs (loads in the gallery)."
+      if any((t.get("load") or 0) > 2.5 for t in times.values())
+      else "."
+    ),
     "Every verdict, its quote of the paper, its regime and its rule: "
     "[docs/paper-scale](docs/paper-scale/index.md).",
   ]

@@ -269,9 +269,14 @@ def _slope_verdict(rule, slope, *, below, above, near, tol) -> Verdict:
   measured = f"slope {slope.fmt()} (95% interval, {slope.n_x} points"
   measured += f", {slope.n_seeds} seeds)" if slope.n_seeds > 1 else ")"
   if not slope.ok:
-    crit = (
-      "interval below" if below is not None else "interval above" if above is not None else "within"
-    ) + f" {below or above or near}"
+    kind, c = (
+      ("interval below", below)
+      if below is not None
+      else ("interval above", above)
+      if above is not None
+      else ("within", near)
+    )
+    crit = f"{kind} {c:g}"
     return Verdict(rule, "n/a (fewer than two points)", crit, None)
   if below is not None:
     holds = True if slope.hi < below else False if slope.lo >= below else None
