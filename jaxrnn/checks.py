@@ -13,21 +13,7 @@ look at the flag outside. ``ResourceError`` is raised before work whose
 memory would not fit.
 """
 
-from jaxrnn._src.checks import NonFiniteError, ResourceError
-from jaxrnn._src.validate import (
-  all_finite,
-  check_finite,
-  check_params,
-  check_sequence,
-  check_states,
-)
+from jaxrnn._src.arguments import NonFiniteError, ResourceError  # noqa: F401
+from jaxrnn._src.checks import all_finite, check_finite, check_params, check_sequence, check_states  # noqa: F401
 
-__all__ = [
-  "check_finite",
-  "check_params",
-  "check_sequence",
-  "check_states",
-  "all_finite",
-  "NonFiniteError",
-  "ResourceError",
-]
+__all__ = [name for name in globals() if not name.startswith("_")]  # the names imported above

@@ -17,7 +17,7 @@
   ``construction_terms`` (its error split along the proof).
 """
 
-from jaxrnn._src.complexity import (
+from jaxrnn._src.complexity import (  # noqa: F401
   C_STAR,
   PHI_NAMES,
   complexity_eps,
@@ -27,7 +27,7 @@ from jaxrnn._src.complexity import (
   phi_function,
   taylor_coefficients,
 )
-from jaxrnn._src.concept import (
+from jaxrnn._src.concept import (  # noqa: F401
   Concept,
   TokenwiseGap,
   concept_dataset,
@@ -39,7 +39,7 @@ from jaxrnn._src.concept import (
   random_concept,
   tokenwise_gap,
 )
-from jaxrnn._src.existence import (
+from jaxrnn._src.existence import (  # noqa: F401
   Construction,
   ConstructionTerms,
   WeightFit,
@@ -53,34 +53,4 @@ from jaxrnn._src.existence import (
   weight_function,
 )
 
-__all__ = [
-  "C_STAR",
-  "PHI_NAMES",
-  "complexity_eps",
-  "complexity_s",
-  "log10_complexity_eps",
-  "log10_complexity_s",
-  "phi_function",
-  "taylor_coefficients",
-  "Concept",
-  "make_concept",
-  "random_concept",
-  "product_concept",
-  "concept_value",
-  "concept_dataset",
-  "huber_noise_opt",
-  "estimate_opt",
-  "TokenwiseGap",
-  "tokenwise_gap",
-  "WeightFit",
-  "fit_weight_function",
-  "weight_function",
-  "lipschitz_constant",
-  "lemma41_expectation",
-  "lemma42_a_star",
-  "base_sequence",
-  "Construction",
-  "construct_pseudo_network",
-  "ConstructionTerms",
-  "construction_terms",
-]
+__all__ = [name for name in globals() if not name.startswith("_")]  # the names imported above

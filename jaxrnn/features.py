@@ -7,7 +7,7 @@
 deviation ``sqrt((2 + 3 cos^2) / m) |v| |x|``.
 """
 
-from jaxrnn._src.features import (
+from jaxrnn._src.features import (  # noqa: F401
   random_relu_features,
   relu_features_apply,
   relu_features_error,
@@ -15,10 +15,4 @@ from jaxrnn._src.features import (
   relu_readout,
 )
 
-__all__ = [
-  "random_relu_features",
-  "relu_readout",
-  "relu_features_apply",
-  "relu_features_error",
-  "relu_features_error_std",
-]
+__all__ = [name for name in globals() if not name.startswith("_")]  # the names imported above

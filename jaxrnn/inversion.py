@@ -11,7 +11,7 @@ or 1), a least-squares yardstick (``fit_linear_decoder``) and the error split
 into bias and token entries (``reconstruction_errors``) complete the set.
 """
 
-from jaxrnn._src.inversion import (
+from jaxrnn._src.inversion import (  # noqa: F401
   LinearDecoder,
   apply_linear_decoder,
   centered_decoding_offset,
@@ -26,17 +26,4 @@ from jaxrnn._src.inversion import (
   zero_base_sequence,
 )
 
-__all__ = [
-  "inversion_matrix",
-  "invert_hidden_state",
-  "invert_hidden_state_centered",
-  "centered_decoding_offset",
-  "naive_inversion_matrix",
-  "invert_hidden_state_naive",
-  "naive_block_scales",
-  "zero_base_sequence",
-  "LinearDecoder",
-  "fit_linear_decoder",
-  "apply_linear_decoder",
-  "reconstruction_errors",
-]
+__all__ = [name for name in globals() if not name.startswith("_")]  # the names imported above

@@ -15,9 +15,9 @@
   additive class of Allen-Zhu & Li [37] as a kernel method.
 """
 
-from jaxrnn._src.infinite_width import infinite_width_nngp, infinite_width_ntk
-from jaxrnn._src.kernel_dynamics import gradient_descent_mse
-from jaxrnn._src.kernels import (
+from jaxrnn._src.infinite_width import infinite_width_nngp, infinite_width_ntk  # noqa: F401
+from jaxrnn._src.kernel_dynamics import gradient_descent_mse  # noqa: F401
+from jaxrnn._src.kernels import (  # noqa: F401
   additive_token_kernel,
   empirical_ntk,
   fit_additive_baseline,
@@ -25,13 +25,4 @@ from jaxrnn._src.kernels import (
   ntk_factors,
 )
 
-__all__ = [
-  "infinite_width_ntk",
-  "infinite_width_nngp",
-  "gradient_descent_mse",
-  "empirical_ntk",
-  "ntk_factors",
-  "kernel_ridge_loo",
-  "additive_token_kernel",
-  "fit_additive_baseline",
-]
+__all__ = [name for name in globals() if not name.startswith("_")]  # the names imported above

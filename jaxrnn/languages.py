@@ -15,11 +15,7 @@ Tomita 3 and Tomita 6, are in the docstring of ``get_dfa``'s module
 (``jaxrnn._src.languages``).
 """
 
-from __future__ import annotations
-
-import numpy as np
-
-from jaxrnn._src.expressibility import (
+from jaxrnn._src.expressibility import (  # noqa: F401
   AdditiveOptimum,
   LanguageConcept,
   additive_best_accuracy,
@@ -34,13 +30,14 @@ from jaxrnn._src.expressibility import (
   pattern_power,
   true_sequence,
 )
-from jaxrnn._src.languages import (
+from jaxrnn._src.languages import (  # noqa: F401
   DFA,
   ENCODINGS,
   LANGUAGE_NAMES,
   PAD,
   TOMITA_NAMES,
   Split,
+  accepts,
   all_strings,
   as_bits,
   balanced_oversample,
@@ -55,77 +52,9 @@ from jaxrnn._src.languages import (
   exhaustive_strings,
   final_state,
   get_dfa,
-  lengths_of,
-  log_counts,
   make_split,
   pad_left,
   sample_class,
 )
-from jaxrnn._src.languages import accepts as _accepts
 
-
-def accepts(name: str, bits: str | np.typing.ArrayLike) -> bool:
-  """Membership of one 0/1 string in the language ``name``.
-
-  **Arguments:**
-
-  - ``name``: ``"parity"`` (odd number of 1s), ``"one_one"`` (exactly one 1,
-    D_L1), ``"tomita1"`` ... ``"tomita7"``, or ``"contains:<pattern>"``
-    (``<pattern>`` a 0/1 word occurring as a substring). Unknown names raise
-    ``ValueError`` naming them.
-  - ``bits``: a 1-D integer array with entries in {0, 1}, or a str of '0'/'1'.
-
-  **Returns:** ``bool``. Runs the language's DFA (``get_dfa(name)``) on the
-  host; for batches use ``batch_accepts``.
-
-  Example::
-
-    >>> from jaxrnn import languages
-    >>> languages.accepts("tomita3", "1011"), languages.accepts("parity", [1, 0, 0])
-    (False, True)
-  """
-  return _accepts(name, bits)
-
-
-__all__ = [
-  "accepts",
-  "DFA",
-  "get_dfa",
-  "describe",
-  "batch_accepts",
-  "final_state",
-  "as_bits",
-  "all_strings",
-  "exhaustive_strings",
-  "pad_left",
-  "lengths_of",
-  "log_counts",
-  "count_members",
-  "sample_class",
-  "balanced_sample",
-  "balanced_oversample",
-  "make_split",
-  "Split",
-  "bit_tokens",
-  "encode",
-  "encode_batch",
-  "bin_class_counts",
-  "ENCODINGS",
-  "LANGUAGE_NAMES",
-  "TOMITA_NAMES",
-  "PAD",
-  # Sec. 5 concept-class constructions and the additive class (Thm. H.1)
-  "LanguageConcept",
-  "concept_member",
-  "one_one_member",
-  "parity_member",
-  "contains_member",
-  "pattern_power",
-  "count_direction",
-  "true_sequence",
-  "evaluate",
-  "classify",
-  "AdditiveOptimum",
-  "additive_best_accuracy",
-  "additive_best_sup_error",
-]
+__all__ = [name for name in globals() if not name.startswith("_")]  # the names imported above

@@ -6,7 +6,7 @@ much h^(l), Back_{i->L}, W̄^[L] and the inversion error move. Block indices
 may be traced, so both vmap over blocks.
 """
 
-from jaxrnn._src.rerandomize import (
+from jaxrnn._src.rerandomize import (  # noqa: F401
   block_mask,
   relative_change,
   rerandomization_changes,
@@ -14,10 +14,4 @@ from jaxrnn._src.rerandomize import (
   rerandomize_rows,
 )
 
-__all__ = [
-  "rerandomize",
-  "rerandomize_rows",
-  "block_mask",
-  "relative_change",
-  "rerandomization_changes",
-]
+__all__ = [name for name in globals() if not name.startswith("_")]  # the names imported above

@@ -14,10 +14,9 @@ pseudo-network at any width and lambda; ``kernel_step_size`` reads it from the
 top eigenvalue of the measured kernel Theta_0 (the rule the experiments use).
 """
 
-from jaxrnn._src.training import (
+from jaxrnn._src.training import (  # noqa: F401
   LOSSES,
   MODELS,
-  Optimizer,
   Schedule,
   StepSize,
   TrainResult,
@@ -37,25 +36,4 @@ from jaxrnn._src.training import (
   train,
 )
 
-__all__ = [
-  "train",
-  "predict",
-  "init_and_train",
-  "TrainResult",
-  "Optimizer",
-  "optimizer",
-  "model_output",
-  "MODELS",
-  "LOSSES",
-  "get_loss",
-  "logistic_loss",
-  "clipped_squared_loss",
-  "squared_loss",
-  "sign_accuracy",
-  "Schedule",
-  "theory_schedule",
-  "practical_schedule",
-  "stable_step_size",
-  "kernel_step_size",
-  "StepSize",
-]
+__all__ = [name for name in globals() if not name.startswith("_")]  # the names imported above

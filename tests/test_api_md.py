@@ -68,10 +68,49 @@ def test_every_public_name_exists_and_is_documented():
   assert jaxrnn.__version__
 
 
-def test_api_md_is_self_contained():
+def test_api_md_points_nowhere_outside_the_repository():
+  import re
+
   text = (ROOT / "API.md").read_text()
-  assert "../" not in text and "shared/" not in text
+  targets = re.findall(r"\]\(([^)#\s]+)", text)
+  for target in targets:
+    if "://" in target:
+      continue
+    path = (ROOT / target).resolve()
+    assert path.is_relative_to(ROOT) and path.exists(), target
+  assert "../" not in text
   assert " at 0x" not in text  # no object addresses: the file is reproducible
+
+
+def test_the_command_line_is_in_the_contract():
+  import argparse
+
+  from jaxrnn import cli
+
+  sub = next(a for a in cli._parser()._actions if isinstance(a, argparse._SubParsersAction))
+  assert {"list", "run", "reproduce"} <= set(sub.choices)
+  text = (ROOT / "API.md").read_text()
+  for usage in ("jaxrnn list", "jaxrnn run NAME", "jaxrnn reproduce"):
+    assert f"| `{usage}" in text, usage
+
+
+def test_public_names_are_jaxrnn_names():
+  """A derived ``__all__`` lists what its module imports: nothing of another
+  package (a stray ``import numpy as np``, ``from __future__ import
+  annotations``) may become public."""
+  import importlib
+  import types
+
+  spec = importlib.util.spec_from_file_location("gen_api_md", ROOT / "tools" / "gen_api_md.py")
+  gen = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(gen)
+  for modname, _ in gen.MODULES:
+    mod = importlib.import_module(modname)
+    for name in mod.__all__:
+      obj = getattr(mod, name)
+      home = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
+      if home is not None and not isinstance(obj, (int, float, str, tuple, dict)):
+        assert home.split(".")[0] == "jaxrnn", f"{modname}.{name} comes from {home}"
 
 
 def test_classes_show_the_arguments_that_construct_them():

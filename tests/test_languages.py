@@ -14,6 +14,7 @@ import pytest
 
 import jaxrnn
 from jaxrnn import languages as L
+from jaxrnn._src.languages import lengths_of
 
 
 def _runs(s):
@@ -172,12 +173,12 @@ def test_sample_class_is_uniform_within_class():
   # Non-members of a rare class: tomita1 non-members only.
   neg = L.sample_class(jax.random.key(1), "tomita1", 200, [3, 4], member=False)
   assert not any(REFERENCE["tomita1"]("".join(map(str, r[r >= 0]))) for r in neg)
-  assert set(L.lengths_of(neg)) == {3, 4}
+  assert set(lengths_of(neg)) == {3, 4}
 
 
 def test_sample_class_skips_lengths_where_class_is_empty():
   bits = L.sample_class(jax.random.key(2), "tomita2", 100, range(3, 9))
-  assert set(L.lengths_of(bits)) == {4, 6, 8}  # (10)* has only even lengths
+  assert set(lengths_of(bits)) == {4, 6, 8}  # (10)* has only even lengths
   with pytest.raises(ValueError):
     L.sample_class(jax.random.key(2), "tomita2", 10, [3, 5])
 
@@ -228,7 +229,7 @@ def test_make_split_sampled_when_too_many_strings():
     n_train_sampled=600,
   )
   assert np.unique(split.train_bits, axis=0).shape[0] == split.train_bits.shape[0]
-  lens = L.lengths_of(split.train_bits)
+  lens = lengths_of(split.train_bits)
   assert lens.min() >= 10 and lens.max() <= 14
   # Sampled class-balanced: about half members (duplicates removed).
   assert 0.35 < split.train_labels.mean() < 0.65

@@ -2,9 +2,12 @@
 
 Run ``python tools/gen_api_md.py`` after changing the public surface;
 ``python tools/gen_api_md.py --check`` (run by the test suite) fails when
-``API.md`` is out of date. The public surface is the ``__all__`` of each
-public module below; the one-line description is the first line of each
-docstring, so the docstrings stay the single source.
+``API.md`` is out of date. The library's surface is the ``__all__`` of each
+module in ``MODULES``; the one-line description is the first line of each
+docstring, so the docstrings stay the single source. The experiment
+application (``jaxrnn.experiments``, ``jaxrnn.lab``) is not the library: it
+gets a short section, the ``jaxrnn`` command's subcommands (read from its
+argument parser) and the entry points in ``APPLICATION``.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ MODULES = [
   ("jaxrnn.languages", "Formal languages (Sec. 5)"),
   ("jaxrnn.checks", "Checked entry points for values (outside jit)"),
   ("jaxrnn.flax", "The paper's cell as flax modules; checkpoints"),
-  ("jaxrnn.experiments", "Experiments: registry and framework types"),
-  ("jaxrnn.lab", "The experiment framework: configs, store, reports"),
 ]
+
+#: The experiment application's entry points listed in its short section.
+APPLICATION = [("jaxrnn.experiments", ("registry", "get", "run_experiment", "apply_overrides"))]
 
 HEADER = """# jaxrnn API
 
@@ -146,6 +150,55 @@ def _signature(name: str, obj) -> str:
   return f"`{name}`: {type(obj).__name__}"
 
 
+def _command() -> list[str]:
+  """The ``jaxrnn`` command's subcommands, from its parser."""
+  import argparse
+
+  from jaxrnn import cli
+
+  parser = cli._parser()
+  sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+  helps = {a.dest: a.help for a in sub._choices_actions}
+  out = [
+    "## The `jaxrnn` command",
+    "",
+    "The experiment application's command line (`python -m jaxrnn` works the same); "
+    "`jaxrnn COMMAND --help` lists the options.",
+    "",
+    "| command | what |",
+    "| --- | --- |",
+  ]
+  for name, sp in sub.choices.items():
+    args = " ".join(a.dest.upper() for a in sp._actions if not a.option_strings)
+    options = [a for a in sp._actions if a.option_strings and a.dest != "help"]
+    usage = " ".join(filter(None, ["jaxrnn", name, args, "[options]" if options else ""]))
+    out.append(f"| `{usage}` | {helps[name]} |")
+  return out + [""]
+
+
+def _application() -> list[str]:
+  out = [
+    "## The experiment application: `jaxrnn.experiments`, `jaxrnn.lab`",
+    "",
+    "The experiments of the paper and the framework that runs them (typed configs, the "
+    "result store, reports). They use the library above and are not part of it: only the "
+    "entry points below are kept stable; the framework's other names are documented in "
+    "their docstrings and may change with the application. An experiment module declares "
+    "`Config`, `PRESETS`, `points`, `run_point`, `report` and `EXPERIMENT` "
+    "(see `jaxrnn.lab.runner`).",
+    "",
+    "| name | signature | what |",
+    "| --- | --- | --- |",
+  ]
+  for modname, names in APPLICATION:
+    mod = importlib.import_module(modname)
+    for name in names:
+      obj = getattr(mod, name)
+      sig = _signature(f"{modname}.{name}", obj).replace("|", "\\|")
+      out.append(f"| `{modname}.{name}` | {sig} | {_first_line(obj)} |")
+  return out + [""]
+
+
 def render() -> str:
   out = [HEADER]
   for modname, title in MODULES:
@@ -166,6 +219,7 @@ def render() -> str:
       sig = _signature(name, obj).replace("|", "\\|")
       out.append(f"| `{name}` | {sig} | {what} |")
     out.append("")
+  out += _command() + _application()
   return "\n".join(out)
 
 

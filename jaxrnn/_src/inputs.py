@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn._src import checks
+from jaxrnn._src import arguments
 
 
 def _row_tolerance(dtype) -> float:
@@ -27,7 +27,7 @@ def _check_eps(eps_x) -> None:
   """eps_x is a real scalar (any time); positive and finite (when concrete)."""
   if isinstance(eps_x, (str, bytes, bool, np.bool_)):
     raise TypeError(f"eps_x must be a positive finite number, got {eps_x!r}")
-  if checks.is_concrete(eps_x):
+  if arguments.is_concrete(eps_x):
     arr = np.asarray(eps_x)
     if arr.ndim != 0 or arr.dtype.kind not in "iuf":
       raise TypeError(f"eps_x must be a positive finite number, got {eps_x!r}")
@@ -62,13 +62,13 @@ def normalize_sequence(xbar: jax.Array, eps_x: float | jax.Array) -> jax.Array:
            [0.08660254, 0.05      , 0.        ],
            [0.        , 0.        , 1.        ]], dtype=float32)
   """
-  checks.check_ndim("xbar", xbar, 2, "(L-2, d-1)")
-  checks.check_float("xbar", xbar)
+  arguments.check_ndim("xbar", xbar, 2, "(L-2, d-1)")
+  arguments.check_float("xbar", xbar)
   if xbar.shape[1] < 1:
     raise ValueError(f"xbar must have d-1 >= 1 columns, got shape {xbar.shape}")
   dtype = jnp.result_type(xbar)
   _check_eps(eps_x)
-  if checks.is_concrete(xbar):
+  if arguments.is_concrete(xbar):
     arr = np.asarray(xbar, dtype=np.float64)
     tol = _row_tolerance(dtype)
     for i, row in enumerate(arr):

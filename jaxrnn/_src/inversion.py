@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn._src import checks
+from jaxrnn._src import arguments
 from jaxrnn._src.rnn import RNNParams, hidden_states, preactivations, relu_derivative
 
 
@@ -57,7 +57,7 @@ def inversion_matrix(params: RNNParams, base_xs: jax.Array) -> jax.Array:
   time and O(m L d) memory. To decode hidden states without forming the
   matrix use ``invert_hidden_state`` (O(L m^2)).
   """
-  checks.check_sequence(params, base_xs, "base_xs")
+  arguments.check_sequence(params, base_xs, "base_xs")
   masks = _patterns(params, base_xs)
   L, d = base_xs.shape
   m = params.W.shape[0]
@@ -84,8 +84,8 @@ def invert_hidden_state(params: RNNParams, base_xs: jax.Array, h: jax.Array) -> 
 
   **Returns:** (L, d), the decoded sequence. Cost O(L (m^2 + m d)).
   """
-  checks.check_sequence(params, base_xs, "base_xs")
-  checks.check_hidden(params, h)
+  arguments.check_sequence(params, base_xs, "base_xs")
+  arguments.check_hidden(params, h)
   masks = _patterns(params, base_xs)
   v_last = masks[-1] * h
 
@@ -105,7 +105,7 @@ def centered_decoding_offset(params: RNNParams, base_xs: jax.Array) -> jax.Array
   Adding it to ``invert_hidden_state(params, base_xs, h)`` gives the centred
   decoder ``invert_hidden_state_centered``. Cost O(L m^2).
   """
-  checks.check_sequence(params, base_xs, "base_xs")
+  arguments.check_sequence(params, base_xs, "base_xs")
   h_base = hidden_states(params, base_xs)[-1]
   return base_xs - invert_hidden_state(params, base_xs, h_base)
 
@@ -174,7 +174,7 @@ def naive_inversion_matrix(params: RNNParams, L: int, factor: float = 2.0) -> ja
   Cost O(L^2 m^2 d). Use ``invert_hidden_state_naive`` to decode without
   forming the matrix.
   """
-  checks.check_params(params)
+  arguments.check_params(params)
   L = _check_length(L)
   m, d = params.A.shape
   factors = jnp.asarray([1.0] + [factor] * (L - 1), params.W.dtype)
@@ -223,7 +223,7 @@ def invert_hidden_state_naive(
     >>> jaxrnn.inversion.invert_hidden_state_naive(p, h, 5, factor=1.0).shape
     (5, 4)
   """
-  checks.check_hidden(params, h)
+  arguments.check_hidden(params, h)
   L = _check_length(L)
 
   def step(u, _):

@@ -51,7 +51,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._src import checks
+from jaxrnn._src import arguments
 
 
 def _as_2d(name: str, a: jax.Array, rows: int, cols: int | None) -> jax.Array:
@@ -170,13 +170,13 @@ def gradient_descent_mse(
   if len(test_shape) != len(y_shape):
     raise ValueError(f"f0_test has shape {test_shape}; it needs as many axes as y_train {y_shape}")
   for name, a in (("k_train_train", K), ("k_test_train", Kt), ("y_train", y)):
-    checks.check_float(name, a)
-  if checks.is_concrete(learning_rate) and not float(learning_rate) > 0:
+    arguments.check_float(name, a)
+  if arguments.is_concrete(learning_rate) and not float(learning_rate) > 0:
     raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
   t = jnp.asarray(t)
   if t.ndim > 1:
     raise ValueError(f"t must be a scalar or a (T,) vector of times, got shape {t.shape}")
-  if checks.is_concrete(t):
+  if arguments.is_concrete(t):
     tn = jnp.asarray(t, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
     if bool(jnp.any(jnp.isnan(tn) | (tn < 0))):
       raise ValueError(f"t must be >= 0 (inf allowed), got {t}")

@@ -50,7 +50,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxrnn._src import checks
+from jaxrnn._src import arguments
 from jaxrnn._src.rnn import RNNParams, apply_relu_mask, relu, relu_mask
 
 # Size of one tile pair when ``tile`` is not given: the tile's rows R = L T
@@ -115,7 +115,7 @@ def ntk_factors(params: RNNParams, xs: jax.Array) -> tuple[jax.Array, jax.Array,
   **Returns:** ``G`` (L, m) for d_out = 1 and (L, d_out, m) otherwise,
   ``Hprev`` (L, m), ``X`` (L, d). Cost O(L m^2 (1 + d_out)).
   """
-  checks.check_sequence(params, xs)
+  arguments.check_sequence(params, xs)
   G, hprev, xt = _batched_factors(params, xs[None])
   G = G[:, 0, 0] if params.B.shape[0] == 1 else G[:, 0]
   h0 = jnp.zeros((1, params.W.shape[0]), params.W.dtype)
@@ -198,9 +198,9 @@ def _empirical_ntk(params, xs1, xs2, *, tile: int, full: bool, symmetric: bool):
 
 
 def _check_batch(params, xs, name):
-  m, d, _ = checks.check_params(params)
-  checks.check_ndim(name, xs, 3, f"(N, L, d) with d={d}")
-  checks.check_float(name, xs)
+  m, d, _ = arguments.check_params(params)
+  arguments.check_ndim(name, xs, 3, f"(N, L, d) with d={d}")
+  arguments.check_float(name, xs)
   if xs.shape[2] != d:
     raise ValueError(f"{name} has d={xs.shape[2]} features per token but params.A expects d={d}")
   if xs.shape[0] < 1 or xs.shape[1] < 1:
@@ -212,7 +212,7 @@ def _check_batch(params, xs, name):
       f"{name} has dtype {jnp.result_type(xs)} but params have dtype "
       f"{jnp.result_type(params.W)}; cast one of them explicitly"
     )
-  checks.check_finite(name, xs)
+  arguments.check_finite(name, xs)
 
 
 def empirical_ntk(
@@ -322,7 +322,7 @@ def kernel_ridge_loo(
   ``argmin`` then picks it, so the results are NaN rather than a number.
   """
   n = K.shape[0]
-  if all(checks.is_concrete(x) for x in jax.tree.leaves(ridges)):
+  if all(arguments.is_concrete(x) for x in jax.tree.leaves(ridges)):
     r = np.asarray(ridges, np.float64)
     bad = ~(np.isfinite(r) & (r >= 0))
     if r.ndim != 1 or r.size == 0:

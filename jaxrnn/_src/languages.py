@@ -56,7 +56,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxrnn._src import checks
+from jaxrnn._src import arguments
 from jaxrnn._src.inputs import normalize_sequence
 
 PAD = -1
@@ -229,7 +229,7 @@ def _batch_accepts(transitions, start, accepting, bits):
 def _check_bit_values(bits) -> None:
   """Concrete bits must be 0, 1 or -1 (padding); a traced batch is taken as
   given (a value check cannot run under jit)."""
-  if not checks.is_concrete(bits):
+  if not arguments.is_concrete(bits):
     return
   arr = np.asarray(bits)
   bad = (arr != 0) & (arr != 1) & (arr != PAD)
@@ -287,8 +287,25 @@ def as_bits(bits: str | np.typing.ArrayLike) -> np.ndarray:
 
 
 def accepts(name: str, bits: str | np.typing.ArrayLike) -> bool:
-  """Membership of one 0/1 string in the language ``name`` (host-side, by
-  running its DFA). See ``jaxrnn.languages.accepts``."""
+  """Membership of one 0/1 string in the language ``name``.
+
+  **Arguments:**
+
+  - ``name``: ``"parity"`` (odd number of 1s), ``"one_one"`` (exactly one 1,
+    D_L1), ``"tomita1"`` ... ``"tomita7"``, or ``"contains:<pattern>"``
+    (``<pattern>`` a 0/1 word occurring as a substring). Unknown names raise
+    ``ValueError`` naming them.
+  - ``bits``: a 1-D integer array with entries in {0, 1}, or a str of '0'/'1'.
+
+  **Returns:** ``bool``. Runs the language's DFA (``get_dfa(name)``) on the
+  host; for batches use ``batch_accepts``.
+
+  Example::
+
+    >>> from jaxrnn import languages
+    >>> languages.accepts("tomita3", "1011"), languages.accepts("parity", [1, 0, 0])
+    (False, True)
+  """
   dfa = get_dfa(name)
   q = dfa.start
   for b in as_bits(bits):
@@ -313,7 +330,9 @@ def all_strings(length: int) -> np.ndarray:
 
 
 def pad_left(strings: Sequence[np.ndarray], width: int) -> np.ndarray:
-  """Stacks 1-D bit arrays into (N, width), left-padded with ``-1``."""
+  """Stacks 1-D bit arrays into (N, width), left-padded with ``PAD`` (-1):
+  the batch format that ``batch_accepts``, ``encode_batch`` and the data
+  sets use for strings of mixed lengths."""
   out = np.full((len(strings), width), PAD, dtype=np.int32)
   for i, s in enumerate(strings):
     if len(s) > width:

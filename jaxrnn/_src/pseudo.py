@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn._src import checks
+from jaxrnn._src import arguments
 from jaxrnn._src.rnn import RNNParams, hidden_states, preactivations, relu_derivative, rnn_output
 
 
@@ -83,7 +83,7 @@ def pseudo_network(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Ar
     >>> bool(jnp.allclose(true, t * lin, rtol=1e-2, atol=1e-5))
     True
   """
-  checks.check_sequence(params, xs)
+  arguments.check_sequence(params, xs)
   _check_delta(params, delta)
 
   def f(W, A):
@@ -126,7 +126,7 @@ def pseudo_network_explicit(params: RNNParams, delta: RNNParams, xs: jax.Array) 
   build the Back matrices plus O(L m^2) for the perturbation terms, and
   O(L m d_out) memory. Prefer ``pseudo_network``.
   """
-  checks.check_sequence(params, xs)
+  arguments.check_sequence(params, xs)
   _check_delta(params, delta)
   backs = backward_matrices(params, xs)
   masks = _patterns(params, xs)
@@ -151,7 +151,7 @@ def _radius(name: str, value, dtype) -> jax.Array:
   >= 0 (``ValueError`` otherwise); a traced negative one becomes NaN."""
   if jnp.ndim(value) != 0:
     raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(value)}")
-  if checks.is_concrete(value):
+  if arguments.is_concrete(value):
     v = float(value)
     if not (math.isfinite(v) and v >= 0):
       raise ValueError(f"{name} must be a finite number >= 0 (a norm), got {v!r}")
@@ -279,7 +279,7 @@ def backward_correlations(
     >>> c.shape, float(c[0, -1])
     ((1, 5), 1.0)
   """
-  checks.check_sequence(params, xs)
+  arguments.check_sequence(params, xs)
   backs = backward_matrices(params, xs)  # (L, d_out, m)
   B = params.B
   if d_outs is None:

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn._src import checks
+from jaxrnn._src import arguments
 from jaxrnn._src.inversion import inversion_matrix, invert_hidden_state
 from jaxrnn._src.pseudo import backward_matrices
 from jaxrnn._src.rnn import RNNParams, hidden_states
@@ -71,7 +71,7 @@ def rerandomize(
     >>> news.W.shape
     (4, 8, 8)
   """
-  m, d, _ = checks.check_params(params)
+  m, d, _ = arguments.check_params(params)
   s = _block_size(m, num_blocks)
   dtype = params.W.dtype
   kw, ka = jax.random.split(key)
@@ -93,7 +93,7 @@ def rerandomize_rows(key: jax.Array, params: RNNParams, rows: jax.Array) -> RNNP
   ``s``, ``b``). Draws a full (m, m + d) Gaussian and selects, so it costs
   O(m^2) random draws whatever the subset.
   """
-  m, d, _ = checks.check_params(params)
+  m, d, _ = arguments.check_params(params)
   if jnp.shape(rows) != (m,):
     raise ValueError(f"rows must be an (m,) mask with m={m}, got shape {jnp.shape(rows)}")
   dtype = params.W.dtype

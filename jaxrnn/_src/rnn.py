@@ -66,7 +66,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-from jaxrnn._src import checks
+from jaxrnn._src import arguments
 
 
 class RNNParams(NamedTuple):
@@ -108,7 +108,9 @@ def init_params(
     >>> p.W.shape, p.A.shape, p.B.shape
     ((64, 64), (64, 5), (1, 64))
   """
-  m, d, d_out = (checks.positive_int(name, v) for name, v in (("m", m), ("d", d), ("d_out", d_out)))
+  m, d, d_out = (
+    arguments.positive_int(name, v) for name, v in (("m", m), ("d", d), ("d_out", d_out))
+  )
   dtype = jnp.dtype(dtype)
   if not jnp.issubdtype(dtype, jnp.floating):
     raise TypeError(f"dtype must be a floating dtype, got {dtype}")
@@ -196,8 +198,8 @@ def cell(params: RNNParams, h: jax.Array, x: jax.Array) -> jax.Array:
 
   **Returns:** (m,) next hidden state. Cost O(m^2 + m d).
   """
-  checks.check_hidden(params, h)
-  checks.check_token(params, x)
+  arguments.check_hidden(params, h)
+  arguments.check_token(params, x)
   return relu(params.A @ x + params.W @ h)
 
 
@@ -221,7 +223,7 @@ def hidden_states(params: RNNParams, xs: jax.Array) -> jax.Array:
 
   **Returns:** (L, m). Cost O(L (m^2 + m d)) time, O(L m) memory.
   """
-  checks.check_sequence(params, xs)
+  arguments.check_sequence(params, xs)
   us = input_projections(params, xs)
   h0 = jnp.zeros((params.W.shape[0],), us.dtype)
   _, hs = lax.scan(_step(params.W.T), h0, us)
@@ -235,7 +237,7 @@ def final_hidden_state(params: RNNParams, xs: jax.Array) -> jax.Array:
   input. Reverse-mode derivatives store the L masks D^(l) (booleans) and the
   states h^(l-1), O(L m); see the module docstring for the custom JVP.
   """
-  checks.check_sequence(params, xs)
+  arguments.check_sequence(params, xs)
   return _final_state(params.W, params.A, xs)
 
 

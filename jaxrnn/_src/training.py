@@ -54,7 +54,7 @@ import numpy as np
 import optax
 from jax import lax
 
-from jaxrnn._src import checks
+from jaxrnn._src import arguments
 from jaxrnn._src.infinite_width import infinite_width_ntk
 from jaxrnn._src.kernels import empirical_ntk
 from jaxrnn._src.pseudo import pseudo_network
@@ -168,44 +168,37 @@ def model_output(
 
 
 # --------------------------------------------------------------------------
-# Optimizers as data
+# Optimizers: optax.inject_hyperparams, one compilation per kind
 
 
-class Optimizer(NamedTuple):
-  """An optax optimizer given by name, its numbers kept as data.
+def optimizer(name: str, **hyperparams) -> optax.GradientTransformationExtraArgs:
+  """``optax.inject_hyperparams(getattr(optax, name))(**hyperparams)``, made
+  so that ``train`` compiles once per optimizer *kind*.
 
-  ``train`` builds ``getattr(optax, name)(**hyperparams)`` inside its jitted
-  program with the numeric hyperparameters as *traced* arrays (cast to the
-  weights' dtype), so runs that differ only in a learning rate, a decay or an
-  eps share one compilation. Non-numeric hyperparameters (bools, None,
-  strings) are static. Build one with ``optimizer(name, **hyperparams)``.
+  ``inject_hyperparams`` keeps the numeric hyperparameters (learning rate,
+  decay, eps, ...) in the optimizer *state*, as arrays of the weights'
+  dtype; ``train`` builds that state outside its jitted program and passes
+  it in, so they are traced. The transformation's ``update`` reads them from
+  the state only, so every optimizer of one kind (the same ``name``, the
+  same names of numeric hyperparameters, the same non-numeric ones: bools,
+  None, strings, schedules) gets the same ``update`` function, and ``train``
+  reuses its compilation; runs that differ only in a learning rate share one
+  program. Equal concrete hyperparameters give the same object.
 
-  - ``name``: an optax function returning a ``GradientTransformation``
-    (``"sgd"``, ``"rmsprop"``, ``"adam"``, ...).
-  - ``numeric``: tuple of ``(name, float)`` pairs, traced.
-  - ``static``: tuple of ``(name, value)`` pairs, part of the compile key.
-  """
-
-  name: str
-  numeric: tuple
-  static: tuple
-
-  def build(self, numeric: dict | None = None) -> optax.GradientTransformation:
-    """The optax transformation, with ``numeric`` (possibly traced) values."""
-    values = dict(self.numeric) if numeric is None else numeric
-    return getattr(optax, self.name)(**values, **dict(self.static))
-
-
-def optimizer(name: str, **hyperparams) -> Optimizer:
-  """An ``Optimizer`` spec: ``getattr(optax, name)(**hyperparams)`` with the
-  numbers traced, so ``train`` compiles once per optimizer *kind*.
+  **Arguments:** ``name``: an optax function returning a
+  ``GradientTransformation`` (``"sgd"``, ``"rmsprop"``, ``"adam"``, ...);
+  ``hyperparams``: its keyword arguments; numbers must be finite (they may
+  be traced scalars). Unknown names or arguments raise ``ValueError``.
 
   Example::
 
+    >>> import jax.numpy as jnp
     >>> from jaxrnn import training
     >>> opt = training.optimizer("sgd", learning_rate=0.1)
-    >>> opt.name, opt.numeric
-    ('sgd', (('learning_rate', 0.1),))
+    >>> opt.update is training.optimizer("sgd", learning_rate=0.2).update
+    True
+    >>> float(opt.init({"w": jnp.zeros(2)}).hyperparams["learning_rate"])
+    0.1
   """
   fn = getattr(optax, name, None) if isinstance(name, str) else None
   if not callable(fn):
@@ -223,15 +216,33 @@ def optimizer(name: str, **hyperparams) -> Optimizer:
       numeric.append((key, value))  # an array, possibly traced: kept as is
     else:
       static.append((key, value))
-  spec = Optimizer(name, tuple(numeric), tuple(static))
-  if all(checks.is_concrete(v) for _, v in numeric):
+  numeric, static = tuple(numeric), tuple(static)
+  if all(arguments.is_concrete(v) for _, v in numeric):
     try:
-      tx = spec.build()
+      tx = fn(**dict(numeric), **dict(static))
     except TypeError as e:
       raise ValueError(f"optax.{name}: {e}") from None
     if not isinstance(tx, optax.GradientTransformation):
       raise ValueError(f"optax.{name} does not return a GradientTransformation")
-  return spec
+  try:
+    if all(isinstance(v, float) for _, v in numeric):
+      return _injected(name, numeric, static)
+    update = _injected(name, tuple((k, 0.0) for k, _ in numeric), static).update
+  except TypeError:  # an unhashable non-numeric hyperparameter: no shared compilation
+    return optax.inject_hyperparams(fn)(**dict(numeric), **dict(static))
+  init = optax.inject_hyperparams(fn)(**dict(numeric), **dict(static)).init
+  return optax.GradientTransformationExtraArgs(init, update)
+
+
+@functools.lru_cache(maxsize=256)
+def _injected(name: str, numeric: tuple, static: tuple) -> optax.GradientTransformationExtraArgs:
+  """``inject_hyperparams`` of ``optax.<name>`` whose ``update`` is shared
+  by every optimizer of the kind (see ``optimizer``)."""
+  tx = optax.inject_hyperparams(getattr(optax, name))(**dict(numeric), **dict(static))
+  if all(v == 0.0 for _, v in numeric):
+    return tx
+  kind = _injected(name, tuple((k, 0.0) for k, _ in numeric), static)
+  return optax.GradientTransformationExtraArgs(tx.init, kind.update)
 
 
 _optimizer_spec = optimizer  # ``train``'s argument of the same name shadows it
@@ -324,11 +335,11 @@ def _as_labels(ys: jax.Array, n: int, d_out: int, name: str) -> jax.Array:
 
 
 def _check_data(params: RNNParams, xs, ys, name: str):
-  m, d, d_out = checks.check_params(params)
+  m, d, d_out = arguments.check_params(params)
   xs, ys = jnp.asarray(xs), jnp.asarray(ys)
   if jnp.ndim(xs) != 3:
     raise ValueError(f"{name}_xs must have shape (N, L, d), got {tuple(jnp.shape(xs))}")
-  checks.check_float(f"{name}_xs", xs)
+  arguments.check_float(f"{name}_xs", xs)
   if xs.shape[2] != d:
     raise ValueError(f"{name}_xs has d={xs.shape[2]} but params.A expects d={d}")
   if xs.shape[0] < 1 or xs.shape[1] < 1:
@@ -359,7 +370,7 @@ def train(
   eval_xs: jax.Array | None = None,
   eval_ys: jax.Array | None = None,
   *,
-  optimizer: Optimizer | optax.GradientTransformation | None = None,
+  optimizer: optax.GradientTransformation | None = None,
   steps: int,
   loss: str | Callable[[jax.Array, jax.Array], jax.Array] = "logistic",
   batch_size: int = 1,
@@ -383,11 +394,12 @@ def train(
 
   Compiles once per shape and kind of run: ``steps``, ``loss``,
   ``batch_size``, ``model``, ``eval_every``, ``monitor`` and the optimizer's
-  *name* are static; ``scale``, ``max_loss`` and an ``Optimizer`` spec's
-  numbers are traced, so a new learning rate does not recompile. (A raw
-  ``optax.GradientTransformation`` is static: each new instance, even
-  ``optax.sgd(0.1)`` again, compiles anew; prefer ``optimizer("sgd",
-  learning_rate=0.1)``.)
+  ``update`` function are static; ``scale``, ``max_loss`` and the optimizer
+  state (with ``optimizer(...)``, i.e. ``optax.inject_hyperparams``, the
+  hyperparameters) are traced, so a new learning rate does not recompile. (A
+  raw ``optax.sgd(0.1)`` has its numbers inside ``update``: each new
+  instance, even ``optax.sgd(0.1)`` again, compiles anew; prefer
+  ``optimizer("sgd", learning_rate=0.1)``.)
 
   **Arguments:**
 
@@ -398,9 +410,9 @@ def train(
     labels are +-1.
   - ``eval_xs``, ``eval_ys``: held-out data of the same kind (population loss
     estimate); ``None`` uses the training data.
-  - ``optimizer``: an ``Optimizer`` spec, e.g. ``optimizer("sgd",
-    learning_rate=eta)`` (Thm. 3.1) or ``optimizer("rmsprop",
-    learning_rate=1e-3)``, or any ``optax.GradientTransformation``. None
+  - ``optimizer``: an ``optax.GradientTransformation``, best built with
+    ``optimizer``, e.g. ``optimizer("sgd", learning_rate=eta)`` (Thm. 3.1)
+    or ``optimizer("rmsprop", learning_rate=1e-3)``. None
     (default): SGD with the step read from the measured kernel,
     ``kernel_step_size(params, xs, scale=scale, batch_size=batch_size).eta``
     (stable by construction; recorded in ``TrainResult.eta``).
@@ -453,24 +465,19 @@ def train(
       raise ValueError("optimizer=None reads the step from the NTK, which needs d_out = 1")
     rows = jnp.asarray(xs)
     if num_train is not None:
-      if not checks.is_concrete(num_train):
+      if not arguments.is_concrete(num_train):
         raise ValueError("with a traced num_train, give the optimizer (its step) explicitly")
       rows = rows[: int(num_train)]
     eta = kernel_step_size(params, rows, scale=scale, batch_size=batch_size).eta
     optimizer = _optimizer_spec("sgd", learning_rate=eta)
-  if isinstance(optimizer, Optimizer):
-    opt_static = (optimizer.name, optimizer.static, tuple(k for k, _ in optimizer.numeric))
-    opt_numeric = {k: jnp.asarray(v, params.W.dtype) for k, v in optimizer.numeric}
-  elif isinstance(optimizer, optax.GradientTransformation):
-    opt_static, opt_numeric = optimizer, {}
-  else:
+  if not isinstance(optimizer, optax.GradientTransformation):
     raise TypeError(
-      "optimizer must be a jaxrnn.training.Optimizer (training.optimizer(...)) "
-      f"or an optax.GradientTransformation, got {type(optimizer).__name__}"
+      "optimizer must be an optax.GradientTransformation (e.g. training.optimizer(...)), "
+      f"got {type(optimizer).__name__}"
     )
   if not (isinstance(max_loss, (int, float)) and max_loss > 0):
     raise ValueError(f"max_loss must be a positive number, got {max_loss!r}")
-  if checks.is_concrete(scale):
+  if arguments.is_concrete(scale):
     s = float(np.asarray(scale))
     if not math.isfinite(s) or s <= 0:
       raise ValueError(f"scale (lambda) must be a positive finite number, got {s!r}")
@@ -488,27 +495,21 @@ def train(
     )
 
   n_valid = xs.shape[0] if num_train is None else num_train
-  if checks.is_concrete(n_valid) and not 1 <= int(n_valid) <= xs.shape[0]:
+  if arguments.is_concrete(n_valid) and not 1 <= int(n_valid) <= xs.shape[0]:
     raise ValueError(f"num_train must lie in [1, N={xs.shape[0]}], got {n_valid}")
   max_loss = jnp.asarray(max_loss, params.W.dtype)
-  statics = dict(opt_static=opt_static, steps=steps, G=G, batch_size=batch_size, model=model)
+  trainable0 = {"W": jnp.zeros_like(params.W), "A": jnp.zeros_like(params.A)}
+  opt_state = optimizer.init(trainable0)  # inject_hyperparams: the numbers, traced below
+  statics = dict(update=optimizer.update, steps=steps, G=G, batch_size=batch_size, model=model)
   statics.update(eval_every=eval_every, monitor=monitor)
   res = _train_jit(
-    key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, opt_numeric, max_loss, **statics
+    key, params, xs, ys, eval_xs, eval_ys, scale, n_valid, opt_state, max_loss, **statics
   )
   return res._replace(init=params, scale=jnp.asarray(scale, params.W.dtype), eta=eta)
 
 
-def _build_optimizer(opt_static, opt_numeric) -> optax.GradientTransformation:
-  if isinstance(opt_static, optax.GradientTransformation):
-    return opt_static
-  name, static, _ = opt_static
-  return Optimizer(name, (), static).build(opt_numeric)
-
-
 @functools.partial(
-  jax.jit,
-  static_argnames=("opt_static", "steps", "G", "batch_size", "model", "eval_every", "monitor"),
+  jax.jit, static_argnames=("update", "steps", "G", "batch_size", "model", "eval_every", "monitor")
 )
 def _train_jit(
   key,
@@ -519,10 +520,10 @@ def _train_jit(
   eval_ys,
   scale,
   n_valid,
-  opt_numeric,
+  opt_state0,
   max_loss,
   *,
-  opt_static,
+  update,
   steps,
   G,
   batch_size,
@@ -531,7 +532,6 @@ def _train_jit(
   monitor,
 ):
   dtype = params.W.dtype
-  optimizer = _build_optimizer(opt_static, opt_numeric)
   num_chunks = steps // eval_every
   nan = jnp.asarray(jnp.nan, dtype)
   out = jax.vmap(
@@ -562,7 +562,7 @@ def _train_jit(
     t, k = inputs
     idx = jax.random.randint(k, (batch_size,), 0, n_valid)
     value, grads = grad_fn(trainable, xs[idx], ys[idx])
-    updates, new_state = optimizer.update(grads, opt_state, trainable)
+    updates, new_state = update(grads, opt_state, trainable)
     new_trainable = optax.apply_updates(trainable, updates)
     bad = (~jnp.isfinite(value)) | (value > max_loss) | (~_all_finite(new_trainable))
     now = diverged | bad
@@ -581,7 +581,7 @@ def _train_jit(
     return carry, (jnp.mean(values), jnp.where(div, nan, el), acc, mon)
 
   trainable0 = {"W": jnp.zeros_like(params.W), "A": jnp.zeros_like(params.A)}
-  carry0 = (trainable0, optimizer.init(trainable0), jnp.asarray(False), jnp.asarray(-1, jnp.int32))
+  carry0 = (trainable0, opt_state0, jnp.asarray(False), jnp.asarray(-1, jnp.int32))
   ts = jnp.arange(steps, dtype=jnp.int32).reshape(num_chunks, eval_every)
   ks = jax.random.split(key, steps).reshape(num_chunks, eval_every)
   el0, acc0, mon0 = evaluate(trainable0)
@@ -800,7 +800,7 @@ def stable_step_size(
   if xs.ndim != 3:
     raise ValueError(f"xs must have shape (N, L, d), got {tuple(xs.shape)}")
   for name, v in (("lr", lr), ("scale", scale)):
-    if checks.is_concrete(v) and not (math.isfinite(float(v)) and float(v) > 0):
+    if arguments.is_concrete(v) and not (math.isfinite(float(v)) and float(v) > 0):
       raise ValueError(f"{name} must be a positive finite number, got {v!r}")
   if params is None:
     if m is None:
@@ -808,7 +808,7 @@ def stable_step_size(
     _positive_int("m", m)
     diag = m * jax.vmap(lambda x: infinite_width_ntk(x[None], x[None])[0, 0])(xs)
   else:
-    checks.check_params(params)
+    arguments.check_params(params)
     diag = jax.vmap(lambda x: empirical_ntk(params, x[None], x[None])[0, 0])(xs)
   return lr / (scale**2 * jnp.max(diag))
 
@@ -892,14 +892,14 @@ def kernel_step_size(
   xs = jnp.asarray(xs)
   if xs.ndim != 3:
     raise ValueError(f"xs must have shape (N, L, d), got {tuple(xs.shape)}")
-  checks.check_params(params)
+  arguments.check_params(params)
   if params.B.shape[0] != 1:
     raise ValueError(f"kernel_step_size needs d_out = 1, got d_out = {params.B.shape[0]}")
   n = xs.shape[0]
   b = n if batch_size is None else batch_size
   _positive_int("batch_size", b)
   for name, v in (("lr", lr), ("scale", scale)):
-    if checks.is_concrete(v) and not (math.isfinite(float(v)) and float(v) > 0):
+    if arguments.is_concrete(v) and not (math.isfinite(float(v)) and float(v) > 0):
       raise ValueError(f"{name} must be a positive finite number, got {v!r}")
   K = empirical_ntk(params, xs, xs)
   K = 0.5 * (K + K.T)
