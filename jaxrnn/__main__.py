@@ -1,7 +1,8 @@
 """``python -m jaxrnn``: the same command line as the ``jaxrnn`` script.
 
 Ctrl-C handling is installed before JAX is imported (``jaxrnn/__init__.py``
-imports ``jaxrnn._sigint`` first, which installs it for this program only).
+imports ``jaxrnn._sigint`` first when started this way, which installs it for
+this program only).
 """
 
 import sys

@@ -1,13 +1,17 @@
 """Ctrl-C in the ``jaxrnn`` program: one line, exit status 130, at any moment.
 
-``jaxrnn/__init__.py`` imports this module before anything else; it installs
-its handler only when the process *is* the jaxrnn program (``python -m
-jaxrnn`` or the ``jaxrnn`` console script), so that Ctrl-C during the imports
-of JAX is covered too. ``import jaxrnn`` in any other program changes nothing.
-Standard library only: it must not import JAX.
+This module belongs to the program (``jaxrnn.cli``), not to the library:
+``import jaxrnn`` in any other program neither loads it nor changes any
+signal disposition. ``jaxrnn/__init__.py`` imports it before anything else
+only when ``sys.argv`` says the process may be the jaxrnn program
+(``python -m jaxrnn`` or the ``jaxrnn`` console script), so that Ctrl-C
+during the imports of NumPy and JAX is covered too: both packages are
+imported by ``jaxrnn/__init__.py`` itself, which runs before any module of
+the command line. Here ``is_program`` decides exactly and the handler is
+installed only then. Standard library only: it must not import JAX.
 
 Why not Python's default (a ``KeyboardInterrupt`` raised in the main thread)?
-With it, about half of the Ctrl-C's segfaulted (issue 10). gdb and core dumps
+With it, about half of the Ctrl-C's segfaulted. gdb and core dumps
 showed two causes, both inside jaxlib, both set off by the exception:
 
 1. Ctrl-C during ``import jax``: the ``KeyboardInterrupt`` is raised while

@@ -26,8 +26,10 @@ The modules hold no hidden state beyond their variables; the math lives in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,6 @@ import numpy as np
 from flax import linen as nn
 from flax import nnx, serialization
 
-from jaxrnn._src.files import atomic_write_bytes
 from jaxrnn._src.rnn import RNNParams, init_params, relu, rnn_output
 
 __all__ = [
@@ -200,7 +201,25 @@ def save(path: str | os.PathLike, tree: Any) -> None:
     },
     use_bin_type=True,
   )
-  atomic_write_bytes(Path(path), blob)
+  _write_atomically(Path(path), blob)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+  """A temporary file in the same directory, fsynced, renamed over ``path``
+  (readers see the old file or the new one); mode as ``open`` gives it."""
+  path.parent.mkdir(parents=True, exist_ok=True)
+  tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+  fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(FileNotFoundError):
+      os.unlink(tmp)
+    raise
 
 
 def _verified_state(path: str | os.PathLike, verify: bool) -> bytes:

@@ -194,9 +194,18 @@ class Config:
     lab.require(1 <= self.additive_n <= 7, "additive_n: must be in [1, 7]")
 
 
-# run_point's "artifacts" (every seed's TrainResult of a training point) are
-# written by --save-params (lab.Experiment.saves_params)
-SAVES_PARAMS = True
+def save_artifacts(stem, tree):
+  """``--save-params``: every seed's ``TrainResult`` of a training point (the
+  point's ``artifacts``) as a ``jaxrnn.flax`` checkpoint ``stem.msgpack``
+  (``jaxrnn.flax.load`` reads it back)."""
+  from jaxrnn import flax
+
+  path = stem.with_suffix(".msgpack")
+  flax.save(path, tree)
+  return path
+
+
+SAVE_ARTIFACTS = save_artifacts
 
 PRESETS = {
   "quick": Config(),

@@ -4,6 +4,8 @@ This is the floor between the math (``jaxrnn`` and its namespaces) and the
 experiments (``jaxrnn.experiments.*``): it knows nothing of RNNs, only of
 configs, records, statistics, verdicts and figures. An experiment module
 reads as config, per-point function, report; everything they share is here.
+The library never imports it; an experiment hands it the function that
+saves its artifacts (``SAVE_ARTIFACTS``), so it imports no serializer.
 
 - ``jaxrnn.lab.config``: ``option`` fields with checks, ``config_class``
   (the fields most experiments share, declared once), ``ConfigError``,

@@ -11,12 +11,15 @@ An experiment module defines
 - ``run_point(cfg, point) -> dict``: one point's metrics (JSON-able).
   Randomness comes from ``cfg.seed`` and the point only. It may also return
   a pytree of arrays under ``"artifacts"`` (trained parameters, a
-  ``TrainResult``): it is never part of the record; with
-  ``save_params=True`` (CLI ``--save-params``) it is written as flax msgpack
-  to ``params/<point digest>.msgpack`` before the record, and the record
-  names that file in ``params_file`` (``jaxrnn.flax.load`` reads it back);
-  such a module sets ``SAVES_PARAMS = True`` (``save_params`` is refused
-  for the others, which would write nothing);
+  ``TrainResult``): it is never part of the record. Such a module declares
+  how to write them, ``SAVE_ARTIFACTS = fn`` with ``fn(stem, tree) -> path``
+  writing ``tree`` to a file named ``stem`` plus a suffix of its choosing
+  (the languages experiment writes a ``jaxrnn.flax`` checkpoint); with
+  ``save_params=True`` (CLI ``--save-params``) the runner calls it with
+  ``stem = DIR/params/<point digest>`` before the record, and the record
+  names the file in ``params_file``. The framework itself imports no
+  serializer. ``save_params`` is refused for a module without
+  ``SAVE_ARTIFACTS``, which would write nothing;
 - ``report(cfg, records, out_dir) -> str``: figures into ``out_dir`` and the
   markdown summary;
 
@@ -90,18 +93,24 @@ class Experiment:
   points: Callable[[Any], Sequence[dict]]
   run_point: Callable[[Any, dict], dict]
   report: Callable[[Any, list, Path], str]
-  #: whether ``run_point`` returns ``artifacts`` (trained parameters) that
-  #: ``save_params=True`` writes; the module declares it as ``SAVES_PARAMS``
-  saves_params: bool = False
+  #: ``save(stem, tree) -> path``: writes the ``artifacts`` (trained
+  #: parameters) of ``run_point`` when ``save_params=True``; the module
+  #: declares it as ``SAVE_ARTIFACTS``; None for an experiment without any
+  save_artifacts: Callable[[Path, Any], Path] | None = None
   #: whether ``run_experiment`` checks every point before the first one runs
   #: (see ``check_grid``); ``from_module`` sets it (``PREFLIGHT``, default
   #: ``True``)
   preflight: bool = False
 
+  @property
+  def saves_params(self) -> bool:
+    """Whether ``save_params`` / ``--save-params`` writes anything."""
+    return self.save_artifacts is not None
+
   @classmethod
   def from_module(cls, module_name: str, description: str, *, name: str | None = None):
     """Collects ``Config``, ``PRESETS``, ``points``, ``run_point`` and
-    ``report`` (and ``SAVES_PARAMS``, default ``False``, and ``PREFLIGHT``,
+    ``report`` (and ``SAVE_ARTIFACTS``, default None, and ``PREFLIGHT``,
     default ``True``) from the module ``module_name`` (pass ``__name__``)."""
     mod = sys.modules[module_name]
     return cls(
@@ -112,7 +121,7 @@ class Experiment:
       points=mod.points,
       run_point=mod.run_point,
       report=mod.report,
-      saves_params=bool(getattr(mod, "SAVES_PARAMS", False)),
+      save_artifacts=getattr(mod, "SAVE_ARTIFACTS", None),
       preflight=bool(getattr(mod, "PREFLIGHT", True)),
     )
 
@@ -313,7 +322,7 @@ def run_experiment(
         else:
           record, artifacts = _record(exp, cfg, point, meta["config_hash"])
         if save_params and artifacts is not None:
-          record["params_file"] = _save_artifacts(out_dir, record["key"], artifacts)
+          record["params_file"] = _save_artifacts(exp, out_dir, record["key"], artifacts)
         store.append_record(res_path, record)
         records.append(record)
         bar.update(1)
@@ -390,17 +399,17 @@ def _describe(bad: dict[str, str], most: int = 4) -> str:
   return "; ".join(items) + (f"; and {more} more" if more > 0 else "")
 
 
-def _save_artifacts(out_dir: Path, key: str, tree) -> str:
-  """Writes ``tree`` atomically to ``params/<digest of key>.msgpack`` (before
-  the record that names it, so a stored record's file always exists) and
-  returns the path relative to ``out_dir``."""
+def _save_artifacts(exp: Experiment, out_dir: Path, key: str, tree) -> str:
+  """Writes ``tree`` with the experiment's ``save_artifacts`` to
+  ``params/<digest of key>`` plus its suffix (before the record that names
+  it, so a stored record's file always exists) and returns the path
+  relative to ``out_dir``."""
   import hashlib
 
-  from jaxrnn import flax as jflax
-
-  rel = f"params/{hashlib.sha256(key.encode()).hexdigest()[:16]}.msgpack"
-  jflax.save(out_dir / rel, tree)  # atomic, with the mode of every other file of the run
-  return rel
+  stem = out_dir / "params" / hashlib.sha256(key.encode()).hexdigest()[:16]
+  stem.parent.mkdir(parents=True, exist_ok=True)
+  path = Path(exp.save_artifacts(stem, tree))
+  return path.relative_to(out_dir).as_posix()
 
 
 def _record(exp: Experiment, cfg, point: dict, cfg_hash: str) -> tuple[dict, Any]:

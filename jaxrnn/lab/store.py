@@ -48,13 +48,34 @@ import hashlib
 import json
 import math
 import os
+import secrets
 from pathlib import Path
 
 import numpy as np
 
-from jaxrnn._src.files import atomic_write_bytes
-
 _ADVICE = "use --fresh to move the old run aside or --out for another directory"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+  """Writes ``data`` to a temporary file ``.NAME.<random>.tmp`` in the same
+  directory, fsyncs it and renames it over ``path``: readers see the old or
+  the new file, never half. The file gets the mode ``open`` would give it
+  (``0o666`` less the umask, applied by the kernel), like every other file of
+  a run directory."""
+  path = Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+  fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(FileNotFoundError):
+      os.unlink(tmp)
+    raise
 
 
 class StoreError(RuntimeError):
