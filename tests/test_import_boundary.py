@@ -112,8 +112,8 @@ def test_the_library_imports_nothing_of_the_application():
 
 _LAB = sorted(p.name for p in (PKG / "lab").glob("*.py"))
 _RUNNER_REASON = (
-  "the runner reaches jaxrnn._src.sweep (plan_only, Planned, check_environment, "
-  "cpu_threads): their public form, if any, comes with the sweep rewrite"
+  "the runner reaches jaxrnn._src.sweep (plan_only, Planned, check_environment and, "
+  "before the sweep rewrite, cpu_threads): their public form comes with that rewrite"
 )
 
 

@@ -44,6 +44,7 @@ continuation).
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -175,14 +176,16 @@ def optimizer(name: str, **hyperparams) -> optax.GradientTransformationExtraArgs
   """``optax.inject_hyperparams(getattr(optax, name))(**hyperparams)``, made
   so that ``train`` compiles once per optimizer *kind*.
 
-  ``inject_hyperparams`` keeps the numeric hyperparameters (learning rate,
-  decay, eps, ...) in the optimizer *state*, as arrays of the weights'
-  dtype; ``train`` builds that state outside its jitted program and passes
-  it in, so they are traced. The transformation's ``update`` reads them from
-  the state only, so every optimizer of one kind (the same ``name``, the
-  same names of numeric hyperparameters, the same non-numeric ones: bools,
-  None, strings, schedules) gets the same ``update`` function, and ``train``
-  reuses its compilation; runs that differ only in a learning rate share one
+  ``inject_hyperparams`` keeps the numeric hyperparameters given here
+  (learning rate, decay, eps, ...) in the optimizer *state*, as arrays of the
+  weights' dtype (the factory's defaults stay constants, so the arithmetic
+  is that of calling ``optax.<name>`` directly); ``train`` builds that state
+  outside its jitted program and passes it in, so they are traced. The
+  transformation's ``update`` reads them from the state only, so every
+  optimizer of one kind (the same ``name``, the same names of numeric
+  hyperparameters, the same non-numeric ones: bools, None, strings,
+  schedules) gets the same ``update`` function, and ``train`` reuses its
+  compilation; runs that differ only in a learning rate share one
   program. Equal concrete hyperparameters give the same object.
 
   **Arguments:** ``name``: an optax function returning a
@@ -224,21 +227,31 @@ def optimizer(name: str, **hyperparams) -> optax.GradientTransformationExtraArgs
       raise ValueError(f"optax.{name}: {e}") from None
     if not isinstance(tx, optax.GradientTransformation):
       raise ValueError(f"optax.{name} does not return a GradientTransformation")
+  names = tuple(k for k, _ in numeric)
   try:
     if all(isinstance(v, float) for _, v in numeric):
       return _injected(name, numeric, static)
-    update = _injected(name, tuple((k, 0.0) for k, _ in numeric), static).update
+    update = _injected(name, tuple((k, 0.0) for k in names), static).update
   except TypeError:  # an unhashable non-numeric hyperparameter: no shared compilation
-    return optax.inject_hyperparams(fn)(**dict(numeric), **dict(static))
-  init = optax.inject_hyperparams(fn)(**dict(numeric), **dict(static)).init
+    return _inject(name, names)(**dict(numeric), **dict(static))
+  init = _inject(name, names)(**dict(numeric), **dict(static)).init
   return optax.GradientTransformationExtraArgs(init, update)
+
+
+def _inject(name: str, numeric: tuple) -> Callable[..., optax.GradientTransformationExtraArgs]:
+  """``optax.inject_hyperparams(optax.<name>)`` with only the hyperparameters
+  named in ``numeric`` in the state: the factory's defaults stay constants of
+  the program, as when it is called directly."""
+  fn = getattr(optax, name)
+  static = [p for p in inspect.signature(fn).parameters if p not in numeric]
+  return optax.inject_hyperparams(fn, static_args=static)
 
 
 @functools.lru_cache(maxsize=256)
 def _injected(name: str, numeric: tuple, static: tuple) -> optax.GradientTransformationExtraArgs:
-  """``inject_hyperparams`` of ``optax.<name>`` whose ``update`` is shared
-  by every optimizer of the kind (see ``optimizer``)."""
-  tx = optax.inject_hyperparams(getattr(optax, name))(**dict(numeric), **dict(static))
+  """The optimizer of ``optimizer`` for concrete numbers, its ``update``
+  shared by every optimizer of the kind (the same numbers at 0)."""
+  tx = _inject(name, tuple(k for k, _ in numeric))(**dict(numeric), **dict(static))
   if all(v == 0.0 for _, v in numeric):
     return tx
   kind = _injected(name, tuple((k, 0.0) for k, _ in numeric), static)
