@@ -158,8 +158,7 @@ class Plan:
 
 
 def _balanced(per_device: int, max_chunk: int) -> tuple[int, int]:
-  """(batch_size, num_chunks): chunks of at most ``max_chunk`` seeds, as few
-  as possible, then as even as possible (padding < one seed per chunk)."""
+  """(batch_size, num_chunks): the fewest chunks of <= ``max_chunk``, even."""
   n = -(-per_device // max(1, min(int(max_chunk), per_device)))
   return -(-per_device // n), n
 
@@ -178,14 +177,14 @@ def _program(fn, n_args: int, mesh: Mesh, b: int, n: int, invariant: bool, impl,
     out = jax.lax.map(batched, keys.reshape(n, b))
     return jax.tree.map(lambda x: x.reshape((n * b,) + x.shape[2:]), out)
 
+  local.__name__ = _name(fn)  # the program's name in XLA's logs and dumps
   seeds, rep = PartitionSpec(SEED_AXIS), PartitionSpec()
-  # per-seed functions are written for one device; their scans start from
-  # constants, which the varying-axes check would reject
+  # no varying-axes check: per-seed scans start from constants, which it rejects
   body = jax.shard_map(
     local, mesh=mesh, in_specs=(seeds,) + (rep,) * n_args, out_specs=seeds, check_vma=False
   )
-  cpu = mesh.devices.flat[0].platform == "cpu"
-  options = (CPU_INVARIANT_OPTIONS if invariant else CPU_OPTIONS) if cpu else None
+  options = CPU_INVARIANT_OPTIONS if invariant else CPU_OPTIONS
+  options = options if mesh.devices.flat[0].platform == "cpu" else None
   shardings = (NamedSharding(mesh, seeds),) + (NamedSharding(mesh, rep),) * n_args
   program = jax.jit(
     body, in_shardings=shardings, out_shardings=shardings[0], compiler_options=options
@@ -196,14 +195,13 @@ def _program(fn, n_args: int, mesh: Mesh, b: int, n: int, invariant: bool, impl,
 
 def _all_processes(value: int, reduce) -> int:
   """``reduce`` of ``value`` over every process (itself with one process)."""
-  if jax.process_count() == 1:
-    return value
-  return int(reduce(np.asarray(multihost_utils.process_allgather(np.int64(value)))))
+  single = jax.process_count() == 1
+  return value if single else int(reduce(multihost_utils.process_allgather(np.int64(value))))
 
 
 def _plan(fn, mesh, keys, args, batch_size, allow, invariant):
-  """(Plan, compiled program) for these keys (compiling, running nothing);
-  raises ``ResourceError`` where the program cannot fit."""
+  """(Plan, compiled program) for these keys, running nothing; raises
+  ``ResourceError`` where the program cannot fit."""
   n_args, impl, num_seeds = len(args), jax.random.key_impl(keys), keys.shape[0]
   per_device = -(-num_seeds // mesh.devices.size)
   avail, source, sharers = available_bytes(mesh)
@@ -244,11 +242,15 @@ def _plan(fn, mesh, keys, args, batch_size, allow, invariant):
   return plan, compiled
 
 
-def _resource_error(fn, plan: Plan) -> ResourceError:
+def _name(fn) -> str:
   while isinstance(fn, functools.partial):
     fn = fn.func
+  return getattr(fn, "__name__", "per_seed")
+
+
+def _resource_error(fn, plan: Plan) -> ResourceError:
   return ResourceError(
-    f"sweep of {plan.num_seeds} seeds of {getattr(fn, '__qualname__', fn)}: the program needs "
+    f"sweep of {plan.num_seeds} seeds of {_name(fn)}: the program needs "
     f"{_fmt_bytes(plan.bytes_per_device)} per device ({plan.layout}, {plan.batch_size} seed(s) "
     f"at a time on each of {plan.num_devices} device(s); XLA's account of arguments, outputs "
     f"and temporaries) but only {_fmt_bytes(plan.available_bytes)} is available per device "
