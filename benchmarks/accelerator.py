@@ -31,8 +31,7 @@ tail of its output and the next one runs:
    half the host's cores, at most one per experiment) each experiment runs
    as its own ``jaxrnn run NAME`` process instead, N at a time, its output in
    ``DIR/experiment-logs/NAME.log``, each process allowed ``0.75 / N`` of the
-   accelerator's memory (``XLA_PYTHON_CLIENT_MEM_FRACTION``, unless set) and
-   ``cores / N`` sweep threads (``JAXRNN_SWEEP_THREADS``, unless set). Why:
+   accelerator's memory (``XLA_PYTHON_CLIENT_MEM_FRACTION``, unless set). Why:
    on an H100 the quick presets were compile-bound (60 s for one program,
    ``benchmarks/RESULTS.md``), and an experiment compiles its programs one
    after another, so experiments side by side compile side by side on a
@@ -479,8 +478,7 @@ def _shared_env(env: dict, jobs: int) -> dict:
   """The environment of ``jobs`` experiment processes sharing one host and
   one accelerator: each may take ``0.75 / jobs`` of the accelerator's memory
   (JAX's default is 0.75 for one process; the sweeps' memory guard then sees
-  that share) and ``cores / jobs`` sweep threads on a CPU. A setting the
-  caller made is kept."""
+  that share). A setting the caller made is kept."""
   env = dict(env)
   if not any(
     k in env
@@ -491,7 +489,6 @@ def _shared_env(env: dict, jobs: int) -> dict:
     )
   ):
     env["XLA_PYTHON_CLIENT_MEM_FRACTION"] = f"{0.75 / jobs:.3f}"
-  env.setdefault("JAXRNN_SWEEP_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
   return env
 
 

@@ -11,17 +11,17 @@ evaluation on the training set); the data (N sequences of Def. 3.1 with a
 label read off one token) are shared by all seeds. Two ways to run K seeds:
 
 - **sweep**: ``jaxrnn.sweep(fn, seed_keys(0, K), xs, ys)`` with its automatic
-  layout (vmap, chunks or sequential; the table names the one it chose);
+  layout (one program: a vmap of all seeds, or ``lax.map`` over chunks of
+  vmapped seeds; the table names the one it chose);
 - **loop**: ``jax.jit(fn)`` called for each key from Python, with XLA's
   default options, and the K results stacked into host arrays
   (``np.stack`` per leaf): the code a user writes to get what ``sweep``
   returns (every experiment needs its seeds' results on the host);
 - **loop, device results**: the same calls, each waited for, the results
-  left on the device as a list of K pytrees (no host copy, no stacking).
-  This was the benchmark's loop until stop 18; it is kept as a column so
-  that the cost of the results' host copy stays visible (with one seed
-  that copy is most of what tells the two apart: the sweep then makes one
-  call of the same program as the loop).
+  left on the device as a list of K pytrees (no host copy, no stacking): a
+  column that keeps the cost of the results' host copy visible (with one
+  seed that copy is most of what tells the two apart: the sweep then makes
+  one call of the same program as the loop).
 
 ``--invariant`` also times ``sweep(..., layout_invariant=True)`` (the same
 bits in every layout; XLA:CPU without its YNNPACK calls). Both are timed
@@ -38,13 +38,14 @@ to back; with one seed, where both do the same work, it shows the machine's
 noise). Sweep and loop must give the same losses (the largest difference is
 shown). Then the sweep at K = 64 runs in subprocesses
 with ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` for N = 1, 2, 4
-simulated CPU devices (they share this machine's cores, so this shows the
-sharded code path and its overhead, not more compute). On a GPU the same
+CPU devices: the way ``jaxrnn.sweep`` uses several cores (one device per
+core; with more devices than cores it shows the sharded code path and its
+overhead, not more compute). On a GPU the same
 script uses the GPU(s), with float32 products in full float32
 (``jax_default_matmul_precision="highest"``, as the experiment runner sets):
 under JAX's default TF32 the vmapped and the single-seed programs round
 differently, and 100 SGD steps carried that to a loss difference of 0.11
-(H100, stop 19). Targets (issue 13): loop/sweep >= 1.0 at every grid
+(on an H100). Targets: loop/sweep >= 1.0 at every grid
 point and >= 3 at m <= 32, K = 64, one device. A missed target is called a
 *tie* when at least one single round reached it (the median then lies within
 the round-to-round noise) and *slower* when every round fell short
@@ -112,7 +113,6 @@ def worker(ms, ks, loop: bool, invariant: bool, steps: int, min_sample_s: float)
         "layout": p.layout,
         "batch_size": p.batch_size,
         "num_chunks": p.num_chunks,
-        "concurrent": p.concurrent,
         "bytes_per_device": p.bytes_per_device,
         "reason": p.reason,
       }
@@ -138,7 +138,7 @@ def worker(ms, ks, loop: bool, invariant: bool, steps: int, min_sample_s: float)
         assert np.array_equal(b, c), "the two loops disagree"
         check[f"m={m}:K={k}"] = float(np.max(np.abs(a - b)))
   info = {**C.jax_info(), "max_abs_loss_difference": check, "plans": plans}
-  # the grid's cases differ in size and threads: each sample starts warm
+  # the grid's cases differ in size: each sample starts warm
   C.serve(cases, info, min_sample_s, warm_each_sample=True)
 
 
@@ -167,12 +167,11 @@ def miss_kind(rounds: list[float], target: float) -> str:
 
 
 def _layout(plan: dict) -> str:
-  at_once = f", {plan['concurrent']} at once" if plan.get("concurrent", 1) > 1 else ""
   if plan["layout"] == "vmap":
     return f"vmap {plan['batch_size']}"
   if plan["layout"] == "sequential":
-    return f"sequential x{plan['num_chunks']}{at_once}"
-  return f"{plan['num_chunks']} chunks of {plan['batch_size']}{at_once}"
+    return f"sequential x{plan['num_chunks']}"
+  return f"{plan['num_chunks']} chunks of {plan['batch_size']}"
 
 
 def main(argv=None):

@@ -153,9 +153,9 @@ def test_shared_env_splits_the_accelerator_memory_and_keeps_user_settings():
   acc = _accelerator_module()
   env = acc._shared_env({"PATH": "/bin"}, 4)
   assert env["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.188"
-  assert int(env["JAXRNN_SWEEP_THREADS"]) >= 1
-  mine = acc._shared_env({"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "JAXRNN_SWEEP_THREADS": "3"}, 4)
-  assert "XLA_PYTHON_CLIENT_MEM_FRACTION" not in mine and mine["JAXRNN_SWEEP_THREADS"] == "3"
+  mine = acc._shared_env({"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}, 4)
+  assert "XLA_PYTHON_CLIENT_MEM_FRACTION" not in mine
+  assert mine["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
 
 
 def _compile_time_module():

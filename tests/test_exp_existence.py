@@ -131,13 +131,6 @@ def test_report_survives_missing_values(tmp_path):
   assert (tmp_path / "existence.png").exists()
 
 
-def test_seed_chunks_bound_the_batch():
-  assert ex.seed_chunk(2048, 6) == 6
-  assert ex.seed_chunk(8192, 6) == 2  # 2 * 8192^2 = 2^27
-  assert ex.seed_chunk(16384, 6) == 1
-  assert ex.seed_chunk(8192, 5) == 1  # equal chunks only
-
-
 def test_rho_slope():
   assert ex.rho_slope([128, 2048]) == pytest.approx(np.log(np.log(2048) / np.log(128)) / np.log(16))
   assert np.isnan(ex.rho_slope([64]))

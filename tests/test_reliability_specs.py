@@ -1,7 +1,7 @@
 """Values inside strings are checked like numbers, up front: target specs
 (``sin:1e300``, ``pow:100000000``), lambda lists, language patterns
-(``contains:`` with no pattern), and the environment variables jaxrnn reads
-(``JAXRNN_SWEEP_THREADS``, ``JAXRNN_ALLOW_LARGE``). Each ends in one line
+(``contains:`` with no pattern), and the environment variable jaxrnn reads
+(``JAXRNN_ALLOW_LARGE``). Each ends in one line
 and exit status 2 before any work (they used to pass the config check and
 fail later with a traceback, an overflow warning or null metrics)."""
 
@@ -56,13 +56,7 @@ def test_an_empty_pattern_is_one_line_on_the_command_line(capsys):
 
 
 @pytest.mark.parametrize(
-  "var,value,message",
-  [
-    ("JAXRNN_SWEEP_THREADS", "abc", "JAXRNN_SWEEP_THREADS must be a positive int"),
-    ("JAXRNN_SWEEP_THREADS", "0", "JAXRNN_SWEEP_THREADS must be a positive int"),
-    ("JAXRNN_SWEEP_THREADS", "100000", "at most 1024"),
-    ("JAXRNN_ALLOW_LARGE", "maybe", "JAXRNN_ALLOW_LARGE must be one of"),
-  ],
+  "var,value,message", [("JAXRNN_ALLOW_LARGE", "maybe", "JAXRNN_ALLOW_LARGE must be one of")]
 )
 def test_bad_environment_variables_are_one_line_before_any_work(
   var, value, message, monkeypatch, tmp_path, capsys
@@ -79,6 +73,5 @@ def test_bad_environment_variables_are_one_line_before_any_work(
 
 def test_valid_environment_variables_are_accepted(monkeypatch, tmp_path, capsys):
   F.install(monkeypatch)
-  monkeypatch.setenv("JAXRNN_SWEEP_THREADS", " 2 ")
   monkeypatch.setenv("JAXRNN_ALLOW_LARGE", "off")
   assert cli.main(["run", F.NAME, "--out", str(tmp_path), "--no-progress"]) == 0

@@ -182,28 +182,12 @@ def per_seed(
 points = lab.width_points
 
 
-#: Seeds go through ``jaxrnn.sweep`` in chunks of at most this many m x m
-#: entries: the vmapped program holds about six m x m float32 arrays per
-#: seed (W, its random bits, the zero W' of each pseudo-network), so m = 8192
-#: runs 2 seeds at a time (~4 GB) instead of all of them (11 GB for 6).
-MAX_BATCH_ENTRIES = 2**27
-
-
-def seed_chunk(m: int, num_seeds: int) -> int:
-  """The largest divisor of ``num_seeds`` with ``chunk m^2 <= MAX_BATCH_ENTRIES``
-  (at least 1): equal chunks share one compilation."""
-  cap = max(1, MAX_BATCH_ENTRIES // (m * m))
-  return max(c for c in range(1, min(cap, num_seeds) + 1) if num_seeds % c == 0)
-
-
 def run_point(cfg: Config, point: dict) -> dict:
   m = point["m"]
   concepts = tuple(random_concept(jax.random.key(cfg.seed), cfg.L, cfg.d, phi=p) for p in cfg.phis)
   fn = lab.bind(per_seed, cfg, m=m)
   keys = jaxrnn.seed_keys(cfg.seed * 1_000_003 + m, cfg.num_seeds)
-  c = seed_chunk(m, cfg.num_seeds)
-  parts = [jaxrnn.sweep(fn, keys[i : i + c], concepts) for i in range(0, cfg.num_seeds, c)]
-  out = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+  out = jaxrnn.sweep(fn, keys, concepts)  # chunked by the sweep where memory is short
   # {phi: {metric: per-seed list}}: the report takes statistics over seeds.
   return {
     "targets": {p: {k: np.asarray(v[:, j]) for k, v in out.items()} for j, p in enumerate(cfg.phis)}

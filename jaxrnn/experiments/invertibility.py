@@ -185,19 +185,11 @@ def per_seed(
   bias_token = jnp.zeros((d,), dt).at[-1].set(1)
   last = jax.vmap(lambda h: cell(params, h, bias_token))
   norm = jax.vmap(normalize_sequence, (0, None))
-  # The least-squares decoders of all L in one batched fit: the targets of
-  # length L are front-padded with zero tokens to L_max (the decoder fits the
-  # padding exactly, through its intercept, and it is sliced off). One batched
-  # ``eigh`` instead of one per L: jaxlib's CPU eigh can deadlock when two
-  # batched eigh calls of one program run at once on a two-thread pool.
-  h_tr = jnp.stack([last(hp_tr[:, L - 2]) for L in Ls])  # (nL, N, m)
-  x_tr = jnp.stack([pad_front(norm(xbar_tr[:, : L - 2], eps_x), L_max) for L in Ls])
-  decs = jax.vmap(fit_linear_decoder, (0, 0, None))(h_tr, x_tr, ridge)
   out = {f"{name}/{k}": [] for name in METHODS for k in METRICS}
-  for i, L in enumerate(Ls):
+  for L in Ls:
     xs = norm(xbar[:, : L - 2], eps_x)
     h = last(hp[:, L - 2])  # h^(L): (n, m)
-    dec = jax.tree.map(lambda a, i=i: a[i], decs)
+    dec = fit_linear_decoder(last(hp_tr[:, L - 2]), norm(xbar_tr[:, : L - 2], eps_x), ridge)
     naive1 = jax.vmap(lambda hh, L=L: invert_hidden_state_naive(params, hh, L, 1.0))(h)
     base = zero_base_sequence(L, d, dt)
     pattern = jax.vmap(invert_hidden_state, (None, None, 0))(params, base, h)
@@ -209,7 +201,7 @@ def per_seed(
       "oracle": jax.vmap(invert_hidden_state, (None, 0, 0))(params, xs, h),
       "naive1": naive1,
       "naive2": naive_block_scales(L, 2.0, dt)[None, :, None] * naive1,  # (n, L, d)
-      "lstsq": jax.vmap(apply_linear_decoder, (None, 0, None))(dec, h, d)[:, L_max - L :],
+      "lstsq": jax.vmap(apply_linear_decoder, (None, 0, None))(dec, h, d),
     }
     for name, xhat in decoded.items():
       errs = jax.vmap(reconstruction_errors)(xs, xhat)

@@ -266,18 +266,13 @@ def invert_seed(
         raw_base_sequence(L, d, dt),
       )
     )
-  # Every least-squares decoder in one batched fit (targets front-padded to
-  # L_max, the padding sliced off): one batched eigh, see ``invertibility``.
-  decs = jax.vmap(fit_linear_decoder, (0, 0, None))(
-    jnp.stack([c[5] for c in cases]), jnp.stack([pad_front(c[4], L_max) for c in cases]), ridge
-  )
   out = {f"{e}/{meth}/{k}": [] for e in ENCODINGS for meth in METHODS for k in METRICS}
-  for i, (enc, L, xs, h, _, _, base) in enumerate(cases):
-    dec = jax.tree.map(lambda a, i=i: a[i], decs)
+  for enc, _, xs, h, xs_train, h_train, base in cases:
+    dec = fit_linear_decoder(h_train, xs_train, ridge)
     decoded = {
       "pattern": jax.vmap(invert_hidden_state, (None, None, 0))(params, base, h),
       "oracle": jax.vmap(invert_hidden_state, (None, 0, 0))(params, xs, h),
-      "lstsq": jax.vmap(apply_linear_decoder, (None, 0, None))(dec, h, d)[:, L_max - L :],
+      "lstsq": jax.vmap(apply_linear_decoder, (None, 0, None))(dec, h, d),
     }
     for meth, xhat in decoded.items():
       if enc == "normalized":

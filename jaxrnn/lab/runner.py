@@ -135,8 +135,8 @@ def width_points(cfg: Any) -> list[dict]:
 #: The entries of ``environment()`` that can change a record's numbers: the
 #: JAX build, the devices (their kind and number set how ``jaxrnn.sweep``
 #: lays out the seeds, which moves the last bits), the dtype rules, the
-#: matmul precision, and the chunks a sweep runs at once on a CPU. A run
-#: directory is resumed only under the same values (``store.open_run``).
+#: matmul precision. A run directory is resumed only under the same values
+#: (``store.open_run``).
 RESULT_ENVIRONMENT = (
   "jax",
   "jaxlib",
@@ -147,7 +147,6 @@ RESULT_ENVIRONMENT = (
   "x64",
   "dtype_promotion",
   "matmul_precision",
-  "sweep_threads",
 )
 
 
@@ -157,10 +156,7 @@ def environment() -> dict:
   import jax
   import jaxlib
 
-  from jaxrnn._src import sweep
-
   devices = jax.devices()
-  single_cpu = devices[0].platform == "cpu" and jax.process_count() == 1
   return {
     "jax": jax.__version__,
     "jaxlib": jaxlib.__version__,
@@ -174,14 +170,12 @@ def environment() -> dict:
     "x64": bool(jax.config.jax_enable_x64),
     "dtype_promotion": str(jax.config.jax_numpy_dtype_promotion),
     "matmul_precision": MATMUL_PRECISION,
-    "sweep_threads": sweep.cpu_threads(len(devices)) if single_cpu else 1,
   }
 
 
 def check_environment() -> None:
-  """The environment variables jaxrnn reads (``JAXRNN_ALLOW_LARGE``,
-  ``JAXRNN_SWEEP_THREADS``) hold valid values; ``ConfigError`` naming the
-  variable otherwise, before any work."""
+  """The environment variable jaxrnn reads (``JAXRNN_ALLOW_LARGE``) holds a
+  valid value; ``ConfigError`` naming it otherwise, before any work."""
   from jaxrnn._src import sweep
 
   try:
