@@ -111,21 +111,7 @@ def test_the_library_imports_nothing_of_the_application():
 
 
 _LAB = sorted(p.name for p in (PKG / "lab").glob("*.py"))
-_RUNNER_REASON = (
-  "the runner reaches jaxrnn._src.sweep (plan_only, Planned, check_environment and, "
-  "before the sweep rewrite, cpu_threads): their public form comes with that rewrite"
-)
-
-
-@pytest.mark.parametrize(
-  "name",
-  [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=_RUNNER_REASON))
-    if n == "runner.py"
-    else n
-    for n in _LAB
-  ],
-)
+@pytest.mark.parametrize("name", _LAB)
 def test_the_lab_uses_the_public_api_only(name):
   assert _violations([PKG / "lab" / name], ["jaxrnn._src"]) == {}
 

@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import jax
@@ -133,7 +133,10 @@ def _allow_large(allow_large: bool | None = None) -> bool:
   return value in ("1", "true", "yes", "on")
 
 
-check_environment = _allow_large  # the experiment runner's check before any work
+def check_environment() -> None:
+  """Raises ``ValueError`` naming ``JAXRNN_ALLOW_LARGE`` when it holds an
+  invalid value; a program calls it before any work."""
+  _allow_large()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -316,7 +319,7 @@ class Planned(BaseException):  # not an Exception: ``except Exception`` passes i
 
 
 @contextlib.contextmanager
-def plan_only():
+def plan_only() -> Iterator[None]:
   """Within it, ``sweep`` plans its call (raising ``ResourceError`` where a
   real call would), then raises ``Planned`` instead of running: the runner
   checks every grid point up to its first sweep before the first runs."""

@@ -176,10 +176,10 @@ def environment() -> dict:
 def check_environment() -> None:
   """The environment variable jaxrnn reads (``JAXRNN_ALLOW_LARGE``) holds a
   valid value; ``ConfigError`` naming it otherwise, before any work."""
-  from jaxrnn._src import sweep
+  import jaxrnn
 
   try:
-    sweep.check_environment()
+    jaxrnn.check_sweep_environment()
   except ValueError as e:
     raise ConfigError(str(e)) from None
 
@@ -201,14 +201,14 @@ def check_grid(exp: Experiment, cfg: Any, points: Sequence[dict], cfg_hash: str)
   only for experiments with ``preflight`` and more than one point."""
   if not exp.preflight or len(points) < 2:
     return {}
-  from jaxrnn._src import sweep
+  import jaxrnn
 
   done = {}
   for point in points:
     try:
-      with sweep.plan_only():
+      with jaxrnn.sweep_plan_only():
         done[store.point_key(point)] = _record(exp, cfg, point, cfg_hash)
-    except sweep.Planned:
+    except jaxrnn.SweepPlanned:
       continue
     except (ValueError, ArithmeticError) as e:
       if isinstance(e, ConfigError):
