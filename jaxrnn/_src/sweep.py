@@ -78,7 +78,13 @@ MEMORY_FRACTION = 0.5
 # is the same up to float rounding: bit-identical on the benchmark's training
 # runs, but LLVM may vectorize a reduction in another order (a least-squares
 # residual of ~1e-7 in the invertibility experiment moved by 0.5%).
-CPU_OPTIONS = {"xla_backend_optimization_level": 2}
+#
+# XLA's classic fusion emitters instead of its newer MLIR ones: they compile
+# the per-seed programs of the experiments in 40-50% less time (ntk_regime's
+# at m = 64: 13.6 s against 25.0 s on a contended 2-core machine), run as
+# fast, and give the same values up to float rounding
+# (``benchmarks/compile_time.py``; docs/performance.md, compile time).
+CPU_OPTIONS = {"xla_backend_optimization_level": 2, "xla_cpu_use_fusion_emitters": False}
 # XLA:CPU options of ``sweep(..., layout_invariant=True)``: XLA's own kernels,
 # no YNNPACK library calls (see ``sweep``, "Rounding").
 # XLA's newer fusion emitters also pick a reduction's loop order by shape.
