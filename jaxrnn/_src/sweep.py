@@ -79,11 +79,10 @@ MEMORY_FRACTION = 0.5
 # runs, but LLVM may vectorize a reduction in another order (a least-squares
 # residual of ~1e-7 in the invertibility experiment moved by 0.5%).
 #
-# XLA's classic fusion emitters instead of its newer MLIR ones: they compile
-# the per-seed programs of the experiments in 40-50% less time (ntk_regime's
-# at m = 64: 13.6 s against 25.0 s on a contended 2-core machine), run as
-# fast, and give the same values up to float rounding
-# (``benchmarks/compile_time.py``; docs/performance.md, compile time).
+# XLA's classic fusion emitters instead of its newer MLIR ones: the
+# experiments' per-seed programs compile in 0.55-0.89 of the CPU time, run
+# no slower, and give the same records up to float rounding
+# (docs/performance.md, "Fewer, smaller programs").
 CPU_OPTIONS = {"xla_backend_optimization_level": 2, "xla_cpu_use_fusion_emitters": False}
 # XLA:CPU options of ``sweep(..., layout_invariant=True)``: XLA's own kernels,
 # no YNNPACK library calls (see ``sweep``, "Rounding").
@@ -824,8 +823,8 @@ def sweep(
      seed at a time.
 
   CPU programs are compiled with ``CPU_OPTIONS`` (LLVM -O2 instead of
-  XLA's -O3: faster small training steps, shorter compiles; the same
-  results up to float rounding).
+  XLA's -O3: faster small training steps, shorter compiles; XLA's classic
+  fusion emitters: shorter compiles; the same results up to float rounding).
 
   **Memory guard.** Before anything runs, the chosen program is compiled and
   its buffer account per device (arguments + every chunk's outputs + the
