@@ -181,18 +181,21 @@ def test_compile_figures_are_booked_per_experiment(tmp_path):
   # A worker's JSON: what happened outside the experiment (the CLI's own
   # programs) is booked to the one experiment of a `run`.
   inner = ct._new_stats() | {"programs": 5, "cache_hits": 2, "compile_s": 3.0, "trace_s": 0.5}
+  inner |= {"compile_cpu_s": 1.0}
   inner |= {"lower_s": 0.25, "wall_s": 10.0, "by_module": {"jit(f)": [2, 2.5]}}
   outside = ct._new_stats() | {"programs": 1, "compile_s": 0.5, "by_module": {"jit(g)": [1, 0.5]}}
+  outside |= {"compile_cpu_s": 0.25}
   js = {"experiments": {"linearization": inner, ct.OUTSIDE: outside}}
   per = ct.by_experiment(js, "linearization")
   assert list(per) == ["linearization"]
   row = ct.summary_row(per["linearization"])
   assert (row["programs"], row["compiled"], row["cache_hits"]) == (6, 4, 2)
   assert row["compile_s"] == 3.5 and row["trace_lower_s"] == 0.75
+  assert row["compile_cpu_s"] == 1.25
   assert row["rest_s"] == 10.0 - 3.5 - 0.75
   assert row["slowest"] == ["jit(f)", 2, 2.5]
   # in a `reproduce` the outside events keep their own row
   assert list(ct.by_experiment(js, None)) == ["linearization", ct.OUTSIDE]
   total = ct.compile_table({"a": row, "b": row}).splitlines()[-1]
   cells = [c.strip() for c in total.strip("|").split("|")]
-  assert cells[:8] == ["**total**", "12", "8", "4", "7.0", "1.5", "11.5", "20.0"]
+  assert cells[:9] == ["**total**", "12", "8", "4", "7.0", "2.5", "1.5", "11.5", "20.0"]

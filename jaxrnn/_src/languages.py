@@ -405,10 +405,47 @@ def _sample_one(key, length, logc, transitions, start, width):
   return bits
 
 
+# ``jax.random.permutation(key, n)`` sorts ``arange(n)`` by 32-bit random keys
+# in ceil(3 log n / log(2^32 - 1)) rounds: one round up to n = 1625. With
+# threefry's partitionable bits (JAX's default) the keys of ``arange(n)`` are
+# the first n keys of ``arange(N)``, and the sort is stable, so for n <= N <=
+# 1625 the permutation of n is that of N with the entries >= n dropped.
+# ``_permutation`` uses this to share one compiled program among the sizes of
+# a bucket (powers of two up to 1024, then 1625) instead of one per size.
+_ONE_ROUND_MAX = 1625
+
+
+def _permutation_bucket(n: int) -> int | None:
+  """The size whose permutation gives that of ``n``; None if none is known."""
+  if n > _ONE_ROUND_MAX:
+    return None
+  b = 1 << max(0, (n - 1).bit_length())
+  return b if b <= _ONE_ROUND_MAX else _ONE_ROUND_MAX
+
+
+def _permutation(key: jax.Array, n: int) -> np.ndarray:
+  """``np.asarray(jax.random.permutation(key, n))``, exactly, compiled once
+  per size bucket (see above); other sizes, key implementations or threefry
+  settings call ``jax.random.permutation`` itself."""
+  b = _permutation_bucket(n)
+  if (
+    b is None
+    or b == n
+    or not jax.config.jax_threefry_partitionable
+    or str(jax.random.key_impl(key)) != "threefry2x32"
+  ):
+    return np.asarray(jax.random.permutation(key, n))
+  p = np.asarray(jax.random.permutation(key, b))
+  return p[p < n]
+
+
 @functools.partial(jax.jit, static_argnames=("n", "width"))
-def _sample_batch(key, lengths_avail, logc, transitions, start, *, n, width):
+def _sample_batch(key, lengths_avail, num_avail, logc, transitions, start, *, n, width):
+  # ``jax.random.choice(k_len, lengths_avail[:num_avail], (n,))`` (a randint
+  # into the first num_avail entries), with the count traced: every class and
+  # bin of one language shares one program whatever lengths are empty.
   k_len, k_str = jax.random.split(key)
-  lengths = jax.random.choice(k_len, lengths_avail, (n,))
+  lengths = lengths_avail[jax.random.randint(k_len, (n,), 0, num_avail)]
   return jax.vmap(_sample_one, in_axes=(0, 0, None, None, None, None))(
     jax.random.split(k_str, n), lengths, logc, transitions, start, width
   )
@@ -444,9 +481,11 @@ def sample_class(
   avail = [x for x in lengths if np.isfinite(logc[x, dfa.start])]
   if not avail:
     raise ValueError(f"the language class ({dfa.description}) is empty at lengths {lengths}")
+  padded = avail + [avail[-1]] * (len(lengths) - len(avail))
   out = _sample_batch(
     key,
-    jnp.asarray(avail, jnp.int32),
+    jnp.asarray(padded, jnp.int32),
+    jnp.asarray(len(avail), jnp.int32),
     jnp.asarray(logc, jnp.float32),
     jnp.asarray(dfa.transitions),
     jnp.asarray(dfa.start, jnp.int32),
@@ -470,7 +509,7 @@ def balanced_sample(
   neg = sample_class(kn, name, n - n // 2, lengths, member=False, width=width)
   bits = np.concatenate([pos, neg])
   labels = np.concatenate([np.ones(len(pos), bool), np.zeros(len(neg), bool)])
-  perm = np.asarray(jax.random.permutation(ks, n))
+  perm = _permutation(ks, n)
   return bits[perm], labels[perm]
 
 
@@ -549,8 +588,8 @@ def make_split(
   n_held = int(round(test_fraction * pool.shape[0]))
   pos, neg = np.flatnonzero(labels), np.flatnonzero(~labels)
   kp, kn = jax.random.split(k_perm)
-  pos = pos[np.asarray(jax.random.permutation(kp, len(pos)))] if len(pos) else pos
-  neg = neg[np.asarray(jax.random.permutation(kn, len(neg)))] if len(neg) else neg
+  pos = pos[_permutation(kp, len(pos))] if len(pos) else pos
+  neg = neg[_permutation(kn, len(neg))] if len(neg) else neg
   h_pos = min(int(round(test_fraction * len(pos))), n_held)
   h_neg = min(n_held - h_pos, len(neg))
   h_pos = n_held - h_neg
@@ -595,8 +634,8 @@ def balanced_oversample(
   """
   pos, neg = np.flatnonzero(labels), np.flatnonzero(~labels)
   k1, k2 = jax.random.split(key)
-  pos = pos[np.asarray(jax.random.permutation(k1, len(pos)))] if len(pos) else pos
-  neg = neg[np.asarray(jax.random.permutation(k2, len(neg)))] if len(neg) else neg
+  pos = pos[_permutation(k1, len(pos))] if len(pos) else pos
+  neg = neg[_permutation(k2, len(neg))] if len(neg) else neg
   if not len(pos) and not len(neg):
     raise ValueError("no strings to sample from")
   n_pos = size // 2 if len(pos) and len(neg) else (size if len(pos) else 0)

@@ -46,13 +46,16 @@ CPU_CHUNK_BYTES = 4 << 20
 # available per device (the rest: the caller's arrays, the copy to the host).
 MEMORY_FRACTION = 0.5
 # XLA:CPU options: LLVM -O2 instead of -O3 (faster small training steps,
-# shorter compiles, the same results up to rounding); for layout_invariant,
-# XLA's own kernels: no YNNPACK calls, no fusion emitters that pick a
-# reduction's order by shape (a flag gone from jaxlib 0.11 with its code).
+# shorter compiles, the same results up to rounding) and XLA's classic fusion
+# emitters (the experiments' per-seed programs compile in 0.55-0.89 of the
+# CPU time, run no slower, same records up to rounding; docs/performance.md);
+# for layout_invariant, XLA's own kernels: no YNNPACK calls, and the classic
+# emitters, whose reduction order does not depend on shape. jaxlib 0.11
+# retired the emitter flag with the code path it chose.
 CPU_OPTIONS = {"xla_backend_optimization_level": 2}
-CPU_INVARIANT_OPTIONS = {**CPU_OPTIONS, "xla_cpu_experimental_ynn_fusion_type": ""}
 if tuple(int(p) for p in jaxlib.__version__.split(".")[:2]) < (0, 11):
-  CPU_INVARIANT_OPTIONS["xla_cpu_use_fusion_emitters"] = False
+  CPU_OPTIONS["xla_cpu_use_fusion_emitters"] = False
+CPU_INVARIANT_OPTIONS = {**CPU_OPTIONS, "xla_cpu_experimental_ynn_fusion_type": ""}
 
 
 def seed_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:

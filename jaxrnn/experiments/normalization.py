@@ -454,10 +454,15 @@ def points(cfg: Config):
   return pts
 
 
+# One compiled program per L (run eagerly, its operations compiled one by one:
+# about nine programs per L, with the same values).
+_ntk_limit = jax.jit(infinite_width_ntk)
+
+
 def _infinite_width_limits(xs, ys, xt, yt):
   """Kernel regression with Theta_inf (``infinite_width_ntk``, the width-
   free limit of Theta_0 / m): test loss at t = inf, float64 eigh."""
-  K = np.asarray(infinite_width_ntk(jnp.concatenate([xs, xt]), jnp.concatenate([xs, xt])))
+  K = np.asarray(_ntk_limit(jnp.concatenate([xs, xt]), jnp.concatenate([xs, xt])))
   K = K.astype(np.float64)
   n = xs.shape[0]
   mu, U = np.linalg.eigh(0.5 * (K[:n, :n] + K[:n, :n].T))
