@@ -21,15 +21,20 @@ checks them against NumPy float64 loops):
 - Their derivative is a ``jax.custom_jvp`` (``_final_state``). Its tangent
   recursion ``dh^(l) = D^(l) (W' h^(l-1) + A' x^(l) + W dh^(l-1))`` (the
   derivative of Eq. 1, with the ReLU mask of Eq. 5) runs in a second scan
-  after the primal one; ``W' h^(l-1) + A' x^(l)`` is computed for all l at
-  once before it (one (L, m) @ (m, m) product), so each tangent step is one
-  product with W. Because the primal and tangent scans are separate,
-  ``jax.grad`` linearizes and transposes the rule: reverse mode stores the
-  boolean masks D^(l) and the h^(l-1) (not the pre-activations), runs one
-  backward scan of ``(g * D^(l)) @ W`` products, and forms the W gradient as a
-  single (m, L) @ (L, m) product instead of L rank-one updates inside the
-  loop. Forward mode (``jax.jvp``), higher derivatives and ``vmap`` all work
-  through the same rule, since it is written in ordinary differentiable JAX.
+  after the primal one; both peel step 1 (h^(0) = dh^(0) = 0), so each runs
+  L - 1 products with W. From m = 256 on, ``W' h^(l-1) + A' x^(l)`` is
+  computed inside the tangent step; below it, for all l at once before the
+  scan (fewer, larger products for small m). Because the primal and tangent
+  scans are separate and the tangent is linear, ``jax.grad`` linearizes and
+  transposes the rule: reverse mode stores the int8 masks D^(l) and the
+  h^(l-1) (not the pre-activations), and runs one backward scan whose step
+  multiplies ``g * D^(l)`` by W and adds its products with h^(l-1) and
+  x^(l) to the W and A gradients: 3 (L - 1) products with an (m, m) matrix
+  in all, forward included, with no cotangent stacked and no second loop
+  over the masks (the tangent step is rematerialized, so the masks are
+  applied inside the backward step). Forward mode (``jax.jvp``), higher
+  derivatives and ``vmap`` all work through the same rule, since it is
+  written in ordinary differentiable JAX.
 
 ReLU is written ``where(z < 0, 0, z)``, with the derivative ``1[z >= 0]`` of
 Eq. (5) including at ``z == 0``; ``jnp.maximum`` would give 1/2 there and the
@@ -232,8 +237,9 @@ def final_hidden_state(params: RNNParams, xs: jax.Array) -> jax.Array:
   """``h^(L)`` only; the scan keeps one (m,) carry and stacks nothing.
 
   **Returns:** (m,). Cost O(L (m^2 + m d)) time, O(m) memory besides the
-  input. Reverse-mode derivatives store the L masks D^(l) (booleans) and the
-  states h^(l-1), O(L m); see the module docstring for the custom JVP.
+  input. Reverse-mode derivatives store the masks D^(2) ... D^(L) (int8) and
+  the states h^(1) ... h^(L-1), O(L m); see the module docstring for the
+  custom JVP.
   """
   checks.check_sequence(params, xs)
   return _final_state(params.W, params.A, xs)
@@ -242,10 +248,12 @@ def final_hidden_state(params: RNNParams, xs: jax.Array) -> jax.Array:
 # Scan unroll of the fast paths (measured in benchmarks/peers.py; 1 = no
 # unrolling).
 _UNROLL = 1
-# From this width on, the tangent step multiplies h^(l-1) by W' inside the
-# tangent scan (so reverse mode accumulates the W gradient step by step, on
-# slices that stay in cache); below it, W' h^(l-1) + A' x^(l) is one product
-# before the scan (fewer, larger products: better for small m and seed sweeps).
+# From this width on, the tangent step multiplies h^(l-1) by W' and x^(l) by
+# A' inside the tangent scan (so reverse mode accumulates the W and A
+# gradients step by step and stacks no cotangent), and ``pseudo_network``
+# takes its value from one scan over (h, dh); below it, W' h^(l-1) + A' x^(l)
+# is one product before the scan (fewer, larger products: better for small m
+# and seed sweeps).
 _INLOOP_MIN_M = 256
 
 
