@@ -111,6 +111,8 @@ def test_the_library_imports_nothing_of_the_application():
 
 
 _LAB = sorted(p.name for p in (PKG / "lab").glob("*.py"))
+
+
 @pytest.mark.parametrize("name", _LAB)
 def test_the_lab_uses_the_public_api_only(name):
   assert _violations([PKG / "lab" / name], ["jaxrnn._src"]) == {}

@@ -9,11 +9,14 @@ the directional derivative of ``W, A -> B h^(L)`` along (W', A'):
 ``F^(L)(x; W', A') = d/dt F_rnn^(L)(x; W + t W', A + t A') at t = 0``, and
 approximates ``F_rnn(W + W', A + A') - F_rnn(W, A)`` (Lemma G.3).
 
-``pseudo_network`` computes it with one forward-mode ``jax.jvp`` of
+``pseudo_network`` computes it as the forward-mode ``jax.jvp`` of
 ``rnn_output`` in (W, A) along (W', A'). The derivative of the recurrence is
 the custom JVP rule of ``jaxrnn._src.rnn`` (the tangent recursion
 ``dh^(l) = D^(l) (W' h^(l-1) + A' x^(l) + W dh^(l-1))``, ``F = B dh^(L)``):
-a primal scan then a tangent scan, O(L m^2), never a Jacobian.
+a primal scan then a tangent scan, O(L m^2), never a Jacobian. From m = 256
+on its value comes from one scan over the pair (h, dh) instead (same
+recursion, W h and W dh in one product), with the derivatives of the
+``jax.jvp`` form.
 ``pseudo_network_explicit`` evaluates the sum of Eq. (4) through
 ``backward_matrices`` (built by the recursion Back_{i->L} = Back_{i+1->L}
 D^(i+1) W, O(L m^2 d_out), and O(L m d_out) memory); multiplied out literally,
@@ -36,7 +39,17 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxrnn._src import arguments
-from jaxrnn._src.rnn import RNNParams, hidden_states, preactivations, relu_derivative, rnn_output
+from jaxrnn._src import rnn as _rnn
+from jaxrnn._src.rnn import (
+  RNNParams,
+  apply_relu_mask,
+  hidden_states,
+  preactivations,
+  relu,
+  relu_derivative,
+  relu_mask,
+  rnn_output,
+)
 
 
 def _check_delta(params: RNNParams, delta: RNNParams) -> None:
@@ -55,10 +68,20 @@ def _check_delta(params: RNNParams, delta: RNNParams) -> None:
 
 
 def pseudo_network(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Array:
-  """Pseudo-network ``F^(L)(x; W', A')`` of Eq. (4), through ``jax.jvp``.
+  """Pseudo-network ``F^(L)(x; W', A')`` of Eq. (4), the tangent of ``rnn_output``.
 
   The directional derivative ``d/dt F_rnn^(L)(x; W + t W', A + t A')`` at
-  t = 0: ``jax.jvp`` of ``rnn_output`` in (W, A) along (W', A').
+  t = 0: the value of ``jax.jvp`` of ``rnn_output`` in (W, A) along (W', A').
+  From the width ``_INLOOP_MIN_M`` (256) on, the value is computed by one
+  scan that carries h^(l) and its tangent dh^(l) together and multiplies both
+  by W in one (2, m) @ (m, m) product per step (under ``vmap``, one
+  (2 batch, m) @ (m, m) product: larger products, and no stacked states);
+  below it, by ``jax.jvp`` itself. Either way its derivatives (in ``delta``
+  when the linearized model is trained, in W, A, B, ``xs``, any order, under
+  ``vmap``) are those of ``jax.jvp`` of ``rnn_output``: a ``jax.custom_jvp``
+  whose rule is that ``jax.jvp`` (its tangent recursion is the custom JVP
+  rule of ``jaxrnn._src.rnn``). The two agree to float rounding
+  (``tests/test_backward_gemm.py``).
 
   **Arguments:**
 
@@ -68,7 +91,7 @@ def pseudo_network(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Ar
   - ``xs``: (L, d), one sequence.
 
   **Returns:** (d_out,), linear in ``delta``. Cost: one forward pass and its
-  tangent, O(L m^2).
+  tangent, 3 (L - 1) products of an m-vector with an (m, m) matrix, O(L m^2).
 
   Example::
 
@@ -85,12 +108,51 @@ def pseudo_network(params: RNNParams, delta: RNNParams, xs: jax.Array) -> jax.Ar
   """
   arguments.check_sequence(params, xs)
   _check_delta(params, delta)
+  if params.W.shape[0] >= _rnn._INLOOP_MIN_M:
+    return _pseudo_fused(params.W, params.A, params.B, delta.W, delta.A, xs)
+  return _pseudo_jvp(params.W, params.A, params.B, delta.W, delta.A, xs)
+
+
+def _pseudo_jvp(W, A, B, dW, dA, xs):
+  """F^(L)(x; W', A') as ``jax.jvp`` of ``rnn_output`` in (W, A)."""
 
   def f(W, A):
-    return rnn_output(RNNParams(W, A, params.B), xs)
+    return rnn_output(RNNParams(W, A, B), xs)
 
-  _, tangent = jax.jvp(f, (params.W, params.A), (delta.W, delta.A))
-  return tangent
+  return jax.jvp(f, (W, A), (dW, dA))[1]
+
+
+@jax.custom_jvp
+def _pseudo_fused(W, A, B, dW, dA, xs):
+  """F^(L)(x; W', A') = B dh^(L) by one scan over (h, dh).
+
+  h^(1) = relu(A x^(1)), dh^(1) = D^(1) A' x^(1) (h^(0) = dh^(0) = 0), then
+  for l = 2 ... L with z = A x^(l) + W h^(l-1):
+  h^(l) = relu(z), dh^(l) = D^(l) (W dh^(l-1) + W' h^(l-1) + A' x^(l)),
+  the recursion of ``jaxrnn._src.rnn._final_state_jvp`` with (W', A', 0).
+  W h^(l-1) and W dh^(l-1) are one product of the stacked (2, m) pair.
+  """
+  W_T, A_T, dW_T, dA_T = W.T, A.T, dW.T, dA.T
+  z1 = xs[0] @ A_T
+
+  def step(carry, x):
+    h, dh = carry
+    w_hdh = jnp.stack([h, dh]) @ W_T
+    z = x @ A_T + w_hdh[0]
+    dz = w_hdh[1] + h @ dW_T + x @ dA_T
+    return (relu(z), apply_relu_mask(relu_mask(z), dz)), None
+
+  carry = (relu(z1), apply_relu_mask(relu_mask(z1), xs[0] @ dA_T))
+  (_, dh), _ = lax.scan(step, carry, xs[1:], unroll=_rnn._UNROLL)
+  return B @ dh
+
+
+@_pseudo_fused.defjvp
+def _pseudo_fused_jvp(primals, tangents):
+  # The derivatives of the jvp form (a linear tangent recursion that JAX can
+  # transpose); the fused scan mixes h and dh in one product and is used for
+  # values only.
+  return jax.jvp(_pseudo_jvp, primals, tangents)
 
 
 def _patterns(params: RNNParams, xs: jax.Array) -> jax.Array:

@@ -21,15 +21,20 @@ checks them against NumPy float64 loops):
 - Their derivative is a ``jax.custom_jvp`` (``_final_state``). Its tangent
   recursion ``dh^(l) = D^(l) (W' h^(l-1) + A' x^(l) + W dh^(l-1))`` (the
   derivative of Eq. 1, with the ReLU mask of Eq. 5) runs in a second scan
-  after the primal one; ``W' h^(l-1) + A' x^(l)`` is computed for all l at
-  once before it (one (L, m) @ (m, m) product), so each tangent step is one
-  product with W. Because the primal and tangent scans are separate,
-  ``jax.grad`` linearizes and transposes the rule: reverse mode stores the
-  boolean masks D^(l) and the h^(l-1) (not the pre-activations), runs one
-  backward scan of ``(g * D^(l)) @ W`` products, and forms the W gradient as a
-  single (m, L) @ (L, m) product instead of L rank-one updates inside the
-  loop. Forward mode (``jax.jvp``), higher derivatives and ``vmap`` all work
-  through the same rule, since it is written in ordinary differentiable JAX.
+  after the primal one; both peel step 1 (h^(0) = dh^(0) = 0), so each runs
+  L - 1 products with W. From m = 256 on, ``W' h^(l-1) + A' x^(l)`` is
+  computed inside the tangent step; below it, for all l at once before the
+  scan (fewer, larger products for small m). Because the primal and tangent
+  scans are separate and the tangent is linear, ``jax.grad`` linearizes and
+  transposes the rule: reverse mode stores the int8 masks D^(l) and the
+  h^(l-1) (not the pre-activations), and runs one backward scan whose step
+  multiplies ``g * D^(l)`` by W and adds its products with h^(l-1) and
+  x^(l) to the W and A gradients: 3 (L - 1) products with an (m, m) matrix
+  in all, forward included, with no cotangent stacked and no second loop
+  over the masks (the tangent step is rematerialized, so the masks are
+  applied inside the backward step). Forward mode (``jax.jvp``), higher
+  derivatives and ``vmap`` all work through the same rule, since it is
+  written in ordinary differentiable JAX.
 
 ReLU is written ``where(z < 0, 0, z)``, with the derivative ``1[z >= 0]`` of
 Eq. (5) including at ``z == 0``; ``jnp.maximum`` would give 1/2 there and the
@@ -234,8 +239,9 @@ def final_hidden_state(params: RNNParams, xs: jax.Array) -> jax.Array:
   """``h^(L)`` only; the scan keeps one (m,) carry and stacks nothing.
 
   **Returns:** (m,). Cost O(L (m^2 + m d)) time, O(m) memory besides the
-  input. Reverse-mode derivatives store the L masks D^(l) (booleans) and the
-  states h^(l-1), O(L m); see the module docstring for the custom JVP.
+  input. Reverse-mode derivatives store the masks D^(2) ... D^(L) (int8) and
+  the states h^(1) ... h^(L-1), O(L m); see the module docstring for the
+  custom JVP.
   """
   arguments.check_sequence(params, xs)
   return _final_state(params.W, params.A, xs)
@@ -244,10 +250,12 @@ def final_hidden_state(params: RNNParams, xs: jax.Array) -> jax.Array:
 # Scan unroll of the fast paths (measured in benchmarks/peers.py; 1 = no
 # unrolling).
 _UNROLL = 1
-# From this width on, the tangent step multiplies h^(l-1) by W' inside the
-# tangent scan (so reverse mode accumulates the W gradient step by step, on
-# slices that stay in cache); below it, W' h^(l-1) + A' x^(l) is one product
-# before the scan (fewer, larger products: better for small m and seed sweeps).
+# From this width on, the tangent step multiplies h^(l-1) by W' and x^(l) by
+# A' inside the tangent scan (so reverse mode accumulates the W and A
+# gradients step by step and stacks no cotangent), and ``pseudo_network``
+# takes its value from one scan over (h, dh); below it, W' h^(l-1) + A' x^(l)
+# is one product before the scan (fewer, larger products: better for small m
+# and seed sweeps).
 _INLOOP_MIN_M = 256
 
 
@@ -270,49 +278,65 @@ def _final_state(W, A, xs):
 def _final_state_jvp(primals, tangents):
   """Tangent of h^(L) along (W', A', xs'): a primal scan, then a tangent scan.
 
-  dh^(0) = 0,  dh^(l) = D^(l) (p^(l) + W dh^(l-1)),
+  dh^(1) = D^(1) (A' x^(1) + A x'^(1))  (h^(0) = 0, so W' h^(0) = 0),
+  dh^(l) = D^(l) (p^(l) + W dh^(l-1)),  l = 2 ... L,
   p^(l) = W' h^(l-1) + A' x^(l) + A x'^(l),
   D^(l) = diag(1[A x^(l) + W h^(l-1) >= 0]) (Eq. 5), NaN where the
-  pre-activation is NaN (see ``relu_mask``). The terms of p^(l)
-  without h are computed for all steps before the tangent scan; W' h^(l-1)
-  too when m < _INLOOP_MIN_M, else inside the tangent scan. Zero tangents are
-  symbolic; their terms are skipped. (Unlike the primal function, step 1 is
-  not peeled here: slicing the stacked arrays cost more than the product.)
+  pre-activation is NaN (see ``relu_mask``).
+
+  Step 1 is peeled in both scans, which then run over l = 2 ... L and stack
+  exactly the L - 1 states h^(1) ... h^(L-1) and masks D^(2) ... D^(L) that
+  the tangent needs (no slicing of stacked arrays): (L - 1) products with W
+  in each scan. For m >= _INLOOP_MIN_M the terms W' h^(l-1) and A' x^(l)
+  are computed inside the tangent step, so reverse mode accumulates the W
+  and A gradients step by step and stacks no cotangent; below it they are
+  computed for all steps before the tangent scan (fewer, larger products).
+  The tangent step is rematerialized (``jax.checkpoint``): reverse mode then
+  reads the int8 masks and applies them inside its step instead of first
+  converting all of them into a stacked float array in a separate loop.
+  Zero tangents are symbolic; their terms are skipped.
   """
   W, A, xs = primals
   dW, dA, dxs = tangents
   W_T, A_T = W.T, A.T
-  has_dW = not isinstance(dW, SymbolicZero)
-  inloop = has_dW and W.shape[0] >= _INLOOP_MIN_M
+  zero = lambda t: isinstance(t, SymbolicZero)
+  inloop = W.shape[0] >= _INLOOP_MIN_M
+
+  z1 = xs[0] @ A_T
+  rest = xs[1:]
 
   def fwd(h, x):
     z = x @ A_T + h @ W_T
     return relu(z), (h, relu_mask(z))
 
-  h0 = jnp.zeros((W.shape[0],), jnp.result_type(W, xs))
-  h, (h_prev, masks) = lax.scan(fwd, h0, xs, unroll=_UNROLL)
+  h, (h_prev, masks) = lax.scan(fwd, relu(z1), rest, unroll=_UNROLL)
 
-  p = None
-  for term in (
-    None if isinstance(dA, SymbolicZero) else xs @ dA.T,
-    None if isinstance(dxs, SymbolicZero) else dxs @ A_T,
-    h_prev @ dW.T if has_dW and not inloop else None,
-  ):
-    if term is not None:
-      p = term if p is None else p + term
-  dW_T = dW.T if inloop else None
+  def total(*terms):
+    terms = [t for t in terms if t is not None]
+    return sum(terms[1:], terms[0]) if terms else None
+
+  p = total(
+    None if zero(dxs) else dxs[1:] @ A_T,
+    None if zero(dA) or inloop else rest @ dA.T,
+    None if zero(dW) or inloop else h_prev @ dW.T,
+  )
+  dW_T = None if zero(dW) or not inloop else dW.T
+  dA_T = None if zero(dA) or not inloop else dA.T
 
   def tangent(dh, inputs):
-    p_l, mask, h_l = inputs
-    dz = dh @ W_T
-    if p_l is not None:
-      dz = dz + p_l
-    if dW_T is not None:
-      dz = dz + h_l @ dW_T
+    p_l, mask, h_l, x_l = inputs
+    dz = total(
+      dh @ W_T, p_l, None if dW_T is None else h_l @ dW_T, None if dA_T is None else x_l @ dA_T
+    )
     return apply_relu_mask(mask, dz), None
 
+  p1 = total(None if zero(dA) else xs[0] @ dA.T, None if zero(dxs) else dxs[0] @ A_T)
+  dh1 = jnp.zeros_like(z1) if p1 is None else apply_relu_mask(relu_mask(z1), p1)
   dh, _ = lax.scan(
-    tangent, jnp.zeros_like(h0), (p, masks, h_prev if inloop else None), unroll=_UNROLL
+    jax.checkpoint(tangent, prevent_cse=False),
+    dh1,
+    (p, masks, None if dW_T is None else h_prev, None if dA_T is None else rest),
+    unroll=_UNROLL,
   )
   return h, dh
 
