@@ -111,14 +111,24 @@ from jaxrnn.inversion import (
   reconstruction_errors,
   zero_base_sequence,
 )
-from jaxrnn.lab import at_least, each, greater_than, one_of, option
+from jaxrnn.lab import (
+  CURVATURE_MARGIN,
+  at_least,
+  each,
+  fmt_crossing,
+  greater_than,
+  loglog_curvature,
+  one_of,
+  option,
+  pad_front,
+  power_law_crossing,
+  robust,
+  seq_colors,
+  x_axis_ticks,
+)
 
 METHODS = ("pattern", "centred", "oracle", "naive2", "naive1", "lstsq")
 METRICS = ("linf", "bias", "token")
-#: "At most polynomial in L": the log-log slope may rise by at most this much
-#: per unit of ln L (``loglog_curvature``; an exponential e^{bL} raises it by
-#: b L per unit of ln L, so 0.5 at L = 10 means b = 0.05, 5% per step).
-CURVATURE_MARGIN = 0.5
 #: "Base patterns cost little": pattern / oracle token error at most this.
 ORACLE_MARGIN = 1.25
 
@@ -147,13 +157,6 @@ PRESETS = {
     num_train=256,
   ),
 }
-
-
-def pad_front(xs: jax.Array, L_max: int) -> jax.Array:
-  """(n, L, d) -> (n, L_max, d) with zero tokens in front (h stays 0: a zero
-  token on h = 0 gives ReLU(0) = 0, so the outputs are those of length L)."""
-  pad = jnp.zeros((xs.shape[0], L_max - xs.shape[1], xs.shape[2]), xs.dtype)
-  return jnp.concatenate([pad, xs], axis=1)
 
 
 def per_seed(
@@ -237,98 +240,7 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Statistics over the records (candidates for jaxrnn.lab)
-
-
-def _log_points(xs, per_x):
-  """[(log x, log of the positive finite per-seed values)] and how many were
-  left out, as ``lab.power_law`` does."""
-  pts, left_out = [], 0
-  for x, ys in zip(xs, per_x):
-    ys = list(ys) if isinstance(ys, (list, tuple, np.ndarray)) else [ys]
-    v = lab.finite_values(ys)
-    left_out += len(ys) - int(np.sum(v > 0))
-    v = v[v > 0]
-    if v.size and lab.finite(x) is not None and x > 0:
-      pts.append((math.log(x), np.log(v)))
-  return pts, left_out
-
-
-def _fit(lx, ly):
-  """Least-squares slope and intercept of ``ly`` on ``lx``; ``ly`` may carry
-  leading batch axes (one fit per row)."""
-  lx_c = lx - lx.mean()
-  ly = np.asarray(ly, np.float64)
-  k = (ly - ly.mean(axis=-1, keepdims=True)) @ lx_c / np.dot(lx_c, lx_c)
-  return k, ly.mean(axis=-1) - k * lx.mean()
-
-
-def boot_log_means(pts, n_boot: int, seed: int) -> np.ndarray:
-  """(n_boot, n_x): the mean of log y over a resample (with replacement) of
-  the seeds at each x, independently per x, as ``lab.power_law`` resamples."""
-  rng = np.random.default_rng(seed)
-  out = np.empty((n_boot, len(pts)))
-  for j, (_, ly) in enumerate(pts):
-    out[:, j] = ly[rng.integers(0, ly.size, (n_boot, ly.size))].mean(axis=1)
-  return out
-
-
-def power_law_crossing(
-  xs, per_x, level: float = 1.0, *, n_boot: int = 2000, seed: int = 0
-) -> tuple[float, float, float]:
-  """The x beyond which the fitted power law ``y ~ c x^k`` (least squares of
-  the mean over seeds of log y on log x, as ``lab.power_law``) is below
-  ``level``: ``(level / c)^(1/k)`` for k < 0, inf for k >= 0 (the fit does not
-  fall). Returns ``(value, lo, hi)``, the interval being the 2.5-97.5% range
-  over ``n_boot`` bootstrap resamples of the seeds at each x (NaN with one
-  seed); all NaN when fewer than two x have values."""
-  pts, _ = _log_points(xs, per_x)
-  if len(pts) < 2:
-    return (math.nan, math.nan, math.nan)
-  lx = np.array([p[0] for p in pts])
-
-  def log_cross(means):
-    k, c = _fit(lx, means)
-    with np.errstate(divide="ignore", invalid="ignore"):
-      return np.where(k < 0, (math.log(level) - c) / np.where(k < 0, k, -1.0), np.inf)
-
-  def ex(v):
-    v = float(v)
-    return math.inf if v == math.inf else math.exp(min(v, 700.0))
-
-  value = ex(log_cross(np.array([p[1].mean() for p in pts])))
-  if max(p[1].size for p in pts) <= 1:
-    return (value, math.nan, math.nan)
-  boot = log_cross(boot_log_means(pts, n_boot, seed))
-  lo, hi = np.quantile(boot, [0.025, 0.975], method="nearest")
-  return (value, ex(lo), ex(hi))
-
-
-def loglog_curvature(xs, per_x, *, n_boot: int = 2000, seed: int = 0) -> lab.Slope:
-  """Second derivative of log y in log x from a least-squares quadratic fit
-  ``log y = a + k log x + (c/2) (log x)^2`` of the mean over seeds of log y
-  (c, i.e. how fast the log-log slope changes per unit of log x), as a
-  ``lab.Slope`` with a bootstrap 95% interval over seeds. A power law gives
-  0, an exponential ``e^{b x}`` b x (> 0, the local log-log slope b x grows),
-  a saturating curve < 0. NaN with fewer than three x."""
-  pts, left_out = _log_points(xs, per_x)
-  n = len(pts)
-  if n < 3:
-    return lab.Slope(math.nan, math.nan, math.nan, n, 0, left_out)
-  lx = np.array([p[0] for p in pts])
-  u = lx - lx.mean()
-  design = np.stack([np.ones(n), u, u**2], axis=1)
-  coef = np.linalg.pinv(design)[2]  # (n,): the quadratic coefficient's row
-
-  def curv(means):
-    return 2.0 * (means @ coef)
-
-  value = float(curv(np.array([p[1].mean() for p in pts])))
-  n_seeds = max(p[1].size for p in pts)
-  if n_seeds <= 1:
-    return lab.Slope(value, value, value, n, 1, left_out)
-  lo, hi = np.quantile(curv(boot_log_means(pts, n_boot, seed)), [0.025, 0.975])
-  return lab.Slope(value, float(lo), float(hi), n, n_seeds, left_out)
+# Statistics over the records
 
 
 class PowerFit(NamedTuple):
@@ -425,41 +337,6 @@ def recovery_width(fit: PowerFit, L: float, eps: float, level: float = 1.0) -> t
   return (value, float(lo), float(hi))
 
 
-def fmt_crossing(c: tuple[float, float, float], cap: float = 1e12) -> str:
-  """``1.2e+04 [5e+03, 4e+04]``; values above ``cap`` as ``>cap``, inf as ∞,
-  NaN as n/a."""
-
-  def f(v):
-    if math.isnan(v):
-      return "n/a"
-    if math.isinf(v):
-      return "∞"
-    return f">{cap:.0e}" if v > cap else f"{v:.2g}"
-
-  if math.isnan(c[1]):
-    return f(c[0])
-  return f"{f(c[0])} [{f(c[1])}, {f(c[2])}]"
-
-
-def seq_colors(names, cmap: str = "viridis") -> dict:
-  """Colours along a sequential map, for a second family of curves (widths,
-  decoders) that must not be confused with ``lab.color_map``'s."""
-  import matplotlib
-
-  cm = matplotlib.colormaps[cmap]
-  n = max(len(names) - 1, 1)
-  return {name: cm(0.85 * i / n) for i, name in enumerate(names)}
-
-
-def x_axis_ticks(ax, xs) -> None:
-  """Ticks at the grid values only (no overlapping minor labels on a log axis)."""
-  import matplotlib.ticker as mticker
-
-  ax.xaxis.set_major_locator(mticker.FixedLocator(list(xs)))
-  ax.xaxis.set_major_formatter(mticker.FixedFormatter([str(x) for x in xs]))
-  ax.xaxis.set_minor_formatter(mticker.NullFormatter())
-
-
 # --------------------------------------------------------------------------
 # Report
 
@@ -504,11 +381,6 @@ def _rows(value) -> list:
   if arr and not isinstance(arr[0], (list, tuple)):
     return [arr]
   return arr
-
-
-def robust(values) -> str:
-  """A table cell: median [quartiles] (n=...) of ``values``, ``n/a`` where none is finite."""
-  return lab.stats(values).fmt(robust=True)
 
 
 def _regime_note(eps: float, Ls) -> str:

@@ -82,9 +82,9 @@ pattern decoder and once for training:
 - rate per step: the slope of ln(value) against L has its bootstrap 95%
   interval above 0 (any growing value passes this, so also:)
 - "faster than any power of L": the log-log curvature
-  (``invertibility.loglog_curvature``: second derivative of ln value in
+  (``lab.loglog_curvature``: second derivative of ln value in
   ln L from a quadratic fit; 0 for a power law, b L > 0 for e^{bL}) above 0;
-  "at most polynomial": below ``invertibility.CURVATURE_MARGIN``.
+  "at most polynomial": below ``lab.CURVATURE_MARGIN``.
 - "raw grows faster per step than normalized": rate(raw) - rate(normalized)
   above 0 (bootstrap over seeds of both).
 - Training: "normalized trains to a lower test loss than raw at the largest
@@ -125,14 +125,6 @@ from jaxrnn import (
   training,
 )
 from jaxrnn.concept import concept_value, phi_function, random_concept
-from jaxrnn.experiments.invertibility import (
-  CURVATURE_MARGIN,
-  boot_log_means,
-  loglog_curvature,
-  pad_front,
-  robust,
-  x_axis_ticks,
-)
 from jaxrnn.inversion import (
   apply_linear_decoder,
   fit_linear_decoder,
@@ -141,7 +133,19 @@ from jaxrnn.inversion import (
   zero_base_sequence,
 )
 from jaxrnn.kernels import empirical_ntk, infinite_width_ntk
-from jaxrnn.lab import at_least, each, greater_than, option, parses
+from jaxrnn.lab import (
+  CURVATURE_MARGIN,
+  at_least,
+  boot_log_means,
+  each,
+  greater_than,
+  loglog_curvature,
+  option,
+  pad_front,
+  parses,
+  robust,
+  x_axis_ticks,
+)
 
 ENCODINGS = ("normalized", "raw")
 METHODS = ("pattern", "oracle", "lstsq")

@@ -88,9 +88,8 @@ import numpy as np
 
 import jaxrnn
 from jaxrnn import init_params, inversion_matrix, lab, random_normalized_sequence
-from jaxrnn.experiments.invertibility import fmt_crossing, power_law_crossing, robust, seq_colors
 from jaxrnn.inversion import zero_base_sequence
-from jaxrnn.lab import at_least, each, option
+from jaxrnn.lab import at_least, each, fmt_crossing, option, power_law_crossing, robust, seq_colors
 from jaxrnn.rerandomize import relative_change, rerandomization_changes, rerandomize_rows
 
 #: The floor of Δh per unit sqrt(s/m): sqrt(2 (1 - 1/π)) ≈ 1.17 (module docstring).
