@@ -117,6 +117,11 @@ class Records:
     """Non-finite values among those read so far."""
     return sum(self._missing.values())
 
+  def missing_of(self, name: str) -> int:
+    """Non-finite values read so far from fields named ``name`` (the whole
+    field or its last ``/`` part)."""
+    return sum(n for (f, _, _), n in self._missing.items() if name in (f, f.rsplit("/", 1)[-1]))
+
 
 def scaled(values: Iterable, factor: float) -> list:
   """``[factor * v]`` keeping ``None`` (a per-seed list times a constant)."""
@@ -323,8 +328,7 @@ def draw(fig_spec: Figure):
       ax.xaxis.set_major_formatter(mticker.FixedFormatter([f"{x:g}" for x in p.xticks]))
       ax.xaxis.set_minor_formatter(mticker.NullFormatter())
       ax.xaxis.set_minor_locator(mticker.NullLocator())
-      if len(p.xticks) > 7:
-        ax.tick_params(axis="x", labelrotation=45)
+      ax.tick_params(axis="x", labelsize=8, labelrotation=45 if len(p.xticks) > 10 else 0)
     if p.ylim is not None:
       ax.set_ylim(*p.ylim)
     handles, labels = ax.get_legend_handles_labels()
@@ -333,7 +337,7 @@ def draw(fig_spec: Figure):
         handles,
         labels,
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.2),
+        bbox_to_anchor=(0.5, -0.3 if p.xticks is not None and len(p.xticks) > 10 else -0.2),
         ncol=2 if len(labels) > 2 else len(labels),
         fontsize=7,
         frameon=False,
