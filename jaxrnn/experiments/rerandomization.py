@@ -89,7 +89,7 @@ import numpy as np
 import jaxrnn
 from jaxrnn import init_params, inversion_matrix, lab, random_normalized_sequence
 from jaxrnn.inversion import zero_base_sequence
-from jaxrnn.lab import at_least, each, fmt_crossing, option, power_law_crossing, robust, seq_colors
+from jaxrnn.lab import at_least, each, option
 from jaxrnn.rerandomize import relative_change, rerandomization_changes, rerandomize_rows
 
 #: The floor of Δh per unit sqrt(s/m): sqrt(2 (1 - 1/π)) ≈ 1.17 (module docstring).
@@ -228,61 +228,42 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Report
+# Verdicts and report
 
 
-class _Cells:
-  """Per-seed values of the records, by (m, k)."""
+def _seeds(rs: lab.Records, m, k, name) -> list:
+  """Per-seed scalar of a quantity: Δh mean over l, ΔBack mean over i < L
+  (Back_{L->L} = B is never redrawn), others as stored; None if missing."""
+  if name not in ("h", "back"):
+    return rs.values(f"{k}/{name}", m=m)
+  cell, out = (rs.record(m=m) or {}).get(str(k)), []
+  for row in (cell.get(name) or []) if isinstance(cell, dict) else []:
+    arr = [lab.finite(x) for x in (row if isinstance(row, (list, tuple)) else [row])]
+    arr = arr[:-1] if name == "back" else arr
+    out.append(None if not arr or None in arr else float(np.mean(arr)))
+  return out
 
-  def __init__(self, cfg: Config, records: list):
-    self.cfg = cfg
-    self.by = {r["point"]["m"]: r for r in records}
-    self.ms = [m for m in cfg.ms if m in self.by]
-    self.missing = 0
-    for m in self.ms:
-      for k in cfg.num_blocks:
-        for name in ("h", "back", "wbar", "inv_err", "inv_err_new"):
-          if name == "wbar" and m > cfg.wbar_max_m:
-            continue
-          self.missing += sum(v is None for v in self.seeds(m, k, name))
 
-  def _raw(self, m, k, name) -> list:
-    r = self.by.get(m, {}).get(str(k))
-    if not isinstance(r, dict) or r.get(name) is None:
-      return []
-    return list(r[name])
+def _per_floor(values, k) -> list:
+  f = FLOOR * math.sqrt(1.0 / k)
+  return [None if v is None else v / f for v in values]
 
-  def seeds(self, m, k, name) -> list:
-    """Per-seed scalar of a quantity: Δh mean over l, ΔBack mean over i < L
-    (Back_{L->L} = B is never redrawn), others as stored; None if missing."""
-    out = []
-    for v in self._raw(m, k, name):
-      if name in ("h", "back"):
-        arr = [lab.finite(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
-        if name == "back":
-          arr = arr[:-1]
-        out.append(None if not arr or any(x is None for x in arr) else float(np.mean(arr)))
-      else:
-        out.append(lab.finite(v))
-    return out
 
-  def step(self, m, k, name, i) -> list:
-    """Per-seed value of h^(i+1) (or Back_{i+1 -> L}) change."""
-    out = []
-    for v in self._raw(m, k, name):
-      out.append(lab.finite(v[i]) if isinstance(v, (list, tuple)) and i < len(v) else None)
-    return out
+def _step(rs: lab.Records, m, k, i, per_floor=False) -> list:
+  """Per-seed Δh^(i+1), or Δh^(i+1) / floor."""
+  values = rs.values(f"{k}/h", m=m, column=i)
+  return _per_floor(values, k) if per_floor else values
 
-  def ms_for(self, name) -> list:
-    return [m for m in self.ms if name != "wbar" or m <= self.cfg.wbar_max_m]
+
+def _ms_for(cfg: Config, ms, name) -> list:
+  return [m for m in ms if name != "wbar" or m <= cfg.wbar_max_m]
 
 
 def _fixed_block_sizes(cfg: Config, ms) -> list:
   """Block sizes s = m/k present at every m of ``ms``."""
   if len(ms) < 2:
     return []
-  common = set.intersection(*[{m // k for k in cfg.num_blocks} for m in ms])
-  return sorted(common)
+  return sorted(set.intersection(*[{m // k for k in cfg.num_blocks} for m in ms]))
 
 
 def _middle(values):
@@ -294,11 +275,6 @@ def fit_blocks(cfg: Config) -> list:
   k >= ``min_fit_blocks`` (near s/m = 1/2 the changes saturate, module
   docstring)."""
   return [k for k in cfg.num_blocks if k >= cfg.min_fit_blocks]
-
-
-def _ratio_to_floor(values, k) -> list:
-  f = FLOOR * math.sqrt(1.0 / k)
-  return [None if v is None else v / f for v in values]
 
 
 def predicted_growth(k: int, l: int) -> float:
@@ -319,281 +295,291 @@ def regime(cfg: Config) -> lab.Regime:
   )
 
 
-def _sqrt_l_steps(cfg: Config) -> list:
-  """The steps l = 1 .. L-1 driven by the hidden state (0-based indices);
-  x^(L) is a bias token (module docstring)."""
-  return list(range(max(cfg.L - 1, 1)))
+def _ms(cfg: Config, rs: lab.Records) -> list:
+  return [m for m in cfg.ms if (m,) in rs]
 
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
-  c = _Cells(cfg, records)
-  out = []
-  if not c.ms:
-    return out
-  ks = list(cfg.num_blocks)
-  fks = fit_blocks(cfg)
-  fr = [1.0 / k for k in fks]
-  reg = regime(cfg)
-  small = f"k ≥ {cfg.min_fit_blocks}"
-  for name, label in QUANTITIES.items():
-    ms = c.ms_for(name)
-    if not ms:
-      continue
-    m = ms[-1]
-    out.append(
-      lab.slope_verdict(
-        f"{label} falls with the block fraction s/m (small blocks {small}, m={m})",
-        lab.power_law(fr, [c.seeds(m, k, name) for k in fks]),
-        above=0,
-        claim=CLAIM,
-        regime=reg,
-      )
+  rs = lab.Records(records, "m")
+  ms, ks, fks = _ms(cfg, rs), list(cfg.num_blocks), fit_blocks(cfg)
+  if not ms:
+    return []
+  fr, small, paper = (
+    [1.0 / k for k in fks],
+    f"k ≥ {cfg.min_fit_blocks}",
+    dict(claim=CLAIM, regime=regime(cfg)),
+  )
+  out = [
+    lab.check(
+      f"{label} falls with the block fraction s/m (small blocks {small}, m={qms[-1]})",
+      lab.power_law(fr, [_seeds(rs, qms[-1], k, name) for k in fks]),
+      above=0,
+      **paper,
     )
+    for name, label in QUANTITIES.items()
+    if (qms := _ms_for(cfg, ms, name))
+  ]
   for name, label in QUANTITIES.items():
-    ms = c.ms_for(name)
-    s0 = _middle(_fixed_block_sizes(cfg, ms))
-    if s0 is None:
-      continue
-    out.append(
-      lab.slope_verdict(
-        f"{label} falls with m at a fixed block size s={s0}",
-        lab.power_law(ms, [c.seeds(m, m // s0, name) for m in ms]),
-        below=0,
-        claim=CLAIM,
-        regime=reg,
+    qms = _ms_for(cfg, ms, name)
+    s0 = _middle(_fixed_block_sizes(cfg, qms))
+    if s0 is not None:
+      fit = lab.power_law(qms, [_seeds(rs, m, m // s0, name) for m in qms])
+      out.append(
+        lab.check(f"{label} falls with m at a fixed block size s={s0}", fit, below=0, **paper)
       )
-    )
-  mbig = c.ms[-1]
-  out.append(
-    lab.slope_verdict(
+  mbig, steps, kmin = ms[-1], max(cfg.L - 1, 1), max(ks)
+  first = lab.finite_values(v for k in ks for v in _step(rs, mbig, k, 0, per_floor=True))
+  ratios = [
+    a / b
+    for m in ms
+    for k in ks
+    for a, b in zip(_seeds(rs, m, k, "inv_err_new"), _seeds(rs, m, k, "inv_err"))
+    if a is not None and b is not None and b > 0
+  ]
+  r = float(np.median(ratios)) if ratios else None
+  return out + [
+    lab.check(
       f"Δh ∝ sqrt(s/m) on small blocks ({small}, m={mbig})",
-      lab.power_law(fr, [c.seeds(mbig, k, "h") for k in fks]),
+      lab.power_law(fr, [_seeds(rs, mbig, k, "h") for k in fks]),
       near=0.5,
       tol=RATE_TOL,
-    )
-  )
-  first = [v for k in ks for v in _ratio_to_floor(c.step(mbig, k, "h", 0), k) if v is not None]
-  out.append(
-    lab.threshold_verdict(
+    ),
+    lab.check(
       f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})",
-      abs(float(np.median(first)) - 1.0) if first else None,
+      abs(float(np.median(first)) - 1.0) if first.size else None,
       below=FLOOR_TOL,
       what="|median over k and seeds of Δh^(1) / floor - 1|",
-    )
-  )
-  steps = _sqrt_l_steps(cfg)
-  kmin = max(ks)
-  out.append(
-    lab.slope_verdict(
-      f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; l = 1..{len(steps)}, "
+    ),
+    lab.check(
+      f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; l = 1..{steps}, "
       f"s/m = 1/{kmin}, m={mbig})",
-      lab.power_law([i + 1 for i in steps], [c.step(mbig, kmin, "h", i) for i in steps]),
+      lab.power_law(
+        [i + 1 for i in range(steps)], [_step(rs, mbig, kmin, i) for i in range(steps)]
+      ),
       near=0.5,
       tol=RATE_TOL,
-    )
-  )
-  ratios = []
-  for m in c.ms:
-    for k in ks:
-      for a, b in zip(c.seeds(m, k, "inv_err_new"), c.seeds(m, k, "inv_err")):
-        if a is not None and b is not None and b > 0:
-          ratios.append(a / b)
-  r = float(np.median(ratios)) if ratios else None
-  out.append(
-    lab.threshold_verdict(
+    ),
+    lab.check(
       "re-randomizing a block leaves the pattern decoder's error unchanged",
       None if r is None else max(r, 1.0 / r),
       below=INV_RATIO,
       what="max(r, 1/r), r = median over (m, k, seeds) of error after / before",
-    )
-  )
-  return out
+    ),
+  ]
 
 
-def report(cfg: Config, records: list, out_dir) -> str:
-  c = _Cells(cfg, records)
-  s = lab.Summary(
-    "rerandomization: redrawing one block of rows of [W, A] (Sec. 4.2)",
-    setup=(
-      f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x:g}; per (m, k): {cfg.num_seeds} networks (seeds) × "
-      f"{cfg.num_sequences} sequences, at most {cfg.max_blocks} blocks per k; {cfg.dtype}. "
-      "Cells: median [quartiles] over seeds of the per-seed mean over blocks and sequences, "
-      f"n = seeds. Floor = sqrt(2 (1 - 1/π) s/m) ≈ {FLOOR:.2f} sqrt(s/m), the share of the "
-      "redrawn coordinates alone; with the norm-preserving initialization Δh^(l) / floor ≈ "
-      "sqrt((1 - (1 - s/m)^l) / (s/m)) → sqrt(l) (module docstring). Fits against s/m use the "
-      f"small blocks k ≥ {cfg.min_fit_blocks}."
-    ),
+def declare(cfg: Config, records: list) -> lab.Report:
+  """The summary: slopes against s/m and m, the growth along the sequence,
+  the figure, the verdicts, every (m, k) cell."""
+  rs = lab.Records(records, "m")
+  ms, ks, fks = _ms(cfg, rs), list(cfg.num_blocks), fit_blocks(cfg)
+  title = "rerandomization: redrawing one block of rows of [W, A] (Sec. 4.2)"
+  setup = (
+    f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x:g}; per (m, k): {cfg.num_seeds} networks (seeds) × "
+    f"{cfg.num_sequences} sequences, at most {cfg.max_blocks} blocks per k; {cfg.dtype}. "
+    "Cells: median [quartiles] over seeds of the per-seed mean over blocks and sequences, "
+    f"n = seeds. Floor = sqrt(2 (1 - 1/π) s/m) ≈ {FLOOR:.2f} sqrt(s/m), the share of the "
+    "redrawn coordinates alone; with the norm-preserving initialization Δh^(l) / floor ≈ "
+    "sqrt((1 - (1 - s/m)^l) / (s/m)) → sqrt(l) (module docstring). Fits against s/m use the "
+    f"small blocks k ≥ {cfg.min_fit_blocks}."
   )
-  if not c.ms:
-    s.text("No completed points.")
-    return s.render()
-  ks, ms = list(cfg.num_blocks), c.ms
-  fks = fit_blocks(cfg)
-  fr_all = [1.0 / k for k in ks]
-  fr = [1.0 / k for k in fks]
-  qcolors = lab.color_map(list(QUANTITIES))
-  mcolors = seq_colors([f"m={m}" for m in ms])
-  fig, axes = lab.figure(ncols=4, width=4.4, height=3.8)
-  ax = axes[0]
-  for name, label in QUANTITIES.items():
-    qms = c.ms_for(name)
-    if qms:
-      lab.band_plot(
-        ax,
-        fr_all,
-        [c.seeds(qms[-1], k, name) for k in ks],
-        label=f"{label}, m={qms[-1]}",
-        color=qcolors[name],
-      )
-  ax.plot(fr_all, [FLOOR * math.sqrt(f) for f in fr_all], "k--", lw=1, label="floor")
-  ax.axvline(1.0 / cfg.min_fit_blocks, color="gray", lw=0.8, ls=":", label="fit: left of here")
-  lab.style_axes(ax, "block fraction s/m = 1/k", "relative change", "changes", xbase=2)
-  ax = axes[1]
-  for m in ms:
-    lab.band_plot(
-      ax, fr_all, [c.seeds(m, k, "h") for k in ks], label=f"m={m}", color=mcolors[f"m={m}"]
-    )
-  ax.plot(fr_all, [FLOOR * math.sqrt(f) for f in fr_all], "k--", lw=1, label="floor")
-  lab.style_axes(ax, "block fraction s/m = 1/k", "Δh (mean over l)", "Δh per m", xbase=2)
-  ax = axes[2]
-  steps = list(range(1, cfg.L + 1))
-  kcolors = seq_colors([f"k={k}" for k in ks], "plasma")
-  for k in ks:
-    lab.band_plot(
-      ax,
-      steps,
-      [_ratio_to_floor(c.step(ms[-1], k, "h", i), k) for i in range(cfg.L)],
-      label=f"k={k}",
-      color=kcolors[f"k={k}"],
-    )
-  ax.plot(steps, [math.sqrt(l) for l in steps], "k--", lw=1, label="sqrt(l)")
-  lab.style_axes(
-    ax, "step l", "Δh^(l) / floor", f"growth along the sequence, m={ms[-1]}", xlog=False
-  )
-  ax = axes[3]
-  for name, label in QUANTITIES.items():
-    qms = c.ms_for(name)
-    s0 = _middle(_fixed_block_sizes(cfg, qms))
-    if s0 is not None:
-      lab.band_plot(
-        ax,
-        qms,
-        [c.seeds(m, m // s0, name) for m in qms],
-        label=f"{label}, s={s0}",
-        color=qcolors[name],
-      )
-  lab.style_axes(ax, "width m", "relative change", "fixed block size", xbase=2)
-  s.figure(out_dir / "rerandomization.png", fig=fig)
-
-  rows = []
-  for name, label in QUANTITIES.items():
-    for m in c.ms_for(name):
-      per_k = [c.seeds(m, k, name) for k in fks]
-      rows.append(
-        [
-          label,
-          m,
-          lab.power_law(fr, per_k).fmt(),
-          lab.power_law(fr_all, [c.seeds(m, k, name) for k in ks]).fmt(),
-          robust(c.seeds(m, max(ks), name)),
-          fmt_crossing(power_law_crossing(fks, per_k, SMALL)),
-        ]
-      )
-  s.table(
-    [
-      "change",
-      "m",
-      f"slope in s/m, k ≥ {cfg.min_fit_blocks} (floor: 0.5)",
-      "slope in s/m, all k",
-      f"at s/m = 1/{max(ks)}",
-      f"blocks k at which it would reach {SMALL:g} (extrapolated)",
-    ],
-    rows,
-    caption=(
-      "Slopes against the block fraction (95% bootstrap interval over seeds) on the small blocks "
-      "(the fits of the verdicts) and on all blocks (bent by the saturation near s/m = 1/2); "
-      "the change at the smallest fraction; and, from a power law in k on the small blocks, the "
-      f"number of blocks at which the change would fall below {SMALL:g} — an extrapolation "
-      "beyond the grid, with its bootstrap interval (∞: the fit does not fall). These last "
-      "two columns are numbers, not rules: the paper gives no size for 'a lot'."
-    ),
-  )
-  rows = []
-  for name, label in QUANTITIES.items():
-    qms = c.ms_for(name)
-    for s0 in _fixed_block_sizes(cfg, qms):
-      rows.append([label, s0, lab.power_law(qms, [c.seeds(m, m // s0, name) for m in qms]).fmt()])
-  if rows:
-    s.table(
-      ["change", "block size s", "slope in m (floor: -0.5)"],
-      rows,
-      caption="At a fixed block size s, against m (95% bootstrap interval over seeds).",
-    )
-  rows = []
-  for k in ks:
-    row = [k]
-    for i in range(cfg.L):
-      med = lab.stats(_ratio_to_floor(c.step(ms[-1], k, "h", i), k)).median
-      row.append("n/a" if med is None else f"{med:.2f} ({predicted_growth(k, i + 1):.2f})")
-    rows.append(row)
-  s.table(
-    ["k"] + [f"l={i + 1}" for i in range(cfg.L)],
-    rows,
-    caption=(
-      f"Δh^(l) / floor at m={ms[-1]}, median over seeds, and in brackets the norm-preserving "
-      "prediction sqrt((1 - (1 - s/m)^l) / (s/m)) (module docstring); at l = L the bias token "
-      "x^(L) adds an unchanged input."
-    ),
-  )
+  if not ms:
+    return lab.Report(title, setup, ["No completed points."], [])
+  fr_all, fr, mbig = [1.0 / k for k in ks], [1.0 / k for k in fks], ms[-1]
+  colors = {
+    **lab.color_map(list(QUANTITIES)),
+    **lab.seq_colors([f"m={m}" for m in ms]),
+    **lab.seq_colors([f"k={k}" for k in ks], "plasma"),
+  }
+  rows = [(name, label, m) for name, label in QUANTITIES.items() for m in _ms_for(cfg, ms, name)]
+  fixed = [
+    (name, label, s0, _ms_for(cfg, ms, name))
+    for name, label in QUANTITIES.items()
+    for s0 in _fixed_block_sizes(cfg, _ms_for(cfg, ms, name))
+  ]
+  floor = lab.line("floor", fr_all, [FLOOR * math.sqrt(f) for f in fr_all])
+  fraction = dict(x="block fraction s/m = 1/k", xbase=2)
+  cells = [(m, k) for m in ms for k in ks]
   vs = verdicts(cfg, records)
-  s.verdicts(vs)
-  s.bullets(
-    "Reading",
-    [f"{v.rule}: {v.outcome} ({v.measured})." for v in vs]
-    + [lab.missing_note({"non-finite per-seed values": c.missing})],
-  )
-  s.choices(
-    "contiguous blocks; only rows of W and A redrawn, B kept; one fresh key per (seed, k, "
-    f"block); at most {cfg.max_blocks} evenly spaced blocks per k; fits against s/m on the "
-    f"small blocks k ≥ {cfg.min_fit_blocks}; the margins of the diagnostics (slopes ± "
-    f"{RATE_TOL:g}, floor ± {FLOOR_TOL:g}, inversion ratio within {INV_RATIO:g}) are this "
-    f"module's; the level {SMALL:g} of the extrapolation is a reported number, not a rule; "
-    f"{cfg.dtype}."
-  )
-  rows = []
-  for m in ms:
-    for k in ks:
-      rows.append(
+  return lab.Report(
+    title,
+    setup,
+    blocks=[
+      lab.Figure(
+        "rerandomization",
         [
-          m,
-          k,
-          m // k,
-          robust(c.seeds(m, k, "h")),
-          robust(_ratio_to_floor(c.seeds(m, k, "h"), k)),
-          robust(c.seeds(m, k, "back")),
-          robust(c.seeds(m, k, "wbar")) if m <= cfg.wbar_max_m else "not measured",
-          robust(c.seeds(m, k, "decoded")),
-          robust(c.seeds(m, k, "inv_err")),
-          robust(c.seeds(m, k, "inv_err_new")),
+          lab.Panel(
+            f"changes (fits: s/m ≤ 1/{cfg.min_fit_blocks})",
+            y="relative change",
+            curves=[
+              lab.band(
+                f"{label}, m={qms[-1]}",
+                fr_all,
+                [_seeds(rs, qms[-1], k, n) for k in ks],
+                color=colors[n],
+              )
+              for n, label in QUANTITIES.items()
+              if (qms := _ms_for(cfg, ms, n))
+            ]
+            + [floor],
+            **fraction,
+          ),
+          lab.Panel(
+            "Δh per m",
+            y="Δh (mean over l)",
+            curves=[
+              lab.band(
+                f"m={m}", fr_all, [_seeds(rs, m, k, "h") for k in ks], color=colors[f"m={m}"]
+              )
+              for m in ms
+            ]
+            + [floor],
+            **fraction,
+          ),
+          lab.Panel(
+            f"growth along the sequence, m={mbig}",
+            x="step l",
+            y="Δh^(l) / floor",
+            curves=[
+              lab.band(
+                f"k={k}",
+                range(1, cfg.L + 1),
+                [_step(rs, mbig, k, i, per_floor=True) for i in range(cfg.L)],
+                color=colors[f"k={k}"],
+              )
+              for k in ks
+            ]
+            + [
+              lab.line("sqrt(l)", range(1, cfg.L + 1), [math.sqrt(l) for l in range(1, cfg.L + 1)])
+            ],
+            xlog=False,
+          ),
+          lab.Panel(
+            "fixed block size",
+            x="width m",
+            y="relative change",
+            curves=[
+              lab.band(
+                f"{label}, s={s0}", qms, [_seeds(rs, m, m // s0, n) for m in qms], color=colors[n]
+              )
+              for n, label in QUANTITIES.items()
+              if (qms := _ms_for(cfg, ms, n)) and (s0 := _middle(_fixed_block_sizes(cfg, qms)))
+            ],
+            xbase=2,
+            xticks=ms,
+          ),
+        ],
+      ),
+      lab.Table(
+        [
+          ("change", lambda r: r[1]),
+          ("m", lambda r: r[2]),
+          (
+            f"slope in s/m, k ≥ {cfg.min_fit_blocks} (floor: 0.5)",
+            lambda r: lab.power_law(fr, [_seeds(rs, r[2], k, r[0]) for k in fks]).fmt(),
+          ),
+          (
+            "slope in s/m, all k",
+            lambda r: lab.power_law(fr_all, [_seeds(rs, r[2], k, r[0]) for k in ks]).fmt(),
+          ),
+          (f"at s/m = 1/{max(ks)}", lambda r: lab.robust(_seeds(rs, r[2], max(ks), r[0]))),
+          (
+            f"blocks k at which it would reach {SMALL:g} (extrapolated)",
+            lambda r: lab.fmt_crossing(
+              lab.power_law_crossing(fks, [_seeds(rs, r[2], k, r[0]) for k in fks], SMALL)
+            ),
+          ),
+        ],
+        rows,
+        "Slopes against the block fraction (95% bootstrap interval over seeds) on the small blocks "
+        "(the fits of the verdicts) and on all blocks (bent by the saturation near s/m = 1/2); "
+        "the change at the smallest fraction; and, from a power law in k on the small blocks, the "
+        f"number of blocks at which the change would fall below {SMALL:g} — an extrapolation "
+        "beyond the grid, with its bootstrap interval (∞: the fit does not fall). These last "
+        "two columns are numbers, not rules: the paper gives no size for 'a lot'.",
+      ),
+      *(
+        [
+          lab.Table(
+            [
+              ("change", lambda f: f[1]),
+              ("block size s", lambda f: f[2]),
+              (
+                "slope in m (floor: -0.5)",
+                lambda f: lab.power_law(f[3], [_seeds(rs, m, m // f[2], f[0]) for m in f[3]]).fmt(),
+              ),
+            ],
+            fixed,
+            "At a fixed block size s, against m (95% bootstrap interval over seeds).",
+          )
         ]
-      )
-  s.table(
-    [
-      "m",
-      "k",
-      "s",
-      "Δh (mean over l)",
-      "Δh / floor",
-      "ΔBack (mean i<L)",
-      "ΔWbar",
-      "Δxhat l∞",
-      "inv. err before",
-      "after",
+        if fixed
+        else []
+      ),
+      lab.Table(
+        [("k", lambda k: k)]
+        + [
+          (
+            f"l={i + 1}",
+            lambda k, i=i: (
+              "n/a"
+              if (med := lab.stats(_step(rs, mbig, k, i, per_floor=True)).median) is None
+              else f"{med:.2f} ({predicted_growth(k, i + 1):.2f})"
+            ),
+          )
+          for i in range(cfg.L)
+        ],
+        ks,
+        f"Δh^(l) / floor at m={mbig}, median over seeds, and in brackets the norm-preserving "
+        "prediction sqrt((1 - (1 - s/m)^l) / (s/m)) (module docstring); at l = L the bias token "
+        "x^(L) adds an unchanged input.",
+      ),
     ],
-    rows,
+    verdicts=vs,
+    after=[
+      lab.Table(
+        [
+          ("m", lambda c: c[0]),
+          ("k", lambda c: c[1]),
+          ("s", lambda c: c[0] // c[1]),
+          ("Δh (mean over l)", lambda c: lab.robust(_seeds(rs, *c, "h"))),
+          ("Δh / floor", lambda c: lab.robust(_per_floor(_seeds(rs, *c, "h"), c[1]))),
+          ("ΔBack (mean i<L)", lambda c: lab.robust(_seeds(rs, *c, "back"))),
+          (
+            "ΔWbar",
+            lambda c: (
+              lab.robust(_seeds(rs, *c, "wbar")) if c[0] <= cfg.wbar_max_m else "not measured"
+            ),
+          ),
+          ("Δxhat l∞", lambda c: lab.robust(_seeds(rs, *c, "decoded"))),
+          ("inv. err before", lambda c: lab.robust(_seeds(rs, *c, "inv_err"))),
+          ("after", lambda c: lab.robust(_seeds(rs, *c, "inv_err_new"))),
+        ],
+        cells,
+      )
+    ],
+    choices=(
+      "contiguous blocks; only rows of W and A redrawn, B kept; one fresh key per (seed, k, "
+      f"block); at most {cfg.max_blocks} evenly spaced blocks per k; fits against s/m on the "
+      f"small blocks k ≥ {cfg.min_fit_blocks}; the margins of the diagnostics (slopes ± "
+      f"{RATE_TOL:g}, floor ± {FLOOR_TOL:g}, inversion ratio within {INV_RATIO:g}) are this "
+      f"module's; the level {SMALL:g} of the extrapolation is a reported number, not a rule; "
+      f"{cfg.dtype}."
+    ),
+    missing={
+      "non-finite per-seed values": sum(
+        v is None
+        for m, k in cells
+        for n in ("h", "back", "wbar", "inv_err", "inv_err_new")
+        if n != "wbar" or m <= cfg.wbar_max_m
+        for v in _seeds(rs, m, k, n)
+      )
+    },
   )
-  return s.render()
+
+
+report = lab.reporter(declare)
 
 
 EXPERIMENT = lab.Experiment.from_module(

@@ -246,8 +246,9 @@ class Panel(NamedTuple):
   """One axes: ``title``, axis labels ``x``/``y``, its ``curves``; log axes
   by default (``xbase`` the x log base); ``xticks`` puts ticks at those
   values only (the grid); ``ylim`` ``(bottom, top)`` with ``None`` free;
-  ``legend`` False hides it (e.g. when a neighbour's legend names the same
-  curves)."""
+  ``yscale="symlog"`` instead of ``ylog`` for values that may be exactly 0
+  (linear below ``1e-4``); ``legend`` False hides it (e.g. when a
+  neighbour's legend names the same curves)."""
 
   title: str
   x: str
@@ -259,6 +260,7 @@ class Panel(NamedTuple):
   xticks: Sequence | None = None
   ylim: tuple | None = None
   legend: bool = True
+  yscale: str | None = None
 
 
 class Figure(NamedTuple):
@@ -317,7 +319,9 @@ def draw(fig_spec: Figure):
         ax.axhline(c.ys[0], label=c.label or None, **style)
     if p.xlog:
       ax.set_xscale("log", base=p.xbase)
-    if p.ylog:
+    if p.yscale == "symlog":
+      ax.set_yscale("symlog", linthresh=1e-4)
+    elif p.ylog:
       ax.set_yscale("log")
     ax.set_xlabel(p.x)
     ax.set_ylabel(p.y)
