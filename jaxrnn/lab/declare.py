@@ -356,7 +356,9 @@ class Report(NamedTuple):
   ``Table``, ``Figure`` or markdown text, in order; ``reading`` extra bullets
   after the per-verdict ones; ``missing`` ``{why: count}`` of values left out
   (``lab.missing_note``); ``after`` blocks placed after the verdict table
-  (tables the verdicts do not read, e.g. a long per-cell listing)."""
+  (tables the verdicts do not read, e.g. a long per-cell listing);
+  ``restate`` the rule prefixes of the verdicts restated under "Reading"
+  (``None``: every verdict)."""
 
   title: str
   setup: str
@@ -366,6 +368,7 @@ class Report(NamedTuple):
   choices: str = ""
   missing: Mapping[str, int] = {}
   after: Sequence[Table | Figure | str] = ()
+  restate: Sequence[str] | None = None
 
 
 def _block(s: Summary, block, out_dir: Path) -> None:
@@ -388,7 +391,11 @@ def render(report: Report, out_dir) -> str:
     _block(s, b, out_dir)
   s.bullets(
     "Reading",
-    [f"{v.rule}: {v.outcome} ({v.measured})." for v in report.verdicts]
+    [
+      f"{v.rule}: {v.outcome} ({v.measured})."
+      for v in report.verdicts
+      if report.restate is None or v.rule.startswith(tuple(report.restate))
+    ]
     + list(report.reading)
     + [missing_note(dict(report.missing))],
   )
