@@ -25,8 +25,9 @@ left-out note), the design choices.
   per-seed values of a (nested) metric and the count of non-finite ones.
 
 Figures follow three rules, checked when they are drawn (``ValueError``):
-no markup (backticks) in titles and labels; a log axis's label does not say
-"log10" or "(log scale)" (the axis says it); and every curve has a label.
+no markup (backticks) in titles and labels; a label does not name the
+axis's scale ("(log scale)": the ticks say it, and a quantity that is itself
+a logarithm, "log10 C", keeps its name); every curve has a label.
 """
 
 from __future__ import annotations
@@ -227,7 +228,8 @@ class Curve(NamedTuple):
 def band(label: str, xs: Sequence, per_x: Sequence, **style) -> Curve:
   """Median over seeds at each x with a shaded 25-75% band (``per_x``: per x a
   value or a list of per-seed values; missing ones skipped). ``style``:
-  matplotlib's ``color``, ``marker`` (default "o"), ``ls``."""
+  matplotlib's ``color``, ``marker`` (default "o"), ``ls``; with ``ls=""``
+  (points, e.g. categories on x) the 25-75% range is a bar at each point."""
   return Curve("band", label, list(xs), list(per_x), style)
 
 
@@ -247,7 +249,7 @@ class Panel(NamedTuple):
   by default (``xbase`` the x log base); ``xticks`` puts ticks at those
   values only (the grid); ``ylim`` ``(bottom, top)`` with ``None`` free;
   ``legend`` False hides it (e.g. when a neighbour's legend names the same
-  curves)."""
+  curves); ``xticklabels`` names the ``xticks`` (default: the values)."""
 
   title: str
   x: str
@@ -259,6 +261,7 @@ class Panel(NamedTuple):
   xticks: Sequence | None = None
   ylim: tuple | None = None
   legend: bool = True
+  xticklabels: Sequence[str] | None = None
 
 
 class Figure(NamedTuple):
@@ -280,17 +283,36 @@ def grid_shape(n: int, ncols: int | None = None) -> tuple[int, int]:
   return math.ceil(n / cols), cols
 
 
-def _check_text(where: str, text: str, log: bool) -> None:
+def _check_text(where: str, text: str) -> None:
   if "`" in text:
     raise ValueError(f"figure {where} {text!r} has markup (backticks)")
-  if log and ("log10" in text or "log scale" in text):
-    raise ValueError(f"figure {where} {text!r} says 'log' on a log axis (the axis shows it)")
+  if "log scale" in text or "log axis" in text:
+    raise ValueError(f"figure {where} {text!r} names the axis scale (the axis shows it)")
+
+
+def _points(ax, c: Curve) -> None:
+  """A band without a line (``ls=""``, categories on x): the median as a
+  marker and the 25-75% range as a vertical bar at each x."""
+  pts = [(x, stats(v if isinstance(v, (list, tuple)) else [v])) for x, v in zip(c.xs, c.ys)]
+  pts = [(x, st) for x, st in pts if st.n]
+  if not pts:
+    return
+  style = {"marker": "o"} | c.style
+  (h,) = ax.plot([x for x, _ in pts], [st.median for _, st in pts], label=c.label, **style)
+  ax.vlines(
+    [x for x, _ in pts],
+    [st.q25 for _, st in pts],
+    [st.q75 for _, st in pts],
+    color=h.get_color(),
+    lw=1.5,
+    alpha=0.6,
+  )
 
 
 def draw(fig_spec: Figure):
   """The matplotlib figure of ``fig_spec`` (constrained layout; legends below
-  each panel). Raises ``ValueError`` for markup in a title or label, "log"
-  in a log axis's label, or an unlabelled curve."""
+  each panel). Raises ``ValueError`` for markup in a title or label, a label
+  naming the axis scale, or an unlabelled curve."""
   import matplotlib.ticker as mticker
 
   from jaxrnn.lab.report import band_plot, figure
@@ -299,13 +321,15 @@ def draw(fig_spec: Figure):
   w, h = fig_spec.panel_size
   fig, axes = figure(ncols, nrows, width=w, height=h, layout="constrained")
   for ax, p in zip(axes, fig_spec.panels):
-    _check_text("title", p.title, False)
-    _check_text("x label", p.x, p.xlog)
-    _check_text("y label", p.y, p.ylog)
+    _check_text("title", p.title)
+    _check_text("x label", p.x)
+    _check_text("y label", p.y)
     for c in p.curves:
       if c.kind != "hline" and not c.label:
         raise ValueError(f"panel {p.title!r}: a curve without a label")
-      if c.kind == "band":
+      if c.kind == "band" and c.style.get("ls") == "":
+        _points(ax, c)
+      elif c.kind == "band":
         band_plot(ax, c.xs, c.ys, label=c.label, **c.style)
       elif c.kind == "line":
         pts = [(x, finite(y)) for x, y in zip(c.xs, c.ys) if finite(y) is not None]
@@ -325,7 +349,8 @@ def draw(fig_spec: Figure):
     ax.grid(True, which="both", alpha=0.3)
     if p.xticks is not None:
       ax.xaxis.set_major_locator(mticker.FixedLocator(list(p.xticks)))
-      ax.xaxis.set_major_formatter(mticker.FixedFormatter([f"{x:g}" for x in p.xticks]))
+      names = p.xticklabels or [f"{x:g}" for x in p.xticks]
+      ax.xaxis.set_major_formatter(mticker.FixedFormatter(list(names)))
       ax.xaxis.set_minor_formatter(mticker.NullFormatter())
       ax.xaxis.set_minor_locator(mticker.NullLocator())
       ax.tick_params(axis="x", labelsize=8, labelrotation=45 if len(p.xticks) > 10 else 0)
