@@ -32,6 +32,8 @@ def test_table_cells_come_from_the_column_functions_per_row_item():
   assert lines[0] == "| m | 1/m | none |"
   assert lines[2:] == ["| 2 | 0.5 | n/a |", "| 4 | 0.25 | n/a |"]
   assert lab.Table([("a", str)], [1], caption="Cap.").render().startswith("Cap.\n\n| a |")
+  compact = lab.Table("m | 1/m | none", [2, 4], cells=lambda m: [m, 1.0 / m, None])
+  assert compact.render() == t.render()
 
 
 def test_records_read_nested_fields_columns_and_count_non_finite_values_once():

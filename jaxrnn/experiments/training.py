@@ -147,6 +147,7 @@ with bootstrap 95% intervals (``lab.power_law``).
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 
@@ -1061,260 +1062,221 @@ _MODELS = {"rnn": "o", "pseudo": "P", "ntk_emp": "s", "ntk_inf": "D", "nngp": "v
 
 def _panels(cfg: Config, r: _Records) -> list:
   first, n_max, m_max = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms)
-  Ns, ms, Ls = sorted(cfg.Ns), sorted(cfg.ms), sorted(cfg.Ls)
-  colors = lab.color_map(list(cfg.targets))
-  by_n = [lab.band(t, Ns, [r.seeds(t, "rnn", n) for n in Ns], color=colors[t]) for t in cfg.targets]
-  by_n += [
-    lab.band(
-      f"{t} token-wise fit",
-      Ns,
-      [r.kernel(t, "tokenwise", n) for n in Ns],
-      color=colors[t],
-      ls=":",
-      marker="x",
-    )
-    for t in cfg.targets
-  ]
-  by_c = [
-    lab.band(t, [x], [r.seeds(t, "rnn", n_max)], color=colors[t])
-    for t in cfg.targets
-    if (x := r.stat(t, "log10_C_eps")) is not None
-  ]
-  by_m = [
-    lab.band(
-      f"{t} {model}",
-      ms,
-      [r.seeds(t, model, n_max, m=m) for m in ms],
-      color=colors[t],
-      ls=ls,
-      marker=mk,
-    )
-    for t in cfg.axis_targets
-    for model, ls, mk in (("rnn", "-", "o"), ("pseudo", "--", "s"))
-  ]
-  regime = [
-    lab.band(
-      label, ms, [r.seeds(first, "rnn", n_max, f, m=m) for m in ms], color=colors[first], marker=mk
-    )
-    for f, mk, label in (
-      ("rel_dW", "o", "‖W'‖/‖W‖"),
-      ("flips", "^", "flipped patterns"),
-      ("lin_gap", "s", "pseudo-network gap"),
-    )
-  ]
+  Ns, ms, Ls, ts = sorted(cfg.Ns), sorted(cfg.ms), sorted(cfg.Ls), list(cfg.targets)
+  col = lab.color_map(ts)
+  rnn = lambda t, **w: r.seeds(t, "rnn", n_max, **w)
+  diag = (("rel_dW", "o", "‖W'‖/‖W‖"), ("flips", "^", "flipped patterns"))
+  diag += (("lin_gap", "s", "pseudo-network gap"),)
   lam = sorted((v, k) for k in r.lam_keys() if (v := r.lam_value(k)) is not None)
-  by_lam = [
-    lab.band(
-      f"{first} {model}",
-      [v for v, _ in lam],
-      [r.seeds(first, model, n_max, lam=k) for _, k in lam],
-      color=colors[first],
-      ls=ls,
-    )
-    for model, ls in (("rnn", "-"), ("pseudo", "--"))
-  ]
-  xs = list(range(1, len(cfg.targets) + 1))
+  xs, mm = list(range(1, len(ts) + 1)), {t: m_max if t in cfg.axis_targets else cfg.m for t in ts}
 
   def mse(t, model):
-    mm = m_max if t in cfg.axis_targets else cfg.m
     if model in ("rnn", "pseudo", "ntk_emp"):
-      return r.seeds(t, model, n_max, "mse", m=mm)
+      return r.seeds(t, model, n_max, "mse", m=mm[t])
     return [r.kernel(t, model, n_max, "mse")]
 
+  def curve(t):
+    v = [
+      None if x is None or x <= 0 else x for x in (r.cell(t, "rnn", n_max) or {}).get("curve") or []
+    ]
+    return lab.line(t, [k * cfg.eval_every for k in range(1, len(v))], v[1:], color=col[t], ls="-")
+
   mcol = lab.seq_colors(list(_MODELS), "plasma")
-  models = [
-    lab.band(mo, xs, [mse(t, mo) for t in cfg.targets], color=mcol[mo], marker=mk, ls="")
-    for mo, mk in _MODELS.items()
-  ]
-  models.append(
-    lab.line(
-      "token-wise floor",
-      xs,
-      [r.stat(t, "floor") for t in cfg.targets],
-      color="k",
-      ls="",
-      marker="_",
-      markersize=16,
-      mew=2,
-    )
-  )
-  curves = []
-  for t in cfg.targets:
-    c = r.cell(t, "rnn", n_max)
-    curve = (c or {}).get("curve") or []
-    v = [None if x is None or x <= 0 else x for x in curve]
-    curves.append(
-      lab.line(t, [k * cfg.eval_every for k in range(len(v))][1:], v[1:], color=colors[t], ls="-")
-    )
-  return [
-    lab.Panel(f"RNN vs N (m={cfg.m})", "training samples N", "excess test loss", by_n),
-    lab.Panel(f"vs complexity (N={n_max})", "log10 C_eps(Phi, 1/eps_x)", "excess test loss", by_c),
-    lab.Panel(f"vs width (N={n_max})", "width m", "excess test loss", by_m, xbase=2, xticks=ms),
-    lab.Panel(
-      f"vs length (m={cfg.m})",
+  panels = [
+    (
+      "RNN vs N (m={m})",
+      "training samples N",
+      {},
+      [lab.band(t, Ns, [r.seeds(t, "rnn", n) for n in Ns], color=col[t]) for t in ts]
+      + [
+        lab.band(
+          f"{t} token-wise fit",
+          Ns,
+          [r.kernel(t, "tokenwise", n) for n in Ns],
+          color=col[t],
+          ls=":",
+          marker="x",
+        )
+        for t in ts
+      ],
+    ),
+    (
+      "vs complexity (N={n})",
+      "log10 C_eps(Phi, 1/eps_x)",
+      {},
+      [lab.band(t, [x], [rnn(t)], color=col[t]) for t in ts if (x := r.stat(t, "log10_C_eps"))],
+    ),
+    (
+      "vs width (N={n})",
+      "width m",
+      {"xbase": 2, "xticks": ms},
+      [
+        lab.band(
+          f"{t} {mo}", ms, [r.seeds(t, mo, n_max, m=m) for m in ms], color=col[t], ls=ls, marker=mk
+        )
+        for t in cfg.axis_targets
+        for mo, ls, mk in (("rnn", "-", "o"), ("pseudo", "--", "s"))
+      ],
+    ),
+    (
+      "vs length (m={m})",
       "length L",
-      "excess test loss",
-      [lab.band(first, Ls, [r.seeds(first, "rnn", n_max, L=L) for L in Ls], color=colors[first])],
-      xlog=False,
+      {"xlog": False},
+      [lab.band(first, Ls, [rnn(first, L=L) for L in Ls], color=col[first])],
     ),
-    lab.Panel(f"kernel regime ({first})", "width m", "relative size", regime, xbase=2, xticks=ms),
-    lab.Panel(f"vs lambda (m={cfg.m})", "lambda", "excess test loss", by_lam),
-    lab.Panel(
-      f"models at N={n_max}",
+    (
+      "kernel regime ({first})",
+      "width m",
+      {"xbase": 2, "xticks": ms, "y": "relative size"},
+      [
+        lab.band(
+          lb, ms, [r.seeds(first, "rnn", n_max, f, m=m) for m in ms], color=col[first], marker=mk
+        )
+        for f, mk, lb in diag
+      ],
+    ),
+    (
+      "vs lambda (m={m})",
+      "lambda",
+      {},
+      [
+        lab.band(
+          f"{first} {mo}",
+          [v for v, _ in lam],
+          [r.seeds(first, mo, n_max, lam=k) for _, k in lam],
+          color=col[first],
+          ls=ls,
+        )
+        for mo, ls in (("rnn", "-"), ("pseudo", "--"))
+      ],
+    ),
+    (
+      "models at N={n}",
       "target",
-      "E (f - F*)^2",
-      models,
-      xlog=False,
-      xticks=xs,
-      xticklabels=list(cfg.targets),
+      {"xlog": False, "xticks": xs, "xticklabels": ts, "y": "E (f - F*)^2"},
+      [
+        lab.band(mo, xs, [mse(t, mo) for t in ts], color=mcol[mo], marker=mk, ls="")
+        for mo, mk in _MODELS.items()
+      ]
+      + [
+        lab.line(
+          "token-wise floor",
+          xs,
+          [r.stat(t, "floor") for t in ts],
+          color="k",
+          ls="",
+          marker="_",
+          markersize=16,
+          mew=2,
+        )
+      ],
     ),
-    lab.Panel(
-      f"training curves (m={cfg.m}, N={n_max})",
+    (
+      "training curves (m={m}, N={n})",
       "SGD step",
-      "excess loss (eval subset)",
-      curves,
-      xlog=False,
+      {"xlog": False, "y": "excess loss (eval subset)"},
+      [curve(t) for t in ts],
     ),
+  ]
+  return [
+    lab.Panel(
+      title.format(m=cfg.m, n=n_max, first=first), x, kw.pop("y", "excess test loss"), curves, **kw
+    )
+    for title, x, kw, curves in panels
   ]
 
 
 def _tables(cfg: Config, r: _Records) -> list:
   first, n_max, m_max = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms)
   Ns, ms, Ls = sorted(cfg.Ns), sorted(cfg.ms), sorted(cfg.Ls)
-  cell = lambda *a, **k: _cell_text(r, *a, **k)
-  floor = lambda t: (
-    None
-    if r.stat(t, "floor") is None
-    else f"{r.stat(t, 'floor'):.3g} ± {r.stat(t, 'floor_se'):.1g}"
-  )
-  theory_steps = lab.finite((r.cell(first, "rnn", n_max, lam="theory") or {}).get("steps_scaled"))
-  by_tn = [(t, n) for t in cfg.targets for n in Ns]
+  cell = functools.partial(_cell_text, r)
+  st = r.stat
   mm = {t: m_max if t in cfg.axis_targets else cfg.m for t in cfg.targets}
+  kernels = ("ntk_inf", "nngp", "tokenwise")
+  steps = lab.finite((r.cell(first, "rnn", n_max, lam="theory") or {}).get("steps_scaled"))
   return [
     lab.Table(
-      [("target", lambda t: t)]
-      + [
-        (h, lambda t, k=k: r.stat(t, k))
-        for h, k in (
-          ("p", "p"),
-          ("log10 C_eps", "log10_C_eps"),
-          ("log10 C_s", "log10_C_s"),
-          ("|b|", "b"),
-          ("Var F*", "variance"),
-        )
-      ]
-      + [
-        ("token-wise floor", floor),
-        ("floor share", lambda t: _ratio_stat(r.stat(t, "floor"), r.stat(t, "variance"))),
-      ],
+      "target | p | log10 C_eps | log10 C_s | |b| | Var F* | token-wise floor | floor share",
       cfg.targets,
       caption=f"Targets (at L={cfg.L}; C at R = 1/eps_x, eps = {cfg.theory_eps}). Token-wise "
       "floor: the least E(f - F*)^2 of any sum over positions of functions of one token "
       "(`tokenwise_gap`, ± its Monte Carlo standard error).",
-    ),
-    lab.Table(
-      [
-        ("target", lambda c: c[0]),
-        ("N", lambda c: c[1]),
-        ("RNN", lambda c: cell(c[0], "rnn", c[1])),
-        ("RNN iterate avg", lambda c: cell(c[0], "rnn", c[1], "excess_avg")),
-      ]
-      + [
-        (h, lambda c, mo=mo: cell(c[0], mo, c[1]))
-        for h, mo in (("pseudo", "pseudo"), ("emp. NTK reg.", "ntk_emp"))
-      ]
-      + [
-        (h, lambda c, k=k: r.kernel(c[0], k, c[1]))
-        for h, k in (
-          ("Theta_inf reg.", "ntk_inf"),
-          ("NNGP reg.", "nngp"),
-          ("token-wise", "tokenwise"),
-        )
-      ],
-      by_tn,
-      caption=f"Excess test loss over OPT at m={cfg.m}, lambda={cfg.lam:g}.",
-    ),
-    lab.Table(
-      [("target", lambda c: c[0]), ("m", lambda c: c[1])]
-      + [
-        (h, lambda c, mo=mo: cell(c[0], mo, n_max, m=c[1]))
-        for h, mo in (("RNN", "rnn"), ("pseudo", "pseudo"), ("emp. NTK reg.", "ntk_emp"))
-      ]
-      + [
-        (h, lambda c, f=f: cell(c[0], "rnn", n_max, f, m=c[1]))
-        for h, f in zip(("‖W'‖/‖W‖", "‖A'‖/‖A‖", "flips", "pseudo gap"), _DIAG)
-      ]
-      + [("kappa/(m max Theta_inf)", lambda c: _kappa_text(r, *c))],
-      [(t, m) for t in cfg.axis_targets for m in ms],
-      caption=(
-        f"Against the width at N={n_max}: excess test loss and the RNN's NTK-regime diagnostics "
-        "(pseudo gap = rms(F_rnn(W+W') - F_rnn(W) - F_pseudo(W')) / rms(F_rnn(W+W') - F_rnn(W)); "
-        "last column: kappa = min(lambda_max(Theta_0)/B, max_x Theta_0(x, x)) at "
-        "initialization, which sets eta, over m max_x Theta_inf(x, x))."
+      cells=lambda t: (
+        [t]
+        + [st(t, k) for k in ("p", "log10_C_eps", "log10_C_s", "b", "variance")]
+        + [None if st(t, "floor") is None else f"{st(t, 'floor'):.3g} ± {st(t, 'floor_se'):.1g}"]
+        + [_ratio_stat(st(t, "floor"), st(t, "variance"))]
       ),
     ),
     lab.Table(
-      [("L", lambda L: L), ("RNN excess", lambda L: cell(first, "rnn", n_max, L=L))],
+      "target | N | RNN | RNN iterate avg | pseudo | emp. NTK reg. | Theta_inf reg. | NNGP reg. "
+      "| token-wise",
+      [(t, n) for t in cfg.targets for n in Ns],
+      caption=f"Excess test loss over OPT at m={cfg.m}, lambda={cfg.lam:g}.",
+      cells=lambda c: (
+        [*c, cell(c[0], "rnn", c[1]), cell(c[0], "rnn", c[1], "excess_avg")]
+        + [cell(c[0], mo, c[1]) for mo in ("pseudo", "ntk_emp")]
+        + [r.kernel(c[0], k, c[1]) for k in kernels]
+      ),
+    ),
+    lab.Table(
+      "target | m | RNN | pseudo | emp. NTK reg. | ‖W'‖/‖W‖ | ‖A'‖/‖A‖ | flips | pseudo gap "
+      "| kappa/(m max Theta_inf)",
+      [(t, m) for t in cfg.axis_targets for m in ms],
+      caption=f"Against the width at N={n_max}: excess test loss and the RNN's NTK-regime "
+      "diagnostics (pseudo gap = rms(F_rnn(W+W') - F_rnn(W) - F_pseudo(W')) / rms(F_rnn(W+W') - "
+      "F_rnn(W)); last column: kappa = min(lambda_max(Theta_0)/B, max_x Theta_0(x, x)) at "
+      "initialization, which sets eta, over m max_x Theta_inf(x, x)).",
+      cells=lambda c: (
+        [*c]
+        + [cell(c[0], mo, n_max, m=c[1]) for mo in ("rnn", "pseudo", "ntk_emp")]
+        + [cell(c[0], "rnn", n_max, f, m=c[1]) for f in _DIAG]
+        + [_kappa_text(r, *c)]
+      ),
+    ),
+    lab.Table(
+      "L | RNN excess",
       Ls,
       caption=f"Against the length (`{first}`, m={cfg.m}, N={n_max}).",
+      cells=lambda L: [L, cell(first, "rnn", n_max, L=L)],
     ),
     lab.Table(
-      [
-        ("lambda", lambda k: k),
-        ("value", r.lam_value),
-        ("RNN excess", lambda k: cell(first, "rnn", n_max, lam=k)),
-        ("pseudo", lambda k: cell(first, "pseudo", n_max, lam=k)),
-      ]
-      + [
-        (h, lambda k, f=f: cell(first, "rnn", n_max, f, lam=k))
-        for h, f in (("eta", "eta"), ("eta·sharpness", "step_ratio"))
-      ]
-      + [("at plateau", lambda k: _plateau_text(r.cell(first, "rnn", n_max, lam=k)))]
-      + [
-        (h, lambda k, f=f: cell(first, "rnn", n_max, f, lam=k))
-        for h, f in (
-          ("‖W'‖/‖W‖", "rel_dW"),
-          ("pseudo gap", "lin_gap"),
-          ("diverged at step", "div_step"),
-        )
-      ],
+      "lambda | value | RNN excess | pseudo | eta | eta·sharpness | at plateau | ‖W'‖/‖W‖ "
+      "| pseudo gap | diverged at step",
       r.lam_keys(),
-      caption=(
-        f"Against lambda (`{first}`, m={cfg.m}, N={n_max}; eta = lr/(lambda^2 kappa), Thm. 3.1's "
-        f"cell eta = lr/(lambda kappa) on data at eps_x = {cfg.theory_eps_x:g}, T capped at "
-        f"{cfg.steps}: the lambda^-2 scaling asks {_fmt_opt(theory_steps)} steps)."
+      caption=f"Against lambda (`{first}`, m={cfg.m}, N={n_max}; eta = lr/(lambda^2 kappa), "
+      f"Thm. 3.1's cell eta = lr/(lambda kappa) on data at eps_x = {cfg.theory_eps_x:g}, T "
+      f"capped at {cfg.steps}: the lambda^-2 scaling asks {_fmt_opt(steps)} steps).",
+      cells=lambda k: (
+        [k, r.lam_value(k)]
+        + [cell(first, mo, n_max, lam=k) for mo in ("rnn", "pseudo")]
+        + [cell(first, "rnn", n_max, f, lam=k) for f in ("eta", "step_ratio")]
+        + [_plateau_text(r.cell(first, "rnn", n_max, lam=k))]
+        + [cell(first, "rnn", n_max, f, lam=k) for f in ("rel_dW", "lin_gap", "div_step")]
       ),
     ),
     lab.Table(
-      [
-        ("target", lambda c: c[0]),
-        ("N", lambda c: c[1]),
-        ("eta·sharpness", lambda c: cell(c[0], "rnn", c[1], "step_ratio")),
-      ]
-      + [
-        ("at plateau", lambda c: _plateau_text(r.cell(c[0], "rnn", c[1]))),
-        ("loss(last)/loss(first)", lambda c: cell(c[0], "rnn", c[1], "loss_drop")),
-      ],
-      by_tn,
-      caption=(
-        f"The step and the plateau at m={cfg.m}, lambda={cfg.lam:g}: eta·sharpness < 2 is stable; "
-        f"at plateau = seeds whose eval loss changed < {cfg.plateau_tol:g} (relative) over the "
-        "last 20% of steps; loss ratio = mean training objective of the last chunk over the first."
+      "target | N | eta·sharpness | at plateau | loss(last)/loss(first)",
+      [(t, n) for t in cfg.targets for n in Ns],
+      caption=f"The step and the plateau at m={cfg.m}, lambda={cfg.lam:g}: eta·sharpness < 2 is "
+      f"stable; at plateau = seeds whose eval loss changed < {cfg.plateau_tol:g} (relative) "
+      "over the last 20% of steps; loss ratio = mean training objective of the last chunk over "
+      "the first.",
+      cells=lambda c: (
+        [*c, cell(c[0], "rnn", c[1], "step_ratio")]
+        + [_plateau_text(r.cell(c[0], "rnn", c[1])), cell(c[0], "rnn", c[1], "loss_drop")]
       ),
     ),
     lab.Table(
-      [("target", lambda t: t), ("m", lambda t: mm[t])]
-      + [
-        (h, lambda t, mo=mo: cell(t, mo, n_max, "mse", m=mm[t]))
-        for h, mo in (("RNN", "rnn"), ("pseudo", "pseudo"), ("emp. NTK", "ntk_emp"))
-      ]
-      + [
-        (h, lambda t, k=k: r.kernel(t, k, n_max, "mse"))
-        for h, k in (("Theta_inf", "ntk_inf"), ("NNGP", "nngp"), ("token-wise fit", "tokenwise"))
-      ]
-      + [("token-wise floor", lambda t: r.stat(t, "floor"))],
+      "target | m | RNN | pseudo | emp. NTK | Theta_inf | NNGP | token-wise fit | token-wise floor",
       cfg.targets,
       caption=f"Clean error E(f - F*)^2 at N={n_max} (the floor is in these units).",
+      cells=lambda t: (
+        [t, mm[t]]
+        + [cell(t, mo, n_max, "mse", m=mm[t]) for mo in ("rnn", "pseudo", "ntk_emp")]
+        + [r.kernel(t, k, n_max, "mse") for k in kernels]
+        + [st(t, "floor")]
+      ),
     ),
   ]
 

@@ -197,16 +197,26 @@ def _range_verdict(rule: str, values: Mapping, lo: float, hi: float, spec: str) 
 
 class Table(NamedTuple):
   """A markdown table: ``columns`` ``(header, function of a row item)``,
-  ``rows`` the items; floats formatted with ``fmt``; ``caption`` above."""
+  ``rows`` the items; floats formatted with ``fmt``; ``caption`` above.
 
-  columns: Sequence[tuple[str, Callable[[Any], Any]]]
+  Compact form for wide tables: ``columns`` the headers (a list, or one
+  string ``"a | b | c"``) and ``cells`` one function of a row item giving
+  all its cells."""
+
+  columns: Sequence[tuple[str, Callable[[Any], Any]]] | Sequence[str] | str
   rows: Iterable
   caption: str = ""
   fmt: str = "{:.3g}"
+  cells: Callable[[Any], Sequence] | None = None
 
   def render(self) -> str:
-    header = [h for h, _ in self.columns]
-    body = [[fn(item) for _, fn in self.columns] for item in self.rows]
+    if self.cells is not None:
+      cols = self.columns
+      header = [h.strip() for h in cols.split(" | ")] if isinstance(cols, str) else list(cols)
+      body = [list(self.cells(item)) for item in self.rows]
+    else:
+      header = [h for h, _ in self.columns]
+      body = [[fn(item) for _, fn in self.columns] for item in self.rows]
     table = markdown_table(header, body, self.fmt)
     return f"{self.caption}\n\n{table}" if self.caption else table
 
