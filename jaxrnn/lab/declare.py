@@ -25,8 +25,9 @@ left-out note), the design choices.
   per-seed values of a (nested) metric and the count of non-finite ones.
 
 Figures follow three rules, checked when they are drawn (``ValueError``):
-no markup (backticks) in titles and labels; a log axis's label does not say
-"log10" or "(log scale)" (the axis says it); and every curve has a label.
+no markup (backticks) in titles and labels; a label does not name the
+axis's scale ("(log scale)": the ticks say it, and a quantity that is itself
+a logarithm, "log10 C", keeps its name); every curve has a label.
 """
 
 from __future__ import annotations
@@ -196,16 +197,26 @@ def _range_verdict(rule: str, values: Mapping, lo: float, hi: float, spec: str) 
 
 class Table(NamedTuple):
   """A markdown table: ``columns`` ``(header, function of a row item)``,
-  ``rows`` the items; floats formatted with ``fmt``; ``caption`` above."""
+  ``rows`` the items; floats formatted with ``fmt``; ``caption`` above.
 
-  columns: Sequence[tuple[str, Callable[[Any], Any]]]
+  Compact form for wide tables: ``columns`` the headers (a list, or one
+  string ``"a | b | c"``) and ``cells`` one function of a row item giving
+  all its cells."""
+
+  columns: Sequence[tuple[str, Callable[[Any], Any]]] | Sequence[str] | str
   rows: Iterable
   caption: str = ""
   fmt: str = "{:.3g}"
+  cells: Callable[[Any], Sequence] | None = None
 
   def render(self) -> str:
-    header = [h for h, _ in self.columns]
-    body = [[fn(item) for _, fn in self.columns] for item in self.rows]
+    if self.cells is not None:
+      cols = self.columns
+      header = [h.strip() for h in cols.split(" | ")] if isinstance(cols, str) else list(cols)
+      body = [list(self.cells(item)) for item in self.rows]
+    else:
+      header = [h for h, _ in self.columns]
+      body = [[fn(item) for _, fn in self.columns] for item in self.rows]
     table = markdown_table(header, body, self.fmt)
     return f"{self.caption}\n\n{table}" if self.caption else table
 
@@ -227,7 +238,8 @@ class Curve(NamedTuple):
 def band(label: str, xs: Sequence, per_x: Sequence, **style) -> Curve:
   """Median over seeds at each x with a shaded 25-75% band (``per_x``: per x a
   value or a list of per-seed values; missing ones skipped). ``style``:
-  matplotlib's ``color``, ``marker`` (default "o"), ``ls``."""
+  matplotlib's ``color``, ``marker`` (default "o"), ``ls``; with ``ls=""``
+  (points, e.g. categories on x) the 25-75% range is a bar at each point."""
   return Curve("band", label, list(xs), list(per_x), style)
 
 
@@ -248,7 +260,8 @@ class Panel(NamedTuple):
   values only (the grid); ``ylim`` ``(bottom, top)`` with ``None`` free;
   ``yscale="symlog"`` instead of ``ylog`` for values that may be exactly 0
   (linear below ``1e-4``); ``legend`` False hides it (e.g. when a
-  neighbour's legend names the same curves)."""
+  neighbour's legend names the same curves); ``xticklabels`` names the
+  ``xticks`` (default: the values)."""
 
   title: str
   x: str
@@ -260,6 +273,7 @@ class Panel(NamedTuple):
   xticks: Sequence | None = None
   ylim: tuple | None = None
   legend: bool = True
+  xticklabels: Sequence[str] | None = None
   yscale: str | None = None
 
 
@@ -282,17 +296,36 @@ def grid_shape(n: int, ncols: int | None = None) -> tuple[int, int]:
   return math.ceil(n / cols), cols
 
 
-def _check_text(where: str, text: str, log: bool) -> None:
+def _check_text(where: str, text: str) -> None:
   if "`" in text:
     raise ValueError(f"figure {where} {text!r} has markup (backticks)")
-  if log and ("log10" in text or "log scale" in text):
-    raise ValueError(f"figure {where} {text!r} says 'log' on a log axis (the axis shows it)")
+  if "log scale" in text or "log axis" in text:
+    raise ValueError(f"figure {where} {text!r} names the axis scale (the axis shows it)")
+
+
+def _points(ax, c: Curve) -> None:
+  """A band without a line (``ls=""``, categories on x): the median as a
+  marker and the 25-75% range as a vertical bar at each x."""
+  pts = [(x, stats(v if isinstance(v, (list, tuple)) else [v])) for x, v in zip(c.xs, c.ys)]
+  pts = [(x, st) for x, st in pts if st.n]
+  if not pts:
+    return
+  style = {"marker": "o"} | c.style
+  (h,) = ax.plot([x for x, _ in pts], [st.median for _, st in pts], label=c.label, **style)
+  ax.vlines(
+    [x for x, _ in pts],
+    [st.q25 for _, st in pts],
+    [st.q75 for _, st in pts],
+    color=h.get_color(),
+    lw=1.5,
+    alpha=0.6,
+  )
 
 
 def draw(fig_spec: Figure):
   """The matplotlib figure of ``fig_spec`` (constrained layout; legends below
-  each panel). Raises ``ValueError`` for markup in a title or label, "log"
-  in a log axis's label, or an unlabelled curve."""
+  each panel). Raises ``ValueError`` for markup in a title or label, a label
+  naming the axis scale, or an unlabelled curve."""
   import matplotlib.ticker as mticker
 
   from jaxrnn.lab.report import band_plot, figure
@@ -301,13 +334,15 @@ def draw(fig_spec: Figure):
   w, h = fig_spec.panel_size
   fig, axes = figure(ncols, nrows, width=w, height=h, layout="constrained")
   for ax, p in zip(axes, fig_spec.panels):
-    _check_text("title", p.title, False)
-    _check_text("x label", p.x, p.xlog)
-    _check_text("y label", p.y, p.ylog)
+    _check_text("title", p.title)
+    _check_text("x label", p.x)
+    _check_text("y label", p.y)
     for c in p.curves:
       if c.kind != "hline" and not c.label:
         raise ValueError(f"panel {p.title!r}: a curve without a label")
-      if c.kind == "band":
+      if c.kind == "band" and c.style.get("ls") == "":
+        _points(ax, c)
+      elif c.kind == "band":
         band_plot(ax, c.xs, c.ys, label=c.label, **c.style)
       elif c.kind == "line":
         pts = [(x, finite(y)) for x, y in zip(c.xs, c.ys) if finite(y) is not None]
@@ -329,7 +364,8 @@ def draw(fig_spec: Figure):
     ax.grid(True, which="both", alpha=0.3)
     if p.xticks is not None:
       ax.xaxis.set_major_locator(mticker.FixedLocator(list(p.xticks)))
-      ax.xaxis.set_major_formatter(mticker.FixedFormatter([f"{x:g}" for x in p.xticks]))
+      names = p.xticklabels or [f"{x:g}" for x in p.xticks]
+      ax.xaxis.set_major_formatter(mticker.FixedFormatter(list(names)))
       ax.xaxis.set_minor_formatter(mticker.NullFormatter())
       ax.xaxis.set_minor_locator(mticker.NullLocator())
       ax.tick_params(axis="x", labelsize=8, labelrotation=45 if len(p.xticks) > 10 else 0)
@@ -360,7 +396,9 @@ class Report(NamedTuple):
   ``Table``, ``Figure`` or markdown text, in order; ``reading`` extra bullets
   after the per-verdict ones; ``missing`` ``{why: count}`` of values left out
   (``lab.missing_note``); ``after`` blocks placed after the verdict table
-  (tables the verdicts do not read, e.g. a long per-cell listing)."""
+  (tables the verdicts do not read, e.g. a long per-cell listing);
+  ``restate`` the rule prefixes of the verdicts restated under "Reading"
+  (``None``: every verdict)."""
 
   title: str
   setup: str
@@ -370,6 +408,7 @@ class Report(NamedTuple):
   choices: str = ""
   missing: Mapping[str, int] = {}
   after: Sequence[Table | Figure | str] = ()
+  restate: Sequence[str] | None = None
 
 
 def _block(s: Summary, block, out_dir: Path) -> None:
@@ -392,7 +431,11 @@ def render(report: Report, out_dir) -> str:
     _block(s, b, out_dir)
   s.bullets(
     "Reading",
-    [f"{v.rule}: {v.outcome} ({v.measured})." for v in report.verdicts]
+    [
+      f"{v.rule}: {v.outcome} ({v.measured})."
+      for v in report.verdicts
+      if report.restate is None or v.rule.startswith(tuple(report.restate))
+    ]
     + list(report.reading)
     + [missing_note(dict(report.missing))],
   )
