@@ -308,12 +308,22 @@ def verdicts(cfg: Config, records: list) -> list:
 
 
 #: Table columns: header -> per-seed metric (errors and their parts; sizes of H and A*).
-PARTS = {"rel. error": "rel_err", "Lemma 4.2 part": "lemma42_part"}
-PARTS |= {"of which: Lemma 4.1 fit": "fit_part", "m-neuron average": "average_part"}
-PARTS |= {"inversion part": "inversion_part"}
-SIZES = {"H fit sup err": "fit_sup_error", "sup|H|": "h_sup", "Lip(H)": "h_lipschitz"}
-SIZES |= {"E[H^2]": "h_second_moment", "max_r|H| used": "h_max_used"}
-SIZES |= {"m max|a*_r|": "a_star_m_max", "|g| (eff. R)": "g_norm"}
+PARTS = {
+  "rel. error": "rel_err",
+  "Lemma 4.2 part": "lemma42_part",
+  "of which: Lemma 4.1 fit": "fit_part",
+  "m-neuron average": "average_part",
+  "inversion part": "inversion_part",
+}
+SIZES = {
+  "H fit sup err": "fit_sup_error",
+  "sup|H|": "h_sup",
+  "Lip(H)": "h_lipschitz",
+  "E[H^2]": "h_second_moment",
+  "max_r|H| used": "h_max_used",
+  "m max|a*_r|": "a_star_m_max",
+  "|g| (eff. R)": "g_norm",
+}
 
 
 def declare(cfg: Config, records: list) -> lab.Report:

@@ -401,108 +401,73 @@ def verdicts(cfg: Config, records: list) -> list:
     return []
   fig4, thm45, naive = (lab.claims.CLAIMS[k] for k in ("fig4", "thm4.5", "sec4.4-naive"))
   mbig, fit, whole = ms[-1], thm45_fit(cfg, rs, ms), _eps_regime(e, Ls)
+  out, decoder = [], "centred pattern decoder's token error"
 
-  def rel(m, L, meth="centred"):
-    return _seeds(cfg, rs, m, e, L, meth)
+  def rel(m, L, meth="centred", metric="token"):
+    return _seeds(cfg, rs, m, e, L, meth, metric)
 
   def largest(values):
     v = lab.finite_values(values)
     return float(v.max()) if v.size else None
 
-  out = [
-    lab.check(
-      f"centred pattern decoder's token error / ε_x falls with m, L={L}, ε_x={e:g}",
-      lab.power_law(ms, [rel(m, L) for m in ms]),
-      below=0,
-      claim=fig4,
-      regime=_eps_regime(e, [L]),
-    )
-    for L in Ls
-  ] + [
-    lab.check(
-      f"centred pattern decoder's token error / ε_x grows with L, m={m}, ε_x={e:g}",
-      lab.power_law(Ls, [rel(m, L) for L in Ls]),
-      above=0,
-      claim=fig4,
-      regime=whole,
-    )
-    for m in ms
-  ]
-  out += [
-    lab.check(
-      f"centred pattern decoder's token error at most polynomial in L, m={mbig}, ε_x={e:g}: "
-      "log-log curvature",
-      loglog_curvature(Ls, [rel(mbig, L) for L in Ls]),
-      below=CURVATURE_MARGIN,
-      claim=thm45,
-      regime=whole,
-    ),
-    lab.check(
-      "Thm. 4.5's polynomial c L^a ε_x^b m^c fitted to the centred decoder's token error: "
-      "its m-exponent c is negative",
-      lab.Slope(*(float(a[3]) for a in fit[:3]), fit.n_cells, fit.n_seeds, 0),
-      below=0,
-      claim=thm45,
-      regime=lab.Regime("cells with ε_x < 1/L only", fit.n_cells > 0),
-    ),
-    lab.check(
-      f"naive factor-2 decoder's l∞ error grows faster than any power of L, "
-      f"m={mbig}, ε_x={e:g}: log-log curvature",
-      loglog_curvature(Ls, [_seeds(cfg, rs, mbig, e, L, "naive2", "linf") for L in Ls]),
-      above=0,
-      claim=naive,
-      regime=whole,
-    ),
-  ]
   for L in Ls:
-    worst, width = largest(rel(mbig, L)), recovery_width(fit, L, e)
-    met = (worst is not None and worst < 1.0) or (math.isfinite(width[0]) and width[0] <= mbig)
+    slope = lab.power_law(ms, [rel(m, L) for m in ms])
+    rule = f"{decoder} / ε_x falls with m, L={L}, ε_x={e:g}"
+    out.append(lab.check(rule, slope, below=0, claim=fig4, regime=_eps_regime(e, [L])))
+  for m in ms:
+    slope = lab.power_law(Ls, [rel(m, L) for L in Ls])
+    out.append(
+      lab.check(
+        f"{decoder} / ε_x grows with L, m={m}, ε_x={e:g}", slope, above=0, claim=fig4, regime=whole
+      )
+    )
+  curvature = loglog_curvature(Ls, [rel(mbig, L) for L in Ls])
+  rule = f"{decoder} at most polynomial in L, m={mbig}, ε_x={e:g}: log-log curvature"
+  out.append(lab.check(rule, curvature, below=CURVATURE_MARGIN, claim=thm45, regime=whole))
+  rule = "Thm. 4.5's polynomial c L^a ε_x^b m^c fitted to the centred decoder's token error: "
+  rule += "its m-exponent c is negative"
+  exponent = lab.Slope(
+    *(float(a[3]) for a in (fit.value, fit.lo, fit.hi)), fit.n_cells, fit.n_seeds, 0
+  )
+  cells = lab.Regime("cells with ε_x < 1/L only", fit.n_cells > 0)
+  out.append(lab.check(rule, exponent, below=0, claim=thm45, regime=cells))
+  curvature = loglog_curvature(Ls, [rel(mbig, L, "naive2", "linf") for L in Ls])
+  where = f"m={mbig}, ε_x={e:g}"
+  rule = f"naive factor-2 decoder's l∞ error grows faster than any power of L, {where}: "
+  rule += "log-log curvature"
+  out.append(lab.check(rule, curvature, above=0, claim=naive, regime=whole))
+  what = "largest over seeds of token error / ε_x"
+  for L in Ls:
+    worst, crossing = largest(rel(mbig, L)), recovery_width(fit, L, e)
+    width, value = fmt_crossing(crossing), crossing[0]
+    met = (worst is not None and worst < 1.0) or (math.isfinite(value) and value <= mbig)
     if not e < 1.0 / L:
       needed = f"ε_x < 1/{L}"
     elif fit.ok:
-      needed = f"m ≈ {fmt_crossing(width)}, extrapolated from the fitted polynomial"
+      needed = f"m ≈ {width}, extrapolated from the fitted polynomial"
     else:
       needed = "a fit of the polynomial (too few cells)"
-    out.append(
-      lab.check(
-        f"centred pattern decoder recovers the true tokens (token error < ε_x) at m={mbig}, "
-        f"L={L}, ε_x={e:g}",
-        worst,
-        below=1.0,
-        what="largest over seeds of token error / ε_x",
-        claim=thm45,
-        regime=lab.Regime(
-          f"ε_x < 1/L; m ≥ the width where the fitted polynomial puts token error / ε_x "
-          f"below 1 ({fmt_crossing(width)})",
-          e < 1.0 / L and met,
-          needed,
-        ),
-      )
+    regime = lab.Regime(
+      f"ε_x < 1/L; m ≥ the width where the fitted polynomial puts token error / ε_x below 1 "
+      f"({width})",
+      e < 1.0 / L and met,
+      needed,
     )
-  out += [
-    lab.check(
-      f"least-squares yardstick recovers the true tokens at m={mbig}, L={L}, ε_x={e:g}",
-      largest(rel(mbig, L, "lstsq")),
-      below=1.0,
-      what="largest over seeds of token error / ε_x",
-    )
-    for L in Ls
-  ]
+    rule = "centred pattern decoder recovers the true tokens (token error < ε_x) at "
+    rule += f"m={mbig}, L={L}, ε_x={e:g}"
+    out.append(lab.check(rule, worst, below=1.0, what=what, claim=thm45, regime=regime))
+  for L in Ls:
+    rule = f"least-squares yardstick recovers the true tokens at m={mbig}, L={L}, ε_x={e:g}"
+    out.append(lab.check(rule, largest(rel(mbig, L, "lstsq")), below=1.0, what=what))
   ratios = []
   for m, eps, L in ((m, eps, L) for m in ms for eps in cfg.eps_xs for L in Ls if eps < 1.0 / L):
     pairs = zip(_seeds(cfg, rs, m, eps, L, "pattern"), _seeds(cfg, rs, m, eps, L, "oracle"))
     pr = [p / o for p, o in pairs if p is not None and o is not None and o > 0]
     ratios += [float(np.median(pr))] if pr else []
-  out.append(
-    lab.check(
-      "the base sequence's patterns cost little: uncentred pattern vs oracle decoder "
-      "(cells with ε_x < 1/L)",
-      max(ratios) if ratios else None,
-      below=ORACLE_MARGIN,
-      what="largest over cells of the median pattern / oracle token error",
-    )
-  )
-  return out
+  rule = "the base sequence's patterns cost little: uncentred pattern vs oracle decoder "
+  rule += "(cells with ε_x < 1/L)"
+  what = "largest over cells of the median pattern / oracle token error"
+  return out + [lab.check(rule, max(ratios) if ratios else None, below=ORACLE_MARGIN, what=what)]
 
 
 #: The decoders in the figure's order, with colour, marker and line style:
@@ -544,13 +509,14 @@ def declare(cfg: Config, records: list) -> lab.Report:
   if not ms:
     return lab.Report(title, setup, ["No completed points."], [])
 
-  def rel(m, eps, L, meth="centred"):
-    return _seeds(cfg, rs, m, eps, L, meth)
+  def per_m(eps, L):  # centred token error / eps_x, per width
+    return [_seeds(cfg, rs, m, eps, L) for m in ms]
+
+  def per_L(eps, m, meth="centred", metric="token"):  # per sequence length
+    return [_seeds(cfg, rs, m, eps, L, meth, metric) for L in Ls]
 
   colors = {**lab.color_map([f"L={L}" for L in Ls]), **seq_colors([f"m={m}" for m in ms])}
   fit, vs = thm45_fit(cfg, rs, ms), verdicts(cfg, records)
-  against_m = [(eps, L) for eps in cfg.eps_xs for L in Ls]
-  against_L = [(eps, m) for eps in cfg.eps_xs for m in ms]
   bad = [f"(L={L}, ε_x={eps:g})" for eps in cfg.eps_xs for L in Ls if not eps < 1.0 / L]
   counts = {}
   for v in vs:
@@ -564,17 +530,18 @@ def declare(cfg: Config, records: list) -> lab.Report:
       return f"{fit.value[i]:.3f}"
     return f"{fit.value[i]:.3f} [{fit.lo[i]:.3f}, {fit.hi[i]:.3f}]"
 
+  def reached(L):
+    return reached_width(cfg, rs, ms, e, L)
+
   def cell_table(eps):
     out = [L for L in Ls if not eps < 1.0 / L]
     note = f" (ε_x ≥ 1/L for L ≥ {min(out)}: outside Thm. 4.5's regime)" if out else ""
+    columns = CELL_COLUMNS.values()
     return lab.Table(
-      [("m", lambda c: c[0]), ("L", lambda c: c[1])]
-      + [
-        (h, lambda c, d=d, k=k: lab.robust(_seeds(cfg, rs, c[0], eps, c[1], d, k)))
-        for h, (d, k) in CELL_COLUMNS.items()
-      ],
+      ["m", "L", *CELL_COLUMNS],
       [(m, L) for m in ms for L in Ls],
       f"### ε_x = {eps:g}{note}",
+      cells=lambda c: [*c] + [lab.robust(_seeds(cfg, rs, c[0], eps, c[1], *k)) for k in columns],
     )
 
   panels = [
@@ -582,7 +549,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
       f"centred decoder, ε_x={eps:g}",
       "width m",
       "token error / ε_x",
-      [lab.band(f"L={L}", ms, [rel(m, eps, L) for m in ms], color=colors[f"L={L}"]) for L in Ls]
+      [lab.band(f"L={L}", ms, per_m(eps, L), color=colors[f"L={L}"]) for L in Ls]
       + [lab.hline(1.0, color="k", ls="--", lw=1)],
       xbase=2,
       xticks=ms,
@@ -593,7 +560,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
       f"centred decoder, ε_x={e:g}",
       "sequence length L",
       "token error / ε_x",
-      [lab.band(f"m={m}", Ls, [rel(m, e, L) for L in Ls], color=colors[f"m={m}"]) for m in ms],
+      [lab.band(f"m={m}", Ls, per_L(e, m), color=colors[f"m={m}"]) for m in ms],
       xticks=Ls,
     ),
     lab.Panel(
@@ -601,15 +568,8 @@ def declare(cfg: Config, records: list) -> lab.Report:
       "sequence length L",
       "l∞ error (Thm. 4.5)",
       [
-        lab.band(
-          d,
-          Ls,
-          [_seeds(cfg, rs, ms[-1], e, L, d, "linf") for L in Ls],
-          color=color,
-          marker=marker,
-          ls=ls,
-        )
-        for d, (color, marker, ls) in DECODER_STYLE.items()
+        lab.band(d, Ls, per_L(e, ms[-1], d, "linf"), color=c, marker=mk, ls=ls)
+        for d, (c, mk, ls) in DECODER_STYLE.items()
       ],
       xticks=Ls,
     ),
@@ -620,75 +580,53 @@ def declare(cfg: Config, records: list) -> lab.Report:
     blocks=[
       lab.Figure("invertibility", panels),
       lab.Table(
-        [
-          ("ε_x", lambda c: f"{c[0]:g}"),
-          ("L", lambda c: c[1]),
-          ("ε_x < 1/L", lambda c: "yes" if c[0] < 1.0 / c[1] else "**no**"),
-          ("slope in m", lambda c: lab.power_law(ms, [rel(m, *c) for m in ms]).fmt()),
-          (
-            "width where token error / ε_x would reach 1",
-            lambda c: fmt_crossing(power_law_crossing(ms, [rel(m, *c) for m in ms])),
-          ),
-        ],
-        against_m,
+        "ε_x | L | ε_x < 1/L | slope in m | width where token error / ε_x would reach 1",
+        [(eps, L) for eps in cfg.eps_xs for L in Ls],
         "Slope of the centred pattern decoder's token error / ε_x against m (95% bootstrap "
         "interval over seeds) and, from that per-L fit, the width at which it would reach 1 — "
         "an extrapolation beyond the widths run, with its bootstrap interval (∞: the fit does "
         "not fall).",
+        cells=lambda c: [
+          f"{c[0]:g}",
+          c[1],
+          "yes" if c[0] < 1.0 / c[1] else "**no**",
+          lab.power_law(ms, per_m(*c)).fmt(),
+          fmt_crossing(power_law_crossing(ms, per_m(*c))),
+        ],
       ),
       lab.Table(
-        [
-          *(
-            (h, lambda _, i=i: coef(i)) for i, h in enumerate(("ln c", "a (L)", "b (ε_x)", "c (m)"))
-          ),
-          ("cells", lambda _: fit.n_cells),
-          ("seeds", lambda _: fit.n_seeds),
-        ],
+        "ln c | a (L) | b (ε_x) | c (m) | cells | seeds",
         [fit],
         "Thm. 4.5's polynomial, token error ≈ c · L^a · ε_x^b · m^c, fitted to the centred "
         "decoder's token error (least squares of the mean over seeds of ln error, every cell "
         "with ε_x < 1/L), 95% bootstrap intervals over seeds.",
+        cells=lambda f: [coef(i) for i in range(4)] + [f.n_cells, f.n_seeds],
       ),
       lab.Table(
-        [
-          ("L", lambda L: L),
-          (
-            "run width from which every seed has token error / ε_x < 1",
-            lambda L: reached_width(cfg, rs, ms, e, L) or "—",
-          ),
-          ("width from the fit", lambda L: fmt_crossing(recovery_width(fit, L, e))),
-        ],
+        "L | run width from which every seed has token error / ε_x < 1 | width from the fit",
         Ls,
         f"Where the centred decoder recovers the true tokens (ε_x={e:g}): measured on the "
         "widths run, and from the fitted polynomial (95% bootstrap interval; an extrapolation "
         "where it lies beyond the widths run).",
+        cells=lambda L: [L, reached(L) or "—", fmt_crossing(recovery_width(fit, L, e))],
       ),
       lab.Table(
-        [
-          ("ε_x", lambda c: f"{c[0]:g}"),
-          ("m", lambda c: c[1]),
-          (
-            "slope in L (token err / ε_x)",
-            lambda c: lab.power_law(Ls, [rel(c[1], c[0], L) for L in Ls]).fmt(),
-          ),
-          (
-            "log-log curvature in L",
-            lambda c: loglog_curvature(Ls, [rel(c[1], c[0], L) for L in Ls]).fmt(),
-          ),
-          (
-            "naive2 l∞ curvature",
-            lambda c: loglog_curvature(
-              Ls, [_seeds(cfg, rs, c[1], c[0], L, "naive2", "linf") for L in Ls]
-            ).fmt(),
-          ),
-        ],
-        against_L,
+        "ε_x | m | slope in L (token err / ε_x) | log-log curvature in L | naive2 l∞ curvature",
+        [(eps, m) for eps in cfg.eps_xs for m in ms],
         "Against L: log-log slope and curvature (second derivative of ln error in ln L from a "
         "quadratic fit: 0 for a power law, > 0 for exponential growth), 95% bootstrap intervals.",
+        cells=lambda c: [
+          f"{c[0]:g}",
+          c[1],
+          lab.power_law(Ls, per_L(*c)).fmt(),
+          loglog_curvature(Ls, per_L(*c)).fmt(),
+          loglog_curvature(Ls, per_L(*c, "naive2", "linf")).fmt(),
+        ],
       ),
     ],
     verdicts=vs,
     after=[cell_table(eps) for eps in cfg.eps_xs],
+    restate=(),  # the verdict table is the statement; Reading adds the widths and the tally
     reading=[
       f"The verdicts use ε_x = {e:g}, the largest ε_x of the grid with ε_x < 1/L at every L "
       "(Thm. 4.5's condition)"
@@ -723,7 +661,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
         for v in (row if isinstance(row, (list, tuple)) else [row])
       ),
       "(m, ε_x) grid points not computed": sum(
-        (m, eps) not in rs for m in cfg.ms for eps in cfg.eps_xs
+        (m, x) not in rs for m in cfg.ms for x in cfg.eps_xs
       ),
     },
   )

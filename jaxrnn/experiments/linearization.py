@@ -430,45 +430,46 @@ def declare(cfg: Config, records: list) -> lab.Report:
   colors = lab.color_map([f"m={m}" for m in cfg.ms] + [s[2] for s in shrinking])
   slopes = {label: _fit(cfg, rs, sc, z) for sc, z, label in series}
 
-  def robust_at(sc, z, k="rel_err"):
-    return lambda m: lab.robust(_vals(rs, m, sc, z, k))
-
-  def flips_at(m):
-    return lambda s: lab.stats(_vals(rs, m, *s[:2], "flip_fraction")).fmt(".2g", robust=True)
+  def flips_at(m, s):
+    return lab.stats(_vals(rs, m, *s[:2], "flip_fraction")).fmt(".2g", robust=True)
 
   blocks = [
     lab.Table(
-      [("m", lambda m: m)] + [(f"{sym}={z:g}", robust_at(sc, z)) for z in sizes],
+      ["m"] + [f"{sym}={z:g}" for z in sizes],
       cfg.ms,
       f"**{sc.capitalize()} radius {sym}**: relative error, median [25%, 75%] over seeds.",
+      cells=lambda m, sc=sc, sizes=sizes: [m] + [lab.robust(_vals(rs, m, sc, z)) for z in sizes],
     )
     for sc, sizes, sym in (("relative", cfg.omegas, "ω"), ("absolute", cfg.radii, "r"))
     if sc in cfg.scalings
   ]
-  sgd = {"‖ΔW‖_F": "norm_dW", "‖ΔA‖_F": "norm_dA", "‖ΔW‖_F/‖W‖_F": "rel_dW"}
-  sgd |= {"loss before": "loss_start", "loss after": "loss_end", "err (SGD direction)": "rel_err"}
-  sgd |= {"err (random, same size)": "random_rel_err", "flips (SGD)": "flip_fraction"}
+  sgd = ("norm_dW", "norm_dA", "rel_dW", "loss_start", "loss_end", "rel_err", "random_rel_err")
   blocks += [
     lab.Table(
-      [("m", lambda m: m)] + [(h, robust_at("sgd", None, k)) for h, k in sgd.items()],
+      "m | ‖ΔW‖_F | ‖ΔA‖_F | ‖ΔW‖_F/‖W‖_F | loss before | loss after | err (SGD direction) | "
+      "err (random, same size) | flips (SGD)",
       cfg.ms,
       "**SGD displacement** (median [25%, 75%] over seeds; diverged runs are missing "
       "and counted in n).",
+      cells=lambda m: (
+        [m] + [lab.robust(_vals(rs, m, "sgd", None, k)) for k in (*sgd, "flip_fraction")]
+      ),
     )
   ] * ("sgd" in cfg.scalings)
-  flip_slope = "slope of the flip fraction in m [95%]"
   blocks.append(
     lab.Table(
-      [
-        ("perturbation", lambda s: s[2]),
-        ("slope of err in m [95%]", lambda s: slopes[s[2]].fmt()),
-        (flip_slope, lambda s: _fit(cfg, rs, *s[:2], "flip_fraction").fmt()),
-        (f"flips at m={cfg.ms[0]}", flips_at(cfg.ms[0])),
-        (f"flips at m={cfg.ms[-1]}", flips_at(cfg.ms[-1])),
-      ],
+      "perturbation | slope of err in m [95%] | slope of the flip fraction in m [95%] | "
+      f"flips at m={cfg.ms[0]} | flips at m={cfg.ms[-1]}",
       series,
       "Slopes: least squares of mean log over seeds against log m; interval: "
       "bootstrap over seeds; seeds without a flip are left out of the flip fit.",
+      cells=lambda s: [
+        s[2],
+        slopes[s[2]].fmt(),
+        _fit(cfg, rs, *s[:2], "flip_fraction").fmt(),
+        flips_at(cfg.ms[0], s),
+        flips_at(cfg.ms[-1], s),
+      ],
     )
   )
 

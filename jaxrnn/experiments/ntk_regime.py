@@ -354,19 +354,9 @@ def verdicts(cfg: Config, records: list) -> list:
   return out + [lab.check(rule, share, above=0.5, what="share of seeds at the plateau", spec=".2f")]
 
 
-#: Test RMSE and step columns: header -> record field.
-RMSE_COLUMNS = dict(
-  zip(
-    ("RNN (T)", "pseudo (T)", "Θ₀ reg (∞)", "Θ∞ (T)", "Θ∞ reg (∞)"),
-    ("rmse_net", "rmse_pseudo", "rmse_emp_reg", "rmse_inf_T", "rmse_inf_reg"),
-  )
-)
-STEP_COLUMNS = dict(
-  zip(
-    ("η", "λ_max(Θ₀)", "η·sharpness", "loss(T)/loss(0)", "T needed (Θ₀)"),
-    ("eta", "lambda_max", "step_ratio", "loss_drop", "steps_needed"),
-  )
-)
+#: The test-RMSE and the step tables: record fields (their headers are in ``declare``).
+RMSE_FIELDS = ("rmse_net", "rmse_pseudo", "rmse_emp_reg", "rmse_inf_T", "rmse_inf_reg")
+STEP_FIELDS = ("eta", "lambda_max", "step_ratio", "loss_drop", "steps_needed")
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
@@ -374,14 +364,11 @@ def declare(cfg: Config, records: list) -> lab.Report:
   plateau, the figure, the verdicts."""
   rs = lab.Records(records, "m")
   ms = [m for m in cfg.ms if (m,) in rs]
-  ratios = {f"|log ratio| {a}~{b}": f"logratio_{p}" for p, (a, b, _) in PAIRS.items()}
   trms = lab.finite(records[0].get("target_rms")) if records else None
   colors = lab.color_map(list(TABLE))
 
-  def cols(headers, cell=lab.robust):
-    return [("m", lambda m: m)] + [
-      (h, lambda m, k=k: cell(_per_seed(rs, m, k))) for h, k in headers.items()
-    ]
+  def row(m, fields, cell=lab.robust):
+    return [m] + [cell(_per_seed(rs, m, k)) for k in fields]
 
   def panel(title, y, curves):  # curves: (label, record key, colour key)
     bands = [
@@ -404,22 +391,25 @@ def declare(cfg: Config, records: list) -> lab.Report:
     ),
     blocks=[
       lab.Table(
-        cols({h: k for k, h in TABLE.items()})
-        + [("diverged", lambda m: rs.record(m=m).get("diverged"))],
+        ["m", *TABLE.values(), "diverged"],
         ms,
+        cells=lambda m: row(m, TABLE) + [rs.record(m=m).get("diverged")],
       ),
       lab.Table(
-        cols(RMSE_COLUMNS | ratios, median),
+        "m | RNN (T) | pseudo (T) | Θ₀ reg (∞) | Θ∞ (T) | Θ∞ reg (∞)".split(" | ")
+        + [f"|log ratio| {a}~{b}" for a, b, _ in PAIRS.values()],
         ms,
         "Test RMSE (medians over seeds) and |log| of the test-error ratio of each pair.",
+        cells=lambda m: row(m, RMSE_FIELDS + tuple(f"logratio_{p}" for p in PAIRS), median),
       ),
       lab.Table(
-        cols(STEP_COLUMNS) + [("at plateau", lambda m: _plateau_fraction(cfg, rs, m))],
+        "m | η | λ_max(Θ₀) | η·sharpness | loss(T)/loss(0) | T needed (Θ₀) | at plateau",
         ms,
         f"The step and the plateau: η·sharpness < 2 is stable; T needed = the steps the "
         f"network's linearized dynamics needs to reach loss < {cfg.plateau_tol:g} loss(0) "
         f"(T = {cfg.steps} was run); at plateau = share of seeds whose loss(T) < "
         f"{cfg.plateau_tol:g} loss(0).",
+        cells=lambda m: row(m, STEP_FIELDS) + [_plateau_fraction(cfg, rs, m)],
       ),
       *([f"RMS of the test targets: {trms:.3g}."] if trms is not None else []),
       lab.Figure(

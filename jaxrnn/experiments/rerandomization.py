@@ -255,10 +255,6 @@ def _step(rs: lab.Records, m, k, i, per_floor=False) -> list:
   return _per_floor(values, k) if per_floor else values
 
 
-def _ms_for(cfg: Config, ms, name) -> list:
-  return [m for m in ms if name != "wbar" or m <= cfg.wbar_max_m]
-
-
 def _fixed_block_sizes(cfg: Config, ms) -> list:
   """Block sizes s = m/k present at every m of ``ms``."""
   if len(ms) < 2:
@@ -295,85 +291,74 @@ def regime(cfg: Config) -> lab.Regime:
   )
 
 
-def _ms(cfg: Config, rs: lab.Records) -> list:
-  return [m for m in cfg.ms if (m,) in rs]
+def _ms(cfg: Config, rs: lab.Records) -> dict:
+  """The widths with a record, per quantity (ΔWbar only up to ``wbar_max_m``)."""
+  ms = [m for m in cfg.ms if (m,) in rs]
+  return {n: [m for m in ms if n != "wbar" or m <= cfg.wbar_max_m] for n in QUANTITIES}
 
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
-  rs = lab.Records(records, "m")
-  ms, ks, fks = _ms(cfg, rs), list(cfg.num_blocks), fit_blocks(cfg)
-  if not ms:
+  rs, ks, fks = lab.Records(records, "m"), list(cfg.num_blocks), fit_blocks(cfg)
+  ms = _ms(cfg, rs)
+  if not ms["h"]:
     return []
-  fr, small, paper = (
-    [1.0 / k for k in fks],
-    f"k ≥ {cfg.min_fit_blocks}",
-    dict(claim=CLAIM, regime=regime(cfg)),
-  )
-  out = [
-    lab.check(
-      f"{label} falls with the block fraction s/m (small blocks {small}, m={qms[-1]})",
-      lab.power_law(fr, [_seeds(rs, qms[-1], k, name) for k in fks]),
-      above=0,
-      **paper,
-    )
-    for name, label in QUANTITIES.items()
-    if (qms := _ms_for(cfg, ms, name))
-  ]
-  for name, label in QUANTITIES.items():
-    qms = _ms_for(cfg, ms, name)
-    s0 = _middle(_fixed_block_sizes(cfg, qms))
-    if s0 is not None:
-      fit = lab.power_law(qms, [_seeds(rs, m, m // s0, name) for m in qms])
+  fr, small = [1.0 / k for k in fks], f"k ≥ {cfg.min_fit_blocks}"
+  paper, out = dict(claim=CLAIM, regime=regime(cfg)), []
+  for n, label in QUANTITIES.items():
+    if ms[n]:
+      fit = lab.power_law(fr, [_seeds(rs, ms[n][-1], k, n) for k in fks])
+      rule = f"{label} falls with the block fraction s/m (small blocks {small}, m={ms[n][-1]})"
+      out.append(lab.check(rule, fit, above=0, **paper))
+  for n, label in QUANTITIES.items():
+    if (s0 := _middle(_fixed_block_sizes(cfg, ms[n]))) is not None:
+      fit = lab.power_law(ms[n], [_seeds(rs, m, m // s0, n) for m in ms[n]])
       out.append(
         lab.check(f"{label} falls with m at a fixed block size s={s0}", fit, below=0, **paper)
       )
-  mbig, steps, kmin = ms[-1], max(cfg.L - 1, 1), max(ks)
+  mbig, steps, kmin = ms["h"][-1], max(cfg.L - 1, 1), max(ks)
   first = lab.finite_values(v for k in ks for v in _step(rs, mbig, k, 0, per_floor=True))
-  ratios = [
-    a / b
-    for m in ms
-    for k in ks
-    for a, b in zip(_seeds(rs, m, k, "inv_err_new"), _seeds(rs, m, k, "inv_err"))
-    if a is not None and b is not None and b > 0
+  first = abs(float(np.median(first)) - 1.0) if first.size else None
+  cells = [(m, k) for m in ms["h"] for k in ks]
+  pairs = [
+    p for m, k in cells for p in zip(*(_seeds(rs, m, k, n) for n in ("inv_err_new", "inv_err")))
   ]
-  r = float(np.median(ratios)) if ratios else None
-  return out + [
-    lab.check(
-      f"Δh ∝ sqrt(s/m) on small blocks ({small}, m={mbig})",
-      lab.power_law(fr, [_seeds(rs, mbig, k, "h") for k in fks]),
-      near=0.5,
-      tol=RATE_TOL,
-    ),
-    lab.check(
-      f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})",
-      abs(float(np.median(first)) - 1.0) if first.size else None,
-      below=FLOOR_TOL,
-      what="|median over k and seeds of Δh^(1) / floor - 1|",
-    ),
-    lab.check(
-      f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; l = 1..{steps}, "
-      f"s/m = 1/{kmin}, m={mbig})",
-      lab.power_law(
-        [i + 1 for i in range(steps)], [_step(rs, mbig, kmin, i) for i in range(steps)]
-      ),
-      near=0.5,
-      tol=RATE_TOL,
-    ),
-    lab.check(
-      "re-randomizing a block leaves the pattern decoder's error unchanged",
-      None if r is None else max(r, 1.0 / r),
-      below=INV_RATIO,
-      what="max(r, 1/r), r = median over (m, k, seeds) of error after / before",
-    ),
-  ]
+  ratios = [a / b for a, b in pairs if a is not None and b is not None and b > 0]
+  ratio = float(np.median(ratios)) if ratios else None
+  fit = lab.power_law(fr, [_seeds(rs, mbig, k, "h") for k in fks])
+  out.append(
+    lab.check(f"Δh ∝ sqrt(s/m) on small blocks ({small}, m={mbig})", fit, near=0.5, tol=RATE_TOL)
+  )
+  rule = f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})"
+  what = "|median over k and seeds of Δh^(1) / floor - 1|"
+  out.append(lab.check(rule, first, below=FLOOR_TOL, what=what))
+  where = f"l = 1..{steps}, s/m = 1/{kmin}, m={mbig}"
+  rule = f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; {where})"
+  growth = lab.power_law(range(1, steps + 1), [_step(rs, mbig, kmin, i) for i in range(steps)])
+  out.append(lab.check(rule, growth, near=0.5, tol=RATE_TOL))
+  rule = "re-randomizing a block leaves the pattern decoder's error unchanged"
+  what = "max(r, 1/r), r = median over (m, k, seeds) of error after / before"
+  ratio = None if ratio is None else max(ratio, 1.0 / ratio)
+  return out + [lab.check(rule, ratio, below=INV_RATIO, what=what)]
+
+
+#: The per-(m, k) table: header -> quantity.
+CELLS = {
+  "Δh (mean over l)": "h",
+  "Δh / floor": "h/floor",
+  "ΔBack (mean i<L)": "back",
+  "ΔWbar": "wbar",
+  "Δxhat l∞": "decoded",
+  "inv. err before": "inv_err",
+  "after": "inv_err_new",
+}
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
   """The summary: slopes against s/m and m, the growth along the sequence,
   the figure, the verdicts, every (m, k) cell."""
-  rs = lab.Records(records, "m")
-  ms, ks, fks = _ms(cfg, rs), list(cfg.num_blocks), fit_blocks(cfg)
+  rs, ks, fks = lab.Records(records, "m"), list(cfg.num_blocks), fit_blocks(cfg)
+  ms = _ms(cfg, rs)
   title = "rerandomization: redrawing one block of rows of [W, A] (Sec. 4.2)"
   setup = (
     f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x:g}; per (m, k): {cfg.num_seeds} networks (seeds) × "
@@ -384,179 +369,135 @@ def declare(cfg: Config, records: list) -> lab.Report:
     "sqrt((1 - (1 - s/m)^l) / (s/m)) → sqrt(l) (module docstring). Fits against s/m use the "
     f"small blocks k ≥ {cfg.min_fit_blocks}."
   )
-  if not ms:
+  if not ms["h"]:
     return lab.Report(title, setup, ["No completed points."], [])
-  fr_all, fr, mbig = [1.0 / k for k in ks], [1.0 / k for k in fks], ms[-1]
-  colors = {
-    **lab.color_map(list(QUANTITIES)),
-    **lab.seq_colors([f"m={m}" for m in ms]),
-    **lab.seq_colors([f"k={k}" for k in ks], "plasma"),
-  }
-  rows = [(name, label, m) for name, label in QUANTITIES.items() for m in _ms_for(cfg, ms, name)]
-  fixed = [
-    (name, label, s0, _ms_for(cfg, ms, name))
-    for name, label in QUANTITIES.items()
-    for s0 in _fixed_block_sizes(cfg, _ms_for(cfg, ms, name))
-  ]
+  fr_all, fr = [1.0 / k for k in ks], [1.0 / k for k in fks]
+  mbig, steps = ms["h"][-1], range(1, cfg.L + 1)
+  colors = lab.color_map(list(QUANTITIES)) | lab.seq_colors([f"m={m}" for m in ms["h"]])
+  colors |= lab.seq_colors([f"k={k}" for k in ks], "plasma")
+  fixed = {n: _fixed_block_sizes(cfg, ms[n]) for n in QUANTITIES}
+  middle = {n: _middle(sizes) for n, sizes in fixed.items() if sizes}
+
+  def per_k(n, m, blocks=ks):  # per block number k at width m
+    return [_seeds(rs, m, k, n) for k in blocks]
+
+  def at_size(n, s0):  # per width m at block size s0
+    return [_seeds(rs, m, m // s0, n) for m in ms[n]]
+
+  def cell(m, k, n):
+    if n == "wbar" and m > cfg.wbar_max_m:
+      return "not measured"
+    return lab.robust(
+      _per_floor(_seeds(rs, m, k, "h"), k) if n == "h/floor" else _seeds(rs, m, k, n)
+    )
+
+  def growth(k, i):
+    med = lab.stats(_step(rs, mbig, k, i, per_floor=True)).median
+    return "n/a" if med is None else f"{med:.2f} ({predicted_growth(k, i + 1):.2f})"
+
   floor = lab.line("floor", fr_all, [FLOOR * math.sqrt(f) for f in fr_all])
   fraction = dict(x="block fraction s/m = 1/k", xbase=2)
-  cells = [(m, k) for m in ms for k in ks]
-  vs = verdicts(cfg, records)
+  last = {n: m[-1] for n, m in ms.items() if m}
+  panels = [
+    lab.Panel(
+      f"changes (fits: s/m ≤ 1/{cfg.min_fit_blocks})",
+      y="relative change",
+      curves=[
+        lab.band(f"{QUANTITIES[n]}, m={m}", fr_all, per_k(n, m), color=colors[n])
+        for n, m in last.items()
+      ]
+      + [floor],
+      **fraction,
+    ),
+    lab.Panel(
+      "Δh per m",
+      y="Δh (mean over l)",
+      curves=[lab.band(f"m={m}", fr_all, per_k("h", m), color=colors[f"m={m}"]) for m in ms["h"]]
+      + [floor],
+      **fraction,
+    ),
+    lab.Panel(
+      f"growth along the sequence, m={mbig}",
+      "step l",
+      "Δh^(l) / floor",
+      [
+        lab.band(
+          f"k={k}", steps, [_step(rs, mbig, k, l - 1, True) for l in steps], color=colors[f"k={k}"]
+        )
+        for k in ks
+      ]
+      + [lab.line("sqrt(l)", steps, [math.sqrt(l) for l in steps])],
+      xlog=False,
+    ),
+    lab.Panel(
+      "fixed block size",
+      "width m",
+      "relative change",
+      [
+        lab.band(f"{QUANTITIES[n]}, s={s0}", ms[n], at_size(n, s0), color=colors[n])
+        for n, s0 in middle.items()
+      ],
+      xbase=2,
+      xticks=ms["h"],
+    ),
+  ]
+  small = f"k ≥ {cfg.min_fit_blocks}"
+  fixed_rows = [(n, s0) for n, sizes in fixed.items() for s0 in sizes]
+  fixed_table = [
+    lab.Table(
+      "change | block size s | slope in m (floor: -0.5)",
+      fixed_rows,
+      "At a fixed block size s, against m (95% bootstrap interval over seeds).",
+      cells=lambda f: [QUANTITIES[f[0]], f[1], lab.power_law(ms[f[0]], at_size(*f)).fmt()],
+    )
+  ]
+  fixed_table = fixed_table if fixed_rows else []
   return lab.Report(
     title,
     setup,
     blocks=[
-      lab.Figure(
-        "rerandomization",
-        [
-          lab.Panel(
-            f"changes (fits: s/m ≤ 1/{cfg.min_fit_blocks})",
-            y="relative change",
-            curves=[
-              lab.band(
-                f"{label}, m={qms[-1]}",
-                fr_all,
-                [_seeds(rs, qms[-1], k, n) for k in ks],
-                color=colors[n],
-              )
-              for n, label in QUANTITIES.items()
-              if (qms := _ms_for(cfg, ms, n))
-            ]
-            + [floor],
-            **fraction,
-          ),
-          lab.Panel(
-            "Δh per m",
-            y="Δh (mean over l)",
-            curves=[
-              lab.band(
-                f"m={m}", fr_all, [_seeds(rs, m, k, "h") for k in ks], color=colors[f"m={m}"]
-              )
-              for m in ms
-            ]
-            + [floor],
-            **fraction,
-          ),
-          lab.Panel(
-            f"growth along the sequence, m={mbig}",
-            x="step l",
-            y="Δh^(l) / floor",
-            curves=[
-              lab.band(
-                f"k={k}",
-                range(1, cfg.L + 1),
-                [_step(rs, mbig, k, i, per_floor=True) for i in range(cfg.L)],
-                color=colors[f"k={k}"],
-              )
-              for k in ks
-            ]
-            + [
-              lab.line("sqrt(l)", range(1, cfg.L + 1), [math.sqrt(l) for l in range(1, cfg.L + 1)])
-            ],
-            xlog=False,
-          ),
-          lab.Panel(
-            "fixed block size",
-            x="width m",
-            y="relative change",
-            curves=[
-              lab.band(
-                f"{label}, s={s0}", qms, [_seeds(rs, m, m // s0, n) for m in qms], color=colors[n]
-              )
-              for n, label in QUANTITIES.items()
-              if (qms := _ms_for(cfg, ms, n)) and (s0 := _middle(_fixed_block_sizes(cfg, qms)))
-            ],
-            xbase=2,
-            xticks=ms,
-          ),
-        ],
-      ),
+      lab.Figure("rerandomization", panels),
       lab.Table(
         [
-          ("change", lambda r: r[1]),
-          ("m", lambda r: r[2]),
-          (
-            f"slope in s/m, k ≥ {cfg.min_fit_blocks} (floor: 0.5)",
-            lambda r: lab.power_law(fr, [_seeds(rs, r[2], k, r[0]) for k in fks]).fmt(),
-          ),
-          (
-            "slope in s/m, all k",
-            lambda r: lab.power_law(fr_all, [_seeds(rs, r[2], k, r[0]) for k in ks]).fmt(),
-          ),
-          (f"at s/m = 1/{max(ks)}", lambda r: lab.robust(_seeds(rs, r[2], max(ks), r[0]))),
-          (
-            f"blocks k at which it would reach {SMALL:g} (extrapolated)",
-            lambda r: lab.fmt_crossing(
-              lab.power_law_crossing(fks, [_seeds(rs, r[2], k, r[0]) for k in fks], SMALL)
-            ),
-          ),
+          "change",
+          "m",
+          f"slope in s/m, {small} (floor: 0.5)",
+          "slope in s/m, all k",
+          f"at s/m = 1/{max(ks)}",
+          f"blocks k at which it would reach {SMALL:g} (extrapolated)",
         ],
-        rows,
+        [(n, m) for n in QUANTITIES for m in ms[n]],
         "Slopes against the block fraction (95% bootstrap interval over seeds) on the small blocks "
         "(the fits of the verdicts) and on all blocks (bent by the saturation near s/m = 1/2); "
         "the change at the smallest fraction; and, from a power law in k on the small blocks, the "
         f"number of blocks at which the change would fall below {SMALL:g} — an extrapolation "
         "beyond the grid, with its bootstrap interval (∞: the fit does not fall). These last "
         "two columns are numbers, not rules: the paper gives no size for 'a lot'.",
-      ),
-      *(
-        [
-          lab.Table(
-            [
-              ("change", lambda f: f[1]),
-              ("block size s", lambda f: f[2]),
-              (
-                "slope in m (floor: -0.5)",
-                lambda f: lab.power_law(f[3], [_seeds(rs, m, m // f[2], f[0]) for m in f[3]]).fmt(),
-              ),
-            ],
-            fixed,
-            "At a fixed block size s, against m (95% bootstrap interval over seeds).",
-          )
-        ]
-        if fixed
-        else []
-      ),
-      lab.Table(
-        [("k", lambda k: k)]
-        + [
-          (
-            f"l={i + 1}",
-            lambda k, i=i: (
-              "n/a"
-              if (med := lab.stats(_step(rs, mbig, k, i, per_floor=True)).median) is None
-              else f"{med:.2f} ({predicted_growth(k, i + 1):.2f})"
-            ),
-          )
-          for i in range(cfg.L)
+        cells=lambda r: [
+          QUANTITIES[r[0]],
+          r[1],
+          lab.power_law(fr, per_k(*r, fks)).fmt(),
+          lab.power_law(fr_all, per_k(*r)).fmt(),
+          lab.robust(_seeds(rs, r[1], max(ks), r[0])),
+          lab.fmt_crossing(lab.power_law_crossing(fks, per_k(*r, fks), SMALL)),
         ],
+      ),
+      *fixed_table,
+      lab.Table(
+        ["k"] + [f"l={l}" for l in steps],
         ks,
         f"Δh^(l) / floor at m={mbig}, median over seeds, and in brackets the norm-preserving "
         "prediction sqrt((1 - (1 - s/m)^l) / (s/m)) (module docstring); at l = L the bias token "
         "x^(L) adds an unchanged input.",
+        cells=lambda k: [k] + [growth(k, l - 1) for l in steps],
       ),
     ],
-    verdicts=vs,
+    verdicts=verdicts(cfg, records),
     after=[
       lab.Table(
-        [
-          ("m", lambda c: c[0]),
-          ("k", lambda c: c[1]),
-          ("s", lambda c: c[0] // c[1]),
-          ("Δh (mean over l)", lambda c: lab.robust(_seeds(rs, *c, "h"))),
-          ("Δh / floor", lambda c: lab.robust(_per_floor(_seeds(rs, *c, "h"), c[1]))),
-          ("ΔBack (mean i<L)", lambda c: lab.robust(_seeds(rs, *c, "back"))),
-          (
-            "ΔWbar",
-            lambda c: (
-              lab.robust(_seeds(rs, *c, "wbar")) if c[0] <= cfg.wbar_max_m else "not measured"
-            ),
-          ),
-          ("Δxhat l∞", lambda c: lab.robust(_seeds(rs, *c, "decoded"))),
-          ("inv. err before", lambda c: lab.robust(_seeds(rs, *c, "inv_err"))),
-          ("after", lambda c: lab.robust(_seeds(rs, *c, "inv_err_new"))),
-        ],
-        cells,
+        ["m", "k", "s", *CELLS],
+        [(m, k) for m in ms["h"] for k in ks],
+        cells=lambda c: [*c, c[0] // c[1]] + [cell(*c, n) for n in CELLS.values()],
       )
     ],
     choices=(
@@ -570,9 +511,9 @@ def declare(cfg: Config, records: list) -> lab.Report:
     missing={
       "non-finite per-seed values": sum(
         v is None
-        for m, k in cells
         for n in ("h", "back", "wbar", "inv_err", "inv_err_new")
-        if n != "wbar" or m <= cfg.wbar_max_m
+        for m in ms.get(n, ms["h"])
+        for k in ks
         for v in _seeds(rs, m, k, n)
       )
     },
