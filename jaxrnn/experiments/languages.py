@@ -911,37 +911,9 @@ def verdicts(cfg: Config, records: list) -> list:
 
 
 def _accuracy_blocks(cfg: Config, d: _Data, colors: dict) -> list:
-  by_bin = lab.Table(
-    [
-      ("language", lambda n: n),
-      (
-        "DFA states",
-        lambda n: next((d.tr[(n, o)].get("dfa_states") for o in d.opts if (n, o) in d.tr), None),
-      ),
-    ]
-    + [
-      (f"{o}: {b}", lambda n, o=o, j=j: _acc_cell(d.acc(n, o, j), d.diverged(n, o)))
-      for o in d.opts
-      for j, b in enumerate(d.bins)
-    ],
-    d.names,
-  )
-  train = lab.Table(
-    [("language", lambda n: n)]
-    + [
-      (
-        f"{o}: training accuracy",
-        lambda n, o=o: _acc_cell(
-          list((d.tr.get((n, o)) or {}).get("train_acc") or []), d.diverged(n, o)
-        ),
-      )
-      for o in d.opts
-    ],
-    d.names,
-    caption="Sign accuracy on the (class-balanced) training set at the end of training: a "
-    "language that is not learned on held-out strings with training accuracy near 0.5 is an "
-    "optimization failure, not a generalization failure.",
-  )
+  acc_cell = lambda n, o, j: _acc_cell(d.acc(n, o, j), d.diverged(n, o))
+  dfa = lambda n: next((d.tr[(n, o)].get("dfa_states") for o in d.opts if (n, o) in d.tr), None)
+  train_acc = lambda n, o: list((d.tr.get((n, o)) or {}).get("train_acc") or [])
   x = list(range(len(d.bins)))
   panels = [
     lab.Panel(
@@ -950,16 +922,26 @@ def _accuracy_blocks(cfg: Config, d: _Data, colors: dict) -> list:
       "class-balanced accuracy",
       [lab.band(n, x, [d.acc(n, o, j) for j in x], color=colors[n]) for n in d.names]
       + [lab.hline(0.5)],
-      xlog=False,
-      ylog=False,
-      xticks=x,
-      xticklabels=d.bins,
-      ylim=(0.3, 1.02),
+      **dict(xlog=False, ylog=False, xticks=x, xticklabels=d.bins, ylim=(0.3, 1.02)),
       legend=k == len(d.opts) - 1,
     )
     for k, o in enumerate(d.opts)
   ]
-  blocks = [by_bin, train] + ([lab.Figure("languages", panels)] if d.names else [])
+  blocks = [
+    lab.Table(
+      ["language", "DFA states"] + [f"{o}: {b}" for o in d.opts for b in d.bins],
+      d.names,
+      cells=lambda n: [n, dfa(n)] + [acc_cell(n, o, j) for o in d.opts for j in x],
+    ),
+    lab.Table(
+      ["language"] + [f"{o}: training accuracy" for o in d.opts],
+      d.names,
+      caption="Sign accuracy on the (class-balanced) training set at the end of training: a "
+      "language that is not learned on held-out strings with training accuracy near 0.5 is an "
+      "optimization failure, not a generalization failure.",
+      cells=lambda n: [n] + [_acc_cell(train_acc(n, o), d.diverged(n, o)) for o in d.opts],
+    ),
+  ] + ([lab.Figure("languages", panels)] if d.names else [])
   if not d.sw:
     return blocks
   rows = [
@@ -973,13 +955,13 @@ def _accuracy_blocks(cfg: Config, d: _Data, colors: dict) -> list:
   ]
   n_ck = max(len(r) for r in rows) - 4
   cols = ["language", "m", "ε_x"] + [f"checkpoint {j + 1}" for j in range(n_ck)] + ["plateau"]
-  rows = [r[:-1] + [""] * (len(cols) - len(r)) + r[-1:] for r in rows]
   return blocks + [
     lab.Table(
-      [(h, lambda r, i=i: r[i]) for i, h in enumerate(cols)],
-      rows,
+      cols,
+      [r[:-1] + [""] * (len(cols) - len(r)) + r[-1:] for r in rows],
       caption="### Where do the hard languages become learnable? SGD at each seed's kernel "
       "step; held-out class-balanced accuracy (mean ± std over seeds) after T steps.",
+      cells=list,
     )
   ]
 
@@ -987,34 +969,18 @@ def _accuracy_blocks(cfg: Config, d: _Data, colors: dict) -> list:
 def _complexity_blocks(cfg: Config, d: _Data, colors: dict) -> list:
   ex, lens, alens = d.ex, list(cfg.complexity_lengths), list(cfg.additive_lengths)
   R = ex.get("complexity_R", 1.0 / cfg.eps_x)
-  cx_table = lab.Table(
-    [("n", lambda i: lens[i]), ("L", lambda i: lens[i] + 2)]
-    + [
-      (
-        f"{_nice(lang)}: {label}",
-        lambda i, lang=lang, key=key: (d.cx(lang, key) + [None] * len(lens))[i],
-      )
-      for lang in d.langs
-      for key, label in MEASURES
-    ],
-    range(len(lens)),
-    fmt="{:.4g}",
-  )
+  cx = {
+    (lang, key): d.cx(lang, key) + [None] * len(lens) for lang in d.langs for key, _ in MEASURES
+  }
+  curves = lambda key: [
+    lab.line(lang, lens, d.cx(lang, key), color=colors[lang], ls="-", marker="o")
+    for lang in d.langs
+  ]
   panels = [
-    lab.Panel(
-      label,
-      "string length n",
-      f"log10 {label}",
-      [
-        lab.line(lang, lens, d.cx(lang, key), color=colors[lang], ls="-", marker="o")
-        for lang in d.langs
-      ],
-      xbase=2,
-      xticks=lens,
-    )
+    lab.Panel(label, "string length n", f"log10 {label}", curves(key), xbase=2, xticks=lens)
     for key, label in MEASURES
   ]
-  add = ex["additive_per_language"]
+  add, held = ex["additive_per_language"], lambda n, o: lab.stats(d.acc(n, o, 0)).fmt(".3f")
   return [
     "## Complexity of the Sec. 5 constructions (Def. 2.1)\n\n"
     f"log10 of C_s and C_ε (ε = {cfg.complexity_eps:g}, C* = 10^4) of the exact "
@@ -1024,7 +990,14 @@ def _complexity_blocks(cfg: Config, d: _Data, colors: dict) -> list:
     f"Thm. 3.1 uses C = C_ε(Φ, O(1/ε_x)) (and C_s(Φ, O(1/ε_x)) in its condition on ε): "
     f"R = 1/ε_x = {R:g} is the training's ε_x with the O-constant 1; R = L is ε_x = 1/L, "
     "the largest ε_x Thm. 4.5 allows. n = string length, L = n + 2.",
-    cx_table,
+    lab.Table(
+      ["n", "L"] + [f"{_nice(lang)}: {label}" for lang in d.langs for _, label in MEASURES],
+      range(len(lens)),
+      fmt="{:.4g}",
+      cells=lambda i: (
+        [lens[i], lens[i] + 2] + [cx[(lang, key)][i] for lang in d.langs for key, _ in MEASURES]
+      ),
+    ),
     lab.Figure("complexity", panels, alt="complexity of the constructions"),
     "## Token-wise additive class on D_L1 (Thm. H.1), exact\n\n"
     "Best accuracy over all 2^n strings of length n of any classifier "
@@ -1033,31 +1006,22 @@ def _complexity_blocks(cfg: Config, d: _Data, colors: dict) -> list:
     + "), its class-balanced version, and the best uniform error "
     "min max_z |c + a·z − D_L1(z)| (LP).",
     lab.Table(
-      [
-        ("n", lambda i: alens[i]),
-        ("best accuracy", lambda i: ex["additive_one_one_acc"][i]),
-        ("1 − 2^−n", lambda i: 1 - 2.0 ** -alens[i]),
-        ("best balanced acc.", lambda i: ex["additive_one_one_balanced"][i]),
-        ("best uniform error", lambda i: ex["additive_one_one_sup_error"][i]),
-      ],
+      "n | best accuracy | 1 − 2^−n | best balanced acc. | best uniform error",
       range(len(alens)),
       fmt="{:.4f}",
+      cells=lambda i: (
+        [alens[i], ex["additive_one_one_acc"][i], 1 - 2.0 ** -alens[i]]
+        + [ex["additive_one_one_balanced"][i], ex["additive_one_one_sup_error"][i]]
+      ),
     ),
     lab.Table(
-      [
-        ("language", lambda n: n),
-        (
-          f"additive best balanced acc. (n={cfg.additive_n})",
-          lambda n: add.get(n, {}).get("balanced_acc"),
-        ),
-      ]
-      + [
-        (f"RNN {o} held-out", lambda n, o=o: lab.stats(d.acc(n, o, 0)).fmt(".3f")) for o in d.opts
-      ],
+      ["language", f"additive best balanced acc. (n={cfg.additive_n})"]
+      + [f"RNN {o} held-out" for o in d.opts],
       d.names,
       caption=f"Best class-balanced accuracy of the additive class on each language at n = "
       f"{cfg.additive_n} (exact MILP; n/a where a class is empty), next to the RNN's held-out "
       "accuracy (mean ± std over non-diverged seeds).",
+      cells=lambda n: [n, add.get(n, {}).get("balanced_acc")] + [held(n, o) for o in d.opts],
     ),
   ]
 

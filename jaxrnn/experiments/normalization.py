@@ -869,62 +869,56 @@ def declare(cfg: Config, records: list) -> lab.Report:
   if not c.ms and not c.trn:
     return lab.Report(title, setup, ["No completed points."], [])
   growth = lab.Table(
-    [
-      ("m", lambda r: r[0]),
-      ("decoder", lambda r: r[1]),
-      ("encoding", lambda r: r[2]),
-      ("rate per step (ln / L)", lambda r: _rate(Ls, r[3]).fmt(".3f")),
-      ("log-log slope", lambda r: lab.power_law(Ls, r[3]).fmt()),
-      ("log-log curvature", lambda r: loglog_curvature(Ls, r[3]).fmt()),
-    ],
+    "m | decoder | encoding | rate per step (ln / L) | log-log slope | log-log curvature",
     c.curves(),
     caption=(
       "Growth against L (95% bootstrap intervals over seeds): the rate is the slope of ln "
       "error against L; the curvature is the second derivative of ln error in ln L from a "
       "quadratic fit (0 for a power law, > 0 for an exponential)."
     ),
+    cells=lambda r: (
+      [*r[:3], _rate(Ls, r[3]).fmt(".3f"), lab.power_law(Ls, r[3]).fmt()]
+      + [loglog_curvature(Ls, r[3]).fmt()]
+    ),
   )
-  inversion = lab.Table(
-    [("m", lambda r: r[0]), ("L", lambda r: r[1])]
-    + [
-      (f"{e} {meth}", lambda r, e=e, meth=meth: robust(c.err(r[0], e, r[1], meth)))
-      for e in ENCODINGS
-      for meth in METHODS
-    ]
-    + [
-      (f"{e} pattern l∞", lambda r, e=e: robust(c.err(r[0], e, r[1], "pattern", "linf")))
-      for e in ENCODINGS
-    ],
-    [(m, L) for m in c.ms for L in Ls],
-    caption="### Inversion: token error in true-token units",
-  )
-  after = [inversion] if c.ms else []
-  if c.trn:
-    after.append(
+  after = (
+    []
+    if not c.ms
+    else [
       lab.Table(
-        [("L", lambda L: L)]
-        + [
-          (f"{e}: {name}", lambda L, e=e, w=w: robust(c.loss(e, L, w)))
-          for e in ENCODINGS
-          for w, name in _LOSSES.items()
-        ],
+        ["m", "L"]
+        + [f"{e} {meth}" for e in ENCODINGS for meth in METHODS]
+        + [f"{e} pattern l∞" for e in ENCODINGS],
+        [(m, L) for m in c.ms for L in Ls],
+        caption="### Inversion: token error in true-token units",
+        cells=lambda r: (
+          [*r]
+          + [robust(c.err(r[0], e, r[1], meth)) for e in ENCODINGS for meth in METHODS]
+          + [robust(c.err(r[0], e, r[1], "pattern", "linf")) for e in ENCODINGS]
+        ),
+      )
+    ]
+  )
+  if c.trn:
+    runs = [(e, L, c.trn[(e, L)]) for e in ENCODINGS for L in Ls if (e, L) in c.trn]
+    after += [
+      lab.Table(
+        ["L"] + [f"{e}: {name}" for e in ENCODINGS for name in _LOSSES.values()],
         Ls,
         caption="### Training: test loss / loss of predicting 0 (diverged seeds counted as "
         "missing). Trained = the RNN after T SGD steps; linearized at T = the kernel's "
         "prediction of expected SGD after the same T; Θ₀ / Θ∞ regression = the t → ∞ limit "
         "with the network's kernel at initialization / the infinite-width kernel.",
-      )
-    )
-    runs = [(e, L, c.trn[(e, L)]) for e in ENCODINGS for L in Ls if (e, L) in c.trn]
-    after.append(
+        cells=lambda L: [L] + [robust(c.loss(e, L, w)) for e in ENCODINGS for w in _LOSSES],
+      ),
       lab.Table(
-        [("encoding", lambda r: r[0]), ("L", lambda r: r[1])]
-        + [(h, lambda r, i=i: _steps_row(r[2])[i]) for i, h in enumerate(_STEPS)],
+        ("encoding", "L") + _STEPS,
         runs,
         caption="### Steps: each run's own kernel step and T (T run = the largest over seeds; "
         f"capped at {cfg.max_steps})",
-      )
-    )
+        cells=lambda r: [*r[:2]] + _steps_row(r[2]),
+      ),
+    ]
   vs = verdicts(cfg, records)
   return lab.Report(
     title,

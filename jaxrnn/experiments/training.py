@@ -884,94 +884,88 @@ def verdicts(cfg: Config, records: list) -> list:
   records: paper claims carry the claim and its regime, the rest are jaxrnn
   diagnostics."""
   r = _Records(cfg, records)
-  first, n_max = cfg.axis_targets[0], max(cfg.Ns)
-  m_max = max(cfg.ms)
+  first, n_max, m_max = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms)
   Ns, ms, Ls = sorted(cfg.Ns), sorted(cfg.ms), sorted(cfg.Ls)
-  out = []
-  for t in cfg.targets:
-    slope = lab.power_law(Ns, [r.seeds(t, "rnn", n) for n in Ns])
-    out.append(
-      lab.slope_verdict(
-        f"excess test loss falls with N (`{t}`, m={cfg.m}; our reading of Thm. 3.1's N ≥ poly)",
-        slope,
-        below=0,
-      )
+
+  def along(key, xs, t, field="excess"):  # the RNN's field against one axis, at N = n_max
+    return lab.power_law(xs, [r.seeds(t, "rnn", n_max, field, **{key: x}) for x in xs])
+
+  at_m = functools.partial(along, "m", ms)
+  out = [
+    lab.check(
+      f"excess test loss falls with N (`{t}`, m={cfg.m}; our reading of Thm. 3.1's N ≥ poly)",
+      lab.power_law(Ns, [r.seeds(t, "rnn", n) for n in Ns]),
+      below=0,
     )
+    for t in cfg.targets
+  ]
   graded = [t for t in cfg.targets if t != "prod"]
-  xs = [r.stat(t, "log10_C_eps") for t in graded]
-  ys = [r.seeds(t, "rnn", n_max) for t in graded]
   out.append(
-    lab.slope_verdict(
+    lab.check(
       f"excess grows with the complexity C_eps ({', '.join(graded)} at m={cfg.m}, N={n_max}; "
       "fit of log excess on log log10 C_eps)",
-      lab.power_law(xs, ys),
+      lab.power_law(
+        [r.stat(t, "log10_C_eps") for t in graded], [r.seeds(t, "rnn", n_max) for t in graded]
+      ),
       above=0,
     )
   )
   out.append(
-    lab.slope_verdict(
+    lab.check(
       f"excess grows with the length L (`{first}`, m={cfg.m}, N={n_max})",
-      lab.power_law(Ls, [r.seeds(first, "rnn", n_max, L=L) for L in Ls]),
+      along("L", Ls, first),
       above=0,
     )
   )
-  for t in cfg.axis_targets:
-    out.append(
-      lab.slope_verdict(
-        f"excess does not grow with m (`{t}`, N={n_max}; margin: slope 0.1)",
-        lab.power_law(ms, [r.seeds(t, "rnn", n_max, m=m) for m in ms]),
-        below=0.1,
-      )
+  out += [
+    lab.check(
+      f"excess does not grow with m (`{t}`, N={n_max}; margin: slope 0.1)", at_m(t), below=0.1
     )
-  mv = lambda field: lab.power_law(ms, [r.seeds(first, "rnn", n_max, field, m=m) for m in ms])
-  out.append(
-    lab.slope_verdict(
-      f"‖W'‖_F/‖W‖_F scales as m^-1 (kernel regime, `{first}`)", mv("rel_dW"), near=-1, tol=0.25
-    )
-  )
-  out.append(
-    lab.slope_verdict(
-      f"‖A'‖_F/‖A‖_F scales as m^-1/2 (kernel regime, `{first}`)", mv("rel_dA"), near=-0.5, tol=0.25
-    )
-  )
-  out.append(
-    lab.slope_verdict(f"flipped activations fall with m (`{first}`)", mv("flips"), below=0)
-  )
-  out.append(
-    lab.slope_verdict(
+    for t in cfg.axis_targets
+  ]
+  out += [
+    lab.check(
+      f"‖W'‖_F/‖W‖_F scales as m^-1 (kernel regime, `{first}`)",
+      at_m(first, "rel_dW"),
+      near=-1,
+      tol=0.25,
+    ),
+    lab.check(
+      f"‖A'‖_F/‖A‖_F scales as m^-1/2 (kernel regime, `{first}`)",
+      at_m(first, "rel_dA"),
+      near=-0.5,
+      tol=0.25,
+    ),
+    lab.check(f"flipped activations fall with m (`{first}`)", at_m(first, "flips"), below=0),
+    lab.check(
       f"the RNN's gap to its pseudo-network falls with m (`{first}`)",
-      mv("lin_gap"),
+      at_m(first, "lin_gap"),
       below=0,
       claim=CLOSE,
       regime=close_regime(cfg, r),
-    )
-  )
-  all_cells = [c for (_, _, _, model, _, _), c in r.cells.items() if model in ("rnn", "pseudo")]
-  ratios = _pooled(all_cells, "step_ratio")
-  out.append(
-    lab.threshold_verdict(
+    ),
+  ]
+  ratios = _pooled([c for k, c in r.cells.items() if k[3] in ("rnn", "pseudo")], "step_ratio")
+  ref = _ref_cells(r)
+  counts = [c.get("unstable") for c in ref if c.get("unstable") is not None]
+  drops, plat = _pooled(ref, "loss_drop"), [bool(v) for c in ref for v in (c.get("plateau") or [])]
+  stable, text = _stable_regime(r, ref)
+  out += [
+    lab.check(
       "every run's step is inside gradient descent's stability limit (recorded eta·sharpness)",
       float(ratios.max()) if ratios.size else None,
       below=2.0,
       what=f"max eta·sharpness (of {ratios.size} runs)",
-    )
-  )
-  ref = _ref_cells(r)
-  counts = [c.get("unstable") for c in ref if c.get("unstable") is not None]
-  out.append(
-    lab.threshold_verdict(
+    ),
+    lab.check(
       f"every SGD run at lambda={cfg.lam:g} trains stably (none diverged, none whose "
       f"training objective rose {UNSTABLE_RISE}x above its running minimum)",
       sum(counts) if counts else None,
       below=1,
       spec=".0f",
       what=f"unstable runs (of {len(counts) * cfg.num_seeds})",
-    )
-  )
-  drops = _pooled(ref, "loss_drop")
-  stable, text = _stable_regime(r, ref)
-  out.append(
-    lab.threshold_verdict(
+    ),
+    lab.check(
       f"the training objective decreases under SGD (every run at lambda={cfg.lam:g}: "
       "last chunk's mean over the first chunk's)",
       float(drops.max()) if drops.size else None,
@@ -979,33 +973,31 @@ def verdicts(cfg: Config, records: list) -> list:
       what="max loss(last)/loss(first)",
       claim=DESCENT,
       regime=lab.Regime(text, stable, "" if stable else "a step inside the stability limit"),
-    )
-  )
-  plat = [bool(v) for c in ref for v in (c.get("plateau") or [])]
-  out.append(
-    lab.threshold_verdict(
+    ),
+    lab.check(
       f"the runs at lambda={cfg.lam:g} reached their plateau (eval loss changed < "
       f"{cfg.plateau_tol:g} relative over the last 20% of steps)",
       sum(plat) / len(plat) if plat else None,
       above=0.5,
       spec=".2f",
       what=f"share of {len(plat)} runs at the plateau",
-    )
-  )
+    ),
+  ]
   ratio = _ratio_stat(
     r.median(first, "rnn", n_max, m=m_max), r.median(first, "pseudo", n_max, m=m_max)
   )
-  rule = (
-    f"RNN and pseudo-network reach the same test loss within 1.5x (`{first}`, m={m_max}, N={n_max})"
+  out.append(
+    lab.Verdict(
+      "RNN and pseudo-network reach the same test loss within 1.5x "
+      f"(`{first}`, m={m_max}, N={n_max})",
+      "n/a" if ratio is None else f"RNN/pseudo = {ratio:.3g}",
+      "1/1.5 < median RNN excess / median pseudo excess < 1.5",
+      None if ratio is None else bool(1 / 1.5 < ratio < 1.5),
+    )
   )
-  crit = "1/1.5 < median RNN excess / median pseudo excess < 1.5"
-  if ratio is None:
-    out.append(lab.Verdict(rule, "n/a", crit, None))
-  else:
-    out.append(lab.Verdict(rule, f"RNN/pseudo = {ratio:.3g}", crit, bool(1 / 1.5 < ratio < 1.5)))
   if _has_theory(cfg):
     med = _median_with_divergence(r.cell(first, "rnn", n_max, lam="theory"))
-    v = lab.threshold_verdict(
+    v = lab.check(
       f"SGD at Thm. 3.1's λ = ε/(10Lρ), η ∝ 1/(λm) reaches OPT + ε (`{first}`, m={cfg.m}, "
       f"N={n_max}, ε = {cfg.theory_eps:g}; median excess, diverged seeds as inf)",
       med,
@@ -1014,42 +1006,38 @@ def verdicts(cfg: Config, records: list) -> list:
       claim=THM31,
       regime=theory_regime(cfg, r),
     )
-    if med is not None and math.isinf(med):
-      v = v._replace(measured="inf (most seeds diverged)", holds=False)
-    out.append(v)
+    inf = med is not None and math.isinf(med)
+    out.append(v._replace(measured="inf (most seeds diverged)", holds=False) if inf else v)
   for t in cfg.axis_targets:
     floor, se = r.stat(t, "floor"), r.stat(t, "floor_se")
     mse = lab.finite_values(r.seeds(t, "rnn", n_max, "mse", m=m_max))
-    ok = floor is not None and se is not None and floor > 3 * se and mse.size
-    out.append(
-      lab.threshold_verdict(
-        f"the RNN beats every token-wise function (`{t}`, m={m_max}, N={n_max}): all seeds' "
+    tw, where = r.kernel(t, "tokenwise", n_max, "mse"), f"`{t}`, m={m_max}, N={n_max}"
+    out += [
+      lab.check(
+        f"the RNN beats every token-wise function ({where}): all seeds' "
         "E(f-F*)^2 below the token-wise floor (a sign test: p = 2^-seeds)",
-        float(mse.max() / floor) if ok else None,
+        float(mse.max() / floor)
+        if floor is not None and se is not None and floor > 3 * se and mse.size
+        else None,
         below=1.0,
         what="max over seeds of RNN error / floor",
-      )
-    )
-    tw = r.kernel(t, "tokenwise", n_max, "mse")
-    out.append(
-      lab.threshold_verdict(
-        f"the RNN beats the fitted token-wise kernel (`{t}`, m={m_max}, N={n_max})",
+      ),
+      lab.check(
+        f"the RNN beats the fitted token-wise kernel ({where})",
         float(mse.max() / tw) if mse.size and tw else None,
         below=1.0,
         what="max over seeds of RNN error / token-wise error",
-      )
-    )
-    out.append(
-      lab.threshold_verdict(
-        f"the trained RNN beats infinite-width NTK regression (`{t}`, m={m_max}, N={n_max}; "
+      ),
+      lab.check(
+        f"the trained RNN beats infinite-width NTK regression ({where}; "
         "a hypothesis of ours: the paper makes no kernel comparison)",
         _ratio_stat(
           r.median(t, "rnn", n_max, "mse", m=m_max), r.kernel(t, "ntk_inf", n_max, "mse")
         ),
         below=1.0,
         what="median RNN error / Theta_inf error",
-      )
-    )
+      ),
+    ]
   return out
 
 
@@ -1063,12 +1051,12 @@ _MODELS = {"rnn": "o", "pseudo": "P", "ntk_emp": "s", "ntk_inf": "D", "nngp": "v
 def _panels(cfg: Config, r: _Records) -> list:
   first, n_max, m_max = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms)
   Ns, ms, Ls, ts = sorted(cfg.Ns), sorted(cfg.ms), sorted(cfg.Ls), list(cfg.targets)
-  col = lab.color_map(ts)
-  rnn = lambda t, **w: r.seeds(t, "rnn", n_max, **w)
-  diag = (("rel_dW", "o", "‖W'‖/‖W‖"), ("flips", "^", "flipped patterns"))
-  diag += (("lin_gap", "s", "pseudo-network gap"),)
+  col, mcol = lab.color_map(ts), lab.seq_colors(list(_MODELS), "plasma")
   lam = sorted((v, k) for k in r.lam_keys() if (v := r.lam_value(k)) is not None)
   xs, mm = list(range(1, len(ts) + 1)), {t: m_max if t in cfg.axis_targets else cfg.m for t in ts}
+
+  def band(label, t, xs, per_x, **style):  # the curves of target t share its colour
+    return lab.band(label, xs, per_x, color=col[t], **style)
 
   def mse(t, model):
     if model in ("rnn", "pseudo", "ntk_emp"):
@@ -1076,113 +1064,61 @@ def _panels(cfg: Config, r: _Records) -> list:
     return [r.kernel(t, model, n_max, "mse")]
 
   def curve(t):
-    v = [
-      None if x is None or x <= 0 else x for x in (r.cell(t, "rnn", n_max) or {}).get("curve") or []
-    ]
+    v = (r.cell(t, "rnn", n_max) or {}).get("curve") or []
+    v = [None if x is None or x <= 0 else x for x in v]
     return lab.line(t, [k * cfg.eval_every for k in range(1, len(v))], v[1:], color=col[t], ls="-")
 
-  mcol = lab.seq_colors(list(_MODELS), "plasma")
-  panels = [
-    (
-      "RNN vs N (m={m})",
-      "training samples N",
-      {},
-      [lab.band(t, Ns, [r.seeds(t, "rnn", n) for n in Ns], color=col[t]) for t in ts]
-      + [
-        lab.band(
-          f"{t} token-wise fit",
-          Ns,
-          [r.kernel(t, "tokenwise", n) for n in Ns],
-          color=col[t],
-          ls=":",
-          marker="x",
-        )
-        for t in ts
-      ],
-    ),
-    (
-      "vs complexity (N={n})",
-      "log10 C_eps(Phi, 1/eps_x)",
-      {},
-      [lab.band(t, [x], [rnn(t)], color=col[t]) for t in ts if (x := r.stat(t, "log10_C_eps"))],
-    ),
-    (
-      "vs width (N={n})",
-      "width m",
-      {"xbase": 2, "xticks": ms},
-      [
-        lab.band(
-          f"{t} {mo}", ms, [r.seeds(t, mo, n_max, m=m) for m in ms], color=col[t], ls=ls, marker=mk
-        )
-        for t in cfg.axis_targets
-        for mo, ls, mk in (("rnn", "-", "o"), ("pseudo", "--", "s"))
-      ],
-    ),
-    (
-      "vs length (m={m})",
-      "length L",
-      {"xlog": False},
-      [lab.band(first, Ls, [rnn(first, L=L) for L in Ls], color=col[first])],
-    ),
-    (
-      "kernel regime ({first})",
-      "width m",
-      {"xbase": 2, "xticks": ms, "y": "relative size"},
-      [
-        lab.band(
-          lb, ms, [r.seeds(first, "rnn", n_max, f, m=m) for m in ms], color=col[first], marker=mk
-        )
-        for f, mk, lb in diag
-      ],
-    ),
-    (
-      "vs lambda (m={m})",
-      "lambda",
-      {},
-      [
-        lab.band(
-          f"{first} {mo}",
-          [v for v, _ in lam],
-          [r.seeds(first, mo, n_max, lam=k) for _, k in lam],
-          color=col[first],
-          ls=ls,
-        )
-        for mo, ls in (("rnn", "-"), ("pseudo", "--"))
-      ],
-    ),
-    (
-      "models at N={n}",
-      "target",
-      {"xlog": False, "xticks": xs, "xticklabels": ts, "y": "E (f - F*)^2"},
-      [
-        lab.band(mo, xs, [mse(t, mo) for t in ts], color=mcol[mo], marker=mk, ls="")
-        for mo, mk in _MODELS.items()
-      ]
-      + [
-        lab.line(
-          "token-wise floor",
-          xs,
-          [r.stat(t, "floor") for t in ts],
-          color="k",
-          ls="",
-          marker="_",
-          markersize=16,
-          mew=2,
-        )
-      ],
-    ),
-    (
-      "training curves (m={m}, N={n})",
-      "SGD step",
-      {"xlog": False, "y": "excess loss (eval subset)"},
-      [curve(t) for t in ts],
-    ),
-  ]
-  return [
-    lab.Panel(
-      title.format(m=cfg.m, n=n_max, first=first), x, kw.pop("y", "excess test loss"), curves, **kw
+  by_n = [band(t, t, Ns, [r.seeds(t, "rnn", n) for n in Ns]) for t in ts]
+  by_n += [
+    band(
+      f"{t} token-wise fit", t, Ns, [r.kernel(t, "tokenwise", n) for n in Ns], ls=":", marker="x"
     )
-    for title, x, kw, curves in panels
+    for t in ts
+  ]
+  by_c = [
+    band(t, t, [x], [r.seeds(t, "rnn", n_max)]) for t in ts if (x := r.stat(t, "log10_C_eps"))
+  ]
+  by_m = [
+    band(f"{t} {mo}", t, ms, [r.seeds(t, mo, n_max, m=m) for m in ms], ls=ls, marker=mk)
+    for t in cfg.axis_targets
+    for mo, ls, mk in (("rnn", "-", "o"), ("pseudo", "--", "s"))
+  ]
+  by_L = [band(first, first, Ls, [r.seeds(first, "rnn", n_max, L=L) for L in Ls])]
+  diag = (("rel_dW", "o", "‖W'‖/‖W‖"), ("flips", "^", "flipped patterns"))
+  diag += (("lin_gap", "s", "pseudo-network gap"),)
+  regime = [
+    band(lb, first, ms, [r.seeds(first, "rnn", n_max, f, m=m) for m in ms], marker=mk)
+    for f, mk, lb in diag
+  ]
+  lams = [v for v, _ in lam]
+  by_lam = [
+    band(f"{first} {mo}", first, lams, [r.seeds(first, mo, n_max, lam=k) for _, k in lam], ls=ls)
+    for mo, ls in (("rnn", "-"), ("pseudo", "--"))
+  ]
+  models = [
+    lab.band(mo, xs, [mse(t, mo) for t in ts], color=mcol[mo], marker=mk, ls="")
+    for mo, mk in _MODELS.items()
+  ]
+  floors = [r.stat(t, "floor") for t in ts]
+  models.append(lab.line("token-wise floor", xs, floors, ls="", marker="_", markersize=16, mew=2))
+  excess, tick_m, lin = "excess test loss", {"xbase": 2, "xticks": ms}, {"xlog": False}
+  return [
+    lab.Panel(f"RNN vs N (m={cfg.m})", "training samples N", excess, by_n),
+    lab.Panel(f"vs complexity (N={n_max})", "log10 C_eps(Phi, 1/eps_x)", excess, by_c),
+    lab.Panel(f"vs width (N={n_max})", "width m", excess, by_m, **tick_m),
+    lab.Panel(f"vs length (m={cfg.m})", "length L", excess, by_L, **lin),
+    lab.Panel(f"kernel regime ({first})", "width m", "relative size", regime, **tick_m),
+    lab.Panel(f"vs lambda (m={cfg.m})", "lambda", excess, by_lam),
+    lab.Panel(
+      f"models at N={n_max}", "target", "E (f - F*)^2", models, xticks=xs, xticklabels=ts, **lin
+    ),
+    lab.Panel(
+      f"training curves (m={cfg.m}, N={n_max})",
+      "SGD step",
+      "excess loss (eval subset)",
+      [curve(t) for t in ts],
+      **lin,
+    ),
   ]
 
 
