@@ -68,7 +68,7 @@ def test_bad_configs():
 
 
 def test_invert_seed_matches_numpy():
-  # Both encodings, pattern decoder, against NumPy loops (Def. 3.1, Sec. 4.4)
+  # Both encodings, pattern and centred decoders, against NumPy loops (Def. 3.1, Sec. 4.4)
   # in float64: normalized error / eps_x on the middle tokens; raw error on
   # every token, with the mean-token base.
   m, d, Ls, n, eps = 20, 4, (3, 5), 3, 0.05
@@ -89,16 +89,20 @@ def test_invert_seed_matches_numpy():
     rbase = np.zeros((L, d))
     rbase[:, d - 2] = 0.5
     nw, rw = ref.inversion_matrix(W, A, nbase), ref.inversion_matrix(W, A, rbase)
-    ne, re_ = [], []
+    ne, re_, nc, rc = [], [], [], []
     for s in range(n):
       xs = ref.normalize(tb[s, : L - 2], eps)
       h = ref.hidden_states(W, A, xs)[-1]
       ne.append(np.abs((nw.T @ h).reshape(L, d) - xs)[1:-1, :-1].max() / eps)
+      nc.append(np.abs(ref.centred_decoder(W, A, nbase, xs) - xs)[1:-1, :-1].max() / eps)
       xr = np.hstack([tb[s, :L], np.zeros((L, 1))])
       h = ref.hidden_states(W, A, xr)[-1]
       re_.append(np.abs((rw.T @ h).reshape(L, d) - xr)[:, :-1].max())
+      rc.append(np.abs(ref.centred_decoder(W, A, rbase, xr) - xr)[:, :-1].max())
     np.testing.assert_allclose(float(out["normalized/pattern/token"][i]), np.mean(ne), rtol=1e-8)
     np.testing.assert_allclose(float(out["raw/pattern/token"][i]), np.mean(re_), rtol=1e-8)
+    np.testing.assert_allclose(float(out["normalized/centred/token"][i]), np.mean(nc), rtol=1e-8)
+    np.testing.assert_allclose(float(out["raw/centred/token"][i]), np.mean(rc), rtol=1e-8)
 
 
 @pytest.mark.slow
@@ -307,12 +311,15 @@ def test_each_verdict_reads_the_quantity_it_names():
     return {rule for rule in base if after[rule] != base[rule]}
 
   grow = lambda v, r: (np.asarray(v) * np.exp(0.05 * np.asarray(cfg.Ls))).tolist()
-  ch = moved("raw/pattern/token", grow)
-  assert ch and all("pattern-decoder" in r and ("raw" in r) for r in ch), ch
+  ch = moved("raw/centred/token", grow)
+  assert ch and all(r.startswith("centred pattern-decoder") and "raw" in r for r in ch), ch
   assert not any("normalized: grows" in r for r in ch)
-  ch = moved("normalized/pattern/token", grow)
-  assert ch and all("pattern-decoder" in r for r in ch) and not any("raw tokens" in r for r in ch)
-  assert moved("raw/lstsq/token", grow) == set()  # another decoder: no verdict moves
+  ch = moved("normalized/centred/token", grow)
+  assert ch and all(r.startswith("centred pattern-decoder") for r in ch)
+  assert not any("raw tokens" in r for r in ch)
+  for other in ("pattern", "oracle", "lstsq"):  # diagnostics in the tables: no verdict moves
+    assert moved(f"raw/{other}/token", grow) == set(), other
+    assert moved(f"normalized/{other}/token", grow) == set(), other
   ch = moved(
     "test_loss",
     lambda v, r: (np.asarray(v) * r["point"]["L"]).tolist(),
@@ -332,10 +339,12 @@ def test_verdicts_name_their_source_and_regime():
   cfg, recs = _records("paper")
   vs = {v.rule: v for v in nz.verdicts(cfg, recs)}
   raw_rate = next(
-    v for r, v in vs.items() if r.startswith("pattern-decoder") and "exponentially" in r
+    v for r, v in vs.items() if r.startswith("centred pattern-decoder") and "exponentially" in r
   )
   assert raw_rate.claim == lab.claims.claim("def3.1-normalization") and raw_rate.regime.met
-  nrm = next(v for r, v in vs.items() if r.startswith("pattern-decoder") and "normalized:" in r)
+  nrm = next(
+    v for r, v in vs.items() if r.startswith("centred pattern-decoder") and "normalized:" in r
+  )
   assert nrm.claim == lab.claims.claim("thm4.5") and nrm.regime.met
   for r, v in vs.items():
     if "training" in r or "SGD" in r or "rate difference" in r or "faster than any" in r:

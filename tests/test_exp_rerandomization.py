@@ -224,9 +224,8 @@ def test_fits_against_the_block_fraction_use_the_small_blocks_only():
       # ... while the small blocks move them.
       assert smallest[rule].measured != base[rule].measured, rule
   # The measured slope is the power law on the small blocks.
-  c = rr._Cells(cfg, recs)
-  m = cfg.ms[-1]
-  k = lab.power_law([1 / k for k in small], [c.seeds(m, k, "h") for k in small])
+  rs, m = lab.Records(recs, "m"), cfg.ms[-1]
+  k = lab.power_law([1 / k for k in small], [rr._seeds(rs, m, k, "h") for k in small])
   rule = next(r for r in fits if r.startswith("Δh falls with the block fraction"))
   assert base[rule].measured.startswith(f"slope {k.fmt()}")
 

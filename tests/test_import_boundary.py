@@ -123,11 +123,6 @@ def test_the_experiments_and_the_command_line_use_the_public_api_only():
   assert _violations(files, ["jaxrnn._src"]) == {}
 
 
-@pytest.mark.xfail(
-  strict=True,
-  reason="normalization and rerandomization import helpers of invertibility; "
-  "their move into the lab lands separately",
-)
 def test_experiments_do_not_import_each_other():
   out = {}
   for path in sorted((PKG / "experiments").glob("*.py")):

@@ -156,24 +156,20 @@ def _cfg():
   return dataclasses.replace(E.PRESETS["quick"], ms=_MS)
 
 
-def _by(recs):
-  return {r["point"]["m"]: r for r in recs}
-
-
 def test_verdicts_hold_for_records_that_approach_the_limit():
-  vs = E.verdicts(_cfg(), _by(_records(True)))
+  vs = E.verdicts(_cfg(), _records(True))
   assert len(vs) == len(E.VERDICT_KEYS)
   assert [v.holds for v in vs] == [True] * len(vs), [(v.rule, v.measured, v.holds) for v in vs]
   assert all(v.outcome == "yes" for v in vs)
 
 
 def test_verdicts_flip_for_records_that_move_away():
-  vs = E.verdicts(_cfg(), _by(_records(False)))
+  vs = E.verdicts(_cfg(), _records(False))
   assert [v.holds for v in vs] == [False] * len(vs), [(v.rule, v.measured, v.holds) for v in vs]
 
 
 def test_paper_claims_carry_a_quote_and_a_regime_and_kernel_comparisons_are_diagnostics():
-  vs = dict(zip(E.VERDICT_KEYS, E.verdicts(_cfg(), _by(_records(True)))))
+  vs = dict(zip(E.VERDICT_KEYS, E.verdicts(_cfg(), _records(True))))
   assert vs["gap_net_pseudo"].claim == lab.claims.CLAIMS["sec4.1-close"]
   assert vs["loss_drop"].claim == lab.claims.CLAIMS["sec4.3-descent"]
   for key, v in vs.items():
@@ -183,7 +179,7 @@ def test_paper_claims_carry_a_quote_and_a_regime_and_kernel_comparisons_are_diag
       assert v.claim is None and v.source() == "jaxrnn diagnostic", key
   # the pseudo-network claim is outside its regime when eps_x >= 1/L
   bad = dataclasses.replace(_cfg(), eps_x=0.5)
-  v = dict(zip(E.VERDICT_KEYS, E.verdicts(bad, _by(_records(True)))))["gap_net_pseudo"]
+  v = dict(zip(E.VERDICT_KEYS, E.verdicts(bad, _records(True))))["gap_net_pseudo"]
   assert v.holds is True and v.outcome == lab.NOT_TESTABLE and "eps_x <" in v.regime.needed
 
 
@@ -193,7 +189,7 @@ def test_each_verdict_reads_the_fields_it_names(monkeypatch):
   fit = lab.power_law
   monkeypatch.setattr(lab, "power_law", lambda xs, ys: fit(xs, ys, n_boot=200))
   cfg, base = _cfg(), _records(True)
-  before = [v.measured for v in E.verdicts(cfg, _by(base))]
+  before = [v.measured for v in E.verdicts(cfg, base)]
   fields = sorted({f for fs in E.FIELDS.values() for f in fs})
   for field in fields:
     recs = [dict(r) for r in base]
@@ -202,7 +198,7 @@ def test_each_verdict_reads_the_fields_it_names(monkeypatch):
       if field == "train_loss0":
         factor = 1 / 50.0
       r[field] = [v * factor for v in r[field]]
-    after = [v.measured for v in E.verdicts(cfg, _by(recs))]
+    after = [v.measured for v in E.verdicts(cfg, recs)]
     moved = {k for k, a, b in zip(E.VERDICT_KEYS, before, after) if a != b}
     expected = {k for k in E.VERDICT_KEYS if field in E.FIELDS[k]}
     assert moved == expected, (field, moved, expected)

@@ -111,44 +111,7 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Report
-
-
-def _early(by, m, k) -> list:
-  rec = by.get((m, k))
-  return list(rec.get("corr_early") or []) if rec else []
-
-
-def _at_lag(by, m, k, lag, L) -> list:
-  """Per-seed corr at lag L - i (i = L - lag)."""
-  rec = by.get((m, k))
-  if not rec or rec.get("corr") is None:
-    return []
-  return [row[L - 1 - lag] if row is not None else None for row in rec["corr"]]
-
-
-def _pooled_lag(by, ms, k, lag, L) -> list:
-  """Per-seed corr at ``lag`` divided by the median over seeds of the mean
-  over i<L at the same m, pooled over the widths (the lag trend without the
-  width trend; each (m, seed) is one sample)."""
-  out = []
-  for m in ms:
-    med = lab.stats(_early(by, m, k)).median
-    if med:
-      out += [v / med if lab.finite(v) is not None else None for v in _at_lag(by, m, k, lag, L)]
-  return out
-
-
-def _pooled_dout(by, ms, k, k0) -> list:
-  """Per-seed mean corr (i<L) at d_out = k divided by the median at d_out = k0
-  and the same m, pooled over the widths."""
-  out = []
-  for m in ms:
-    med = lab.stats(_early(by, m, k0)).median
-    if med:
-      out += [v / med if lab.finite(v) is not None else None for v in _early(by, m, k)]
-  return out
-
+# Declarations
 
 #: The paper's statement (Sec. 4.2, proof of Lemma 4.2) and the conditions it needs.
 CLAIM = lab.claims.CLAIMS["lemma4.2-back"]
@@ -157,65 +120,82 @@ REGIME = lab.Regime(
 )
 
 
-def _index(cfg: Config, records: list) -> dict:
-  by = {(r["point"]["m"], k): r.get(str(k)) for r in records for k in cfg.d_outs}
-  return {key: v for key, v in by.items() if v is not None}
+class _Data:
+  """Per-seed values of the records: mean corr over i < L, corr at a lag,
+  and the pooled lag / d_out trends (each (m, seed) one sample)."""
 
+  def __init__(self, cfg: Config, records: list):
+    self.recs, self.ms, self.L = lab.Records(records, "m"), list(cfg.ms), cfg.L
+    self._slopes = {}
 
-def _fits(cfg: Config, by: dict) -> dict:
-  """The slopes the verdicts read: per d_out, corr (i<L) in m, √m·corr in m,
-  corr against the lag (pooled over m); and corr against d_out."""
-  ms, d_outs, L = list(cfg.ms), list(cfg.d_outs), cfg.L
-  lags = list(range(1, L))
-  slopes, const, lag = {}, {}, {}
-  for k in d_outs:
-    slopes[k] = lab.power_law(ms, [_early(by, m, k) for m in ms])
-    const[k] = lab.power_law(
-      ms,
-      [
-        [math.sqrt(m) * v if lab.finite(v) is not None else None for v in _early(by, m, k)]
-        for m in ms
-      ],
+  def early(self, m, k) -> list:
+    return self.recs.values(f"{k}/corr_early", m=m)
+
+  def lag(self, m, k, g) -> list:
+    """Per-seed corr at lag g = L - i."""
+    return self.recs.values(f"{k}/corr", column=self.L - 1 - g, m=m)
+
+  def pooled(self, k, per_m) -> list:
+    """``per_m(m)`` divided by the median over seeds of the mean over i < L at
+    d_out = k and the same m, pooled over the widths."""
+    out = []
+    for m in self.ms:
+      med = lab.stats(self.early(m, k)).median
+      if med:
+        out += lab.scaled(per_m(m), 1.0 / med)
+    return out
+
+  def slopes(self, k):
+    """corr (i<L) in m, √m·corr in m, corr against the lag (pooled over m)."""
+    if k not in self._slopes:
+      self._slopes[k] = self._fit(k)
+    return self._slopes[k]
+
+  def _fit(self, k):
+    lags = range(1, self.L)
+    return (
+      lab.power_law(self.ms, [self.early(m, k) for m in self.ms]),
+      lab.power_law(self.ms, [lab.scaled(self.early(m, k), math.sqrt(m)) for m in self.ms]),
+      lab.power_law(lags, [self.pooled(k, lambda m, g=g: self.lag(m, k, g)) for g in lags]),
     )
-    lag[k] = lab.power_law(lags, [_pooled_lag(by, ms, k, g, L) for g in lags])
-  dout = (
-    lab.power_law(d_outs, [_pooled_dout(by, ms, k, d_outs[0]) for k in d_outs])
-    if len(d_outs) >= 2
-    else None
-  )
-  return {"slopes": slopes, "const": const, "lag": lag, "dout": dout}
 
 
-def _verdicts(cfg: Config, fits: dict) -> list:
+def verdicts(cfg: Config, records: list) -> list:
+  """Every conclusion of the summary, computed from the records."""
+  return _verdicts(cfg, _Data(cfg, records))
+
+
+def _verdicts(cfg: Config, data: _Data) -> list:
   out = []
   for k in cfg.d_outs:
+    rate, const, lag = data.slopes(k)
     out += [
-      lab.slope_verdict(
+      lab.check(
         f"d_out={k}: corr(B, Back_{{i→L}}) (mean over i<L) falls with m",
-        fits["slopes"][k],
+        rate,
         below=0,
         claim=CLAIM,
         regime=REGIME,
       ),
-      lab.slope_verdict(
-        f"d_out={k}: corr (i<L) ∝ m^-1/2", fits["slopes"][k], near=-0.5, tol=RATE_TOL
-      ),
-      lab.slope_verdict(
+      lab.check(f"d_out={k}: corr (i<L) ∝ m^-1/2", rate, near=-0.5, tol=RATE_TOL),
+      lab.check(
         f"d_out={k}: √m·corr stays bounded (grows slower than m^{GROWTH_MAX:g})",
-        fits["const"][k],
+        const,
         below=GROWTH_MAX,
       ),
-      lab.slope_verdict(
+      lab.check(
         f"d_out={k}: corr grows with the lag L−i slower than (L−i)^{GROWTH_MAX:g} (pooled over m)",
-        fits["lag"][k],
+        lag,
         below=GROWTH_MAX,
       ),
     ]
-  if fits["dout"] is not None:
+  d_outs = list(cfg.d_outs)
+  if len(d_outs) >= 2:
+    per_k = [data.pooled(d_outs[0], lambda m, k=k: data.early(m, k)) for k in d_outs]
     out.append(
-      lab.slope_verdict(
+      lab.check(
         "Frobenius corr ∝ d_out^-1/2 (rows add independent terms; pooled over m)",
-        fits["dout"],
+        lab.power_law(d_outs, per_k),
         near=-0.5,
         tol=RATE_TOL,
       )
@@ -223,114 +203,108 @@ def _verdicts(cfg: Config, fits: dict) -> list:
   return out
 
 
-def verdicts(cfg: Config, records: list) -> list:
-  """Every conclusion of the summary, computed from the records."""
-  return _verdicts(cfg, _fits(cfg, _index(cfg, records)))
-
-
-def report(cfg: Config, records: list, out_dir) -> str:
-  by = _index(cfg, records)
-  ms, d_outs, L = list(cfg.ms), list(cfg.d_outs), cfg.L
-  lags = list(range(1, L))
-  s = lab.Summary(
-    "backward_correlation: B vs Back_{i→L} at initialization (Lemma F.11)",
-    setup=(
-      f"L={L}, d={cfg.d}, ε_x={cfg.eps_x}, {cfg.num_sequences} sequences per network, "
-      f"{cfg.num_seeds} networks (seeds) per cell, {cfg.dtype}. Correlation = |⟨B, Back⟩_F| / "
-      "(‖B‖_F‖Back‖_F), averaged over a network's sequences; cells give median [25%, 75%] "
-      "over seeds (n = seeds with a finite value)."
-    ),
-  )
-  missing = {
-    "non-finite per-seed means over i<L": sum(
-      len(_early(by, m, k)) - lab.finite_values(_early(by, m, k)).size for m in ms for k in d_outs
-    ),
-    "non-finite per-seed, per-lag values": sum(
-      sum(lab.finite(v) is None for v in _at_lag(by, m, k, g, L))
-      for m in ms
-      for k in d_outs
-      for g in lags
-    ),
-  }
+def declare(cfg: Config, records: list) -> lab.Report:
+  data, ms, L = _Data(cfg, records), list(cfg.ms), cfg.L
   shown = sorted({1, max(1, (L - 1) // 2), L - 1})
-  rows = []
-  for k in d_outs:
-    for m in ms:
-      if (m, k) not in by:
-        continue
-      e = lab.stats(_early(by, m, k))
-      rows.append(
-        [k, m]
-        + [lab.stats(_at_lag(by, m, k, g, L)).median for g in shown]
-        + [e.fmt(".3g", robust=True), math.sqrt(m) * e.median if e.median is not None else None]
-      )
-  s.table(
-    ["d_out", "m"] + [f"lag {g}" for g in shown] + ["mean over i<L", "√m·median"],
-    rows,
+  vs = _verdicts(cfg, data)
+  cells = [(k, m) for k in cfg.d_outs for m in ms if data.early(m, k)]
+  table = lab.Table(
+    [("d_out", lambda c: c[0]), ("m", lambda c: c[1])]
+    + [(f"lag {g}", lambda c, g=g: lab.stats(data.lag(c[1], c[0], g)).median) for g in shown]
+    + [
+      ("mean over i<L", lambda c: lab.robust(data.early(c[1], c[0]))),
+      ("√m·median", lambda c: _times(math.sqrt(c[1]), lab.stats(data.early(c[1], c[0])).median)),
+    ],
+    cells,
     caption="Lag columns: median over seeds.",
   )
-
-  fits = _fits(cfg, by)
-  slopes = fits["slopes"]
-  m_top = {k: next((m for m in reversed(ms) if (m, k) in by), None) for k in d_outs}
-  vs = _verdicts(cfg, fits)
-
-  colors = lab.color_map([f"d_out={k}" for k in d_outs])
-  fig, axes = lab.figure(3, 1, width=4.8, height=4.0)
-  for k in d_outs:
-    c = colors[f"d_out={k}"]
-    lab.band_plot(
-      axes[0], ms, [_early(by, m, k) for m in ms], label=f"d_out={k}: {slopes[k].fmt()}", color=c
-    )
-    lab.band_plot(
-      axes[1],
+  colors = lab.color_map([f"d_out={k}" for k in cfg.d_outs])
+  top = {k: next((m for m in reversed(ms) if data.early(m, k)), None) for k in cfg.d_outs}
+  ref = lab.stats(data.early(ms[0], cfg.d_outs[0])).median
+  decay = [
+    lab.band(
+      f"d_out={k}: {data.slopes(k)[0].fmt()}",
       ms,
-      [
-        [math.sqrt(m) * v if lab.finite(v) is not None else None for v in _early(by, m, k)]
-        for m in ms
-      ],
-      label=f"d_out={k}",
-      color=c,
+      [data.early(m, k) for m in ms],
+      color=colors[f"d_out={k}"],
     )
-    mt = m_top[k]
-    if mt is not None:
-      lab.band_plot(
-        axes[2], lags, [_at_lag(by, mt, k, g, L) for g in lags], label=f"d_out={k}, m={mt}", color=c
-      )
-  mm = np.asarray(ms, float)
-  ref = lab.stats(_early(by, ms[0], d_outs[0])).median
+    for k in cfg.d_outs
+  ]
   if ref is not None:
-    axes[0].plot(mm, ref * np.sqrt(mm[0] / mm), "k--", lw=1, label="∝ m^-1/2")
-  for ax, ylabel, title, ylog in (
-    (axes[0], "|corr(B, Back_{i→L})|, mean over i<L", "decay in m (legend: slope [95%])", True),
-    (axes[1], "√m · |corr|", "√m · corr", False),
-  ):
-    lab.style_axes(ax, "width m", ylabel, title, xbase=2, ylog=ylog)
-    ax.set_xticks(ms, [str(m) for m in ms], fontsize=8)
-    ax.minorticks_off()
-  lab.style_axes(
-    axes[2],
-    "lag L − i",
-    "|corr(B, Back_{i→L})|",
-    "against the lag (lag 0 is 1 by definition)",
-    xlog=False,
+    decay.append(lab.line("∝ m^-1/2", ms, [ref * math.sqrt(ms[0] / m) for m in ms]))
+  panels = [
+    lab.Panel(
+      "decay in m (legend: slope [95%])",
+      "width m",
+      "|corr(B, Back_{i→L})|, mean over i<L",
+      decay,
+      xbase=2,
+      xticks=ms,
+    ),
+    lab.Panel(
+      "√m · corr",
+      "width m",
+      "√m · |corr|",
+      [
+        lab.band(
+          f"d_out={k}",
+          ms,
+          [lab.scaled(data.early(m, k), math.sqrt(m)) for m in ms],
+          color=colors[f"d_out={k}"],
+        )
+        for k in cfg.d_outs
+      ],
+      xbase=2,
+      xticks=ms,
+      ylog=False,
+      ylim=(0, None),
+    ),
+    lab.Panel(
+      "against the lag (lag 0 is 1 by definition)",
+      "lag L − i",
+      "|corr(B, Back_{i→L})|",
+      [
+        lab.band(
+          f"d_out={k}, m={top[k]}",
+          range(1, L),
+          [data.lag(top[k], k, g) for g in range(1, L)],
+          color=colors[f"d_out={k}"],
+        )
+        for k in cfg.d_outs
+        if top[k] is not None
+      ],
+      xlog=False,
+    ),
+  ]
+  return lab.Report(
+    "backward_correlation: B vs Back_{i→L} at initialization (Lemma F.11)",
+    f"L={L}, d={cfg.d}, ε_x={cfg.eps_x}, {cfg.num_sequences} sequences per network, "
+    f"{cfg.num_seeds} networks (seeds) per cell, {cfg.dtype}. Correlation = |⟨B, Back⟩_F| / "
+    "(‖B‖_F‖Back‖_F), averaged over a network's sequences; cells give median [25%, 75%] "
+    "over seeds (n = seeds with a finite value).",
+    [table, lab.Figure("backward_correlation", panels)],
+    vs,
+    reading=["For i = L the correlation is 1 by definition."],
+    choices=(
+      "Frobenius inner product for d_out > 1 (per-row mean |cos| also stored as corr_rows); "
+      "|corr| averaged over a network's sequences, seeds as the statistical unit; slopes by "
+      "least squares of the mean log over seeds, 95% bootstrap intervals over seeds; the lag "
+      "and d_out trends pooled over the widths after dividing by each width's median; the "
+      f"rates and margins of the diagnostics (± {RATE_TOL:g}, growth below {GROWTH_MAX:g}) are "
+      "ours."
+    ),
+    missing={
+      "non-finite per-seed means over i<L": data.recs.missing_of("corr_early"),
+      "non-finite per-seed, per-lag values": data.recs.missing_of("corr"),
+    },
   )
-  axes[1].set_ylim(bottom=0)
-  s.figure(out_dir / "backward_correlation.png", "backward_correlation", fig=fig)
-  s.verdicts(vs)
-  s.bullets(
-    "Reading",
-    [f"{v.rule}: {v.outcome} ({v.measured})." for v in vs]
-    + ["For i = L the correlation is 1 by definition.", lab.missing_note(missing)],
-  )
-  s.choices(
-    "Frobenius inner product for d_out > 1 (per-row mean |cos| also stored as corr_rows); "
-    "|corr| averaged over a network's sequences, seeds as the statistical unit; slopes by "
-    "least squares of the mean log over seeds, 95% bootstrap intervals over seeds; the lag "
-    "and d_out trends pooled over the widths after dividing by each width's median; the rates "
-    f"and margins of the diagnostics (± {RATE_TOL:g}, growth below {GROWTH_MAX:g}) are ours."
-  )
-  return s.render()
+
+
+def _times(a: float, b: float | None) -> float | None:
+  return None if b is None else a * b
+
+
+report = lab.reporter(declare)
 
 
 EXPERIMENT = lab.Experiment.from_module(

@@ -111,14 +111,21 @@ from jaxrnn.inversion import (
   reconstruction_errors,
   zero_base_sequence,
 )
-from jaxrnn.lab import at_least, each, greater_than, one_of, option
+from jaxrnn.lab import (
+  CURVATURE_MARGIN,
+  at_least,
+  each,
+  fmt_crossing,
+  greater_than,
+  loglog_curvature,
+  one_of,
+  option,
+  power_law_crossing,
+  seq_colors,
+)
 
 METHODS = ("pattern", "centred", "oracle", "naive2", "naive1", "lstsq")
 METRICS = ("linf", "bias", "token")
-#: "At most polynomial in L": the log-log slope may rise by at most this much
-#: per unit of ln L (``loglog_curvature``; an exponential e^{bL} raises it by
-#: b L per unit of ln L, so 0.5 at L = 10 means b = 0.05, 5% per step).
-CURVATURE_MARGIN = 0.5
 #: "Base patterns cost little": pattern / oracle token error at most this.
 ORACLE_MARGIN = 1.25
 
@@ -147,13 +154,6 @@ PRESETS = {
     num_train=256,
   ),
 }
-
-
-def pad_front(xs: jax.Array, L_max: int) -> jax.Array:
-  """(n, L, d) -> (n, L_max, d) with zero tokens in front (h stays 0: a zero
-  token on h = 0 gives ReLU(0) = 0, so the outputs are those of length L)."""
-  pad = jnp.zeros((xs.shape[0], L_max - xs.shape[1], xs.shape[2]), xs.dtype)
-  return jnp.concatenate([pad, xs], axis=1)
 
 
 def per_seed(
@@ -229,98 +229,7 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Statistics over the records (candidates for jaxrnn.lab)
-
-
-def _log_points(xs, per_x):
-  """[(log x, log of the positive finite per-seed values)] and how many were
-  left out, as ``lab.power_law`` does."""
-  pts, left_out = [], 0
-  for x, ys in zip(xs, per_x):
-    ys = list(ys) if isinstance(ys, (list, tuple, np.ndarray)) else [ys]
-    v = lab.finite_values(ys)
-    left_out += len(ys) - int(np.sum(v > 0))
-    v = v[v > 0]
-    if v.size and lab.finite(x) is not None and x > 0:
-      pts.append((math.log(x), np.log(v)))
-  return pts, left_out
-
-
-def _fit(lx, ly):
-  """Least-squares slope and intercept of ``ly`` on ``lx``; ``ly`` may carry
-  leading batch axes (one fit per row)."""
-  lx_c = lx - lx.mean()
-  ly = np.asarray(ly, np.float64)
-  k = (ly - ly.mean(axis=-1, keepdims=True)) @ lx_c / np.dot(lx_c, lx_c)
-  return k, ly.mean(axis=-1) - k * lx.mean()
-
-
-def boot_log_means(pts, n_boot: int, seed: int) -> np.ndarray:
-  """(n_boot, n_x): the mean of log y over a resample (with replacement) of
-  the seeds at each x, independently per x, as ``lab.power_law`` resamples."""
-  rng = np.random.default_rng(seed)
-  out = np.empty((n_boot, len(pts)))
-  for j, (_, ly) in enumerate(pts):
-    out[:, j] = ly[rng.integers(0, ly.size, (n_boot, ly.size))].mean(axis=1)
-  return out
-
-
-def power_law_crossing(
-  xs, per_x, level: float = 1.0, *, n_boot: int = 2000, seed: int = 0
-) -> tuple[float, float, float]:
-  """The x beyond which the fitted power law ``y ~ c x^k`` (least squares of
-  the mean over seeds of log y on log x, as ``lab.power_law``) is below
-  ``level``: ``(level / c)^(1/k)`` for k < 0, inf for k >= 0 (the fit does not
-  fall). Returns ``(value, lo, hi)``, the interval being the 2.5-97.5% range
-  over ``n_boot`` bootstrap resamples of the seeds at each x (NaN with one
-  seed); all NaN when fewer than two x have values."""
-  pts, _ = _log_points(xs, per_x)
-  if len(pts) < 2:
-    return (math.nan, math.nan, math.nan)
-  lx = np.array([p[0] for p in pts])
-
-  def log_cross(means):
-    k, c = _fit(lx, means)
-    with np.errstate(divide="ignore", invalid="ignore"):
-      return np.where(k < 0, (math.log(level) - c) / np.where(k < 0, k, -1.0), np.inf)
-
-  def ex(v):
-    v = float(v)
-    return math.inf if v == math.inf else math.exp(min(v, 700.0))
-
-  value = ex(log_cross(np.array([p[1].mean() for p in pts])))
-  if max(p[1].size for p in pts) <= 1:
-    return (value, math.nan, math.nan)
-  boot = log_cross(boot_log_means(pts, n_boot, seed))
-  lo, hi = np.quantile(boot, [0.025, 0.975], method="nearest")
-  return (value, ex(lo), ex(hi))
-
-
-def loglog_curvature(xs, per_x, *, n_boot: int = 2000, seed: int = 0) -> lab.Slope:
-  """Second derivative of log y in log x from a least-squares quadratic fit
-  ``log y = a + k log x + (c/2) (log x)^2`` of the mean over seeds of log y
-  (c, i.e. how fast the log-log slope changes per unit of log x), as a
-  ``lab.Slope`` with a bootstrap 95% interval over seeds. A power law gives
-  0, an exponential ``e^{b x}`` b x (> 0, the local log-log slope b x grows),
-  a saturating curve < 0. NaN with fewer than three x."""
-  pts, left_out = _log_points(xs, per_x)
-  n = len(pts)
-  if n < 3:
-    return lab.Slope(math.nan, math.nan, math.nan, n, 0, left_out)
-  lx = np.array([p[0] for p in pts])
-  u = lx - lx.mean()
-  design = np.stack([np.ones(n), u, u**2], axis=1)
-  coef = np.linalg.pinv(design)[2]  # (n,): the quadratic coefficient's row
-
-  def curv(means):
-    return 2.0 * (means @ coef)
-
-  value = float(curv(np.array([p[1].mean() for p in pts])))
-  n_seeds = max(p[1].size for p in pts)
-  if n_seeds <= 1:
-    return lab.Slope(value, value, value, n, 1, left_out)
-  lo, hi = np.quantile(curv(boot_log_means(pts, n_boot, seed)), [0.025, 0.975])
-  return lab.Slope(value, float(lo), float(hi), n, n_seeds, left_out)
+# Statistics over the records
 
 
 class PowerFit(NamedTuple):
@@ -417,95 +326,21 @@ def recovery_width(fit: PowerFit, L: float, eps: float, level: float = 1.0) -> t
   return (value, float(lo), float(hi))
 
 
-def fmt_crossing(c: tuple[float, float, float], cap: float = 1e12) -> str:
-  """``1.2e+04 [5e+03, 4e+04]``; values above ``cap`` as ``>cap``, inf as ∞,
-  NaN as n/a."""
-
-  def f(v):
-    if math.isnan(v):
-      return "n/a"
-    if math.isinf(v):
-      return "∞"
-    return f">{cap:.0e}" if v > cap else f"{v:.2g}"
-
-  if math.isnan(c[1]):
-    return f(c[0])
-  return f"{f(c[0])} [{f(c[1])}, {f(c[2])}]"
-
-
-def seq_colors(names, cmap: str = "viridis") -> dict:
-  """Colours along a sequential map, for a second family of curves (widths,
-  decoders) that must not be confused with ``lab.color_map``'s."""
-  import matplotlib
-
-  cm = matplotlib.colormaps[cmap]
-  n = max(len(names) - 1, 1)
-  return {name: cm(0.85 * i / n) for i, name in enumerate(names)}
-
-
-def x_axis_ticks(ax, xs) -> None:
-  """Ticks at the grid values only (no overlapping minor labels on a log axis)."""
-  import matplotlib.ticker as mticker
-
-  ax.xaxis.set_major_locator(mticker.FixedLocator(list(xs)))
-  ax.xaxis.set_major_formatter(mticker.FixedFormatter([str(x) for x in xs]))
-  ax.xaxis.set_minor_formatter(mticker.NullFormatter())
-
-
 # --------------------------------------------------------------------------
-# Report
+# Verdicts and report
 
 
-class _Cells:
-  """Per-seed values of the records, by (m, eps_x, L)."""
-
-  def __init__(self, cfg: Config, records: list):
-    self.cfg = cfg
-    self.by = {(r["point"]["m"], r["point"]["eps_x"]): r for r in records}
-    self.ms = [m for m in cfg.ms if any((m, e) in self.by for e in cfg.eps_xs)]
-    self.missing = 0
-    self.missing_points = sum((m, e) not in self.by for m in cfg.ms for e in cfg.eps_xs)
-    for r in records:
-      for meth in METHODS:
-        for k in METRICS:
-          vals = np.asarray(_rows(r.get(f"{meth}/{k}")), object).ravel()
-          self.missing += sum(lab.finite(v) is None for v in vals)
-
-  def seeds(self, m, eps, L, meth="centred", metric="token", scale=1.0) -> list:
-    r = self.by.get((m, eps))
-    if r is None or L not in self.cfg.Ls:
-      return []
-    i = self.cfg.Ls.index(L)
-    out = []
-    for row in _rows(r.get(f"{meth}/{metric}")):
-      v = lab.finite(row[i]) if i < len(row) else None
-      out.append(None if v is None else v / scale)
-    return out
-
-  def rel(self, m, eps, L, meth="centred") -> list:
-    """token error / eps_x per seed."""
-    return self.seeds(m, eps, L, meth, "token", eps)
-
-
-def _rows(value) -> list:
-  """A record's per-seed array as a list of per-seed rows (old records with
-  one row of means read as one seed)."""
-  if value is None:
+def _seeds(cfg: Config, rs: lab.Records, m, eps, L, meth="centred", metric="token", scale=None):
+  """Per-seed ``meth/metric`` at (m, eps_x, L) (records keep ``[seed][L]``),
+  divided by ``scale``: by default eps_x for the token error, else 1."""
+  if L not in cfg.Ls:
     return []
-  arr = list(value)
-  if arr and not isinstance(arr[0], (list, tuple)):
-    return [arr]
-  return arr
+  scale = scale or (eps if metric == "token" else 1.0)
+  return rs.values(f"{meth}/{metric}", m=m, eps_x=eps, column=cfg.Ls.index(L), scale=scale)
 
 
-def robust(values) -> str:
-  """A table cell: median [quartiles] (n=...) of ``values``, ``n/a`` where none is finite."""
-  return lab.stats(values).fmt(robust=True)
-
-
-def _regime_note(eps: float, Ls) -> str:
-  out = [L for L in Ls if not eps < 1.0 / L]
-  return f" (ε_x ≥ 1/L for L ≥ {min(out)}: outside Thm. 4.5's regime)" if out else ""
+def _ms(cfg: Config, rs: lab.Records) -> list:
+  return [m for m in cfg.ms if any((m, e) in rs for e in cfg.eps_xs)]
 
 
 def eps_main(cfg: Config) -> float:
@@ -515,28 +350,23 @@ def eps_main(cfg: Config) -> float:
   return max(ok) if ok else min(cfg.eps_xs)
 
 
-def regime_cells(cfg: Config, ms) -> list:
-  """The (m, eps_x, L) cells in Thm. 4.5's regime eps_x < 1/L."""
-  return [(m, e, L) for m in ms for e in cfg.eps_xs for L in cfg.Ls if e < 1.0 / L]
-
-
-def thm45_fit(cfg: Config, c: _Cells) -> PowerFit:
+def thm45_fit(cfg: Config, rs: lab.Records, ms) -> PowerFit:
   """Thm. 4.5's polynomial, ``token error ~ c L^a eps_x^b m^c``, fitted to
   the centred decoder's per-seed token errors over the cells with
   eps_x < 1/L (``power_fit``: least squares in logs, bootstrap over seeds)."""
-  cells = regime_cells(cfg, c.ms)
+  cells = [(L, e, m) for m in ms for e in cfg.eps_xs for L in cfg.Ls if e < 1.0 / L]
   return power_fit(
-    np.asarray([(L, e, m) for m, e, L in cells], np.float64).reshape(-1, 3),
-    [c.seeds(m, e, L, "centred") for m, e, L in cells],
+    np.asarray(cells, np.float64).reshape(-1, 3),
+    [_seeds(cfg, rs, m, e, L, scale=1.0) for L, e, m in cells],
   )
 
 
-def reached_width(c: _Cells, eps: float, L: int, meth: str = "centred"):
+def reached_width(cfg: Config, rs: lab.Records, ms, eps: float, L: int):
   """The smallest width of the run from which on every seed's token error /
   eps_x is below 1 (at that width and every larger one), or None."""
   out = None
-  for m in reversed(c.ms):
-    v = lab.finite_values(c.rel(m, eps, L, meth))
+  for m in reversed(ms):
+    v = lab.finite_values(_seeds(cfg, rs, m, eps, L))
     if not v.size or v.max() >= 1.0:
       break
     out = m
@@ -556,195 +386,133 @@ def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records. Paper
   claims carry their ``lab.claims`` entry and regime; the rest (the
   least-squares yardstick, the oracle margin) are jaxrnn diagnostics."""
-  c = _Cells(cfg, records)
-  out = []
-  if not c.ms:
-    return out
-  e, ms, Ls = eps_main(cfg), c.ms, list(cfg.Ls)
+  rs = lab.Records(records, "m", "eps_x")
+  ms, e, Ls = _ms(cfg, rs), eps_main(cfg), list(cfg.Ls)
+  if not ms:
+    return []
   fig4, thm45, naive = (lab.claims.CLAIMS[k] for k in ("fig4", "thm4.5", "sec4.4-naive"))
+  mbig, fit, whole = ms[-1], thm45_fit(cfg, rs, ms), _eps_regime(e, Ls)
+  out, decoder = [], "centred pattern decoder's token error"
+
+  def rel(m, L, meth="centred", metric="token"):
+    return _seeds(cfg, rs, m, e, L, meth, metric)
+
+  def largest(values):
+    v = lab.finite_values(values)
+    return float(v.max()) if v.size else None
+
   for L in Ls:
-    out.append(
-      lab.slope_verdict(
-        f"centred pattern decoder's token error / ε_x falls with m, L={L}, ε_x={e:g}",
-        lab.power_law(ms, [c.rel(m, e, L) for m in ms]),
-        below=0,
-        claim=fig4,
-        regime=_eps_regime(e, [L]),
-      )
-    )
+    slope = lab.power_law(ms, [rel(m, L) for m in ms])
+    rule = f"{decoder} / ε_x falls with m, L={L}, ε_x={e:g}"
+    out.append(lab.check(rule, slope, below=0, claim=fig4, regime=_eps_regime(e, [L])))
   for m in ms:
+    slope = lab.power_law(Ls, [rel(m, L) for L in Ls])
     out.append(
-      lab.slope_verdict(
-        f"centred pattern decoder's token error / ε_x grows with L, m={m}, ε_x={e:g}",
-        lab.power_law(Ls, [c.rel(m, e, L) for L in Ls]),
-        above=0,
-        claim=fig4,
-        regime=_eps_regime(e, Ls),
+      lab.check(
+        f"{decoder} / ε_x grows with L, m={m}, ε_x={e:g}", slope, above=0, claim=fig4, regime=whole
       )
     )
-  mbig = ms[-1]
-  out.append(
-    lab.slope_verdict(
-      f"centred pattern decoder's token error at most polynomial in L, m={mbig}, ε_x={e:g}: "
-      "log-log curvature",
-      loglog_curvature(Ls, [c.rel(mbig, e, L) for L in Ls]),
-      below=CURVATURE_MARGIN,
-      claim=thm45,
-      regime=_eps_regime(e, Ls),
-    )
+  curvature = loglog_curvature(Ls, [rel(mbig, L) for L in Ls])
+  rule = f"{decoder} at most polynomial in L, m={mbig}, ε_x={e:g}: log-log curvature"
+  out.append(lab.check(rule, curvature, below=CURVATURE_MARGIN, claim=thm45, regime=whole))
+  rule = "Thm. 4.5's polynomial c L^a ε_x^b m^c fitted to the centred decoder's token error: "
+  rule += "its m-exponent c is negative"
+  exponent = lab.Slope(
+    *(float(a[3]) for a in (fit.value, fit.lo, fit.hi)), fit.n_cells, fit.n_seeds, 0
   )
-  fit = thm45_fit(cfg, c)
-  slope_m = lab.Slope(
-    float(fit.value[3]), float(fit.lo[3]), float(fit.hi[3]), fit.n_cells, fit.n_seeds, 0
-  )
-  out.append(
-    lab.slope_verdict(
-      "Thm. 4.5's polynomial c L^a ε_x^b m^c fitted to the centred decoder's token error: "
-      "its m-exponent c is negative",
-      slope_m,
-      below=0,
-      claim=thm45,
-      regime=lab.Regime("cells with ε_x < 1/L only", fit.n_cells > 0),
-    )
-  )
-  out.append(
-    lab.slope_verdict(
-      f"naive factor-2 decoder's l∞ error grows faster than any power of L, "
-      f"m={mbig}, ε_x={e:g}: log-log curvature",
-      loglog_curvature(Ls, [c.seeds(mbig, e, L, "naive2", "linf") for L in Ls]),
-      above=0,
-      claim=naive,
-      regime=_eps_regime(e, Ls),
-    )
-  )
+  cells = lab.Regime("cells with ε_x < 1/L only", fit.n_cells > 0)
+  out.append(lab.check(rule, exponent, below=0, claim=thm45, regime=cells))
+  curvature = loglog_curvature(Ls, [rel(mbig, L, "naive2", "linf") for L in Ls])
+  where = f"m={mbig}, ε_x={e:g}"
+  rule = f"naive factor-2 decoder's l∞ error grows faster than any power of L, {where}: "
+  rule += "log-log curvature"
+  out.append(lab.check(rule, curvature, above=0, claim=naive, regime=whole))
+  what = "largest over seeds of token error / ε_x"
   for L in Ls:
-    vals = lab.finite_values(c.rel(mbig, e, L))
-    worst = float(vals.max()) if vals.size else None
-    wv, wlo, whi = recovery_width(fit, L, e)
-    reached = worst is not None and worst < 1.0
-    predicted = math.isfinite(wv) and wv <= mbig
-    out.append(
-      lab.threshold_verdict(
-        f"centred pattern decoder recovers the true tokens (token error < ε_x) at m={mbig}, "
-        f"L={L}, ε_x={e:g}",
-        worst,
-        below=1.0,
-        what="largest over seeds of token error / ε_x",
-        claim=thm45,
-        regime=lab.Regime(
-          f"ε_x < 1/L; m ≥ the width where the fitted polynomial puts token error / ε_x "
-          f"below 1 ({fmt_crossing((wv, wlo, whi))})",
-          e < 1.0 / L and (reached or predicted),
-          (
-            f"m ≈ {fmt_crossing((wv, wlo, whi))}, extrapolated from the fitted polynomial"
-            if fit.ok
-            else "a fit of the polynomial (too few cells)"
-          )
-          if e < 1.0 / L
-          else f"ε_x < 1/{L}",
-        ),
-      )
+    worst, crossing = largest(rel(mbig, L)), recovery_width(fit, L, e)
+    width, value = fmt_crossing(crossing), crossing[0]
+    met = (worst is not None and worst < 1.0) or (math.isfinite(value) and value <= mbig)
+    if not e < 1.0 / L:
+      needed = f"ε_x < 1/{L}"
+    elif fit.ok:
+      needed = f"m ≈ {width}, extrapolated from the fitted polynomial"
+    else:
+      needed = "a fit of the polynomial (too few cells)"
+    regime = lab.Regime(
+      f"ε_x < 1/L; m ≥ the width where the fitted polynomial puts token error / ε_x below 1 "
+      f"({width})",
+      e < 1.0 / L and met,
+      needed,
     )
+    rule = "centred pattern decoder recovers the true tokens (token error < ε_x) at "
+    rule += f"m={mbig}, L={L}, ε_x={e:g}"
+    out.append(lab.check(rule, worst, below=1.0, what=what, claim=thm45, regime=regime))
   for L in Ls:
-    vals = lab.finite_values(c.rel(mbig, e, L, "lstsq"))
-    out.append(
-      lab.threshold_verdict(
-        f"least-squares yardstick recovers the true tokens at m={mbig}, L={L}, ε_x={e:g}",
-        float(vals.max()) if vals.size else None,
-        below=1.0,
-        what="largest over seeds of token error / ε_x",
-      )
-    )
+    rule = f"least-squares yardstick recovers the true tokens at m={mbig}, L={L}, ε_x={e:g}"
+    out.append(lab.check(rule, largest(rel(mbig, L, "lstsq")), below=1.0, what=what))
   ratios = []
-  for m in ms:
-    for eps in cfg.eps_xs:
-      for L in Ls:
-        if eps < 1.0 / L:
-          pr = [
-            p / o
-            for p, o in zip(c.rel(m, eps, L, "pattern"), c.rel(m, eps, L, "oracle"))
-            if p is not None and o is not None and o > 0
-          ]
-          if pr:
-            ratios.append(float(np.median(pr)))
-  out.append(
-    lab.threshold_verdict(
-      "the base sequence's patterns cost little: uncentred pattern vs oracle decoder "
-      "(cells with ε_x < 1/L)",
-      max(ratios) if ratios else None,
-      below=ORACLE_MARGIN,
-      what="largest over cells of the median pattern / oracle token error",
-    )
+  for m, eps, L in ((m, eps, L) for m in ms for eps in cfg.eps_xs for L in Ls if eps < 1.0 / L):
+    pairs = zip(_seeds(cfg, rs, m, eps, L, "pattern"), _seeds(cfg, rs, m, eps, L, "oracle"))
+    pr = [p / o for p, o in pairs if p is not None and o is not None and o > 0]
+    ratios += [float(np.median(pr))] if pr else []
+  rule = "the base sequence's patterns cost little: uncentred pattern vs oracle decoder "
+  rule += "(cells with ε_x < 1/L)"
+  what = "largest over cells of the median pattern / oracle token error"
+  return out + [lab.check(rule, max(ratios) if ratios else None, below=ORACLE_MARGIN, what=what)]
+
+
+#: The decoders in the figure's order, with colour, marker and line style:
+#: the oracle, nearly equal to the pattern decoder, last (on top), black and dashed.
+DECODER_STYLE = {
+  "pattern": ("C0", "o", "-"),
+  "centred": ("C1", "s", "-"),
+  "naive2": ("C3", "^", "-"),
+  "naive1": ("C4", "v", "-"),
+  "lstsq": ("C2", "D", "-"),
+  "oracle": ("k", "x", "--"),
+}
+#: The per-cell table: header -> (decoder, metric).
+CELL_COLUMNS = {
+  "centred: token err / ε_x": ("centred", "token"),
+  "pattern (uncentred): token err / ε_x": ("pattern", "token"),
+  "oracle: token err / ε_x": ("oracle", "token"),
+  "lstsq: token err / ε_x": ("lstsq", "token"),
+  "pattern: l∞": ("pattern", "linf"),
+  "pattern: bias err": ("pattern", "bias"),
+  "naive2: l∞": ("naive2", "linf"),
+}
+
+
+def declare(cfg: Config, records: list) -> lab.Report:
+  """The summary: the figure, slopes and crossings against m, Thm. 4.5's
+  polynomial, the recovery widths, slopes and curvatures against L, the
+  verdicts, every cell."""
+  rs = lab.Records(records, "m", "eps_x")
+  ms, Ls, e = _ms(cfg, rs), list(cfg.Ls), eps_main(cfg)
+  title = "invertibility: decoding x^(1..L) from h^(L) (Thm. 4.5, Fig. 4)"
+  setup = (
+    f"d={cfg.d}; per (m, ε_x, L): {cfg.num_seeds} networks (seeds) × {cfg.num_sequences} "
+    f"test sequences; least squares on {cfg.num_train} held-out sequences (ridge "
+    f"{cfg.ridge:g}); {cfg.dtype}. Cells: median [quartiles] over seeds of the per-seed "
+    "mean over sequences, with n = seeds. Token error / ε_x ≥ 1: the true tokens are not "
+    "recovered better than by outputting 0."
   )
-  return out
+  if not ms:
+    return lab.Report(title, setup, ["No completed points."], [])
 
+  def per_m(eps, L):  # centred token error / eps_x, per width
+    return [_seeds(cfg, rs, m, eps, L) for m in ms]
 
-def _outcomes(vs) -> dict:
-  """Counts of each outcome, paper claims and diagnostics apart."""
-  out = {}
+  def per_L(eps, m, meth="centred", metric="token"):  # per sequence length
+    return [_seeds(cfg, rs, m, eps, L, meth, metric) for L in Ls]
+
+  colors = {**lab.color_map([f"L={L}" for L in Ls]), **seq_colors([f"m={m}" for m in ms])}
+  fit, vs = thm45_fit(cfg, rs, ms), verdicts(cfg, records)
+  bad = [f"(L={L}, ε_x={eps:g})" for eps in cfg.eps_xs for L in Ls if not eps < 1.0 / L]
+  counts = {}
   for v in vs:
     k = ("paper claims " if v.about_paper else "diagnostics ") + v.outcome
-    out[k] = out.get(k, 0) + 1
-  return out
-
-
-def report(cfg: Config, records: list, out_dir) -> str:
-  c = _Cells(cfg, records)
-  s = lab.Summary(
-    "invertibility: decoding x^(1..L) from h^(L) (Thm. 4.5, Fig. 4)",
-    setup=(
-      f"d={cfg.d}; per (m, ε_x, L): {cfg.num_seeds} networks (seeds) × {cfg.num_sequences} "
-      f"test sequences; least squares on {cfg.num_train} held-out sequences (ridge "
-      f"{cfg.ridge:g}); {cfg.dtype}. Cells: median [quartiles] over seeds of the per-seed "
-      "mean over sequences, with n = seeds. Token error / ε_x ≥ 1: the true tokens are not "
-      "recovered better than by outputting 0."
-    ),
-  )
-  if not c.ms:
-    s.text("No completed points.")
-    return s.render()
-  ms, Ls, e = c.ms, list(cfg.Ls), eps_main(cfg)
-  colors = lab.color_map([f"L={L}" for L in Ls])
-  mcolors = seq_colors([f"m={m}" for m in ms])
-  ne = len(cfg.eps_xs)
-  fig, axes = lab.figure(ncols=ne + 2, width=4.6, height=3.8)
-  for ax, eps in zip(axes, cfg.eps_xs):
-    for L in Ls:
-      lab.band_plot(ax, ms, [c.rel(m, eps, L) for m in ms], label=f"L={L}", color=colors[f"L={L}"])
-    ax.axhline(1.0, color="k", lw=1, ls="--")
-    lab.style_axes(ax, "width m", "token error / ε_x", f"centred decoder, ε_x={eps:g}", xbase=2)
-  ax = axes[ne]
-  for m in ms:
-    lab.band_plot(ax, Ls, [c.rel(m, e, L) for L in Ls], label=f"m={m}", color=mcolors[f"m={m}"])
-  lab.style_axes(ax, "sequence length L", "token error / ε_x", f"centred decoder, ε_x={e:g}")
-  x_axis_ticks(ax, Ls)
-  ax = axes[ne + 1]
-  dcolors = seq_colors(list(METHODS), "plasma")
-  for meth in METHODS:
-    lab.band_plot(
-      ax, Ls, [c.seeds(ms[-1], e, L, meth, "linf") for L in Ls], label=meth, color=dcolors[meth]
-    )
-  lab.style_axes(ax, "sequence length L", "l∞ error (Thm. 4.5)", f"m={ms[-1]}, ε_x={e:g}")
-  x_axis_ticks(ax, Ls)
-  s.figure(out_dir / "invertibility.png", fig=fig)
-
-  def against_m(eps, L):
-    per_m = [c.rel(m, eps, L) for m in ms]
-    crossing = fmt_crossing(power_law_crossing(ms, per_m))
-    regime = "yes" if eps < 1.0 / L else "**no**"
-    return [f"{eps:g}", L, regime, lab.power_law(ms, per_m).fmt(), crossing]
-
-  s.table(
-    ["ε_x", "L", "ε_x < 1/L", "slope in m", "width where token error / ε_x would reach 1"],
-    [against_m(eps, L) for eps in cfg.eps_xs for L in Ls],
-    caption=(
-      "Slope of the centred pattern decoder's token error / ε_x against m (95% bootstrap "
-      "interval over seeds) and, from that per-L fit, the width at which it would reach 1 — "
-      "an extrapolation beyond the widths run, with its bootstrap interval (∞: the fit does "
-      "not fall)."
-    ),
-  )
-  fit = thm45_fit(cfg, c)
+    counts[k] = counts.get(k, 0) + 1
 
   def coef(i):
     if not math.isfinite(fit.value[i]):
@@ -753,50 +521,104 @@ def report(cfg: Config, records: list, out_dir) -> str:
       return f"{fit.value[i]:.3f}"
     return f"{fit.value[i]:.3f} [{fit.lo[i]:.3f}, {fit.hi[i]:.3f}]"
 
-  s.table(
-    ["ln c", "a (L)", "b (ε_x)", "c (m)", "cells", "seeds"],
-    [[coef(0), coef(1), coef(2), coef(3), fit.n_cells, fit.n_seeds]],
-    caption=(
-      "Thm. 4.5's polynomial, token error ≈ c · L^a · ε_x^b · m^c, fitted to the centred "
-      "decoder's token error (least squares of the mean over seeds of ln error, every cell "
-      "with ε_x < 1/L), 95% bootstrap intervals over seeds."
+  def reached(L):
+    return reached_width(cfg, rs, ms, e, L)
+
+  def cell_table(eps):
+    out = [L for L in Ls if not eps < 1.0 / L]
+    note = f" (ε_x ≥ 1/L for L ≥ {min(out)}: outside Thm. 4.5's regime)" if out else ""
+    columns = CELL_COLUMNS.values()
+    return lab.Table(
+      ["m", "L", *CELL_COLUMNS],
+      [(m, L) for m in ms for L in Ls],
+      f"### ε_x = {eps:g}{note}",
+      cells=lambda c: [*c] + [lab.robust(_seeds(cfg, rs, c[0], eps, c[1], *k)) for k in columns],
+    )
+
+  panels = [
+    lab.Panel(
+      f"centred decoder, ε_x={eps:g}",
+      "width m",
+      "token error / ε_x",
+      [lab.band(f"L={L}", ms, per_m(eps, L), color=colors[f"L={L}"]) for L in Ls]
+      + [lab.hline(1.0, color="k", ls="--", lw=1)],
+      xbase=2,
+      xticks=ms,
+    )
+    for eps in cfg.eps_xs
+  ] + [
+    lab.Panel(
+      f"centred decoder, ε_x={e:g}",
+      "sequence length L",
+      "token error / ε_x",
+      [lab.band(f"m={m}", Ls, per_L(e, m), color=colors[f"m={m}"]) for m in ms],
+      xticks=Ls,
     ),
-  )
-
-  def width_row(L):
-    reached = reached_width(c, e, L)
-    return [L, "—" if reached is None else reached, fmt_crossing(recovery_width(fit, L, e))]
-
-  s.table(
-    ["L", "run width from which every seed has token error / ε_x < 1", "width from the fit"],
-    [width_row(L) for L in Ls],
-    caption=(
-      f"Where the centred decoder recovers the true tokens (ε_x={e:g}): measured on the "
-      "widths run, and from the fitted polynomial (95% bootstrap interval; an extrapolation "
-      "where it lies beyond the widths run)."
+    lab.Panel(
+      f"every decoder, m={ms[-1]}, ε_x={e:g}",
+      "sequence length L",
+      "l∞ error (Thm. 4.5)",
+      [
+        lab.band(d, Ls, per_L(e, ms[-1], d, "linf"), color=c, marker=mk, ls=ls)
+        for d, (c, mk, ls) in DECODER_STYLE.items()
+      ],
+      xticks=Ls,
     ),
-  )
-
-  def against_L(eps, m):
-    per_L = [c.rel(m, eps, L) for L in Ls]
-    naive2 = [c.seeds(m, eps, L, "naive2", "linf") for L in Ls]
-    fits = (lab.power_law(Ls, per_L), loglog_curvature(Ls, per_L), loglog_curvature(Ls, naive2))
-    return [f"{eps:g}", m] + [f.fmt() for f in fits]
-
-  s.table(
-    ["ε_x", "m", "slope in L (token err / ε_x)", "log-log curvature in L", "naive2 l∞ curvature"],
-    [against_L(eps, m) for eps in cfg.eps_xs for m in ms],
-    caption=(
-      "Against L: log-log slope and curvature (second derivative of ln error in ln L from a "
-      "quadratic fit: 0 for a power law, > 0 for exponential growth), 95% bootstrap intervals."
-    ),
-  )
-  vs = verdicts(cfg, records)
-  s.verdicts(vs)
-  bad = [f"(L={L}, ε_x={eps:g})" for eps in cfg.eps_xs for L in Ls if not eps < 1.0 / L]
-  s.bullets(
-    "Reading",
-    [
+  ]
+  return lab.Report(
+    title,
+    setup,
+    blocks=[
+      lab.Figure("invertibility", panels),
+      lab.Table(
+        "ε_x | L | ε_x < 1/L | slope in m | width where token error / ε_x would reach 1",
+        [(eps, L) for eps in cfg.eps_xs for L in Ls],
+        "Slope of the centred pattern decoder's token error / ε_x against m (95% bootstrap "
+        "interval over seeds) and, from that per-L fit, the width at which it would reach 1 — "
+        "an extrapolation beyond the widths run, with its bootstrap interval (∞: the fit does "
+        "not fall).",
+        cells=lambda c: [
+          f"{c[0]:g}",
+          c[1],
+          "yes" if c[0] < 1.0 / c[1] else "**no**",
+          lab.power_law(ms, per_m(*c)).fmt(),
+          fmt_crossing(power_law_crossing(ms, per_m(*c))),
+        ],
+      ),
+      lab.Table(
+        "ln c | a (L) | b (ε_x) | c (m) | cells | seeds",
+        [fit],
+        "Thm. 4.5's polynomial, token error ≈ c · L^a · ε_x^b · m^c, fitted to the centred "
+        "decoder's token error (least squares of the mean over seeds of ln error, every cell "
+        "with ε_x < 1/L), 95% bootstrap intervals over seeds.",
+        cells=lambda f: [coef(i) for i in range(4)] + [f.n_cells, f.n_seeds],
+      ),
+      lab.Table(
+        "L | run width from which every seed has token error / ε_x < 1 | width from the fit",
+        Ls,
+        f"Where the centred decoder recovers the true tokens (ε_x={e:g}): measured on the "
+        "widths run, and from the fitted polynomial (95% bootstrap interval; an extrapolation "
+        "where it lies beyond the widths run).",
+        cells=lambda L: [L, reached(L) or "—", fmt_crossing(recovery_width(fit, L, e))],
+      ),
+      lab.Table(
+        "ε_x | m | slope in L (token err / ε_x) | log-log curvature in L | naive2 l∞ curvature",
+        [(eps, m) for eps in cfg.eps_xs for m in ms],
+        "Against L: log-log slope and curvature (second derivative of ln error in ln L from a "
+        "quadratic fit: 0 for a power law, > 0 for exponential growth), 95% bootstrap intervals.",
+        cells=lambda c: [
+          f"{c[0]:g}",
+          c[1],
+          lab.power_law(Ls, per_L(*c)).fmt(),
+          loglog_curvature(Ls, per_L(*c)).fmt(),
+          loglog_curvature(Ls, per_L(*c, "naive2", "linf")).fmt(),
+        ],
+      ),
+    ],
+    verdicts=vs,
+    after=[cell_table(eps) for eps in cfg.eps_xs],
+    restate=(),  # the verdict table is the statement; Reading adds the widths and the tally
+    reading=[
       f"The verdicts use ε_x = {e:g}, the largest ε_x of the grid with ε_x < 1/L at every L "
       "(Thm. 4.5's condition)"
       + (" — none satisfies it, so the smallest is used." if e == min(cfg.eps_xs) and bad else ".")
@@ -809,58 +631,34 @@ def report(cfg: Config, records: list, out_dir) -> str:
       f"fitted polynomial (ε_x={e:g}; the widths run end at m={ms[-1]}): "
       + "; ".join(f"L={L}: {fmt_crossing(recovery_width(fit, L, e))}" for L in Ls)
       + ". These are the widths in the regime column of the recovery verdicts.",
-      "Verdict outcomes: " + ", ".join(f"{k} {v}" for k, v in _outcomes(vs).items()) + ".",
-      lab.missing_note(
-        {
-          "non-finite per-seed values": c.missing,
-          "(m, ε_x) grid points not computed": c.missing_points,
-        }
-      ),
+      "Verdict outcomes: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".",
     ],
+    choices=(
+      "base sequence with zero middle tokens; the verdicts read the centred decoder "
+      "(Wbar^T h − Wbar^T h(base) + base: the paper's Wbar up to a constant, exact at the "
+      "base); Thm. 4.5's polynomial fitted in logs over the cells with ε_x < 1/L; d = 6; true "
+      "tokens shared across ε_x and L within a seed; affine least-squares yardstick with "
+      "relative ridge, fitted per (seed, ε_x, L) on held-out sequences; the curvature margin "
+      f"{CURVATURE_MARGIN:g} and the oracle margin {ORACLE_MARGIN:g} are this module's "
+      "choices; float32."
+    ),
+    missing={
+      "non-finite per-seed values": sum(
+        lab.finite(v) is None
+        for r in records
+        for d in METHODS
+        for k in METRICS
+        for row in r.get(f"{d}/{k}") or []
+        for v in (row if isinstance(row, (list, tuple)) else [row])
+      ),
+      "(m, ε_x) grid points not computed": sum(
+        (m, x) not in rs for m in cfg.ms for x in cfg.eps_xs
+      ),
+    },
   )
-  s.choices(
-    "base sequence with zero middle tokens; the verdicts read the centred decoder "
-    "(Wbar^T h − Wbar^T h(base) + base: the paper's Wbar up to a constant, exact at the base); "
-    "Thm. 4.5's polynomial fitted in logs over the cells with ε_x < 1/L; "
-    "d = 6; true tokens shared across ε_x and L within "
-    "a seed; affine least-squares yardstick with relative ridge, fitted per (seed, ε_x, L) on "
-    "held-out sequences; the curvature margin "
-    f"{CURVATURE_MARGIN:g} and the oracle margin {ORACLE_MARGIN:g} are this module's choices; "
-    "float32."
-  )
-  for eps in cfg.eps_xs:
-    rows = []
-    for m in ms:
-      for L in Ls:
-        rows.append(
-          [
-            m,
-            L,
-            robust(c.rel(m, eps, L)),
-            robust(c.rel(m, eps, L, "pattern")),
-            robust(c.rel(m, eps, L, "oracle")),
-            robust(c.rel(m, eps, L, "lstsq")),
-            robust(c.seeds(m, eps, L, "pattern", "linf")),
-            robust(c.seeds(m, eps, L, "pattern", "bias")),
-            robust(c.seeds(m, eps, L, "naive2", "linf")),
-          ]
-        )
-    s.table(
-      [
-        "m",
-        "L",
-        "centred: token err / ε_x",
-        "pattern (uncentred): token err / ε_x",
-        "oracle: token err / ε_x",
-        "lstsq: token err / ε_x",
-        "pattern: l∞",
-        "pattern: bias err",
-        "naive2: l∞",
-      ],
-      rows,
-      caption=f"### ε_x = {eps:g}" + _regime_note(eps, Ls),
-    )
-  return s.render()
+
+
+report = lab.reporter(declare)
 
 
 EXPERIMENT = lab.Experiment.from_module(

@@ -752,31 +752,47 @@ def preset_difference(cfg: Config, held_out: dict) -> str:
   )
 
 
-def report(cfg: Config, records: list, out_dir) -> str:
-  ex = next((r for r in records if r["point"]["kind"] == "expressibility"), None)
-  tr = {
-    (r["point"]["language"], r["point"]["optimizer"]): r
-    for r in records
-    if r["point"]["kind"] == "train"
-  }
-  opts = list(cfg.optimizers)
-  names = [n for n in cfg.languages if any((n, o) in tr for o in opts)]
-  bins = next((r["bins"] for r in tr.values()), [])
-  pattern = ex["pattern"] if ex is not None else _pattern(cfg)
-  colors = lab.color_map(
-    list(cfg.languages) + [n for n in ("one_one", "parity", pattern) if n not in cfg.languages]
-  )
-  level = cfg.learned_level
+def _nice(lang: str) -> str:
+  return "D_L1" if lang == "one_one" else "PARITY" if lang == "parity" else lang
 
-  def acc(name, opt, j):
+
+class _Data:
+  """The records by kind: the expressibility record, the training runs by
+  (language, optimizer), the sweep cells by (language, m, eps_x) (the main
+  SGD run is its (m, eps_x) cell), and per-seed accuracies."""
+
+  def __init__(self, cfg: Config, records: list):
+    self.ex = next((r for r in records if r["point"]["kind"] == "expressibility"), None)
+    pt = [r["point"] for r in records]
+    self.tr = {
+      (p["language"], p["optimizer"]): r for p, r in zip(pt, records) if p["kind"] == "train"
+    }
+    self.opts = list(cfg.optimizers)
+    self.names = [n for n in cfg.languages if any((n, o) in self.tr for o in self.opts)]
+    self.bins = next((r["bins"] for r in self.tr.values()), [])
+    self.pattern = self.ex["pattern"] if self.ex is not None else _pattern(cfg)
+    self.langs = ("one_one", "parity", self.pattern)
+    sw = {
+      (p["language"], p["m"], p["eps_x"]): r for p, r in zip(pt, records) if p["kind"] == "sweep"
+    }
+    for name in cfg.sweep_languages:
+      if (name, "sgd") in self.tr and cfg.m in cfg.sweep_ms and cfg.eps_x in cfg.sweep_eps:
+        sw[(name, cfg.m, cfg.eps_x)] = self.tr[(name, "sgd")]
+    order = list(cfg.sweep_languages)
+    self.sw = dict(sorted(sw.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1], -kv[0][2])))
+    self.sgd = [
+      r for p, r in zip(pt, records) if p["kind"] == "sweep" or p.get("optimizer") == "sgd"
+    ]
+
+  def acc(self, name, opt, j) -> list:
     """Per-seed balanced accuracy in bin j (None for diverged seeds)."""
-    rec = tr.get((name, opt))
+    rec = self.tr.get((name, opt))
     if rec is None or rec.get("balanced_acc") is None:
       return []
     return [row[j] if row is not None else None for row in rec["balanced_acc"]]
 
-  def diverged(name, opt):
-    rec = tr.get((name, opt))
+  def diverged(self, name, opt) -> list:
+    rec = self.tr.get((name, opt))
     if rec is None:
       return []
     d = rec.get("diverged_per_seed")
@@ -784,308 +800,291 @@ def report(cfg: Config, records: list, out_dir) -> str:
       d = [all(lab.finite(v) is None for v in row or [None]) for row in rec["balanced_acc"]]
     return list(d)
 
-  s = lab.Summary(
-    "languages: the paper's RNN on regular languages (Sec. 5)",
-    setup=(
-      f"RNN of Def. 3.2 (ReLU, m={cfg.m}, init of Def. 3.2, W and A trained, B frozen), "
-      f"logistic loss, λ={cfg.scale:g}, {cfg.steps} steps of batch {cfg.batch_size}; "
-      f"SGD at each seed's kernel step η = {cfg.lr:g}/sharpness (training.kernel_step_size "
-      f"on every string of lengths 1..{cfg.train_max_len}, batch {cfg.batch_size})"
-      + (f", RMSprop lr={cfg.rmsprop_lr:g}" if "rmsprop" in cfg.optimizers else "")
-      + f". Encoding: {cfg.encoding} "
-      f"(d={cfg.d}"
-      + (f", ε_x={cfg.eps_x:g}" if cfg.encoding == "normalized" else "")
-      + f"). Training strings: all of lengths 1..{cfg.train_max_len} minus a "
-      f"{cfg.test_fraction:g} held-out share; longer bins: {cfg.n_test} class-balanced "
-      f"strings each. Class-balanced accuracy, mean ± std over the seeds that did not diverge "
-      f"(each cell says how many of the {cfg.num_seeds} seeds it averages)."
-    ),
-  )
-  missing = {"diverged training runs (seeds)": 0, "non-finite accuracies": 0}
-  rows = []
-  for name in names:
-    rec = next((tr[(name, o)] for o in opts if (name, o) in tr), {})
-    row = [name, rec.get("dfa_states")]
-    for o in opts:
-      div = diverged(name, o)
-      for j in range(len(bins)):
-        row.append(_acc_cell(acc(name, o, j), div))
-      missing["diverged training runs (seeds)"] += int(sum(bool(x) for x in div))
-      missing["non-finite accuracies"] += sum(
-        lab.finite(v) is None and not d
-        for j in range(len(bins))
-        for v, d in zip(acc(name, o, j), div)
-      )
-    rows.append(row)
-  s.table(["language", "DFA states"] + [f"{o}: {b}" for o in opts for b in bins], rows)
-  s.table(
-    ["language"] + [f"{o}: training accuracy" for o in opts],
-    [
-      [name]
-      + [
-        _acc_cell(list((tr.get((name, o)) or {}).get("train_acc") or []), diverged(name, o))
-        for o in opts
-      ]
-      for name in names
-    ],
-    caption="Sign accuracy on the (class-balanced) training set at the end of training: a "
-    "language that is not learned on held-out strings with training accuracy near 0.5 is an "
-    "optimization failure, not a generalization failure.",
-  )
-
-  if names:
-    fig, axes = lab.figure(len(opts), 1, width=5.6, height=4.2)
-    x = list(range(len(bins)))
-    for ax, o in zip(axes, opts):
-      for name in names:
-        lab.band_plot(ax, x, [acc(name, o, j) for j in x], label=name, color=colors[name])
-      ax.axhline(0.5, color="gray", lw=0.8, ls=":")
-      lab.style_axes(
-        ax,
-        "test strings (lengths)",
-        "class-balanced accuracy",
-        f"{o}: median and 25-75% over seeds",
-        xlog=False,
-        ylog=False,
-        legend=False,
-      )
-      ax.set_xticks(x, bins, fontsize=7, rotation=15)
-      ax.set_ylim(0.3, 1.02)
-    axes[-1].legend(fontsize=7, loc="lower left", ncol=2)
-    s.figure(out_dir / "languages.png", "languages", fig=fig)
-
-  verdicts = []
-  L_train = cfg.train_max_len + 2
-  for o in opts:
-    for name in names:
-      verdicts.append(
-        learn_verdict(
-          f"{o}: the RNN learns {name} (held-out, m={cfg.m}, ε_x={cfg.eps_x:g}, T={cfg.steps})",
-          acc(name, o, 0),
-          level,
-          thm31_regime(ex, name, cfg.m, cfg.eps_x, L_train),
+  def missing(self) -> dict:
+    div = non = 0
+    for name in self.names:
+      for o in self.opts:
+        flags = self.diverged(name, o)
+        div += int(sum(bool(x) for x in flags))
+        non += sum(
+          lab.finite(v) is None and not d
+          for j in range(len(self.bins))
+          for v, d in zip(self.acc(name, o, j), flags)
         )
+    return {"diverged training runs (seeds)": div, "non-finite accuracies": non}
+
+  def cx(self, lang, key) -> list:
+    return (self.ex["complexity_log10"].get(lang, {}).get(key) or []) if self.ex else []
+
+
+def _acc_t(rec, j) -> list:
+  return [row[j] if row is not None else None for row in rec.get("balanced_acc_t") or []]
+
+
+def _sweep_verdict(cfg: Config, d: _Data, name: str) -> lab.Verdict | None:
+  """The RNN learns ``name`` at the best (m, eps_x, T) cell of the sweep."""
+  cells = [(k, rec) for k, rec in d.sw.items() if k[0] == name]
+  if not cells:
+    return None
+  best = None
+  for (_, m, eps), rec in cells:
+    for j, t in enumerate(rec.get("checkpoint_steps") or []):
+      mean = lab.stats(_acc_t(rec, j)).mean
+      if mean is not None and (best is None or mean > best[0]):
+        best = (mean, m, eps, t, _acc_t(rec, j))
+  rule = f"sweep: the RNN learns {name} at some (m, ε_x, T) of the grid (held-out)"
+  if best is None:
+    return learn_verdict(rule, [], cfg.learned_level, None)
+  _, m, eps, t, vals = best
+  v = _learned_verdict(rule, vals, cfg.learned_level)
+  v = v._replace(measured=f"best cell m={m}, ε_x={eps:g}, T={t}: {v.measured}")
+  regime = thm31_regime(d.ex, name, max(k[1] for k, _ in cells), eps, cfg.train_max_len + 2)
+  return v if regime is None else lab.about(v, lab.claims.claim("thm3.1"), regime)
+
+
+def _training_verdicts(cfg: Config, d: _Data) -> list:
+  level, out = cfg.learned_level, []
+  for o in d.opts:
+    out += [
+      learn_verdict(
+        f"{o}: the RNN learns {name} (held-out, m={cfg.m}, ε_x={cfg.eps_x:g}, T={cfg.steps})",
+        d.acc(name, o, 0),
+        level,
+        thm31_regime(d.ex, name, cfg.m, cfg.eps_x, cfg.train_max_len + 2),
       )
-    if names:
-      verdicts.append(
+      for name in d.names
+    ]
+    run = [n for n in d.names if (n, o) in d.tr]
+    if d.names:
+      out.append(
         _all_verdict(
           f"{o}: the RNN learns every language run (held-out)",
-          {n: acc(n, o, 0) for n in names if (n, o) in tr},
+          {n: d.acc(n, o, 0) for n in run},
           level,
         )
       )
-      if len(bins) > 1:
-        verdicts.append(
-          _all_verdict(
-            f"{o}: accuracy holds on the longest strings ({bins[-1]})",
-            {n: acc(n, o, len(bins) - 1) for n in names if (n, o) in tr},
-            level,
-          )
+    if d.names and len(d.bins) > 1:
+      out.append(
+        _all_verdict(
+          f"{o}: accuracy holds on the longest strings ({d.bins[-1]})",
+          {n: d.acc(n, o, len(d.bins) - 1) for n in run},
+          level,
         )
-
-  # The (m, eps_x, T) sweep of the hard languages, SGD at the kernel step.
-  sw = {
-    (r["point"]["language"], r["point"]["m"], r["point"]["eps_x"]): r
-    for r in records
-    if r["point"]["kind"] == "sweep"
-  }
-  for name in cfg.sweep_languages:  # the main SGD run is the sweep's (m, eps_x) cell
-    if (name, "sgd") in tr and cfg.m in cfg.sweep_ms and cfg.eps_x in cfg.sweep_eps:
-      sw[(name, cfg.m, cfg.eps_x)] = tr[(name, "sgd")]
-  sw = dict(
-    sorted(
-      sw.items(), key=lambda kv: (list(cfg.sweep_languages).index(kv[0][0]), kv[0][1], -kv[0][2])
-    )
-  )
-
-  def acc_t(rec, j):
-    return [row[j] if row is not None else None for row in rec.get("balanced_acc_t") or []]
-
-  if sw:
-    rows = []
-    for (name, m, eps), rec in sw.items():
-      ck = rec.get("checkpoint_steps") or []
-      rows.append(
-        [name, m, f"{eps:g}"]
-        + [f"T={t}: " + lab.stats(acc_t(rec, j)).fmt(".3f") for j, t in enumerate(ck)][1:]
-        + [f"{sum(map(bool, rec.get('plateau') or []))} of {len(rec.get('plateau') or [])}"]
       )
-    n_ck = max(len(r) for r in rows) - 4
-    s.table(
-      ["language", "m", "ε_x"] + [f"checkpoint {j + 1}" for j in range(n_ck)] + ["plateau"],
-      rows,
+  out += [v for n in cfg.sweep_languages if (v := _sweep_verdict(cfg, d, n)) is not None]
+  if not d.sgd:
+    return out
+  ratios = [x for r in d.sgd for x in np.ravel(np.asarray(r.get("ratio") or [], float))]
+  ratios = [x for x in ratios if np.isfinite(x)]
+  reached = [bool(x) for r in d.sgd for x in (r.get("plateau") or [])]
+  return out + [
+    lab.check(
+      "every SGD run's step is inside gradient descent's stability limit",
+      max(ratios) if ratios else None,
+      below=2.0,
+      what="largest η·sharpness over SGD runs (kernel_step_size)",
+    ),
+    lab.check(
+      f"SGD reaches the plateau (last chunk of T/{cfg.num_checkpoints} steps lowers the "
+      f"loss by ≤ {cfg.plateau_tol:g}·ln 2)",
+      float(np.mean(reached)) if reached else None,
+      above=1 - 1e-9,
+      what="fraction of SGD runs at the plateau",
+    ),
+  ]
+
+
+def _complexity_verdicts(cfg: Config, d: _Data) -> list:
+  if d.ex is None:
+    return []
+  out = []
+  for lang in d.langs:
+    for key, label in MEASURES:
+      v = growth_verdict(
+        f"{_nice(lang)}: {label} grows polynomially in n",
+        list(cfg.complexity_lengths),
+        d.cx(lang, key),
+      )
+      if lang == "one_one":  # the main text gives this construction (Sec. 5)
+        v = lab.about(v, lab.claims.claim("sec5-dl1"), DL1_REGIME)
+      out.append(v)
+  return out + additive_verdicts(d.ex, list(cfg.additive_lengths))
+
+
+def verdicts(cfg: Config, records: list) -> list:
+  """Every conclusion of the summary, computed from the records: learning
+  (Thm. 3.1 where jaxrnn has the construction), the sweep, the step and the
+  plateau, then the constructions' complexity and the additive class."""
+  d = _Data(cfg, records)
+  return _training_verdicts(cfg, d) + _complexity_verdicts(cfg, d)
+
+
+def _accuracy_blocks(cfg: Config, d: _Data, colors: dict) -> list:
+  acc_cell = lambda n, o, j: _acc_cell(d.acc(n, o, j), d.diverged(n, o))
+  dfa = lambda n: next((d.tr[(n, o)].get("dfa_states") for o in d.opts if (n, o) in d.tr), None)
+  train_acc = lambda n, o: list((d.tr.get((n, o)) or {}).get("train_acc") or [])
+  x = list(range(len(d.bins)))
+  panels = [
+    lab.Panel(
+      f"{o}: median and 25-75% over seeds",
+      "test strings (lengths)",
+      "class-balanced accuracy",
+      [lab.band(n, x, [d.acc(n, o, j) for j in x], color=colors[n]) for n in d.names]
+      + [lab.hline(0.5)],
+      **dict(xlog=False, ylog=False, xticks=x, xticklabels=d.bins, ylim=(0.3, 1.02)),
+      legend=k == len(d.opts) - 1,
+    )
+    for k, o in enumerate(d.opts)
+  ]
+  blocks = [
+    lab.Table(
+      ["language", "DFA states"] + [f"{o}: {b}" for o in d.opts for b in d.bins],
+      d.names,
+      cells=lambda n: [n, dfa(n)] + [acc_cell(n, o, j) for o in d.opts for j in x],
+    ),
+    lab.Table(
+      ["language"] + [f"{o}: training accuracy" for o in d.opts],
+      d.names,
+      caption="Sign accuracy on the (class-balanced) training set at the end of training: a "
+      "language that is not learned on held-out strings with training accuracy near 0.5 is an "
+      "optimization failure, not a generalization failure.",
+      cells=lambda n: [n] + [_acc_cell(train_acc(n, o), d.diverged(n, o)) for o in d.opts],
+    ),
+  ] + ([lab.Figure("languages", panels)] if d.names else [])
+  if not d.sw:
+    return blocks
+  rows = [
+    [name, m, f"{eps:g}"]
+    + [
+      f"T={t}: " + lab.stats(_acc_t(rec, j)).fmt(".3f")
+      for j, t in enumerate(rec.get("checkpoint_steps") or [])
+    ][1:]
+    + [f"{sum(map(bool, rec.get('plateau') or []))} of {len(rec.get('plateau') or [])}"]
+    for (name, m, eps), rec in d.sw.items()
+  ]
+  n_ck = max(len(r) for r in rows) - 4
+  cols = ["language", "m", "ε_x"] + [f"checkpoint {j + 1}" for j in range(n_ck)] + ["plateau"]
+  return blocks + [
+    lab.Table(
+      cols,
+      [r[:-1] + [""] * (len(cols) - len(r)) + r[-1:] for r in rows],
       caption="### Where do the hard languages become learnable? SGD at each seed's kernel "
       "step; held-out class-balanced accuracy (mean ± std over seeds) after T steps.",
+      cells=list,
     )
-  for name in cfg.sweep_languages:
-    cells = [(k, rec) for k, rec in sw.items() if k[0] == name]
-    if not cells:
-      continue
-    best = None
-    for (_, m, eps), rec in cells:
-      for j, t in enumerate(rec.get("checkpoint_steps") or []):
-        mean = lab.stats(acc_t(rec, j)).mean
-        if mean is not None and (best is None or mean > best[0]):
-          best = (mean, m, eps, t, acc_t(rec, j))
-    rule = f"sweep: the RNN learns {name} at some (m, ε_x, T) of the grid (held-out)"
-    if best is None:
-      verdicts.append(learn_verdict(rule, [], level, None))
-      continue
-    _, m, eps, t, vals = best
-    v = _learned_verdict(rule, vals, level)
-    v = v._replace(measured=f"best cell m={m}, ε_x={eps:g}, T={t}: {v.measured}")
-    regime = thm31_regime(ex, name, max(k[1] for k, _ in cells), eps, L_train)
-    verdicts.append(v if regime is None else lab.about(v, lab.claims.claim("thm3.1"), regime))
-
-  sgd = [
-    r for r in records if r["point"]["kind"] == "sweep" or r["point"].get("optimizer") == "sgd"
   ]
-  ratios = [x for r in sgd for x in np.ravel(np.asarray(r.get("ratio") or [], float))]
-  ratios = [x for x in ratios if np.isfinite(x)]
-  if sgd:
-    verdicts.append(
-      lab.threshold_verdict(
-        "every SGD run's step is inside gradient descent's stability limit",
-        max(ratios) if ratios else None,
-        below=2.0,
-        what="largest η·sharpness over SGD runs (kernel_step_size)",
-      )
-    )
-    reached = [bool(x) for r in sgd for x in (r.get("plateau") or [])]
-    verdicts.append(
-      lab.threshold_verdict(
-        f"SGD reaches the plateau (last chunk of T/{cfg.num_checkpoints} steps lowers the "
-        f"loss by ≤ {cfg.plateau_tol:g}·ln 2)",
-        float(np.mean(reached)) if reached else None,
-        above=1 - 1e-9,
-        what="fraction of SGD runs at the plateau",
-      )
-    )
 
-  cx_verdicts = []
-  if ex is not None:
-    cx = ex["complexity_log10"]
-    R = ex.get("complexity_R", 1.0 / cfg.eps_x)
-    lens = list(cfg.complexity_lengths)
-    rows = []
-    for i, n in enumerate(lens):
-      row = [n, n + 2]
-      for lang in ("one_one", "parity", pattern):
-        for key, _ in MEASURES:
-          vals = cx.get(lang, {}).get(key) or []
-          row.append(vals[i] if i < len(vals) else None)
-      rows.append(row)
-    header = ["n", "L"] + [
-      f"{'D_L1' if lang == 'one_one' else 'PARITY' if lang == 'parity' else lang}: {label}"
-      for lang in ("one_one", "parity", pattern)
-      for _, label in MEASURES
-    ]
-    s.text(
-      "## Complexity of the Sec. 5 constructions (Def. 2.1)\n\n"
-      f"log10 of C_s and C_ε (ε = {cfg.complexity_eps:g}, C* = 10^4) of the exact "
-      "constructions (each verified on all strings up to length 14 in the tests): D_L1 = one "
-      "quadratic neuron on the count of 1s; PARITY = (1 − cos(π k))/2 of the count k; "
-      f"{pattern} = one neuron per window with a polynomial Φ of degree P = O(q log n). "
-      f"Thm. 3.1 uses C = C_ε(Φ, O(1/ε_x)) (and C_s(Φ, O(1/ε_x)) in its condition on ε): "
-      f"R = 1/ε_x = {R:g} is the training's ε_x with the O-constant 1; R = L is ε_x = 1/L, "
-      "the largest ε_x Thm. 4.5 allows. n = string length, L = n + 2."
-    )
-    s.table(header, rows, fmt="{:.4g}")
-    for lang in ("one_one", "parity", pattern):
-      for key, label in MEASURES:
-        vals = cx.get(lang, {}).get(key) or []
-        nice = "D_L1" if lang == "one_one" else "PARITY" if lang == "parity" else lang
-        v = growth_verdict(f"{nice}: {label} grows polynomially in n", lens, vals)
-        if lang == "one_one":  # the main text gives this construction (Sec. 5)
-          v = lab.about(v, lab.claims.claim("sec5-dl1"), DL1_REGIME)
-        cx_verdicts.append(v)
-    fig, axes = lab.figure(len(MEASURES), 1, width=4.6, height=4.0)
-    for ax, (key, label) in zip(axes, MEASURES):
-      for lang in ("one_one", "parity", pattern):
-        vals = cx.get(lang, {}).get(key) or []
-        pts = [(n, lab.finite(v)) for n, v in zip(lens, vals)]
-        pts = [(n, v) for n, v in pts if v is not None and v > 0]
-        if pts:
-          ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=colors[lang], label=lang)
-      lab.style_axes(ax, "string length n", f"log10 {label} (log scale)", label, xbase=2)
-    s.figure(out_dir / "complexity.png", "complexity of the constructions", fig=fig)
 
-    alens = list(cfg.additive_lengths)
-    s.text(
-      "## Token-wise additive class on D_L1 (Thm. H.1), exact\n\n"
-      "Best accuracy over all 2^n strings of length n of any classifier "
-      "sign(c + Σ_l f_l(z_l)) (mixed-integer LP"
-      + ("" if ex["additive_one_one_exact"] else "; some solves hit the time limit")
-      + "), its class-balanced version, and the best uniform error "
-      "min max_z |c + a·z − D_L1(z)| (LP)."
-    )
-    s.table(
-      ["n", "best accuracy", "1 − 2^−n", "best balanced acc.", "best uniform error"],
-      [
-        [
-          n,
-          ex["additive_one_one_acc"][i],
-          1 - 2.0**-n,
-          ex["additive_one_one_balanced"][i],
-          ex["additive_one_one_sup_error"][i],
-        ]
-        for i, n in enumerate(alens)
-      ],
+def _complexity_blocks(cfg: Config, d: _Data, colors: dict) -> list:
+  ex, lens, alens = d.ex, list(cfg.complexity_lengths), list(cfg.additive_lengths)
+  R = ex.get("complexity_R", 1.0 / cfg.eps_x)
+  cx = {
+    (lang, key): d.cx(lang, key) + [None] * len(lens) for lang in d.langs for key, _ in MEASURES
+  }
+  curves = lambda key: [
+    lab.line(lang, lens, d.cx(lang, key), color=colors[lang], ls="-", marker="o")
+    for lang in d.langs
+  ]
+  panels = [
+    lab.Panel(label, "string length n", f"log10 {label}", curves(key), xbase=2, xticks=lens)
+    for key, label in MEASURES
+  ]
+  add, held = ex["additive_per_language"], lambda n, o: lab.stats(d.acc(n, o, 0)).fmt(".3f")
+  return [
+    "## Complexity of the Sec. 5 constructions (Def. 2.1)\n\n"
+    f"log10 of C_s and C_ε (ε = {cfg.complexity_eps:g}, C* = 10^4) of the exact "
+    "constructions (each verified on all strings up to length 14 in the tests): D_L1 = one "
+    "quadratic neuron on the count of 1s; PARITY = (1 − cos(π k))/2 of the count k; "
+    f"{d.pattern} = one neuron per window with a polynomial Φ of degree P = O(q log n). "
+    f"Thm. 3.1 uses C = C_ε(Φ, O(1/ε_x)) (and C_s(Φ, O(1/ε_x)) in its condition on ε): "
+    f"R = 1/ε_x = {R:g} is the training's ε_x with the O-constant 1; R = L is ε_x = 1/L, "
+    "the largest ε_x Thm. 4.5 allows. n = string length, L = n + 2.",
+    lab.Table(
+      ["n", "L"] + [f"{_nice(lang)}: {label}" for lang in d.langs for _, label in MEASURES],
+      range(len(lens)),
+      fmt="{:.4g}",
+      cells=lambda i: (
+        [lens[i], lens[i] + 2] + [cx[(lang, key)][i] for lang in d.langs for key, _ in MEASURES]
+      ),
+    ),
+    lab.Figure("complexity", panels, alt="complexity of the constructions"),
+    "## Token-wise additive class on D_L1 (Thm. H.1), exact\n\n"
+    "Best accuracy over all 2^n strings of length n of any classifier "
+    "sign(c + Σ_l f_l(z_l)) (mixed-integer LP"
+    + ("" if ex["additive_one_one_exact"] else "; some solves hit the time limit")
+    + "), its class-balanced version, and the best uniform error "
+    "min max_z |c + a·z − D_L1(z)| (LP).",
+    lab.Table(
+      "n | best accuracy | 1 − 2^−n | best balanced acc. | best uniform error",
+      range(len(alens)),
       fmt="{:.4f}",
-    )
-    cx_verdicts += additive_verdicts(ex, alens)
-    prow = []
-    for name in names:
-      a = ex["additive_per_language"].get(name, {}).get("balanced_acc")
-      prow.append([name, a] + [lab.stats(acc(name, o, 0)).fmt(".3f") for o in opts])
-    s.table(
+      cells=lambda i: (
+        [alens[i], ex["additive_one_one_acc"][i], 1 - 2.0 ** -alens[i]]
+        + [ex["additive_one_one_balanced"][i], ex["additive_one_one_sup_error"][i]]
+      ),
+    ),
+    lab.Table(
       ["language", f"additive best balanced acc. (n={cfg.additive_n})"]
-      + [f"RNN {o} held-out" for o in opts],
-      prow,
+      + [f"RNN {o} held-out" for o in d.opts],
+      d.names,
       caption=f"Best class-balanced accuracy of the additive class on each language at n = "
       f"{cfg.additive_n} (exact MILP; n/a where a class is empty), next to the RNN's held-out "
       "accuracy (mean ± std over non-diverged seeds).",
-    )
+      cells=lambda n: [n, add.get(n, {}).get("balanced_acc")] + [held(n, o) for o in d.opts],
+    ),
+  ]
 
-  s.verdicts(verdicts + cx_verdicts)
 
-  def said(prefix):  # "rule: outcome (measured)" of the verdict whose rule starts so
-    v = next((v for v in verdicts if v.rule.startswith(prefix)), None)
-    return "" if v is None else f"{v.rule}: **{v.outcome}** ({v.measured})."
-
-  s.bullets(
-    "Reading",
-    [
-      *(said(f"{o}: the RNN learns every") for o in opts),
-      *(said(f"sweep: the RNN learns {n} ") for n in cfg.sweep_languages),
-      said("every SGD run's step"),
-      said("SGD reaches the plateau"),
-      preset_difference(cfg, {n: lab.stats(acc(n, o, 0)).mean for n in names for o in opts[:1]}),
-      (
-        "Growth with n of the constructions' complexity, polynomial? "
-        + "; ".join(f"{v.rule.split(' grows')[0]}: {v.outcome}" for v in cx_verdicts[:9])
-        + "."
-      )
-      if ex is not None
-      else "",
-      lab.missing_note(missing),
+def declare(cfg: Config, records: list) -> lab.Report:
+  d = _Data(cfg, records)
+  colors = lab.color_map(list(cfg.languages) + [n for n in d.langs if n not in cfg.languages])
+  trained, cx = _training_verdicts(cfg, d), _complexity_verdicts(cfg, d)
+  blocks = _accuracy_blocks(cfg, d, colors)
+  if d.ex is not None:
+    blocks += _complexity_blocks(cfg, d, colors)
+  growth = "; ".join(f"{v.rule.split(' grows')[0]}: {v.outcome}" for v in cx[:9])
+  held_out = {n: lab.stats(d.acc(n, o, 0)).mean for n in d.names for o in d.opts[:1]}
+  return lab.Report(
+    "languages: the paper's RNN on regular languages (Sec. 5)",
+    f"RNN of Def. 3.2 (ReLU, m={cfg.m}, init of Def. 3.2, W and A trained, B frozen), "
+    f"logistic loss, λ={cfg.scale:g}, {cfg.steps} steps of batch {cfg.batch_size}; "
+    f"SGD at each seed's kernel step η = {cfg.lr:g}/sharpness (training.kernel_step_size "
+    f"on every string of lengths 1..{cfg.train_max_len}, batch {cfg.batch_size})"
+    + (f", RMSprop lr={cfg.rmsprop_lr:g}" if "rmsprop" in cfg.optimizers else "")
+    + f". Encoding: {cfg.encoding} (d={cfg.d}"
+    + (f", ε_x={cfg.eps_x:g}" if cfg.encoding == "normalized" else "")
+    + f"). Training strings: all of lengths 1..{cfg.train_max_len} minus a "
+    f"{cfg.test_fraction:g} held-out share; longer bins: {cfg.n_test} class-balanced "
+    f"strings each. Class-balanced accuracy, mean ± std over the seeds that did not diverge "
+    f"(each cell says how many of the {cfg.num_seeds} seeds it averages).",
+    blocks,
+    trained + cx,
+    reading=[
+      preset_difference(cfg, held_out),
+      f"Growth with n of the constructions' complexity, polynomial? {growth}." if cx else "",
     ],
+    restate=[f"{o}: the RNN learns every" for o in d.opts]
+    + [f"sweep: the RNN learns {n} " for n in cfg.sweep_languages]
+    + ["every SGD run's step", "SGD reaches the plateau"],
+    choices=(
+      "exhaustive training data (lengths 1..train_max_len), random held-out share; longer "
+      "test bins sampled class-balanced and exactly uniform within each class (DFA path "
+      "counting); class-balanced training by oversampling the smaller class; one network per "
+      "seed for every language; the SGD step from the kernel on all strings of the training "
+      f"lengths (η·sharpness = {cfg.lr:g}); the plateau criterion (last chunk lowers the loss "
+      f"by ≤ {cfg.plateau_tol:g}·ln 2); class-balanced accuracy as the metric; mixed lengths "
+      "by left zero padding (exact for this RNN); Tomita 3 read as 'no odd run of 1s followed "
+      "anywhere later by an odd run of 0s'; Tomita 6 with mod 3; concept-class tokens bit b → "
+      "((2b−1)√3/2, 1/2); complexity at R = 1/ε_x (O-constant 1) and at R = L, ε = "
+      f"{cfg.complexity_eps:g}, C* = 10^4; 'learned' = mean held-out balanced accuracy over "
+      f"non-diverged seeds ≥ {cfg.learned_level:g}; a diverged seed is left out of its cell's "
+      "mean and counted in the cell."
+    ),
+    missing=d.missing(),
   )
-  s.choices(
-    "exhaustive training data (lengths 1..train_max_len), random held-out share; longer test "
-    "bins sampled class-balanced and exactly uniform within each class (DFA path counting); "
-    "class-balanced training by oversampling the smaller class; one network per seed for "
-    "every language; the SGD step from the kernel on all strings of the training lengths "
-    f"(η·sharpness = {cfg.lr:g}); the plateau criterion (last chunk lowers the loss by ≤ "
-    f"{cfg.plateau_tol:g}·ln 2); class-balanced accuracy as "
-    "the metric; mixed lengths by left zero padding (exact for this RNN); Tomita 3 read as "
-    "'no odd run of 1s followed anywhere later by an odd run of 0s'; Tomita 6 with mod 3; "
-    "concept-class tokens bit b → ((2b−1)√3/2, 1/2); complexity at R = 1/ε_x (O-constant 1) "
-    f"and at R = L, ε = {cfg.complexity_eps:g}, C* = 10^4; 'learned' = mean held-out "
-    f"balanced accuracy over non-diverged seeds ≥ {level:g}; a diverged seed is left out of its "
-    "cell's mean and counted in the cell."
-  )
-  return s.render()
+
+
+report = lab.reporter(declare)
 
 
 EXPERIMENT = lab.Experiment.from_module(

@@ -311,40 +311,224 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Report
+# Verdicts and report
+
+#: The paper's statements (Sec. 4.1, Sec. 4.3, Eq. (4)) the rows test.
+CLAIM_CLOSE, CLAIM_LINEAR, CLAIM_EQ4 = (
+  lab.claims.CLAIMS[k] for k in ("sec4.1-close", "sec4.3-linear", "eq4")
+)
+#: Margins of the diagnostics (ours).
+RATE_TOL, OMEGA_TOL, NO_FALL = 0.1, 0.15, -0.1
 
 
 def _series(cfg: Config):
   """(scaling, size, label) of every curve against m."""
-  out = []
-  if "relative" in cfg.scalings:
-    out += [("relative", w, f"ω={w:g} (relative)") for w in cfg.omegas]
-  if "absolute" in cfg.scalings:
-    out += [("absolute", r, f"r={r:g} (absolute)") for r in cfg.radii]
+  out = [("relative", w, f"ω={w:g} (relative)") for w in cfg.omegas if "relative" in cfg.scalings]
+  out += [("absolute", r, f"r={r:g} (absolute)") for r in cfg.radii if "absolute" in cfg.scalings]
   if "sgd" in cfg.scalings:
     out += [("sgd", None, "SGD displacement"), ("sgd-random", None, "random, SGD's size")]
   return out
 
 
-def _values(by, m, scaling, size, key="rel_err"):
+def _vals(rs: lab.Records, m, scaling, size, key="rel_err") -> list:
+  """Per-seed ``key`` of one cell; the random direction of SGD's size is kept
+  in the SGD record as ``random_<key>``."""
   if scaling == "sgd-random":
-    rec, key = by.get((m, "sgd", None)), "random_" + key
-  else:
-    rec = by.get((m, scaling, size))
-  if rec is None or rec.get(key) is None:
-    return None
-  return list(rec[key])
+    scaling, key = "sgd", "random_" + key
+  return rs.values(key, m=m, scaling=scaling, size=size)
 
 
-def _count_missing(values) -> int:
-  return sum(lab.finite(v) is None or lab.finite(v) <= 0 for v in values)
+def _fit(cfg, rs, scaling, size, key="rel_err") -> lab.Slope:
+  return lab.power_law(cfg.ms, [_vals(rs, m, scaling, size, key) for m in cfg.ms])
 
 
-def report(cfg: Config, records: list, out_dir) -> str:
-  by = _index(records)
-  series = _series(cfg)
-  colors = lab.color_map([f"m={m}" for m in cfg.ms] + [s[2] for s in series if s[0] != "relative"])
-  s = lab.Summary(
+def regime(cfg: Config, rs: lab.Records, scaling: str, size) -> lab.Regime:
+  """Sec. 4.1 / 4.3 need the weights to stay close to the initialization:
+  met when the relative size ``||W'||_F / ||W||_F`` of the perturbation
+  falls with m (95% interval of its slope in m below 0, from the records;
+  the random direction of SGD's size has SGD's size)."""
+  k = _fit(cfg, rs, "sgd" if scaling == "sgd-random" else scaling, size, "rel_dW")
+  return lab.Regime(
+    f"weights close to the initialization: ‖W'‖_F/‖W‖_F falls with m (slope {k.fmt()})",
+    bool(k.ok and k.hi < 0),
+    "a perturbation whose relative size falls with m",
+  )
+
+
+def _omega_fit(cfg, rs, *, flips: bool):
+  """Slope of err in omega. ``flips=False``: per-seed errors of seeds whose
+  flip fraction is 0 (the smooth remainder), at the smallest m with flip-free
+  seeds at two radii or more. ``flips=True``: radii up to ``max_fit_omega``
+  at which every seed has flips, at the largest such m. Returns (Slope, m)."""
+  for m in reversed(cfg.ms) if flips else cfg.ms:
+    xs, ys = [], []
+    for w in cfg.omegas:
+      err, fl = _vals(rs, m, "relative", w), _vals(rs, m, "relative", w, "flip_fraction")
+      if flips and w <= cfg.max_fit_omega and fl and all(f is not None and f > 0 for f in fl):
+        xs, ys = xs + [w], ys + [err]
+      keep = [e for e, f in zip(err, fl) if f == 0.0]
+      if not flips and keep:
+        xs, ys = xs + [w], ys + [keep]
+    if len(xs) >= 2:
+      return lab.power_law(xs, ys), m
+  return lab.power_law([], []), None
+
+
+def verdicts(cfg: Config, records: list) -> list:
+  """Every conclusion of the summary, computed from the records."""
+  rs, out = lab.Records(records, "m", "scaling", "size"), []
+  for scaling, size, label in _series(cfg):
+    k = _fit(cfg, rs, scaling, size)
+    if scaling == "relative":
+      rule = f"err does not fall with m at a fixed relative radius (module's prediction): {label}"
+      out.append(lab.check(rule, k, above=NO_FALL))
+    else:
+      claim = CLAIM_LINEAR if scaling == "sgd" else CLAIM_CLOSE
+      reg = regime(cfg, rs, scaling, size)
+      out.append(lab.check(f"err falls with m: {label}", k, below=0, claim=claim, regime=reg))
+  for r in cfg.radii if "absolute" in cfg.scalings else ():
+    rule = f"flip fraction ∝ m^-1/2 (∝ the relative size r/√(2(m+d))): r={r:g} (absolute)"
+    out.append(
+      lab.check(rule, _fit(cfg, rs, "absolute", r, "flip_fraction"), near=-0.5, tol=RATE_TOL)
+    )
+    rule = f"err ∝ m^-1/4 (flip-dominated: err ∝ (relative size)^1/2): r={r:g} (absolute)"
+    out.append(lab.check(rule, _fit(cfg, rs, "absolute", r), near=-0.25, tol=RATE_TOL))
+  if "relative" in cfg.scalings:
+    (k0, m0), (k1, m1) = _omega_fit(cfg, rs, flips=False), _omega_fit(cfg, rs, flips=True)
+    no_flips = lab.Regime(
+      "no activation flips (the first-order Taylor expansion applies): flip-free seeds "
+      "at two radii or more",
+      m0 is not None,
+      "smaller radii ω",
+    )
+    eq4 = "the remainder of Eq. (4) vanishes with the perturbation: on flip-free seeds err falls"
+    for rule, k, m, kw in (
+      (f"{eq4} as ω → 0", k0, m0, dict(above=0, claim=CLAIM_EQ4, regime=no_flips)),
+      ("without flips err ∝ ω^1 (second-order remainder; flip-free seeds)", k0, m0, dict(near=1.0)),
+      (
+        f"with flips err ∝ ω^(1/2) (random direction, ω ≤ {cfg.max_fit_omega:g})",
+        k1,
+        m1,
+        dict(near=0.5),
+      ),
+    ):
+      v = lab.check(rule, k, **kw, tol=OMEGA_TOL)
+      out.append(v._replace(measured=f"{v.measured} at m={m}") if m is not None else v)
+  if "sgd" in cfg.scalings:
+    dW, dA = ([_vals(rs, m, "sgd", None, k) for m in cfg.ms] for k in ("norm_dW", "norm_dA"))
+    moves = [[None if None in ab else math.hypot(*ab) for ab in zip(*w)] for w in zip(dW, dA)]
+    rule = "SGD with η ∝ 1/m moves (W, A) by ‖(ΔW, ΔA)‖_F ∝ m^-1/2"
+    out.append(lab.check(rule, lab.power_law(cfg.ms, moves), near=-0.5, tol=RATE_TOL))
+  return out
+
+
+def declare(cfg: Config, records: list) -> lab.Report:
+  """The summary: error tables per scaling, the SGD displacement, slopes in
+  m, the figure, the verdicts."""
+  rs, series = lab.Records(records, "m", "scaling", "size"), _series(cfg)
+  shrinking = [s for s in series if s[0] != "relative"]
+  colors = lab.color_map([f"m={m}" for m in cfg.ms] + [s[2] for s in shrinking])
+  slopes = {label: _fit(cfg, rs, sc, z) for sc, z, label in series}
+
+  def flips_at(m, s):
+    return lab.stats(_vals(rs, m, *s[:2], "flip_fraction")).fmt(".2g", robust=True)
+
+  blocks = [
+    lab.Table(
+      ["m"] + [f"{sym}={z:g}" for z in sizes],
+      cfg.ms,
+      f"**{sc.capitalize()} radius {sym}**: relative error, median [25%, 75%] over seeds.",
+      cells=lambda m, sc=sc, sizes=sizes: [m] + [lab.robust(_vals(rs, m, sc, z)) for z in sizes],
+    )
+    for sc, sizes, sym in (("relative", cfg.omegas, "ω"), ("absolute", cfg.radii, "r"))
+    if sc in cfg.scalings
+  ]
+  sgd = ("norm_dW", "norm_dA", "rel_dW", "loss_start", "loss_end", "rel_err", "random_rel_err")
+  blocks += [
+    lab.Table(
+      "m | ‖ΔW‖_F | ‖ΔA‖_F | ‖ΔW‖_F/‖W‖_F | loss before | loss after | err (SGD direction) | "
+      "err (random, same size) | flips (SGD)",
+      cfg.ms,
+      "**SGD displacement** (median [25%, 75%] over seeds; diverged runs are missing "
+      "and counted in n).",
+      cells=lambda m: (
+        [m] + [lab.robust(_vals(rs, m, "sgd", None, k)) for k in (*sgd, "flip_fraction")]
+      ),
+    )
+  ] * ("sgd" in cfg.scalings)
+  blocks.append(
+    lab.Table(
+      "perturbation | slope of err in m [95%] | slope of the flip fraction in m [95%] | "
+      f"flips at m={cfg.ms[0]} | flips at m={cfg.ms[-1]}",
+      series,
+      "Slopes: least squares of mean log over seeds against log m; interval: "
+      "bootstrap over seeds; seeds without a flip are left out of the flip fit.",
+      cells=lambda s: [
+        s[2],
+        slopes[s[2]].fmt(),
+        _fit(cfg, rs, *s[:2], "flip_fraction").fmt(),
+        flips_at(cfg.ms[0], s),
+        flips_at(cfg.ms[-1], s),
+      ],
+    )
+  )
+
+  def against_omega(key):
+    return [
+      lab.band(
+        f"m={m}",
+        cfg.omegas,
+        [_vals(rs, m, "relative", w, key) for w in cfg.omegas],
+        color=colors[f"m={m}"],
+      )
+      for m in cfg.ms
+    ]
+
+  def against_m(key):  # the scalings that shrink with m; the error's legend gives the slope
+    return [
+      lab.band(
+        f"{lb}: {slopes[lb].fmt()}" if key == "rel_err" else lb,
+        cfg.ms,
+        [_vals(rs, m, sc, z, key) for m in cfg.ms],
+        color=colors[lb],
+        ls="--" if sc == "sgd-random" else "-",
+      )
+      for sc, z, lb in shrinking
+    ]
+
+  err, flips = "rms|Δ − F_pseudo| / rms|Δ|", "fraction of flipped activations"
+  width = dict(xbase=2, xticks=cfg.ms)
+  zeros = dict(yscale="symlog", ylim=(0, None))  # flip fractions may be exactly 0
+  blocks.append(
+    lab.Figure(
+      "linearization",
+      [
+        lab.Panel(
+          "error vs relative radius (median, 25-75%)",
+          "relative radius ω",
+          err,
+          against_omega("rel_err"),
+        ),
+        lab.Panel(
+          "activation flips vs relative radius",
+          "relative radius ω",
+          flips,
+          against_omega("flip_fraction"),
+          **zeros,
+        ),
+        lab.Panel(
+          "error vs m (legend: slope [95%])", "width m", err, against_m("rel_err"), **width
+        ),
+        lab.Panel(
+          "activation flips vs m", "width m", flips, against_m("flip_fraction"), **width, **zeros
+        ),
+      ],
+      alt="error and flips against the radius and the width",
+    )
+  )
+  errs = [v for sc, z, _ in series for m in cfg.ms for v in _vals(rs, m, sc, z)]
+  diverged = [rs.record(m=m, scaling="sgd", size=None) or {} for m in cfg.ms]
+  return lab.Report(
     "linearization: pseudo-network (Eq. 4) vs the true change of the RNN, three scalings in m",
     setup=(
       f"Relative error rms‖Δ − F_pseudo‖ / rms‖Δ‖ over {cfg.num_sequences} sequences per "
@@ -356,344 +540,26 @@ def report(cfg: Config, records: list, out_dir) -> str:
       f"{cfg.sgd_num_train} samples of a random {cfg.sgd_phi} concept target, squared loss, "
       f"trained in {cfg.sgd_dtype})."
     ),
-  )
-  missing = {"non-finite or zero errors": 0, "diverged SGD runs": 0}
-
-  # Table 1: relative and absolute radii, error per m.
-  for scaling, sizes, sym in (("relative", cfg.omegas, "ω"), ("absolute", cfg.radii, "r")):
-    if scaling not in cfg.scalings:
-      continue
-    rows = []
-    for m in cfg.ms:
-      row = [m]
-      for z in sizes:
-        v = _values(by, m, scaling, z)
-        row.append(lab.stats(v).fmt(".3g", robust=True) if v is not None else "n/a")
-      rows.append(row)
-    s.table(
-      ["m"] + [f"{sym}={z:g}" for z in sizes],
-      rows,
-      caption=f"**{scaling.capitalize()} radius {sym}**: relative error, median [25%, 75%] "
-      "over seeds.",
-    )
-
-  # Table 2: SGD displacement.
-  if "sgd" in cfg.scalings:
-    rows = []
-    for m in cfg.ms:
-      rec = by.get((m, "sgd", None))
-      if rec is None:
-        rows.append([m] + ["n/a"] * 8)
-        continue
-      div = int(np.sum(np.asarray(rec.get("diverged") or [], bool)))
-      missing["diverged SGD runs"] += div
-
-      def cell(key, rec=rec):
-        return lab.stats(rec.get(key) or []).fmt(".3g", robust=True)
-
-      rows.append(
-        [
-          m,
-          cell("norm_dW"),
-          cell("norm_dA"),
-          cell("rel_dW"),
-          cell("loss_start"),
-          cell("loss_end"),
-          cell("rel_err"),
-          cell("random_rel_err"),
-          cell("flip_fraction"),
-        ]
-      )
-    s.table(
-      [
-        "m",
-        "‖ΔW‖_F",
-        "‖ΔA‖_F",
-        "‖ΔW‖_F/‖W‖_F",
-        "loss before",
-        "loss after",
-        "err (SGD direction)",
-        "err (random, same size)",
-        "flips (SGD)",
-      ],
-      rows,
-      caption="**SGD displacement** (median [25%, 75%] over seeds; diverged runs are missing "
-      "and counted in n).",
-    )
-
-  # Slopes in m for every series.
-  slopes, rows = {}, []
-  for scaling, size, label in series:
-    ys = [_values(by, m, scaling, size) or [] for m in cfg.ms]
-    missing["non-finite or zero errors"] += sum(_count_missing(v) for v in ys)
-    k = lab.power_law(cfg.ms, ys)
-    slopes[label] = k
-    fl = [_values(by, m, scaling, size, "flip_fraction") or [] for m in cfg.ms]
-    rows.append(
-      [label, k.fmt(), lab.power_law(cfg.ms, fl).fmt()]
-      + [lab.stats(fl[0]).fmt(".2g", robust=True) if fl else "n/a"]
-      + [lab.stats(fl[-1]).fmt(".2g", robust=True) if fl else "n/a"]
-    )
-  s.table(
-    [
-      "perturbation",
-      "slope of err in m [95%]",
-      "slope of the flip fraction in m [95%]",
-      f"flips at m={cfg.ms[0]}",
-      f"flips at m={cfg.ms[-1]}",
-    ],
-    rows,
-    caption="Slopes: least squares of mean log over seeds against log m; interval: "
-    "bootstrap over seeds; seeds without a flip are left out of the flip fit.",
-  )
-
-  _figure(cfg, by, series, colors, slopes, out_dir)
-  s.figure("linearization.png", "error and flips against the radius and the width")
-  vs = verdicts(cfg, records)
-  s.verdicts(vs)
-  s.bullets(
-    "Reading", [f"{v.rule}: {v.outcome} ({v.measured})." for v in vs] + [lab.missing_note(missing)]
-  )
-  s.choices(
-    "Gaussian directions, one per seed, shared by its sequences; the absolute radius is an "
-    "isotropic Gaussian direction in (W', A') scaled to ‖(W', A')‖_F = r; SGD is plain SGD from "
-    "the same initialization with η = sgd_lr/m (Thm. 3.1's 1/m), λ = 1, on a random "
-    "concept-class target, and its control is an isotropic direction of the same Frobenius "
-    "size; per-seed error = ratio of RMS over sequences; per-cell median and quartiles over "
-    "seeds; slopes on the mean of log err over seeds with a bootstrap over seeds; 'falls with m' "
-    "= slope interval below 0, 'does not fall' = above −0.1; the margins of the diagnostics "
-    "(± 0.1, ± 0.15) are ours; float64."
-  )
-  return s.render()
-
-
-def _index(records: list) -> dict:
-  return {(r["point"]["m"], r["point"]["scaling"], r["point"].get("size")): r for r in records}
-
-
-def _rel_size(by, m, scaling, size) -> list:
-  """Per-seed ``||W'||_F / ||W||_F`` of a series; the random direction of
-  SGD's size has SGD's Frobenius size, so it reads the SGD record."""
-  if scaling == "sgd-random":
-    scaling = "sgd"
-  return _values(by, m, scaling, size, "rel_dW") or []
-
-
-def regime(cfg: Config, by: dict, scaling: str, size) -> lab.Regime:
-  """Sec. 4.1 / 4.3 need the weights to stay close to the initialization:
-  met when the relative size ``||W'||_F / ||W||_F`` of the perturbation
-  falls with m (95% interval of its slope in m below 0, from the records)."""
-  k = lab.power_law(cfg.ms, [_rel_size(by, m, scaling, size) for m in cfg.ms])
-  return lab.Regime(
-    f"weights close to the initialization: ‖W'‖_F/‖W‖_F falls with m (slope {k.fmt()})",
-    bool(k.ok and k.hi < 0),
-    "a perturbation whose relative size falls with m",
+    blocks=blocks,
+    verdicts=verdicts(cfg, records),
+    choices=(
+      "Gaussian directions, one per seed, shared by its sequences; the absolute radius is an "
+      "isotropic Gaussian direction in (W', A') scaled to ‖(W', A')‖_F = r; SGD is plain SGD "
+      "from the same initialization with η = sgd_lr/m (Thm. 3.1's 1/m), λ = 1, on a random "
+      "concept-class target, and its control is an isotropic direction of the same Frobenius "
+      "size; per-seed error = ratio of RMS over sequences; per-cell median and quartiles over "
+      "seeds; slopes on the mean of log err over seeds with a bootstrap over seeds; 'falls with "
+      "m' = slope interval below 0, 'does not fall' = above −0.1; the margins of the "
+      "diagnostics (± 0.1, ± 0.15) are ours; float64."
+    ),
+    missing={
+      "non-finite or zero errors": sum(v is None or v <= 0 for v in errs),
+      "diverged SGD runs": sum(sum(bool(d) for d in r.get("diverged") or []) for r in diverged),
+    },
   )
 
 
-#: The paper's statements (Sec. 4.1, Sec. 4.3, Eq. (4)) the rows test.
-CLAIM_CLOSE = lab.claims.CLAIMS["sec4.1-close"]
-CLAIM_LINEAR = lab.claims.CLAIMS["sec4.3-linear"]
-CLAIM_EQ4 = lab.claims.CLAIMS["eq4"]
-#: Margins of the diagnostics (ours).
-RATE_TOL = 0.1
-OMEGA_TOL = 0.15
-NO_FALL = -0.1
-
-
-def verdicts(cfg: Config, records: list) -> list:
-  """Every conclusion of the summary, computed from the records."""
-  by = _index(records)
-  out = []
-  for scaling, size, label in _series(cfg):
-    k = lab.power_law(cfg.ms, [_values(by, m, scaling, size) or [] for m in cfg.ms])
-    if scaling == "relative":
-      out.append(
-        lab.slope_verdict(
-          f"err does not fall with m at a fixed relative radius (module's prediction): {label}",
-          k,
-          above=NO_FALL,
-        )
-      )
-    else:
-      claim = CLAIM_LINEAR if scaling == "sgd" else CLAIM_CLOSE
-      out.append(
-        lab.slope_verdict(
-          f"err falls with m: {label}",
-          k,
-          below=0,
-          claim=claim,
-          regime=regime(cfg, by, scaling, size),
-        )
-      )
-  for r in cfg.radii if "absolute" in cfg.scalings else ():
-    label = f"r={r:g} (absolute)"
-    flips = lab.power_law(
-      cfg.ms, [_values(by, m, "absolute", r, "flip_fraction") or [] for m in cfg.ms]
-    )
-    out.append(
-      lab.slope_verdict(
-        f"flip fraction ∝ m^-1/2 (∝ the relative size r/√(2(m+d))): {label}",
-        flips,
-        near=-0.5,
-        tol=RATE_TOL,
-      )
-    )
-    err = lab.power_law(cfg.ms, [_values(by, m, "absolute", r) or [] for m in cfg.ms])
-    out.append(
-      lab.slope_verdict(
-        f"err ∝ m^-1/4 (flip-dominated: err ∝ (relative size)^1/2): {label}",
-        err,
-        near=-0.25,
-        tol=RATE_TOL,
-      )
-    )
-  if "relative" in cfg.scalings:
-    k_smooth, m_smooth = _omega_fit(cfg, by, flips=False)
-    k_flips, m_flips = _omega_fit(cfg, by, flips=True)
-    out += [
-      _at_m(
-        lab.slope_verdict(
-          "the remainder of Eq. (4) vanishes with the perturbation: on flip-free seeds err "
-          "falls as ω → 0",
-          k_smooth,
-          above=0,
-          claim=CLAIM_EQ4,
-          regime=lab.Regime(
-            "no activation flips (the first-order Taylor expansion applies): flip-free seeds "
-            "at two radii or more",
-            m_smooth is not None,
-            "smaller radii ω",
-          ),
-        ),
-        m_smooth,
-      ),
-      _at_m(
-        lab.slope_verdict(
-          "without flips err ∝ ω^1 (second-order remainder; flip-free seeds)",
-          k_smooth,
-          near=1.0,
-          tol=OMEGA_TOL,
-        ),
-        m_smooth,
-      ),
-      _at_m(
-        lab.slope_verdict(
-          f"with flips err ∝ ω^(1/2) (random direction, ω ≤ {cfg.max_fit_omega:g})",
-          k_flips,
-          near=0.5,
-          tol=OMEGA_TOL,
-        ),
-        m_flips,
-      ),
-    ]
-  if "sgd" in cfg.scalings:
-    k_move = lab.power_law(
-      cfg.ms,
-      [
-        [
-          math.hypot(a, b) if lab.finite(a) is not None and lab.finite(b) is not None else None
-          for a, b in zip(
-            _values(by, m, "sgd", None, "norm_dW") or [],
-            _values(by, m, "sgd", None, "norm_dA") or [],
-          )
-        ]
-        for m in cfg.ms
-      ],
-    )
-    out.append(
-      lab.slope_verdict(
-        "SGD with η ∝ 1/m moves (W, A) by ‖(ΔW, ΔA)‖_F ∝ m^-1/2", k_move, near=-0.5, tol=RATE_TOL
-      )
-    )
-  return out
-
-
-def _at_m(v: lab.Verdict, m) -> lab.Verdict:
-  return v._replace(measured=f"{v.measured} at m={m}") if m is not None else v
-
-
-def _omega_fit(cfg, by, *, flips: bool):
-  """Slope of err in omega. ``flips=False``: per-seed errors of seeds whose
-  flip fraction is 0 (the smooth remainder), at the smallest m with flip-free
-  seeds at two radii or more. ``flips=True``: radii up to ``max_fit_omega``
-  at which every seed has flips, at the largest such m. Returns (Slope, m)."""
-  ms = list(cfg.ms) if not flips else list(reversed(cfg.ms))
-  for m in ms:
-    xs, ys = [], []
-    for w in cfg.omegas:
-      err = _values(by, m, "relative", w) or []
-      fl = _values(by, m, "relative", w, "flip_fraction") or []
-      fl = [lab.finite(f) for f in fl]
-      if flips:
-        if w <= cfg.max_fit_omega and fl and all(f is not None and f > 0 for f in fl):
-          xs.append(w)
-          ys.append(err)
-      else:
-        keep = [e for e, f in zip(err, fl) if f == 0.0]
-        if keep:
-          xs.append(w)
-          ys.append(keep)
-    if len(xs) >= 2:
-      return lab.power_law(xs, ys), m
-  return lab.power_law([], []), None
-
-
-def _figure(cfg, by, series, colors, slopes, out_dir):
-  fig, axes = lab.figure(2, 2, width=5.6, height=4.2)
-  for m in cfg.ms:
-    lab.band_plot(
-      axes[0],
-      cfg.omegas,
-      [_values(by, m, "relative", w) or [] for w in cfg.omegas],
-      label=f"m={m}",
-      color=colors[f"m={m}"],
-    )
-    lab.band_plot(
-      axes[1],
-      cfg.omegas,
-      [_values(by, m, "relative", w, "flip_fraction") or [] for w in cfg.omegas],
-      label=f"m={m}",
-      color=colors[f"m={m}"],
-    )
-  # Relative radii against m are the columns of the left panel; the lower
-  # panels show the scalings that shrink with m.
-  styles = {"absolute": "-", "sgd": "-", "sgd-random": "--"}
-  for scaling, size, label in series:
-    if scaling == "relative":
-      continue
-    ys = [_values(by, m, scaling, size) or [] for m in cfg.ms]
-    fl = [_values(by, m, scaling, size, "flip_fraction") or [] for m in cfg.ms]
-    lab.band_plot(
-      axes[2],
-      cfg.ms,
-      ys,
-      label=f"{label}: {slopes[label].fmt()}",
-      color=colors[label],
-      ls=styles[scaling],
-    )
-    lab.band_plot(axes[3], cfg.ms, fl, label=label, color=colors[label], ls=styles[scaling])
-  # Columns: the error (log axis), the flips (linear axis); rows: against ω, against m.
-  err = dict(ylabel="rms|Δ − F_pseudo| / rms|Δ|")
-  flips = dict(ylabel="fraction of flipped activations", ylog=False)
-  omega, width = dict(xlabel="relative radius ω"), dict(xlabel="width m", xbase=2)
-  for ax, x_axis, y_axis, title in (
-    (axes[0], omega, err, "error vs relative radius (median, 25-75%)"),
-    (axes[1], omega, flips, "activation flips vs relative radius"),
-    (axes[2], width, err, "error vs m (legend: slope [95%])"),
-    (axes[3], width, flips, "activation flips vs m"),
-  ):
-    lab.style_axes(ax, title=title, **x_axis, **y_axis)
-  for ax in (axes[1], axes[3]):  # flip fractions may be exactly 0
-    ax.set_yscale("symlog", linthresh=1e-4)
-    ax.set_ylim(bottom=0)
-  for ax in axes[2:]:
-    ax.set_xticks(list(cfg.ms), [str(m) for m in cfg.ms])
-    ax.minorticks_off()
-  for ax in axes:
-    if ax.get_legend() is not None:
-      ax.legend(fontsize=6, ncol=1)
-  lab.save_figure(fig, out_dir / "linearization.png")
+report = lab.reporter(declare)
 
 
 EXPERIMENT = lab.Experiment.from_module(

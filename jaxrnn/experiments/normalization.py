@@ -30,6 +30,10 @@ What is measured.
    ``pattern`` (``jaxrnn.inversion.invert_hidden_state`` with a fixed base
    sequence: the zero base ``zero_base_sequence`` for normalized inputs, the
    mean true token ``(0, ..., 0, 1/2, 0)`` at every step for raw ones),
+   ``centred`` (the same decoding minus the base's decoding plus the base,
+   ``invert_hidden_state_centered``: exact at the base, so the constant
+   O(m^-1/2) offset that leaks from the bias tokens into the other blocks
+   is gone; the growth verdicts read it),
    ``oracle`` (the patterns of the decoded sequence itself) and ``lstsq`` (the
    ridge least-squares yardstick ``fit_linear_decoder``).
 2. Training (``jaxrnn.training.train``, model "rnn", SGD on W', A' with B
@@ -62,12 +66,12 @@ What is measured.
 
 Sources of the verdicts (``verdicts``):
 
-- "raw tokens: grows exponentially in L" for the pattern decoder tests the
+- "raw tokens: grows exponentially in L" for the centred decoder tests the
   Sec. 3 remark after Def. 3.1 ("without normalization ... our error bound
   has exponential dependence on the length", ``def3.1-normalization``): the
   remark is about the bound, so an error that grows more slowly would not
   contradict it.
-- "normalized: grows at most polynomially in L" for the pattern decoder
+- "normalized: grows at most polynomially in L" for the centred decoder
   tests Thm. 4.5 (``poly(L, rho, m^-1, eps_x)`` for eps_x < 1/L); its regime
   is eps_x < 1/L at every L of the run, otherwise "not testable at these
   sizes".
@@ -77,14 +81,15 @@ Sources of the verdicts (``verdicts``):
   step and the plateau.
 
 The rules (each can fail; ``verdicts`` computes them), per width for the
-pattern decoder and once for training:
+centred decoder (the uncentred, oracle and least-squares decoders are
+diagnostics in the tables) and once for training:
 
 - rate per step: the slope of ln(value) against L has its bootstrap 95%
   interval above 0 (any growing value passes this, so also:)
 - "faster than any power of L": the log-log curvature
-  (``invertibility.loglog_curvature``: second derivative of ln value in
+  (``lab.loglog_curvature``: second derivative of ln value in
   ln L from a quadratic fit; 0 for a power law, b L > 0 for e^{bL}) above 0;
-  "at most polynomial": below ``invertibility.CURVATURE_MARGIN``.
+  "at most polynomial": below ``lab.CURVATURE_MARGIN``.
 - "raw grows faster per step than normalized": rate(raw) - rate(normalized)
   above 0 (bootstrap over seeds of both).
 - Training: "normalized trains to a lower test loss than raw at the largest
@@ -125,26 +130,32 @@ from jaxrnn import (
   training,
 )
 from jaxrnn.concept import concept_value, phi_function, random_concept
-from jaxrnn.experiments.invertibility import (
-  CURVATURE_MARGIN,
-  boot_log_means,
-  loglog_curvature,
-  pad_front,
-  robust,
-  x_axis_ticks,
-)
 from jaxrnn.inversion import (
   apply_linear_decoder,
+  centered_decoding_offset,
   fit_linear_decoder,
   invert_hidden_state,
   reconstruction_errors,
   zero_base_sequence,
 )
 from jaxrnn.kernels import empirical_ntk, infinite_width_ntk
-from jaxrnn.lab import at_least, each, greater_than, option, parses
+from jaxrnn.lab import (
+  CURVATURE_MARGIN,
+  at_least,
+  boot_log_means,
+  each,
+  greater_than,
+  loglog_curvature,
+  option,
+  pad_front,
+  parses,
+  robust,
+)
 
 ENCODINGS = ("normalized", "raw")
-METHODS = ("pattern", "oracle", "lstsq")
+#: Decoders: the centred pattern decoder (the one the growth verdicts read),
+#: the uncentred one, the oracle and the least-squares yardstick.
+METHODS = ("centred", "pattern", "oracle", "lstsq")
 METRICS = ("token", "linf")
 
 
@@ -269,8 +280,12 @@ def invert_seed(
   out = {f"{e}/{meth}/{k}": [] for e in ENCODINGS for meth in METHODS for k in METRICS}
   for enc, _, xs, h, xs_train, h_train, base in cases:
     dec = fit_linear_decoder(h_train, xs_train, ridge)
+    pattern = jax.vmap(invert_hidden_state, (None, None, 0))(params, base, h)
     decoded = {
-      "pattern": jax.vmap(invert_hidden_state, (None, None, 0))(params, base, h),
+      # jaxrnn.inversion.invert_hidden_state_centered with the pattern
+      # decoding reused: Wbar^T h - Wbar^T h(base) + base.
+      "centred": pattern + centered_decoding_offset(params, base)[None],
+      "pattern": pattern,
       "oracle": jax.vmap(invert_hidden_state, (None, 0, 0))(params, xs, h),
       "lstsq": jax.vmap(apply_linear_decoder, (None, 0, None))(dec, h, d),
     }
@@ -582,6 +597,9 @@ def rate_difference(Ls, per_a, per_b, *, n_boot: int = 2000, seed: int = 0) -> l
 
 
 class _Cells:
+  """Per-seed values of the records: inversion errors by (m, encoding, L,
+  decoder), training losses by (encoding, L), and what was left out."""
+
   def __init__(self, cfg: Config, records: list):
     self.cfg = cfg
     self.inv = {r["point"]["m"]: r for r in records if r["point"].get("part") == "inversion"}
@@ -604,7 +622,7 @@ class _Cells:
     )
     self.train_missing = sum(v is None for e in ENCODINGS for L in cfg.Ls for v in self.loss(e, L))
 
-  def err(self, m, enc, L, meth="pattern", metric="token") -> list:
+  def err(self, m, enc, L, meth="centred", metric="token") -> list:
     r = self.inv.get(m)
     if r is None or L not in self.cfg.Ls:
       return []
@@ -632,14 +650,29 @@ class _Cells:
       return []
     zero = lab.finite(r.get("zero_loss"))
     div = list(r.get("diverged") or [])
-    out = []
     vals = r.get(which)
     vals = [vals] if isinstance(vals, (int, float)) else vals or []
+    out = []
     for i, v in enumerate(vals):
       v = lab.finite(v)
       diverged = which == "test_loss" and i < len(div) and bool(div[i])
-      bad = v is None or zero is None or zero <= 0 or diverged
-      out.append(None if bad else v / zero)
+      out.append(None if v is None or zero is None or zero <= 0 or diverged else v / zero)
+    return out
+
+  def curves(self) -> list:
+    """``(m, decoder, encoding, per-L values)`` of every inversion curve and,
+    with training points, of the trained test loss (decoder "training")."""
+    Ls = self.cfg.Ls
+    out = [
+      (m, meth, enc, [self.err(m, enc, L, meth) for L in Ls])
+      for m in self.ms
+      for meth in METHODS
+      for enc in ENCODINGS
+    ]
+    if self.trn:
+      out += [
+        (self.cfg.train_m, "training", enc, [self.loss(enc, L) for L in Ls]) for enc in ENCODINGS
+      ]
     return out
 
 
@@ -655,300 +688,264 @@ def _regime_thm45(cfg: Config) -> lab.Regime:
 RAW_REGIME = lab.Regime("raw tokens (no Def. 3.1), fixed m", True)
 
 
-def _growth_verdicts(what: str, Ls, per, *, raw: bool, paper: bool, cfg: Config) -> list:
-  """Growth against L. With ``paper``: the raw rate tests the Sec. 3 remark
-  (exponential dependence on L without normalization; the remark is about
-  the bound, so a slower-growing error would not contradict it), the
-  normalized curvature tests Thm. 4.5's polynomial dependence; the raw
-  curvature is ours. Without ``paper`` every row is a jaxrnn diagnostic."""
-  if raw:
-    rate = lab.slope_verdict(
+def _growth_verdicts(what: str, Ls, raw, nrm, *, paper: bool, cfg: Config) -> list:
+  """Growth against L of the raw (``raw``) and normalized (``nrm``) values.
+  With ``paper``: the raw rate tests the Sec. 3 remark (exponential
+  dependence on L without normalization; the remark is about the bound, so
+  a slower-growing error would not contradict it), the normalized curvature
+  tests Thm. 4.5's polynomial dependence; the raw curvature is ours. Without
+  ``paper`` every row is a jaxrnn diagnostic."""
+
+  def source(claim, regime):
+    return {"claim": lab.claims.claim(claim), "regime": regime} if paper else {}
+
+  return [
+    lab.check(
       f"{what}, raw tokens: grows exponentially in L (rate per step = slope of ln error vs L)",
-      _rate(Ls, per),
+      _rate(Ls, raw),
       above=0,
-    )
-    if paper:
-      rate = lab.about(rate, lab.claims.claim("def3.1-normalization"), RAW_REGIME)
-    return [
-      rate,
-      lab.slope_verdict(
-        f"{what}, raw tokens: grows faster than any power of L (log-log curvature)",
-        loglog_curvature(Ls, per),
-        above=0,
-      ),
-    ]
-  v = lab.slope_verdict(
-    f"{what}, normalized: grows at most polynomially in L (log-log curvature)",
-    loglog_curvature(Ls, per),
-    below=CURVATURE_MARGIN,
-  )
-  if paper:
-    v = lab.about(v, lab.claims.claim("thm4.5"), _regime_thm45(cfg))
-  return [v]
+      **source("def3.1-normalization", RAW_REGIME),
+    ),
+    lab.check(
+      f"{what}, raw tokens: grows faster than any power of L (log-log curvature)",
+      loglog_curvature(Ls, raw),
+      above=0,
+    ),
+    lab.check(
+      f"{what}, normalized: grows at most polynomially in L (log-log curvature)",
+      loglog_curvature(Ls, nrm),
+      below=CURVATURE_MARGIN,
+      **source("thm4.5", _regime_thm45(cfg)),
+    ),
+  ]
 
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records.
 
-  Sources: the raw pattern-decoder rate tests the Sec. 3 remark after Def.
-  3.1 (``def3.1-normalization``), the normalized curvature Thm. 4.5
-  (regime: eps_x < 1/L at every L); everything else (curvature of raw
-  errors, rate differences, all training rows, the step's stability and
-  the plateau) is a jaxrnn diagnostic: the paper states no rule for them."""
+  Sources: the raw rate of the centred pattern decoder tests the Sec. 3
+  remark after Def. 3.1 (``def3.1-normalization``), its normalized
+  curvature Thm. 4.5 (regime: eps_x < 1/L at every L); everything else
+  (curvature of raw errors, rate differences, all training rows, the step's
+  stability and the plateau) is a jaxrnn diagnostic: the paper states no
+  rule for them. The growth rows read the centred decoder (the uncentred
+  one carries a constant O(m^-1/2) offset from the bias tokens)."""
   c = _Cells(cfg, records)
   Ls = list(cfg.Ls)
   out = []
   for m in c.ms:
-    what = f"pattern-decoder token error (m={m})"
+    what = f"centred pattern-decoder token error (m={m})"
     raw = [c.err(m, "raw", L) for L in Ls]
     nrm = [c.err(m, "normalized", L) for L in Ls]
-    out += _growth_verdicts(what, Ls, raw, raw=True, paper=True, cfg=cfg)
-    out += _growth_verdicts(what, Ls, nrm, raw=False, paper=True, cfg=cfg)
+    out += _growth_verdicts(what, Ls, raw, nrm, paper=True, cfg=cfg)
     out.append(
-      lab.slope_verdict(
+      lab.check(
         f"{what}: raw grows faster per step than normalized (rate difference)",
         rate_difference(Ls, raw, nrm),
         above=0,
       )
     )
-  if c.trn:
-    what = f"relative test loss after training (m={cfg.train_m})"
-    raw = [c.loss("raw", L) for L in Ls]
-    nrm = [c.loss("normalized", L) for L in Ls]
-    out += _growth_verdicts(what, Ls, raw, raw=True, paper=False, cfg=cfg)
-    out += _growth_verdicts(what, Ls, nrm, raw=False, paper=False, cfg=cfg)
-    ratios = [
-      a / b
-      for a, b in zip(c.loss("normalized", Ls[-1]), c.loss("raw", Ls[-1]))
-      if a is not None and b is not None and b > 0
-    ]
-    out.append(
-      lab.threshold_verdict(
-        f"normalized inputs train to a lower test loss than raw at L={Ls[-1]}",
-        float(np.median(ratios)) if ratios else None,
-        below=1.0,
-        what=f"median over {len(ratios)} seeds of normalized / raw relative test loss",
-      )
-    )
-    ratios = c.values("ratio")
-    out.append(
-      lab.threshold_verdict(
-        "every SGD run's step is inside gradient descent's stability limit",
-        max(ratios) if ratios else None,
-        below=2.0,
-        what="largest η·sharpness over runs (kernel_step_size)",
-      )
-    )
-    reached = c.values("plateau")
-    out.append(
-      lab.threshold_verdict(
-        f"SGD reaches the plateau (last 20% of steps change the loss by ≤ "
-        f"{cfg.plateau_tol:g} of its start) within T ≤ {cfg.max_steps}",
-        float(np.mean(reached)) if reached else None,
-        above=1 - 1e-9,
-        what="fraction of runs at the plateau",
-      )
-    )
-  return out
-
-
-def report(cfg: Config, records: list, out_dir) -> str:
-  c = _Cells(cfg, records)
-  Ls = list(cfg.Ls)
-  s = lab.Summary(
-    "normalization: inversion and training with and without Def. 3.1, against L",
-    setup=(
-      f"d={cfg.d}; normalized: ε_x={cfg.eps_x:g} (ε_x < 1/L for every L: "
-      f"{'yes' if all(cfg.eps_x < 1 / L for L in Ls) else 'no'}); raw: the true tokens "
-      f"fed directly. Inversion: {cfg.num_seeds} networks (seeds) × {cfg.num_sequences} test "
-      f"sequences per (m, L), least squares on {cfg.num_train} held-out sequences. Training: "
-      f"m={cfg.train_m}, SGD of batch {cfg.batch_size} on the squared loss at each run's own "
-      f"kernel step η = {cfg.lr:g}/sharpness (training.kernel_step_size on its training "
-      f"set), T = the first {cfg.min_steps}·2^j at which linearized descent on the measured "
-      f"kernel reaches the plateau (loss change over the last 20% of steps ≤ "
-      f"{cfg.plateau_tol:g} of the initial loss), capped at {cfg.max_steps}; target "
-      f"Φ={cfg.phi} of all true tokens, N={cfg.num_samples}, "
-      f"{cfg.num_test} test samples, {cfg.num_seeds} seeds. Token error in units of the true "
-      "token (≥ 1: not recovered better than by 0). Cells: median [quartiles] over seeds, n = "
-      "seeds."
-    ),
+  if not c.trn:
+    return out
+  what = f"relative test loss after training (m={cfg.train_m})"
+  raw = [c.loss("raw", L) for L in Ls]
+  out += _growth_verdicts(
+    what, Ls, raw, [c.loss("normalized", L) for L in Ls], paper=False, cfg=cfg
   )
-  if not c.ms and not c.trn:
-    s.text("No completed points.")
-    return s.render()
-  ecolors = lab.color_map(list(ENCODINGS))
-  styles = ["-", "--", ":", "-."]
-  markers = ["o", "s", "^", "d"]
-  n_panels = len(METHODS) + (1 if c.trn else 0)
-  fig, axes = lab.figure(ncols=n_panels, width=4.4, height=3.8)
+  ratios = [
+    a / b
+    for a, b in zip(c.loss("normalized", Ls[-1]), c.loss("raw", Ls[-1]))
+    if a is not None and b is not None and b > 0
+  ]
+  steps, reached = c.values("ratio"), c.values("plateau")
+  return out + [
+    lab.check(
+      f"normalized inputs train to a lower test loss than raw at L={Ls[-1]}",
+      float(np.median(ratios)) if ratios else None,
+      below=1.0,
+      what=f"median over {len(ratios)} seeds of normalized / raw relative test loss",
+    ),
+    lab.check(
+      "every SGD run's step is inside gradient descent's stability limit",
+      max(steps) if steps else None,
+      below=2.0,
+      what="largest η·sharpness over runs (kernel_step_size)",
+    ),
+    lab.check(
+      f"SGD reaches the plateau (last 20% of steps change the loss by ≤ "
+      f"{cfg.plateau_tol:g} of its start) within T ≤ {cfg.max_steps}",
+      float(np.mean(reached)) if reached else None,
+      above=1 - 1e-9,
+      what="fraction of runs at the plateau",
+    ),
+  ]
 
-  def against_L(ax, xlabel, ylabel, title):  # linear L axis, a dashed line at the level 1
-    ax.axhline(1.0, color="k", lw=1, ls="--")
-    lab.style_axes(ax, xlabel, ylabel, title, xlog=False)
-    x_axis_ticks(ax, Ls)
 
-  for ax, meth in zip(axes, METHODS):
-    for enc in ENCODINGS:
-      for j, m in enumerate(c.ms):
-        lab.band_plot(
-          ax,
-          Ls,
-          [c.err(m, enc, L, meth) for L in Ls],
-          label=f"{enc}, m={m}",
-          color=ecolors[enc],
-          ls=styles[j % len(styles)],
-          marker=markers[j % len(markers)],
-        )
-    against_L(
-      ax,
+def _steps_row(r: dict) -> list:
+  need = r.get("steps_needed") or []
+  return [
+    r.get("steps"),
+    f"{min(need)}–{max(need)}" if need else "n/a",
+    f"{sum(map(bool, r.get('plateau_predicted') or []))} of {len(need)}",
+    f"{sum(map(bool, r.get('plateau') or []))} of {len(need)}",
+    robust(r.get("eta") or []),
+    robust(r.get("lambda_max") or []),
+    f"{max(r.get('ratio') or [float('nan')]):.3g}",
+  ]
+
+
+_LOSSES = {
+  "test_loss": "trained",
+  "linearized_loss": "linearized at T",
+  "theta0_loss": "Θ₀ regression",
+  "theta_inf_loss": "Θ∞ regression",
+}
+_STEPS = ("T run", "T per seed (kernel)", "plateau predicted", "plateau reached", "η")
+_STEPS += ("λ_max(Θ₀)", "max η·sharpness")
+
+
+def _panels(cfg: Config, c: _Cells) -> list:
+  Ls, colors = list(cfg.Ls), lab.color_map(list(ENCODINGS))
+  styles, markers = ["-", "--", ":", "-."], ["o", "s", "^", "d"]
+  level = lab.hline(1.0, color="k", lw=1, ls="--")
+  panels = [
+    lab.Panel(
+      f"{meth} decoder",
       "steps L (linear axis: exponential = straight line)",
       "token error (true-token units)",
-      f"{meth} decoder",
-    )
-  if c.trn:
-    ax = axes[len(METHODS)]
-    for enc in ENCODINGS:
-      lab.band_plot(ax, Ls, [c.loss(enc, L) for L in Ls], label=enc, color=ecolors[enc])
-    against_L(ax, "steps L", "test loss / loss of predicting 0", f"training, m={cfg.train_m}")
-  s.figure(out_dir / "normalization.png", fig=fig)
-
-  rows = []
-  for m in c.ms:
-    for meth in METHODS:
-      for enc in ENCODINGS:
-        per = [c.err(m, enc, L, meth) for L in Ls]
-        rows.append(
-          [
-            m,
-            meth,
-            enc,
-            _rate(Ls, per).fmt(".3f"),
-            lab.power_law(Ls, per).fmt(),
-            loglog_curvature(Ls, per).fmt(),
-          ]
+      [
+        lab.band(
+          f"{enc}, m={m}",
+          Ls,
+          [c.err(m, enc, L, meth) for L in Ls],
+          color=colors[enc],
+          ls=styles[j % 4],
+          marker=markers[j % 4],
         )
+        for enc in ENCODINGS
+        for j, m in enumerate(c.ms)
+      ]
+      + [level],
+      xlog=False,
+      xticks=Ls,
+      legend=k == 0,
+    )
+    for k, meth in enumerate(METHODS)
+  ]
   if c.trn:
-    for enc in ENCODINGS:
-      per = [c.loss(enc, L) for L in Ls]
-      rows.append(
-        [
-          cfg.train_m,
-          "training",
-          enc,
-          _rate(Ls, per).fmt(".3f"),
-          lab.power_law(Ls, per).fmt(),
-          loglog_curvature(Ls, per).fmt(),
-        ]
+    curves = [lab.band(e, Ls, [c.loss(e, L) for L in Ls], color=colors[e]) for e in ENCODINGS]
+    panels.append(
+      lab.Panel(
+        f"training, m={cfg.train_m}",
+        "steps L",
+        "test loss / loss of predicting 0",
+        curves + [level],
+        xlog=False,
+        xticks=Ls,
       )
-  s.table(
-    ["m", "decoder", "encoding", "rate per step (ln / L)", "log-log slope", "log-log curvature"],
-    rows,
+    )
+  return panels
+
+
+def declare(cfg: Config, records: list) -> lab.Report:
+  c, Ls = _Cells(cfg, records), list(cfg.Ls)
+  setup = (
+    f"d={cfg.d}; normalized: ε_x={cfg.eps_x:g} (ε_x < 1/L for every L: "
+    f"{'yes' if all(cfg.eps_x < 1 / L for L in Ls) else 'no'}); raw: the true tokens "
+    f"fed directly. Inversion: {cfg.num_seeds} networks (seeds) × {cfg.num_sequences} test "
+    f"sequences per (m, L), least squares on {cfg.num_train} held-out sequences. Training: "
+    f"m={cfg.train_m}, SGD of batch {cfg.batch_size} on the squared loss at each run's own "
+    f"kernel step η = {cfg.lr:g}/sharpness (training.kernel_step_size on its training "
+    f"set), T = the first {cfg.min_steps}·2^j at which linearized descent on the measured "
+    f"kernel reaches the plateau (loss change over the last 20% of steps ≤ "
+    f"{cfg.plateau_tol:g} of the initial loss), capped at {cfg.max_steps}; target "
+    f"Φ={cfg.phi} of all true tokens, N={cfg.num_samples}, "
+    f"{cfg.num_test} test samples, {cfg.num_seeds} seeds. Token error in units of the true "
+    "token (≥ 1: not recovered better than by 0). Cells: median [quartiles] over seeds, n = "
+    "seeds. The centred decoder is the pattern decoder minus its decoding of the base "
+    "sequence plus the base (jaxrnn.inversion.invert_hidden_state_centered)."
+  )
+  title = "normalization: inversion and training with and without Def. 3.1, against L"
+  if not c.ms and not c.trn:
+    return lab.Report(title, setup, ["No completed points."], [])
+  growth = lab.Table(
+    "m | decoder | encoding | rate per step (ln / L) | log-log slope | log-log curvature",
+    c.curves(),
     caption=(
       "Growth against L (95% bootstrap intervals over seeds): the rate is the slope of ln "
       "error against L; the curvature is the second derivative of ln error in ln L from a "
       "quadratic fit (0 for a power law, > 0 for an exponential)."
     ),
+    cells=lambda r: (
+      [*r[:3], _rate(Ls, r[3]).fmt(".3f"), lab.power_law(Ls, r[3]).fmt()]
+      + [loglog_curvature(Ls, r[3]).fmt()]
+    ),
   )
-  vs = verdicts(cfg, records)
-  s.verdicts(vs)
-  by_rule = {v.rule: v for v in vs}
-
-  def said(prefix):  # "rule: outcome (measured)" of the first verdict whose rule starts so
-    v = next((v for r, v in by_rule.items() if r.startswith(prefix)), None)
-    return "" if v is None else f"{v.rule}: **{v.outcome}** ({v.measured})."
-
-  s.bullets(
-    "Reading",
-    [
-      said("every SGD run's step"),
-      said("SGD reaches the plateau"),
-      lab.missing_note(
-        {
-          "non-finite inversion values": c.missing,
-          "diverged training runs": c.diverged,
-          "missing training values": c.train_missing - c.diverged,
-        }
-      ),
-    ],
-  )
-  s.choices(
-    "the raw encoding (true tokens one per step, zero last entry, no bias tokens, no ε_x); "
-    "the raw decoder's base (the mean true token at every step); one set of true tokens per "
-    "seed for both encodings; training data shared by the seeds; zero front-padding so one "
-    f"compiled program serves every L; the curvature margin {CURVATURE_MARGIN:g}; the squared "
-    "loss (so linearized descent and kernel regression are exact yardsticks near "
-    "initialization); the plateau criterion and its tolerance; the eigenvalue cut-off "
-    f"{KERNEL_CUTOFF:g}·max of the kernel-regression limit; float32."
-  )
-  rows = []
-  for m in c.ms:
-    for L in Ls:
-      rows.append(
-        [m, L]
-        + [robust(c.err(m, enc, L, meth)) for enc in ENCODINGS for meth in METHODS]
-        + [robust(c.err(m, enc, L, "pattern", "linf")) for enc in ENCODINGS]
+  after = (
+    []
+    if not c.ms
+    else [
+      lab.Table(
+        ["m", "L"]
+        + [f"{e} {meth}" for e in ENCODINGS for meth in METHODS]
+        + [f"{e} pattern l∞" for e in ENCODINGS],
+        [(m, L) for m in c.ms for L in Ls],
+        caption="### Inversion: token error in true-token units",
+        cells=lambda r: (
+          [*r]
+          + [robust(c.err(r[0], e, r[1], meth)) for e in ENCODINGS for meth in METHODS]
+          + [robust(c.err(r[0], e, r[1], "pattern", "linf")) for e in ENCODINGS]
+        ),
       )
-  if rows:
-    s.table(
-      ["m", "L"]
-      + [f"{enc} {meth}" for enc in ENCODINGS for meth in METHODS]
-      + [f"{enc} pattern l∞" for enc in ENCODINGS],
-      rows,
-      caption="### Inversion: token error in true-token units",
-    )
+    ]
+  )
   if c.trn:
-    which = ("test_loss", "linearized_loss", "theta0_loss", "theta_inf_loss")
-    rows = [[L] + [robust(c.loss(enc, L, w)) for enc in ENCODINGS for w in which] for L in Ls]
-    s.table(
-      ["L"]
-      + [
-        f"{enc}: {w}"
-        for enc in ENCODINGS
-        for w in ("trained", "linearized at T", "Θ₀ regression", "Θ∞ regression")
-      ],
-      rows,
-      caption="### Training: test loss / loss of predicting 0 (diverged seeds counted as "
-      "missing). Trained = the RNN after T SGD steps; linearized at T = the kernel's "
-      "prediction of expected SGD after the same T; Θ₀ / Θ∞ regression = the t → ∞ limit "
-      "with the network's kernel at initialization / the infinite-width kernel.",
-    )
-    rows = []
-    for enc in ENCODINGS:
-      for L in Ls:
-        r = c.trn.get((enc, L))
-        if r is None:
-          continue
-        need = r.get("steps_needed") or []
-        rows.append(
-          [
-            enc,
-            L,
-            r.get("steps"),
-            f"{min(need)}–{max(need)}" if need else "n/a",
-            f"{sum(map(bool, r.get('plateau_predicted') or []))} of {len(need)}",
-            f"{sum(map(bool, r.get('plateau') or []))} of {len(need)}",
-            robust(r.get("eta") or []),
-            robust(r.get("lambda_max") or []),
-            f"{max(r.get('ratio') or [float('nan')]):.3g}",
-          ]
-        )
-    s.table(
-      [
-        "encoding",
-        "L",
-        "T run",
-        "T per seed (kernel)",
-        "plateau predicted",
-        "plateau reached",
-        "η",
-        "λ_max(Θ₀)",
-        "max η·sharpness",
-      ],
-      rows,
-      caption="### Steps: each run's own kernel step and T (T run = the largest over seeds; "
-      f"capped at {cfg.max_steps})",
-    )
-  return s.render()
+    runs = [(e, L, c.trn[(e, L)]) for e in ENCODINGS for L in Ls if (e, L) in c.trn]
+    after += [
+      lab.Table(
+        ["L"] + [f"{e}: {name}" for e in ENCODINGS for name in _LOSSES.values()],
+        Ls,
+        caption="### Training: test loss / loss of predicting 0 (diverged seeds counted as "
+        "missing). Trained = the RNN after T SGD steps; linearized at T = the kernel's "
+        "prediction of expected SGD after the same T; Θ₀ / Θ∞ regression = the t → ∞ limit "
+        "with the network's kernel at initialization / the infinite-width kernel.",
+        cells=lambda L: [L] + [robust(c.loss(e, L, w)) for e in ENCODINGS for w in _LOSSES],
+      ),
+      lab.Table(
+        ("encoding", "L") + _STEPS,
+        runs,
+        caption="### Steps: each run's own kernel step and T (T run = the largest over seeds; "
+        f"capped at {cfg.max_steps})",
+        cells=lambda r: [*r[:2]] + _steps_row(r[2]),
+      ),
+    ]
+  vs = verdicts(cfg, records)
+  return lab.Report(
+    title,
+    setup,
+    [lab.Figure("normalization", _panels(cfg, c)), growth],
+    vs,
+    choices=(
+      "the raw encoding (true tokens one per step, zero last entry, no bias tokens, no ε_x); "
+      "the raw decoder's base (the mean true token at every step); the growth verdicts read "
+      "the centred decoder; one set of true tokens per seed for both encodings; training data "
+      "shared by the seeds; zero front-padding so one compiled program serves every L; the "
+      f"curvature margin {CURVATURE_MARGIN:g}; the squared loss (so linearized descent and "
+      "kernel regression are exact yardsticks near initialization); the plateau criterion and "
+      f"its tolerance; the eigenvalue cut-off {KERNEL_CUTOFF:g}·max of the kernel-regression "
+      "limit; float32."
+    ),
+    missing={
+      "non-finite inversion values": c.missing,
+      "diverged training runs": c.diverged,
+      "missing training values": c.train_missing - c.diverged,
+    },
+    after=after,
+    restate=("every SGD run's step", "SGD reaches the plateau"),
+  )
+
+
+report = lab.reporter(declare)
 
 
 EXPERIMENT = lab.Experiment.from_module(

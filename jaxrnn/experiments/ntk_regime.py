@@ -243,177 +243,9 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Verdicts (each reads the record fields it names)
+# Verdicts and report (each verdict reads the record fields ``FIELDS`` names)
 
-
-def _values(by, m, key) -> list:
-  return list(by[m].get(key) or []) if m in by else []
-
-
-def _abs_log_ratio(by, m, pair) -> list:
-  a, b = (_values(by, m, f) for f in RMSE[pair])
-  out = []
-  for x, y in zip(a, b):
-    x, y = lab.finite(x), lab.finite(y)
-    out.append(abs(math.log(x / y)) if x and y and x > 0 and y > 0 else None)
-  return out
-
-
-def _slope(by, ms, key):
-  if key.startswith("logratio_"):
-    return lab.power_law(ms, [_abs_log_ratio(by, m, key[len("logratio_") :]) for m in ms])
-  return lab.power_law(ms, [_values(by, m, key) for m in ms])
-
-
-#: verdict key -> (record fields it reads, rule). ``logratio_<pair>`` reads the
-#: two test-RMSE fields of the pair.
-FIELDS = {
-  "ntk_distance": ("ntk_distance",),
-  "kernel_drift": ("kernel_drift",),
-  "rel_dW": ("rel_dW",),
-  **{f"gap_{p}": (f"gap_{p}",) for p in PAIRS},
-  **{f"logratio_{p}": RMSE[p] for p in PAIRS},
-  "step_ratio": ("step_ratio",),
-  "loss_drop": ("loss_drop",),
-  "plateau": ("train_loss", "train_loss0"),
-}
-
-
-def regime(cfg: Config, by: dict) -> lab.Regime:
-  """The conditions of Sec. 4.1/4.3's statements that a run can check:
-  ``eps_x < 1/L``, every recorded eta*sharpness < 2, and the weights staying
-  close (the relative movement ‖W'‖/‖W‖ falls with m)."""
-  ms = [m for m in cfg.ms if m in by]
-  ratios = lab.finite_values([v for m in ms for v in _values(by, m, "step_ratio")])
-  stable = bool(ratios.size) and bool(np.all(ratios < 2))
-  moves = _slope(by, ms, "rel_dW")
-  close = moves.ok and moves.hi < 0
-  small = cfg.eps_x < 1 / cfg.L
-  met = small and stable and close
-  cond = (
-    f"eps_x < 1/L (eps_x={cfg.eps_x:g}, L={cfg.L}); every eta·sharpness < 2 "
-    f"(max {ratios.max():.3g})"
-    if ratios.size
-    else f"eps_x < 1/L (eps_x={cfg.eps_x:g}, L={cfg.L}); every eta·sharpness < 2 (none recorded)"
-  )
-  cond += f"; weights stay close: ‖W'‖/‖W‖ falls with m (slope {moves.fmt()})"
-  needed = ""
-  if not met:
-    needed = "; ".join(
-      w
-      for w, bad in (
-        (f"eps_x < {1 / cfg.L:.3g}", not small),
-        ("a step inside the stability limit", not stable),
-        ("widths at which the relative weight movement falls", not close),
-      )
-      if bad
-    )
-  return lab.Regime(cond, met, needed)
-
-
-#: The verdicts in the order ``verdicts`` returns them, as keys of ``FIELDS``.
-VERDICT_KEYS = [k for p in PAIRS for k in (f"gap_{p}", f"logratio_{p}")] + [
-  "ntk_distance",
-  "kernel_drift",
-  "rel_dW",
-  "step_ratio",
-  "loss_drop",
-  "plateau",
-]
-
-
-def verdicts(cfg: Config, by: dict) -> list:
-  """The verdicts (``VERDICT_KEYS`` order), each reading the record fields
-  ``FIELDS`` names for it; the RNN~pseudo-network gap tests Sec. 4.1 and the
-  loss decrease Sec. 4.3 (each with its regime), the rest are diagnostics."""
-  ms = [m for m in cfg.ms if m in by]
-  reg = regime(cfg, by)
-  out = []
-  for pair, (a, b, when) in PAIRS.items():
-    rule = f"{a} and {b} approach each other as m grows ({when}): gap rms(f_a − f_b)/rms(f_b − f_0)"
-    v = lab.slope_verdict(rule, _slope(by, ms, f"gap_{pair}"), below=0.0)
-    if pair == "net_pseudo":
-      v = lab.about(v, CLOSE, reg)
-    out.append(v)
-    out.append(
-      lab.slope_verdict(
-        f"… their test errors approach each other: |log(rmse {a} / rmse {b})| falls with m",
-        _slope(by, ms, f"logratio_{pair}"),
-        below=0.0,
-      )
-    )
-  out.append(
-    lab.slope_verdict(
-      "Θ₀/m approaches the infinite-width NTK as m grows (‖Θ₀/m − Θ∞‖/‖Θ∞‖)",
-      _slope(by, ms, "ntk_distance"),
-      below=0.0,
-    )
-  )
-  out.append(
-    lab.slope_verdict(
-      "the NTK moves less during training as m grows (‖Θ_T − Θ₀‖/‖Θ₀‖)",
-      _slope(by, ms, "kernel_drift"),
-      below=0.0,
-    )
-  )
-  out.append(
-    lab.slope_verdict(
-      "the weights move less, relative to their size, as m grows (‖W'‖/‖W‖)",
-      _slope(by, ms, "rel_dW"),
-      below=0.0,
-    )
-  )
-  ratios = [v for m in ms for v in _values(by, m, "step_ratio")]
-  out.append(
-    lab.threshold_verdict(
-      "every step is inside gradient descent's stability limit (max eta·sharpness)",
-      float(np.max(lab.finite_values(ratios))) if lab.finite_values(ratios).size else None,
-      below=2.0,
-      what="max eta·sharpness",
-    )
-  )
-  drops = lab.finite_values([v for m in ms for v in _values(by, m, "loss_drop")])
-  out.append(
-    lab.about(
-      lab.threshold_verdict(
-        "the training loss decreases under gradient descent (every seed, every width)",
-        float(drops.max()) if drops.size else None,
-        below=1.0,
-        what="max loss(T)/loss(0)",
-      ),
-      DESCENT,
-      lab.Regime(
-        "every eta·sharpness < 2 (small step, Thm. 3.1's eta = Θ(1/(ερ²m)) is smaller still)",
-        bool(ratios) and bool(np.all(lab.finite_values(ratios) < 2)),
-        "a step inside the stability limit",
-      ),
-    )
-  )
-  frac = _plateau_fraction(cfg, by, ms[-1]) if ms else None
-  out.append(
-    lab.threshold_verdict(
-      f"training reached its plateau at the largest width (loss(T) < {cfg.plateau_tol:g} "
-      "loss(0), share of seeds)",
-      frac,
-      above=0.5,
-      what="share of seeds at the plateau",
-      spec=".2f",
-    )
-  )
-  return out
-
-
-def _plateau_fraction(cfg, by, m) -> float | None:
-  lt, l0 = _values(by, m, "train_loss"), _values(by, m, "train_loss0")
-  pairs = [(a, b) for a, b in zip(lt, l0) if lab.finite(b) is not None and b > 0]
-  if not pairs:
-    return None
-  return sum(lab.finite(a) is not None and a < cfg.plateau_tol * b for a, b in pairs) / len(pairs)
-
-
-# --------------------------------------------------------------------------
-# Report
-
+#: Per-width table columns and figure curves: record field -> header.
 TABLE = {
   "gap_net_pseudo": "gap RNN~pseudo",
   "gap_pseudo_inf": "gap pseudo~Θ∞ (T)",
@@ -423,12 +255,131 @@ TABLE = {
   "kernel_drift": "‖Θ_T − Θ₀‖/‖Θ₀‖",
   "rel_dW": "‖W'‖/‖W‖",
 }
+#: The trends in m that are diagnostics: record field -> rule.
+TRENDS = {
+  "ntk_distance": "Θ₀/m approaches the infinite-width NTK as m grows (‖Θ₀/m − Θ∞‖/‖Θ∞‖)",
+  "kernel_drift": "the NTK moves less during training as m grows (‖Θ_T − Θ₀‖/‖Θ₀‖)",
+  "rel_dW": "the weights move less, relative to their size, as m grows (‖W'‖/‖W‖)",
+}
+#: verdict key -> the record fields it reads (``logratio_<pair>``: the pair's test RMSEs).
+FIELDS = {
+  **{f"gap_{p}": (f"gap_{p}",) for p in PAIRS},
+  **{f"logratio_{p}": RMSE[p] for p in PAIRS},
+  **{k: (k,) for k in (*TRENDS, "step_ratio", "loss_drop")},
+  "plateau": ("train_loss", "train_loss0"),
+}
+#: The verdicts in the order ``verdicts`` returns them, as keys of ``FIELDS``.
+VERDICT_KEYS = [k for p in PAIRS for k in (f"gap_{p}", f"logratio_{p}")] + list(FIELDS)[8:]
 
 
-def report(cfg: Config, records: list, out_dir) -> str:
-  by = {r["point"]["m"]: r for r in records}
-  ms = [m for m in cfg.ms if m in by]
-  s = lab.Summary(
+def _per_seed(rs: lab.Records, m, key) -> list:
+  """Per-seed ``key`` at width m; ``logratio_<pair>``: |log| of the pair's test-RMSE ratio."""
+  if not key.startswith("logratio_"):
+    return rs.values(key, m=m)
+  a, b = (rs.values(f, m=m) for f in RMSE[key[len("logratio_") :]])
+  return [abs(math.log(x / y)) if x and y and x > 0 and y > 0 else None for x, y in zip(a, b)]
+
+
+def _pooled(rs: lab.Records, ms, key) -> np.ndarray:
+  return lab.finite_values([v for m in ms for v in rs.values(key, m=m)])
+
+
+def regime(cfg: Config, rs: lab.Records, ms: list) -> lab.Regime:
+  """The conditions of Sec. 4.1/4.3's statements that a run can check:
+  ``eps_x < 1/L``, every recorded eta*sharpness < 2, and the weights staying
+  close (the relative movement ‖W'‖/‖W‖ falls with m)."""
+  ratios = _pooled(rs, ms, "step_ratio")
+  moves = lab.power_law(ms, [rs.values("rel_dW", m=m) for m in ms])
+  stable, close = bool(ratios.size and np.all(ratios < 2)), bool(moves.ok and moves.hi < 0)
+  worst = f"max {ratios.max():.3g}" if ratios.size else "none recorded"
+  conditions = {  # the condition -> (met, what a run needs otherwise)
+    f"eps_x < 1/L (eps_x={cfg.eps_x:g}, L={cfg.L})": (
+      cfg.eps_x < 1 / cfg.L,
+      f"eps_x < {1 / cfg.L:.3g}",
+    ),
+    f"every eta·sharpness < 2 ({worst})": (stable, "a step inside the stability limit"),
+    f"weights stay close: ‖W'‖/‖W‖ falls with m (slope {moves.fmt()})": (
+      close,
+      "widths at which the relative weight movement falls",
+    ),
+  }
+  needed = "; ".join(n for ok, n in conditions.values() if not ok)
+  return lab.Regime("; ".join(conditions), not needed, needed)
+
+
+def _plateau_fraction(cfg, rs, m) -> float | None:
+  """Share of the seeds at width m whose loss(T) < plateau_tol loss(0)."""
+  pairs = zip(rs.values("train_loss", m=m), rs.values("train_loss0", m=m))
+  at = [a is not None and a < cfg.plateau_tol * b for a, b in pairs if b and b > 0]
+  return sum(at) / len(at) if at else None
+
+
+def verdicts(cfg: Config, records: list) -> list:
+  """The verdicts (``VERDICT_KEYS`` order), each reading the record fields
+  ``FIELDS`` names for it; the RNN~pseudo-network gap tests Sec. 4.1 and the
+  loss decrease Sec. 4.3 (each with its regime), the rest are diagnostics."""
+  rs = lab.Records(records, "m")
+  ms = [m for m in cfg.ms if (m,) in rs]
+  ratios, drops = _pooled(rs, ms, "step_ratio"), _pooled(rs, ms, "loss_drop")
+
+  def fit(key):
+    return lab.power_law(ms, [_per_seed(rs, m, key) for m in ms])
+
+  out, gap = [], "gap rms(f_a − f_b)/rms(f_b − f_0)"
+  for p, (a, b, when) in PAIRS.items():
+    paper = dict(claim=CLOSE, regime=regime(cfg, rs, ms)) if p == "net_pseudo" else {}
+    rule = f"{a} and {b} approach each other as m grows ({when}): {gap}"
+    out.append(lab.check(rule, fit(f"gap_{p}"), below=0.0, **paper))
+    rule = f"… their test errors approach each other: |log(rmse {a} / rmse {b})| falls with m"
+    out.append(lab.check(rule, fit(f"logratio_{p}"), below=0.0))
+  out += [lab.check(rule, fit(key), below=0.0) for key, rule in TRENDS.items()]
+  stable = lab.Regime(
+    "every eta·sharpness < 2 (small step, Thm. 3.1's eta = Θ(1/(ερ²m)) is smaller still)",
+    bool(ratios.size and np.all(ratios < 2)),
+    "a step inside the stability limit",
+  )
+  rule = "every step is inside gradient descent's stability limit (max eta·sharpness)"
+  worst = float(ratios.max()) if ratios.size else None
+  out.append(lab.check(rule, worst, below=2.0, what="max eta·sharpness"))
+  rule = "the training loss decreases under gradient descent (every seed, every width)"
+  worst = float(drops.max()) if drops.size else None
+  out.append(
+    lab.check(rule, worst, below=1.0, what="max loss(T)/loss(0)", claim=DESCENT, regime=stable)
+  )
+  tol = cfg.plateau_tol
+  rule = (
+    f"training reached its plateau at the largest width (loss(T) < {tol:g} loss(0), share of seeds)"
+  )
+  share = _plateau_fraction(cfg, rs, ms[-1]) if ms else None
+  return out + [lab.check(rule, share, above=0.5, what="share of seeds at the plateau", spec=".2f")]
+
+
+#: The test-RMSE and the step tables: record fields (their headers are in ``declare``).
+RMSE_FIELDS = ("rmse_net", "rmse_pseudo", "rmse_emp_reg", "rmse_inf_T", "rmse_inf_reg")
+STEP_FIELDS = ("eta", "lambda_max", "step_ratio", "loss_drop", "steps_needed")
+
+
+def declare(cfg: Config, records: list) -> lab.Report:
+  """The summary: gaps and distances per width, test errors, the step and the
+  plateau, the figure, the verdicts."""
+  rs = lab.Records(records, "m")
+  ms = [m for m in cfg.ms if (m,) in rs]
+  trms = lab.finite(records[0].get("target_rms")) if records else None
+  colors = lab.color_map(list(TABLE))
+
+  def row(m, fields, cell=lab.robust):
+    return [m] + [cell(_per_seed(rs, m, k)) for k in fields]
+
+  def panel(title, y, curves):  # curves: (label, record key, colour key)
+    bands = [
+      lab.band(lb, ms, [_per_seed(rs, m, k) for m in ms], color=colors[c]) for lb, k, c in curves
+    ]
+    return lab.Panel(title, "width m", y, bands, xbase=2, xticks=ms)
+
+  def median(values):
+    return lab.stats(values).median
+
+  return lab.Report(
     "ntk_regime: the RNN, its pseudo-network, Θ₀ and Θ∞ regression against the width",
     setup=(
       f"Target Φ = `{cfg.phi}` of Def. 3.3; L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x} "
@@ -438,108 +389,67 @@ def report(cfg: Config, records: list, out_dir) -> str:
       f"{cfg.num_seeds} networks per width. Cells: median [25%, 75%] over seeds. "
       "Gap a~b = rms_test(f_a − f_b) / rms_test(f_b − f_0)."
     ),
-  )
-  rows, missing = [], {}
-  for m in ms:
-    row = [m]
-    for key in TABLE:
-      st = lab.stats(_values(by, m, key))
-      row.append(st.fmt(".3g", robust=True))
-      missing[key] = missing.get(key, 0) + st.missing
-    row.append(by[m].get("diverged"))
-    rows.append(row)
-  s.table(["m", *TABLE.values(), "diverged"], rows, fmt="{:.3g}")
-  rows = []
-  for m in ms:
-    med = lambda k, m=m: lab.stats(_values(by, m, k)).median
-    rows.append(
-      [m]
-      + [med(k) for k in ("rmse_net", "rmse_pseudo", "rmse_emp_reg", "rmse_inf_T", "rmse_inf_reg")]
-      + [lab.stats(_abs_log_ratio(by, m, p)).median for p in PAIRS]
-    )
-  s.table(
-    ["m", "RNN (T)", "pseudo (T)", "Θ₀ reg (∞)", "Θ∞ (T)", "Θ∞ reg (∞)"]
-    + [f"|log ratio| {PAIRS[p][0]}~{PAIRS[p][1]}" for p in PAIRS],
-    rows,
-    fmt="{:.3g}",
-    caption="Test RMSE (medians over seeds) and |log| of the test-error ratio of each pair.",
-  )
-  rows = []
-  for m in ms:
-    st = lambda k, m=m: lab.stats(_values(by, m, k)).fmt(".3g", robust=True)
-    rows.append(
-      [m, st("eta"), st("lambda_max"), st("step_ratio"), st("loss_drop"), st("steps_needed")]
-      + [_plateau_fraction(cfg, by, m)]
-    )
-  s.table(
-    ["m", "η", "λ_max(Θ₀)", "η·sharpness", "loss(T)/loss(0)", "T needed (Θ₀)", "at plateau"],
-    rows,
-    fmt="{:.3g}",
-    caption=(
-      f"The step and the plateau: η·sharpness < 2 is stable; T needed = the steps the "
-      f"network's linearized dynamics needs to reach loss < {cfg.plateau_tol:g} loss(0) "
-      f"(T = {cfg.steps} was run); at plateau = share of seeds whose loss(T) < "
-      f"{cfg.plateau_tol:g} loss(0)."
-    ),
-  )
-  if records:
-    trms = lab.finite(records[0].get("target_rms"))
-    if trms is not None:
-      s.text(f"RMS of the test targets: {trms:.3g}.")
-  _figure(cfg, by, ms, out_dir)
-  s.figure("ntk_regime.png", "ntk_regime")
-  vs = verdicts(cfg, by)
-  s.verdicts(vs)
-  n_div = sum(int(by[m].get("diverged") or 0) for m in ms)
-  s.bullets(
-    "Reading",
-    [f"{v.rule}: **{v.outcome}** ({v.measured})." for v in vs]
-    + [
-      lab.missing_note(
-        {
-          "seeds whose network diverged (their training metrics)": n_div,
-          "NTK distances at initialization (non-finite)": missing.get("ntk_distance", 0),
-        }
-      )
+    blocks=[
+      lab.Table(
+        ["m", *TABLE.values(), "diverged"],
+        ms,
+        cells=lambda m: row(m, TABLE) + [rs.record(m=m).get("diverged")],
+      ),
+      lab.Table(
+        "m | RNN (T) | pseudo (T) | Θ₀ reg (∞) | Θ∞ (T) | Θ∞ reg (∞)".split(" | ")
+        + [f"|log ratio| {a}~{b}" for a, b, _ in PAIRS.values()],
+        ms,
+        "Test RMSE (medians over seeds) and |log| of the test-error ratio of each pair.",
+        cells=lambda m: row(m, RMSE_FIELDS + tuple(f"logratio_{p}" for p in PAIRS), median),
+      ),
+      lab.Table(
+        "m | η | λ_max(Θ₀) | η·sharpness | loss(T)/loss(0) | T needed (Θ₀) | at plateau",
+        ms,
+        f"The step and the plateau: η·sharpness < 2 is stable; T needed = the steps the "
+        f"network's linearized dynamics needs to reach loss < {cfg.plateau_tol:g} loss(0) "
+        f"(T = {cfg.steps} was run); at plateau = share of seeds whose loss(T) < "
+        f"{cfg.plateau_tol:g} loss(0).",
+        cells=lambda m: row(m, STEP_FIELDS) + [_plateau_fraction(cfg, rs, m)],
+      ),
+      *([f"RMS of the test targets: {trms:.3g}."] if trms is not None else []),
+      lab.Figure(
+        "ntk_regime",
+        [
+          panel(
+            "predictions approach", "rms gap / rms change", [(TABLE[k], k, k) for k in TABLE][:4]
+          ),
+          panel(
+            "test errors approach",
+            "|log test-error ratio|",
+            [(f"{a}~{b}", f"logratio_{p}", f"gap_{p}") for p, (a, b, _) in PAIRS.items()],
+          ),
+          panel("kernel and weights", "relative size", [(TABLE[k], k, k) for k in TRENDS]),
+        ],
+        ncols=3,
+        alt="ntk_regime",
+      ),
     ],
+    verdicts=verdicts(cfg, records),
+    choices=(
+      "full-batch gradient descent with the step from the measured kernel (η = lr·N/λ_max(Θ₀)); "
+      "the plain squared loss; λ = 1; ε_x < 1/L; the pseudo-network's descent computed in "
+      "closed form (it is the Θ₀ kernel dynamics exactly); both kernel predictions started from "
+      "the network's own f_0, so that a gap measures the kernel; gaps relative to what training "
+      "changed on the test set; plateau = loss(T) < tol·loss(0); noiseless labels; one target "
+      "and one data set (from the config seed) shared by every width and seed."
+    ),
+    missing={
+      "seeds whose network diverged (their training metrics)": sum(
+        int(rs.record(m=m).get("diverged") or 0) for m in ms
+      ),
+      "NTK distances at initialization (non-finite)": sum(
+        v is None for m in ms for v in rs.values("ntk_distance", m=m)
+      ),
+    },
   )
-  s.choices(
-    "full-batch gradient descent with the step from the measured kernel (η = lr·N/λ_max(Θ₀)); "
-    "the plain squared loss; λ = 1; ε_x < 1/L; the pseudo-network's descent computed in closed "
-    "form (it is the Θ₀ kernel dynamics exactly); both kernel predictions started from the "
-    "network's own f_0, so that a gap measures the kernel; gaps relative to what training "
-    "changed on the test set; plateau = loss(T) < tol·loss(0); noiseless labels; one target and "
-    "one data set (from the config seed) shared by every width and seed."
-  )
-  return s.render()
 
 
-def _figure(cfg: Config, by: dict, ms: list, out_dir) -> None:
-  fig, axes = lab.figure(3, width=5.4, height=4.0)
-  keys = [f"gap_{p}" for p in PAIRS] + ["ntk_distance", "kernel_drift", "rel_dW"]
-  colors = lab.color_map(keys)
-  for p in PAIRS:
-    lab.band_plot(
-      axes[0],
-      ms,
-      [_values(by, m, f"gap_{p}") for m in ms],
-      label=TABLE[f"gap_{p}"],
-      color=colors[f"gap_{p}"],
-    )
-    lab.band_plot(
-      axes[1],
-      ms,
-      [_abs_log_ratio(by, m, p) for m in ms],
-      label=f"{PAIRS[p][0]}~{PAIRS[p][1]}",
-      color=colors[f"gap_{p}"],
-    )
-  for k in ("ntk_distance", "kernel_drift", "rel_dW"):
-    lab.band_plot(axes[2], ms, [_values(by, m, k) for m in ms], label=TABLE[k], color=colors[k])
-  lab.style_axes(axes[0], "width m", "rms gap / rms change", "predictions approach", xbase=2)
-  lab.style_axes(axes[1], "width m", "|log test-error ratio|", "test errors approach", xbase=2)
-  lab.style_axes(axes[2], "width m", "relative size", "kernel and weights", xbase=2)
-  fig.tight_layout(w_pad=2.0)
-  lab.save_figure(fig, out_dir / "ntk_regime.png", tight=False)
+report = lab.reporter(declare)
 
 
 EXPERIMENT = lab.Experiment.from_module(

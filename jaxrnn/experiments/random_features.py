@@ -127,12 +127,15 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Report
+# Declarations
 
-
-def _per_seed(by, m, key):
-  rec = by.get(m)
-  return list(rec.get(key) or []) if rec is not None else []
+#: The paper's statement of the order (Sec. 4.4, before Lemma 4.4).
+CLAIM = lab.claims.CLAIMS["lemma4.4-rate"]
+REGIME = lab.Regime(
+  "T ∈ R^(m×d) with i.i.d. N(0, 1) entries, any v, x; readout p = 2Tv/m (the paper's 2Tv "
+  "rescaled by 1/m, whose gain is checked below)",
+  True,
+)
 
 
 def _pooled_rms(values) -> float | None:
@@ -146,201 +149,151 @@ def _pooled_mean(values) -> float | None:
   return float(v.mean()) if v.size else None
 
 
-def _range_verdict(rule: str, values: dict, lo: float, hi: float, spec: str = ".3f"):
-  """Holds iff every finite value lies in [lo, hi]; undecided with none."""
-  vals = {k: lab.finite(v) for k, v in values.items()}
-  vals = {k: v for k, v in vals.items() if v is not None}
-  crit = f"every m in [{lo:g}, {hi:g}]"
-  if not vals:
-    return lab.Verdict(rule, "n/a", crit, None)
-  a, b = min(vals.values()), max(vals.values())
-  out = [k for k, v in vals.items() if not lo <= v <= hi]
-  measured = f"{a:{spec}} … {b:{spec}} over {len(vals)} widths"
-  if out:
-    measured += f" (outside at m = {', '.join(map(str, out))})"
-  return lab.Verdict(rule, measured, crit, not out)
+def _times(a: float, b: float | None) -> float | None:
+  return None if b is None else a * b
 
 
-#: The paper's statement of the order (Sec. 4.4, before Lemma 4.4).
-CLAIM = lab.claims.CLAIMS["lemma4.4-rate"]
-REGIME = lab.Regime(
-  "T ∈ R^(m×d) with i.i.d. N(0, 1) entries, any v, x; readout p = 2Tv/m (the paper's 2Tv "
-  "rescaled by 1/m, whose gain is checked below)",
-  True,
-)
+class _Data:
+  """Per-width values of the records: per-seed lists and the pooled values
+  the table and the verdicts read."""
 
+  def __init__(self, cfg: Config, records: list):
+    self.recs, self.ms = lab.Records(records, "m"), list(cfg.ms)
 
-def _scaled_rms(by, m) -> list:
-  """Per-seed ``sqrt(m) * rms``: the constant in front of m^-1/2."""
-  return [math.sqrt(m) * v if lab.finite(v) is not None else None for v in _per_seed(by, m, "rms")]
+  def seeds(self, key: str, m: int) -> list:
+    return self.recs.values(key, m=m)
+
+  def per_m(self, key: str, scale_by_sqrt_m: bool = False) -> list:
+    return [
+      lab.scaled(self.seeds(key, m), math.sqrt(m) if scale_by_sqrt_m else 1.0) for m in self.ms
+    ]
+
+  def const(self, m) -> float | None:
+    return _times(math.sqrt(m), _pooled_rms(self.seeds("rms", m)))
+
+  def gain(self, m) -> float | None:
+    return _times(1.0 / m, lab.stats(self.seeds("paper_gain", m)).median)
 
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
-  by = {r["point"]["m"]: r for r in records}
-  ms = list(cfg.ms)
-  const = {m: _pooled_rms(_scaled_rms(by, m)) for m in ms}
-  frac = {m: _pooled_mean(_per_seed(by, m, "frac_within_bound")) for m in ms}
-  zr = {m: _pooled_rms(_per_seed(by, m, "z_rms")) for m in ms}
-  gain = {}
-  for m in ms:
-    gm = lab.stats(_per_seed(by, m, "paper_gain")).median
-    gain[m] = gm / m if gm is not None else None
-  bounded = lab.slope_verdict(
-    "error of the order 1/√m: √m·rms stays bounded as m grows",
-    lab.power_law(ms, [_scaled_rms(by, m) for m in ms]),
-    below=BOUND_GROWTH,
-    claim=CLAIM,
-    regime=REGIME,
-  )
-  consts = [v for v in const.values() if v is not None]
-  if consts:
-    bounded = bounded._replace(
-      measured=f"{bounded.measured}; √m·rms {min(consts):.3g} … {max(consts):.3g}"
-    )
-  worst_frac = min((v for v in frac.values() if v is not None), default=None)
+  data, ms = _Data(cfg, records), list(cfg.ms)
+  consts = [c for c in map(_pooled_rms, data.per_m("rms", True)) if c is not None]
+  frac = [_pooled_mean(data.seeds("frac_within_bound", m)) for m in ms]
   return [
-    bounded,
-    lab.slope_verdict(
+    lab.check(
+      "error of the order 1/√m: √m·rms stays bounded as m grows",
+      lab.power_law(ms, data.per_m("rms", True)),
+      below=BOUND_GROWTH,
+      note=f"√m·rms {min(consts):.3g} … {max(consts):.3g}" if consts else "",
+      claim=CLAIM,
+      regime=REGIME,
+    ),
+    lab.check(
       "rate: rms error ∝ m^-1/2 exactly (as our σ predicts)",
-      lab.power_law(ms, [_per_seed(by, m, "rms") for m in ms]),
+      lab.power_law(ms, data.per_m("rms")),
       near=-0.5,
       tol=RATE_TOL,
     ),
-    lab.threshold_verdict(
+    lab.check(
       f"(8) with the literal constant 1 holds for at least {WITHIN_LEVEL:.0%} of pairs at every m",
-      worst_frac,
+      min((v for v in frac if v is not None), default=None),
       above=WITHIN_LEVEL,
       what="min over m of the fraction within (8)",
     ),
-    _range_verdict(
+    lab.check(
       "error's std is sqrt((2 + 3cos²)/m)‖v‖‖x‖ (our derivation): rms(err/σ_pred) = 1",
-      zr,
-      1 - SIGMA_TOL,
-      1 + SIGMA_TOL,
+      {m: _pooled_rms(data.seeds("z_rms", m)) for m in ms},
+      within=(1 - SIGMA_TOL, 1 + SIGMA_TOL),
+      spec=".3f",
     ),
-    _range_verdict(
+    lab.check(
       "the paper's p = 2Tv is m times too large: its gain on v^T x is m",
-      gain,
-      1 - GAIN_TOL,
-      1 + GAIN_TOL,
+      {m: data.gain(m) for m in ms},
+      within=(1 - GAIN_TOL, 1 + GAIN_TOL),
+      spec=".3f",
     ),
-    lab.slope_verdict(
+    lab.check(
       "the gain of p = 2Tv grows ∝ m^1",
-      lab.power_law(ms, [_per_seed(by, m, "paper_gain") for m in ms]),
+      lab.power_law(ms, data.per_m("paper_gain")),
       near=1.0,
       tol=GAIN_TOL,
     ),
   ]
 
 
-def report(cfg: Config, records: list, out_dir) -> str:
-  by = {r["point"]["m"]: r for r in records}
-  ms = list(cfg.ms)
-  s = lab.Summary(
-    "random_features: Lemma 4.4, v^T x from p^T relu(T x)",
-    setup=(
-      f"T ∈ R^(m×{cfg.d}) with N(0,1) entries, p = 2Tv/m, {cfg.num_pairs} pairs (v, x) per "
-      f"draw of T, {cfg.num_seeds} draws (seeds) per m, {cfg.dtype}. Per-seed values "
-      "summarized as median [25%, 75%] over seeds (n = seeds with a finite value)."
-    ),
-  )
-  keys = ("rms", "frac_within_bound", "z_rms", "paper_gain")
-  missing = sum(
-    len(_per_seed(by, m, k)) - lab.finite_values(_per_seed(by, m, k)).size for m in ms for k in keys
-  )
-  rows, const, frac, zr, gain = [], {}, {}, {}, {}
-  for m in ms:
-    rms = _per_seed(by, m, "rms")
-    pooled = _pooled_rms(rms)
-    const[m] = math.sqrt(m) * pooled if pooled is not None else None
-    frac[m] = _pooled_mean(_per_seed(by, m, "frac_within_bound"))
-    zr[m] = _pooled_rms(_per_seed(by, m, "z_rms"))
-    g = _per_seed(by, m, "paper_gain")
-    gm = lab.stats(g).median
-    gain[m] = gm / m if gm is not None else None
-    rows.append(
-      [
-        m,
-        lab.stats(rms).n,
-        lab.stats(rms).fmt(".3g", robust=True),
-        const[m],
-        frac[m],
-        zr[m],
-        lab.stats(g).fmt(".4g", robust=True),
-        gain[m],
-      ]
-    )
-  s.table(
+def declare(cfg: Config, records: list) -> lab.Report:
+  data, ms = _Data(cfg, records), list(cfg.ms)
+  table = lab.Table(
     [
-      "m",
-      "seeds",
-      "rms err/(‖v‖‖x‖) per seed",
-      "√m·rms (pooled over seeds)",
-      "frac within (8)",
-      "rms(err/σ_pred)",
-      "gain of p=2Tv per seed",
-      "gain/m",
+      ("m", lambda m: m),
+      ("seeds", lambda m: lab.stats(data.seeds("rms", m)).n),
+      ("rms err/(‖v‖‖x‖) per seed", lambda m: lab.robust(data.seeds("rms", m))),
+      ("√m·rms (pooled over seeds)", data.const),
+      ("frac within (8)", lambda m: _pooled_mean(data.seeds("frac_within_bound", m))),
+      ("rms(err/σ_pred)", lambda m: _pooled_rms(data.seeds("z_rms", m))),
+      (
+        "gain of p=2Tv per seed",
+        lambda m: lab.stats(data.seeds("paper_gain", m)).fmt(".4g", robust=True),
+      ),
+      ("gain/m", data.gain),
     ],
-    rows,
+    ms,
   )
-
-  slope = lab.power_law(ms, [_per_seed(by, m, "rms") for m in ms])
-  vs = verdicts(cfg, records)
-
-  fig, axes = lab.figure(2, 1, width=5.4, height=4.2)
   colors = lab.color_map(["rms", "95th percentile", "√m·rms", "frac within (8)", "rms(err/σ)"])
 
-  def band(ax, per_m, label, marker="o"):  # one colour per quantity, across both panels
-    lab.band_plot(ax, ms, per_m, label=label, color=colors[label], marker=marker)
+  def band(label, key, marker="o", sqrt_m=False):  # one colour per quantity, across panels
+    return lab.band(label, ms, data.per_m(key, sqrt_m), color=colors[label], marker=marker)
 
-  rms = [_per_seed(by, m, "rms") for m in ms]
-  band(axes[0], rms, "rms")
-  band(axes[0], [_per_seed(by, m, "p95") for m in ms], "95th percentile", "^")
-  mm = np.asarray(ms, float)
-  axes[0].plot(mm, 1 / np.sqrt(mm), "k--", lw=1, label="bound (8): 1/√m")
-  lab.style_axes(
-    axes[0],
-    "width m",
-    "|err| / (‖v‖‖x‖) (median over seeds, 25-75%)",
-    f"normalized error, slope {slope.fmt()}",
-    xbase=2,
+  slope = lab.power_law(ms, data.per_m("rms"))
+  panels = [
+    lab.Panel(
+      f"normalized error, slope {slope.fmt()}",
+      "width m",
+      "|err| / (‖v‖‖x‖), median over seeds (25-75%)",
+      [
+        band("rms", "rms"),
+        band("95th percentile", "p95", "^"),
+        lab.line("bound (8): 1/√m", ms, [1 / math.sqrt(m) for m in ms]),
+      ],
+      xbase=2,
+      xticks=ms,
+    ),
+    lab.Panel(
+      "constant of (8), fraction within (8), σ check",
+      "width m",
+      "value, median over seeds (25-75%)",
+      [
+        band("√m·rms", "rms", sqrt_m=True),
+        band("frac within (8)", "frac_within_bound", "s"),
+        band("rms(err/σ)", "z_rms", "^"),
+        lab.hline(1.0, color="k"),
+        lab.hline(WITHIN_LEVEL, f"level {WITHIN_LEVEL:g}", ls="--"),
+      ],
+      xbase=2,
+      xticks=ms,
+      ylog=False,
+    ),
+  ]
+  return lab.Report(
+    "random_features: Lemma 4.4, v^T x from p^T relu(T x)",
+    f"T ∈ R^(m×{cfg.d}) with N(0,1) entries, p = 2Tv/m, {cfg.num_pairs} pairs (v, x) per "
+    f"draw of T, {cfg.num_seeds} draws (seeds) per m, {cfg.dtype}. Per-seed values "
+    "summarized as median [25%, 75%] over seeds (n = seeds with a finite value).",
+    [table, lab.Figure("random_features", panels)],
+    verdicts(cfg, records),
+    choices=(
+      "v Gaussian and x at a uniformly random cosine c ∈ [-1, 1] to v with a Gaussian-like "
+      "norm; one T per seed shared by its pairs; per-seed statistics are the unit of the "
+      "bootstrap; fractions and rms ratios pooled over seeds; slopes by least squares of the "
+      f"mean log over seeds against log m; 'bounded' = slope of √m·rms below {BOUND_GROWTH:g} "
+      "and the other margins are ours."
+    ),
+    missing={"non-finite per-seed values": data.recs.missing},
   )
-  band(
-    axes[1],
-    [[math.sqrt(m) * v if lab.finite(v) is not None else None for v in r] for m, r in zip(ms, rms)],
-    "√m·rms",
-  )
-  band(axes[1], [_per_seed(by, m, "frac_within_bound") for m in ms], "frac within (8)", "s")
-  band(axes[1], [_per_seed(by, m, "z_rms") for m in ms], "rms(err/σ)", "^")
-  axes[1].axhline(1.0, color="k", lw=0.8, ls=":")
-  axes[1].axhline(WITHIN_LEVEL, color="gray", lw=0.8, ls="--", label=f"level {WITHIN_LEVEL:g}")
-  lab.style_axes(
-    axes[1],
-    "width m",
-    "value (median over seeds, 25-75%)",
-    "constant of (8), fraction within (8), σ check",
-    xbase=2,
-    ylog=False,
-  )
-  for ax in axes:
-    ax.set_xticks(ms, [str(m) for m in ms], rotation=45 if len(ms) > 7 else 0, fontsize=8)
-    ax.minorticks_off()
-  s.figure(out_dir / "random_features.png", "random_features", fig=fig)
-  s.verdicts(vs)
-  s.bullets(
-    "Reading",
-    [f"{v.rule}: {v.outcome} ({v.measured})." for v in vs]
-    + [lab.missing_note({"non-finite per-seed values": missing})],
-  )
-  s.choices(
-    "v Gaussian and x at a uniformly random cosine c ∈ [-1, 1] to v with a Gaussian-like "
-    "norm; one T per seed shared by its pairs; per-seed statistics are the unit of the "
-    "bootstrap; fractions and rms ratios pooled over seeds; slopes by least squares of the mean "
-    f"log over seeds against log m; 'bounded' = slope of √m·rms below {BOUND_GROWTH:g} and the "
-    "other margins are ours."
-  )
-  return s.render()
+
+
+report = lab.reporter(declare)
 
 
 EXPERIMENT = lab.Experiment.from_module(

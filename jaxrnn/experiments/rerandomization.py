@@ -88,7 +88,6 @@ import numpy as np
 
 import jaxrnn
 from jaxrnn import init_params, inversion_matrix, lab, random_normalized_sequence
-from jaxrnn.experiments.invertibility import fmt_crossing, power_law_crossing, robust, seq_colors
 from jaxrnn.inversion import zero_base_sequence
 from jaxrnn.lab import at_least, each, option
 from jaxrnn.rerandomize import relative_change, rerandomization_changes, rerandomize_rows
@@ -229,61 +228,38 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Report
+# Verdicts and report
 
 
-class _Cells:
-  """Per-seed values of the records, by (m, k)."""
+def _seeds(rs: lab.Records, m, k, name) -> list:
+  """Per-seed scalar of a quantity: Δh mean over l, ΔBack mean over i < L
+  (Back_{L->L} = B is never redrawn), others as stored; None if missing."""
+  if name not in ("h", "back"):
+    return rs.values(f"{k}/{name}", m=m)
+  cell, out = (rs.record(m=m) or {}).get(str(k)), []
+  for row in (cell.get(name) or []) if isinstance(cell, dict) else []:
+    arr = [lab.finite(x) for x in (row if isinstance(row, (list, tuple)) else [row])]
+    arr = arr[:-1] if name == "back" else arr
+    out.append(None if not arr or None in arr else float(np.mean(arr)))
+  return out
 
-  def __init__(self, cfg: Config, records: list):
-    self.cfg = cfg
-    self.by = {r["point"]["m"]: r for r in records}
-    self.ms = [m for m in cfg.ms if m in self.by]
-    self.missing = 0
-    for m in self.ms:
-      for k in cfg.num_blocks:
-        for name in ("h", "back", "wbar", "inv_err", "inv_err_new"):
-          if name == "wbar" and m > cfg.wbar_max_m:
-            continue
-          self.missing += sum(v is None for v in self.seeds(m, k, name))
 
-  def _raw(self, m, k, name) -> list:
-    r = self.by.get(m, {}).get(str(k))
-    if not isinstance(r, dict) or r.get(name) is None:
-      return []
-    return list(r[name])
+def _per_floor(values, k) -> list:
+  f = FLOOR * math.sqrt(1.0 / k)
+  return [None if v is None else v / f for v in values]
 
-  def seeds(self, m, k, name) -> list:
-    """Per-seed scalar of a quantity: Δh mean over l, ΔBack mean over i < L
-    (Back_{L->L} = B is never redrawn), others as stored; None if missing."""
-    out = []
-    for v in self._raw(m, k, name):
-      if name in ("h", "back"):
-        arr = [lab.finite(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
-        if name == "back":
-          arr = arr[:-1]
-        out.append(None if not arr or any(x is None for x in arr) else float(np.mean(arr)))
-      else:
-        out.append(lab.finite(v))
-    return out
 
-  def step(self, m, k, name, i) -> list:
-    """Per-seed value of h^(i+1) (or Back_{i+1 -> L}) change."""
-    out = []
-    for v in self._raw(m, k, name):
-      out.append(lab.finite(v[i]) if isinstance(v, (list, tuple)) and i < len(v) else None)
-    return out
-
-  def ms_for(self, name) -> list:
-    return [m for m in self.ms if name != "wbar" or m <= self.cfg.wbar_max_m]
+def _step(rs: lab.Records, m, k, i, per_floor=False) -> list:
+  """Per-seed Δh^(i+1), or Δh^(i+1) / floor."""
+  values = rs.values(f"{k}/h", m=m, column=i)
+  return _per_floor(values, k) if per_floor else values
 
 
 def _fixed_block_sizes(cfg: Config, ms) -> list:
   """Block sizes s = m/k present at every m of ``ms``."""
   if len(ms) < 2:
     return []
-  common = set.intersection(*[{m // k for k in cfg.num_blocks} for m in ms])
-  return sorted(common)
+  return sorted(set.intersection(*[{m // k for k in cfg.num_blocks} for m in ms]))
 
 
 def _middle(values):
@@ -295,11 +271,6 @@ def fit_blocks(cfg: Config) -> list:
   k >= ``min_fit_blocks`` (near s/m = 1/2 the changes saturate, module
   docstring)."""
   return [k for k in cfg.num_blocks if k >= cfg.min_fit_blocks]
-
-
-def _ratio_to_floor(values, k) -> list:
-  f = FLOOR * math.sqrt(1.0 / k)
-  return [None if v is None else v / f for v in values]
 
 
 def predicted_growth(k: int, l: int) -> float:
@@ -320,281 +291,236 @@ def regime(cfg: Config) -> lab.Regime:
   )
 
 
-def _sqrt_l_steps(cfg: Config) -> list:
-  """The steps l = 1 .. L-1 driven by the hidden state (0-based indices);
-  x^(L) is a bias token (module docstring)."""
-  return list(range(max(cfg.L - 1, 1)))
+def _ms(cfg: Config, rs: lab.Records) -> dict:
+  """The widths with a record, per quantity (ΔWbar only up to ``wbar_max_m``)."""
+  ms = [m for m in cfg.ms if (m,) in rs]
+  return {n: [m for m in ms if n != "wbar" or m <= cfg.wbar_max_m] for n in QUANTITIES}
 
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
-  c = _Cells(cfg, records)
-  out = []
-  if not c.ms:
-    return out
-  ks = list(cfg.num_blocks)
-  fks = fit_blocks(cfg)
-  fr = [1.0 / k for k in fks]
-  reg = regime(cfg)
+  rs, ks, fks = lab.Records(records, "m"), list(cfg.num_blocks), fit_blocks(cfg)
+  ms = _ms(cfg, rs)
+  if not ms["h"]:
+    return []
+  fr, small = [1.0 / k for k in fks], f"k ≥ {cfg.min_fit_blocks}"
+  paper, out = dict(claim=CLAIM, regime=regime(cfg)), []
+  for n, label in QUANTITIES.items():
+    if ms[n]:
+      fit = lab.power_law(fr, [_seeds(rs, ms[n][-1], k, n) for k in fks])
+      rule = f"{label} falls with the block fraction s/m (small blocks {small}, m={ms[n][-1]})"
+      out.append(lab.check(rule, fit, above=0, **paper))
+  for n, label in QUANTITIES.items():
+    if (s0 := _middle(_fixed_block_sizes(cfg, ms[n]))) is not None:
+      fit = lab.power_law(ms[n], [_seeds(rs, m, m // s0, n) for m in ms[n]])
+      out.append(
+        lab.check(f"{label} falls with m at a fixed block size s={s0}", fit, below=0, **paper)
+      )
+  mbig, steps, kmin = ms["h"][-1], max(cfg.L - 1, 1), max(ks)
+  first = lab.finite_values(v for k in ks for v in _step(rs, mbig, k, 0, per_floor=True))
+  first = abs(float(np.median(first)) - 1.0) if first.size else None
+  cells = [(m, k) for m in ms["h"] for k in ks]
+  pairs = [
+    p for m, k in cells for p in zip(*(_seeds(rs, m, k, n) for n in ("inv_err_new", "inv_err")))
+  ]
+  ratios = [a / b for a, b in pairs if a is not None and b is not None and b > 0]
+  ratio = float(np.median(ratios)) if ratios else None
+  fit = lab.power_law(fr, [_seeds(rs, mbig, k, "h") for k in fks])
+  out.append(
+    lab.check(f"Δh ∝ sqrt(s/m) on small blocks ({small}, m={mbig})", fit, near=0.5, tol=RATE_TOL)
+  )
+  rule = f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})"
+  what = "|median over k and seeds of Δh^(1) / floor - 1|"
+  out.append(lab.check(rule, first, below=FLOOR_TOL, what=what))
+  where = f"l = 1..{steps}, s/m = 1/{kmin}, m={mbig}"
+  rule = f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; {where})"
+  growth = lab.power_law(range(1, steps + 1), [_step(rs, mbig, kmin, i) for i in range(steps)])
+  out.append(lab.check(rule, growth, near=0.5, tol=RATE_TOL))
+  rule = "re-randomizing a block leaves the pattern decoder's error unchanged"
+  what = "max(r, 1/r), r = median over (m, k, seeds) of error after / before"
+  ratio = None if ratio is None else max(ratio, 1.0 / ratio)
+  return out + [lab.check(rule, ratio, below=INV_RATIO, what=what)]
+
+
+#: The per-(m, k) table: header -> quantity.
+CELLS = {
+  "Δh (mean over l)": "h",
+  "Δh / floor": "h/floor",
+  "ΔBack (mean i<L)": "back",
+  "ΔWbar": "wbar",
+  "Δxhat l∞": "decoded",
+  "inv. err before": "inv_err",
+  "after": "inv_err_new",
+}
+
+
+def declare(cfg: Config, records: list) -> lab.Report:
+  """The summary: slopes against s/m and m, the growth along the sequence,
+  the figure, the verdicts, every (m, k) cell."""
+  rs, ks, fks = lab.Records(records, "m"), list(cfg.num_blocks), fit_blocks(cfg)
+  ms = _ms(cfg, rs)
+  title = "rerandomization: redrawing one block of rows of [W, A] (Sec. 4.2)"
+  setup = (
+    f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x:g}; per (m, k): {cfg.num_seeds} networks (seeds) × "
+    f"{cfg.num_sequences} sequences, at most {cfg.max_blocks} blocks per k; {cfg.dtype}. "
+    "Cells: median [quartiles] over seeds of the per-seed mean over blocks and sequences, "
+    f"n = seeds. Floor = sqrt(2 (1 - 1/π) s/m) ≈ {FLOOR:.2f} sqrt(s/m), the share of the "
+    "redrawn coordinates alone; with the norm-preserving initialization Δh^(l) / floor ≈ "
+    "sqrt((1 - (1 - s/m)^l) / (s/m)) → sqrt(l) (module docstring). Fits against s/m use the "
+    f"small blocks k ≥ {cfg.min_fit_blocks}."
+  )
+  if not ms["h"]:
+    return lab.Report(title, setup, ["No completed points."], [])
+  fr_all, fr = [1.0 / k for k in ks], [1.0 / k for k in fks]
+  mbig, steps = ms["h"][-1], range(1, cfg.L + 1)
+  colors = lab.color_map(list(QUANTITIES)) | lab.seq_colors([f"m={m}" for m in ms["h"]])
+  colors |= lab.seq_colors([f"k={k}" for k in ks], "plasma")
+  fixed = {n: _fixed_block_sizes(cfg, ms[n]) for n in QUANTITIES}
+  middle = {n: _middle(sizes) for n, sizes in fixed.items() if sizes}
+
+  def per_k(n, m, blocks=ks):  # per block number k at width m
+    return [_seeds(rs, m, k, n) for k in blocks]
+
+  def at_size(n, s0):  # per width m at block size s0
+    return [_seeds(rs, m, m // s0, n) for m in ms[n]]
+
+  def cell(m, k, n):
+    if n == "wbar" and m > cfg.wbar_max_m:
+      return "not measured"
+    return lab.robust(
+      _per_floor(_seeds(rs, m, k, "h"), k) if n == "h/floor" else _seeds(rs, m, k, n)
+    )
+
+  def growth(k, i):
+    med = lab.stats(_step(rs, mbig, k, i, per_floor=True)).median
+    return "n/a" if med is None else f"{med:.2f} ({predicted_growth(k, i + 1):.2f})"
+
+  floor = lab.line("floor", fr_all, [FLOOR * math.sqrt(f) for f in fr_all])
+  fraction = dict(x="block fraction s/m = 1/k", xbase=2)
+  last = {n: m[-1] for n, m in ms.items() if m}
+  panels = [
+    lab.Panel(
+      f"changes (fits: s/m ≤ 1/{cfg.min_fit_blocks})",
+      y="relative change",
+      curves=[
+        lab.band(f"{QUANTITIES[n]}, m={m}", fr_all, per_k(n, m), color=colors[n])
+        for n, m in last.items()
+      ]
+      + [floor],
+      **fraction,
+    ),
+    lab.Panel(
+      "Δh per m",
+      y="Δh (mean over l)",
+      curves=[lab.band(f"m={m}", fr_all, per_k("h", m), color=colors[f"m={m}"]) for m in ms["h"]]
+      + [floor],
+      **fraction,
+    ),
+    lab.Panel(
+      f"growth along the sequence, m={mbig}",
+      "step l",
+      "Δh^(l) / floor",
+      [
+        lab.band(
+          f"k={k}", steps, [_step(rs, mbig, k, l - 1, True) for l in steps], color=colors[f"k={k}"]
+        )
+        for k in ks
+      ]
+      + [lab.line("sqrt(l)", steps, [math.sqrt(l) for l in steps])],
+      xlog=False,
+    ),
+    lab.Panel(
+      "fixed block size",
+      "width m",
+      "relative change",
+      [
+        lab.band(f"{QUANTITIES[n]}, s={s0}", ms[n], at_size(n, s0), color=colors[n])
+        for n, s0 in middle.items()
+      ],
+      xbase=2,
+      xticks=ms["h"],
+    ),
+  ]
   small = f"k ≥ {cfg.min_fit_blocks}"
-  for name, label in QUANTITIES.items():
-    ms = c.ms_for(name)
-    if not ms:
-      continue
-    m = ms[-1]
-    out.append(
-      lab.slope_verdict(
-        f"{label} falls with the block fraction s/m (small blocks {small}, m={m})",
-        lab.power_law(fr, [c.seeds(m, k, name) for k in fks]),
-        above=0,
-        claim=CLAIM,
-        regime=reg,
-      )
+  fixed_rows = [(n, s0) for n, sizes in fixed.items() for s0 in sizes]
+  fixed_table = [
+    lab.Table(
+      "change | block size s | slope in m (floor: -0.5)",
+      fixed_rows,
+      "At a fixed block size s, against m (95% bootstrap interval over seeds).",
+      cells=lambda f: [QUANTITIES[f[0]], f[1], lab.power_law(ms[f[0]], at_size(*f)).fmt()],
     )
-  for name, label in QUANTITIES.items():
-    ms = c.ms_for(name)
-    s0 = _middle(_fixed_block_sizes(cfg, ms))
-    if s0 is None:
-      continue
-    out.append(
-      lab.slope_verdict(
-        f"{label} falls with m at a fixed block size s={s0}",
-        lab.power_law(ms, [c.seeds(m, m // s0, name) for m in ms]),
-        below=0,
-        claim=CLAIM,
-        regime=reg,
-      )
-    )
-  mbig = c.ms[-1]
-  out.append(
-    lab.slope_verdict(
-      f"Δh ∝ sqrt(s/m) on small blocks ({small}, m={mbig})",
-      lab.power_law(fr, [c.seeds(mbig, k, "h") for k in fks]),
-      near=0.5,
-      tol=RATE_TOL,
-    )
-  )
-  first = [v for k in ks for v in _ratio_to_floor(c.step(mbig, k, "h", 0), k) if v is not None]
-  out.append(
-    lab.threshold_verdict(
-      f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})",
-      abs(float(np.median(first)) - 1.0) if first else None,
-      below=FLOOR_TOL,
-      what="|median over k and seeds of Δh^(1) / floor - 1|",
-    )
-  )
-  steps = _sqrt_l_steps(cfg)
-  kmin = max(ks)
-  out.append(
-    lab.slope_verdict(
-      f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; l = 1..{len(steps)}, "
-      f"s/m = 1/{kmin}, m={mbig})",
-      lab.power_law([i + 1 for i in steps], [c.step(mbig, kmin, "h", i) for i in steps]),
-      near=0.5,
-      tol=RATE_TOL,
-    )
-  )
-  ratios = []
-  for m in c.ms:
-    for k in ks:
-      for a, b in zip(c.seeds(m, k, "inv_err_new"), c.seeds(m, k, "inv_err")):
-        if a is not None and b is not None and b > 0:
-          ratios.append(a / b)
-  r = float(np.median(ratios)) if ratios else None
-  out.append(
-    lab.threshold_verdict(
-      "re-randomizing a block leaves the pattern decoder's error unchanged",
-      None if r is None else max(r, 1.0 / r),
-      below=INV_RATIO,
-      what="max(r, 1/r), r = median over (m, k, seeds) of error after / before",
-    )
-  )
-  return out
-
-
-def report(cfg: Config, records: list, out_dir) -> str:
-  c = _Cells(cfg, records)
-  s = lab.Summary(
-    "rerandomization: redrawing one block of rows of [W, A] (Sec. 4.2)",
-    setup=(
-      f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x:g}; per (m, k): {cfg.num_seeds} networks (seeds) × "
-      f"{cfg.num_sequences} sequences, at most {cfg.max_blocks} blocks per k; {cfg.dtype}. "
-      "Cells: median [quartiles] over seeds of the per-seed mean over blocks and sequences, "
-      f"n = seeds. Floor = sqrt(2 (1 - 1/π) s/m) ≈ {FLOOR:.2f} sqrt(s/m), the share of the "
-      "redrawn coordinates alone; with the norm-preserving initialization Δh^(l) / floor ≈ "
-      "sqrt((1 - (1 - s/m)^l) / (s/m)) → sqrt(l) (module docstring). Fits against s/m use the "
-      f"small blocks k ≥ {cfg.min_fit_blocks}."
-    ),
-  )
-  if not c.ms:
-    s.text("No completed points.")
-    return s.render()
-  ks, ms = list(cfg.num_blocks), c.ms
-  fks = fit_blocks(cfg)
-  fr_all = [1.0 / k for k in ks]
-  fr = [1.0 / k for k in fks]
-  qcolors = lab.color_map(list(QUANTITIES))
-  mcolors = seq_colors([f"m={m}" for m in ms])
-  fig, axes = lab.figure(ncols=4, width=4.4, height=3.8)
-  ax = axes[0]
-  for name, label in QUANTITIES.items():
-    qms = c.ms_for(name)
-    if qms:
-      lab.band_plot(
-        ax,
-        fr_all,
-        [c.seeds(qms[-1], k, name) for k in ks],
-        label=f"{label}, m={qms[-1]}",
-        color=qcolors[name],
-      )
-  ax.plot(fr_all, [FLOOR * math.sqrt(f) for f in fr_all], "k--", lw=1, label="floor")
-  ax.axvline(1.0 / cfg.min_fit_blocks, color="gray", lw=0.8, ls=":", label="fit: left of here")
-  lab.style_axes(ax, "block fraction s/m = 1/k", "relative change", "changes", xbase=2)
-  ax = axes[1]
-  for m in ms:
-    lab.band_plot(
-      ax, fr_all, [c.seeds(m, k, "h") for k in ks], label=f"m={m}", color=mcolors[f"m={m}"]
-    )
-  ax.plot(fr_all, [FLOOR * math.sqrt(f) for f in fr_all], "k--", lw=1, label="floor")
-  lab.style_axes(ax, "block fraction s/m = 1/k", "Δh (mean over l)", "Δh per m", xbase=2)
-  ax = axes[2]
-  steps = list(range(1, cfg.L + 1))
-  kcolors = seq_colors([f"k={k}" for k in ks], "plasma")
-  for k in ks:
-    lab.band_plot(
-      ax,
-      steps,
-      [_ratio_to_floor(c.step(ms[-1], k, "h", i), k) for i in range(cfg.L)],
-      label=f"k={k}",
-      color=kcolors[f"k={k}"],
-    )
-  ax.plot(steps, [math.sqrt(l) for l in steps], "k--", lw=1, label="sqrt(l)")
-  lab.style_axes(
-    ax, "step l", "Δh^(l) / floor", f"growth along the sequence, m={ms[-1]}", xlog=False
-  )
-  ax = axes[3]
-  for name, label in QUANTITIES.items():
-    qms = c.ms_for(name)
-    s0 = _middle(_fixed_block_sizes(cfg, qms))
-    if s0 is not None:
-      lab.band_plot(
-        ax,
-        qms,
-        [c.seeds(m, m // s0, name) for m in qms],
-        label=f"{label}, s={s0}",
-        color=qcolors[name],
-      )
-  lab.style_axes(ax, "width m", "relative change", "fixed block size", xbase=2)
-  s.figure(out_dir / "rerandomization.png", fig=fig)
-
-  rows = []
-  for name, label in QUANTITIES.items():
-    for m in c.ms_for(name):
-      per_k = [c.seeds(m, k, name) for k in fks]
-      rows.append(
+  ]
+  fixed_table = fixed_table if fixed_rows else []
+  return lab.Report(
+    title,
+    setup,
+    blocks=[
+      lab.Figure("rerandomization", panels),
+      lab.Table(
         [
-          label,
-          m,
-          lab.power_law(fr, per_k).fmt(),
-          lab.power_law(fr_all, [c.seeds(m, k, name) for k in ks]).fmt(),
-          robust(c.seeds(m, max(ks), name)),
-          fmt_crossing(power_law_crossing(fks, per_k, SMALL)),
-        ]
-      )
-  s.table(
-    [
-      "change",
-      "m",
-      f"slope in s/m, k ≥ {cfg.min_fit_blocks} (floor: 0.5)",
-      "slope in s/m, all k",
-      f"at s/m = 1/{max(ks)}",
-      f"blocks k at which it would reach {SMALL:g} (extrapolated)",
+          "change",
+          "m",
+          f"slope in s/m, {small} (floor: 0.5)",
+          "slope in s/m, all k",
+          f"at s/m = 1/{max(ks)}",
+          f"blocks k at which it would reach {SMALL:g} (extrapolated)",
+        ],
+        [(n, m) for n in QUANTITIES for m in ms[n]],
+        "Slopes against the block fraction (95% bootstrap interval over seeds) on the small blocks "
+        "(the fits of the verdicts) and on all blocks (bent by the saturation near s/m = 1/2); "
+        "the change at the smallest fraction; and, from a power law in k on the small blocks, the "
+        f"number of blocks at which the change would fall below {SMALL:g} — an extrapolation "
+        "beyond the grid, with its bootstrap interval (∞: the fit does not fall). These last "
+        "two columns are numbers, not rules: the paper gives no size for 'a lot'.",
+        cells=lambda r: [
+          QUANTITIES[r[0]],
+          r[1],
+          lab.power_law(fr, per_k(*r, fks)).fmt(),
+          lab.power_law(fr_all, per_k(*r)).fmt(),
+          lab.robust(_seeds(rs, r[1], max(ks), r[0])),
+          lab.fmt_crossing(lab.power_law_crossing(fks, per_k(*r, fks), SMALL)),
+        ],
+      ),
+      *fixed_table,
+      lab.Table(
+        ["k"] + [f"l={l}" for l in steps],
+        ks,
+        f"Δh^(l) / floor at m={mbig}, median over seeds, and in brackets the norm-preserving "
+        "prediction sqrt((1 - (1 - s/m)^l) / (s/m)) (module docstring); at l = L the bias token "
+        "x^(L) adds an unchanged input.",
+        cells=lambda k: [k] + [growth(k, l - 1) for l in steps],
+      ),
     ],
-    rows,
-    caption=(
-      "Slopes against the block fraction (95% bootstrap interval over seeds) on the small blocks "
-      "(the fits of the verdicts) and on all blocks (bent by the saturation near s/m = 1/2); "
-      "the change at the smallest fraction; and, from a power law in k on the small blocks, the "
-      f"number of blocks at which the change would fall below {SMALL:g} — an extrapolation "
-      "beyond the grid, with its bootstrap interval (∞: the fit does not fall). These last "
-      "two columns are numbers, not rules: the paper gives no size for 'a lot'."
-    ),
-  )
-  rows = []
-  for name, label in QUANTITIES.items():
-    qms = c.ms_for(name)
-    for s0 in _fixed_block_sizes(cfg, qms):
-      rows.append([label, s0, lab.power_law(qms, [c.seeds(m, m // s0, name) for m in qms]).fmt()])
-  if rows:
-    s.table(
-      ["change", "block size s", "slope in m (floor: -0.5)"],
-      rows,
-      caption="At a fixed block size s, against m (95% bootstrap interval over seeds).",
-    )
-  rows = []
-  for k in ks:
-    row = [k]
-    for i in range(cfg.L):
-      med = lab.stats(_ratio_to_floor(c.step(ms[-1], k, "h", i), k)).median
-      row.append("n/a" if med is None else f"{med:.2f} ({predicted_growth(k, i + 1):.2f})")
-    rows.append(row)
-  s.table(
-    ["k"] + [f"l={i + 1}" for i in range(cfg.L)],
-    rows,
-    caption=(
-      f"Δh^(l) / floor at m={ms[-1]}, median over seeds, and in brackets the norm-preserving "
-      "prediction sqrt((1 - (1 - s/m)^l) / (s/m)) (module docstring); at l = L the bias token "
-      "x^(L) adds an unchanged input."
-    ),
-  )
-  vs = verdicts(cfg, records)
-  s.verdicts(vs)
-  s.bullets(
-    "Reading",
-    [f"{v.rule}: {v.outcome} ({v.measured})." for v in vs]
-    + [lab.missing_note({"non-finite per-seed values": c.missing})],
-  )
-  s.choices(
-    "contiguous blocks; only rows of W and A redrawn, B kept; one fresh key per (seed, k, "
-    f"block); at most {cfg.max_blocks} evenly spaced blocks per k; fits against s/m on the "
-    f"small blocks k ≥ {cfg.min_fit_blocks}; the margins of the diagnostics (slopes ± "
-    f"{RATE_TOL:g}, floor ± {FLOOR_TOL:g}, inversion ratio within {INV_RATIO:g}) are this "
-    f"module's; the level {SMALL:g} of the extrapolation is a reported number, not a rule; "
-    f"{cfg.dtype}."
-  )
-  rows = []
-  for m in ms:
-    for k in ks:
-      rows.append(
-        [
-          m,
-          k,
-          m // k,
-          robust(c.seeds(m, k, "h")),
-          robust(_ratio_to_floor(c.seeds(m, k, "h"), k)),
-          robust(c.seeds(m, k, "back")),
-          robust(c.seeds(m, k, "wbar")) if m <= cfg.wbar_max_m else "not measured",
-          robust(c.seeds(m, k, "decoded")),
-          robust(c.seeds(m, k, "inv_err")),
-          robust(c.seeds(m, k, "inv_err_new")),
-        ]
+    verdicts=verdicts(cfg, records),
+    after=[
+      lab.Table(
+        ["m", "k", "s", *CELLS],
+        [(m, k) for m in ms["h"] for k in ks],
+        cells=lambda c: [*c, c[0] // c[1]] + [cell(*c, n) for n in CELLS.values()],
       )
-  s.table(
-    [
-      "m",
-      "k",
-      "s",
-      "Δh (mean over l)",
-      "Δh / floor",
-      "ΔBack (mean i<L)",
-      "ΔWbar",
-      "Δxhat l∞",
-      "inv. err before",
-      "after",
     ],
-    rows,
+    choices=(
+      "contiguous blocks; only rows of W and A redrawn, B kept; one fresh key per (seed, k, "
+      f"block); at most {cfg.max_blocks} evenly spaced blocks per k; fits against s/m on the "
+      f"small blocks k ≥ {cfg.min_fit_blocks}; the margins of the diagnostics (slopes ± "
+      f"{RATE_TOL:g}, floor ± {FLOOR_TOL:g}, inversion ratio within {INV_RATIO:g}) are this "
+      f"module's; the level {SMALL:g} of the extrapolation is a reported number, not a rule; "
+      f"{cfg.dtype}."
+    ),
+    missing={
+      "non-finite per-seed values": sum(
+        v is None
+        for n in ("h", "back", "wbar", "inv_err", "inv_err_new")
+        for m in ms.get(n, ms["h"])
+        for k in ks
+        for v in _seeds(rs, m, k, n)
+      )
+    },
   )
-  return s.render()
+
+
+report = lab.reporter(declare)
 
 
 EXPERIMENT = lab.Experiment.from_module(

@@ -147,6 +147,7 @@ with bootstrap 95% intervals (``lab.power_law``).
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 
@@ -883,94 +884,88 @@ def verdicts(cfg: Config, records: list) -> list:
   records: paper claims carry the claim and its regime, the rest are jaxrnn
   diagnostics."""
   r = _Records(cfg, records)
-  first, n_max = cfg.axis_targets[0], max(cfg.Ns)
-  m_max = max(cfg.ms)
+  first, n_max, m_max = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms)
   Ns, ms, Ls = sorted(cfg.Ns), sorted(cfg.ms), sorted(cfg.Ls)
-  out = []
-  for t in cfg.targets:
-    slope = lab.power_law(Ns, [r.seeds(t, "rnn", n) for n in Ns])
-    out.append(
-      lab.slope_verdict(
-        f"excess test loss falls with N (`{t}`, m={cfg.m}; our reading of Thm. 3.1's N ≥ poly)",
-        slope,
-        below=0,
-      )
+
+  def along(key, xs, t, field="excess"):  # the RNN's field against one axis, at N = n_max
+    return lab.power_law(xs, [r.seeds(t, "rnn", n_max, field, **{key: x}) for x in xs])
+
+  at_m = functools.partial(along, "m", ms)
+  out = [
+    lab.check(
+      f"excess test loss falls with N (`{t}`, m={cfg.m}; our reading of Thm. 3.1's N ≥ poly)",
+      lab.power_law(Ns, [r.seeds(t, "rnn", n) for n in Ns]),
+      below=0,
     )
+    for t in cfg.targets
+  ]
   graded = [t for t in cfg.targets if t != "prod"]
-  xs = [r.stat(t, "log10_C_eps") for t in graded]
-  ys = [r.seeds(t, "rnn", n_max) for t in graded]
   out.append(
-    lab.slope_verdict(
+    lab.check(
       f"excess grows with the complexity C_eps ({', '.join(graded)} at m={cfg.m}, N={n_max}; "
       "fit of log excess on log log10 C_eps)",
-      lab.power_law(xs, ys),
+      lab.power_law(
+        [r.stat(t, "log10_C_eps") for t in graded], [r.seeds(t, "rnn", n_max) for t in graded]
+      ),
       above=0,
     )
   )
   out.append(
-    lab.slope_verdict(
+    lab.check(
       f"excess grows with the length L (`{first}`, m={cfg.m}, N={n_max})",
-      lab.power_law(Ls, [r.seeds(first, "rnn", n_max, L=L) for L in Ls]),
+      along("L", Ls, first),
       above=0,
     )
   )
-  for t in cfg.axis_targets:
-    out.append(
-      lab.slope_verdict(
-        f"excess does not grow with m (`{t}`, N={n_max}; margin: slope 0.1)",
-        lab.power_law(ms, [r.seeds(t, "rnn", n_max, m=m) for m in ms]),
-        below=0.1,
-      )
+  out += [
+    lab.check(
+      f"excess does not grow with m (`{t}`, N={n_max}; margin: slope 0.1)", at_m(t), below=0.1
     )
-  mv = lambda field: lab.power_law(ms, [r.seeds(first, "rnn", n_max, field, m=m) for m in ms])
-  out.append(
-    lab.slope_verdict(
-      f"‖W'‖_F/‖W‖_F scales as m^-1 (kernel regime, `{first}`)", mv("rel_dW"), near=-1, tol=0.25
-    )
-  )
-  out.append(
-    lab.slope_verdict(
-      f"‖A'‖_F/‖A‖_F scales as m^-1/2 (kernel regime, `{first}`)", mv("rel_dA"), near=-0.5, tol=0.25
-    )
-  )
-  out.append(
-    lab.slope_verdict(f"flipped activations fall with m (`{first}`)", mv("flips"), below=0)
-  )
-  out.append(
-    lab.slope_verdict(
+    for t in cfg.axis_targets
+  ]
+  out += [
+    lab.check(
+      f"‖W'‖_F/‖W‖_F scales as m^-1 (kernel regime, `{first}`)",
+      at_m(first, "rel_dW"),
+      near=-1,
+      tol=0.25,
+    ),
+    lab.check(
+      f"‖A'‖_F/‖A‖_F scales as m^-1/2 (kernel regime, `{first}`)",
+      at_m(first, "rel_dA"),
+      near=-0.5,
+      tol=0.25,
+    ),
+    lab.check(f"flipped activations fall with m (`{first}`)", at_m(first, "flips"), below=0),
+    lab.check(
       f"the RNN's gap to its pseudo-network falls with m (`{first}`)",
-      mv("lin_gap"),
+      at_m(first, "lin_gap"),
       below=0,
       claim=CLOSE,
       regime=close_regime(cfg, r),
-    )
-  )
-  all_cells = [c for (_, _, _, model, _, _), c in r.cells.items() if model in ("rnn", "pseudo")]
-  ratios = _pooled(all_cells, "step_ratio")
-  out.append(
-    lab.threshold_verdict(
+    ),
+  ]
+  ratios = _pooled([c for k, c in r.cells.items() if k[3] in ("rnn", "pseudo")], "step_ratio")
+  ref = _ref_cells(r)
+  counts = [c.get("unstable") for c in ref if c.get("unstable") is not None]
+  drops, plat = _pooled(ref, "loss_drop"), [bool(v) for c in ref for v in (c.get("plateau") or [])]
+  stable, text = _stable_regime(r, ref)
+  out += [
+    lab.check(
       "every run's step is inside gradient descent's stability limit (recorded eta·sharpness)",
       float(ratios.max()) if ratios.size else None,
       below=2.0,
       what=f"max eta·sharpness (of {ratios.size} runs)",
-    )
-  )
-  ref = _ref_cells(r)
-  counts = [c.get("unstable") for c in ref if c.get("unstable") is not None]
-  out.append(
-    lab.threshold_verdict(
+    ),
+    lab.check(
       f"every SGD run at lambda={cfg.lam:g} trains stably (none diverged, none whose "
       f"training objective rose {UNSTABLE_RISE}x above its running minimum)",
       sum(counts) if counts else None,
       below=1,
       spec=".0f",
       what=f"unstable runs (of {len(counts) * cfg.num_seeds})",
-    )
-  )
-  drops = _pooled(ref, "loss_drop")
-  stable, text = _stable_regime(r, ref)
-  out.append(
-    lab.threshold_verdict(
+    ),
+    lab.check(
       f"the training objective decreases under SGD (every run at lambda={cfg.lam:g}: "
       "last chunk's mean over the first chunk's)",
       float(drops.max()) if drops.size else None,
@@ -978,33 +973,31 @@ def verdicts(cfg: Config, records: list) -> list:
       what="max loss(last)/loss(first)",
       claim=DESCENT,
       regime=lab.Regime(text, stable, "" if stable else "a step inside the stability limit"),
-    )
-  )
-  plat = [bool(v) for c in ref for v in (c.get("plateau") or [])]
-  out.append(
-    lab.threshold_verdict(
+    ),
+    lab.check(
       f"the runs at lambda={cfg.lam:g} reached their plateau (eval loss changed < "
       f"{cfg.plateau_tol:g} relative over the last 20% of steps)",
       sum(plat) / len(plat) if plat else None,
       above=0.5,
       spec=".2f",
       what=f"share of {len(plat)} runs at the plateau",
-    )
-  )
+    ),
+  ]
   ratio = _ratio_stat(
     r.median(first, "rnn", n_max, m=m_max), r.median(first, "pseudo", n_max, m=m_max)
   )
-  rule = (
-    f"RNN and pseudo-network reach the same test loss within 1.5x (`{first}`, m={m_max}, N={n_max})"
+  out.append(
+    lab.Verdict(
+      "RNN and pseudo-network reach the same test loss within 1.5x "
+      f"(`{first}`, m={m_max}, N={n_max})",
+      "n/a" if ratio is None else f"RNN/pseudo = {ratio:.3g}",
+      "1/1.5 < median RNN excess / median pseudo excess < 1.5",
+      None if ratio is None else bool(1 / 1.5 < ratio < 1.5),
+    )
   )
-  crit = "1/1.5 < median RNN excess / median pseudo excess < 1.5"
-  if ratio is None:
-    out.append(lab.Verdict(rule, "n/a", crit, None))
-  else:
-    out.append(lab.Verdict(rule, f"RNN/pseudo = {ratio:.3g}", crit, bool(1 / 1.5 < ratio < 1.5)))
   if _has_theory(cfg):
     med = _median_with_divergence(r.cell(first, "rnn", n_max, lam="theory"))
-    v = lab.threshold_verdict(
+    v = lab.check(
       f"SGD at Thm. 3.1's λ = ε/(10Lρ), η ∝ 1/(λm) reaches OPT + ε (`{first}`, m={cfg.m}, "
       f"N={n_max}, ε = {cfg.theory_eps:g}; median excess, diverged seeds as inf)",
       med,
@@ -1013,374 +1006,269 @@ def verdicts(cfg: Config, records: list) -> list:
       claim=THM31,
       regime=theory_regime(cfg, r),
     )
-    if med is not None and math.isinf(med):
-      v = v._replace(measured="inf (most seeds diverged)", holds=False)
-    out.append(v)
+    inf = med is not None and math.isinf(med)
+    out.append(v._replace(measured="inf (most seeds diverged)", holds=False) if inf else v)
   for t in cfg.axis_targets:
     floor, se = r.stat(t, "floor"), r.stat(t, "floor_se")
     mse = lab.finite_values(r.seeds(t, "rnn", n_max, "mse", m=m_max))
-    ok = floor is not None and se is not None and floor > 3 * se and mse.size
-    out.append(
-      lab.threshold_verdict(
-        f"the RNN beats every token-wise function (`{t}`, m={m_max}, N={n_max}): all seeds' "
+    tw, where = r.kernel(t, "tokenwise", n_max, "mse"), f"`{t}`, m={m_max}, N={n_max}"
+    out += [
+      lab.check(
+        f"the RNN beats every token-wise function ({where}): all seeds' "
         "E(f-F*)^2 below the token-wise floor (a sign test: p = 2^-seeds)",
-        float(mse.max() / floor) if ok else None,
+        float(mse.max() / floor)
+        if floor is not None and se is not None and floor > 3 * se and mse.size
+        else None,
         below=1.0,
         what="max over seeds of RNN error / floor",
-      )
-    )
-    tw = r.kernel(t, "tokenwise", n_max, "mse")
-    out.append(
-      lab.threshold_verdict(
-        f"the RNN beats the fitted token-wise kernel (`{t}`, m={m_max}, N={n_max})",
+      ),
+      lab.check(
+        f"the RNN beats the fitted token-wise kernel ({where})",
         float(mse.max() / tw) if mse.size and tw else None,
         below=1.0,
         what="max over seeds of RNN error / token-wise error",
-      )
-    )
-    out.append(
-      lab.threshold_verdict(
-        f"the trained RNN beats infinite-width NTK regression (`{t}`, m={m_max}, N={n_max}; "
+      ),
+      lab.check(
+        f"the trained RNN beats infinite-width NTK regression ({where}; "
         "a hypothesis of ours: the paper makes no kernel comparison)",
         _ratio_stat(
           r.median(t, "rnn", n_max, "mse", m=m_max), r.kernel(t, "ntk_inf", n_max, "mse")
         ),
         below=1.0,
         what="median RNN error / Theta_inf error",
-      )
-    )
+      ),
+    ]
   return out
 
 
 # --------------------------------------------------------------------------
-# Report
+# Declarations
 
 
-def report(cfg: Config, records: list, out_dir) -> str:
-  r = _Records(cfg, records)
+_MODELS = {"rnn": "o", "pseudo": "P", "ntk_emp": "s", "ntk_inf": "D", "nngp": "v", "tokenwise": "x"}
+
+
+def _panels(cfg: Config, r: _Records) -> list:
+  first, n_max, m_max = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms)
+  Ns, ms, Ls, ts = sorted(cfg.Ns), sorted(cfg.ms), sorted(cfg.Ls), list(cfg.targets)
+  col, mcol = lab.color_map(ts), lab.seq_colors(list(_MODELS), "plasma")
+  lam = sorted((v, k) for k in r.lam_keys() if (v := r.lam_value(k)) is not None)
+  xs, mm = list(range(1, len(ts) + 1)), {t: m_max if t in cfg.axis_targets else cfg.m for t in ts}
+
+  def band(label, t, xs, per_x, **style):  # the curves of target t share its colour
+    return lab.band(label, xs, per_x, color=col[t], **style)
+
+  def mse(t, model):
+    if model in ("rnn", "pseudo", "ntk_emp"):
+      return r.seeds(t, model, n_max, "mse", m=mm[t])
+    return [r.kernel(t, model, n_max, "mse")]
+
+  def curve(t):
+    v = (r.cell(t, "rnn", n_max) or {}).get("curve") or []
+    v = [None if x is None or x <= 0 else x for x in v]
+    return lab.line(t, [k * cfg.eval_every for k in range(1, len(v))], v[1:], color=col[t], ls="-")
+
+  by_n = [band(t, t, Ns, [r.seeds(t, "rnn", n) for n in Ns]) for t in ts]
+  by_n += [
+    band(
+      f"{t} token-wise fit", t, Ns, [r.kernel(t, "tokenwise", n) for n in Ns], ls=":", marker="x"
+    )
+    for t in ts
+  ]
+  by_c = [
+    band(t, t, [x], [r.seeds(t, "rnn", n_max)]) for t in ts if (x := r.stat(t, "log10_C_eps"))
+  ]
+  by_m = [
+    band(f"{t} {mo}", t, ms, [r.seeds(t, mo, n_max, m=m) for m in ms], ls=ls, marker=mk)
+    for t in cfg.axis_targets
+    for mo, ls, mk in (("rnn", "-", "o"), ("pseudo", "--", "s"))
+  ]
+  by_L = [band(first, first, Ls, [r.seeds(first, "rnn", n_max, L=L) for L in Ls])]
+  diag = (("rel_dW", "o", "‖W'‖/‖W‖"), ("flips", "^", "flipped patterns"))
+  diag += (("lin_gap", "s", "pseudo-network gap"),)
+  regime = [
+    band(lb, first, ms, [r.seeds(first, "rnn", n_max, f, m=m) for m in ms], marker=mk)
+    for f, mk, lb in diag
+  ]
+  lams = [v for v, _ in lam]
+  by_lam = [
+    band(f"{first} {mo}", first, lams, [r.seeds(first, mo, n_max, lam=k) for _, k in lam], ls=ls)
+    for mo, ls in (("rnn", "-"), ("pseudo", "--"))
+  ]
+  models = [
+    lab.band(mo, xs, [mse(t, mo) for t in ts], color=mcol[mo], marker=mk, ls="")
+    for mo, mk in _MODELS.items()
+  ]
+  floors = [r.stat(t, "floor") for t in ts]
+  models.append(lab.line("token-wise floor", xs, floors, ls="", marker="_", markersize=16, mew=2))
+  excess, tick_m, lin = "excess test loss", {"xbase": 2, "xticks": ms}, {"xlog": False}
+  return [
+    lab.Panel(f"RNN vs N (m={cfg.m})", "training samples N", excess, by_n),
+    lab.Panel(f"vs complexity (N={n_max})", "log10 C_eps(Phi, 1/eps_x)", excess, by_c),
+    lab.Panel(f"vs width (N={n_max})", "width m", excess, by_m, **tick_m),
+    lab.Panel(f"vs length (m={cfg.m})", "length L", excess, by_L, **lin),
+    lab.Panel(f"kernel regime ({first})", "width m", "relative size", regime, **tick_m),
+    lab.Panel(f"vs lambda (m={cfg.m})", "lambda", excess, by_lam),
+    lab.Panel(
+      f"models at N={n_max}", "target", "E (f - F*)^2", models, xticks=xs, xticklabels=ts, **lin
+    ),
+    lab.Panel(
+      f"training curves (m={cfg.m}, N={n_max})",
+      "SGD step",
+      "excess loss (eval subset)",
+      [curve(t) for t in ts],
+      **lin,
+    ),
+  ]
+
+
+def _tables(cfg: Config, r: _Records) -> list:
   first, n_max, m_max = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms)
   Ns, ms, Ls = sorted(cfg.Ns), sorted(cfg.ms), sorted(cfg.Ls)
-  colors = lab.color_map(list(cfg.targets))
-  vs = verdicts(cfg, records)
-  opt = huber_noise_opt(cfg.noise)
-  sd0 = r.stat(first, "sd_f0")
+  cell = functools.partial(_cell_text, r)
+  st = r.stat
+  mm = {t: m_max if t in cfg.axis_targets else cfg.m for t in cfg.targets}
+  kernels = ("ntk_inf", "nngp", "tokenwise")
+  steps = lab.finite((r.cell(first, "rnn", n_max, lam="theory") or {}).get("steps_scaled"))
+  return [
+    lab.Table(
+      "target | p | log10 C_eps | log10 C_s | |b| | Var F* | token-wise floor | floor share",
+      cfg.targets,
+      caption=f"Targets (at L={cfg.L}; C at R = 1/eps_x, eps = {cfg.theory_eps}). Token-wise "
+      "floor: the least E(f - F*)^2 of any sum over positions of functions of one token "
+      "(`tokenwise_gap`, ± its Monte Carlo standard error).",
+      cells=lambda t: (
+        [t]
+        + [st(t, k) for k in ("p", "log10_C_eps", "log10_C_s", "b", "variance")]
+        + [None if st(t, "floor") is None else f"{st(t, 'floor'):.3g} ± {st(t, 'floor_se'):.1g}"]
+        + [_ratio_stat(st(t, "floor"), st(t, "variance"))]
+      ),
+    ),
+    lab.Table(
+      "target | N | RNN | RNN iterate avg | pseudo | emp. NTK reg. | Theta_inf reg. | NNGP reg. "
+      "| token-wise",
+      [(t, n) for t in cfg.targets for n in Ns],
+      caption=f"Excess test loss over OPT at m={cfg.m}, lambda={cfg.lam:g}.",
+      cells=lambda c: (
+        [*c, cell(c[0], "rnn", c[1]), cell(c[0], "rnn", c[1], "excess_avg")]
+        + [cell(c[0], mo, c[1]) for mo in ("pseudo", "ntk_emp")]
+        + [r.kernel(c[0], k, c[1]) for k in kernels]
+      ),
+    ),
+    lab.Table(
+      "target | m | RNN | pseudo | emp. NTK reg. | ‖W'‖/‖W‖ | ‖A'‖/‖A‖ | flips | pseudo gap "
+      "| kappa/(m max Theta_inf)",
+      [(t, m) for t in cfg.axis_targets for m in ms],
+      caption=f"Against the width at N={n_max}: excess test loss and the RNN's NTK-regime "
+      "diagnostics (pseudo gap = rms(F_rnn(W+W') - F_rnn(W) - F_pseudo(W')) / rms(F_rnn(W+W') - "
+      "F_rnn(W)); last column: kappa = min(lambda_max(Theta_0)/B, max_x Theta_0(x, x)) at "
+      "initialization, which sets eta, over m max_x Theta_inf(x, x)).",
+      cells=lambda c: (
+        [*c]
+        + [cell(c[0], mo, n_max, m=c[1]) for mo in ("rnn", "pseudo", "ntk_emp")]
+        + [cell(c[0], "rnn", n_max, f, m=c[1]) for f in _DIAG]
+        + [_kappa_text(r, *c)]
+      ),
+    ),
+    lab.Table(
+      "L | RNN excess",
+      Ls,
+      caption=f"Against the length (`{first}`, m={cfg.m}, N={n_max}).",
+      cells=lambda L: [L, cell(first, "rnn", n_max, L=L)],
+    ),
+    lab.Table(
+      "lambda | value | RNN excess | pseudo | eta | eta·sharpness | at plateau | ‖W'‖/‖W‖ "
+      "| pseudo gap | diverged at step",
+      r.lam_keys(),
+      caption=f"Against lambda (`{first}`, m={cfg.m}, N={n_max}; eta = lr/(lambda^2 kappa), "
+      f"Thm. 3.1's cell eta = lr/(lambda kappa) on data at eps_x = {cfg.theory_eps_x:g}, T "
+      f"capped at {cfg.steps}: the lambda^-2 scaling asks {_fmt_opt(steps)} steps).",
+      cells=lambda k: (
+        [k, r.lam_value(k)]
+        + [cell(first, mo, n_max, lam=k) for mo in ("rnn", "pseudo")]
+        + [cell(first, "rnn", n_max, f, lam=k) for f in ("eta", "step_ratio")]
+        + [_plateau_text(r.cell(first, "rnn", n_max, lam=k))]
+        + [cell(first, "rnn", n_max, f, lam=k) for f in ("rel_dW", "lin_gap", "div_step")]
+      ),
+    ),
+    lab.Table(
+      "target | N | eta·sharpness | at plateau | loss(last)/loss(first)",
+      [(t, n) for t in cfg.targets for n in Ns],
+      caption=f"The step and the plateau at m={cfg.m}, lambda={cfg.lam:g}: eta·sharpness < 2 is "
+      f"stable; at plateau = seeds whose eval loss changed < {cfg.plateau_tol:g} (relative) "
+      "over the last 20% of steps; loss ratio = mean training objective of the last chunk over "
+      "the first.",
+      cells=lambda c: (
+        [*c, cell(c[0], "rnn", c[1], "step_ratio")]
+        + [_plateau_text(r.cell(c[0], "rnn", c[1])), cell(c[0], "rnn", c[1], "loss_drop")]
+      ),
+    ),
+    lab.Table(
+      "target | m | RNN | pseudo | emp. NTK | Theta_inf | NNGP | token-wise fit | token-wise floor",
+      cfg.targets,
+      caption=f"Clean error E(f - F*)^2 at N={n_max} (the floor is in these units).",
+      cells=lambda t: (
+        [t, mm[t]]
+        + [cell(t, mo, n_max, "mse", m=mm[t]) for mo in ("rnn", "pseudo", "ntk_emp")]
+        + [r.kernel(t, k, n_max, "mse") for k in kernels]
+        + [st(t, "floor")]
+      ),
+    ),
+  ]
 
-  # ---- figure
-  fig, axes = lab.figure(4, 2, width=4.6, height=3.7)
-  for t in cfg.targets:
-    lab.band_plot(axes[0], Ns, [r.seeds(t, "rnn", n) for n in Ns], label=t, color=colors[t])
-    tw = [r.kernel(t, "tokenwise", n) for n in Ns]
-    lab.band_plot(axes[0], Ns, tw, label=None, color=colors[t], ls=":", marker="x")
-  axes[0].plot([], [], ls=":", marker="x", color="k", label="token-wise fit")
-  lab.style_axes(axes[0], "training samples N", "excess test loss", f"RNN vs N (m={cfg.m})")
-  for t in cfg.targets:
-    x = r.stat(t, "log10_C_eps")
-    if x is not None:
-      lab.band_plot(axes[1], [x], [r.seeds(t, "rnn", n_max)], label=t, color=colors[t])
-  lab.style_axes(
-    axes[1], "log10 C_eps(Phi, 1/eps_x)", "excess test loss", f"vs complexity (N={n_max})"
-  )
-  for t in cfg.axis_targets:
-    lab.band_plot(
-      axes[2], ms, [r.seeds(t, "rnn", n_max, m=m) for m in ms], label=f"{t} RNN", color=colors[t]
-    )
-    ps = [r.seeds(t, "pseudo", n_max, m=m) for m in ms]
-    lab.band_plot(axes[2], ms, ps, label=f"{t} pseudo", color=colors[t], ls="--", marker="s")
-  lab.style_axes(axes[2], "width m", "excess test loss", f"vs width (N={n_max})", xbase=2)
-  lab.band_plot(
-    axes[3], Ls, [r.seeds(first, "rnn", n_max, L=L) for L in Ls], label=first, color=colors[first]
-  )
-  lab.style_axes(axes[3], "length L", "excess test loss", f"vs length (m={cfg.m})", xlog=False)
-  for field, marker, label in (
-    ("rel_dW", "o", "‖W'‖/‖W‖"),
-    ("flips", "^", "flipped patterns"),
-    ("lin_gap", "s", "pseudo-network gap"),
-  ):
-    lab.band_plot(
-      axes[4],
-      ms,
-      [r.seeds(first, "rnn", n_max, field, m=m) for m in ms],
-      label=label,
-      color=colors[first],
-      marker=marker,
-    )
-  lab.style_axes(axes[4], "width m", "relative size", f"kernel regime (`{first}`)", xbase=2)
-  lam_keys = r.lam_keys()
-  by_value = sorted((v, k) for k in lam_keys if (v := r.lam_value(k)) is not None)
-  lam_x, lam_sorted = [v for v, _ in by_value], [k for _, k in by_value]
-  for model, ls in (("rnn", "-"), ("pseudo", "--")):
-    lab.band_plot(
-      axes[5],
-      lam_x,
-      [r.seeds(first, model, n_max, lam=k) for k in lam_sorted],
-      label=f"{first} {model}",
-      color=colors[first],
-      ls=ls,
-    )
-  lab.style_axes(axes[5], "lambda", "excess test loss", f"vs lambda (m={cfg.m})")
-  markers = {"rnn": "o", "pseudo": "P", "ntk_emp": "s", "ntk_inf": "D", "nngp": "v"}
-  markers["tokenwise"] = "x"
-  for i, t in enumerate(cfg.targets):
-    mm = m_max if t in cfg.axis_targets else cfg.m
-    for model, mk in markers.items():
-      if model in ("rnn", "pseudo", "ntk_emp"):
-        v = r.seeds(t, model, n_max, "mse", m=mm)
-      else:
-        v = [r.kernel(t, model, n_max, "mse")]
-      lab.band_plot(axes[6], [i + 1], [v], label=None, color=colors[t], marker=mk, ls="")
-    fl = r.stat(t, "floor")
-    if fl is not None and fl > 0:
-      axes[6].plot([i + 0.7, i + 1.3], [fl, fl], color=colors[t], lw=2)
-  for model, mk in markers.items():
-    axes[6].plot([], [], marker=mk, ls="", color="k", label=model)
-  axes[6].set_xticks(range(1, len(cfg.targets) + 1), cfg.targets, rotation=30)
-  lab.style_axes(
-    axes[6], "target (bar: token-wise floor)", "E (f - F*)^2", f"models at N={n_max}", xlog=False
-  )
-  for t in cfg.targets:
-    c = r.cell(t, "rnn", n_max)
-    curve = None if c is None else c.get("curve")
-    if curve:
-      steps = np.arange(len(curve)) * cfg.eval_every
-      v = np.array([np.nan if x is None or x <= 0 else x for x in curve])
-      axes[7].plot(steps[1:], v[1:], color=colors[t], label=t)
-  lab.style_axes(
-    axes[7],
-    "SGD step",
-    "excess loss (eval subset)",
-    f"training curves (m={cfg.m}, N={n_max})",
-    xlog=False,
-  )
-  from matplotlib.ticker import NullFormatter
 
-  for ax in axes:
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.yaxis.set_minor_formatter(NullFormatter())
-
-  # ---- summary
-  s = lab.Summary(
+def declare(cfg: Config, records: list) -> lab.Report:
+  r = _Records(cfg, records)
+  first, ms, Ns = cfg.axis_targets[0], sorted(cfg.ms), sorted(cfg.Ns)
+  sd0, m_star = r.stat(first, "sd_f0"), theory_width(cfg, r)
+  cs = [f"{r.stat(t, 'log10_C_eps'):.3g}" for t in cfg.targets if r.stat(t, "log10_C_eps")]
+  own = [
+    f"m={m}: {theory_schedule(m, cfg.L, 1, eps=cfg.theory_eps).note} (T with C = 1)." for m in ms
+  ] + [
+    "With C = C_eps(Phi, O(1/eps_x)) from the target table (10^"
+    + ", 10^".join(cs)
+    + "), T = p^2 C^2 poly(rho) / eps^2 and the theorem's m, N are far beyond any computer.",
+    "Width at which Thm. 3.1's lambda would keep the weights as close as the reference lambda "
+    "does at the largest width (`theory_width`): "
+    + (f"m ≈ {m_star:.2g}." if m_star is not None else "none (the movement does not fall)."),
+  ]
+  return lab.Report(
     "training: SGD on W', A' with B frozen, against Thm. 3.1",
-    setup=(
-      f"L={cfg.L} (L-2 true tokens), d={cfg.d}, eps_x={cfg.eps_x}, labels F* + {cfg.noise} N(0,1), "
-      f"Var F* = {cfg.target_var} for every target, Huber loss, OPT = {opt:.4f}. SGD: "
-      f"{cfg.steps} steps, batch {cfg.batch_size}, "
-      f"eta = {cfg.lr:g} / (lambda^2 kappa) per network with kappa = min(lambda_max(Theta_0) / B, "
-      "max_x Theta_0(x,x)) measured on its training set (`kernel_step_size`; eta·sharpness = "
-      f"{cfg.lr:g} < 2), Thm. 3.1's cell eta = {cfg.lr:g} / (lambda kappa) ∝ 1/(lambda m); "
-      f"reference lambda = {cfg.lam:g} (lambda sd F_rnn(init) = "
-      + (f"{cfg.lam * sd0:.3g}" if sd0 else "n/a")
-      + f"), reference width m={cfg.m}. Test loss on {cfg.num_test} fresh samples; cells give "
-      "the median [quartiles] over seeds with n = seeds averaged and div = seeds diverged."
+    f"L={cfg.L} (L-2 true tokens), d={cfg.d}, eps_x={cfg.eps_x}, labels F* + {cfg.noise} N(0,1), "
+    f"Var F* = {cfg.target_var} for every target, Huber loss, "
+    f"OPT = {huber_noise_opt(cfg.noise):.4f}. SGD: {cfg.steps} steps, batch {cfg.batch_size}, "
+    f"eta = {cfg.lr:g} / (lambda^2 kappa) per network with kappa = min(lambda_max(Theta_0) / B, "
+    "max_x Theta_0(x,x)) measured on its training set (`kernel_step_size`; eta·sharpness = "
+    f"{cfg.lr:g} < 2), Thm. 3.1's cell eta = {cfg.lr:g} / (lambda kappa) ∝ 1/(lambda m); "
+    f"reference lambda = {cfg.lam:g} (lambda sd F_rnn(init) = "
+    + (f"{cfg.lam * sd0:.3g}" if sd0 else "n/a")
+    + f"), reference width m={cfg.m}. Test loss on {cfg.num_test} fresh samples; cells give "
+    "the median [quartiles] over seeds with n = seeds averaged and div = seeds diverged.",
+    _tables(cfg, r) + [lab.Figure("training", _panels(cfg, r))],
+    verdicts(cfg, records),
+    after=["## Thm. 3.1's own numbers at these sizes\n\n" + "\n".join(f"- {b}" for b in own)],
+    choices=(
+      "targets scaled to equal variance; d = 4 and eps_x fixed along the L axis (eps_x < 1/L is "
+      "imposed only in Thm. 3.1's cell, and in `ntk_regime`); Huber loss; minibatches with "
+      "replacement; eta from the measured kernel of each network on its training set "
+      "(`kernel_step_size`, lambda^-2 so that the step in function space is the same for every "
+      "lambda); Thm. 3.1's cell with eta ∝ 1/(lambda m), its constant from the same kernel; "
+      "plateau = relative change of the eval loss over the last 20% of steps below plateau_tol; "
+      "the excess test loss paired with F* on the same test labels; kernel ridges and the "
+      "token-wise bandwidth by leave-one-out; Theta_inf and NNGP regression on y (initial output "
+      "0), empirical-NTK regression on y - lambda F_rnn(init); one factor varied at a time "
+      "around the reference cell (see the module docstring)."
     ),
+    missing={
+      "seed values that diverged or were not finite": _pool_missing(
+        [c.get("excess") or [] for k, c in r.cells.items() if k[3] in ("rnn", "pseudo")]
+      ),
+      "cells with no record": sum(r.cell(t, "rnn", n) is None for t in cfg.targets for n in Ns),
+    },
   )
-  s.table(
-    ["target", "p", "log10 C_eps", "log10 C_s", "|b|", "Var F*", "token-wise floor", "floor share"],
-    [
-      [
-        t,
-        r.stat(t, "p"),
-        r.stat(t, "log10_C_eps"),
-        r.stat(t, "log10_C_s"),
-        r.stat(t, "b"),
-        r.stat(t, "variance"),
-        None
-        if r.stat(t, "floor") is None
-        else f"{r.stat(t, 'floor'):.3g} ± {r.stat(t, 'floor_se'):.1g}",
-        _ratio_stat(r.stat(t, "floor"), r.stat(t, "variance")),
-      ]
-      for t in cfg.targets
-    ],
-    caption=(
-      f"Targets (at L={cfg.L}; C at R = 1/eps_x, eps = {cfg.theory_eps}). Token-wise floor: the "
-      "least E(f - F*)^2 of any sum over positions of functions of one token "
-      "(`tokenwise_gap`, ± its Monte Carlo standard error)."
-    ),
-  )
-  rows = []
-  for t in cfg.targets:
-    for n in Ns:
-      rows.append(
-        [
-          t,
-          n,
-          _cell_text(r, t, "rnn", n),
-          _cell_text(r, t, "rnn", n, "excess_avg"),
-          _cell_text(r, t, "pseudo", n),
-          _cell_text(r, t, "ntk_emp", n),
-          r.kernel(t, "ntk_inf", n),
-          r.kernel(t, "nngp", n),
-          r.kernel(t, "tokenwise", n),
-        ]
-      )
-  s.table(
-    [
-      "target",
-      "N",
-      "RNN",
-      "RNN iterate avg",
-      "pseudo",
-      "emp. NTK reg.",
-      "Theta_inf reg.",
-      "NNGP reg.",
-      "token-wise",
-    ],
-    rows,
-    caption=f"Excess test loss over OPT at m={cfg.m}, lambda={cfg.lam:g}.",
-  )
-  rows = []
-  for t in cfg.axis_targets:
-    for m in ms:
-      rows.append(
-        [t, m]
-        + [_cell_text(r, t, "rnn", n_max, m=m), _cell_text(r, t, "pseudo", n_max, m=m)]
-        + [_cell_text(r, t, "ntk_emp", n_max, m=m)]
-        + [_cell_text(r, t, "rnn", n_max, f, m=m) for f in _DIAG]
-        + [_kappa_text(r, t, m)]
-      )
-  s.table(
-    [
-      "target",
-      "m",
-      "RNN",
-      "pseudo",
-      "emp. NTK reg.",
-      "‖W'‖/‖W‖",
-      "‖A'‖/‖A‖",
-      "flips",
-      "pseudo gap",
-      "kappa/(m max Theta_inf)",
-    ],
-    rows,
-    caption=(
-      f"Against the width at N={n_max}: excess test loss and the RNN's NTK-regime diagnostics "
-      "(pseudo gap = rms(F_rnn(W+W') - F_rnn(W) - F_pseudo(W')) / rms(F_rnn(W+W') - F_rnn(W)); "
-      "last column: kappa = min(lambda_max(Theta_0)/B, max_x Theta_0(x, x)) at "
-      "initialization, which sets eta, over m max_x Theta_inf(x, x))."
-    ),
-  )
-  rows = [[L, _cell_text(r, first, "rnn", n_max, L=L)] for L in Ls]
-  s.table(
-    ["L", "RNN excess"], rows, caption=f"Against the length (`{first}`, m={cfg.m}, N={n_max})."
-  )
-  rows = [
-    [
-      k,
-      r.lam_value(k),
-      _cell_text(r, first, "rnn", n_max, lam=k),
-      _cell_text(r, first, "pseudo", n_max, lam=k),
-      _cell_text(r, first, "rnn", n_max, "eta", lam=k),
-      _cell_text(r, first, "rnn", n_max, "step_ratio", lam=k),
-      _plateau_text(r.cell(first, "rnn", n_max, lam=k)),
-      _cell_text(r, first, "rnn", n_max, "rel_dW", lam=k),
-      _cell_text(r, first, "rnn", n_max, "lin_gap", lam=k),
-      _cell_text(r, first, "rnn", n_max, "div_step", lam=k),
-    ]
-    for k in lam_keys
-  ]
-  s.table(
-    [
-      "lambda",
-      "value",
-      "RNN excess",
-      "pseudo",
-      "eta",
-      "eta·sharpness",
-      "at plateau",
-      "‖W'‖/‖W‖",
-      "pseudo gap",
-      "diverged at step",
-    ],
-    rows,
-    caption=(
-      f"Against lambda (`{first}`, m={cfg.m}, N={n_max}; eta = lr/(lambda^2 kappa), Thm. 3.1's "
-      f"cell eta = lr/(lambda kappa) on data at eps_x = {cfg.theory_eps_x:g}, T capped at "
-      f"{cfg.steps}: the lambda^-2 scaling asks "
-      + _fmt_opt(lab.finite((r.cell(first, "rnn", n_max, lam="theory") or {}).get("steps_scaled")))
-      + " steps)."
-    ),
-  )
-  rows = [
-    [
-      t,
-      n,
-      _cell_text(r, t, "rnn", n, "step_ratio"),
-      _plateau_text(r.cell(t, "rnn", n)),
-      _cell_text(r, t, "rnn", n, "loss_drop"),
-    ]
-    for t in cfg.targets
-    for n in Ns
-  ]
-  s.table(
-    ["target", "N", "eta·sharpness", "at plateau", "loss(last)/loss(first)"],
-    rows,
-    caption=(
-      f"The step and the plateau at m={cfg.m}, lambda={cfg.lam:g}: eta·sharpness < 2 is stable; "
-      f"at plateau = seeds whose eval loss changed < {cfg.plateau_tol:g} (relative) over the "
-      "last 20% of steps; loss ratio = mean training objective of the last chunk over the first."
-    ),
-  )
-  rows = []
-  for t in cfg.targets:
-    mm = m_max if t in cfg.axis_targets else cfg.m
-    rows.append(
-      [t, mm]
-      + [_cell_text(r, t, mod, n_max, "mse", m=mm) for mod in ("rnn", "pseudo", "ntk_emp")]
-      + [r.kernel(t, k, n_max, "mse") for k in ("ntk_inf", "nngp", "tokenwise")]
-      + [r.stat(t, "floor")]
-    )
-  s.table(
-    [
-      "target",
-      "m",
-      "RNN",
-      "pseudo",
-      "emp. NTK",
-      "Theta_inf",
-      "NNGP",
-      "token-wise fit",
-      "token-wise floor",
-    ],
-    rows,
-    caption=f"Clean error E(f - F*)^2 at N={n_max} (the floor is in these units).",
-  )
-  s.figure(out_dir / "training.png", "training", fig=fig)
-  s.verdicts(vs)
-  missing = {
-    "seed values that diverged or were not finite": _pool_missing(
-      [c.get("excess") or [] for k, c in r.cells.items() if k[3] in ("rnn", "pseudo")]
-    ),
-    "cells with no record": sum(r.cell(t, "rnn", n) is None for t in cfg.targets for n in Ns),
-  }
-  s.bullets("Reading", [_reading(v) for v in vs] + [lab.missing_note(missing)])
-  th = [theory_schedule(m, cfg.L, 1, eps=cfg.theory_eps) for m in ms]
-  m_star = theory_width(cfg, r)
-  s.bullets(
-    "Thm. 3.1's own numbers at these sizes",
-    [f"m={m}: {sch.note} (T with C = 1)." for m, sch in zip(ms, th)]
-    + [
-      "With C = C_eps(Phi, O(1/eps_x)) from the target table (10^"
-      + ", 10^".join(
-        f"{r.stat(t, 'log10_C_eps'):.3g}" for t in cfg.targets if r.stat(t, "log10_C_eps")
-      )
-      + "), T = p^2 C^2 poly(rho) / eps^2 and the theorem's m, N are far beyond any computer.",
-      "Width at which Thm. 3.1's lambda would keep the weights as close as the reference lambda "
-      "does at the largest width (`theory_width`): "
-      + (f"m ≈ {m_star:.2g}." if m_star is not None else "none (the movement does not fall)."),
-    ],
-  )
-  s.choices(
-    "targets scaled to equal variance; d = 4 and eps_x fixed along the L axis (eps_x < 1/L is "
-    "imposed only in Thm. 3.1's cell, and in `ntk_regime`); Huber loss; minibatches with "
-    "replacement; eta from the measured kernel of each network on its training set "
-    "(`kernel_step_size`, lambda^-2 so that the step in function space is the same for every "
-    "lambda); Thm. 3.1's cell with eta ∝ 1/(lambda m), its constant from the same kernel; "
-    "plateau = relative change of the eval loss over the last 20% of steps below plateau_tol; "
-    "the excess test loss paired with F* on the same test labels; kernel ridges and the "
-    "token-wise bandwidth by leave-one-out; Theta_inf and NNGP regression on y (initial output "
-    "0), empirical-NTK regression on y - lambda F_rnn(init); one factor varied at a time around "
-    "the reference cell (see the module docstring)."
-  )
-  return s.render()
+
+
+report = lab.reporter(declare)
 
 
 def _fmt_opt(v, spec=".3g") -> str:
@@ -1390,11 +1278,6 @@ def _fmt_opt(v, spec=".3g") -> str:
 def _plateau_text(c) -> str:
   flags = None if c is None else c.get("plateau")
   return "n/a" if not flags else f"{sum(bool(v) for v in flags)}/{len(flags)}"
-
-
-def _reading(v) -> str:
-  """One verdict restated: rule → outcome (measured)."""
-  return f"{v.rule} → **{v.outcome}** ({v.measured})."
 
 
 EXPERIMENT = lab.Experiment.from_module(

@@ -15,6 +15,10 @@ saves its artifacts (``SAVE_ARTIFACTS``), so it imports no serializer.
   with their locations (``Claim``), and the ``Regime`` a statement needs.
 - ``jaxrnn.lab.report``: ``stats``, ``power_law`` slopes with intervals,
   ``Verdict`` rules (paper claims or jaxrnn diagnostics), tables and figures.
+- ``jaxrnn.lab.declare``: declarative reports (``Report`` of ``Table``,
+  ``Figure``/``Panel`` and verdicts from ``check``), ``render``, ``rerender``.
+- ``jaxrnn.lab.fits``: the one bootstrap over seeds, log-log curvature,
+  power-law crossings.
 - ``jaxrnn.lab.runner``: ``Experiment``, ``run_experiment`` and
   ``width_points``.
 """
@@ -38,6 +42,31 @@ from jaxrnn.lab.config import (
   seed_range,
   validate_config,
 )
+from jaxrnn.lab.declare import (
+  Figure,
+  Panel,
+  Records,
+  Report,
+  Table,
+  band,
+  check,
+  hline,
+  line,
+  render,
+  reporter,
+  rerender,
+  robust,
+  scaled,
+)
+from jaxrnn.lab.fits import (
+  CURVATURE_MARGIN,
+  boot_log_means,
+  fmt_crossing,
+  log_points,
+  loglog_curvature,
+  pad_front,
+  power_law_crossing,
+)
 from jaxrnn.lab.report import (
   NOT_TESTABLE,
   OUTCOMES,
@@ -57,12 +86,14 @@ from jaxrnn.lab.report import (
   power_law,
   read_verdicts,
   save_figure,
+  seq_colors,
   slope_verdict,
   stats,
   style_axes,
   tally,
   threshold_verdict,
   verdict_table,
+  x_axis_ticks,
 )
 from jaxrnn.lab.runner import Experiment, environment, run_experiment, width_points
 from jaxrnn.lab.store import RunConflict, RunLocked, StoreError, load_records
@@ -110,6 +141,29 @@ __all__ = [
   "threshold_verdict",
   "verdict_table",
   "read_verdicts",
+  "seq_colors",
+  "x_axis_ticks",
+  "Figure",
+  "Panel",
+  "Records",
+  "Report",
+  "Table",
+  "band",
+  "check",
+  "hline",
+  "line",
+  "render",
+  "reporter",
+  "rerender",
+  "robust",
+  "scaled",
+  "CURVATURE_MARGIN",
+  "boot_log_means",
+  "fmt_crossing",
+  "log_points",
+  "loglog_curvature",
+  "pad_front",
+  "power_law_crossing",
   "Experiment",
   "environment",
   "run_experiment",

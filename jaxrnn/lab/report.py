@@ -146,17 +146,12 @@ def power_law(xs: Sequence[float], ys: Sequence, *, n_boot: int = 2000, seed: in
   range of the slope over ``n_boot`` bootstrap resamples of the seeds at
   each x. NaN when fewer than two x remain.
   """
-  pts, left_out, n_seeds = [], 0, 0
-  for x, y in zip(xs, ys):
-    arr = y if isinstance(y, (list, tuple, np.ndarray)) else [y]
-    v = finite_values(arr)
-    left_out += len(arr) - int(np.sum(v > 0))
-    v = v[v > 0]
-    if v.size and finite(x) and x > 0:
-      pts.append((math.log(x), np.log(v)))
-      n_seeds = max(n_seeds, v.size)
+  from jaxrnn.lab.fits import boot_log_means, log_points, ls_slopes
+
+  pts, left_out = log_points(xs, ys)
   if len(pts) < 2:
     return _NAN_SLOPE._replace(left_out=left_out)
+  n_seeds = max(p[1].size for p in pts)
   lx = np.array([p[0] for p in pts])
   means = np.array([p[1].mean() for p in pts])
   k = _ls_slope(lx, means)
@@ -168,11 +163,7 @@ def power_law(xs: Sequence[float], ys: Sequence, *, n_boot: int = 2000, seed: in
     res = sps.linregress(lx, means)
     t = sps.t.ppf(0.975, len(pts) - 2)
     return Slope(k, k - t * res.stderr, k + t * res.stderr, len(pts), 1, left_out)
-  rng = np.random.default_rng(seed)
-  boot = np.empty(n_boot)
-  for b in range(n_boot):
-    boot[b] = _ls_slope(lx, np.array([rng.choice(p[1], p[1].size).mean() for p in pts]))
-  lo, hi = np.quantile(boot, [0.025, 0.975])
+  lo, hi = np.quantile(ls_slopes(lx, boot_log_means(pts, n_boot, seed))[0], [0.025, 0.975])
   return Slope(k, float(lo), float(hi), len(pts), n_seeds, left_out)
 
 
@@ -412,9 +403,16 @@ def color_map(names: Sequence[str]) -> dict[str, Any]:
 
 
 def figure(
-  ncols: int = 1, nrows: int = 1, *, width: float = 5.2, height: float = 4.0
+  ncols: int = 1,
+  nrows: int = 1,
+  *,
+  width: float = 5.2,
+  height: float = 4.0,
+  layout: str | None = None,
 ) -> tuple[Figure, list[Axes]]:
-  """A matplotlib figure with ``nrows x ncols`` axes (always a flat list).
+  """A matplotlib figure with ``nrows x ncols`` axes (always a flat list);
+  ``layout`` as matplotlib's (``"constrained"`` keeps legends placed outside
+  the axes inside the figure).
 
   In a Jupyter kernel the kernel's backend is kept, so the figure shows
   below the cell; elsewhere (scripts, the CLI, tests) the non-interactive Agg
@@ -428,8 +426,29 @@ def figure(
     matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
-  fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+  fig, axes = plt.subplots(
+    nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, layout=layout
+  )
   return fig, list(axes.ravel())
+
+
+def seq_colors(names: Sequence[str], cmap: str = "viridis") -> dict[str, Any]:
+  """Colours along a sequential map, for a second family of curves (widths,
+  decoders) that must not be confused with ``color_map``'s."""
+  import matplotlib
+
+  cm = matplotlib.colormaps[cmap]
+  n = max(len(names) - 1, 1)
+  return {name: cm(0.85 * i / n) for i, name in enumerate(names)}
+
+
+def x_axis_ticks(ax: Axes, xs: Sequence[float]) -> None:
+  """Ticks at the grid values only (no overlapping minor labels on a log axis)."""
+  import matplotlib.ticker as mticker
+
+  ax.xaxis.set_major_locator(mticker.FixedLocator(list(xs)))
+  ax.xaxis.set_major_formatter(mticker.FixedFormatter([str(x) for x in xs]))
+  ax.xaxis.set_minor_formatter(mticker.NullFormatter())
 
 
 def style_axes(
@@ -485,10 +504,11 @@ def band_plot(
 
 def save_figure(fig: Figure, path: Path, dpi: int = 120, *, tight: bool = True) -> None:
   """Saves a matplotlib figure as PNG atomically and closes it (first
-  ``fig.tight_layout()`` unless ``tight=False``)."""
+  ``fig.tight_layout()`` unless ``tight=False`` or the figure has a layout
+  engine)."""
   import matplotlib.pyplot as plt
 
-  if tight:
+  if tight and fig.get_layout_engine() is None:
     fig.tight_layout()
   buf = io.BytesIO()
   fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
