@@ -147,6 +147,11 @@ def test_cli_save_params_writes_what_the_run_trained(tmp_path, capsys):
   assert got.params.W.shape == (2, 8, 8)  # seed axis first
   for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  # The same file without a template: the TrainResult stacked over seeds.
+  back = jf.load_run_params(run_dir / train[0]["params_file"])
+  assert jax.tree.structure(back) == jax.tree.structure(expected)
+  for a, b in zip(jax.tree.leaves(back), jax.tree.leaves(expected)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   # The trained weights are not the initial ones (B, frozen, is).
   assert not np.array_equal(np.asarray(got.delta.W), 0)
   # Without the flag nothing is written.
