@@ -631,7 +631,8 @@ def _compare_text(roots: list[tuple[str, list[_Run]]], only_differences: bool) -
     f"## Verdicts side by side\n\n{len(table)} verdicts matched by experiment and claim tested: "
     f"{differ} differ in outcome, {partial} are missing in some of the runs"
     + (" (only those that differ are listed)" if only_differences else "")
-    + ".\n\n"
+    + ". Rows are matched by their exact text, so a rule that names a size the runs do not "
+    "share (such as the largest width) is listed once for each run, as missing in the other.\n\n"
   )
   header = ["experiment", "claim tested", "source", *names, "outcomes"]
   return head + lab.markdown_table(header, body) + "\n"
