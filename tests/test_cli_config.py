@@ -58,6 +58,16 @@ def test_run_help_lists_every_key_with_its_type_preset_values_and_help(capsys):
   assert "list of int" in keys and "(str)" in keys
 
 
+def test_every_config_key_of_every_experiment_has_a_help_text():
+  from jaxrnn import experiments
+
+  missing = {
+    name: [k for k, text in config.field_help(exp.config_type).items() if not text.strip()]
+    for name, exp in experiments.registry().items()
+  }
+  assert not {n: keys for n, keys in missing.items() if keys}
+
+
 def test_run_help_lists_every_preset_of_an_experiment(fake, capsys):
   status, out, _ = run(capsys, "run", F.NAME, "--help")
   assert status == 0
