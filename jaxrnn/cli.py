@@ -195,7 +195,13 @@ def _parser() -> argparse.ArgumentParser:
     "came out, per run and in total. Given two or more DIRs, it also prints their verdicts "
     "side by side, matched by experiment and claim, flagging those whose outcomes differ.",
   )
-  report.add_argument("dirs", nargs="+", metavar="DIR", type=_out_dir)
+  report.add_argument(
+    "dirs",
+    nargs="+",
+    metavar="DIR",
+    type=_out_dir,
+    help="a run directory (OUT/NAME/PRESET) or a results root holding runs (old-* left out)",
+  )
   report.add_argument(
     "--differences",
     action="store_true",
