@@ -208,6 +208,13 @@ def _tail(path: pathlib.Path, n: int = 1500) -> str:
     return ""
 
 
+def _run_dir(root: pathlib.Path, preset: str) -> pathlib.Path:
+  """The run directory of ``PRESET`` under ``root`` (``OUT/NAME``): ``PRESET``
+  itself, or ``PRESET+set-HASH`` where ``--set`` changed the preset."""
+  found = sorted(root.glob(f"{preset}+set-*")) if root.is_dir() else []
+  return found[0] if found and not (root / preset).is_dir() else root / preset
+
+
 def _points(run_dir: pathlib.Path) -> int:
   f = run_dir / "results.jsonl"
   try:
@@ -380,7 +387,7 @@ class Gallery:
         "status": status,
         "exit_code": rc,
         "seconds": round(secs, 1),
-        "points": _points(self.out / "runs" / name / preset),
+        "points": _points(_run_dir(self.out / "runs" / name, preset)),
         "compile": CT.summary_row(rows[name]) if name in rows else None,
       }
       if status == "failed":
@@ -400,7 +407,7 @@ class Gallery:
     for name, rec in self.state["runs"].items():
       if rec["status"] != "done":
         continue
-      src = self.out / "runs" / name / rec["preset"]
+      src = _run_dir(self.out / "runs" / name, rec["preset"])
       dst = self.docs / name / rec["preset"]
       dst.mkdir(parents=True, exist_ok=True)
       for f in [src / "config.json", src / "results.jsonl", src / "summary.md", *src.glob("*.png")]:

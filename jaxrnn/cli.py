@@ -1,12 +1,23 @@
 """The ``jaxrnn`` command line (also ``python -m jaxrnn``): ``list``,
-``run NAME``, ``reproduce``. The top floor: it imports the experiments, which
-import the framework (``jaxrnn.lab``), which imports nothing of the math.
+``run NAME`` (``run NAME --help`` lists NAME's config keys with their type,
+value in each preset and help), ``reproduce`` (every experiment, then the
+tally of their verdicts) and ``report DIR...`` (the verdict tally of run
+directories, side by side for two or more). The top floor: it imports the
+experiments, which import the framework (``jaxrnn.lab``), which imports
+nothing of the math.
+
+A run goes to ``OUT/NAME/PRESET`` when it runs the preset (at any seed),
+and to ``OUT/NAME/PRESET+set-HASH`` when ``--set`` changes the preset
+(``lab.config.run_name``: the same overrides name the same directory, so
+rerunning the command resumes it); ``config.json`` lists the changed fields
+under ``overrides``.
 
 Exit statuses:
 
-- 0: done; the summary is printed and written to ``OUT/NAME/PRESET``.
+- 0: done; the summary is printed and written to the run directory.
 - 2: refused, with one line on stderr and before any computation where it
-  can be known then: bad arguments or config values (non-finite numbers,
+  can be known then: bad arguments or config values (a ``--set`` key given
+  twice, non-finite numbers,
   numbers beyond the generic limit unless ``--allow-large``, a seed outside
   ``[0, lab.MAX_SEED]``), bad ``--distributed`` options (checked before JAX
   is used), a run directory that holds another run, records made in another
@@ -14,7 +25,8 @@ Exit statuses:
   record, a directory locked by another run (naming its PID), work that
   would not fit in memory at any point of the grid
   (``jaxrnn.checks.ResourceError``, checked for every point before the first
-  runs, or XLA's RESOURCE_EXHAUSTED as a fallback).
+  runs, or XLA's RESOURCE_EXHAUSTED as a fallback); for ``report``, a DIR
+  that does not exist or holds no run (no ``summary.md``).
 - 1: ``--distributed`` start-up gave up: the coordinator could not be
   reached, or not every process joined, within ``--distributed-timeout``
   seconds (default ``DISTRIBUTED_TIMEOUT``); one line naming the
@@ -30,9 +42,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 from jaxrnn import _sigint
 
@@ -78,9 +92,16 @@ def _parser() -> argparse.ArgumentParser:
       "--out",
       default="results",
       type=_out_dir,
-      help="results root; a run goes to OUT/NAME/PRESET (default: results)",
+      help="results root; a run goes to OUT/NAME/PRESET, or to OUT/NAME/PRESET+set-HASH when "
+      "--set changes the preset (default: results)",
     )
-    sp.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    sp.add_argument(
+      "--seed",
+      type=int,
+      default=None,
+      help="override the config's seed (kept in the same directory, recorded in config.json; "
+      "a run at another seed there is refused: use --fresh or another --out)",
+    )
     sp.add_argument(
       "--fresh",
       action="store_true",
@@ -141,7 +162,17 @@ def _parser() -> argparse.ArgumentParser:
       f"(default: {DISTRIBUTED_TIMEOUT:g})",
     )
 
-  run = sub.add_parser("run", help="run one experiment")
+  run = sub.add_parser(
+    "run", help="run one experiment (jaxrnn run NAME --help lists its config keys)", add_help=False
+  )
+  run.add_argument(
+    "-h",
+    "--help",
+    action=_RunHelp,
+    nargs=0,
+    help="show this help and, after NAME, every config key of NAME with its type, its value "
+    "in each preset and its help text",
+  )
   run.add_argument("name")
   common(run)
   run.add_argument(
@@ -150,11 +181,66 @@ def _parser() -> argparse.ArgumentParser:
     action="append",
     default=[],
     metavar="KEY=VALUE",
-    help="override a config field (repeatable)",
+    help="override a config field (repeatable, each key once; a list is comma-separated); "
+    "the run then goes to OUT/NAME/PRESET+set-HASH, config.json lists the overrides",
   )
-  rep = sub.add_parser("reproduce", help="run every experiment")
+  rep = sub.add_parser("reproduce", help="run every experiment, then tally their verdicts")
   common(rep)
+  report = sub.add_parser(
+    "report",
+    help="tally the verdicts of run directories; compare them side by side",
+    description="Reads the verdicts of the run directories under each DIR (a run directory, "
+    "or a results root such as --out holding many) and prints how many paper claims hold, do "
+    "not hold, are undecided or not testable at these sizes, and how the jaxrnn diagnostics "
+    "came out, per run and in total. Given two or more DIRs, it also prints their verdicts "
+    "side by side, matched by experiment and claim, flagging those whose outcomes differ.",
+  )
+  report.add_argument(
+    "dirs",
+    nargs="+",
+    metavar="DIR",
+    type=_out_dir,
+    help="a run directory (OUT/NAME/PRESET) or a results root holding runs (old-* left out)",
+  )
+  report.add_argument(
+    "--differences",
+    action="store_true",
+    help="with two or more DIRs: list only the verdicts whose outcomes differ",
+  )
   return p
+
+
+class _RunHelp(argparse.Action):
+  """``jaxrnn run [NAME] --help``: the usage, then (when NAME came before
+  ``--help``) every config key of NAME (``lab.config.describe_fields``)."""
+
+  def __call__(self, parser, namespace, values, option_string=None):
+    text = parser.format_help()
+    name = getattr(namespace, "name", None)
+    if name is None:
+      text += "\nName an experiment before --help to list its config keys: jaxrnn run NAME --help\n"
+    else:
+      from jaxrnn import experiments
+      from jaxrnn.lab import config
+
+      try:
+        exp = experiments.get(name)
+      except KeyError as e:
+        parser.error(e.args[0])
+      presets = dict(exp.presets)
+      intro = (
+        f"config keys of {exp.name} ({exp.description}); set with --set KEY=VALUE, a list "
+        f"comma-separated; values per preset ({', '.join(presets)}):"
+      )
+      text += (
+        "\n"
+        + "\n".join(textwrap.wrap(intro, 100, break_on_hyphens=False))
+        + "\n\n"
+        + config.describe_fields(exp.config_type, presets)
+        + "\n"
+      )
+    parser._print_message(text, sys.stdout)
+    parser.exit(0)
 
 
 def _one_line(text: str, limit: int = 400) -> str:
@@ -183,7 +269,7 @@ def _resource_exhausted(e: BaseException) -> bool:
 def _compilation_cache(args) -> None:
   """JAX's persistent compilation cache for ``run`` and ``reproduce``
   (``jaxrnn.lab.cache``), before any compilation."""
-  if args.command == "list" or args.no_compilation_cache:
+  if args.command in ("list", "report") or args.no_compilation_cache:
     return
   from jaxrnn import experiments
   from jaxrnn.lab import cache
@@ -325,14 +411,45 @@ def _start_distributed(dist: dict) -> int:
   return 0
 
 
+def run_config(exp, preset: str, overrides=(), *, seed: int | None = None, allow_large=False):
+  """``(config, changes)`` of ``jaxrnn run NAME --preset PRESET --set ...``:
+  the preset with the ``key=value`` strings ``overrides`` applied (a key
+  given twice, or the seed given both as ``seed`` and in ``overrides``, is a
+  ``ConfigError``) and validated, and the fields that differ from the preset
+  other than the seed (``lab.config.changed_fields``)."""
+  import dataclasses
+
+  from jaxrnn.lab import config
+
+  base = exp.presets[preset]
+  changes = config.parse_overrides(type(base), overrides)
+  if seed is not None:
+    if "seed" in changes:
+      raise config.ConfigError("the seed is given twice (--seed and --set seed=); give it once")
+    changes["seed"] = seed
+  cfg = dataclasses.replace(base, **changes)
+  config.validate_config(cfg, allow_large=allow_large)
+  return cfg, config.changed_fields(cfg, base)
+
+
+def run_dir(out, exp, preset: str, overrides=(), *, seed: int | None = None) -> Path:
+  """The directory ``jaxrnn run`` writes for these arguments:
+  ``OUT/NAME/PRESET`` when the overrides leave the preset as it is (the seed
+  aside), else ``OUT/NAME/PRESET+set-HASH`` (``lab.config.run_name``)."""
+  from jaxrnn.lab import config
+
+  _, changed = run_config(exp, preset, overrides, seed=seed, allow_large=True)
+  return Path(out) / exp.name / config.run_name(preset, changed)
+
+
 def _run_one(exp, args, overrides) -> str:
   from jaxrnn import experiments
+  from jaxrnn.lab import config
 
-  cfg = exp.presets[args.preset]
-  if args.seed is not None:
-    overrides = list(overrides) + [f"seed={args.seed}"]
-  cfg = experiments.apply_overrides(cfg, overrides, allow_large=args.allow_large)
-  out_dir = args.out / exp.name / args.preset
+  cfg, changed = run_config(
+    exp, args.preset, overrides, seed=args.seed, allow_large=args.allow_large
+  )
+  out_dir = args.out / exp.name / config.run_name(args.preset, changed)
   save_params = args.save_params and exp.saves_params
   if args.save_params and not exp.saves_params and args.command == "run":
     savers = [n for n, e in experiments.registry().items() if e.saves_params]
@@ -356,12 +473,186 @@ def _run_one(exp, args, overrides) -> str:
     writer=writer,
     save_params=save_params,
     accept_environment=args.accept_environment,
+    overrides=changed,
   )
   elapsed = time.perf_counter() - t0
   if writer:
     print(summary)
     print(f"\n[{exp.name}: {elapsed:.1f} s; results in {out_dir}]\n", flush=True)
-  return summary
+  return summary if writer else None
+
+
+# --------------------------------------------------------------------------
+# Verdict tallies (`jaxrnn report`, the end of `jaxrnn reproduce`)
+
+
+class _Run(NamedTuple):
+  """The verdicts of one run directory, as ``lab.read_verdicts`` reads its
+  summary; ``label`` names the run in tables."""
+
+  label: str
+  experiment: str
+  variant: str
+  rows: list
+
+
+#: How the tables name the outcomes of ``lab.OUTCOMES``.
+_OUTCOME_NAMES = {
+  "yes": "holds",
+  "no": "does not hold",
+  "undecided": "undecided",
+  "not testable at these sizes": "not testable at these sizes",
+}
+
+
+def _verdicts(summary: str) -> list:
+  from jaxrnn import lab
+
+  return lab.read_verdicts(summary)
+
+
+def _bad_dir(message: str):
+  from jaxrnn.lab import ConfigError
+
+  return ConfigError(message)
+
+
+def find_runs(root: Path) -> list[_Run]:
+  """The runs in ``root``: ``root`` itself when it holds a ``summary.md``,
+  else every directory below it that holds one (``old-*`` folders, where
+  ``--fresh`` moved earlier runs, left out), in path order. The experiment
+  is the one ``config.json`` names (else the parent folder's name, as in
+  ``OUT/NAME/PRESET``). ``ConfigError`` for a missing directory, one with no
+  run, or a summary that cannot be read."""
+  import json
+
+  root = Path(root)
+  if not root.exists():
+    raise _bad_dir(f"{root}: no such directory")
+  if not root.is_dir():
+    raise _bad_dir(f"{root} is not a directory (give a run directory or a results root)")
+  if (root / "summary.md").is_file():
+    paths = [root / "summary.md"]
+  else:
+    paths = sorted(
+      p
+      for p in root.rglob("summary.md")
+      if p.is_file() and not any(part.startswith("old-") for part in p.relative_to(root).parts)
+    )
+  if not paths:
+    raise _bad_dir(f"{root} holds no run (no summary.md in it or below it)")
+  runs = []
+  for path in paths:
+    try:
+      text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+      raise _bad_dir(f"{path} cannot be read ({e})") from None
+    run = path.parent
+    experiment = run.parent.name or run.name
+    try:
+      meta = json.loads((run / "config.json").read_text(encoding="utf-8"))
+      if isinstance(meta, dict) and isinstance(meta.get("experiment"), str):
+        experiment = meta["experiment"]
+    except (OSError, UnicodeDecodeError, ValueError):
+      pass  # a summary without a readable config.json: named by its folders
+    label = run.relative_to(root).as_posix() if run != root else f"{experiment}/{run.name}"
+    runs.append(_Run(label, experiment, run.name, _verdicts(text)))
+  return runs
+
+
+def _counts(rows) -> dict[str, int]:
+  from jaxrnn import lab
+
+  return lab.tally(rows)
+
+
+def _tally_text(title: str, runs: list[_Run]) -> str:
+  """A markdown table: per run and in total, how many paper claims and how
+  many jaxrnn diagnostics have each outcome."""
+  from jaxrnn import lab
+
+  outcomes = list(lab.OUTCOMES)
+  paper = [_counts([r for r in run.rows if r["paper"]]) for run in runs]
+  diag = [_counts([r for r in run.rows if not r["paper"]]) for run in runs]
+  for counts in paper + diag:  # an outcome read_verdicts found beyond OUTCOMES
+    outcomes += [k for k in counts if k not in outcomes]
+  diag_outcomes = [o for o in outcomes if any(c.get(o, 0) for c in diag) or o != lab.NOT_TESTABLE]
+  header = (
+    ["run"]
+    + [f"paper: {_OUTCOME_NAMES.get(o, o)}" for o in outcomes]
+    + [f"diagnostic: {_OUTCOME_NAMES.get(o, o)}" for o in diag_outcomes]
+  )
+  body = [
+    [run.label] + [p.get(o, 0) for o in outcomes] + [d.get(o, 0) for o in diag_outcomes]
+    for run, p, d in zip(runs, paper, diag)
+  ]
+  total = ["**total**"] + [sum(row[i] for row in body) for i in range(1, len(header))]
+  n_paper = sum(sum(p.values()) for p in paper)
+  n_diag = sum(sum(d.values()) for d in diag)
+  return (
+    f"## {title}\n\n{len(runs)} runs; {n_paper} verdicts on claims of the paper, {n_diag} jaxrnn "
+    "diagnostics (hypotheses of ours).\n\n" + lab.markdown_table(header, body + [total]) + "\n"
+  )
+
+
+def _compare_text(roots: list[tuple[str, list[_Run]]], only_differences: bool) -> str:
+  """A markdown table of the verdicts of several results roots side by side,
+  matched by experiment and the claim tested (the k-th row with the same
+  text matched to the k-th), with the rows whose outcomes differ flagged."""
+  from jaxrnn import lab
+
+  table: dict[tuple, dict] = {}
+  for name, runs in roots:
+    seen: dict[str, str] = {}
+    for run in runs:
+      if run.experiment in seen:
+        raise _bad_dir(
+          f"{name} holds two runs of {run.experiment} ({seen[run.experiment]}, {run.label}); "
+          "to compare, give one directory per run set (e.g. OUT/NAME/PRESET)"
+        )
+      seen[run.experiment] = run.label
+      occurrence: dict[str, int] = {}
+      for row in run.rows:
+        k = occurrence[row["claim"]] = occurrence.get(row["claim"], -1) + 1
+        entry = table.setdefault(
+          (run.experiment, row["claim"], k),
+          {"kind": "paper" if row["paper"] else "diagnostic", "outcomes": {}},
+        )
+        entry["outcomes"][name] = row["holds"]
+  names = [name for name, _ in roots]
+  body, differ, partial = [], 0, 0
+  for (experiment, claim, _), entry in table.items():
+    got = entry["outcomes"]
+    if len(got) < len(names):
+      flag, partial = "missing in some", partial + 1
+    elif len(set(got.values())) > 1:
+      flag, differ = "**differs**", differ + 1
+    else:
+      flag = ""
+    if only_differences and flag != "**differs**":
+      continue
+    cells = [_OUTCOME_NAMES.get(got[n], got[n]) if n in got else "—" for n in names]
+    body.append([experiment, claim, entry["kind"], *cells, flag])
+  head = (
+    f"## Verdicts side by side\n\n{len(table)} verdicts matched by experiment and claim tested: "
+    f"{differ} differ in outcome, {partial} are missing in some of the runs"
+    + (" (only those that differ are listed)" if only_differences else "")
+    + ". Rows are matched by their exact text, so a rule that names a size the runs do not "
+    "share (such as the largest width) is listed once for each run, as missing in the other.\n\n"
+  )
+  header = ["experiment", "claim tested", "source", *names, "outcomes"]
+  return head + lab.markdown_table(header, body) + "\n"
+
+
+def _report(args) -> int:
+  roots = [(str(d), find_runs(d)) for d in args.dirs]
+  texts = [_tally_text(f"Verdicts in {name}", runs) for name, runs in roots]
+  if len(roots) > 1:
+    texts.append(_compare_text(roots, args.differences))
+  elif args.differences:
+    raise _bad_dir("--differences compares two or more DIRs; one was given")
+  print("\n".join(texts), end="", flush=True)
+  return 0
 
 
 def _main(args, dist: dict | None) -> int:
@@ -371,6 +662,8 @@ def _main(args, dist: dict | None) -> int:
     for name, exp in experiments.registry().items():
       print(f"{name:24s} {exp.description}")
     return 0
+  if args.command == "report":
+    return _report(args)
 
   if args.distributed:
     status = _start_distributed(dist)
@@ -384,8 +677,13 @@ def _main(args, dist: dict | None) -> int:
         return _fail(e.args[0])
       _run_one(exp, args, args.overrides)
     else:
+      runs = []
       for exp in experiments.registry().values():
-        _run_one(exp, args, [])
+        summary = _run_one(exp, args, [])
+        if summary is not None:
+          runs.append(_Run(exp.name, exp.name, args.preset, _verdicts(summary)))
+      if runs:
+        print(_tally_text(f"Verdicts of this reproduce --preset {args.preset}", runs), flush=True)
   finally:
     if args.distributed:  # the program ends without interpreter teardown
       import jax
@@ -409,7 +707,7 @@ def _main_status(argv) -> int:
     args = _parser().parse_args(argv)
   except SystemExit as e:  # argparse: --help (0) or one line and 2
     return e.code if isinstance(e.code, int) else 2
-  if args.command != "list":
+  if args.command not in ("list", "report"):
     dist = _distributed_settings(args)  # before JAX is imported
     if isinstance(dist, str):
       return _fail(dist)

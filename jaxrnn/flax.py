@@ -15,9 +15,36 @@ flax earns its place here in two ways users of the flax stack ask for:
 - **Checkpoints.** ``save`` / ``load`` write and read any jaxrnn pytree
   (``RNNParams``, ``TrainResult``, dicts of arrays) with
   ``flax.serialization`` msgpack, atomically, with a SHA-256 of the state
-  that ``load`` and ``load_params`` check (a corrupted file is an error, not
-  different numbers); ``load_params`` reads an ``RNNParams`` back without a
-  template.
+  that every loader checks (a corrupted file is an error, not different
+  numbers); ``load`` checks the template's structure, shapes and dtypes
+  against the file (a ``ValueError`` names the first leaf that differs);
+  ``load_params`` reads an ``RNNParams`` back without a template, and
+  ``load_run_params`` whatever ``save`` wrote, such as the files of
+  ``jaxrnn run languages --save-params`` (each a ``TrainResult`` stacked
+  over seeds), also without one.
+
+Example (the file of a ``--save-params`` run holds one ``TrainResult`` per
+training point, every leaf with the seed axis first; the run's
+``results.jsonl`` names it in the record's ``params_file``)::
+
+  >>> import jax, json, os, tempfile, jaxrnn
+  >>> from jaxrnn import flax as jf
+  >>> stacked = jax.vmap(lambda k: jaxrnn.init_params(k, 8, 4, 1))(jaxrnn.seed_keys(0, 3))
+  >>> path = os.path.join(tempfile.mkdtemp(), "params.msgpack")
+  >>> jf.save(path, stacked)
+  >>> jf.load_run_params(path).W.shape        # (num_seeds, m, m)
+  (3, 8, 8)
+  >>> jf.load(path, jaxrnn.init_params(jax.random.key(0), 8, 4, 1))
+  Traceback (most recent call last):
+  ValueError: ... leaf W has shape (3, 8, 8) and dtype float32 in the file, shape (8, 8) ...
+
+and for a run directory ``run`` of ``jaxrnn run languages --save-params``::
+
+  for line in (run / "results.jsonl").read_text().splitlines():
+    rec = json.loads(line)
+    if "params_file" in rec:
+      result = jf.load_run_params(run / rec["params_file"])  # TrainResult
+      seed0 = jax.tree.map(lambda x: x[0], result)            # the first seed's
 
 The modules hold no hidden state beyond their variables; the math lives in
 ``jaxrnn`` and is called, not copied, so the modules equal the pure functions
@@ -41,6 +68,7 @@ from flax import linen as nn
 from flax import nnx, serialization
 
 from jaxrnn._src.rnn import RNNParams, init_params, relu, rnn_output
+from jaxrnn._src.training import TrainResult
 
 __all__ = [
   "ElmanRNN",
@@ -51,6 +79,7 @@ __all__ = [
   "save",
   "load",
   "load_params",
+  "load_run_params",
 ]
 
 
@@ -259,13 +288,63 @@ def _verified_state(path: str | os.PathLike, verify: bool) -> bytes:
   return state
 
 
+def _dtype(x) -> np.dtype:
+  return np.dtype(x.dtype) if hasattr(x, "dtype") else np.asarray(x).dtype
+
+
+def _describe_leaf(x) -> str:
+  return f"shape {tuple(np.shape(x))} and dtype {_dtype(x)}"
+
+
+def _mismatch(want: Any, got: Any, where: str) -> str | None:
+  """The first difference between the template's state dict ``want`` and
+  the file's ``got`` (keys, then each leaf's shape and dtype), as text
+  naming the leaf by its ``/``-joined path; None when they agree."""
+  here = where or "the top level"
+  if isinstance(want, dict) or isinstance(got, dict):
+    if not (isinstance(want, dict) and isinstance(got, dict)):
+      kind = "a mapping" if isinstance(got, dict) else "a leaf"
+      return f"{here} is {kind} in the file but not in the template"
+    missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+    if missing or extra:
+      parts = [f"the template's {missing} are not in the file"] if missing else []
+      parts += [f"the file's {extra} are not in the template"] if extra else []
+      return f"at {here}: " + "; ".join(parts)
+    for k in want:
+      found = _mismatch(want[k], got[k], f"{where}/{k}" if where else str(k))
+      if found:
+        return found
+    return None
+  if want is None or got is None:
+    return None if want is got else f"leaf {here} is None in only one of the file and the template"
+  if not hasattr(want, "dtype"):  # a Python number: only its shape, (), is known
+    return (
+      None
+      if np.shape(got) == ()
+      else f"leaf {here} is an array in the file, a number in the template"
+    )
+  same = np.shape(want) == np.shape(got) and _dtype(want) == _dtype(got)
+  if same:
+    return None
+  return (
+    f"leaf {here} has {_describe_leaf(got)} in the file, {_describe_leaf(want)} in the template"
+  )
+
+
 def load(path: str | os.PathLike, target: Any, *, verify: bool = True) -> Any:
   """Reads a pytree written by ``save`` into the structure of ``target``
   (e.g. ``jaxrnn.init_params(...)`` of the same shapes); arrays come back
   bit for bit. The file's SHA-256 is checked first: a changed byte raises
-  ``ValueError`` naming the file. ``verify=False`` also reads a plain flax
-  msgpack file (``flax.serialization.to_bytes``), which has no checksum."""
-  return serialization.from_bytes(target, _verified_state(path, verify))
+  ``ValueError`` naming the file. Then the template: its structure and every
+  leaf's shape and dtype must be the file's, else ``ValueError`` naming the
+  first leaf that differs (``load_run_params`` needs no template).
+  ``verify=False`` also reads a plain flax msgpack file
+  (``flax.serialization.to_bytes``), which has no checksum."""
+  state = serialization.msgpack_restore(_verified_state(path, verify))
+  found = _mismatch(serialization.to_state_dict(target), state, "")
+  if found:
+    raise ValueError(f"{path} does not match the template: {found}")
+  return serialization.from_state_dict(target, state)
 
 
 def load_params(path: str | os.PathLike, *, verify: bool = True) -> RNNParams:
@@ -276,3 +355,27 @@ def load_params(path: str | os.PathLike, *, verify: bool = True) -> RNNParams:
     return RNNParams(*(jnp.asarray(state[k]) for k in ("W", "A", "B")))
   except (KeyError, TypeError):
     raise ValueError(f"{path} does not hold an RNNParams (W, A, B)") from None
+
+
+def _from_state(state: Any) -> Any:
+  if isinstance(state, dict):
+    tree = {k: _from_state(v) for k, v in state.items()}
+    for cls in (RNNParams, TrainResult):
+      if set(tree) == set(cls._fields):
+        return cls(**tree)
+    return tree
+  return state
+
+
+def load_run_params(path: str | os.PathLike, *, verify: bool = True) -> Any:
+  """Whatever ``save`` wrote, without a template: the file of a
+  ``--save-params`` run (``params/<digest>.msgpack``, named by its record's
+  ``params_file``) comes back as the ``TrainResult`` it holds, every leaf
+  with a leading seed axis (num_seeds, ...); a map with the fields of
+  ``RNNParams`` or ``TrainResult`` becomes one, any other map a dict. Leaves
+  are NumPy arrays bit for bit as saved (a float64 file stays float64),
+  scalars and None as saved. The SHA-256 is checked as in ``load``."""
+  state = serialization.msgpack_restore(_verified_state(path, verify))
+  if not isinstance(state, dict):
+    raise ValueError(f"{path} does not hold a pytree of arrays written by jaxrnn.flax.save")
+  return _from_state(state)

@@ -92,10 +92,13 @@ def launcher(*cli_args: str) -> list[str]:
   return [sys.executable, "-c", code, *cli_args]
 
 
-def run_dir(out: Path, preset: str = "quick") -> Path:
-  return Path(out) / NAME / preset
+def run_dir(out: Path, preset: str = "quick", sets=()) -> Path:
+  """Where ``jaxrnn run fake --preset PRESET --set SETS...`` writes."""
+  from jaxrnn import cli
+
+  return cli.run_dir(out, EXPERIMENT, preset, sets)
 
 
-def records(out: Path, preset: str = "quick") -> list[dict]:
-  path = run_dir(out, preset) / "results.jsonl"
+def records(out: Path, preset: str = "quick", sets=()) -> list[dict]:
+  path = run_dir(out, preset, sets) / "results.jsonl"
   return [json.loads(line) for line in path.read_text().splitlines()]

@@ -99,7 +99,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   full_out, cut_out = tmp_path / "full", tmp_path / "cut"
   res = jaxrnn_cli("run", "linearization", "--out", str(full_out), "--no-progress", *SMALL)
   assert res.returncode == 0, res.stderr
-  full_dir = full_out / "linearization" / "quick"
+  full_dir = cli.run_dir(full_out, experiments.get("linearization"), "quick", SMALL[1::2])
   for name in ("config.json", "results.jsonl", "summary.md", "linearization.png"):
     assert (full_dir / name).exists(), name
   assert "| m |" in res.stdout  # the summary table is printed
@@ -108,7 +108,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   full = _records(full_dir)
   assert len(full) == 12
 
-  cut_dir = cut_out / "linearization" / "quick"
+  cut_dir = cli.run_dir(cut_out, experiments.get("linearization"), "quick", SMALL[1::2])
   proc = subprocess.Popen(
     [
       sys.executable,

@@ -173,7 +173,10 @@ def test_the_readme_multi_host_command_on_two_local_processes(tmp_path):
       raise AssertionError(f"exit codes {codes}\n" + "\n----\n".join(logs))
   assert "## Verdicts" in logs[0] or "## " in logs[0]
   assert "results in" in logs[0] and "results in" not in logs[1]
-  stored = _read_store(tmp_path / "two" / "linearization" / "quick")
+  from jaxrnn import cli, experiments
+
+  run = cli.run_dir("", experiments.get("linearization"), "quick", CLI_SETS)
+  stored = _read_store(tmp_path / "two" / run)
   keys = [r["key"] for r in stored]
   assert len(keys) == len(set(keys)) == 2
-  _close(stored, _read_store(tmp_path / "one" / "linearization" / "quick"), "two vs one")
+  _close(stored, _read_store(tmp_path / "one" / run), "two vs one")

@@ -130,7 +130,9 @@ def test_cli_save_params_writes_what_the_run_trained(tmp_path, capsys):
     argv += ["--set", f"{k}={v}"]
   assert cli.main(argv) == 0
   capsys.readouterr()
-  run_dir = tmp_path / "languages" / "quick"
+  run_dir = cli.run_dir(
+    tmp_path, languages.EXPERIMENT, "quick", [f"{k}={v}" for k, v in sets.items()]
+  )
   recs = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
   train = [r for r in recs if r["point"]["kind"] == "train"]
   assert len(train) == 1 and "artifacts" not in train[0]
@@ -145,12 +147,18 @@ def test_cli_save_params_writes_what_the_run_trained(tmp_path, capsys):
   assert got.params.W.shape == (2, 8, 8)  # seed axis first
   for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  # The same file without a template: the TrainResult stacked over seeds.
+  back = jf.load_run_params(run_dir / train[0]["params_file"])
+  assert jax.tree.structure(back) == jax.tree.structure(expected)
+  for a, b in zip(jax.tree.leaves(back), jax.tree.leaves(expected)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   # The trained weights are not the initial ones (B, frozen, is).
   assert not np.array_equal(np.asarray(got.delta.W), 0)
   # Without the flag nothing is written.
   plain = [a for a in argv if a != "--save-params"] + ["--out", str(tmp_path / "plain")]
   assert cli.main(plain) == 0
-  assert not (tmp_path / "plain" / "languages" / "quick" / "params").exists()
+  assert (tmp_path / "plain" / run_dir.relative_to(tmp_path) / "summary.md").exists()
+  assert not (tmp_path / "plain" / run_dir.relative_to(tmp_path) / "params").exists()
 
 
 def test_save_params_is_refused_where_nothing_would_be_saved(tmp_path):

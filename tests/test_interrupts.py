@@ -105,11 +105,12 @@ def test_interrupts_at_random_moments_lose_nothing(tmp_path):
   )
   t_ref = time.time() - t0
   assert ref_run.returncode == 0, ref_run.stderr
-  ref = (tmp_path / "ref" / "linearization" / "quick" / "results.jsonl").read_bytes()
+  (ref_dir,) = (tmp_path / "ref" / "linearization").iterdir()  # quick+set-HASH: ARGS --set
+  ref = (ref_dir / "results.jsonl").read_bytes()
   assert ref.count(b"\n") == 6
 
   out = tmp_path / "cut"
-  run_dir = out / "linearization" / "quick"
+  run_dir = out / "linearization" / ref_dir.name
   results = run_dir / "results.jsonl"
   rng = random.Random(20261126)
   trials = [

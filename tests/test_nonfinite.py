@@ -220,7 +220,7 @@ def test_runner_marks_nonfinite_metrics_and_keeps_going(tmp_path, capsys, monkey
   args = ["run", F.NAME, "--out", str(tmp_path), "--no-progress", "--set", "nan_every=3"]
   assert cli.main(args) == 0
   err = capsys.readouterr().err
-  recs = F.records(tmp_path)
+  recs = F.records(tmp_path, sets=["nan_every=3"])
   assert len(recs) == 30
   for r in recs:
     i = r["point"]["i"]
@@ -231,7 +231,7 @@ def test_runner_marks_nonfinite_metrics_and_keeps_going(tmp_path, capsys, monkey
       assert "nonfinite" not in r and r["v"] == float(i)
   warned = [line for line in err.splitlines() if line.startswith("jaxrnn: warning: fake point")]
   assert len(warned) == 10, err
-  summary = (F.run_dir(tmp_path) / "summary.md").read_text()
+  summary = (F.run_dir(tmp_path, sets=["nan_every=3"]) / "summary.md").read_text()
   assert "Non-finite metrics:** 10 of 30 points" in summary
   # A resume reads the records back (nulls and all) and reports the same.
   assert cli.main(args) == 0

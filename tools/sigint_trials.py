@@ -123,14 +123,15 @@ def main() -> int:
   if ref_run.returncode != 0:
     print(ref_run.stderr)
     return 1
-  ref = (work / "ref" / "linearization" / "quick" / "results.jsonl").read_bytes()
+  (ref_dir,) = (work / "ref" / "linearization").iterdir()  # quick+set-HASH: ARGS --set
+  ref = (ref_dir / "results.jsonl").read_bytes()
   n_ref = ref.count(b"\n")
   print(f"reference run: {t_ref:.1f} s, {n_ref} records", flush=True)
 
   outcomes = []
   for i in range(args.trials):
     out = work / f"trial{i:02d}"
-    run_dir = out / "linearization" / "quick"
+    run_dir = out / "linearization" / ref_dir.name
     delay = rng.uniform(0.0, t_ref)
     proc = subprocess.Popen(
       [sys.executable, "-m", "jaxrnn", *ARGS, "--out", str(out)],

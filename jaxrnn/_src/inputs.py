@@ -91,19 +91,30 @@ def normalize_sequence(xbar: jax.Array, eps_x: float | jax.Array) -> jax.Array:
 
 
 def random_true_sequence(
-  key: jax.Array, length: int, d: int, dtype: jax.typing.DTypeLike = jnp.float32
+  key: jax.Array, num_tokens: int, d: int, dtype: jax.typing.DTypeLike = jnp.float32
 ) -> jax.Array:
-  """Random true tokens for Def. 3.1: (length, d-1) rows uniform on the sphere
-  S^{d-2} restricted to last entry 1/2.
+  """Random true tokens for Def. 3.1: (num_tokens, d-1) rows uniform on the
+  sphere S^{d-2} restricted to last entry 1/2.
 
-  The first d-2 entries are a uniform direction scaled to norm sqrt(3)/2, the
-  last is 1/2, so every row has unit norm. ``length`` is L-2.
+  ``num_tokens`` counts true tokens: a normalized sequence of length L (the
+  paper's L, as ``L`` everywhere in jaxrnn) has ``num_tokens = L - 2``, the
+  first and last tokens being the bias (``normalize_sequence``). The first
+  d-2 entries of a row are a uniform direction scaled to norm sqrt(3)/2, the
+  last is 1/2, so every row has unit norm. Cost O(num_tokens d).
+
+  Example::
+
+    >>> import jax, jaxrnn
+    >>> L, d = 10, 8
+    >>> xbar = jaxrnn.random_true_sequence(jax.random.key(1), num_tokens=L - 2, d=d)
+    >>> xbar.shape, jaxrnn.normalize_sequence(xbar, eps_x=0.1).shape
+    ((8, 7), (10, 8))
   """
   if d < 3:
     raise ValueError(f"d must be at least 3 for random tokens, got {d}")
-  g = jax.random.normal(key, (length, d - 2), dtype)
+  g = jax.random.normal(key, (num_tokens, d - 2), dtype)
   g = g / jnp.linalg.norm(g, axis=1, keepdims=True)
-  half = jnp.full((length, 1), 0.5, dtype)
+  half = jnp.full((num_tokens, 1), 0.5, dtype)
   return jnp.concatenate([jnp.sqrt(jnp.asarray(0.75, dtype)) * g, half], axis=1)
 
 
@@ -114,8 +125,9 @@ def random_normalized_sequence(
   eps_x: float | jax.Array,
   dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
-  """A random normalized sequence (L, d): ``random_true_sequence`` then
-  ``normalize_sequence``. Jit- and vmap-safe (over ``key``)."""
+  """A random normalized sequence (L, d) of Def. 3.1, L the paper's length
+  (bias, L - 2 true tokens, bias): ``random_true_sequence(key, L - 2, d)``
+  then ``normalize_sequence``. Jit- and vmap-safe (over ``key``)."""
   if L < 2:
     raise ValueError(f"L must be at least 2 (first and last bias tokens), got {L}")
   return normalize_sequence(random_true_sequence(key, L - 2, d, dtype), eps_x)

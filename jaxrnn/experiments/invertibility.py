@@ -140,7 +140,9 @@ class Config:
   eps_xs: tuple[float, ...] = option(
     (0.01, 0.04), each(greater_than(0)), help="scales of the middle tokens (Def. 3.1)"
   )
-  dtype: str = option("float32", one_of("float32", "float64"))
+  dtype: str = option(
+    "float32", one_of("float32", "float64"), help="floating-point dtype of the computation"
+  )
 
 
 PRESETS = {

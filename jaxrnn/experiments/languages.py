@@ -115,28 +115,60 @@ HARD_LANGUAGES = ("parity", "tomita5", "tomita6")
 
 @lab.config_class(d=3, eps_x=0.5, batch_size=64, num_seeds=3)
 class Config:
-  languages: tuple[str, ...] = DEFAULT_LANGUAGES
-  optimizers: tuple[str, ...] = ("sgd",)
-  train_max_len: int = 10
-  test_bin_edges: tuple[int, ...] = (15, 20)
-  n_test: int = 256
-  test_fraction: float = 0.2
-  encoding: str = "normalized"
-  m: int = 64
-  steps: int = 1000
-  rmsprop_lr: float = 3e-3
-  lr: float = 1.0
-  plateau_tol: float = 0.01
-  num_checkpoints: int = 4
-  sweep_languages: tuple[str, ...] = HARD_LANGUAGES
-  sweep_ms: tuple[int, ...] = (64,)
-  sweep_eps: tuple[float, ...] = (0.5, 0.05)
-  scale: float = 1.0
-  complexity_lengths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256)
-  complexity_eps: float = 0.1
-  learned_level: float = 0.95
-  additive_lengths: tuple[int, ...] = (2, 3, 4, 6, 8, 10)
-  additive_n: int = 4
+  languages: tuple[str, ...] = lab.option(
+    DEFAULT_LANGUAGES,
+    help="languages trained on: parity, one_one (D_L1), tomita1..tomita7, contains:<bits>",
+  )
+  optimizers: tuple[str, ...] = lab.option(
+    ("sgd",), help="optimizers of the main runs, each sgd or rmsprop"
+  )
+  train_max_len: int = lab.option(
+    10, help="training strings: every string of lengths 1..train_max_len (at most 14)"
+  )
+  test_bin_edges: tuple[int, ...] = lab.option(
+    (15, 20), help="upper ends of the test bins of longer strings (increasing, above train_max_len)"
+  )
+  n_test: int = lab.option(256, help="sampled strings per longer test bin")
+  test_fraction: float = lab.option(
+    0.2, help="share of the training-length strings held out (test bin 0)"
+  )
+  encoding: str = lab.option(
+    "normalized", help="token encoding: normalized (Def. 3.1 with eps_x) or onehot"
+  )
+  m: int = lab.option(64, help="width m of the main runs")
+  steps: int = lab.option(1000, help="training steps per run")
+  rmsprop_lr: float = lab.option(3e-3, help="RMSprop base learning rate")
+  lr: float = lab.option(
+    1.0, help="SGD step as eta * sharpness of the kernel step (stable below 2)"
+  )
+  plateau_tol: float = lab.option(
+    0.01, help="at the plateau when the last chunk lowers the loss by at most plateau_tol * ln 2"
+  )
+  num_checkpoints: int = lab.option(
+    4, help="chunks of training, held-out accuracy after each (divides steps)"
+  )
+  sweep_languages: tuple[str, ...] = lab.option(
+    HARD_LANGUAGES, help="languages of the (m, eps_x, T) sweep"
+  )
+  sweep_ms: tuple[int, ...] = lab.option((64,), help="widths m of the sweep")
+  sweep_eps: tuple[float, ...] = lab.option((0.5, 0.05), help="eps_x values of the sweep")
+  scale: float = lab.option(1.0, help="output scale lambda of the network")
+  complexity_lengths: tuple[int, ...] = lab.option(
+    (4, 8, 16, 32, 64, 128, 256),
+    help="lengths n of the complexities C_s and C_eps (Def. 2.1) of the constructions",
+  )
+  complexity_eps: float = lab.option(0.1, help="eps of C_eps at R = L")
+  learned_level: float = lab.option(
+    0.95,
+    help="held-out balanced accuracy at which a language counts as learned (jaxrnn's threshold)",
+  )
+  additive_lengths: tuple[int, ...] = lab.option(
+    (2, 3, 4, 6, 8, 10),
+    help="lengths n of the token-wise additive class's optima on D_L1 (Thm. H.1)",
+  )
+  additive_n: int = lab.option(
+    4, help="length n of the additive class's best accuracy on every language"
+  )
 
   def validate(self):
     for name in self.languages:

@@ -40,9 +40,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import inspect
+import json
 import math
 import re
+import textwrap
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -79,7 +82,8 @@ def option(default: Any, *checks: Check, help: str = "") -> Any:
   """A config field with a default, value checks and a one-line help text.
 
   **Arguments:** ``default``; ``checks``: pairs ``(predicate, message)``
-  such as ``at_least(1)``; ``help``: shown by ``jaxrnn show``.
+  such as ``at_least(1)``; ``help``: shown by ``jaxrnn run NAME --help``
+  (``describe_fields``).
   """
   return dataclasses.field(default=default, metadata={"checks": checks, "help": help})
 
@@ -326,23 +330,122 @@ def parse_value(text: str, typ, name: str):
   return _parse_scalar(text, typ, name)
 
 
-def apply_overrides(
-  cfg: ConfigT, overrides: Sequence[str], *, allow_large: bool = False
-) -> ConfigT:
-  """Returns ``cfg`` with ``key=value`` overrides applied and validated
-  (``allow_large``: see ``validate_config``)."""
-  types = field_types(type(cfg))
-  changes = {}
+def parse_overrides(cls: type, overrides: Sequence[str]) -> dict[str, Any]:
+  """The ``key=value`` strings ``overrides`` as ``{key: typed value}`` for
+  the config class ``cls`` (values parsed by ``parse_value``, not yet
+  checked). ``ConfigError`` for an item without ``=``, an unknown key, or a
+  key given twice (which would otherwise silently keep the last value)."""
+  types = field_types(cls)
+  changes: dict[str, Any] = {}
+  given: dict[str, str] = {}
   for item in overrides:
     if "=" not in item:
       raise ConfigError(f"--set expects key=value, got {item!r}")
     key, value = (s.strip() for s in item.split("=", 1))
     if key not in types:
       raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(types))}")
+    if key in given:
+      raise ConfigError(
+        f"config key {key!r} is given twice ({given[key]!r} and {item.strip()!r}); give it once"
+      )
+    given[key] = item.strip()
     changes[key] = parse_value(value, types[key], key)
-  new = dataclasses.replace(cfg, **changes)
+  return changes
+
+
+def apply_overrides(
+  cfg: ConfigT, overrides: Sequence[str], *, allow_large: bool = False
+) -> ConfigT:
+  """Returns ``cfg`` with ``key=value`` overrides applied and validated
+  (``allow_large``: see ``validate_config``); a key given twice is refused
+  (``parse_overrides``)."""
+  new = dataclasses.replace(cfg, **parse_overrides(type(cfg), overrides))
   validate_config(new, allow_large=allow_large)
   return new
+
+
+def changed_fields(cfg: Any, base: Any, *, ignore: Sequence[str] = ("seed",)) -> dict[str, Any]:
+  """``{name: value of cfg}`` for every field whose value in ``cfg`` differs
+  from ``base`` (two configs of one class), in field order, leaving out the
+  fields named in ``ignore`` (by default the seed, which ``config.json``
+  records on its own)."""
+  return {
+    f.name: getattr(cfg, f.name)
+    for f in dataclasses.fields(cfg)
+    if f.name not in ignore and getattr(cfg, f.name) != getattr(base, f.name)
+  }
+
+
+#: Hex digits of the digest in ``run_name`` (a collision of two override sets
+#: in one experiment and preset would be refused by the result store as
+#: "another config", never mixed).
+RUN_NAME_DIGITS = 8
+
+
+def run_name(preset: str, changes: dict[str, Any]) -> str:
+  """The name of a run directory: ``preset`` when ``changes`` (as
+  ``changed_fields`` returns them) is empty, else ``PRESET+set-HASH`` with
+  HASH the first ``RUN_NAME_DIGITS`` hex digits of the SHA-256 of the
+  changes' canonical JSON; so the same overrides, however written
+  (``ms=8,16`` or ``ms=8, 16``), name the same directory, and a directory
+  named after the preset holds the preset."""
+  if not changes:
+    return preset
+  text = json.dumps(_jsonable(changes), sort_keys=True, separators=(",", ":"))
+  return f"{preset}+set-{hashlib.sha256(text.encode()).hexdigest()[:RUN_NAME_DIGITS]}"
+
+
+def _jsonable(x):
+  if isinstance(x, dict):
+    return {str(k): _jsonable(v) for k, v in x.items()}
+  if isinstance(x, (tuple, list)):
+    return [_jsonable(v) for v in x]
+  return x
+
+
+def type_name(typ) -> str:
+  """How ``--set`` reads a field of annotated type ``typ``: ``int``,
+  ``float``, ``str``, ``bool``, or ``list of T`` (comma-separated)."""
+  if typing.get_origin(typ) is tuple:
+    return f"list of {type_name(typing.get_args(typ)[0])}"
+  return getattr(typ, "__name__", str(typ))
+
+
+def format_value(value: Any) -> str:
+  """A config value as ``--set`` takes it: lists comma-separated, bools
+  ``true``/``false``."""
+  if isinstance(value, (tuple, list)):
+    return ",".join(format_value(v) for v in value)
+  if isinstance(value, bool):
+    return "true" if value else "false"
+  return str(value)
+
+
+def describe_fields(cls: type, presets: dict[str, Any], *, width: int = 100) -> str:
+  """Every field of the config class ``cls``: its name, type, help text and
+  its value in each of ``presets`` (``{name: config}``; presets with the same
+  value share a line), as ``jaxrnn run NAME --help`` prints them."""
+  types = field_types(cls)
+  helps = field_help(cls)
+  lines = []
+  for f in dataclasses.fields(cls):
+    lines.append(f"  {f.name} ({type_name(types[f.name])})")
+    if helps[f.name]:
+      lines += textwrap.wrap(
+        helps[f.name], width, initial_indent=" " * 6, subsequent_indent=" " * 6
+      )
+    groups: dict[str, list[str]] = {}
+    for name, cfg in presets.items():
+      groups.setdefault(format_value(getattr(cfg, f.name)), []).append(name)
+    for value, names in groups.items():
+      lines += textwrap.wrap(
+        f"{', '.join(names)}: {value}",
+        width,
+        initial_indent=" " * 6,
+        subsequent_indent=" " * 8,
+        break_on_hyphens=False,
+      )
+  return "\n".join(lines)
 
 
 def _is_type(value, typ) -> bool:

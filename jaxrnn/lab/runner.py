@@ -231,6 +231,7 @@ def run_experiment(
   allow_large: bool = False,
   save_params: bool = False,
   accept_environment: bool = False,
+  overrides: Mapping[str, Any] | None = None,
 ) -> tuple[list, str]:
   """Runs (or resumes) ``exp`` with ``cfg`` in ``out_dir``.
 
@@ -247,7 +248,9 @@ def run_experiment(
   ``accept_environment`` resumes a run directory whose records were made in
   another environment (``RESULT_ENVIRONMENT``), which is otherwise refused
   with ``store.RunConflict``; ``config.json`` then keeps the environment of
-  the earlier records and lists the new one under ``resumed_environments``.
+  the earlier records and lists the new one under ``resumed_environments``;
+  ``overrides`` (the fields the command line changed from the preset) is
+  recorded in ``config.json`` under ``overrides``.
 
   Before the first point: the config (``validate_config``), the environment
   variables (``check_environment``), and every point to compute
@@ -276,6 +279,8 @@ def run_experiment(
     "config_hash": store.config_hash({"experiment": exp.name, "config": cfg_json}),
     "environment": environment(),
   }
+  if overrides:
+    meta["overrides"] = store.to_jsonable(dict(overrides))
   points = list(exp.points(cfg))
   for p in points:
     _check_point(exp, p)
