@@ -113,7 +113,7 @@ print("DEVICE " + json.dumps(info))
 """
 
 # Seconds per step: (full run on an accelerator, --tiny).
-DEFAULT_BUDGET_S = 480  # the whole run on an accelerator (issue 13: 8 minutes)
+DEFAULT_BUDGET_S = 480  # the whole run on an accelerator: 8 minutes
 MIN_STEP_S = 10  # a step with less time left than this is skipped
 LIMITS = {
   "device": (120, 120),

@@ -32,7 +32,7 @@ libraries then compute float32 products in full float32 (JAX
 and cuDNN), so that neither gains from TensorFloat-32's 10-bit mantissa;
 ``--gpu-precision tf32`` lets both use TF32 instead.
 
-Targets (issue 6, default workload): forward >= 1.1x, grad >= 1.0x, pseudo
+Targets (default workload): forward >= 1.1x, grad >= 1.0x, pseudo
 >= 1.15x faster than PyTorch, forward >= 75% of the matmul peak. The output
 says by how much each target is met or missed. Results:
 ``benchmarks/out/peers.json``.

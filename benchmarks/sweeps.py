@@ -18,8 +18,7 @@ label read off one token) are shared by all seeds. Two ways to run K seeds:
   returns (every experiment needs its seeds' results on the host);
 - **loop, device results**: the same calls, each waited for, the results
   left on the device as a list of K pytrees (no host copy, no stacking).
-  This was the benchmark's loop until stop 18; it is kept as a column so
-  that the cost of the results' host copy stays visible (with one seed
+  This column keeps the cost of the results' host copy stays visible (with one seed
   that copy is most of what tells the two apart: the sweep then makes one
   call of the same program as the loop).
 
@@ -44,7 +43,7 @@ script uses the GPU(s), with float32 products in full float32
 (``jax_default_matmul_precision="highest"``, as the experiment runner sets):
 under JAX's default TF32 the vmapped and the single-seed programs round
 differently, and 100 SGD steps carried that to a loss difference of 0.11
-(H100, stop 19). Targets (issue 13): loop/sweep >= 1.0 at every grid
+(H100). Targets: loop/sweep >= 1.0 at every grid
 point and >= 3 at m <= 32, K = 64, one device. A missed target is called a
 *tie* when at least one single round reached it (the median then lies within
 the round-to-round noise) and *slower* when every round fell short

@@ -7,7 +7,7 @@ of JAX is covered too. ``import jaxrnn`` in any other program changes nothing.
 Standard library only: it must not import JAX.
 
 Why not Python's default (a ``KeyboardInterrupt`` raised in the main thread)?
-With it, about half of the Ctrl-C's segfaulted (issue 10). gdb and core dumps
+With it, about half of the Ctrl-C's segfaulted. gdb and core dumps
 showed two causes, both inside jaxlib, both set off by the exception:
 
 1. Ctrl-C during ``import jax``: the ``KeyboardInterrupt`` is raised while

@@ -1,4 +1,4 @@
-"""Every public function carries type annotations (issue 9, item 5).
+"""Every public function carries type annotations.
 
 A function exported in the ``__all__`` of a public module must annotate every
 parameter (``*args``/``**kwargs`` excepted) and its return value; the

@@ -1,4 +1,4 @@
-"""Small value checks of issue 10, finding 8: values that used to be read as
+"""Small value checks: values that used to be read as
 something else are refused with a clear message."""
 
 import jax

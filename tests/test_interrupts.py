@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGKILL at random moments of a real run (issue 10, finding 6).
+"""Ctrl-C and SIGKILL at random moments of a real run.
 
 The old CLI segfaulted on about half of the Ctrl-C's (a ``KeyboardInterrupt``
 raised inside jaxlib's module initialization, or interpreter teardown racing
@@ -13,10 +13,10 @@ already finished), every SIGKILL with -9; after each, ``results.jsonl`` must
 be a byte prefix of an uninterrupted run's file (only a SIGKILL may leave a
 torn last line), and the completed file must be byte-identical to it.
 
-``tools/sigint_trials.py`` runs the same check 30 times in a row (the closing
-note of issue 10 reports those); this test runs a few to stay cheap in CI. To
-save time, the uninterrupted run fills a JAX compilation cache that the later
-runs read, except the one interrupted while compiling, which compiles.
+``tools/sigint_trials.py`` runs the same check 30 times in a row; this test
+runs a few to stay cheap in CI. To save time, the uninterrupted run fills a
+JAX compilation cache that the later runs read, except the one interrupted
+while compiling, which compiles.
 """
 
 import importlib.util

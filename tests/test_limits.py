@@ -1,4 +1,4 @@
-"""Limits before work (issue 10, finding 7): values that cannot work are
+"""Limits before work: values that cannot work are
 refused before any computation with one line and exit status 2 (the old CLI
 gave tracebacks, an XLA abort, or exit 0 with an empty table), and memory
 errors during the work end the same way with the finished points kept.

@@ -1,5 +1,5 @@
-"""Non-finite values never pass silently (issue 10, finding 4; the runner's
-side of finding 5).
+"""Non-finite values never pass silently: the library propagates them and the
+runner counts them.
 
 - NaN/inf weights or inputs give NaN outputs and NaN derivatives, under
   ``jit`` or not (the ReLU of the old code mapped NaN to 0: NaN weights gave
@@ -253,7 +253,7 @@ def test_non_finite_sweep_points_are_refused_before_any_work(tmp_path):
 
 
 def _diverging_point(cfg, point):
-  # Training with lr = 1000: every seed diverges (issue 10, finding 5).
+  # Training with lr = 1000: every seed diverges.
   k = jax.random.split(jax.random.key(cfg.seed), 2)
   xs = jax.random.normal(k[0], (4, 3, 3)) / 2
   ys = jnp.sign(xs[:, 1, 0])

@@ -1,5 +1,5 @@
-"""Fault injection on the result store (issue 10, findings 1-3 and the file
-modes and ``--out ""`` of finding 8): what a user does by accident to a run
+"""Fault injection on the result store (bad lines, another config, two
+writers, file modes and ``--out ""``): what a user does by accident to a run
 directory must end in one line and exit status 2 with every record kept, or
 in a resume that loses nothing; never in deleted or mislabelled records.
 
@@ -55,7 +55,7 @@ def done(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------
-# Finding 1: a bad line anywhere but a torn tail stops the run; nothing is cut.
+# A bad line anywhere but a torn tail stops the run; nothing is cut.
 
 
 @pytest.mark.parametrize(
@@ -123,7 +123,7 @@ def test_a_last_line_that_is_not_a_record_start_is_refused(done, capsys):
 
 
 # --------------------------------------------------------------------------
-# Finding 2: records are never reused under another config.
+# Records are never reused under another config.
 
 
 def test_missing_config_json_is_refused_not_guessed(done, capsys):
@@ -170,7 +170,7 @@ def test_fresh_moves_the_old_run_aside(done, capsys):
 
 
 # --------------------------------------------------------------------------
-# Finding 3: one writer per directory.
+# One writer per directory.
 
 
 def _start_gated(out, gate, *args):
@@ -229,7 +229,7 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------
-# Finding 8: one file mode for everything; an empty --out is refused.
+# One file mode for everything; an empty --out is refused.
 
 
 def test_every_file_of_a_run_has_the_same_mode(tmp_path, capsys):
