@@ -59,7 +59,7 @@ from outside keeps what it measured.
 ``--tiny`` runs the same steps with tiny sizes (precision: ``--tiny``; peers: the small workload,
 one round; sweeps: ``--tiny``; kernel: skipped; experiments: one tiny
 ``linearization`` run), so that the script is known to work before an
-accelerator is at hand (``tests/test_accelerator.py``). Installs nothing.
+accelerator is at hand (``tests/tools/test_accelerator.py``). Installs nothing.
 
 Writes ``DIR/accelerator.json`` (everything, with each benchmark's own JSON
 inside) and ``DIR/accelerator.md`` (the tables); ``DIR`` defaults to

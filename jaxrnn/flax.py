@@ -21,7 +21,7 @@ flax earns its place here in two ways users of the flax stack ask for:
 
 The modules hold no hidden state beyond their variables; the math lives in
 ``jaxrnn`` and is called, not copied, so the modules equal the pure functions
-(``tests/test_flax.py``).
+(``tests/library/test_flax.py``).
 """
 
 from __future__ import annotations

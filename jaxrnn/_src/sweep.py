@@ -38,7 +38,7 @@ with ``--distributed``); the mesh then spans every process's devices, each
 process supplies the shards it can address, and results are gathered to every
 process with ``multihost_utils.process_allgather``. Every process must make
 the same calls; they agree on the layout (the smallest chunk any process
-chose) so that all run the same program (``tests/test_distributed.py``).
+chose) so that all run the same program (``tests/lab/test_distributed.py``).
 """
 
 from __future__ import annotations
@@ -451,7 +451,7 @@ def _concurrent_safe(compiled) -> bool:
   cholesky, svd, qr, lstsq) deadlock when two calls run at once on XLA:CPU's
   thread pool (tested on 2 cores: within 1-25 pairs of calls); host
   callbacks are custom calls too. Programs of XLA's own operations, dots
-  included, run at once safely (``tests/test_sweep.py``)."""
+  included, run at once safely (``tests/library/test_sweep.py``)."""
   try:
     text = compiled.as_text()
   except Exception:  # no text: be safe
