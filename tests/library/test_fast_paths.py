@@ -6,8 +6,8 @@ and ``pseudo_network`` (``jax.jvp`` through that rule). These tests
 check values, reverse-mode gradients in W, A (and xs), forward-mode jvp,
 second derivatives, the ReLU derivative convention 1[z >= 0] of Eq. (5) at an
 exact tie, ``vmap`` over the batch, several ``scan`` unroll factors, and dtype
-preservation. The references below are written from the paper's equations
-with NumPy loops and never call jaxrnn. No test times anything.
+preservation. The references (``tests/np_reference.py``) are written from the paper's
+equations with NumPy loops and never call jaxrnn. No test times anything.
 """
 
 import chex
@@ -19,66 +19,20 @@ from absl.testing import parameterized
 
 import jaxrnn
 from jaxrnn._src import rnn as rnn_mod
+from tests import np_reference as ref
 
-# --------------------------------------------------------------------------
-# NumPy float64 references (Eq. 1, Eq. 4, Eq. 5 and backpropagation through
-# time written out by hand).
+# NumPy float64 references: tests/np_reference.py (Eq. 1, Eq. 4, Eq. 5 and
+# backpropagation through time written out by hand).
+np_output = ref.output
+np_vjp = ref.vjp
+np_eq4 = ref.pseudo
+np_input_tangent = ref.input_tangent
 
 
 def np_forward(W, A, xs):
-  """Eq. (1): returns pre-activations z (L, m) and states h^(0..L) (L+1, m)."""
-  W, A, xs = (np.asarray(a, np.float64) for a in (W, A, xs))
-  h = [np.zeros(W.shape[0])]
-  zs = []
-  for x in xs:
-    z = A @ x + W @ h[-1]
-    zs.append(z)
-    h.append(np.where(z >= 0, z, 0.0))
-  return np.array(zs), np.array(h)
-
-
-def np_output(W, A, B, xs):
-  return np.asarray(B, np.float64) @ np_forward(W, A, xs)[1][-1]
-
-
-def np_vjp(W, A, B, xs, c):
-  """Gradient of c . F(x) in (W, A, xs): BPTT with D^(l) = diag(1[z >= 0])."""
-  W, A, B, xs, c = (np.asarray(a, np.float64) for a in (W, A, B, xs, c))
-  zs, h = np_forward(W, A, xs)
-  gW, gA, gx = np.zeros_like(W), np.zeros_like(A), np.zeros_like(xs)
-  g = B.T @ c  # dF/dh^(L)
-  for l in range(len(xs), 0, -1):  # l = L ... 1
-    gz = g * (zs[l - 1] >= 0)
-    gW += np.outer(gz, h[l - 1])
-    gA += np.outer(gz, xs[l - 1])
-    gx[l - 1] = A.T @ gz
-    g = W.T @ gz
-  return gW, gA, gx
-
-
-def np_eq4(W, A, B, dW, dA, xs):
-  """Eq. (4) literally: sum_i Back_{i->L} D^(i) (W' h^(i-1) + A' x^(i))."""
-  W, A, B, dW, dA, xs = (np.asarray(a, np.float64) for a in (W, A, B, dW, dA, xs))
-  zs, h = np_forward(W, A, xs)
-  L = len(xs)
-  D = [np.diag((z >= 0).astype(np.float64)) for z in zs]  # D[i-1] = D^(i)
-  total = np.zeros(B.shape[0])
-  for i in range(1, L + 1):
-    back = B.copy()  # Back_{L->L} = B
-    for j in range(L, i, -1):  # B D^(L) W ... D^(i+1) W
-      back = back @ D[j - 1] @ W
-    total += back @ D[i - 1] @ (dW @ h[i - 1] + dA @ xs[i - 1])
-  return total
-
-
-def np_input_tangent(W, A, B, xs, dxs):
-  """Forward-mode derivative along the input: dh^(l) = D^(l)(A dx^(l) + W dh^(l-1))."""
-  W, A, B, xs, dxs = (np.asarray(a, np.float64) for a in (W, A, B, xs, dxs))
-  zs, _ = np_forward(W, A, xs)
-  dh = np.zeros(W.shape[0])
-  for l in range(len(xs)):
-    dh = (zs[l] >= 0) * (A @ dxs[l] + W @ dh)
-  return B @ dh
+  """Pre-activations z^(1..L) (L, m) and states h^(0..L) (L+1, m) of Eq. (1)."""
+  hs = ref.hidden_states(W, A, xs)
+  return ref.preactivations(W, A, xs), np.vstack([np.zeros((1, hs.shape[1])), hs])
 
 
 # --------------------------------------------------------------------------
