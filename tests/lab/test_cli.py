@@ -78,6 +78,7 @@ def test_bad_input_is_one_line_and_status_2(args, message, tmp_path, capsys):
   assert message in lines[0]
 
 
+@pytest.mark.slow
 def test_installed_entry_point_answers_without_traceback():
   # The console script that `pip install .` puts beside this Python (as a
   # user runs it), not `python -m jaxrnn`.
@@ -95,6 +96,7 @@ def _records(run_dir):
   return [json.loads(l) for l in (run_dir / "results.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   full_out, cut_out = tmp_path / "full", tmp_path / "cut"
   res = jaxrnn_cli("run", "linearization", "--out", str(full_out), "--no-progress", *SMALL)

@@ -86,6 +86,7 @@ def _entries(path) -> set[str]:
   return {f.name for f in path.glob("*-cache")} if path.exists() else set()
 
 
+@pytest.mark.slow
 def test_second_run_reads_every_program_from_the_cache(tmp_path):
   cache = tmp_path / "cache"
   env = _env(JAXRNN_COMPILATION_CACHE_DIR=str(cache))
@@ -102,6 +103,7 @@ def test_second_run_reads_every_program_from_the_cache(tmp_path):
   assert _entries(cache) == written
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("switch", ["env", "flag"])
 def test_switch_turns_the_cache_off(tmp_path, switch):
   cache = tmp_path / "cache"
@@ -118,12 +120,14 @@ def test_switch_turns_the_cache_off(tmp_path, switch):
   assert _entries(cache) == written
 
 
+@pytest.mark.slow
 def test_switch_off_creates_no_directory(tmp_path):
   cache = tmp_path / "never"
   _run(_env(JAXRNN_COMPILATION_CACHE_DIR=str(cache), JAXRNN_COMPILATION_CACHE="off"), out=tmp_path)
   assert not cache.exists()
 
 
+@pytest.mark.slow
 def test_a_jax_cache_the_user_configured_is_kept(tmp_path):
   # JAX_COMPILATION_CACHE_DIR names the user's own cache: the program uses it
   # as it is (JAX's thresholds included) and creates no directory of its own.
@@ -136,6 +140,7 @@ def test_a_jax_cache_the_user_configured_is_kept(tmp_path):
   assert not ours.exists()
 
 
+@pytest.mark.slow
 def test_bad_switch_value_is_refused_in_one_line(tmp_path):
   bad = (("JAXRNN_COMPILATION_CACHE", "sometimes"), ("JAXRNN_COMPILATION_CACHE_MAX_MB", "-5"))
   for name, value in bad:
@@ -153,6 +158,7 @@ def test_bad_switch_value_is_refused_in_one_line(tmp_path):
     assert not (tmp_path / "linearization").exists()
 
 
+@pytest.mark.slow
 def test_importing_jaxrnn_leaves_jax_configuration_alone():
   code = (
     "import jax\n"

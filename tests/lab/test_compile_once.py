@@ -78,6 +78,7 @@ def test_train_with_raw_optax_instances_recompiles():
   assert c["n"] >= 1
 
 
+@pytest.mark.slow
 def test_sweep_grid_points_of_one_shape_compile_once():
   def per_seed(key, scale, *, m):
     p = jaxrnn.init_params(key, m, 3, 1)

@@ -69,6 +69,7 @@ def _one_line(res) -> str:
       "--distributed-timeout", "0"], "--distributed-timeout must lie in"),
   ],
 )  # fmt: skip
+@pytest.mark.slow
 def test_bad_distributed_options_are_one_line_and_status_2(args, message):
   port = str(_free_port())
   res, _ = _jaxrnn("--distributed", *[a.replace("{port}", port) for a in args])
@@ -76,6 +77,7 @@ def test_bad_distributed_options_are_one_line_and_status_2(args, message):
   assert message in _one_line(res)
 
 
+@pytest.mark.slow
 def test_an_unreachable_coordinator_ends_within_the_timeout_naming_it():
   port = _free_port()  # nothing listens there
   args = ["--distributed", "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2"]
@@ -86,6 +88,7 @@ def test_an_unreachable_coordinator_ends_within_the_timeout_naming_it():
   assert elapsed < 3 + 30  # start-up of Python and JAX, then at most the timeout
 
 
+@pytest.mark.slow
 def test_an_unresolvable_coordinator_host_is_named_at_once():
   args = ["--distributed", "--coordinator", "no-such-host.invalid:12345", "--num-processes", "2"]
   res, _ = _jaxrnn(*args, "--process-id", "1", "--distributed-timeout", "20")
@@ -94,6 +97,7 @@ def test_an_unresolvable_coordinator_host_is_named_at_once():
   assert "no-such-host.invalid:12345" in line
 
 
+@pytest.mark.slow
 def test_a_coordinator_whose_peers_never_join_gives_up_with_one_line():
   port = _free_port()
   args = ["--distributed", "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2"]

@@ -41,6 +41,7 @@ def test_backward_correlations_match_numpy():
   assert float(out["frob"][1][-1]) == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_tiny_run_and_resume(tmp_path):
   for preset in ("quick", "paper"):
     runner.validate_config(mod.PRESETS[preset])

@@ -24,6 +24,7 @@ def test_presets_validate():
   assert ex.PRESETS["paper"].num_seeds >= 5
 
 
+@pytest.mark.slow
 def test_tiny_run_and_resume(tmp_path):
   cfg = dataclasses.replace(ex.PRESETS["quick"], **TINY)
   records, summary = runner.run_experiment(
@@ -147,6 +148,7 @@ def test_rho_slope():
 # The ridge, the end-to-end check of Thm. 4.3, and what each verdict reads
 
 
+@pytest.mark.slow
 def test_ridge_shrinks_with_m_by_default():
   # The library's own default rule (construct_pseudo_network: 3 / m) at each
   # width, recorded per seed; a fixed fit_width keeps it constant.
@@ -162,6 +164,7 @@ def test_ridge_shrinks_with_m_by_default():
   assert ridges[0] > ridges[1] > ridges[2]
 
 
+@pytest.mark.slow
 def test_rel_err_is_the_centred_construction_at_the_default_ridge():
   # End to end: the record's rel_err is the pseudo-network built by the
   # library with center=True and its default ridge 3/m, on the same inputs.

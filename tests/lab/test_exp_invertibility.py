@@ -19,6 +19,7 @@ from tests import np_reference as ref
 TINY = dict(ms=(16, 32), Ls=(3, 4), eps_xs=(0.05,), num_seeds=2, num_sequences=4, num_train=8)
 
 
+@pytest.mark.slow
 def test_runs_reports_and_resumes(tmp_path):
   exp = inv.EXPERIMENT
   assert exp.name == "invertibility"
@@ -45,6 +46,7 @@ def test_bad_configs():
     runner.apply_overrides(inv.PRESETS["quick"], ["eps_xs=0"])
 
 
+@pytest.mark.slow
 def test_per_seed_matches_numpy():
   # The prefix trick (h^(L) = one cell on the bias token after the shared
   # prefix) and the pattern decoder, against NumPy loops from Def. 3.1 and

@@ -8,6 +8,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pytest
 
 from jaxrnn import experiments as runner
 from jaxrnn import lab
@@ -32,6 +33,7 @@ TINY = dict(
 )
 
 
+@pytest.mark.slow
 def test_tiny_run_and_resume(tmp_path):
   for preset in ("quick", "paper"):
     runner.validate_config(mod.PRESETS[preset])

@@ -39,6 +39,7 @@ def test_registered_after_rerandomization():
   assert order.index("normalization") == order.index("rerandomization") + 1
 
 
+@pytest.mark.slow
 def test_runs_reports_and_resumes(tmp_path):
   exp = nz.EXPERIMENT
   assert exp.name == "normalization"
@@ -228,6 +229,7 @@ def test_rate_difference():
 # The step, the plateau, the sources
 
 
+@pytest.mark.slow
 def test_every_run_takes_its_own_kernel_step_inside_the_stability_limit(tmp_path):
   # Each (encoding, L, seed) gets eta = lr / sharpness of its own measured
   # kernel: the recorded eta*sharpness is lr (< 2), the normalized and raw

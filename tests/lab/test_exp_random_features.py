@@ -8,6 +8,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pytest
 
 from jaxrnn import experiments as runner
 from jaxrnn import lab
@@ -19,6 +20,7 @@ def verdicts(summary: str) -> dict:
   return {r["claim"]: r["holds"] for r in lab.read_verdicts(summary)}
 
 
+@pytest.mark.slow
 def test_tiny_run_and_resume(tmp_path):
   for preset in ("quick", "paper"):
     runner.validate_config(mod.PRESETS[preset])

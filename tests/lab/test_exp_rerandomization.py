@@ -19,6 +19,7 @@ TINY = dict(
 )
 
 
+@pytest.mark.slow
 def test_runs_reports_and_resumes(tmp_path):
   exp = rr.EXPERIMENT
   assert exp.name == "rerandomization"

@@ -219,6 +219,7 @@ def test_report_survives_missing_values(tmp_path):
 # ---------------------------------------------------------------- the step rule
 
 
+@pytest.mark.slow
 def test_theory_cell_step_scales_as_one_over_lambda_and_others_as_lambda_squared():
   """Thm. 3.1's cell: eta = lr / (lambda kappa) ∝ 1/(lambda m), so
   eta*sharpness = lr*lambda (stable); not lr / (lambda^2 max Theta), which

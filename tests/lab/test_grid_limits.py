@@ -72,18 +72,21 @@ def _run(tmp_path, cfg):
   )
 
 
+@pytest.mark.slow
 def test_a_last_point_that_cannot_fit_is_refused_before_the_first_point_runs(tmp_path):
   with pytest.raises(MemoryError, match="Nothing was run"):
     _run(tmp_path, Config(sizes=(4, 4, 10**12)))  # 4 TB of float32 per seed
   assert not (tmp_path / "run" / "results.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_a_value_that_a_later_point_refuses_stops_the_run_before_any_record(tmp_path):
   with pytest.raises(experiments.ConfigError, match=r'point \{"i":2\} cannot run: size 4'):
     _run(tmp_path, Config(refuse_at=2))
   assert not (tmp_path / "run" / "results.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_the_check_compiles_each_program_once_and_the_records_are_the_same(tmp_path):
   records, _ = _run(tmp_path, Config(sizes=(3, 5, 7)))
   assert [r["point"]["i"] for r in records] == [0, 1, 2]
@@ -97,6 +100,7 @@ def test_the_check_compiles_each_program_once_and_the_records_are_the_same(tmp_p
   assert [r["v"] for r in again] == [r["v"] for r in records]
 
 
+@pytest.mark.slow
 def test_the_issue_grid_refuses_its_large_width_before_writing_the_small_one(tmp_path):
   """``--set ms=16,1000000``: the m = 10^6 point needs tens of TiB; the
   m = 16 record used to be written before the refusal."""
@@ -120,6 +124,7 @@ def test_the_sequence_length_is_limited_to_what_the_reports_summarize():
   assert experiments.apply_overrides(cfg, ["L=1000000"], allow_large=True).L == 10**6
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_a_long_sequence_with_one_line(capsys):
   status = cli.main(["run", "backward_correlation", "--set", "L=1000000"])
   err = capsys.readouterr().err

@@ -30,9 +30,12 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
-  not os.path.exists("/proc/self/status"), reason="watches the child through /proc (Linux)"
-)
+pytestmark = [
+  pytest.mark.skipif(
+    not os.path.exists("/proc/self/status"), reason="watches the child through /proc (Linux)"
+  ),
+  pytest.mark.slow,  # every test here starts jaxrnn processes
+]
 
 
 def _load_trials_tool():

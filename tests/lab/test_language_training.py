@@ -83,6 +83,7 @@ def test_kernel_step_bounds_every_training_subset():
   assert float(sub["sharpness"]) <= float(full["sharpness"]) * (1 + 1e-5)
 
 
+@pytest.mark.slow
 def test_each_seed_trains_with_its_own_step():
   # The step is looked up by the seed's key: giving seed 1 a zero step
   # leaves its network untrained while seed 0's moves.

@@ -93,6 +93,7 @@ def _xla_out_of_memory():
     (_xla_out_of_memory, "out of memory while computing (RESOURCE_EXHAUSTED"),
   ],
 )
+@pytest.mark.slow
 def test_memory_errors_are_one_line_and_keep_the_done_points(
   error, message, tmp_path, capsys, monkeypatch
 ):
@@ -105,6 +106,7 @@ def test_memory_errors_are_one_line_and_keep_the_done_points(
   assert [r["point"]["i"] for r in F.records(tmp_path)] == [0, 1, 2]
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(tmp_path):
   proc = subprocess.Popen(
     [sys.executable, "-m", "jaxrnn", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -27,6 +27,7 @@ def test_there_are_notebooks():
   assert NOTEBOOKS, "notebooks/ is empty"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(path):
   nb = nbformat.read(path, as_version=4)

@@ -29,6 +29,7 @@ def test_presets_are_in_the_regime_and_reach_4096():
   assert max(E.PRESETS["paper"].ms) >= 4096
 
 
+@pytest.mark.slow
 def test_tiny_run_resume_report_and_stable_steps(tmp_path):
   exp = E.EXPERIMENT
   assert exp.name == "ntk_regime"

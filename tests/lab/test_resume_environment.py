@@ -43,6 +43,7 @@ def interrupted_on_two_devices(tmp_path):
   return out, path.read_bytes(), (run_dir / "config.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_a_resume_on_another_device_count_is_refused_and_changes_nothing(
   interrupted_on_two_devices,
 ):
@@ -59,6 +60,7 @@ def test_a_resume_on_another_device_count_is_refused_and_changes_nothing(
   assert (run_dir / "config.json").read_bytes() == cfg_raw
 
 
+@pytest.mark.slow
 def test_accept_environment_resumes_and_config_json_lists_both(interrupted_on_two_devices):
   out, raw, _ = interrupted_on_two_devices
   res = _run(out, "--seed", "3", "--accept-environment")
@@ -77,6 +79,7 @@ def test_accept_environment_resumes_and_config_json_lists_both(interrupted_on_tw
   assert (run_dir / "config.json").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_an_ordinary_resume_does_not_rewrite_config_json(tmp_path):
   out = tmp_path / "out"
   assert _run(out, "--seed", "4").returncode == 0

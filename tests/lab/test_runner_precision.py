@@ -8,9 +8,12 @@ import json
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxrnn import lab
 from jaxrnn.lab import runner
+
+pytestmark = pytest.mark.slow  # every test here starts processes or runs experiments
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,6 +48,7 @@ def test_a_language_pattern_must_hold_some_bits(name, message):
     experiments.apply_overrides(languages.PRESETS["quick"], [f"languages=tomita1,{name}"])
 
 
+@pytest.mark.slow
 def test_an_empty_pattern_is_one_line_on_the_command_line(capsys):
   status = cli.main(["run", "languages", "--set", "languages=contains:"])
   err = capsys.readouterr().err
@@ -64,6 +65,7 @@ def test_an_empty_pattern_is_one_line_on_the_command_line(capsys):
     ("JAXRNN_ALLOW_LARGE", "maybe", "JAXRNN_ALLOW_LARGE must be one of"),
   ],
 )
+@pytest.mark.slow
 def test_bad_environment_variables_are_one_line_before_any_work(
   var, value, message, monkeypatch, tmp_path, capsys
 ):
@@ -77,6 +79,7 @@ def test_bad_environment_variables_are_one_line_before_any_work(
   assert not (F.run_dir(out) / "results.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_valid_environment_variables_are_accepted(monkeypatch, tmp_path, capsys):
   F.install(monkeypatch)
   monkeypatch.setenv("JAXRNN_SWEEP_THREADS", " 2 ")

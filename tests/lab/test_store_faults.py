@@ -191,6 +191,7 @@ def _start_gated(out, gate, *args):
   return proc  # now waiting at point 1, holding the lock
 
 
+@pytest.mark.slow
 def test_a_second_run_and_fresh_are_refused_while_a_run_writes(tmp_path):
   out, gate = tmp_path / "out", tmp_path / "gate"
   first = _start_gated(out, gate, "--seed", "7")
@@ -217,6 +218,7 @@ def test_a_second_run_and_fresh_are_refused_while_a_run_writes(tmp_path):
   assert {r["seed"] for r in recs} == {7}
 
 
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path, capsys):
   out, gate = tmp_path / "out", tmp_path / "gate"
   first = _start_gated(out, gate, "--seed", "7")

@@ -131,6 +131,7 @@ def test_parallel_step_runs_commands_side_by_side(tmp_path):
   ]
 
 
+@pytest.mark.slow
 def test_parallel_step_stops_at_its_limit_and_says_what_did_not_run(tmp_path):
   # One at a time, a 2 s limit: the first command (60 s) is killed with its
   # process group, the second never starts; a failing command is "failed".

@@ -85,6 +85,7 @@ def _shown_docstrings():
           yield f"{modname}.{name}:{getattr(o, '__name__', '')}", inspect.getdoc(o) or ""
 
 
+@pytest.mark.slow
 def test_every_example_on_the_api_pages_is_a_code_block():
   sessions = 0
   for where, doc in _shown_docstrings():
@@ -118,6 +119,7 @@ def _code(source, outputs=()):
 PNG = {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}}
 
 
+@pytest.mark.slow
 def test_a_build_with_a_drawing_cell_that_stores_no_image_fails(tmp_path):
   PluginError = pytest.importorskip("mkdocs.exceptions").PluginError
   path = tmp_path / "nb.ipynb"
@@ -129,6 +131,7 @@ def test_a_build_with_a_drawing_cell_that_stores_no_image_fails(tmp_path):
   assert hooks.on_files([file], {}) == [file]
 
 
+@pytest.mark.slow
 def test_a_notebook_page_that_shows_fewer_images_than_stored_fails(tmp_path):
   PluginError = pytest.importorskip("mkdocs.exceptions").PluginError
   path = tmp_path / "nb.ipynb"
@@ -142,6 +145,7 @@ def test_a_notebook_page_that_shows_fewer_images_than_stored_fails(tmp_path):
   assert hooks.on_post_page(shown, page, {}) == shown
 
 
+@pytest.mark.slow
 def test_the_gallery_nav_lists_the_index_and_every_summary():
   docs = ROOT / "docs"
   gallery = hooks.paper_scale_nav(docs)

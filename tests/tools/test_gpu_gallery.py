@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
@@ -36,6 +38,7 @@ def _call(tmp_path, *args: str) -> str:
   return proc.stdout
 
 
+@pytest.mark.slow
 def test_tiny_gallery_stops_at_its_time_limit_and_the_next_call_finishes_it(tmp_path):
   # Call 0 runs nothing but the device probe (kept in the state), so that
   # call 1's 3 s all go to the run: too short for it (importing JAX and

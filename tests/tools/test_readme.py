@@ -5,6 +5,8 @@ file of the repository."""
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 
@@ -25,6 +27,7 @@ def test_the_readme_first_example_has_at_most_ten_lines_and_runs():
   exec(compile(first, str(README), "exec"), {})
 
 
+@pytest.mark.slow
 def test_the_api_tour_blocks_run():
   page = ROOT / "docs" / "api-tour.md"
   blocks = _python_blocks(page)
