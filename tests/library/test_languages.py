@@ -282,7 +282,7 @@ def test_onehot_encoding():
 def test_left_padding_does_not_change_the_rnn(encoding):
   # Zero rows before the sequence keep h = 0, so the output is the same as
   # for the unpadded sequence (checked against the NumPy reference loop).
-  import np_reference
+  from tests import np_reference
 
   p = jaxrnn.init_params(jax.random.key(0), 16, 3, 1)
   s = np.array([1, 1, 0, 1, 0], np.int32)
