@@ -333,7 +333,7 @@ def float64_rnn(W, A, B, xs, dW=None, dA=None) -> dict:
   and the masks ``masks`` (1[z >= 0] per step); with a direction (dW, dA)
   also ``pseudo``, the tangent of Eq. (4) along it (forward mode, exact).
   ``xs`` is (n, L, d). The benchmarks' yardstick, written from the paper's
-  definitions, not from jaxrnn (``tests/test_bench_reference.py`` checks it
+  definitions, not from jaxrnn (``tests/tools/test_bench_reference.py`` checks it
   against the tests' per-sequence references)."""
   W, A, B, xs = (np.asarray(a, np.float64) for a in (W, A, B, xs))
   n, L, _ = xs.shape

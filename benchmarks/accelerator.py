@@ -58,7 +58,7 @@ from outside keeps what it measured.
 ``--tiny`` runs the same steps with tiny sizes (precision: ``--tiny``; peers: the small workload,
 one round; sweeps: ``--tiny``; kernel: skipped; experiments: one tiny
 ``linearization`` run), so that the script is known to work before an
-accelerator is at hand (``tests/test_accelerator.py``). Installs nothing.
+accelerator is at hand (``tests/tools/test_accelerator.py``). Installs nothing.
 
 Writes ``DIR/accelerator.json`` (everything, with each benchmark's own JSON
 inside) and ``DIR/accelerator.md`` (the tables); ``DIR`` defaults to
@@ -112,7 +112,7 @@ print("DEVICE " + json.dumps(info))
 """
 
 # Seconds per step: (full run on an accelerator, --tiny).
-DEFAULT_BUDGET_S = 480  # the whole run on an accelerator (issue 13: 8 minutes)
+DEFAULT_BUDGET_S = 480  # the whole run on an accelerator: 8 minutes
 MIN_STEP_S = 10  # a step with less time left than this is skipped
 LIMITS = {
   "device": (120, 120),

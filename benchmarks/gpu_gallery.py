@@ -57,7 +57,7 @@ the CPU (``cpu_compiler``), so the GPU phases may come out empty.
 ``--tiny`` runs the same steps at tiny sizes (two diagnose variants,
 ``linearization``'s quick preset at ``compile_time.TINY_LINEARIZATION``)
 so that the script is known to work before a GPU is at hand
-(``tests/test_gpu_gallery.py``).
+(``tests/tools/test_gpu_gallery.py``).
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ N = 1024, L = 10, m = 256 (``--quick``: N = 64 and N = 256).
 - JSON to ``benchmarks/out/peers_ntk.json`` with the machine, versions and the
   load average at the start and end of each workload.
 
-Target (issue 13): jaxrnn at least 5x faster than neural-tangents' fastest
+Target: jaxrnn at least 5x faster than neural-tangents' fastest
 working implementation at both workloads on 2 CPU cores.
 """
 

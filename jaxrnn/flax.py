@@ -48,7 +48,7 @@ and for a run directory ``run`` of ``jaxrnn run languages --save-params``::
 
 The modules hold no hidden state beyond their variables; the math lives in
 ``jaxrnn`` and is called, not copied, so the modules equal the pure functions
-(``tests/test_flax.py``).
+(``tests/library/test_flax.py``).
 """
 
 from __future__ import annotations

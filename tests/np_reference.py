@@ -42,6 +42,14 @@ def output(W, A, B, xs):
   return np.asarray(B, np.float64) @ hidden_states(W, A, xs)[-1]
 
 
+def preactivations(W, A, xs):
+  """Eq. (1) before the ReLU: z^(l) = A x^(l) + W h^(l-1), h^(0) = 0; (L, m)."""
+  W, A, xs = (np.asarray(a, np.float64) for a in (W, A, xs))
+  hs = hidden_states(W, A, xs)
+  h_prev = np.vstack([np.zeros((1, W.shape[0])), hs[:-1]])
+  return np.array([A @ xs[l] + W @ h_prev[l] for l in range(len(xs))])
+
+
 def patterns(W, A, xs):
   """Eq. (5): D^(l)_rr = 1[w_r.h^(l-1) + a_r.x^(l) >= 0]; returns (L, m) bool."""
   W, A, xs = (np.asarray(a, np.float64) for a in (W, A, xs))
@@ -112,3 +120,31 @@ def centred_decoder(W, A, base_xs, xs):
     return (wbar.T @ hidden_states(W, A, seq)[-1]).reshape(L, d)
 
   return decode(xs) - decode(base_xs) + np.asarray(base_xs, np.float64)
+
+
+def vjp(W, A, B, xs, c):
+  """Gradient of c . F(x) in (W, A, xs), backpropagation through time with
+  D^(l) = diag(1[z^(l) >= 0]) of Eq. (5); returns (gW, gA, gxs)."""
+  W, A, B, xs, c = (np.asarray(a, np.float64) for a in (W, A, B, xs, c))
+  zs = preactivations(W, A, xs)
+  h = np.vstack([np.zeros((1, W.shape[0])), hidden_states(W, A, xs)])  # h^(0..L)
+  gW, gA, gx = np.zeros_like(W), np.zeros_like(A), np.zeros_like(xs)
+  g = B.T @ c  # dF/dh^(L)
+  for l in range(len(xs), 0, -1):  # l = L ... 1
+    gz = g * (zs[l - 1] >= 0)
+    gW += np.outer(gz, h[l - 1])
+    gA += np.outer(gz, xs[l - 1])
+    gx[l - 1] = A.T @ gz
+    g = W.T @ gz
+  return gW, gA, gx
+
+
+def input_tangent(W, A, B, xs, dxs):
+  """Forward-mode derivative along the input: dh^(l) = D^(l) (A dx^(l) + W dh^(l-1)),
+  returns B dh^(L)."""
+  W, A, B, xs, dxs = (np.asarray(a, np.float64) for a in (W, A, B, xs, dxs))
+  zs = preactivations(W, A, xs)
+  dh = np.zeros(W.shape[0])
+  for l in range(len(xs)):
+    dh = (zs[l] >= 0) * (A @ dxs[l] + W @ dh)
+  return B @ dh

@@ -6,7 +6,7 @@ Writes ``docs/paper-scale/index.md`` (timings, environment, then two tables:
 the paper's claims, each quoted with its location and regime, and the jaxrnn
 diagnostics, with separate tallies) and the README's headline between
 ``<!-- paper-scale:begin -->`` and ``<!-- paper-scale:end -->``.
-``tests/test_paper_scale.py`` checks that both match the committed summaries.
+``tests/tools/test_paper_scale.py`` checks that both match the committed summaries.
 
     python tools/paper_table.py            # rewrite both
     python tools/paper_table.py --check    # exit 1 if either is stale

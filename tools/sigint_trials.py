@@ -1,5 +1,5 @@
 """Interrupt a small real run at random moments, N times in a row, and check
-that nothing is lost (issue 10).
+that nothing is lost.
 
     python tools/sigint_trials.py                    # 30 Ctrl-C trials
     python tools/sigint_trials.py --signal KILL      # 30 SIGKILL trials

@@ -21,7 +21,7 @@ least-squares slope of ``p^T relu(T x)`` on ``v^T x`` over the pairs):
     256     255.9                 0.9998
     4096    4076.1                0.9951
 
-``tests/test_features.py`` asserts the factor m again in float64.
+``tests/library/test_features.py`` asserts the factor m again in float64.
 
 **Size of the error.** Write c = cos(v, x) and take unit v, x. With
 ``X = (t.v) relu(t.x)``: ``E X = c/2`` and ``E X^2 = (1 + 2c^2)/2``, so

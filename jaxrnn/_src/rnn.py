@@ -10,7 +10,7 @@ batched with ``jax.vmap``. Time is unrolled with ``lax.scan``. Under ``vmap``
 each step is one (batch, m) @ (m, m) product in the row-vector layout
 ``h @ W.T``.
 
-Fast paths (same values up to float rounding; ``tests/test_fast_paths.py``
+Fast paths (same values up to float rounding; ``tests/library/test_fast_paths.py``
 checks them against NumPy float64 loops):
 
 - ``final_hidden_state`` / ``rnn_output`` keep only the (m,) carry, stack
@@ -190,7 +190,7 @@ def relu_derivative(z: jax.Array) -> jax.Array:
   """``D = 1[z >= 0]`` of Eq. (5) in the dtype of ``z``, NaN where ``z`` is
   NaN (``jnp.where(z >= 0, 1, 0)`` would read a NaN pre-activation as an
   inactive unit and hide it). Elementwise; jit/vmap-safe: ``[-1, 0, 2,
-  nan]`` gives ``[0, 1, 1, nan]`` (``tests/test_reliability_nan_masks.py``).
+  nan]`` gives ``[0, 1, 1, nan]`` (``tests/library/test_nan_masks.py``).
   """
   z = jnp.asarray(z)
   return apply_relu_mask(relu_mask(z), jnp.ones((), z.dtype))

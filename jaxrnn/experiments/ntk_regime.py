@@ -32,7 +32,7 @@ For each width m and seed (a network of Def. 3.2, d_out = 1, B frozen):
    gradient descent: the model is linear in (W', A') with Gram matrix
    Theta_0, so its trajectory is exactly the kernel dynamics of Theta_0
    (``kernels.gradient_descent_mse``, ``discrete=True``, same eta and T;
-   ``tests/test_ntk_regime.py`` checks this against explicit descent). At
+   ``tests/lab/test_ntk_regime.py`` checks this against explicit descent). At
    ``t = inf`` it is **converged empirical-NTK regression** (ridgeless,
    started from the network's own outputs f_0).
 5. **Theta_inf**: the same dynamics with ``m Theta_inf`` (``eta m`` on

@@ -8,7 +8,7 @@ Layout of a run directory ``DIR``::
     DIR/*.png           figures;  DIR/summary.md  the summary
     DIR/.lock           held (``fcntl.flock``) by the process writing DIR
 
-Rules (each has a test in ``tests/test_store_faults.py``):
+Rules (each has a test in ``tests/lab/test_store_faults.py``):
 
 - A record is one line ``{"key", "point", "config_hash", ...metrics}``
   (plus ``nonfinite`` when some metric was NaN or inf and is stored as
