@@ -40,16 +40,19 @@ def verdicts(summary: str) -> list[dict]:
 
 
 def timings() -> dict[str, dict]:
-  """``{name: {"wall_s": ..., "rc": ...}}`` from ``timing.txt`` (one line per
-  ``jaxrnn run NAME --preset paper``, written by the run script)."""
+  """``{name: {"wall_s": ..., "cpu_s": ..., "rc": ..., "load": ...}}`` from
+  ``timing.txt`` (one line per ``jaxrnn run NAME --preset paper``, written by
+  the run script; ``cpu_s``, the process's user + system seconds, optional)."""
   out = {}
   path = OUT / "timing.txt"
   if path.exists():
     for line in path.read_text().splitlines():
-      m = re.match(r"(\w+) rc=(\d+) wall_s=(\d+)(?: load=([\d.]+))?", line)
+      m = re.match(r"(\w+) rc=(\d+) wall_s=(\d+)(?: cpu_s=(\d+))?(?: load=([\d.]+))?", line)
       if m:
-        load = float(m.group(4)) if m.group(4) else None
-        out[m.group(1)] = {"rc": int(m.group(2)), "wall_s": int(m.group(3)), "load": load}
+        cpu = int(m.group(4)) if m.group(4) else None
+        load = float(m.group(5)) if m.group(5) else None
+        out[m.group(1)] = {"rc": int(m.group(2)), "wall_s": int(m.group(3)), "cpu_s": cpu}
+        out[m.group(1)]["load"] = load
   return out
 
 
@@ -154,18 +157,21 @@ def index_page(exps, times) -> str:
     "",
     "Wall times are upper bounds when other jobs shared the 2 cores; the load column is",
     "the 1-minute load average when each run ended (2 would be a fully used, uncontended",
-    "machine).",
+    "machine). CPU time (user + system seconds of the run's process) is what other jobs",
+    "inflate least: a run that keeps at least one core busy finishes on 2 idle cores",
+    "within about its CPU time.",
     "",
-    "| experiment | wall time | exit | load at the end | paper claims (hold / not testable / "
-    "do not / undecided) | diagnostics (hold / do not / undecided) |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| experiment | wall time | CPU time | exit | load at the end | paper claims (hold / "
+    "not testable / do not / undecided) | diagnostics (hold / do not / undecided) |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
   ]
   for e in exps:
     t = times.get(e["name"], {})
     p, d = _count(e["rows"], True), _count(e["rows"], False)
     lines.append(
       f"| [`{e['name']}`]({e['name']}/paper/summary.md) | {_fmt_time(t.get('wall_s'))} | "
-      f"{t.get('rc', '—')} | {t.get('load') or '—'} | {' / '.join(map(str, p.values()))} | "
+      f"{'—' if t.get('cpu_s') is None else _fmt_time(t['cpu_s'])} | {t.get('rc', '—')} | "
+      f"{t.get('load') or '—'} | {' / '.join(map(str, p.values()))} | "
       f"{' / '.join(map(str, d.values()))} |"
     )
   lines += ["", "## The paper's claims", ""]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every experiment's paper preset, one `jaxrnn run` each (what `jaxrnn
 # reproduce --preset paper` does in one process, but one failure does not stop
-# the rest), logging wall time, exit status and load average to
+# the rest), logging wall time, CPU time (user + system), exit status and load
+# average to
 # OUT/timing.txt; then copies records, summaries and figures (no files over
 # 2 MB, no locks) into docs/paper-scale and rebuilds the claim table.
 #
@@ -12,11 +13,13 @@ OUT=${1:-results-paper}
 DOCS=docs/paper-scale
 mkdir -p "$OUT"
 : > "$OUT/timing.txt"
+TIMEFORMAT="%U %S"
 for n in $(jaxrnn list | awk '{print $1}'); do
   s=$(date +%s)
-  jaxrnn run "$n" --preset paper --out "$OUT" --no-progress > "$OUT/$n.log" 2>&1
+  { time jaxrnn run "$n" --preset paper --out "$OUT" --no-progress > "$OUT/$n.log" 2>&1; } 2> "$OUT/$n.time"
   rc=$?
-  echo "$n rc=$rc wall_s=$(( $(date +%s) - s )) load=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/timing.txt"
+  cpu=$(awk '{printf "%d", $1 + $2}' "$OUT/$n.time")
+  echo "$n rc=$rc wall_s=$(( $(date +%s) - s )) cpu_s=$cpu load=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/timing.txt"
 done
 for d in "$OUT"/*/paper; do
   n=$(basename "$(dirname "$d")")
