@@ -789,10 +789,9 @@ class _Data:
       r for r in records if r["point"]["kind"] == "sweep" or r["point"].get("optimizer") == "sgd"
     ]
 
-  def acc(self, name, opt, j, field="balanced_acc") -> list:
-    """Per-seed balanced accuracy in bin (or checkpoint) j; None for diverged seeds."""
-    rows = (self.tr.get((name, opt)) or {}).get(field) or []
-    return [row[j] if row is not None else None for row in rows]
+  def acc(self, name, opt, j) -> list:
+    """Per-seed balanced accuracy in bin j; None for diverged seeds."""
+    return _col((self.tr.get((name, opt)) or {}).get("balanced_acc"), j)
 
   def diverged(self, name, opt) -> list:
     rec = self.tr.get((name, opt)) or {}
@@ -819,8 +818,9 @@ class _Data:
     return (self.ex["complexity_log10"].get(lang, {}).get(key) or []) if self.ex else []
 
 
-def _acc_t(rec, j) -> list:
-  return [row[j] if row is not None else None for row in rec.get("balanced_acc_t") or []]
+def _col(rows, j) -> list:
+  """Column j of per-seed rows (a diverged seed's row is None)."""
+  return [row[j] if row is not None else None for row in rows or []]
 
 
 def _sweep_verdict(cfg: Config, d: _Data, name: str) -> lab.Verdict | None:
@@ -831,9 +831,9 @@ def _sweep_verdict(cfg: Config, d: _Data, name: str) -> lab.Verdict | None:
   rule, best = f"sweep: the RNN learns {name} at some (m, ε_x, T) of the grid (held-out)", None
   for (_, m, eps), rec in cells:
     for j, t in enumerate(rec.get("checkpoint_steps") or []):
-      mean = lab.stats(_acc_t(rec, j)).mean
+      mean = lab.stats(_col(rec.get("balanced_acc_t"), j)).mean
       if mean is not None and (best is None or mean > best[0]):
-        best = (mean, m, eps, t, _acc_t(rec, j))
+        best = (mean, m, eps, t, _col(rec.get("balanced_acc_t"), j))
   if best is None:
     return learn_verdict(rule, [], cfg.learned_level)
   _, m, eps, t, vals = best
@@ -859,22 +859,10 @@ def verdicts(cfg: Config, records: list) -> list:
       )
       for n in d.names
     ]
-    if d.names:
-      out.append(
-        _all_verdict(
-          f"{o}: the RNN learns every language run (held-out)",
-          {n: d.acc(n, o, 0) for n in run},
-          level,
-        )
-      )
+    every = [("the RNN learns every language run (held-out)", 0)] if d.names else []
     if d.names and len(d.bins) > 1:
-      out.append(
-        _all_verdict(
-          f"{o}: accuracy holds on the longest strings ({d.bins[-1]})",
-          {n: d.acc(n, o, len(d.bins) - 1) for n in run},
-          level,
-        )
-      )
+      every.append((f"accuracy holds on the longest strings ({d.bins[-1]})", len(d.bins) - 1))
+    out += [_all_verdict(f"{o}: {s}", {n: d.acc(n, o, j) for n in run}, level) for s, j in every]
   out += [v for n in cfg.sweep_languages if (v := _sweep_verdict(cfg, d, n)) is not None]
   if d.sgd:
     ratios = lab.finite_values(
@@ -948,7 +936,10 @@ def _blocks(cfg: Config, d: _Data) -> list:
 
   def sweep_row(key, rec):  # held-out accuracy at each T of the config, then the plateau count
     ck, p = rec.get("checkpoint_steps") or [], rec.get("plateau") or []
-    accs = [lab.stats(_acc_t(rec, ck.index(t)) if t in ck else []).fmt(".3f") for t in steps]
+    accs = [
+      lab.stats(_col(rec.get("balanced_acc_t"), ck.index(t)) if t in ck else []).fmt(".3f")
+      for t in steps
+    ]
     return [key[0], key[1], f"{key[2]:g}", *accs, f"{sum(map(bool, p))} of {len(p)}"]
 
   if d.sw:
