@@ -768,9 +768,11 @@ class _Data:
 
   def __init__(self, cfg: Config, records: list):
     self.ex = next((r for r in records if r["point"]["kind"] == "expressibility"), None)
-    self.tr, sw = {}, {}
+    self.tr, sw, self.sgd = {}, {}, []
     for r in records:
       p = r["point"]
+      if p["kind"] == "sweep" or p.get("optimizer") == "sgd":
+        self.sgd.append(r)
       if p["kind"] == "train":
         self.tr[(p["language"], p["optimizer"])] = r
       elif p["kind"] == "sweep":
@@ -785,9 +787,6 @@ class _Data:
         sw[(name, cfg.m, cfg.eps_x)] = self.tr[(name, "sgd")]
     order = list(cfg.sweep_languages)
     self.sw = dict(sorted(sw.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1], -kv[0][2])))
-    self.sgd = [
-      r for r in records if r["point"]["kind"] == "sweep" or r["point"].get("optimizer") == "sgd"
-    ]
 
   def acc(self, name, opt, j) -> list:
     """Per-seed balanced accuracy in bin j; None for diverged seeds."""

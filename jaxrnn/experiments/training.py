@@ -765,19 +765,14 @@ def close_regime(cfg: Config, r: _Records) -> lab.Regime:
   checked as: the RNN's relative weight movement falls with m (slope interval
   below 0) under a step inside the stability limit."""
   ms = sorted(cfg.ms)
-  moves, (stable, text) = (
-    lab.power_law(ms, r.axis(cfg.axis_targets[0], "m", ms, "rel_dW")),
-    r.stable(),
-  )
-  close = moves.ok and moves.hi < 0
-  needed = [
-    ("a step inside the stability limit", stable),
-    ("widths at which ‖W'‖/‖W‖ falls", close),
-  ]
+  moves = lab.power_law(ms, r.axis(cfg.axis_targets[0], "m", ms, "rel_dW"))
+  (stable, text), close = r.stable(), moves.ok and moves.hi < 0
+  needed = ["a step inside the stability limit"] * (not stable)
+  needed += ["widths at which ‖W'‖/‖W‖ falls"] * (not close)
   return lab.Regime(
     f"{text}; weights stay close: ‖W'‖/‖W‖ falls with m (slope {moves.fmt()})",
     close and stable,
-    "; ".join(s for s, ok in needed if not ok),
+    "; ".join(needed),
   )
 
 
@@ -791,10 +786,8 @@ def theory_width(cfg: Config, r: _Records) -> float | None:
   log m in lambda's rho ignored). None when the movement does not fall."""
   ms, lam_th = sorted(cfg.ms), r.lams.get("theory")
   rel = r.axis(cfg.axis_targets[0], "m", ms, "rel_dW")
-  slope, y_ref, y_max = (
-    lab.power_law(ms, rel),
-    *(lab.stats(rel[i]).median for i in (ms.index(cfg.m), -1)),
-  )
+  slope = lab.power_law(ms, rel)
+  y_ref, y_max = (lab.stats(rel[i]).median for i in (ms.index(cfg.m), -1))
   if lam_th is None or y_ref is None or y_max is None or not slope.ok or slope.value >= 0:
     return None
   return lab.extrapolate(slope, cfg.m, y_ref * cfg.lam / lam_th, y_max)
@@ -876,11 +869,8 @@ def verdicts(cfg: Config, records: list) -> list:
     out.append(lab.check(f"{rule}`{first}`)", fit(first, "m", ms, field), **kw))
   ratios = _pooled([c for k, c in r.cells.items() if k[1] in ("rnn", "pseudo")], "step_ratio")
   counts = [c["unstable"] for c in r.ref if c.get("unstable") is not None]
-  drops, plat = (
-    _pooled(r.ref, "loss_drop"),
-    [bool(v) for c in r.ref for v in c.get("plateau") or []],
-  )
-  stable, text = r.stable()
+  drops, (stable, text) = _pooled(r.ref, "loss_drop"), r.stable()
+  plat = [bool(v) for c in r.ref for v in c.get("plateau") or []]
   out += [
     lab.check(
       "every run's step is inside gradient descent's stability limit (recorded eta·sharpness)",
@@ -1031,9 +1021,7 @@ def _tables(cfg: Config, r: _Records) -> list:
   mm = {t: m_max if t in cfg.axis_targets else cfg.m for t in cfg.targets}
   kernels = ("ntk_inf", "nngp", "tokenwise")
   steps = lab.finite(r.cell(first, lam="theory").get("steps_scaled"))
-  floor = lambda t: (
-    None if st(t, "floor") is None else f"{st(t, 'floor'):.3g} ± {st(t, 'floor_se'):.1g}"
-  )
+  se = lambda t: f"{st(t, 'floor'):.3g} ± {st(t, 'floor_se'):.1g}"  # floor ± its standard error
   kappa = lambda t, m: lab.scaled(r.kappa.get((t, m)) or [], 1 / (st(t, "kappa_inf") or math.nan))
   return [
     lab.Table(
@@ -1044,7 +1032,7 @@ def _tables(cfg: Config, r: _Records) -> list:
       "(`tokenwise_gap`, ± its Monte Carlo standard error).",
       cells=lambda t: (
         [t, *(st(t, k) for k in ("p", "log10_C_eps", "log10_C_s", "b", "variance"))]
-        + [floor(t), _ratio(st(t, "floor"), st(t, "variance"))]
+        + [None if st(t, "floor") is None else se(t), _ratio(st(t, "floor"), st(t, "variance"))]
       ),
     ),
     lab.Table(
