@@ -590,17 +590,17 @@ def run_point(cfg: Config, point: dict) -> dict:
 # --------------------------------------------------------------------------
 # Report
 
-#: The complexity measures reported for each construction: (record key,
-#: label). R = 1/eps_x is Thm. 3.1's O(1/eps_x) with constant 1; R = L is
-#: eps_x = 1/L, the largest eps_x Thm. 4.5 allows.
-#: Regime of the Sec. 5 D_L1 claim: the construction is the main text's own.
+#: Regimes of the Sec. 5 claims: D_L1's construction is the main text's own;
+#: the additive class's optima are exact.
 DL1_REGIME = lab.Regime(
   "the main text's construction (one quadratic neuron on the count of 1s), exact Def. 2.1 "
   "complexity",
   True,
 )
 THMH1_REGIME = lab.Regime("exact LP over all 2^n strings of every length n tested", True)
-
+#: The complexity measures of each construction: (record key, label). R =
+#: 1/eps_x is Thm. 3.1's O(1/eps_x) with constant 1; R = L is eps_x = 1/L, the
+#: largest eps_x Thm. 4.5 allows.
 MEASURES = (("Cs", "C_s(Φ, R=1/ε_x)"), ("Ceps", "C_ε(Φ, R=1/ε_x)"), ("Ceps_L", "C_ε(Φ, R=L)"))
 
 
@@ -626,32 +626,31 @@ def growth_verdict(rule: str, ns, log10_c) -> lab.Verdict:
   xc = x - x.mean()
   slope = float(np.dot(xc, y - y.mean()) / np.dot(xc, xc))
   n_lo, n_hi = upper[0][0], upper[-1][0]
-  bound = 1.0 / math.log(n_lo)
   (n1, v1), (n2, v2) = pts[-2], pts[-1]
-  degree = (v2 - v1) / math.log10(n2 / n1)
   measured = (
-    f"slope {slope:.3f} over n={n_lo}..{n_hi} (bound {bound:.3f}); "
-    f"local degree d log C/d log n = {degree:.3g} at n={n2}"
+    f"slope {slope:.3f} over n={n_lo}..{n_hi} (bound {1.0 / math.log(n_lo):.3f}); "
+    f"local degree d log C/d log n = {(v2 - v1) / math.log10(n2 / n1):.3g} at n={n2}"
   )
-  return lab.Verdict(rule, measured, crit, slope <= bound)
+  return lab.Verdict(rule, measured, crit, slope <= 1.0 / math.log(n_lo))
 
 
 def _acc_cell(values, diverged) -> str:
   """``mean ± std (k of n seeds, j diverged)``; ``n/a`` when no seed has a value."""
-  st = lab.stats(values)
-  n, j = len(values), int(sum(bool(d) for d in diverged))
-  tail = f"{st.n} of {n} seeds" + (f", {j} diverged" if j else "")
-  if st.n == 0:
-    return f"n/a ({tail})"
-  return f"{st.mean:.3f} ± {st.std:.3f} ({tail})"
+  st, j = lab.stats(values), int(sum(bool(d) for d in diverged))
+  tail = f"{st.n} of {len(values)} seeds" + (f", {j} diverged" if j else "")
+  return f"n/a ({tail})" if st.n == 0 else f"{st.mean:.3f} ± {st.std:.3f} ({tail})"
 
 
-def _learned_verdict(rule, values, level) -> lab.Verdict:
-  st = lab.stats(values)
-  crit = f"mean over non-diverged seeds ≥ {level:g}"
+def learn_verdict(rule, values, level, regime: lab.Regime | None = None) -> lab.Verdict:
+  """Mean held-out balanced accuracy over the non-diverged seeds >= level
+  (our threshold); a test of Thm. 3.1 when jaxrnn has the language's
+  construction (``regime`` not None), else a jaxrnn diagnostic."""
+  st, crit = lab.stats(values), f"mean over non-diverged seeds ≥ {level:g}"
   if st.n == 0:
-    return lab.Verdict(rule, f"n/a (0 of {len(values)} seeds)", crit, None)
-  return lab.Verdict(rule, f"{st.mean:.3f} (n={st.n} of {len(values)})", crit, st.mean >= level)
+    v = lab.Verdict(rule, f"n/a (0 of {len(values)} seeds)", crit, None)
+  else:
+    v = lab.Verdict(rule, f"{st.mean:.3f} (n={st.n} of {len(values)})", crit, st.mean >= level)
+  return v if regime is None else lab.about(v, lab.claims.claim("thm3.1"), regime)
 
 
 def thm31_regime(ex: dict | None, name: str, m: int, eps_x: float, L: int) -> lab.Regime | None:
@@ -661,126 +660,100 @@ def thm31_regime(ex: dict | None, name: str, m: int, eps_x: float, L: int) -> la
   (the smallest poly(C): exponent 1, constant 1). None when jaxrnn has no
   construction of ``name`` (then the row is a jaxrnn diagnostic)."""
   table = (ex or {}).get("ceps_train_log10") or {}
-  c = lab.finite((table.get(name) or {}).get(f"{eps_x:g}"))
   if name not in table:
     return None
-  ok_eps = eps_x < 1.0 / L
-  ok_m = c is not None and math.log10(m) >= c
-  cond = (
-    f"ε_x < 1/L (ε_x = {eps_x:g}, L = {L}) and m ≥ C_ε(Φ, 1/ε_x) of the construction "
-    f"(m = {m}, log10 C_ε = " + ("n/a" if c is None else f"{c:.4g}") + ")"
+  c = lab.finite((table[name] or {}).get(f"{eps_x:g}"))
+  c_txt = "n/a" if c is None else f"{c:.4g}"
+  ok_eps, ok_m = eps_x < 1.0 / L, c is not None and math.log10(m) >= c
+  needed = ([] if ok_m else ["m ≥ 10^" + ("?" if c is None else c_txt)]) + (
+    [] if ok_eps else [f"ε_x < {1.0 / L:.3g}"]
   )
-  needed = []
-  if not ok_m:
-    needed.append("m ≥ 10^" + ("?" if c is None else f"{c:.4g}"))
-  if not ok_eps:
-    needed.append(f"ε_x < {1.0 / L:.3g}")
-  return lab.Regime(cond, ok_eps and ok_m, ", ".join(needed))
-
-
-def learn_verdict(rule, values, level, regime: lab.Regime | None) -> lab.Verdict:
-  """``_learned_verdict`` (mean held-out balanced accuracy >= level, our
-  threshold), as a test of Thm. 3.1 when jaxrnn has the language's
-  construction (``regime`` not None), else a jaxrnn diagnostic."""
-  v = _learned_verdict(rule, values, level)
-  return v if regime is None else lab.about(v, lab.claims.claim("thm3.1"), regime)
+  return lab.Regime(
+    f"ε_x < 1/L (ε_x = {eps_x:g}, L = {L}) and m ≥ C_ε(Φ, 1/ε_x) of the construction "
+    f"(m = {m}, log10 C_ε = {c_txt})",
+    ok_eps and ok_m,
+    ", ".join(needed),
+  )
 
 
 def _all_verdict(rule, per_name: dict, level) -> lab.Verdict:
   """Holds iff every language's mean is >= level; fails iff one is below;
   undecided when none fails but some have no value."""
   means = {n: lab.stats(v).mean for n, v in per_name.items()}
-  ok = [n for n, v in means.items() if v is not None and v >= level]
   bad = [n for n, v in means.items() if v is not None and v < level]
   none = [n for n, v in means.items() if v is None]
-  measured = f"{len(ok)} of {len(means)}" + (
-    "; below: " + ", ".join(f"{n} ({means[n]:.3f})" for n in bad) if bad else ""
-  )
-  if none:
-    measured += "; no value: " + ", ".join(none)
+  measured = f"{len(means) - len(bad) - len(none)} of {len(means)}"
+  measured += "; below: " + ", ".join(f"{n} ({means[n]:.3f})" for n in bad) if bad else ""
+  measured += "; no value: " + ", ".join(none) if none else ""
   crit = f"mean over non-diverged seeds ≥ {level:g} for every language"
   return lab.Verdict(rule, measured, crit, False if bad else None if none else True)
 
 
 def additive_verdicts(ex: dict, lengths) -> list:
   """Verdicts on the token-wise additive class on D_L1 (Thm. H.1) from the
-  exact optima in the expressibility record."""
+  exact optima in the expressibility record (every n >= 2)."""
   idx = [i for i, n in enumerate(lengths) if n >= 2]
   sup = [lab.finite(ex["additive_one_one_sup_error"][i]) for i in idx]
   acc = [lab.finite(ex["additive_one_one_acc"][i]) for i in idx]
-  ns = [lengths[i] for i in idx]
-  exact = bool(ex.get("additive_one_one_exact", False))
-  out = []
-  span = f"n = {ns[0]}..{ns[-1]}" if ns else "no n ≥ 2"
-  if ns and all(v is not None for v in sup):
-    out.append(
+  ns, exact = [lengths[i] for i in idx], bool(ex.get("additive_one_one_exact", False))
+  span, out = f"n = {ns[0]}..{ns[-1]}" if ns else "no n ≥ 2", []
+  if not (ns and all(v is not None for v in sup)):
+    out.append(lab.Verdict("D_L1 is not in the token-wise additive class", "n/a", "", None))
+  else:
+    dev, rule = max(abs(v - 0.5) for v in sup), "D_L1 is not in the token-wise additive class"
+    out += [
       lab.about(
         lab.Verdict(
-          "D_L1 is not in the token-wise additive class (Thm. H.1)",
+          f"{rule} (Thm. H.1)",
           f"min best uniform error {min(sup):.6g} over {span}",
           "best uniform error > 1e-6 (LP tolerance) at every n ≥ 2",
           min(sup) > 1e-6,
         ),
         lab.claims.claim("sec5-thmH1"),
         THMH1_REGIME,
-      )
-    )
-    dev = max(abs(v - 0.5) for v in sup)
-    out.append(
+      ),
       lab.Verdict(
         "the additive class's best uniform error on D_L1 is 1/2",
         f"largest deviation from 1/2: {dev:.2g} over {span}",
         "deviation of the best uniform error from 1/2 < 1e-6 at every n ≥ 2",
         dev < 1e-6,
-      )
-    )
-  else:
-    out.append(lab.Verdict("D_L1 is not in the token-wise additive class", "n/a", "", None))
+      ),
+    ]
   if ns and all(v is not None for v in acc):
     miss = [round((1 - a) * 2**n) for a, n in zip(acc, ns)]
-    out.append(
+    out += [
       lab.Verdict(
         "no token-wise additive classifier is exact on D_L1",
         f"best accuracy {min(acc):.6f} … {max(acc):.6f} over {span}",
         "best accuracy < 1 at every n ≥ 2 (exact MILP)",
         (max(acc) < 1 - 0.5 * 2.0 ** -ns[-1]) if exact else None,
-      )
-    )
-    out.append(
+      ),
       lab.Verdict(
         "the best additive classifier errs on exactly one string per length (1 − 2^−n)",
         "strings misclassified per length: " + ", ".join(map(str, miss)),
         "(1 − best accuracy)·2^n = 1 at every n ≥ 2 (exact MILP)",
         all(k == 1 for k in miss) if exact else None,
-      )
-    )
+      ),
+    ]
   return out
 
 
-def preset_difference(cfg: Config, held_out: dict) -> str:
-  """The settings in which this run's config differs from the presets it
-  is not (computed from ``PRESETS``), with this run's PARITY held-out
-  accuracy: what to compare when the presets disagree on PARITY."""
-  parts = []
+def preset_difference(cfg: Config, parity: float | None) -> str:
+  """This run's PARITY held-out accuracy and the settings in which its config
+  differs from the presets it is not (from ``PRESETS``): what to compare when
+  the presets disagree on PARITY."""
+  head = "PARITY held-out accuracy here: " + ("n/a" if parity is None else f"{parity:.3f}")
+  skip = ("complexity_lengths", "additive_lengths", "additive_n")
   for pname, other in PRESETS.items():
-    if other == cfg:
-      continue
     diff = [
       f"{f.name} {getattr(cfg, f.name)!r} vs {getattr(other, f.name)!r}"
       for f in dataclasses.fields(cfg)
-      if getattr(cfg, f.name) != getattr(other, f.name)
-      and f.name not in ("complexity_lengths", "additive_lengths", "additive_n")
+      if getattr(cfg, f.name) != getattr(other, f.name) and f.name not in skip
     ]
-    parts.append(f"this run differs from the {pname} preset in: " + "; ".join(diff))
-  p = lab.finite(held_out.get("parity"))
-  head = "PARITY held-out accuracy here: " + ("n/a" if p is None else f"{p:.3f}")
-  return (
-    head
-    + (". " + ". ".join(parts) if parts else "")
-    + (
-      ". Of these, the sweep varies m, ε_x and T (table above); a PARITY result that differs "
-      "between presets is read against it."
-    )
+    head += f". this run differs from the {pname} preset in: " + "; ".join(diff) if diff else ""
+  return head + (
+    ". Of these, the sweep varies m, ε_x and T (table above); a PARITY result that differs "
+    "between presets is read against it."
   )
 
 
@@ -795,62 +768,58 @@ class _Data:
 
   def __init__(self, cfg: Config, records: list):
     self.ex = next((r for r in records if r["point"]["kind"] == "expressibility"), None)
-    pt = [r["point"] for r in records]
-    self.tr = {
-      (p["language"], p["optimizer"]): r for p, r in zip(pt, records) if p["kind"] == "train"
-    }
+    self.tr, sw, self.sgd = {}, {}, []
+    for r in records:
+      p = r["point"]
+      if p["kind"] == "sweep" or p.get("optimizer") == "sgd":
+        self.sgd.append(r)
+      if p["kind"] == "train":
+        self.tr[(p["language"], p["optimizer"])] = r
+      elif p["kind"] == "sweep":
+        sw[(p["language"], p["m"], p["eps_x"])] = r
     self.opts = list(cfg.optimizers)
     self.names = [n for n in cfg.languages if any((n, o) in self.tr for o in self.opts)]
     self.bins = next((r["bins"] for r in self.tr.values()), [])
     self.pattern = self.ex["pattern"] if self.ex is not None else _pattern(cfg)
     self.langs = ("one_one", "parity", self.pattern)
-    sw = {
-      (p["language"], p["m"], p["eps_x"]): r for p, r in zip(pt, records) if p["kind"] == "sweep"
-    }
     for name in cfg.sweep_languages:
       if (name, "sgd") in self.tr and cfg.m in cfg.sweep_ms and cfg.eps_x in cfg.sweep_eps:
         sw[(name, cfg.m, cfg.eps_x)] = self.tr[(name, "sgd")]
     order = list(cfg.sweep_languages)
     self.sw = dict(sorted(sw.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1], -kv[0][2])))
-    self.sgd = [
-      r for p, r in zip(pt, records) if p["kind"] == "sweep" or p.get("optimizer") == "sgd"
-    ]
 
   def acc(self, name, opt, j) -> list:
-    """Per-seed balanced accuracy in bin j (None for diverged seeds)."""
-    rec = self.tr.get((name, opt))
-    if rec is None or rec.get("balanced_acc") is None:
-      return []
-    return [row[j] if row is not None else None for row in rec["balanced_acc"]]
+    """Per-seed balanced accuracy in bin j; None for diverged seeds."""
+    return _col((self.tr.get((name, opt)) or {}).get("balanced_acc"), j)
 
   def diverged(self, name, opt) -> list:
-    rec = self.tr.get((name, opt))
-    if rec is None:
-      return []
+    rec = self.tr.get((name, opt)) or {}
     d = rec.get("diverged_per_seed")
     if d is None:  # records without per-seed flags: the missing values
-      d = [all(lab.finite(v) is None for v in row or [None]) for row in rec["balanced_acc"]]
+      d = [
+        all(lab.finite(v) is None for v in row or [None]) for row in rec.get("balanced_acc") or []
+      ]
     return list(d)
 
   def missing(self) -> dict:
     div = non = 0
-    for name in self.names:
-      for o in self.opts:
-        flags = self.diverged(name, o)
-        div += int(sum(bool(x) for x in flags))
-        non += sum(
-          lab.finite(v) is None and not d
-          for j in range(len(self.bins))
-          for v, d in zip(self.acc(name, o, j), flags)
-        )
+    for name, o in ((n, o) for n in self.names for o in self.opts):
+      flags = self.diverged(name, o)
+      div += int(sum(bool(x) for x in flags))
+      non += sum(
+        lab.finite(v) is None and not d
+        for j in range(len(self.bins))
+        for v, d in zip(self.acc(name, o, j), flags)
+      )
     return {"diverged training runs (seeds)": div, "non-finite accuracies": non}
 
   def cx(self, lang, key) -> list:
     return (self.ex["complexity_log10"].get(lang, {}).get(key) or []) if self.ex else []
 
 
-def _acc_t(rec, j) -> list:
-  return [row[j] if row is not None else None for row in rec.get("balanced_acc_t") or []]
+def _col(rows, j) -> list:
+  """Column j of per-seed rows (a diverged seed's row is None)."""
+  return [row[j] if row is not None else None for row in rows or []]
 
 
 def _sweep_verdict(cfg: Config, d: _Data, name: str) -> lab.Verdict | None:
@@ -858,188 +827,164 @@ def _sweep_verdict(cfg: Config, d: _Data, name: str) -> lab.Verdict | None:
   cells = [(k, rec) for k, rec in d.sw.items() if k[0] == name]
   if not cells:
     return None
-  best = None
+  rule, best = f"sweep: the RNN learns {name} at some (m, ε_x, T) of the grid (held-out)", None
   for (_, m, eps), rec in cells:
     for j, t in enumerate(rec.get("checkpoint_steps") or []):
-      mean = lab.stats(_acc_t(rec, j)).mean
+      mean = lab.stats(_col(rec.get("balanced_acc_t"), j)).mean
       if mean is not None and (best is None or mean > best[0]):
-        best = (mean, m, eps, t, _acc_t(rec, j))
-  rule = f"sweep: the RNN learns {name} at some (m, ε_x, T) of the grid (held-out)"
+        best = (mean, m, eps, t, _col(rec.get("balanced_acc_t"), j))
   if best is None:
-    return learn_verdict(rule, [], cfg.learned_level, None)
+    return learn_verdict(rule, [], cfg.learned_level)
   _, m, eps, t, vals = best
-  v = _learned_verdict(rule, vals, cfg.learned_level)
-  v = v._replace(measured=f"best cell m={m}, ε_x={eps:g}, T={t}: {v.measured}")
   regime = thm31_regime(d.ex, name, max(k[1] for k, _ in cells), eps, cfg.train_max_len + 2)
-  return v if regime is None else lab.about(v, lab.claims.claim("thm3.1"), regime)
-
-
-def _training_verdicts(cfg: Config, d: _Data) -> list:
-  level, out = cfg.learned_level, []
-  for o in d.opts:
-    out += [
-      learn_verdict(
-        f"{o}: the RNN learns {name} (held-out, m={cfg.m}, ε_x={cfg.eps_x:g}, T={cfg.steps})",
-        d.acc(name, o, 0),
-        level,
-        thm31_regime(d.ex, name, cfg.m, cfg.eps_x, cfg.train_max_len + 2),
-      )
-      for name in d.names
-    ]
-    run = [n for n in d.names if (n, o) in d.tr]
-    if d.names:
-      out.append(
-        _all_verdict(
-          f"{o}: the RNN learns every language run (held-out)",
-          {n: d.acc(n, o, 0) for n in run},
-          level,
-        )
-      )
-    if d.names and len(d.bins) > 1:
-      out.append(
-        _all_verdict(
-          f"{o}: accuracy holds on the longest strings ({d.bins[-1]})",
-          {n: d.acc(n, o, len(d.bins) - 1) for n in run},
-          level,
-        )
-      )
-  out += [v for n in cfg.sweep_languages if (v := _sweep_verdict(cfg, d, n)) is not None]
-  if not d.sgd:
-    return out
-  ratios = [x for r in d.sgd for x in np.ravel(np.asarray(r.get("ratio") or [], float))]
-  ratios = [x for x in ratios if np.isfinite(x)]
-  reached = [bool(x) for r in d.sgd for x in (r.get("plateau") or [])]
-  return out + [
-    lab.check(
-      "every SGD run's step is inside gradient descent's stability limit",
-      max(ratios) if ratios else None,
-      below=2.0,
-      what="largest η·sharpness over SGD runs (kernel_step_size)",
-    ),
-    lab.check(
-      f"SGD reaches the plateau (last chunk of T/{cfg.num_checkpoints} steps lowers the "
-      f"loss by ≤ {cfg.plateau_tol:g}·ln 2)",
-      float(np.mean(reached)) if reached else None,
-      above=1 - 1e-9,
-      what="fraction of SGD runs at the plateau",
-    ),
-  ]
-
-
-def _complexity_verdicts(cfg: Config, d: _Data) -> list:
-  if d.ex is None:
-    return []
-  out = []
-  for lang in d.langs:
-    for key, label in MEASURES:
-      v = growth_verdict(
-        f"{_nice(lang)}: {label} grows polynomially in n",
-        list(cfg.complexity_lengths),
-        d.cx(lang, key),
-      )
-      if lang == "one_one":  # the main text gives this construction (Sec. 5)
-        v = lab.about(v, lab.claims.claim("sec5-dl1"), DL1_REGIME)
-      out.append(v)
-  return out + additive_verdicts(d.ex, list(cfg.additive_lengths))
+  v = learn_verdict(rule, vals, cfg.learned_level, regime)
+  return v._replace(measured=f"best cell m={m}, ε_x={eps:g}, T={t}: {v.measured}")
 
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records: learning
   (Thm. 3.1 where jaxrnn has the construction), the sweep, the step and the
   plateau, then the constructions' complexity and the additive class."""
-  d = _Data(cfg, records)
-  return _training_verdicts(cfg, d) + _complexity_verdicts(cfg, d)
-
-
-def _accuracy_blocks(cfg: Config, d: _Data, colors: dict) -> list:
-  acc_cell = lambda n, o, j: _acc_cell(d.acc(n, o, j), d.diverged(n, o))
-  dfa = lambda n: next((d.tr[(n, o)].get("dfa_states") for o in d.opts if (n, o) in d.tr), None)
-  train_acc = lambda n, o: list((d.tr.get((n, o)) or {}).get("train_acc") or [])
-  x = list(range(len(d.bins)))
-  panels = [
-    lab.Panel(
-      f"{o}: median and 25-75% over seeds",
-      "test strings (lengths)",
-      "class-balanced accuracy",
-      [lab.band(n, x, [d.acc(n, o, j) for j in x], color=colors[n]) for n in d.names]
-      + [lab.hline(0.5)],
-      **dict(xlog=False, ylog=False, xticks=x, xticklabels=d.bins, ylim=(0.3, 1.02)),
-      legend=k == len(d.opts) - 1,
+  d, level, out = _Data(cfg, records), cfg.learned_level, []
+  L, where = cfg.train_max_len + 2, f"m={cfg.m}, ε_x={cfg.eps_x:g}, T={cfg.steps}"
+  for o in d.opts:
+    run = [n for n in d.names if (n, o) in d.tr]
+    out += [
+      learn_verdict(
+        f"{o}: the RNN learns {n} (held-out, {where})",
+        d.acc(n, o, 0),
+        level,
+        thm31_regime(d.ex, n, cfg.m, cfg.eps_x, L),
+      )
+      for n in d.names
+    ]
+    every = [("the RNN learns every language run (held-out)", 0)] if d.names else []
+    if d.names and len(d.bins) > 1:
+      every.append((f"accuracy holds on the longest strings ({d.bins[-1]})", len(d.bins) - 1))
+    out += [_all_verdict(f"{o}: {s}", {n: d.acc(n, o, j) for n in run}, level) for s, j in every]
+  out += [v for n in cfg.sweep_languages if (v := _sweep_verdict(cfg, d, n)) is not None]
+  if d.sgd:
+    ratios = lab.finite_values(
+      [x for r in d.sgd for x in np.ravel(np.asarray(r.get("ratio") or [], float))]
     )
-    for k, o in enumerate(d.opts)
-  ]
+    reached = [bool(x) for r in d.sgd for x in (r.get("plateau") or [])]
+    out += [
+      lab.check(
+        "every SGD run's step is inside gradient descent's stability limit",
+        float(ratios.max()) if ratios.size else None,
+        below=2.0,
+        what="largest η·sharpness over SGD runs (kernel_step_size)",
+      ),
+      lab.check(
+        f"SGD reaches the plateau (last chunk of T/{cfg.num_checkpoints} steps lowers the "
+        f"loss by ≤ {cfg.plateau_tol:g}·ln 2)",
+        float(np.mean(reached)) if reached else None,
+        above=1 - 1e-9,
+        what="fraction of SGD runs at the plateau",
+      ),
+    ]
+  if d.ex is None:
+    return out
+  for lang, (key, label) in ((lang, m) for lang in d.langs for m in MEASURES):
+    v = growth_verdict(
+      f"{_nice(lang)}: {label} grows polynomially in n",
+      list(cfg.complexity_lengths),
+      d.cx(lang, key),
+    )  # the main text gives D_L1's construction (Sec. 5)
+    out.append(lab.about(v, lab.claims.claim("sec5-dl1"), DL1_REGIME) if lang == "one_one" else v)
+  return out + additive_verdicts(d.ex, list(cfg.additive_lengths))
+
+
+def _blocks(cfg: Config, d: _Data) -> list:
+  colors = lab.color_map(list(cfg.languages) + [n for n in d.langs if n not in cfg.languages])
+  x, ex, E = list(range(len(d.bins))), d.ex or {}, cfg.num_checkpoints
+  add = ex.get("additive_per_language") or {}
+  dfa = lambda n: next((d.tr[(n, o)].get("dfa_states") for o in d.opts if (n, o) in d.tr), None)
+  train = lambda n, o: list((d.tr.get((n, o)) or {}).get("train_acc") or [])
   blocks = [
     lab.Table(
-      ["language", "DFA states"] + [f"{o}: {b}" for o in d.opts for b in d.bins],
+      ["language", "DFA states", f"additive best balanced acc. (n={cfg.additive_n})"]
+      + [f"{o}: {b}" for o in d.opts for b in d.bins]
+      + [f"{o}: training accuracy" for o in d.opts],
       d.names,
-      cells=lambda n: [n, dfa(n)] + [acc_cell(n, o, j) for o in d.opts for j in x],
-    ),
-    lab.Table(
-      ["language"] + [f"{o}: training accuracy" for o in d.opts],
-      d.names,
-      caption="Sign accuracy on the (class-balanced) training set at the end of training: a "
-      "language that is not learned on held-out strings with training accuracy near 0.5 is an "
-      "optimization failure, not a generalization failure.",
-      cells=lambda n: [n] + [_acc_cell(train_acc(n, o), d.diverged(n, o)) for o in d.opts],
-    ),
-  ] + ([lab.Figure("languages", panels)] if d.names else [])
-  if not d.sw:
-    return blocks
-  rows = [
-    [name, m, f"{eps:g}"]
-    + [
-      f"T={t}: " + lab.stats(_acc_t(rec, j)).fmt(".3f")
-      for j, t in enumerate(rec.get("checkpoint_steps") or [])
-    ][1:]
-    + [f"{sum(map(bool, rec.get('plateau') or []))} of {len(rec.get('plateau') or [])}"]
-    for (name, m, eps), rec in d.sw.items()
-  ]
-  n_ck = max(len(r) for r in rows) - 4
-  cols = ["language", "m", "ε_x"] + [f"checkpoint {j + 1}" for j in range(n_ck)] + ["plateau"]
-  return blocks + [
-    lab.Table(
-      cols,
-      [r[:-1] + [""] * (len(cols) - len(r)) + r[-1:] for r in rows],
-      caption="### Where do the hard languages become learnable? SGD at each seed's kernel "
-      "step; held-out class-balanced accuracy (mean ± std over seeds) after T steps.",
-      cells=list,
+      caption="Held-out class-balanced accuracy per bin of string lengths; the best class-balanced "
+      f"accuracy of the token-wise additive class at n = {cfg.additive_n} (exact MILP; n/a where a "
+      "class is empty); the sign accuracy on the (class-balanced) training set at the end of "
+      "training: a language that is not learned on held-out strings with training accuracy near "
+      "0.5 is an optimization failure, not a generalization failure.",
+      cells=lambda n: (
+        [n, dfa(n), (add.get(n) or {}).get("balanced_acc")]
+        + [_acc_cell(d.acc(n, o, j), d.diverged(n, o)) for o in d.opts for j in x]
+        + [_acc_cell(train(n, o), d.diverged(n, o)) for o in d.opts]
+      ),
     )
   ]
+  panel = lambda k, o: lab.Panel(
+    f"{o}: median and 25-75% over seeds",
+    "test strings (lengths)",
+    "class-balanced accuracy",
+    [lab.band(n, x, [d.acc(n, o, j) for j in x], color=colors[n]) for n in d.names]
+    + [lab.hline(0.5)],
+    **dict(xlog=False, ylog=False, xticks=x, xticklabels=d.bins, ylim=(0.3, 1.02)),
+    legend=k == len(d.opts) - 1,
+  )
+  blocks += (
+    [lab.Figure("languages", [panel(k, o) for k, o in enumerate(d.opts)])] if d.names else []
+  )
+  steps = [cfg.steps * j // E for j in range(1, E + 1)]
 
+  def sweep_row(key, rec):  # held-out accuracy at each T of the config, then the plateau count
+    ck, p = rec.get("checkpoint_steps") or [], rec.get("plateau") or []
+    accs = [
+      lab.stats(_col(rec.get("balanced_acc_t"), ck.index(t)) if t in ck else []).fmt(".3f")
+      for t in steps
+    ]
+    return [key[0], key[1], f"{key[2]:g}", *accs, f"{sum(map(bool, p))} of {len(p)}"]
 
-def _complexity_blocks(cfg: Config, d: _Data, colors: dict) -> list:
-  ex, lens, alens = d.ex, list(cfg.complexity_lengths), list(cfg.additive_lengths)
-  R = ex.get("complexity_R", 1.0 / cfg.eps_x)
-  cx = {
-    (lang, key): d.cx(lang, key) + [None] * len(lens) for lang in d.langs for key, _ in MEASURES
-  }
+  if d.sw:
+    blocks.append(
+      lab.Table(
+        ["language", "m", "ε_x"] + [f"T={t}" for t in steps] + ["plateau"],
+        list(d.sw.items()),
+        caption="### Where do the hard languages become learnable? SGD at each seed's kernel "
+        "step; held-out class-balanced accuracy (mean ± std over seeds) after T steps.",
+        cells=lambda kv: sweep_row(*kv),
+      )
+    )
+  if d.ex is None:
+    return blocks
+  lens, alens = list(cfg.complexity_lengths), list(cfg.additive_lengths)
   curves = lambda key: [
     lab.line(lang, lens, d.cx(lang, key), color=colors[lang], ls="-", marker="o")
     for lang in d.langs
   ]
-  panels = [
-    lab.Panel(label, "string length n", f"log10 {label}", curves(key), xbase=2, xticks=lens)
-    for key, label in MEASURES
-  ]
-  add, held = ex["additive_per_language"], lambda n, o: lab.stats(d.acc(n, o, 0)).fmt(".3f")
-  return [
+  cx = lambda lang, key, i: _at(d.cx(lang, key), i)
+  return blocks + [
     "## Complexity of the Sec. 5 constructions (Def. 2.1)\n\n"
     f"log10 of C_s and C_ε (ε = {cfg.complexity_eps:g}, C* = 10^4) of the exact "
     "constructions (each verified on all strings up to length 14 in the tests): D_L1 = one "
     "quadratic neuron on the count of 1s; PARITY = (1 − cos(π k))/2 of the count k; "
     f"{d.pattern} = one neuron per window with a polynomial Φ of degree P = O(q log n). "
     f"Thm. 3.1 uses C = C_ε(Φ, O(1/ε_x)) (and C_s(Φ, O(1/ε_x)) in its condition on ε): "
-    f"R = 1/ε_x = {R:g} is the training's ε_x with the O-constant 1; R = L is ε_x = 1/L, "
-    "the largest ε_x Thm. 4.5 allows. n = string length, L = n + 2.",
+    f"R = 1/ε_x = {ex.get('complexity_R', 1.0 / cfg.eps_x):g} is the training's ε_x with the "
+    "O-constant 1; R = L is ε_x = 1/L, the largest ε_x Thm. 4.5 allows. n = string length, "
+    "L = n + 2.",
     lab.Table(
       ["n", "L"] + [f"{_nice(lang)}: {label}" for lang in d.langs for _, label in MEASURES],
       range(len(lens)),
       fmt="{:.4g}",
       cells=lambda i: (
-        [lens[i], lens[i] + 2] + [cx[(lang, key)][i] for lang in d.langs for key, _ in MEASURES]
+        [lens[i], lens[i] + 2] + [cx(lang, key, i) for lang in d.langs for key, _ in MEASURES]
       ),
     ),
-    lab.Figure("complexity", panels, alt="complexity of the constructions"),
+    lab.Figure(
+      "complexity",
+      [
+        lab.Panel(label, "string length n", f"log10 {label}", curves(key), xbase=2, xticks=lens)
+        for key, label in MEASURES
+      ],
+      alt="complexity of the constructions",
+    ),
     "## Token-wise additive class on D_L1 (Thm. H.1), exact\n\n"
     "Best accuracy over all 2^n strings of length n of any classifier "
     "sign(c + Σ_l f_l(z_l)) (mixed-integer LP"
@@ -1055,27 +1000,16 @@ def _complexity_blocks(cfg: Config, d: _Data, colors: dict) -> list:
         + [ex["additive_one_one_balanced"][i], ex["additive_one_one_sup_error"][i]]
       ),
     ),
-    lab.Table(
-      ["language", f"additive best balanced acc. (n={cfg.additive_n})"]
-      + [f"RNN {o} held-out" for o in d.opts],
-      d.names,
-      caption=f"Best class-balanced accuracy of the additive class on each language at n = "
-      f"{cfg.additive_n} (exact MILP; n/a where a class is empty), next to the RNN's held-out "
-      "accuracy (mean ± std over non-diverged seeds).",
-      cells=lambda n: [n, add.get(n, {}).get("balanced_acc")] + [held(n, o) for o in d.opts],
-    ),
   ]
+
+
+def _at(values: list, i: int):
+  return values[i] if i < len(values) else None
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
   d = _Data(cfg, records)
-  colors = lab.color_map(list(cfg.languages) + [n for n in d.langs if n not in cfg.languages])
-  trained, cx = _training_verdicts(cfg, d), _complexity_verdicts(cfg, d)
-  blocks = _accuracy_blocks(cfg, d, colors)
-  if d.ex is not None:
-    blocks += _complexity_blocks(cfg, d, colors)
-  growth = "; ".join(f"{v.rule.split(' grows')[0]}: {v.outcome}" for v in cx[:9])
-  held_out = {n: lab.stats(d.acc(n, o, 0)).mean for n in d.names for o in d.opts[:1]}
+  parity = next((lab.stats(d.acc("parity", o, 0)).mean for o in d.opts[:1]), None)
   return lab.Report(
     "languages: the paper's RNN on regular languages (Sec. 5)",
     f"RNN of Def. 3.2 (ReLU, m={cfg.m}, init of Def. 3.2, W and A trained, B frozen), "
@@ -1089,12 +1023,9 @@ def declare(cfg: Config, records: list) -> lab.Report:
     f"{cfg.test_fraction:g} held-out share; longer bins: {cfg.n_test} class-balanced "
     f"strings each. Class-balanced accuracy, mean ± std over the seeds that did not diverge "
     f"(each cell says how many of the {cfg.num_seeds} seeds it averages).",
-    blocks,
-    trained + cx,
-    reading=[
-      preset_difference(cfg, held_out),
-      f"Growth with n of the constructions' complexity, polynomial? {growth}." if cx else "",
-    ],
+    _blocks(cfg, d),
+    verdicts(cfg, records),
+    reading=[preset_difference(cfg, parity)],
     restate=[f"{o}: the RNN learns every" for o in d.opts]
     + [f"sweep: the RNN learns {n} " for n in cfg.sweep_languages]
     + ["every SGD run's step", "SGD reaches the plateau"],
