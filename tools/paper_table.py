@@ -114,13 +114,26 @@ def readme_block(exps, times) -> str:
       "; upper bounds, the runs shared the 2 cores with other jobs (loads in the gallery)."
       if any((t.get("load") or 0) > 2.5 for t in times.values())
       else "."
-    ),
+    )
+    + (_cpu_text(times) if all(t.get("cpu_s") is not None for t in times.values()) else ""),
     "Every verdict, its quote of the paper, its regime and its rule: "
     "[docs/paper-scale](docs/paper-scale/index.md).",
   ]
   if not_run:
     lines.append("Not run: " + ", ".join(f"`{n}`" for n in not_run) + ".")
   return "\n".join(lines)
+
+
+def _cpu_text(times) -> str:
+  """CPU time (user + system) of the runs, the figure other jobs inflate least."""
+  if not times:
+    return ""
+  name = max(times, key=lambda k: times[k]["cpu_s"])
+  total = sum(t["cpu_s"] for t in times.values())
+  return (
+    f" CPU time (user + system): {_fmt_time(total)} (longest: `{name}`, "
+    f"{_fmt_time(times[name]['cpu_s'])}); on 2 idle cores a run takes at most about its CPU time."
+  )
 
 
 def _longest(times) -> str:
