@@ -123,6 +123,8 @@ from jaxrnn.lab import (
   power_law_crossing,
   seq_colors,
 )
+from jaxrnn.lab.declare import ratios as ratios_of
+from jaxrnn.lab.declare import tally
 
 METHODS = ("pattern", "centred", "oracle", "naive2", "naive1", "lstsq")
 METRICS = ("linf", "bias", "token")
@@ -438,8 +440,7 @@ def verdicts(cfg: Config, records: list) -> list:
     out.append(lab.check(rule, _largest(rel(mbig, L, "lstsq")), below=1.0, what=what))
   ratios = []
   for m, eps, L in ((m, eps, L) for m in ms for eps in cfg.eps_xs for L in Ls if eps < 1.0 / L):
-    pairs = zip(*(_seeds(cfg, rs, m, eps, L, d) for d in ("pattern", "oracle")))
-    pr = [p / o for p, o in pairs if p is not None and o is not None and o > 0]
+    pr = ratios_of(*(_seeds(cfg, rs, m, eps, L, d) for d in ("pattern", "oracle")))
     ratios += [float(np.median(pr))] if pr else []
   rule = "the base sequence's patterns cost little: uncentred pattern vs oracle decoder "
   rule += "(cells with ε_x < 1/L)"
@@ -485,8 +486,6 @@ def declare(cfg: Config, records: list) -> lab.Report:
   colors = {**lab.color_map([f"L={L}" for L in Ls]), **seq_colors([f"m={m}" for m in ms])}
   fit, vs = thm45_fit(cfg, rs, ms), verdicts(cfg, records)
   bad = [f"(L={L}, ε_x={eps:g})" for eps in cfg.eps_xs for L in Ls if not eps < 1.0 / L]
-  kinds = [("paper claims " if v.about_paper else "diagnostics ") + v.outcome for v in vs]
-  counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
   coef = [(v, "" if math.isnan(lo) else f" [{lo:.3f}, {hi:.3f}]") for v, lo, hi in zip(*fit[:3])]
   coef = [f"{v:.3f}{ci}" if math.isfinite(v) else "n/a" for v, ci in coef]
 
@@ -579,7 +578,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
       "Widths at which the centred decoder's token error / ε_x falls below 1, from the "
       f"fitted polynomial (ε_x={e:g}; the widths run end at m={ms[-1]}): {widths}. "
       "These are the widths in the regime column of the recovery verdicts.",
-      "Verdict outcomes: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".",
+      tally(vs),
     ],
     choices=(
       "base sequence with zero middle tokens; the verdicts read the centred decoder "
