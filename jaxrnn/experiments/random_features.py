@@ -176,51 +176,27 @@ class _Data:
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
   data, ms = _Data(cfg, records), list(cfg.ms)
-  consts = [c for c in map(_pooled_rms, data.per_m("rms", True)) if c is not None]
+  rms_m = data.per_m("rms", True)
+  consts = [c for c in map(_pooled_rms, rms_m) if c is not None]
   frac = [_pooled_mean(data.seeds("frac_within_bound", m)) for m in ms]
-  gains = {m: data.row(m)[-1] for m in ms}
+  frac = min((v for v in frac if v is not None), default=None)
   note = f"√m·rms {min(consts):.3g} … {max(consts):.3g}" if consts else ""
+  bounded = "error of the order 1/√m: √m·rms stays bounded as m grows"
   within = f"(8) with the literal constant 1 holds for at least {WITHIN_LEVEL:.0%} of pairs at "
   sigma = "error's std is sqrt((2 + 3cos²)/m)‖v‖‖x‖ (our derivation): rms(err/σ_pred) = 1"
+  z = {m: _pooled_rms(data.seeds("z_rms", m)) for m in ms}
+  gain = "the paper's p = 2Tv is m times too large: its gain on v^T x is m"
+  rate = "rate: rms error ∝ m^-1/2 exactly (as our σ predicts)"
+  gains = {m: data.row(m)[-1] for m in ms}  # gain / m
+  paper, what = dict(claim=CLAIM, regime=REGIME), "min over m of the fraction within (8)"
+  fit = lambda key: lab.power_law(ms, data.per_m(key))
   return [
-    lab.check(
-      "error of the order 1/√m: √m·rms stays bounded as m grows",
-      lab.power_law(ms, data.per_m("rms", True)),
-      below=BOUND_GROWTH,
-      note=note,
-      claim=CLAIM,
-      regime=REGIME,
-    ),
-    lab.check(
-      "rate: rms error ∝ m^-1/2 exactly (as our σ predicts)",
-      lab.power_law(ms, data.per_m("rms")),
-      near=-0.5,
-      tol=RATE_TOL,
-    ),
-    lab.check(
-      within + "every m",
-      min((v for v in frac if v is not None), default=None),
-      above=WITHIN_LEVEL,
-      what="min over m of the fraction within (8)",
-    ),
-    lab.check(
-      sigma,
-      {m: _pooled_rms(data.seeds("z_rms", m)) for m in ms},
-      within=(1 - SIGMA_TOL, 1 + SIGMA_TOL),
-      spec=".3f",
-    ),
-    lab.check(
-      "the paper's p = 2Tv is m times too large: its gain on v^T x is m",
-      gains,
-      within=(1 - GAIN_TOL, 1 + GAIN_TOL),
-      spec=".3f",
-    ),
-    lab.check(
-      "the gain of p = 2Tv grows ∝ m^1",
-      lab.power_law(ms, data.per_m("paper_gain")),
-      near=1.0,
-      tol=GAIN_TOL,
-    ),
+    lab.check(bounded, lab.power_law(ms, rms_m), below=BOUND_GROWTH, note=note, **paper),
+    lab.check(rate, fit("rms"), near=-0.5, tol=RATE_TOL),
+    lab.check(within + "every m", frac, above=WITHIN_LEVEL, what=what),
+    lab.check(sigma, z, within=(1 - SIGMA_TOL, 1 + SIGMA_TOL), spec=".3f"),
+    lab.check(gain, gains, within=(1 - GAIN_TOL, 1 + GAIN_TOL), spec=".3f"),
+    lab.check("the gain of p = 2Tv grows ∝ m^1", fit("paper_gain"), near=1.0, tol=GAIN_TOL),
   ]
 
 
