@@ -90,6 +90,7 @@ import jaxrnn
 from jaxrnn import init_params, inversion_matrix, lab, random_normalized_sequence
 from jaxrnn.inversion import zero_base_sequence
 from jaxrnn.lab import at_least, each, option
+from jaxrnn.lab.declare import ratios as ratios_of
 from jaxrnn.rerandomize import relative_change, rerandomization_changes, rerandomize_rows
 
 #: The floor of Δh per unit sqrt(s/m): sqrt(2 (1 - 1/π)) ≈ 1.17 (module docstring).
@@ -305,52 +306,33 @@ def verdicts(cfg: Config, records: list) -> list:
   if not v.ms["h"]:
     return []
   paper, mbig, steps = dict(claim=CLAIM, regime=regime(cfg)), v.ms["h"][-1], max(cfg.L - 1, 1)
-  out = [
-    lab.check(
-      f"{QUANTITIES[n]} falls with the block fraction s/m (small blocks k ≥ {small}, m={m[-1]})",
-      lab.power_law(fr, v.per_k(n, m[-1], v.fks)),
-      above=0,
-      **paper,
-    )
-    for n, m in v.ms.items()
-    if m
-  ]
-  out += [
-    lab.check(rule, lab.power_law(v.ms[n], v.at_size(n, s)), below=0, **paper)
-    for n, s in v.mid.items()
-    for rule in [f"{QUANTITIES[n]} falls with m at a fixed block size s={s}"]
-  ]
+  out = []
+  for n, m in ((n, m[-1]) for n, m in v.ms.items() if m):
+    rule = f"{QUANTITIES[n]} falls with the block fraction s/m (small blocks k ≥ {small}, m={m})"
+    out.append(lab.check(rule, lab.power_law(fr, v.per_k(n, m, v.fks)), above=0, **paper))
+  for n, s in v.mid.items():
+    rule = f"{QUANTITIES[n]} falls with m at a fixed block size s={s}"
+    out.append(lab.check(rule, lab.power_law(v.ms[n], v.at_size(n, s)), below=0, **paper))
   first = lab.finite_values(x for k in v.ks for x in _step(v.rs, mbig, k, 0, per_floor=True))
-  pairs = [p for m in v.ms["h"] for k in v.ks for p in zip(*(_seeds(v.rs, m, k, n) for n in INV))]
-  ratios = [a / b for a, b in pairs if a is not None and b is not None and b > 0]
+  first = abs(float(np.median(first)) - 1.0) if first.size else None
+  cells = [(m, k) for m in v.ms["h"] for k in v.ks]
+  ratios = [r for m, k in cells for r in ratios_of(*(_seeds(v.rs, m, k, n) for n in INV))]
   ratio = float(np.median(ratios)) if ratios else None
+  ratio = None if ratio is None else max(ratio, 1.0 / ratio)
   growth = [_step(v.rs, mbig, max(v.ks), i) for i in range(steps)]
   where = f"l = 1..{steps}, s/m = 1/{max(v.ks)}, m={mbig}"
+  sqrt_sm = lab.power_law(fr, v.per_k("h", mbig, v.fks))
+  share = f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})"
+  dev = "|median over k and seeds of Δh^(1) / floor - 1|"
+  sqrt_l = f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; {where})"
+  decoder = "re-randomizing a block leaves the pattern decoder's error unchanged"
+  what = "max(r, 1/r), r = median over (m, k, seeds) of error after / before"
+  near = dict(near=0.5, tol=RATE_TOL)
   return out + [
-    lab.check(
-      f"Δh ∝ sqrt(s/m) on small blocks (k ≥ {small}, m={mbig})",
-      lab.power_law(fr, v.per_k("h", mbig, v.fks)),
-      near=0.5,
-      tol=RATE_TOL,
-    ),
-    lab.check(
-      f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})",
-      abs(float(np.median(first)) - 1.0) if first.size else None,
-      below=FLOOR_TOL,
-      what="|median over k and seeds of Δh^(1) / floor - 1|",
-    ),
-    lab.check(
-      f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; {where})",
-      lab.power_law(range(1, steps + 1), growth),
-      near=0.5,
-      tol=RATE_TOL,
-    ),
-    lab.check(
-      "re-randomizing a block leaves the pattern decoder's error unchanged",
-      None if ratio is None else max(ratio, 1.0 / ratio),
-      below=INV_RATIO,
-      what="max(r, 1/r), r = median over (m, k, seeds) of error after / before",
-    ),
+    lab.check(f"Δh ∝ sqrt(s/m) on small blocks (k ≥ {small}, m={mbig})", sqrt_sm, **near),
+    lab.check(share, first, below=FLOOR_TOL, what=dev),
+    lab.check(sqrt_l, lab.power_law(range(1, steps + 1), growth), **near),
+    lab.check(decoder, ratio, below=INV_RATIO, what=what),
   ]
 
 
