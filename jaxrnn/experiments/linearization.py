@@ -388,9 +388,8 @@ def verdicts(cfg: Config, records: list) -> list:
       out.append(lab.check(f"err falls with m: {label}", k, below=0, claim=claim, regime=reg))
   for r in cfg.radii if "absolute" in cfg.scalings else ():
     rule = f"flip fraction ∝ m^-1/2 (∝ the relative size r/√(2(m+d))): r={r:g} (absolute)"
-    out.append(
-      lab.check(rule, _fit(cfg, rs, "absolute", r, "flip_fraction"), near=-0.5, tol=RATE_TOL)
-    )
+    flips = _fit(cfg, rs, "absolute", r, "flip_fraction")
+    out.append(lab.check(rule, flips, near=-0.5, tol=RATE_TOL))
     rule = f"err ∝ m^-1/4 (flip-dominated: err ∝ (relative size)^1/2): r={r:g} (absolute)"
     out.append(lab.check(rule, _fit(cfg, rs, "absolute", r), near=-0.25, tol=RATE_TOL))
   if "relative" in cfg.scalings:
@@ -402,15 +401,11 @@ def verdicts(cfg: Config, records: list) -> list:
       "smaller radii ω",
     )
     eq4 = "the remainder of Eq. (4) vanishes with the perturbation: on flip-free seeds err falls"
+    flips = f"with flips err ∝ ω^(1/2) (random direction, ω ≤ {cfg.max_fit_omega:g})"
     for rule, k, m, kw in (
       (f"{eq4} as ω → 0", k0, m0, dict(above=0, claim=CLAIM_EQ4, regime=no_flips)),
       ("without flips err ∝ ω^1 (second-order remainder; flip-free seeds)", k0, m0, dict(near=1.0)),
-      (
-        f"with flips err ∝ ω^(1/2) (random direction, ω ≤ {cfg.max_fit_omega:g})",
-        k1,
-        m1,
-        dict(near=0.5),
-      ),
+      (flips, k1, m1, dict(near=0.5)),
     ):
       v = lab.check(rule, k, **kw, tol=OMEGA_TOL)
       out.append(v._replace(measured=f"{v.measured} at m={m}") if m is not None else v)
