@@ -150,6 +150,7 @@ from jaxrnn.lab import (
   parses,
   robust,
 )
+from jaxrnn.lab.declare import ratios as ratios_of
 from jaxrnn.lab.fits import exp_rate, rate_difference
 
 ENCODINGS = ("normalized", "raw")
@@ -654,25 +655,19 @@ def verdicts(cfg: Config, records: list) -> list:
   raw, nrm = ([c.loss(e, L) for L in Ls] for e in ("raw", "normalized"))
   what = f"relative test loss after training (m={cfg.train_m})"
   out += _growth_verdicts(what, Ls, raw, nrm, paper=False, cfg=cfg)
-  pairs = zip(c.loss("normalized", Ls[-1]), c.loss("raw", Ls[-1]))
-  ratios = [a / b for a, b in pairs if a is not None and b is not None and b > 0]
+  ratios = ratios_of(c.loss("normalized", Ls[-1]), c.loss("raw", Ls[-1]))
   steps, reached = c.values("ratio"), c.values("plateau")
+  lower = f"normalized inputs train to a lower test loss than raw at L={Ls[-1]}"
+  median = f"median over {len(ratios)} seeds of normalized / raw relative test loss"
+  stable = "every SGD run's step is inside gradient descent's stability limit"
+  plateau = f"SGD reaches the plateau (last 20% of steps change the loss by ≤ {cfg.plateau_tol:g} "
+  plateau += f"of its start) within T ≤ {cfg.max_steps}"
+  largest = "largest η·sharpness over runs (kernel_step_size)"
   return out + [
+    lab.check(lower, float(np.median(ratios)) if ratios else None, below=1.0, what=median),
+    lab.check(stable, max(steps) if steps else None, below=2.0, what=largest),
     lab.check(
-      f"normalized inputs train to a lower test loss than raw at L={Ls[-1]}",
-      float(np.median(ratios)) if ratios else None,
-      below=1.0,
-      what=f"median over {len(ratios)} seeds of normalized / raw relative test loss",
-    ),
-    lab.check(
-      "every SGD run's step is inside gradient descent's stability limit",
-      max(steps) if steps else None,
-      below=2.0,
-      what="largest η·sharpness over runs (kernel_step_size)",
-    ),
-    lab.check(
-      f"SGD reaches the plateau (last 20% of steps change the loss by ≤ "
-      f"{cfg.plateau_tol:g} of its start) within T ≤ {cfg.max_steps}",
+      plateau,
       float(np.mean(reached)) if reached else None,
       above=1 - 1e-9,
       what="fraction of runs at the plateau",
@@ -755,16 +750,14 @@ def declare(cfg: Config, records: list) -> lab.Report:
   )
   errs = [(e, d, "token") for e in ENCODINGS for d in METHODS]
   errs += [(e, "pattern", "linf") for e in ENCODINGS]
-  after = [
-    lab.Table(
-      ["m", "L"] + [f"{e} {d}" + (" l∞" if k == "linf" else "") for e, d, k in errs],
-      [(m, L) for m in c.ms for L in Ls],
-      caption="### Inversion: token error in true-token units",
-      cells=lambda r: [*r] + [robust(c.err(r[0], e, r[1], d, k)) for e, d, k in errs],
-    )
-  ] * bool(c.ms)
+  inversion = lab.Table(
+    ["m", "L"] + [f"{e} {d}" + (" l∞" if k == "linf" else "") for e, d, k in errs],
+    [(m, L) for m in c.ms for L in Ls],
+    caption="### Inversion: token error in true-token units",
+    cells=lambda r: [*r] + [robust(c.err(r[0], e, r[1], d, k)) for e, d, k in errs],
+  )
   runs = [(e, L, c.trn[(e, L)]) for e in ENCODINGS for L in Ls if (e, L) in c.trn]
-  after += [
+  training = [
     lab.Table(
       ["L"] + [f"{e}: {name}" for e in ENCODINGS for name in LOSSES.values()],
       Ls,
@@ -781,7 +774,8 @@ def declare(cfg: Config, records: list) -> lab.Report:
       f"capped at {cfg.max_steps})",
       cells=lambda r: [*r[:2]] + _steps_row(r[2]),
     ),
-  ] * bool(c.trn)
+  ]
+  after = ([inversion] if c.ms else []) + (training if c.trn else [])
   tokens = [(m, e, L, d) for m in c.ms for e in ENCODINGS for d in METHODS for L in Ls]
   missing = [v is None for t in tokens for v in c.err(*t)]
   diverged = sum(bool(x) for r in c.trn.values() for x in np.ravel(r.get("diverged") or []))
