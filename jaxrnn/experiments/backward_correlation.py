@@ -166,40 +166,22 @@ def verdicts(cfg: Config, records: list) -> list:
 
 
 def _verdicts(cfg: Config, data: _Data) -> list:
-  out = []
-  for k in cfg.d_outs:
+  out, d_outs = [], list(cfg.d_outs)
+  for k in d_outs:
     rate, const, lag = data.slopes(k)
+    falls = f"d_out={k}: corr(B, Back_{{i→L}}) (mean over i<L) falls with m"
+    bounded = f"d_out={k}: √m·corr stays bounded (grows slower than m^{GROWTH_MAX:g})"
+    lagged = f"d_out={k}: corr grows with the lag L−i slower than (L−i)^{GROWTH_MAX:g} "
     out += [
-      lab.check(
-        f"d_out={k}: corr(B, Back_{{i→L}}) (mean over i<L) falls with m",
-        rate,
-        below=0,
-        claim=CLAIM,
-        regime=REGIME,
-      ),
+      lab.check(falls, rate, below=0, claim=CLAIM, regime=REGIME),
       lab.check(f"d_out={k}: corr (i<L) ∝ m^-1/2", rate, near=-0.5, tol=RATE_TOL),
-      lab.check(
-        f"d_out={k}: √m·corr stays bounded (grows slower than m^{GROWTH_MAX:g})",
-        const,
-        below=GROWTH_MAX,
-      ),
-      lab.check(
-        f"d_out={k}: corr grows with the lag L−i slower than (L−i)^{GROWTH_MAX:g} (pooled over m)",
-        lag,
-        below=GROWTH_MAX,
-      ),
+      lab.check(bounded, const, below=GROWTH_MAX),
+      lab.check(lagged + "(pooled over m)", lag, below=GROWTH_MAX),
     ]
-  d_outs = list(cfg.d_outs)
   if len(d_outs) >= 2:
     per_k = [data.pooled(d_outs[0], lambda m, k=k: data.early(m, k)) for k in d_outs]
-    out.append(
-      lab.check(
-        "Frobenius corr ∝ d_out^-1/2 (rows add independent terms; pooled over m)",
-        lab.power_law(d_outs, per_k),
-        near=-0.5,
-        tol=RATE_TOL,
-      )
-    )
+    rule = "Frobenius corr ∝ d_out^-1/2 (rows add independent terms; pooled over m)"
+    out.append(lab.check(rule, lab.power_law(d_outs, per_k), near=-0.5, tol=RATE_TOL))
   return out
 
 
@@ -208,73 +190,40 @@ def declare(cfg: Config, records: list) -> lab.Report:
   shown = sorted({1, max(1, (L - 1) // 2), L - 1})
   vs = _verdicts(cfg, data)
   cells = [(k, m) for k in cfg.d_outs for m in ms if data.early(m, k)]
-  table = lab.Table(
-    [("d_out", lambda c: c[0]), ("m", lambda c: c[1])]
-    + [(f"lag {g}", lambda c, g=g: lab.stats(data.lag(c[1], c[0], g)).median) for g in shown]
-    + [
-      ("mean over i<L", lambda c: lab.robust(data.early(c[1], c[0]))),
-      ("√m·median", lambda c: _times(math.sqrt(c[1]), lab.stats(data.early(c[1], c[0])).median)),
-    ],
-    cells,
-    caption="Lag columns: median over seeds.",
-  )
+
+  def row(k, m):
+    med = lab.stats(data.early(m, k)).median
+    lags = [lab.stats(data.lag(m, k, g)).median for g in shown]
+    return [k, m, *lags, lab.robust(data.early(m, k)), None if med is None else math.sqrt(m) * med]
+
+  head = f"d_out | m | {' | '.join(f'lag {g}' for g in shown)} | mean over i<L | √m·median"
+  table = lab.Table(head, cells, "Lag columns: median over seeds.", cells=lambda c: row(*c))
   colors = lab.color_map([f"d_out={k}" for k in cfg.d_outs])
   top = {k: next((m for m in reversed(ms) if data.early(m, k)), None) for k in cfg.d_outs}
-  ref = lab.stats(data.early(ms[0], cfg.d_outs[0])).median
-  decay = [
-    lab.band(
-      f"d_out={k}: {data.slopes(k)[0].fmt()}",
-      ms,
-      [data.early(m, k) for m in ms],
-      color=colors[f"d_out={k}"],
-    )
-    for k in cfg.d_outs
-  ]
+  ref, lags = lab.stats(data.early(ms[0], cfg.d_outs[0])).median, range(1, L)
+
+  def bands(label, xs, per, ks=cfg.d_outs):  # one curve per d_out: per(k, x) per-seed values
+    return [lab.band(label(k), xs, [per(k, x) for x in xs], color=colors[f"d_out={k}"]) for k in ks]
+
+  decay = bands(
+    lambda k: f"d_out={k}: {data.slopes(k)[0].fmt()}", ms, lambda k, m: data.early(m, k)
+  )
   if ref is not None:
     decay.append(lab.line("∝ m^-1/2", ms, [ref * math.sqrt(ms[0] / m) for m in ms]))
+  root_m = bands(
+    lambda k: f"d_out={k}", ms, lambda k, m: lab.scaled(data.early(m, k), math.sqrt(m))
+  )
+  shown_k = [k for k in cfg.d_outs if top[k] is not None]
+  by_lag = bands(
+    lambda k: f"d_out={k}, m={top[k]}", lags, lambda k, g: data.lag(top[k], k, g), shown_k
+  )
+  width, corr = dict(xbase=2, xticks=ms), "|corr(B, Back_{i→L})|"
   panels = [
     lab.Panel(
-      "decay in m (legend: slope [95%])",
-      "width m",
-      "|corr(B, Back_{i→L})|, mean over i<L",
-      decay,
-      xbase=2,
-      xticks=ms,
+      "decay in m (legend: slope [95%])", "width m", f"{corr}, mean over i<L", decay, **width
     ),
-    lab.Panel(
-      "√m · corr",
-      "width m",
-      "√m · |corr|",
-      [
-        lab.band(
-          f"d_out={k}",
-          ms,
-          [lab.scaled(data.early(m, k), math.sqrt(m)) for m in ms],
-          color=colors[f"d_out={k}"],
-        )
-        for k in cfg.d_outs
-      ],
-      xbase=2,
-      xticks=ms,
-      ylog=False,
-      ylim=(0, None),
-    ),
-    lab.Panel(
-      "against the lag (lag 0 is 1 by definition)",
-      "lag L − i",
-      "|corr(B, Back_{i→L})|",
-      [
-        lab.band(
-          f"d_out={k}, m={top[k]}",
-          range(1, L),
-          [data.lag(top[k], k, g) for g in range(1, L)],
-          color=colors[f"d_out={k}"],
-        )
-        for k in cfg.d_outs
-        if top[k] is not None
-      ],
-      xlog=False,
-    ),
+    lab.Panel("√m · corr", "width m", "√m · |corr|", root_m, **width, ylog=False, ylim=(0, None)),
+    lab.Panel("against the lag (lag 0 is 1 by definition)", "lag L − i", corr, by_lag, xlog=False),
   ]
   return lab.Report(
     "backward_correlation: B vs Back_{i→L} at initialization (Lemma F.11)",
@@ -298,10 +247,6 @@ def declare(cfg: Config, records: list) -> lab.Report:
       "non-finite per-seed, per-lag values": data.recs.missing_of("corr"),
     },
   )
-
-
-def _times(a: float, b: float | None) -> float | None:
-  return None if b is None else a * b
 
 
 report = lab.reporter(declare)

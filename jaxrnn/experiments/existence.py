@@ -79,6 +79,7 @@ from jaxrnn.concept import (
   random_concept,
 )
 from jaxrnn.lab import at_least, each, greater_than, in_range, option, parses
+from jaxrnn.lab.declare import every_seed, tally
 
 
 @lab.config_class(d=4, num_seeds=3)
@@ -198,19 +199,6 @@ def run_point(cfg: Config, point: dict) -> dict:
 # Verdicts and report
 
 
-def _every_seed(rule: str, values, *, below: float, what: str) -> lab.Verdict:
-  """Holds iff every finite per-seed value is < ``below``; fails iff every
-  one is >= ``below``; undecided when they disagree or none is finite. With
-  n seeds that agree, a one-sided sign test at level 2^-n."""
-  v = lab.finite_values(values)
-  crit = f"all n seeds' {what} < {below:g} (sign test at 2^-n); fails if all >= {below:g}"
-  if v.size == 0:
-    return lab.Verdict(rule, "n/a", crit, None)
-  n_below, st = int(np.sum(v < below)), lab.stats(v)
-  measured = f"median {st.median:.3g} [{st.q25:.3g}, {st.q75:.3g}]; {n_below} of n={v.size} below"
-  return lab.Verdict(rule, measured, crit, {v.size: True, 0: False}.get(n_below))
-
-
 def rho_slope(ms) -> float:
   """The log-log slope of rho = 100 L d_out log m in m over the grid ``ms``
   (NaN for fewer than two widths): the growth the O(.) of Lemma 4.2 hides."""
@@ -261,53 +249,33 @@ def verdicts(cfg: Config, records: list) -> list:
     ),
   }
   paper = {k: dict(claim=lab.claims.CLAIMS[k], regime=r) for k, r in regimes.items()}
+  seeds = lambda p, k, m: rs.values(f"targets/{p}/{k}", m=m)
   for p in cfg.phis:
-
-    def fit(key, p=p):
-      return lab.power_law(cfg.ms, [rs.values(f"targets/{p}/{key}", m=m) for m in cfg.ms])
-
-    inv, lem, err = (
-      rs.values(f"targets/{p}/{k}", m=top) for k in ("inversion_part", "lemma42_part", "rel_err")
-    )
+    fit = lambda k, p=p: lab.power_law(cfg.ms, [seeds(p, k, m) for m in cfg.ms])
+    inv, lem = seeds(p, "inversion_part", top), seeds(p, "lemma42_part", top)
     ratio = [a / b if a is not None and b else None for a, b in zip(inv, lem)]
-    out += [
-      lab.check(f"`{p}`: {rule}", fit(k), below=0.0, **paper.get(c, {})) for rule, k, c in TRENDS
-    ]
+    out += [lab.check(f"`{p}`: {r}", fit(k), below=0.0, **paper.get(c, {})) for r, k, c in TRENDS]
     rule = f"`{p}`: the error is below the trivial predictor's 1 at m = {top}"
-    out.append(_every_seed(rule, err, below=1.0, what="relative error"))
-    rule = (
-      f"`{p}`: Lemma 4.2 (fit + m-neuron average), not the inversion, limits the error at m = {top}"
-    )
-    out.append(_every_seed(rule, ratio, below=1.0, what="inversion part / Lemma 4.2 part"))
+    out.append(every_seed(rule, seeds(p, "rel_err", top), below=1.0, what="relative error"))
+    rule = f"`{p}`: Lemma 4.2 (fit + m-neuron average), not the inversion, limits the error at "
+    what = "inversion part / Lemma 4.2 part"
+    out.append(every_seed(f"{rule}m = {top}", ratio, below=1.0, what=what))
     rule = f"`{p}`: a*_r = O(C/m): the H factor m E[b^2] a*_r / b_r = H_r stays bounded in m"
     h = lab.check(rule, fit("h_max_used"), below=round(rho_slope(cfg.ms), 3), **paper["lemma4.2-a"])
-    raw = fit("a_star_m_max").fmt()
-    out.append(
-      h._replace(
-        measured=f"max_r |H_r|: {h.measured}; m max_r |a*_r| itself: slope {raw}",
-        criterion=h.criterion + " (the slope of rho, poly(rho) being what O(.) hides)",
-      )
-    )
+    measured = f"max_r |H_r|: {h.measured}; m max_r |a*_r| itself: slope "
+    measured += fit("a_star_m_max").fmt()
+    crit = h.criterion + " (the slope of rho, poly(rho) being what O(.) hides)"
+    out.append(h._replace(measured=measured, criterion=crit))
   return out
 
 
 #: Table columns: header -> per-seed metric (errors and their parts; sizes of H and A*).
-PARTS = {
-  "rel. error": "rel_err",
-  "Lemma 4.2 part": "lemma42_part",
-  "of which: Lemma 4.1 fit": "fit_part",
-  "m-neuron average": "average_part",
-  "inversion part": "inversion_part",
-}
-SIZES = {
-  "H fit sup err": "fit_sup_error",
-  "sup|H|": "h_sup",
-  "Lip(H)": "h_lipschitz",
-  "E[H^2]": "h_second_moment",
-  "max_r|H| used": "h_max_used",
-  "m max|a*_r|": "a_star_m_max",
-  "|g| (eff. R)": "g_norm",
-}
+PARTS = {"rel. error": "rel_err", "Lemma 4.2 part": "lemma42_part"}
+PARTS |= {"of which: Lemma 4.1 fit": "fit_part", "m-neuron average": "average_part"}
+PARTS |= {"inversion part": "inversion_part"}
+SIZES = {"H fit sup err": "fit_sup_error", "sup|H|": "h_sup", "Lip(H)": "h_lipschitz"}
+SIZES |= {"E[H^2]": "h_second_moment", "max_r|H| used": "h_max_used"}
+SIZES |= {"m max|a*_r|": "a_star_m_max", "|g| (eff. R)": "g_norm"}
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
@@ -332,19 +300,25 @@ def declare(cfg: Config, records: list) -> lab.Report:
     bands += [lab.hline(1.0, "predict 0")] if title == "error" else []
     return lab.Panel(title, "width m", y, bands, xbase=2, xticks=cfg.ms)
 
-  dashed = dict(ls="--", marker="x")
-  counts = {}
-  for v in vs:
-    k = ("paper claims " if v.about_paper else "diagnostics ") + v.outcome
-    counts[k] = counts.get(k, 0) + 1
-  values = [
-    v
-    for p, m in cells
-    if (m,) in rs
-    for k in (*PARTS.values(), "h_max_used")
-    for v in seeds(p, k, m) or [None] * cfg.num_seeds
+  dashed, R, keys = dict(ls="--", marker="x"), 1.0 / cfg.eps_x, (*PARTS.values(), "h_max_used")
+  read = [seeds(p, k, m) or [None] * cfg.num_seeds for p, m in cells if (m,) in rs for k in keys]
+  values = [v for per in read for v in per]
+  y_size = "m max_r |a*_r|,  max_r |H_r|"
+  panels = [
+    panel("error", "rms(F_pseudo − F*) / rms(F*)", ("rel_err", "", {})),
+    panel(
+      "Lemma 4.2 part (solid), inversion part (dashed)",
+      "part / rms(F*)",
+      ("lemma42_part", " Lemma 4.2", {}),
+      ("inversion_part", " inversion", dashed),
+    ),
+    panel(
+      "size of A* (solid), H at the neurons (dashed)",
+      y_size,
+      ("a_star_m_max", " m max|a*_r|", {}),
+      ("h_max_used", " max|H_r|", dashed),
+    ),
   ]
-  R = 1.0 / cfg.eps_x
   return lab.Report(
     "existence: the pseudo-network of Thm. 4.3 (W* = 0, A* of Lemma 4.2)",
     setup=(
@@ -368,39 +342,17 @@ def declare(cfg: Config, records: list) -> lab.Report:
         "m-neuron variance is <= 3 E[H^2]/m), the largest |H| the m neurons use, and A*.",
       ),
       lab.Table(
-        [
-          ("phi", lambda p: p),
-          ("log10 C_eps(Phi, 1/eps_x), eps = 0.1", lambda p: log10_complexity_eps(p, R, 0.1)),
-          ("log10 C_s(Phi, 1/eps_x)", lambda p: log10_complexity_s(p, R)),
-        ],
+        "phi | log10 C_eps(Phi, 1/eps_x), eps = 0.1 | log10 C_s(Phi, 1/eps_x)",
         cfg.phis,
         "Def. 2.1 complexities at R = 1/eps_x (C* = 1e4).",
         fmt="{:.1f}",
+        cells=lambda p: [p, log10_complexity_eps(p, R, 0.1), log10_complexity_s(p, R)],
       ),
-      lab.Figure(
-        "existence",
-        [
-          panel("error", "rms(F_pseudo − F*) / rms(F*)", ("rel_err", "", {})),
-          panel(
-            "Lemma 4.2 part (solid), inversion part (dashed)",
-            "part / rms(F*)",
-            ("lemma42_part", " Lemma 4.2", {}),
-            ("inversion_part", " inversion", dashed),
-          ),
-          panel(
-            "size of A* (solid), H at the neurons (dashed)",
-            "m max_r |a*_r|,  max_r |H_r|",
-            ("a_star_m_max", " m max|a*_r|", {}),
-            ("h_max_used", " max|H_r|", dashed),
-          ),
-        ],
-        ncols=3,
-        alt="error, its parts and the size of A* against m",
-      ),
+      lab.Figure("existence", panels, ncols=3, alt="error, its parts and the size of A* against m"),
     ],
     verdicts=vs,
     reading=[
-      "Verdict outcomes: " + ", ".join(f"{k} {n}" for k, n in counts.items()) + ".",
+      tally(vs),
       "The O(C/m) rule is on max_r |H_r|, the weight function at the m neurons (a*_r = "
       "b_r H_r / (m E[b^2])), against the slope of rho = 100 L d_out log m over the grid "
       f"({rho_slope(cfg.ms):.3f}); it needs H fixed across widths, so with H's ridge "

@@ -388,9 +388,8 @@ def verdicts(cfg: Config, records: list) -> list:
       out.append(lab.check(f"err falls with m: {label}", k, below=0, claim=claim, regime=reg))
   for r in cfg.radii if "absolute" in cfg.scalings else ():
     rule = f"flip fraction ∝ m^-1/2 (∝ the relative size r/√(2(m+d))): r={r:g} (absolute)"
-    out.append(
-      lab.check(rule, _fit(cfg, rs, "absolute", r, "flip_fraction"), near=-0.5, tol=RATE_TOL)
-    )
+    flips = _fit(cfg, rs, "absolute", r, "flip_fraction")
+    out.append(lab.check(rule, flips, near=-0.5, tol=RATE_TOL))
     rule = f"err ∝ m^-1/4 (flip-dominated: err ∝ (relative size)^1/2): r={r:g} (absolute)"
     out.append(lab.check(rule, _fit(cfg, rs, "absolute", r), near=-0.25, tol=RATE_TOL))
   if "relative" in cfg.scalings:
@@ -402,15 +401,11 @@ def verdicts(cfg: Config, records: list) -> list:
       "smaller radii ω",
     )
     eq4 = "the remainder of Eq. (4) vanishes with the perturbation: on flip-free seeds err falls"
+    flips = f"with flips err ∝ ω^(1/2) (random direction, ω ≤ {cfg.max_fit_omega:g})"
     for rule, k, m, kw in (
       (f"{eq4} as ω → 0", k0, m0, dict(above=0, claim=CLAIM_EQ4, regime=no_flips)),
       ("without flips err ∝ ω^1 (second-order remainder; flip-free seeds)", k0, m0, dict(near=1.0)),
-      (
-        f"with flips err ∝ ω^(1/2) (random direction, ω ≤ {cfg.max_fit_omega:g})",
-        k1,
-        m1,
-        dict(near=0.5),
-      ),
+      (flips, k1, m1, dict(near=0.5)),
     ):
       v = lab.check(rule, k, **kw, tol=OMEGA_TOL)
       out.append(v._replace(measured=f"{v.measured} at m={m}") if m is not None else v)
@@ -444,6 +439,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     if sc in cfg.scalings
   ]
   sgd = ("norm_dW", "norm_dA", "rel_dW", "loss_start", "loss_end", "rel_err", "random_rel_err")
+  sgd += ("flip_fraction",)
   blocks += [
     lab.Table(
       "m | ‖ΔW‖_F | ‖ΔA‖_F | ‖ΔW‖_F/‖W‖_F | loss before | loss after | err (SGD direction) | "
@@ -451,9 +447,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
       cfg.ms,
       "**SGD displacement** (median [25%, 75%] over seeds; diverged runs are missing "
       "and counted in n).",
-      cells=lambda m: (
-        [m] + [lab.robust(_vals(rs, m, "sgd", None, k)) for k in (*sgd, "flip_fraction")]
-      ),
+      cells=lambda m: [m] + [lab.robust(_vals(rs, m, "sgd", None, k)) for k in sgd],
     )
   ] * ("sgd" in cfg.scalings)
   blocks.append(
@@ -463,69 +457,35 @@ def declare(cfg: Config, records: list) -> lab.Report:
       series,
       "Slopes: least squares of mean log over seeds against log m; interval: "
       "bootstrap over seeds; seeds without a flip are left out of the flip fit.",
-      cells=lambda s: [
-        s[2],
-        slopes[s[2]].fmt(),
-        _fit(cfg, rs, *s[:2], "flip_fraction").fmt(),
-        flips_at(cfg.ms[0], s),
-        flips_at(cfg.ms[-1], s),
-      ],
+      cells=lambda s: (
+        [s[2], slopes[s[2]].fmt(), _fit(cfg, rs, *s[:2], "flip_fraction").fmt()]
+        + [flips_at(m, s) for m in (cfg.ms[0], cfg.ms[-1])]
+      ),
     )
   )
 
   def against_omega(key):
-    return [
-      lab.band(
-        f"m={m}",
-        cfg.omegas,
-        [_vals(rs, m, "relative", w, key) for w in cfg.omegas],
-        color=colors[f"m={m}"],
-      )
-      for m in cfg.ms
-    ]
+    per = lambda m: [_vals(rs, m, "relative", w, key) for w in cfg.omegas]
+    return [lab.band(f"m={m}", cfg.omegas, per(m), color=colors[f"m={m}"]) for m in cfg.ms]
 
   def against_m(key):  # the scalings that shrink with m; the error's legend gives the slope
-    return [
-      lab.band(
-        f"{lb}: {slopes[lb].fmt()}" if key == "rel_err" else lb,
-        cfg.ms,
-        [_vals(rs, m, sc, z, key) for m in cfg.ms],
-        color=colors[lb],
-        ls="--" if sc == "sgd-random" else "-",
-      )
-      for sc, z, lb in shrinking
-    ]
+    name = lambda lb: f"{lb}: {slopes[lb].fmt()}" if key == "rel_err" else lb
+    per = lambda sc, z: [_vals(rs, m, sc, z, key) for m in cfg.ms]
+    look = lambda sc, lb: dict(color=colors[lb], ls="--" if sc == "sgd-random" else "-")
+    return [lab.band(name(lb), cfg.ms, per(sc, z), **look(sc, lb)) for sc, z, lb in shrinking]
 
-  err, flips = "rms|Δ − F_pseudo| / rms|Δ|", "fraction of flipped activations"
-  width = dict(xbase=2, xticks=cfg.ms)
+  err, flips, w = "rms|Δ − F_pseudo| / rms|Δ|", "fraction of flipped activations", "width m"
+  width, omega = dict(xbase=2, xticks=cfg.ms), "relative radius ω"
   zeros = dict(yscale="symlog", ylim=(0, None))  # flip fractions may be exactly 0
-  blocks.append(
-    lab.Figure(
-      "linearization",
-      [
-        lab.Panel(
-          "error vs relative radius (median, 25-75%)",
-          "relative radius ω",
-          err,
-          against_omega("rel_err"),
-        ),
-        lab.Panel(
-          "activation flips vs relative radius",
-          "relative radius ω",
-          flips,
-          against_omega("flip_fraction"),
-          **zeros,
-        ),
-        lab.Panel(
-          "error vs m (legend: slope [95%])", "width m", err, against_m("rel_err"), **width
-        ),
-        lab.Panel(
-          "activation flips vs m", "width m", flips, against_m("flip_fraction"), **width, **zeros
-        ),
-      ],
-      alt="error and flips against the radius and the width",
-    )
-  )
+  by_omega = against_omega("flip_fraction")
+  panels = [
+    lab.Panel("error vs relative radius (median, 25-75%)", omega, err, against_omega("rel_err")),
+    lab.Panel("activation flips vs relative radius", omega, flips, by_omega, **zeros),
+    lab.Panel("error vs m (legend: slope [95%])", w, err, against_m("rel_err"), **width),
+    lab.Panel("activation flips vs m", w, flips, against_m("flip_fraction"), **width, **zeros),
+  ]
+  alt = "error and flips against the radius and the width"
+  blocks.append(lab.Figure("linearization", panels, alt=alt))
   errs = [v for sc, z, _ in series for m in cfg.ms for v in _vals(rs, m, sc, z)]
   diverged = [rs.record(m=m, scaling="sgd", size=None) or {} for m in cfg.ms]
   return lab.Report(

@@ -142,7 +142,6 @@ from jaxrnn.kernels import empirical_ntk, infinite_width_ntk
 from jaxrnn.lab import (
   CURVATURE_MARGIN,
   at_least,
-  boot_log_means,
   each,
   greater_than,
   loglog_curvature,
@@ -151,6 +150,8 @@ from jaxrnn.lab import (
   parses,
   robust,
 )
+from jaxrnn.lab.declare import ratios as ratios_of
+from jaxrnn.lab.fits import exp_rate, rate_difference
 
 ENCODINGS = ("normalized", "raw")
 #: Decoders: the centred pattern decoder (the one the growth verdicts read),
@@ -565,146 +566,61 @@ def run_point(cfg: Config, point: dict) -> dict:
 # Report
 
 
-def _rate(Ls, per_L) -> lab.Slope:
-  """Slope of ln(value) against L (growth rate per step), with the bootstrap
-  interval of ``lab.power_law`` (a power law in e^L)."""
-  return lab.power_law([float(np.exp(L)) for L in Ls], per_L)
-
-
-def rate_difference(Ls, per_a, per_b, *, n_boot: int = 2000, seed: int = 0) -> lab.Slope:
-  """rate(a) - rate(b) (slopes of ln value against L) with a 95% interval
-  from independent bootstrap resamples of the seeds of a and of b at every L."""
-  a, b = _rate(Ls, per_a), _rate(Ls, per_b)
-  if not (a.ok and b.ok):
-    return lab.Slope(float("nan"), float("nan"), float("nan"), 0, 0, a.left_out + b.left_out)
-
-  def boot(per, seed):
-    pts = []
-    for L, ys in zip(Ls, per):
-      v = lab.finite_values(ys if isinstance(ys, (list, tuple, np.ndarray)) else [ys])
-      v = v[v > 0]
-      if v.size:
-        pts.append((float(L), np.log(v)))
-    x = np.array([p[0] for p in pts])
-    x = x - x.mean()
-    means = boot_log_means(pts, n_boot, seed)
-    return (means - means.mean(axis=1, keepdims=True)) @ x / np.dot(x, x)
-
-  lo, hi = np.quantile(boot(per_a, seed) - boot(per_b, seed + 1), [0.025, 0.975])
-  return lab.Slope(
-    a.value - b.value, float(lo), float(hi), min(a.n_x, b.n_x), min(a.n_seeds, b.n_seeds), 0
-  )
-
-
 class _Cells:
-  """Per-seed values of the records: inversion errors by (m, encoding, L,
-  decoder), training losses by (encoding, L), and what was left out."""
+  """Per-seed values: inversion errors by (m, encoding, L, decoder, metric);
+  relative test losses by (encoding, L): loss / loss of predicting 0, None
+  for a diverged or missing seed."""
 
   def __init__(self, cfg: Config, records: list):
-    self.cfg = cfg
-    self.inv = {r["point"]["m"]: r for r in records if r["point"].get("part") == "inversion"}
-    self.trn = {
-      (r["point"]["encoding"], r["point"]["L"]): r
-      for r in records
-      if r["point"].get("part") == "training"
-    }
-    self.ms = [m for m in cfg.ms if m in self.inv]
-    self.missing = sum(
-      v is None
-      for m in self.ms
-      for e in ENCODINGS
-      for meth in METHODS
-      for L in cfg.Ls
-      for v in self.err(m, e, L, meth)
-    )
-    self.diverged = sum(
-      bool(x) for r in self.trn.values() for x in np.ravel(r.get("diverged") or []) if x
-    )
-    self.train_missing = sum(v is None for e in ENCODINGS for L in cfg.Ls for v in self.loss(e, L))
+    part = {p: [r for r in records if r["point"].get("part") == p] for p in PARTS}
+    self.cfg, self.inv = cfg, lab.Records(part["inversion"], "m")
+    self.trn = {(r["point"]["encoding"], r["point"]["L"]): r for r in part["training"]}
+    self.ms = [m for m in cfg.ms if (m,) in self.inv]
 
   def err(self, m, enc, L, meth="centred", metric="token") -> list:
-    r = self.inv.get(m)
-    if r is None or L not in self.cfg.Ls:
-      return []
-    i = self.cfg.Ls.index(L)
-    rows = r.get(f"{enc}/{meth}/{metric}") or []
-    return [lab.finite(row[i]) if i < len(row) else None for row in rows]
+    return self.inv.values(f"{enc}/{meth}/{metric}", column=self.cfg.Ls.index(L), m=m)
 
   def values(self, field: str) -> list:
-    """Every seed's ``field`` over the training points (finite values)."""
-    out = []
-    for r in self.trn.values():
-      for v in np.ravel(np.asarray(r.get(field) if r.get(field) is not None else [], float)):
-        if np.isfinite(v):
-          out.append(float(v))
-    return out
+    """Every seed's finite ``field`` over the training points."""
+    vals = [r.get(field) for r in self.trn.values()]
+    vals = [np.ravel(np.asarray([] if v is None else v, float)) for v in vals]
+    return [float(v) for a in vals for v in a if np.isfinite(v)]
 
   def loss(self, enc, L, which: str = "test_loss") -> list:
-    """Relative test loss per seed (loss / loss of predicting 0; ``which`` =
-    "test_loss" after training, "init_loss" before, "linearized_loss" the
-    kernel's prediction at the same T, "theta0_loss" kernel regression with
-    Theta_0, "theta_inf_loss" with Theta_inf, one value); None for diverged
-    or missing seeds."""
-    r = self.trn.get((enc, L))
-    if r is None:
-      return []
-    zero = lab.finite(r.get("zero_loss"))
-    div = list(r.get("diverged") or [])
-    vals = r.get(which)
-    vals = [vals] if isinstance(vals, (int, float)) else vals or []
-    out = []
-    for i, v in enumerate(vals):
-      v = lab.finite(v)
-      diverged = which == "test_loss" and i < len(div) and bool(div[i])
-      out.append(None if v is None or zero is None or zero <= 0 or diverged else v / zero)
-    return out
-
-  def curves(self) -> list:
-    """``(m, decoder, encoding, per-L values)`` of every inversion curve and,
-    with training points, of the trained test loss (decoder "training")."""
-    Ls = self.cfg.Ls
-    out = [
-      (m, meth, enc, [self.err(m, enc, L, meth) for L in Ls])
-      for m in self.ms
-      for meth in METHODS
-      for enc in ENCODINGS
-    ]
-    if self.trn:
-      out += [
-        (self.cfg.train_m, "training", enc, [self.loss(enc, L) for L in Ls]) for enc in ENCODINGS
-      ]
-    return out
+    """``which``: "test_loss" after training, "init_loss" before,
+    "linearized_loss" the kernel's prediction at the same T, "theta0_loss" /
+    "theta_inf_loss" kernel regression with Theta_0 / Theta_inf."""
+    r = self.trn.get((enc, L)) or {}
+    zero, div, vals = lab.finite(r.get("zero_loss")), r.get("diverged") or [], r.get(which)
+    vals = [lab.finite(v) for v in ([vals] if isinstance(vals, (int, float)) else vals or [])]
+    dead = [which == "test_loss" and i < len(div) and bool(div[i]) for i in range(len(vals))]
+    return [None if v is None or (zero or 0) <= 0 or d else v / zero for v, d in zip(vals, dead)]
 
 
-def _regime_thm45(cfg: Config) -> lab.Regime:
-  bad = [L for L in cfg.Ls if not cfg.eps_x < 1 / L]
-  return lab.Regime(
-    f"ε_x < 1/L at every L (ε_x = {cfg.eps_x:g}, L ≤ {max(cfg.Ls)})",
-    not bad,
-    "" if not bad else f"ε_x < {1 / max(cfg.Ls):.3g}",
-  )
-
-
+PARTS = ("inversion", "training")
 RAW_REGIME = lab.Regime("raw tokens (no Def. 3.1), fixed m", True)
+LOSSES = {"test_loss": "trained", "linearized_loss": "linearized at T"}
+LOSSES |= {"theta0_loss": "Θ₀ regression", "theta_inf_loss": "Θ∞ regression"}
+STEPS = "T run | T per seed (kernel) | plateau predicted | plateau reached | η | λ_max(Θ₀)"
 
 
 def _growth_verdicts(what: str, Ls, raw, nrm, *, paper: bool, cfg: Config) -> list:
-  """Growth against L of the raw (``raw``) and normalized (``nrm``) values.
-  With ``paper``: the raw rate tests the Sec. 3 remark (exponential
-  dependence on L without normalization; the remark is about the bound, so
-  a slower-growing error would not contradict it), the normalized curvature
-  tests Thm. 4.5's polynomial dependence; the raw curvature is ours. Without
-  ``paper`` every row is a jaxrnn diagnostic."""
-
-  def source(claim, regime):
-    return {"claim": lab.claims.claim(claim), "regime": regime} if paper else {}
-
+  """Growth against L of raw and normalized values. With ``paper`` the raw
+  rate tests the Sec. 3 remark (exponential dependence on L without
+  normalization; the remark bounds the error, so slower growth would not
+  contradict it) and the normalized curvature Thm. 4.5 (poly(L)); the raw
+  curvature, and every row without ``paper``, is a jaxrnn diagnostic."""
+  ok = all(cfg.eps_x < 1 / L for L in Ls)
+  where = f"ε_x < 1/L at every L (ε_x = {cfg.eps_x:g}, L ≤ {max(Ls)})"
+  thm45 = lab.Regime(where, ok, "" if ok else f"ε_x < {1 / max(Ls):.3g}")
+  src = lambda c, r: {"claim": lab.claims.claim(c), "regime": r} if paper else {}
+  rate = "exponentially in L (rate per step = slope of ln error vs L)"
   return [
     lab.check(
-      f"{what}, raw tokens: grows exponentially in L (rate per step = slope of ln error vs L)",
-      _rate(Ls, raw),
+      f"{what}, raw tokens: grows {rate}",
+      exp_rate(Ls, raw),
       above=0,
-      **source("def3.1-normalization", RAW_REGIME),
+      **src("def3.1-normalization", RAW_REGIME),
     ),
     lab.check(
       f"{what}, raw tokens: grows faster than any power of L (log-log curvature)",
@@ -715,65 +631,43 @@ def _growth_verdicts(what: str, Ls, raw, nrm, *, paper: bool, cfg: Config) -> li
       f"{what}, normalized: grows at most polynomially in L (log-log curvature)",
       loglog_curvature(Ls, nrm),
       below=CURVATURE_MARGIN,
-      **source("thm4.5", _regime_thm45(cfg)),
+      **src("thm4.5", thm45),
     ),
   ]
 
 
 def verdicts(cfg: Config, records: list) -> list:
-  """Every conclusion of the summary, computed from the records.
-
-  Sources: the raw rate of the centred pattern decoder tests the Sec. 3
-  remark after Def. 3.1 (``def3.1-normalization``), its normalized
-  curvature Thm. 4.5 (regime: eps_x < 1/L at every L); everything else
-  (curvature of raw errors, rate differences, all training rows, the step's
-  stability and the plateau) is a jaxrnn diagnostic: the paper states no
-  rule for them. The growth rows read the centred decoder (the uncentred
-  one carries a constant O(m^-1/2) offset from the bias tokens)."""
-  c = _Cells(cfg, records)
-  Ls = list(cfg.Ls)
-  out = []
+  """Every conclusion of the summary. The raw rate of the centred pattern
+  decoder tests the Sec. 3 remark after Def. 3.1, its normalized curvature
+  Thm. 4.5 (regime: eps_x < 1/L at every L); the rest (raw curvature, rate
+  differences, all training rows, the step's stability, the plateau) are
+  jaxrnn diagnostics. The growth rows read the centred decoder (the
+  uncentred one carries a constant O(m^-1/2) offset from the bias tokens)."""
+  c, Ls, out = _Cells(cfg, records), list(cfg.Ls), []
   for m in c.ms:
     what = f"centred pattern-decoder token error (m={m})"
-    raw = [c.err(m, "raw", L) for L in Ls]
-    nrm = [c.err(m, "normalized", L) for L in Ls]
+    raw, nrm = ([c.err(m, e, L) for L in Ls] for e in ("raw", "normalized"))
     out += _growth_verdicts(what, Ls, raw, nrm, paper=True, cfg=cfg)
-    out.append(
-      lab.check(
-        f"{what}: raw grows faster per step than normalized (rate difference)",
-        rate_difference(Ls, raw, nrm),
-        above=0,
-      )
-    )
+    rule = f"{what}: raw grows faster per step than normalized (rate difference)"
+    out.append(lab.check(rule, rate_difference(Ls, raw, nrm), above=0))
   if not c.trn:
     return out
+  raw, nrm = ([c.loss(e, L) for L in Ls] for e in ("raw", "normalized"))
   what = f"relative test loss after training (m={cfg.train_m})"
-  raw = [c.loss("raw", L) for L in Ls]
-  out += _growth_verdicts(
-    what, Ls, raw, [c.loss("normalized", L) for L in Ls], paper=False, cfg=cfg
-  )
-  ratios = [
-    a / b
-    for a, b in zip(c.loss("normalized", Ls[-1]), c.loss("raw", Ls[-1]))
-    if a is not None and b is not None and b > 0
-  ]
+  out += _growth_verdicts(what, Ls, raw, nrm, paper=False, cfg=cfg)
+  ratios = ratios_of(c.loss("normalized", Ls[-1]), c.loss("raw", Ls[-1]))
   steps, reached = c.values("ratio"), c.values("plateau")
+  lower = f"normalized inputs train to a lower test loss than raw at L={Ls[-1]}"
+  median = f"median over {len(ratios)} seeds of normalized / raw relative test loss"
+  stable = "every SGD run's step is inside gradient descent's stability limit"
+  plateau = f"SGD reaches the plateau (last 20% of steps change the loss by ≤ {cfg.plateau_tol:g} "
+  plateau += f"of its start) within T ≤ {cfg.max_steps}"
+  largest = "largest η·sharpness over runs (kernel_step_size)"
   return out + [
+    lab.check(lower, float(np.median(ratios)) if ratios else None, below=1.0, what=median),
+    lab.check(stable, max(steps) if steps else None, below=2.0, what=largest),
     lab.check(
-      f"normalized inputs train to a lower test loss than raw at L={Ls[-1]}",
-      float(np.median(ratios)) if ratios else None,
-      below=1.0,
-      what=f"median over {len(ratios)} seeds of normalized / raw relative test loss",
-    ),
-    lab.check(
-      "every SGD run's step is inside gradient descent's stability limit",
-      max(steps) if steps else None,
-      below=2.0,
-      what="largest η·sharpness over runs (kernel_step_size)",
-    ),
-    lab.check(
-      f"SGD reaches the plateau (last 20% of steps change the loss by ≤ "
-      f"{cfg.plateau_tol:g} of its start) within T ≤ {cfg.max_steps}",
+      plateau,
       float(np.mean(reached)) if reached else None,
       above=1 - 1e-9,
       what="fraction of runs at the plateau",
@@ -782,68 +676,36 @@ def verdicts(cfg: Config, records: list) -> list:
 
 
 def _steps_row(r: dict) -> list:
-  need = r.get("steps_needed") or []
-  return [
-    r.get("steps"),
-    f"{min(need)}–{max(need)}" if need else "n/a",
-    f"{sum(map(bool, r.get('plateau_predicted') or []))} of {len(need)}",
-    f"{sum(map(bool, r.get('plateau') or []))} of {len(need)}",
-    robust(r.get("eta") or []),
-    robust(r.get("lambda_max") or []),
-    f"{max(r.get('ratio') or [float('nan')]):.3g}",
-  ]
-
-
-_LOSSES = {
-  "test_loss": "trained",
-  "linearized_loss": "linearized at T",
-  "theta0_loss": "Θ₀ regression",
-  "theta_inf_loss": "Θ∞ regression",
-}
-_STEPS = ("T run", "T per seed (kernel)", "plateau predicted", "plateau reached", "η")
-_STEPS += ("λ_max(Θ₀)", "max η·sharpness")
+  need, of = r.get("steps_needed") or [], lambda k: f"{sum(map(bool, r.get(k) or []))} of "
+  span = f"{min(need)}–{max(need)}" if need else "n/a"
+  cells = [r.get("steps"), span, f"{of('plateau_predicted')}{len(need)}"]
+  cells += [f"{of('plateau')}{len(need)}", robust(r.get("eta") or [])]
+  return cells + [robust(r.get("lambda_max") or []), f"{max(r.get('ratio') or [float('nan')]):.3g}"]
 
 
 def _panels(cfg: Config, c: _Cells) -> list:
   Ls, colors = list(cfg.Ls), lab.color_map(list(ENCODINGS))
-  styles, markers = ["-", "--", ":", "-."], ["o", "s", "^", "d"]
-  level = lab.hline(1.0, color="k", lw=1, ls="--")
+  level, axes = lab.hline(1.0, color="k", lw=1, ls="--"), dict(xlog=False, xticks=Ls)
+  x, y = "steps L (linear axis: exponential = straight line)", "token error (true-token units)"
+
+  def curves(meth):
+    look = [dict(ls=ls, marker=mk) for ls, mk in zip(["-", "--", ":", "-."], "os^d")]
+    errs = lambda m, enc: [c.err(m, enc, L, meth) for L in Ls]
+    bands = [
+      lab.band(f"{e}, m={m}", Ls, errs(m, e), color=colors[e], **look[j % 4])
+      for e in ENCODINGS
+      for j, m in enumerate(c.ms)
+    ]
+    return bands + [level]
+
   panels = [
-    lab.Panel(
-      f"{meth} decoder",
-      "steps L (linear axis: exponential = straight line)",
-      "token error (true-token units)",
-      [
-        lab.band(
-          f"{enc}, m={m}",
-          Ls,
-          [c.err(m, enc, L, meth) for L in Ls],
-          color=colors[enc],
-          ls=styles[j % 4],
-          marker=markers[j % 4],
-        )
-        for enc in ENCODINGS
-        for j, m in enumerate(c.ms)
-      ]
-      + [level],
-      xlog=False,
-      xticks=Ls,
-      legend=k == 0,
-    )
+    lab.Panel(f"{meth} decoder", x, y, curves(meth), legend=k == 0, **axes)
     for k, meth in enumerate(METHODS)
   ]
   if c.trn:
-    curves = [lab.band(e, Ls, [c.loss(e, L) for L in Ls], color=colors[e]) for e in ENCODINGS]
-    panels.append(
-      lab.Panel(
-        f"training, m={cfg.train_m}",
-        "steps L",
-        "test loss / loss of predicting 0",
-        curves + [level],
-        xlog=False,
-        xticks=Ls,
-      )
-    )
+    trained = [lab.band(e, Ls, [c.loss(e, L) for L in Ls], color=colors[e]) for e in ENCODINGS]
+    y = "test loss / loss of predicting 0"
+    panels.append(lab.Panel(f"training, m={cfg.train_m}", "steps L", y, trained + [level], **axes))
   return panels
 
 
@@ -868,63 +730,61 @@ def declare(cfg: Config, records: list) -> lab.Report:
   title = "normalization: inversion and training with and without Def. 3.1, against L"
   if not c.ms and not c.trn:
     return lab.Report(title, setup, ["No completed points."], [])
+  curves = [
+    (m, d, e, [c.err(m, e, L, d) for L in Ls]) for m in c.ms for d in METHODS for e in ENCODINGS
+  ]
+  if c.trn:
+    curves += [(cfg.train_m, "training", e, [c.loss(e, L) for L in Ls]) for e in ENCODINGS]
   growth = lab.Table(
     "m | decoder | encoding | rate per step (ln / L) | log-log slope | log-log curvature",
-    c.curves(),
+    curves,
     caption=(
       "Growth against L (95% bootstrap intervals over seeds): the rate is the slope of ln "
       "error against L; the curvature is the second derivative of ln error in ln L from a "
       "quadratic fit (0 for a power law, > 0 for an exponential)."
     ),
     cells=lambda r: (
-      [*r[:3], _rate(Ls, r[3]).fmt(".3f"), lab.power_law(Ls, r[3]).fmt()]
+      [*r[:3], exp_rate(Ls, r[3]).fmt(".3f"), lab.power_law(Ls, r[3]).fmt()]
       + [loglog_curvature(Ls, r[3]).fmt()]
     ),
   )
-  after = (
-    []
-    if not c.ms
-    else [
-      lab.Table(
-        ["m", "L"]
-        + [f"{e} {meth}" for e in ENCODINGS for meth in METHODS]
-        + [f"{e} pattern l∞" for e in ENCODINGS],
-        [(m, L) for m in c.ms for L in Ls],
-        caption="### Inversion: token error in true-token units",
-        cells=lambda r: (
-          [*r]
-          + [robust(c.err(r[0], e, r[1], meth)) for e in ENCODINGS for meth in METHODS]
-          + [robust(c.err(r[0], e, r[1], "pattern", "linf")) for e in ENCODINGS]
-        ),
-      )
-    ]
+  errs = [(e, d, "token") for e in ENCODINGS for d in METHODS]
+  errs += [(e, "pattern", "linf") for e in ENCODINGS]
+  inversion = lab.Table(
+    ["m", "L"] + [f"{e} {d}" + (" l∞" if k == "linf" else "") for e, d, k in errs],
+    [(m, L) for m in c.ms for L in Ls],
+    caption="### Inversion: token error in true-token units",
+    cells=lambda r: [*r] + [robust(c.err(r[0], e, r[1], d, k)) for e, d, k in errs],
   )
-  if c.trn:
-    runs = [(e, L, c.trn[(e, L)]) for e in ENCODINGS for L in Ls if (e, L) in c.trn]
-    after += [
-      lab.Table(
-        ["L"] + [f"{e}: {name}" for e in ENCODINGS for name in _LOSSES.values()],
-        Ls,
-        caption="### Training: test loss / loss of predicting 0 (diverged seeds counted as "
-        "missing). Trained = the RNN after T SGD steps; linearized at T = the kernel's "
-        "prediction of expected SGD after the same T; Θ₀ / Θ∞ regression = the t → ∞ limit "
-        "with the network's kernel at initialization / the infinite-width kernel.",
-        cells=lambda L: [L] + [robust(c.loss(e, L, w)) for e in ENCODINGS for w in _LOSSES],
-      ),
-      lab.Table(
-        ("encoding", "L") + _STEPS,
-        runs,
-        caption="### Steps: each run's own kernel step and T (T run = the largest over seeds; "
-        f"capped at {cfg.max_steps})",
-        cells=lambda r: [*r[:2]] + _steps_row(r[2]),
-      ),
-    ]
-  vs = verdicts(cfg, records)
+  runs = [(e, L, c.trn[(e, L)]) for e in ENCODINGS for L in Ls if (e, L) in c.trn]
+  training = [
+    lab.Table(
+      ["L"] + [f"{e}: {name}" for e in ENCODINGS for name in LOSSES.values()],
+      Ls,
+      caption="### Training: test loss / loss of predicting 0 (diverged seeds counted as "
+      "missing). Trained = the RNN after T SGD steps; linearized at T = the kernel's "
+      "prediction of expected SGD after the same T; Θ₀ / Θ∞ regression = the t → ∞ limit "
+      "with the network's kernel at initialization / the infinite-width kernel.",
+      cells=lambda L: [L] + [robust(c.loss(e, L, w)) for e in ENCODINGS for w in LOSSES],
+    ),
+    lab.Table(
+      f"encoding | L | {STEPS} | max η·sharpness",
+      runs,
+      caption="### Steps: each run's own kernel step and T (T run = the largest over seeds; "
+      f"capped at {cfg.max_steps})",
+      cells=lambda r: [*r[:2]] + _steps_row(r[2]),
+    ),
+  ]
+  after = ([inversion] if c.ms else []) + (training if c.trn else [])
+  tokens = [(m, e, L, d) for m in c.ms for e in ENCODINGS for d in METHODS for L in Ls]
+  missing = [v is None for t in tokens for v in c.err(*t)]
+  diverged = sum(bool(x) for r in c.trn.values() for x in np.ravel(r.get("diverged") or []))
+  train_missing = sum(v is None for e in ENCODINGS for L in Ls for v in c.loss(e, L))
   return lab.Report(
     title,
     setup,
     [lab.Figure("normalization", _panels(cfg, c)), growth],
-    vs,
+    verdicts(cfg, records),
     choices=(
       "the raw encoding (true tokens one per step, zero last entry, no bias tokens, no ε_x); "
       "the raw decoder's base (the mean true token at every step); the growth verdicts read "
@@ -936,9 +796,9 @@ def declare(cfg: Config, records: list) -> lab.Report:
       "limit; float32."
     ),
     missing={
-      "non-finite inversion values": c.missing,
-      "diverged training runs": c.diverged,
-      "missing training values": c.train_missing - c.diverged,
+      "non-finite inversion values": sum(missing),
+      "diverged training runs": diverged,
+      "missing training values": train_missing - diverged,
     },
     after=after,
     restate=("every SGD run's step", "SGD reaches the plateau"),

@@ -246,15 +246,10 @@ def run_point(cfg: Config, point: dict) -> dict:
 # Verdicts and report (each verdict reads the record fields ``FIELDS`` names)
 
 #: Per-width table columns and figure curves: record field -> header.
-TABLE = {
-  "gap_net_pseudo": "gap RNN~pseudo",
-  "gap_pseudo_inf": "gap pseudo~Θ∞ (T)",
-  "gap_reg": "gap Θ₀ reg~Θ∞ reg",
-  "gap_net_reg": "gap RNN~Θ∞ reg",
-  "ntk_distance": "‖Θ₀/m − Θ∞‖/‖Θ∞‖",
-  "kernel_drift": "‖Θ_T − Θ₀‖/‖Θ₀‖",
-  "rel_dW": "‖W'‖/‖W‖",
-}
+TABLE = {"gap_net_pseudo": "gap RNN~pseudo", "gap_pseudo_inf": "gap pseudo~Θ∞ (T)"}
+TABLE |= {"gap_reg": "gap Θ₀ reg~Θ∞ reg", "gap_net_reg": "gap RNN~Θ∞ reg"}
+TABLE |= {"ntk_distance": "‖Θ₀/m − Θ∞‖/‖Θ∞‖", "kernel_drift": "‖Θ_T − Θ₀‖/‖Θ₀‖"}
+TABLE |= {"rel_dW": "‖W'‖/‖W‖"}
 #: The trends in m that are diagnostics: record field -> rule.
 TRENDS = {
   "ntk_distance": "Θ₀/m approaches the infinite-width NTK as m grows (‖Θ₀/m − Θ∞‖/‖Θ∞‖)",
@@ -292,19 +287,15 @@ def regime(cfg: Config, rs: lab.Records, ms: list) -> lab.Regime:
   moves = lab.power_law(ms, [rs.values("rel_dW", m=m) for m in ms])
   stable, close = bool(ratios.size and np.all(ratios < 2)), bool(moves.ok and moves.hi < 0)
   worst = f"max {ratios.max():.3g}" if ratios.size else "none recorded"
-  conditions = {  # the condition -> (met, what a run needs otherwise)
-    f"eps_x < 1/L (eps_x={cfg.eps_x:g}, L={cfg.L})": (
-      cfg.eps_x < 1 / cfg.L,
-      f"eps_x < {1 / cfg.L:.3g}",
-    ),
-    f"every eta·sharpness < 2 ({worst})": (stable, "a step inside the stability limit"),
-    f"weights stay close: ‖W'‖/‖W‖ falls with m (slope {moves.fmt()})": (
-      close,
-      "widths at which the relative weight movement falls",
-    ),
-  }
-  needed = "; ".join(n for ok, n in conditions.values() if not ok)
-  return lab.Regime("; ".join(conditions), not needed, needed)
+  eps = f"eps_x < 1/L (eps_x={cfg.eps_x:g}, L={cfg.L})"
+  moving = f"weights stay close: ‖W'‖/‖W‖ falls with m (slope {moves.fmt()})"
+  conditions = [  # (condition, met, what a run needs otherwise)
+    (eps, cfg.eps_x < 1 / cfg.L, f"eps_x < {1 / cfg.L:.3g}"),
+    (f"every eta·sharpness < 2 ({worst})", stable, "a step inside the stability limit"),
+    (moving, close, "widths at which the relative weight movement falls"),
+  ]
+  needed = "; ".join(n for _, ok, n in conditions if not ok)
+  return lab.Regime("; ".join(c for c, _, _ in conditions), not needed, needed)
 
 
 def _plateau_fraction(cfg, rs, m) -> float | None:
@@ -342,14 +333,10 @@ def verdicts(cfg: Config, records: list) -> list:
   worst = float(ratios.max()) if ratios.size else None
   out.append(lab.check(rule, worst, below=2.0, what="max eta·sharpness"))
   rule = "the training loss decreases under gradient descent (every seed, every width)"
-  worst = float(drops.max()) if drops.size else None
-  out.append(
-    lab.check(rule, worst, below=1.0, what="max loss(T)/loss(0)", claim=DESCENT, regime=stable)
-  )
-  tol = cfg.plateau_tol
-  rule = (
-    f"training reached its plateau at the largest width (loss(T) < {tol:g} loss(0), share of seeds)"
-  )
+  worst, what = float(drops.max()) if drops.size else None, "max loss(T)/loss(0)"
+  out.append(lab.check(rule, worst, below=1.0, what=what, claim=DESCENT, regime=stable))
+  rule = f"training reached its plateau at the largest width (loss(T) < {cfg.plateau_tol:g} "
+  rule += "loss(0), share of seeds)"
   share = _plateau_fraction(cfg, rs, ms[-1]) if ms else None
   return out + [lab.check(rule, share, above=0.5, what="share of seeds at the plateau", spec=".2f")]
 
@@ -357,6 +344,7 @@ def verdicts(cfg: Config, records: list) -> list:
 #: The test-RMSE and the step tables: record fields (their headers are in ``declare``).
 RMSE_FIELDS = ("rmse_net", "rmse_pseudo", "rmse_emp_reg", "rmse_inf_T", "rmse_inf_reg")
 STEP_FIELDS = ("eta", "lambda_max", "step_ratio", "loss_drop", "steps_needed")
+LOGRATIOS = tuple(f"logratio_{p}" for p in PAIRS)
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
@@ -371,13 +359,18 @@ def declare(cfg: Config, records: list) -> lab.Report:
     return [m] + [cell(_per_seed(rs, m, k)) for k in fields]
 
   def panel(title, y, curves):  # curves: (label, record key, colour key)
-    bands = [
-      lab.band(lb, ms, [_per_seed(rs, m, k) for m in ms], color=colors[c]) for lb, k, c in curves
-    ]
+    per = lambda k: [_per_seed(rs, m, k) for m in ms]
+    bands = [lab.band(lb, ms, per(k), color=colors[c]) for lb, k, c in curves]
     return lab.Panel(title, "width m", y, bands, xbase=2, xticks=ms)
 
-  def median(values):
-    return lab.stats(values).median
+  pairs = [(f"{a}~{b}", f"logratio_{p}", f"gap_{p}") for p, (a, b, _) in PAIRS.items()]
+  panels = [
+    panel("predictions approach", "rms gap / rms change", [(TABLE[k], k, k) for k in TABLE][:4]),
+    panel("test errors approach", "|log test-error ratio|", pairs),
+    panel("kernel and weights", "relative size", [(TABLE[k], k, k) for k in TRENDS]),
+  ]
+  diverged = sum(int(rs.record(m=m).get("diverged") or 0) for m in ms)
+  ntk_missing = sum(v is None for m in ms for v in rs.values("ntk_distance", m=m))
 
   return lab.Report(
     "ntk_regime: the RNN, its pseudo-network, Θ₀ and Θ∞ regression against the width",
@@ -400,7 +393,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
         + [f"|log ratio| {a}~{b}" for a, b, _ in PAIRS.values()],
         ms,
         "Test RMSE (medians over seeds) and |log| of the test-error ratio of each pair.",
-        cells=lambda m: row(m, RMSE_FIELDS + tuple(f"logratio_{p}" for p in PAIRS), median),
+        cells=lambda m: row(m, RMSE_FIELDS + LOGRATIOS, lambda v: lab.stats(v).median),
       ),
       lab.Table(
         "m | η | λ_max(Θ₀) | η·sharpness | loss(T)/loss(0) | T needed (Θ₀) | at plateau",
@@ -412,22 +405,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
         cells=lambda m: row(m, STEP_FIELDS) + [_plateau_fraction(cfg, rs, m)],
       ),
       *([f"RMS of the test targets: {trms:.3g}."] if trms is not None else []),
-      lab.Figure(
-        "ntk_regime",
-        [
-          panel(
-            "predictions approach", "rms gap / rms change", [(TABLE[k], k, k) for k in TABLE][:4]
-          ),
-          panel(
-            "test errors approach",
-            "|log test-error ratio|",
-            [(f"{a}~{b}", f"logratio_{p}", f"gap_{p}") for p, (a, b, _) in PAIRS.items()],
-          ),
-          panel("kernel and weights", "relative size", [(TABLE[k], k, k) for k in TRENDS]),
-        ],
-        ncols=3,
-        alt="ntk_regime",
-      ),
+      lab.Figure("ntk_regime", panels, ncols=3, alt="ntk_regime"),
     ],
     verdicts=verdicts(cfg, records),
     choices=(
@@ -439,12 +417,8 @@ def declare(cfg: Config, records: list) -> lab.Report:
       "and one data set (from the config seed) shared by every width and seed."
     ),
     missing={
-      "seeds whose network diverged (their training metrics)": sum(
-        int(rs.record(m=m).get("diverged") or 0) for m in ms
-      ),
-      "NTK distances at initialization (non-finite)": sum(
-        v is None for m in ms for v in rs.values("ntk_distance", m=m)
-      ),
+      "seeds whose network diverged (their training metrics)": diverged,
+      "NTK distances at initialization (non-finite)": ntk_missing,
     },
   )
 

@@ -149,10 +149,6 @@ def _pooled_mean(values) -> float | None:
   return float(v.mean()) if v.size else None
 
 
-def _times(a: float, b: float | None) -> float | None:
-  return None if b is None else a * b
-
-
 class _Data:
   """Per-width values of the records: per-seed lists and the pooled values
   the table and the verdicts read."""
@@ -168,110 +164,67 @@ class _Data:
       lab.scaled(self.seeds(key, m), math.sqrt(m) if scale_by_sqrt_m else 1.0) for m in self.ms
     ]
 
-  def const(self, m) -> float | None:
-    return _times(math.sqrt(m), _pooled_rms(self.seeds("rms", m)))
-
-  def gain(self, m) -> float | None:
-    return _times(1.0 / m, lab.stats(self.seeds("paper_gain", m)).median)
+  def row(self, m) -> list:
+    """The table's row at width m."""
+    rms, gain = self.seeds("rms", m), lab.stats(self.seeds("paper_gain", m))
+    const, within = _pooled_rms(rms), _pooled_mean(self.seeds("frac_within_bound", m))
+    cells = [m, lab.stats(rms).n, lab.robust(rms), None if const is None else math.sqrt(m) * const]
+    cells += [within, _pooled_rms(self.seeds("z_rms", m)), gain.fmt(".4g", robust=True)]
+    return cells + [None if gain.median is None else 1.0 / m * gain.median]
 
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
   data, ms = _Data(cfg, records), list(cfg.ms)
-  consts = [c for c in map(_pooled_rms, data.per_m("rms", True)) if c is not None]
+  rms_m = data.per_m("rms", True)
+  consts = [c for c in map(_pooled_rms, rms_m) if c is not None]
   frac = [_pooled_mean(data.seeds("frac_within_bound", m)) for m in ms]
+  frac = min((v for v in frac if v is not None), default=None)
+  note = f"√m·rms {min(consts):.3g} … {max(consts):.3g}" if consts else ""
+  bounded = "error of the order 1/√m: √m·rms stays bounded as m grows"
+  within = f"(8) with the literal constant 1 holds for at least {WITHIN_LEVEL:.0%} of pairs at "
+  sigma = "error's std is sqrt((2 + 3cos²)/m)‖v‖‖x‖ (our derivation): rms(err/σ_pred) = 1"
+  z = {m: _pooled_rms(data.seeds("z_rms", m)) for m in ms}
+  gain = "the paper's p = 2Tv is m times too large: its gain on v^T x is m"
+  rate = "rate: rms error ∝ m^-1/2 exactly (as our σ predicts)"
+  gains = {m: data.row(m)[-1] for m in ms}  # gain / m
+  paper, what = dict(claim=CLAIM, regime=REGIME), "min over m of the fraction within (8)"
+  fit = lambda key: lab.power_law(ms, data.per_m(key))
   return [
-    lab.check(
-      "error of the order 1/√m: √m·rms stays bounded as m grows",
-      lab.power_law(ms, data.per_m("rms", True)),
-      below=BOUND_GROWTH,
-      note=f"√m·rms {min(consts):.3g} … {max(consts):.3g}" if consts else "",
-      claim=CLAIM,
-      regime=REGIME,
-    ),
-    lab.check(
-      "rate: rms error ∝ m^-1/2 exactly (as our σ predicts)",
-      lab.power_law(ms, data.per_m("rms")),
-      near=-0.5,
-      tol=RATE_TOL,
-    ),
-    lab.check(
-      f"(8) with the literal constant 1 holds for at least {WITHIN_LEVEL:.0%} of pairs at every m",
-      min((v for v in frac if v is not None), default=None),
-      above=WITHIN_LEVEL,
-      what="min over m of the fraction within (8)",
-    ),
-    lab.check(
-      "error's std is sqrt((2 + 3cos²)/m)‖v‖‖x‖ (our derivation): rms(err/σ_pred) = 1",
-      {m: _pooled_rms(data.seeds("z_rms", m)) for m in ms},
-      within=(1 - SIGMA_TOL, 1 + SIGMA_TOL),
-      spec=".3f",
-    ),
-    lab.check(
-      "the paper's p = 2Tv is m times too large: its gain on v^T x is m",
-      {m: data.gain(m) for m in ms},
-      within=(1 - GAIN_TOL, 1 + GAIN_TOL),
-      spec=".3f",
-    ),
-    lab.check(
-      "the gain of p = 2Tv grows ∝ m^1",
-      lab.power_law(ms, data.per_m("paper_gain")),
-      near=1.0,
-      tol=GAIN_TOL,
-    ),
+    lab.check(bounded, lab.power_law(ms, rms_m), below=BOUND_GROWTH, note=note, **paper),
+    lab.check(rate, fit("rms"), near=-0.5, tol=RATE_TOL),
+    lab.check(within + "every m", frac, above=WITHIN_LEVEL, what=what),
+    lab.check(sigma, z, within=(1 - SIGMA_TOL, 1 + SIGMA_TOL), spec=".3f"),
+    lab.check(gain, gains, within=(1 - GAIN_TOL, 1 + GAIN_TOL), spec=".3f"),
+    lab.check("the gain of p = 2Tv grows ∝ m^1", fit("paper_gain"), near=1.0, tol=GAIN_TOL),
   ]
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
   data, ms = _Data(cfg, records), list(cfg.ms)
-  table = lab.Table(
-    [
-      ("m", lambda m: m),
-      ("seeds", lambda m: lab.stats(data.seeds("rms", m)).n),
-      ("rms err/(‖v‖‖x‖) per seed", lambda m: lab.robust(data.seeds("rms", m))),
-      ("√m·rms (pooled over seeds)", data.const),
-      ("frac within (8)", lambda m: _pooled_mean(data.seeds("frac_within_bound", m))),
-      ("rms(err/σ_pred)", lambda m: _pooled_rms(data.seeds("z_rms", m))),
-      (
-        "gain of p=2Tv per seed",
-        lambda m: lab.stats(data.seeds("paper_gain", m)).fmt(".4g", robust=True),
-      ),
-      ("gain/m", data.gain),
-    ],
-    ms,
-  )
+  head = "m | seeds | rms err/(‖v‖‖x‖) per seed | √m·rms (pooled over seeds) | frac within (8) | "
+  head += "rms(err/σ_pred) | gain of p=2Tv per seed | gain/m"
   colors = lab.color_map(["rms", "95th percentile", "√m·rms", "frac within (8)", "rms(err/σ)"])
 
   def band(label, key, marker="o", sqrt_m=False):  # one colour per quantity, across panels
     return lab.band(label, ms, data.per_m(key, sqrt_m), color=colors[label], marker=marker)
 
-  slope = lab.power_law(ms, data.per_m("rms"))
+  slope, width = lab.power_law(ms, data.per_m("rms")), dict(xbase=2, xticks=ms)
+  error = [band("rms", "rms"), band("95th percentile", "p95", "^")]
+  error.append(lab.line("bound (8): 1/√m", ms, [1 / math.sqrt(m) for m in ms]))
+  const = [band("√m·rms", "rms", sqrt_m=True), band("frac within (8)", "frac_within_bound", "s")]
+  const += [band("rms(err/σ)", "z_rms", "^"), lab.hline(1.0, color="k")]
+  const.append(lab.hline(WITHIN_LEVEL, f"level {WITHIN_LEVEL:g}", ls="--"))
+  med = "median over seeds (25-75%)"
+  y_err, y_const = f"|err| / (‖v‖‖x‖), {med}", f"value, {med}"
   panels = [
-    lab.Panel(
-      f"normalized error, slope {slope.fmt()}",
-      "width m",
-      "|err| / (‖v‖‖x‖), median over seeds (25-75%)",
-      [
-        band("rms", "rms"),
-        band("95th percentile", "p95", "^"),
-        lab.line("bound (8): 1/√m", ms, [1 / math.sqrt(m) for m in ms]),
-      ],
-      xbase=2,
-      xticks=ms,
-    ),
+    lab.Panel(f"normalized error, slope {slope.fmt()}", "width m", y_err, error, **width),
     lab.Panel(
       "constant of (8), fraction within (8), σ check",
       "width m",
-      "value, median over seeds (25-75%)",
-      [
-        band("√m·rms", "rms", sqrt_m=True),
-        band("frac within (8)", "frac_within_bound", "s"),
-        band("rms(err/σ)", "z_rms", "^"),
-        lab.hline(1.0, color="k"),
-        lab.hline(WITHIN_LEVEL, f"level {WITHIN_LEVEL:g}", ls="--"),
-      ],
-      xbase=2,
-      xticks=ms,
+      y_const,
+      const,
+      **width,
       ylog=False,
     ),
   ]
@@ -280,7 +233,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     f"T ∈ R^(m×{cfg.d}) with N(0,1) entries, p = 2Tv/m, {cfg.num_pairs} pairs (v, x) per "
     f"draw of T, {cfg.num_seeds} draws (seeds) per m, {cfg.dtype}. Per-seed values "
     "summarized as median [25%, 75%] over seeds (n = seeds with a finite value).",
-    [table, lab.Figure("random_features", panels)],
+    [lab.Table(head, ms, cells=data.row), lab.Figure("random_features", panels)],
     verdicts(cfg, records),
     choices=(
       "v Gaussian and x at a uniformly random cosine c ∈ [-1, 1] to v with a Gaussian-like "

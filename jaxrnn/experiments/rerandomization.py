@@ -90,6 +90,7 @@ import jaxrnn
 from jaxrnn import init_params, inversion_matrix, lab, random_normalized_sequence
 from jaxrnn.inversion import zero_base_sequence
 from jaxrnn.lab import at_least, each, option
+from jaxrnn.lab.declare import ratios as ratios_of
 from jaxrnn.rerandomize import relative_change, rerandomization_changes, rerandomize_rows
 
 #: The floor of Δh per unit sqrt(s/m): sqrt(2 (1 - 1/π)) ≈ 1.17 (module docstring).
@@ -251,19 +252,7 @@ def _per_floor(values, k) -> list:
 
 def _step(rs: lab.Records, m, k, i, per_floor=False) -> list:
   """Per-seed Δh^(i+1), or Δh^(i+1) / floor."""
-  values = rs.values(f"{k}/h", m=m, column=i)
-  return _per_floor(values, k) if per_floor else values
-
-
-def _fixed_block_sizes(cfg: Config, ms) -> list:
-  """Block sizes s = m/k present at every m of ``ms``."""
-  if len(ms) < 2:
-    return []
-  return sorted(set.intersection(*[{m // k for k in cfg.num_blocks} for m in ms]))
-
-
-def _middle(values):
-  return values[len(values) // 2] if values else None
+  return rs.values(f"{k}/h", m=m, column=i, scale=FLOOR * math.sqrt(1.0 / k) if per_floor else 1.0)
 
 
 def fit_blocks(cfg: Config) -> list:
@@ -281,6 +270,26 @@ def predicted_growth(k: int, l: int) -> float:
   return math.sqrt((1.0 - (1.0 - f) ** l) / f)
 
 
+class _View:
+  """The records by width m and block number k: ``ms[name]`` the widths with
+  a record (ΔWbar only up to ``wbar_max_m``), ``fixed[name]`` the block sizes
+  s = m/k present at every such width, ``mid[name]`` the middle one."""
+
+  def __init__(self, cfg: Config, records: list):
+    self.rs, self.ks, self.fks = lab.Records(records, "m"), list(cfg.num_blocks), fit_blocks(cfg)
+    ms = [m for m in cfg.ms if (m,) in self.rs]
+    self.ms = {n: [m for m in ms if n != "wbar" or m <= cfg.wbar_max_m] for n in QUANTITIES}
+    sizes = lambda ms: set.intersection(*[{m // k for k in self.ks} for m in ms])
+    self.fixed = {n: sorted(sizes(m)) if len(m) > 1 else [] for n, m in self.ms.items()}
+    self.mid = {n: s[len(s) // 2] for n, s in self.fixed.items() if s}
+
+  def per_k(self, n, m, ks=None):
+    return [_seeds(self.rs, m, k, n) for k in ks or self.ks]
+
+  def at_size(self, n, s):
+    return [_seeds(self.rs, m, m // s, n) for m in self.ms[n]]
+
+
 def regime(cfg: Config) -> lab.Regime:
   """The conditions of the re-randomization claim a run can check."""
   return lab.Regime(
@@ -291,74 +300,53 @@ def regime(cfg: Config) -> lab.Regime:
   )
 
 
-def _ms(cfg: Config, rs: lab.Records) -> dict:
-  """The widths with a record, per quantity (ΔWbar only up to ``wbar_max_m``)."""
-  ms = [m for m in cfg.ms if (m,) in rs]
-  return {n: [m for m in ms if n != "wbar" or m <= cfg.wbar_max_m] for n in QUANTITIES}
-
-
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
-  rs, ks, fks = lab.Records(records, "m"), list(cfg.num_blocks), fit_blocks(cfg)
-  ms = _ms(cfg, rs)
-  if not ms["h"]:
+  v, fr, small = _View(cfg, records), [1.0 / k for k in fit_blocks(cfg)], cfg.min_fit_blocks
+  if not v.ms["h"]:
     return []
-  fr, small = [1.0 / k for k in fks], f"k ≥ {cfg.min_fit_blocks}"
-  paper, out = dict(claim=CLAIM, regime=regime(cfg)), []
-  for n, label in QUANTITIES.items():
-    if ms[n]:
-      fit = lab.power_law(fr, [_seeds(rs, ms[n][-1], k, n) for k in fks])
-      rule = f"{label} falls with the block fraction s/m (small blocks {small}, m={ms[n][-1]})"
-      out.append(lab.check(rule, fit, above=0, **paper))
-  for n, label in QUANTITIES.items():
-    if (s0 := _middle(_fixed_block_sizes(cfg, ms[n]))) is not None:
-      fit = lab.power_law(ms[n], [_seeds(rs, m, m // s0, n) for m in ms[n]])
-      out.append(
-        lab.check(f"{label} falls with m at a fixed block size s={s0}", fit, below=0, **paper)
-      )
-  mbig, steps, kmin = ms["h"][-1], max(cfg.L - 1, 1), max(ks)
-  first = lab.finite_values(v for k in ks for v in _step(rs, mbig, k, 0, per_floor=True))
+  paper, mbig, steps = dict(claim=CLAIM, regime=regime(cfg)), v.ms["h"][-1], max(cfg.L - 1, 1)
+  out = []
+  for n, m in ((n, m[-1]) for n, m in v.ms.items() if m):
+    rule = f"{QUANTITIES[n]} falls with the block fraction s/m (small blocks k ≥ {small}, m={m})"
+    out.append(lab.check(rule, lab.power_law(fr, v.per_k(n, m, v.fks)), above=0, **paper))
+  for n, s in v.mid.items():
+    rule = f"{QUANTITIES[n]} falls with m at a fixed block size s={s}"
+    out.append(lab.check(rule, lab.power_law(v.ms[n], v.at_size(n, s)), below=0, **paper))
+  first = lab.finite_values(x for k in v.ks for x in _step(v.rs, mbig, k, 0, per_floor=True))
   first = abs(float(np.median(first)) - 1.0) if first.size else None
-  cells = [(m, k) for m in ms["h"] for k in ks]
-  pairs = [
-    p for m, k in cells for p in zip(*(_seeds(rs, m, k, n) for n in ("inv_err_new", "inv_err")))
-  ]
-  ratios = [a / b for a, b in pairs if a is not None and b is not None and b > 0]
+  cells = [(m, k) for m in v.ms["h"] for k in v.ks]
+  ratios = [r for m, k in cells for r in ratios_of(*(_seeds(v.rs, m, k, n) for n in INV))]
   ratio = float(np.median(ratios)) if ratios else None
-  fit = lab.power_law(fr, [_seeds(rs, mbig, k, "h") for k in fks])
-  out.append(
-    lab.check(f"Δh ∝ sqrt(s/m) on small blocks ({small}, m={mbig})", fit, near=0.5, tol=RATE_TOL)
-  )
-  rule = f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})"
-  what = "|median over k and seeds of Δh^(1) / floor - 1|"
-  out.append(lab.check(rule, first, below=FLOOR_TOL, what=what))
-  where = f"l = 1..{steps}, s/m = 1/{kmin}, m={mbig}"
-  rule = f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; {where})"
-  growth = lab.power_law(range(1, steps + 1), [_step(rs, mbig, kmin, i) for i in range(steps)])
-  out.append(lab.check(rule, growth, near=0.5, tol=RATE_TOL))
-  rule = "re-randomizing a block leaves the pattern decoder's error unchanged"
-  what = "max(r, 1/r), r = median over (m, k, seeds) of error after / before"
   ratio = None if ratio is None else max(ratio, 1.0 / ratio)
-  return out + [lab.check(rule, ratio, below=INV_RATIO, what=what)]
+  growth = [_step(v.rs, mbig, max(v.ks), i) for i in range(steps)]
+  where = f"l = 1..{steps}, s/m = 1/{max(v.ks)}, m={mbig}"
+  sqrt_sm = lab.power_law(fr, v.per_k("h", mbig, v.fks))
+  share = f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})"
+  dev = "|median over k and seeds of Δh^(1) / floor - 1|"
+  sqrt_l = f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; {where})"
+  decoder = "re-randomizing a block leaves the pattern decoder's error unchanged"
+  what = "max(r, 1/r), r = median over (m, k, seeds) of error after / before"
+  near = dict(near=0.5, tol=RATE_TOL)
+  return out + [
+    lab.check(f"Δh ∝ sqrt(s/m) on small blocks (k ≥ {small}, m={mbig})", sqrt_sm, **near),
+    lab.check(share, first, below=FLOOR_TOL, what=dev),
+    lab.check(sqrt_l, lab.power_law(range(1, steps + 1), growth), **near),
+    lab.check(decoder, ratio, below=INV_RATIO, what=what),
+  ]
 
 
+INV = ("inv_err_new", "inv_err")
 #: The per-(m, k) table: header -> quantity.
-CELLS = {
-  "Δh (mean over l)": "h",
-  "Δh / floor": "h/floor",
-  "ΔBack (mean i<L)": "back",
-  "ΔWbar": "wbar",
-  "Δxhat l∞": "decoded",
-  "inv. err before": "inv_err",
-  "after": "inv_err_new",
-}
+CELLS = {"Δh (mean over l)": "h", "Δh / floor": "h/floor", "ΔBack (mean i<L)": "back"}
+CELLS |= {"ΔWbar": "wbar", "Δxhat l∞": "decoded", "inv. err before": "inv_err", "after": INV[0]}
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
   """The summary: slopes against s/m and m, the growth along the sequence,
   the figure, the verdicts, every (m, k) cell."""
-  rs, ks, fks = lab.Records(records, "m"), list(cfg.num_blocks), fit_blocks(cfg)
-  ms = _ms(cfg, rs)
+  v = _View(cfg, records)
+  rs, ks, fks, ms = v.rs, v.ks, v.fks, v.ms
   title = "rerandomization: redrawing one block of rows of [W, A] (Sec. 4.2)"
   setup = (
     f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x:g}; per (m, k): {cfg.num_seeds} networks (seeds) × "
@@ -371,127 +359,82 @@ def declare(cfg: Config, records: list) -> lab.Report:
   )
   if not ms["h"]:
     return lab.Report(title, setup, ["No completed points."], [])
-  fr_all, fr = [1.0 / k for k in ks], [1.0 / k for k in fks]
-  mbig, steps = ms["h"][-1], range(1, cfg.L + 1)
+  fr_all, fr, mbig = [1.0 / k for k in ks], [1.0 / k for k in fks], ms["h"][-1]
+  steps, small, y = range(1, cfg.L + 1), cfg.min_fit_blocks, "Δh^(l) / floor"
   colors = lab.color_map(list(QUANTITIES)) | lab.seq_colors([f"m={m}" for m in ms["h"]])
   colors |= lab.seq_colors([f"k={k}" for k in ks], "plasma")
-  fixed = {n: _fixed_block_sizes(cfg, ms[n]) for n in QUANTITIES}
-  middle = {n: _middle(sizes) for n, sizes in fixed.items() if sizes}
-
-  def per_k(n, m, blocks=ks):  # per block number k at width m
-    return [_seeds(rs, m, k, n) for k in blocks]
-
-  def at_size(n, s0):  # per width m at block size s0
-    return [_seeds(rs, m, m // s0, n) for m in ms[n]]
 
   def cell(m, k, n):
     if n == "wbar" and m > cfg.wbar_max_m:
       return "not measured"
-    return lab.robust(
-      _per_floor(_seeds(rs, m, k, "h"), k) if n == "h/floor" else _seeds(rs, m, k, n)
-    )
+    per = _per_floor(_seeds(rs, m, k, "h"), k) if n == "h/floor" else _seeds(rs, m, k, n)
+    return lab.robust(per)
 
   def growth(k, i):
     med = lab.stats(_step(rs, mbig, k, i, per_floor=True)).median
     return "n/a" if med is None else f"{med:.2f} ({predicted_growth(k, i + 1):.2f})"
 
   floor = lab.line("floor", fr_all, [FLOOR * math.sqrt(f) for f in fr_all])
-  fraction = dict(x="block fraction s/m = 1/k", xbase=2)
+  frac = dict(x="block fraction s/m = 1/k", xbase=2)
   last = {n: m[-1] for n, m in ms.items() if m}
+  changes = [
+    lab.band(f"{QUANTITIES[n]}, m={m}", fr_all, v.per_k(n, m), color=colors[n])
+    for n, m in last.items()
+  ] + [floor]
+  per_m = [lab.band(f"m={m}", fr_all, v.per_k("h", m), color=colors[f"m={m}"]) for m in ms["h"]]
+  along = [[_step(rs, mbig, k, l - 1, True) for l in steps] for k in ks]
+  along = [lab.band(f"k={k}", steps, a, color=colors[f"k={k}"]) for k, a in zip(ks, along)]
+  sqrt_l = lab.line("sqrt(l)", steps, [math.sqrt(l) for l in steps])
+  fixed = [
+    lab.band(f"{QUANTITIES[n]}, s={s}", ms[n], v.at_size(n, s), color=colors[n])
+    for n, s in v.mid.items()
+  ]
   panels = [
-    lab.Panel(
-      f"changes (fits: s/m ≤ 1/{cfg.min_fit_blocks})",
-      y="relative change",
-      curves=[
-        lab.band(f"{QUANTITIES[n]}, m={m}", fr_all, per_k(n, m), color=colors[n])
-        for n, m in last.items()
-      ]
-      + [floor],
-      **fraction,
-    ),
-    lab.Panel(
-      "Δh per m",
-      y="Δh (mean over l)",
-      curves=[lab.band(f"m={m}", fr_all, per_k("h", m), color=colors[f"m={m}"]) for m in ms["h"]]
-      + [floor],
-      **fraction,
-    ),
-    lab.Panel(
-      f"growth along the sequence, m={mbig}",
-      "step l",
-      "Δh^(l) / floor",
-      [
-        lab.band(
-          f"k={k}", steps, [_step(rs, mbig, k, l - 1, True) for l in steps], color=colors[f"k={k}"]
-        )
-        for k in ks
-      ]
-      + [lab.line("sqrt(l)", steps, [math.sqrt(l) for l in steps])],
-      xlog=False,
-    ),
-    lab.Panel(
-      "fixed block size",
-      "width m",
-      "relative change",
-      [
-        lab.band(f"{QUANTITIES[n]}, s={s0}", ms[n], at_size(n, s0), color=colors[n])
-        for n, s0 in middle.items()
-      ],
-      xbase=2,
-      xticks=ms["h"],
-    ),
+    lab.Panel(f"changes (fits: s/m ≤ 1/{small})", y="relative change", curves=changes, **frac),
+    lab.Panel("Δh per m", y="Δh (mean over l)", curves=per_m + [floor], **frac),
+    lab.Panel(f"growth along the sequence, m={mbig}", "step l", y, along + [sqrt_l], xlog=False),
+    lab.Panel("fixed block size", "width m", "relative change", fixed, xbase=2, xticks=ms["h"]),
   ]
-  small = f"k ≥ {cfg.min_fit_blocks}"
-  fixed_rows = [(n, s0) for n, sizes in fixed.items() for s0 in sizes]
-  fixed_table = [
-    lab.Table(
-      "change | block size s | slope in m (floor: -0.5)",
-      fixed_rows,
-      "At a fixed block size s, against m (95% bootstrap interval over seeds).",
-      cells=lambda f: [QUANTITIES[f[0]], f[1], lab.power_law(ms[f[0]], at_size(*f)).fmt()],
-    )
-  ]
-  fixed_table = fixed_table if fixed_rows else []
+  fixed_rows = [(n, s) for n, sizes in v.fixed.items() for s in sizes]
+  slopes = lab.Table(
+    f"change | m | slope in s/m, k ≥ {small} (floor: 0.5) | slope in s/m, all k | "
+    f"at s/m = 1/{max(ks)} | blocks k at which it would reach {SMALL:g} (extrapolated)",
+    [(n, m) for n in QUANTITIES for m in ms[n]],
+    "Slopes against the block fraction (95% bootstrap interval over seeds) on the small blocks "
+    "(the fits of the verdicts) and on all blocks (bent by the saturation near s/m = 1/2); "
+    "the change at the smallest fraction; and, from a power law in k on the small blocks, the "
+    f"number of blocks at which the change would fall below {SMALL:g} — an extrapolation "
+    "beyond the grid, with its bootstrap interval (∞: the fit does not fall). These last "
+    "two columns are numbers, not rules: the paper gives no size for 'a lot'.",
+    cells=lambda r: [
+      QUANTITIES[r[0]],
+      r[1],
+      lab.power_law(fr, v.per_k(*r, fks)).fmt(),
+      lab.power_law(fr_all, v.per_k(*r)).fmt(),
+      lab.robust(_seeds(rs, r[1], max(ks), r[0])),
+      lab.fmt_crossing(lab.power_law_crossing(fks, v.per_k(*r, fks), SMALL)),
+    ],
+  )
+  at_fixed = lab.Table(
+    "change | block size s | slope in m (floor: -0.5)",
+    fixed_rows,
+    "At a fixed block size s, against m (95% bootstrap interval over seeds).",
+    cells=lambda f: [QUANTITIES[f[0]], f[1], lab.power_law(ms[f[0]], v.at_size(*f)).fmt()],
+  )
+  along_table = lab.Table(
+    ["k"] + [f"l={l}" for l in steps],
+    ks,
+    f"Δh^(l) / floor at m={mbig}, median over seeds, and in brackets the norm-preserving "
+    "prediction sqrt((1 - (1 - s/m)^l) / (s/m)) (module docstring); at l = L the bias token "
+    "x^(L) adds an unchanged input.",
+    cells=lambda k: [k] + [growth(k, l - 1) for l in steps],
+  )
+  tables = ([at_fixed] if fixed_rows else []) + [along_table]
+  per_seed = [(n, m) for n in ("h", "back", "wbar", *INV[::-1]) for m in ms.get(n, ms["h"])]
   return lab.Report(
     title,
     setup,
-    blocks=[
-      lab.Figure("rerandomization", panels),
-      lab.Table(
-        [
-          "change",
-          "m",
-          f"slope in s/m, {small} (floor: 0.5)",
-          "slope in s/m, all k",
-          f"at s/m = 1/{max(ks)}",
-          f"blocks k at which it would reach {SMALL:g} (extrapolated)",
-        ],
-        [(n, m) for n in QUANTITIES for m in ms[n]],
-        "Slopes against the block fraction (95% bootstrap interval over seeds) on the small blocks "
-        "(the fits of the verdicts) and on all blocks (bent by the saturation near s/m = 1/2); "
-        "the change at the smallest fraction; and, from a power law in k on the small blocks, the "
-        f"number of blocks at which the change would fall below {SMALL:g} — an extrapolation "
-        "beyond the grid, with its bootstrap interval (∞: the fit does not fall). These last "
-        "two columns are numbers, not rules: the paper gives no size for 'a lot'.",
-        cells=lambda r: [
-          QUANTITIES[r[0]],
-          r[1],
-          lab.power_law(fr, per_k(*r, fks)).fmt(),
-          lab.power_law(fr_all, per_k(*r)).fmt(),
-          lab.robust(_seeds(rs, r[1], max(ks), r[0])),
-          lab.fmt_crossing(lab.power_law_crossing(fks, per_k(*r, fks), SMALL)),
-        ],
-      ),
-      *fixed_table,
-      lab.Table(
-        ["k"] + [f"l={l}" for l in steps],
-        ks,
-        f"Δh^(l) / floor at m={mbig}, median over seeds, and in brackets the norm-preserving "
-        "prediction sqrt((1 - (1 - s/m)^l) / (s/m)) (module docstring); at l = L the bias token "
-        "x^(L) adds an unchanged input.",
-        cells=lambda k: [k] + [growth(k, l - 1) for l in steps],
-      ),
-    ],
+    blocks=[lab.Figure("rerandomization", panels), slopes, *tables],
     verdicts=verdicts(cfg, records),
     after=[
       lab.Table(
@@ -510,11 +453,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     ),
     missing={
       "non-finite per-seed values": sum(
-        v is None
-        for n in ("h", "back", "wbar", "inv_err", "inv_err_new")
-        for m in ms.get(n, ms["h"])
-        for k in ks
-        for v in _seeds(rs, m, k, n)
+        x is None for n, m in per_seed for k in ks for x in _seeds(rs, m, k, n)
       )
     },
   )

@@ -477,3 +477,35 @@ def rerender(exp, out_dir) -> str:
   summary = exp.report(cfg, records, out_dir) + _nonfinite_note(records)
   store.atomic_write_text(out_dir / "summary.md", summary)
   return summary
+
+
+# --------------------------------------------------------------------------
+# Shared verdict helpers
+
+
+def tally(verdicts: Sequence[Verdict]) -> str:
+  """A "Reading" sentence counting the outcomes, paper claims apart from
+  diagnostics, in order of first appearance: "Verdict outcomes: paper claims
+  yes 3, diagnostics no 1."."""
+  kinds = [("paper claims " if v.about_paper else "diagnostics ") + v.outcome for v in verdicts]
+  counts = ", ".join(f"{k} {kinds.count(k)}" for k in dict.fromkeys(kinds))
+  return f"Verdict outcomes: {counts}."
+
+
+def every_seed(rule: str, values, *, below: float, what: str) -> Verdict:
+  """Holds iff every finite per-seed value is < ``below``; fails iff every
+  one is >= ``below``; undecided when they disagree or none is finite. With
+  n seeds that agree, a one-sided sign test at level 2^-n."""
+  v = np.asarray([x for x in (finite(x) for x in values) if x is not None], float)
+  crit = f"all n seeds' {what} < {below:g} (sign test at 2^-n); fails if all >= {below:g}"
+  if v.size == 0:
+    return Verdict(rule, "n/a", crit, None)
+  n_below, st = int(np.sum(v < below)), stats(v)
+  measured = f"median {st.median:.3g} [{st.q25:.3g}, {st.q75:.3g}]; {n_below} of n={v.size} below"
+  return Verdict(rule, measured, crit, {v.size: True, 0: False}.get(n_below))
+
+
+def ratios(a: Iterable, b: Iterable) -> list[float]:
+  """Per-seed ``a / b`` where both are finite and ``b > 0``."""
+  pairs = [(finite(x), finite(y)) for x, y in zip(a, b)]
+  return [x / y for x, y in pairs if x is not None and y is not None and y > 0]

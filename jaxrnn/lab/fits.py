@@ -140,3 +140,36 @@ def pad_front(xs, L_max: int):
 
   pad = jnp.zeros((xs.shape[0], L_max - xs.shape[1], xs.shape[2]), xs.dtype)
   return jnp.concatenate([pad, xs], axis=1)
+
+
+def exp_rate(xs, per_x) -> Slope:
+  """Growth rate per unit x of ``y ~ c e^{k x}``: the slope of ln y against
+  x, with ``lab.power_law``'s bootstrap interval (a power law in e^x)."""
+  from jaxrnn.lab.report import power_law
+
+  return power_law([float(np.exp(x)) for x in xs], per_x)
+
+
+def rate_difference(xs, per_a, per_b, *, n_boot: int = 2000, seed: int = 0) -> Slope:
+  """``exp_rate(a) - exp_rate(b)`` (slopes of ln y against x) with a 95%
+  interval from independent ``boot_log_means`` resamples of the seeds of a
+  (``seed``) and of b (``seed + 1``) at every x; NaN unless both fit."""
+  a, b = exp_rate(xs, per_a), exp_rate(xs, per_b)
+  if not (a.ok and b.ok):
+    return Slope(math.nan, math.nan, math.nan, 0, 0, a.left_out + b.left_out)
+
+  def boot(per, seed):
+    pts = []
+    for x, ys in zip(xs, per):
+      v = finite_values(ys if isinstance(ys, (list, tuple, np.ndarray)) else [ys])
+      v = v[v > 0]
+      if v.size:
+        pts.append((float(x), np.log(v)))
+    x = np.array([p[0] for p in pts])
+    x = x - x.mean()
+    means = boot_log_means(pts, n_boot, seed)
+    return (means - means.mean(axis=1, keepdims=True)) @ x / np.dot(x, x)
+
+  lo, hi = np.quantile(boot(per_a, seed) - boot(per_b, seed + 1), [0.025, 0.975])
+  n_x, n_seeds = min(a.n_x, b.n_x), min(a.n_seeds, b.n_seeds)
+  return Slope(a.value - b.value, float(lo), float(hi), n_x, n_seeds, 0)
