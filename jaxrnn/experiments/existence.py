@@ -79,7 +79,7 @@ from jaxrnn.concept import (
   random_concept,
 )
 from jaxrnn.lab import at_least, each, greater_than, in_range, option, parses
-from jaxrnn.lab.declare import every_seed, tally
+from jaxrnn.lab.declare import every_seed, outcome_sentence
 
 
 @lab.config_class(d=4, num_seeds=3)
@@ -352,7 +352,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     ],
     verdicts=vs,
     reading=[
-      tally(vs),
+      outcome_sentence(vs),
       "The O(C/m) rule is on max_r |H_r|, the weight function at the m neurons (a*_r = "
       "b_r H_r / (m E[b^2])), against the slope of rho = 100 L d_out log m over the grid "
       f"({rho_slope(cfg.ms):.3f}); it needs H fixed across widths, so with H's ridge "

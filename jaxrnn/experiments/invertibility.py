@@ -123,8 +123,8 @@ from jaxrnn.lab import (
   power_law_crossing,
   seq_colors,
 )
+from jaxrnn.lab.declare import outcome_sentence
 from jaxrnn.lab.declare import ratios as ratios_of
-from jaxrnn.lab.declare import tally
 
 METHODS = ("pattern", "centred", "oracle", "naive2", "naive1", "lstsq")
 METRICS = ("linf", "bias", "token")
@@ -578,7 +578,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
       "Widths at which the centred decoder's token error / ε_x falls below 1, from the "
       f"fitted polynomial (ε_x={e:g}; the widths run end at m={ms[-1]}): {widths}. "
       "These are the widths in the regime column of the recovery verdicts.",
-      tally(vs),
+      outcome_sentence(vs),
     ],
     choices=(
       "base sequence with zero middle tokens; the verdicts read the centred decoder "

@@ -680,7 +680,8 @@ def _steps_row(r: dict) -> list:
   span = f"{min(need)}–{max(need)}" if need else "n/a"
   cells = [r.get("steps"), span, f"{of('plateau_predicted')}{len(need)}"]
   cells += [f"{of('plateau')}{len(need)}", robust(r.get("eta") or [])]
-  return cells + [robust(r.get("lambda_max") or []), f"{max(r.get('ratio') or [float('nan')]):.3g}"]
+  ratio = lab.finite_values(r.get("ratio") or [])
+  return cells + [robust(r.get("lambda_max") or []), f"{ratio.max():.3g}" if ratio.size else "n/a"]
 
 
 def _panels(cfg: Config, c: _Cells) -> list:

@@ -483,7 +483,7 @@ def rerender(exp, out_dir) -> str:
 # Shared verdict helpers
 
 
-def tally(verdicts: Sequence[Verdict]) -> str:
+def outcome_sentence(verdicts: Sequence[Verdict]) -> str:
   """A "Reading" sentence counting the outcomes, paper claims apart from
   diagnostics, in order of first appearance: "Verdict outcomes: paper claims
   yes 3, diagnostics no 1."."""

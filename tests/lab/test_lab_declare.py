@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from jaxrnn import lab
+from jaxrnn.lab import declare
 
 MS = [64, 128, 256, 512]
 
@@ -188,3 +189,41 @@ def test_no_experiment_imports_another_experiment():
       else:
         continue
       assert not any(n.startswith("jaxrnn.experiments.") for n in names), (path.name, names)
+
+
+def test_outcome_sentence_counts_paper_claims_apart_from_diagnostics():
+  claim = next(iter(lab.claims.CLAIMS.values()))
+  met = lab.Regime("the regime", True)
+  vs = [
+    lab.Verdict("a", "1", "c", True, claim, met),
+    lab.Verdict("b", "1", "c", False),
+    lab.Verdict("c", "1", "c", True, claim, met),
+    lab.Verdict("d", "1", "c", None),
+  ]
+  assert declare.outcome_sentence(vs) == (
+    "Verdict outcomes: paper claims yes 2, diagnostics no 1, diagnostics undecided 1."
+  )
+
+
+@pytest.mark.parametrize(
+  "values, holds",
+  [([0.1, 0.2, None], True), ([1.0, 2.0], False), ([0.1, 2.0], None), ([None, math.nan], None)],
+)
+def test_every_seed_holds_only_when_every_finite_seed_is_below(values, holds):
+  v = declare.every_seed("r", values, below=0.5, what="err")
+  assert v.holds is holds
+  if not any(lab.finite(x) is not None for x in values):
+    assert v.measured == "n/a"
+
+
+def test_ratios_skip_missing_values_and_non_positive_denominators():
+  got = declare.ratios([1.0, None, 3.0, 4.0, 6.0], [2.0, 1.0, 0.0, -1.0, 3.0])
+  assert got == [0.5, 2.0]
+
+
+def test_normalization_steps_row_reads_a_null_ratio_as_missing():
+  from jaxrnn.experiments import normalization
+
+  row = {"steps": 10, "steps_needed": [3, 5], "ratio": [None, 0.4], "eta": [0.1, 0.1]}
+  assert normalization._steps_row(row)[-1] == "0.4"
+  assert normalization._steps_row({**row, "ratio": [None, None]})[-1] == "n/a"
