@@ -50,7 +50,7 @@ from typing import NamedTuple
 
 from jaxrnn import _sigint
 
-PRESETS = ("quick", "paper")
+PRESETS = ("quick", "paper", "tiny")
 
 #: Default of ``--distributed-timeout``: seconds that start-up waits for the
 #: coordinator (a process other than 0) and for every process to join.
@@ -421,6 +421,10 @@ def run_config(exp, preset: str, overrides=(), *, seed: int | None = None, allow
 
   from jaxrnn.lab import config
 
+  if preset not in exp.presets:
+    raise config.ConfigError(
+      f"{exp.name} has no preset {preset!r}; its presets: {', '.join(exp.presets)}"
+    )
   base = exp.presets[preset]
   changes = config.parse_overrides(type(base), overrides)
   if seed is not None:

@@ -13,7 +13,7 @@ Example::
   >>> from jaxrnn import experiments
   >>> exp = experiments.get("linearization")
   >>> sorted(exp.presets)
-  ['paper', 'quick']
+  ['paper', 'quick', 'tiny']
 """
 
 from __future__ import annotations

@@ -67,6 +67,9 @@ PRESETS = {
   "paper": Config(
     ms=(64, 128, 256, 512, 1024, 2048), d_outs=(1, 4, 16), L=20, num_seeds=32, num_sequences=16
   ),
+  # The smallest run that reaches every code path (tests, smoke runs): two
+  # widths for the slopes in m, two output dimensions for their comparison.
+  "tiny": Config(ms=(16, 32), d_outs=(1, 2), L=4, num_seeds=2, num_sequences=2),
 }
 
 RATE_TOL = 0.1

@@ -112,6 +112,9 @@ PRESETS = {
     ms=(128, 256, 512, 1024, 2048, 4096, 8192),
     num_seeds=6,
   ),
+  # The smallest run that reaches every code path (tests, smoke runs): two
+  # widths for the slopes in m, two targets.
+  "tiny": Config(phis=("pow:1", "sin:1"), ms=(16, 32), L=4, num_seeds=2, num_test=8, nodes=5),
 }
 
 #: Per-seed metrics; the first five are relative errors.

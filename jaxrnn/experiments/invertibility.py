@@ -157,6 +157,12 @@ PRESETS = {
     num_sequences=32,
     num_train=256,
   ),
+  # The smallest run that reaches every code path (tests, smoke runs): two
+  # widths and two eps_x, three lengths (the log-log curvature needs three)
+  # and cells enough for Thm. 4.5's polynomial fit.
+  "tiny": Config(
+    ms=(16, 32), Ls=(3, 4, 5), eps_xs=(0.02, 0.05), num_seeds=2, num_sequences=4, num_train=8
+  ),
 }
 
 

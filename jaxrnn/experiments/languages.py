@@ -83,9 +83,9 @@ Design choices where the paper is silent (also printed in the summary):
   solver tolerance.
 - Hyperparameters (lambda = 1, eps_x = 0.5, steps) were set by a small pilot
   run on the quick preset; the SGD step is the kernel step at lr = 1 (half
-  the stability limit); no per-language tuning. The two presets differ (the
-  summary lists how): a language learned in one and not the other is read
-  against the sweep over m, eps_x and T.
+  the stability limit); no per-language tuning. The quick and paper presets
+  differ (the summary lists how): a language learned in one and not the
+  other is read against the sweep over m, eps_x and T.
 """
 
 from __future__ import annotations
@@ -255,6 +255,26 @@ PRESETS = {
     complexity_lengths=(4, 8, 16, 32, 64, 128, 256, 512, 1024),
     additive_lengths=(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
     additive_n=5,
+  ),
+  # The smallest run that reaches every code path (tests, smoke runs): two
+  # languages under both optimizers, a sweep cell besides the main run, two
+  # test bins, short strings and a few steps.
+  "tiny": Config(
+    languages=("tomita1", "one_one"),
+    optimizers=("sgd", "rmsprop"),
+    sweep_languages=("tomita1",),
+    sweep_ms=(8, 16),
+    sweep_eps=(0.5,),
+    train_max_len=5,
+    test_bin_edges=(7,),
+    n_test=16,
+    m=16,
+    steps=20,
+    batch_size=8,
+    num_seeds=2,
+    complexity_lengths=(4, 8, 16),
+    additive_lengths=(2, 3),
+    additive_n=3,
   ),
 }
 

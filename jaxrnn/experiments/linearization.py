@@ -146,6 +146,20 @@ PRESETS = {
     num_seeds=8,
     num_sequences=16,
   ),
+  # The smallest run that reaches every code path (tests, smoke runs): two
+  # widths for the slopes in m, flip-free and flipping radii for the fits in
+  # omega, every scaling; seconds of compute plus compilation.
+  "tiny": Config(
+    ms=(8, 16),
+    omegas=(1e-6, 1e-5, 1e-2, 1e-1),
+    radii=(0.1,),
+    L=4,
+    num_seeds=2,
+    num_sequences=2,
+    sgd_steps=4,
+    sgd_batch_size=2,
+    sgd_num_train=8,
+  ),
 }
 
 

@@ -208,6 +208,21 @@ PRESETS = {
     num_samples=256,
     num_test=256,
   ),
+  # The smallest run that reaches every code path (tests, smoke runs): three
+  # lengths for the rates in L, both encodings trained for a few steps.
+  "tiny": Config(
+    ms=(16,),
+    Ls=(3, 4, 6),
+    num_seeds=2,
+    num_sequences=3,
+    num_train=8,
+    train_m=8,
+    min_steps=10,
+    max_steps=20,
+    batch_size=2,
+    num_samples=8,
+    num_test=8,
+  ),
 }
 
 

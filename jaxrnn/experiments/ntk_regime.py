@@ -102,6 +102,9 @@ class Config:
 PRESETS = {
   "quick": Config(ms=(32, 64, 128), steps=300),
   "paper": Config(ms=(64, 128, 256, 512, 1024, 2048, 4096), steps=400),
+  # The smallest run that reaches every code path (tests, smoke runs): two
+  # widths for the slopes in m, a few gradient-descent steps.
+  "tiny": Config(ms=(8, 16), num_train=4, num_test=4, steps=6, num_seeds=2),
 }
 
 #: The RNN's own output f_0 at initialization is the start of every prediction.

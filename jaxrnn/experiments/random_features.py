@@ -69,6 +69,9 @@ PRESETS = {
   # 4096 pairs per m; seeds are vmapped, so the largest intermediate is
   # num_seeds * num_pairs * m floats (0.5 GB in float64 at m = 2^14).
   "paper": Config(ms=tuple(2**k for k in range(6, 15)), num_pairs=256, num_seeds=16),
+  # The smallest run that reaches every code path (tests, smoke runs): two
+  # widths for the slope in m.
+  "tiny": Config(ms=(16, 64), num_pairs=16, num_seeds=2),
 }
 
 #: The rules' margins (see the module docstring): ours, the paper gives none.

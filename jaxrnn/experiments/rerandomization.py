@@ -140,6 +140,18 @@ PRESETS = {
     num_seeds=5,
     num_sequences=8,
   ),
+  # The smallest run that reaches every code path (tests, smoke runs): two
+  # widths (a block size shared by both, Wbar measured at both), two small
+  # blocks for the fits against s/m, three steps for the growth in l.
+  "tiny": Config(
+    ms=(16, 32),
+    num_blocks=(2, 4),
+    L=4,
+    num_seeds=2,
+    num_sequences=2,
+    wbar_max_m=32,
+    min_fit_blocks=2,
+  ),
 }
 
 

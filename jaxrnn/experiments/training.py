@@ -285,6 +285,29 @@ PRESETS = {
     num_eval=512,
     num_floor=40000,
   ),
+  # The smallest run that reaches every code path (tests, smoke runs): two
+  # values on every axis (N, m, L, lambda with Thm. 3.1's cell), two graded
+  # targets and the product target, a few SGD steps.
+  "tiny": Config(
+    targets=("pow:1", "pow:2", "prod"),
+    axis_targets=("pow:2",),
+    m=16,
+    ms=(8, 16),
+    Ns=(8, 16),
+    L=4,
+    Ls=(4, 5),
+    lams=("1", "theory"),
+    target_var=0.1,
+    steps=4,
+    eval_every=2,
+    batch_size=2,
+    num_seeds=2,
+    num_test=8,
+    num_eval=8,
+    num_probe=4,
+    num_floor=400,
+    ntk_tile=4,
+  ),
 }
 
 

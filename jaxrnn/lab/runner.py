@@ -4,7 +4,7 @@ typed config; ``run_experiment`` runs or resumes one in a run directory.
 An experiment module defines
 
 - ``Config``: a frozen dataclass (fields declared with ``lab.option``) with a
-  ``seed: int`` field; ``PRESETS`` maps ``"quick"`` and ``"paper"`` to
+  ``seed: int`` field; ``PRESETS`` maps ``"quick"``, ``"paper"`` and ``"tiny"`` to
   instances;
 - ``points(cfg) -> list[dict]``: the sweep points (JSON-able dicts; a point's
   identity is its canonical JSON, so the list may be recomputed on resume);

@@ -54,7 +54,7 @@ def test_run_help_lists_every_key_with_its_type_preset_values_and_help(capsys):
   assert quick.ms != paper.ms
   assert f"quick: {','.join(map(str, quick.ms))}" in keys
   assert f"paper: {','.join(map(str, paper.ms))}" in keys
-  assert f"quick, paper: {quick.d}" in keys  # the same value in both presets: one line
+  assert f"quick, paper, tiny: {quick.d}" in keys  # the same value in every preset: one line
   assert "list of int" in keys and "(str)" in keys
 
 
@@ -163,6 +163,14 @@ def test_a_key_given_twice_is_refused_with_one_line(fake, tmp_path, capsys, args
   assert status == 2
   assert message in one_line(err)
   assert not tmp_path.joinpath(F.NAME).exists()  # nothing was started
+
+
+def test_a_preset_the_experiment_lacks_is_refused_with_one_line(fake, tmp_path, capsys):
+  args = ["run", F.NAME, "--out", str(tmp_path), "--no-progress", "--preset", "tiny"]
+  status, _, err = run(capsys, *args)
+  assert status == 2
+  assert f"{F.NAME} has no preset 'tiny'; its presets: quick, paper" in one_line(err)
+  assert not tmp_path.joinpath(F.NAME).exists()
 
 
 def test_run_name_depends_on_the_changes_only():

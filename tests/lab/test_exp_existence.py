@@ -13,12 +13,9 @@ from jaxrnn import experiments as runner
 from jaxrnn import lab
 from jaxrnn.experiments import existence as ex
 
-TINY = dict(phis=("pow:1", "sin:1"), ms=(16, 32), L=4, num_seeds=2, num_test=8, nodes=5)
-
 
 def test_presets_validate():
-  for name in ("quick", "paper"):
-    cfg = ex.PRESETS[name]
+  for name, cfg in ex.PRESETS.items():
     runner.validate_config(cfg)
     assert cfg.eps_x * cfg.L < 1, name  # Thm. 4.5's regime
   assert ex.PRESETS["paper"].num_seeds >= 5
@@ -26,11 +23,11 @@ def test_presets_validate():
 
 @pytest.mark.slow
 def test_tiny_run_and_resume(tmp_path):
-  cfg = dataclasses.replace(ex.PRESETS["quick"], **TINY)
+  cfg = ex.PRESETS["tiny"]
   records, summary = runner.run_experiment(
-    ex.EXPERIMENT, cfg, tmp_path, preset="quick", progress=False
+    ex.EXPERIMENT, cfg, tmp_path, preset="tiny", progress=False
   )
-  assert len(records) == len(ex.points(cfg)) == 2
+  assert len(records) == len(ex.points(cfg)) == len(cfg.ms)
   for rec in records:
     assert set(rec["targets"]) == set(cfg.phis)
     for per_target in rec["targets"].values():
@@ -38,9 +35,11 @@ def test_tiny_run_and_resume(tmp_path):
       # every seed drew its own network: no two seeds give the same error
       assert len(set(per_target["rel_err"])) == cfg.num_seeds
   assert "## Verdicts" in summary and "## Reading" in summary and "Design choices" in summary
+  # the tiny preset gives every verdict's rule the data it reads
+  assert not [r["claim"] for r in lab.read_verdicts(summary) if "n/a" in r["measured"]]
   assert (tmp_path / "existence.png").exists()
   records2, summary2 = runner.run_experiment(
-    ex.EXPERIMENT, cfg, tmp_path, preset="quick", progress=False
+    ex.EXPERIMENT, cfg, tmp_path, preset="tiny", progress=False
   )
   assert summary2 == summary and len(records2) == len(records)
 
@@ -146,7 +145,7 @@ def test_rho_slope():
 def test_ridge_shrinks_with_m_by_default():
   # The library's own default rule (construct_pseudo_network: 3 / m) at each
   # width, recorded per seed; a fixed fit_width keeps it constant.
-  assert ex.PRESETS["quick"].fit_width == 0 and ex.PRESETS["paper"].fit_width == 0
+  assert all(cfg.fit_width == 0 for cfg in ex.PRESETS.values())
   assert [ex.ridge_at(m, 0) for m in (128, 8192)] == [None, None]
   assert ex.ridge_at(128, 2048) == ex.ridge_at(8192, 2048) == 3 / 2048
   kw = dict(L=4, d=3, eps_x=0.15, num_test=4, fit_width=0, nodes=5, box=3.0)

@@ -19,20 +19,6 @@ from jaxrnn.experiments import normalization as nz
 from tests import np_reference as ref
 from tests.lab.test_compile_once import count_compiles
 
-TINY = dict(
-  ms=(16,),
-  Ls=(3, 4, 6),
-  num_seeds=2,
-  num_sequences=3,
-  num_train=8,
-  train_m=8,
-  min_steps=10,
-  max_steps=20,
-  batch_size=2,
-  num_samples=8,
-  num_test=8,
-)
-
 
 def test_registered_after_rerandomization():
   order = list(runner.registry())
@@ -43,19 +29,20 @@ def test_registered_after_rerandomization():
 def test_runs_reports_and_resumes(tmp_path):
   exp = nz.EXPERIMENT
   assert exp.name == "normalization"
-  for preset in ("quick", "paper"):
-    cfg = exp.presets[preset]
+  for cfg in exp.presets.values():
     runner.validate_config(cfg)
     assert all(cfg.eps_x < 1 / L for L in cfg.Ls)  # Thm. 4.5's regime at every L
   assert exp.presets["paper"].num_seeds >= 5
-  cfg = dataclasses.replace(exp.presets["quick"], **TINY)
-  records, summary = runner.run_experiment(exp, cfg, tmp_path, preset="quick", progress=False)
-  assert len(records) == len(nz.points(cfg)) == 1 + 2 * 3
+  cfg = exp.presets["tiny"]
+  records, summary = runner.run_experiment(exp, cfg, tmp_path, preset="tiny", progress=False)
+  assert len(records) == len(nz.points(cfg)) == 1 + 2 * len(cfg.Ls)
   inv = next(r for r in records if r["point"]["part"] == "inversion")
-  assert np.asarray(inv["raw/pattern/token"]).shape == (2, 3)  # (seeds, L)
+  assert np.asarray(inv["raw/pattern/token"]).shape == (cfg.num_seeds, len(cfg.Ls))
   assert "## Verdicts" in summary and "Design choices" in summary
+  # the tiny preset gives every verdict's rule the data it reads
+  assert not [r["claim"] for r in lab.read_verdicts(summary) if "n/a" in r["measured"]]
   assert (tmp_path / "normalization.png").exists()
-  records2, summary2 = runner.run_experiment(exp, cfg, tmp_path, preset="quick", progress=False)
+  records2, summary2 = runner.run_experiment(exp, cfg, tmp_path, preset="tiny", progress=False)
   assert summary2 == summary and len(records2) == len(records)
   no_train = dataclasses.replace(cfg, train=False)
   assert [p["part"] for p in nz.points(no_train)] == ["inversion"]
@@ -108,7 +95,7 @@ def test_invert_seed_matches_numpy():
 
 @pytest.mark.slow
 def test_training_compiles_once_for_every_length_and_encoding():
-  cfg = dataclasses.replace(nz.PRESETS["quick"], **TINY)
+  cfg = nz.PRESETS["tiny"]
   L_max = max(cfg.Ls)
   keys = jaxrnn.seed_keys(0, 2)
   extra = (jax.random.key_data(keys), jnp.full((2,), 1e-3))
@@ -239,9 +226,9 @@ def test_every_run_takes_its_own_kernel_step_inside_the_stability_limit(tmp_path
   # kernel: the recorded eta*sharpness is lr (< 2), the normalized and raw
   # runs of the same networks get different steps, and seed 0's step is
   # kernel_step_size on its training set.
-  cfg = dataclasses.replace(nz.PRESETS["quick"], **{**TINY, "ms": (8,)}, lr=0.9)
+  cfg = dataclasses.replace(nz.PRESETS["tiny"], ms=(8,), lr=0.9)
   records, summary = runner.run_experiment(
-    nz.EXPERIMENT, cfg, tmp_path, preset="quick", progress=False
+    nz.EXPERIMENT, cfg, tmp_path, preset="tiny", progress=False
   )
   trn = {(r["point"]["encoding"], r["point"]["L"]): r for r in records if "encoding" in r["point"]}
   for r in trn.values():

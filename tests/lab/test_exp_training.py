@@ -18,36 +18,17 @@ import jaxrnn
 from jaxrnn import experiments, lab
 from jaxrnn.experiments import training as E
 
-TINY = dict(
-  targets=("pow:1", "pow:2"),
-  axis_targets=("pow:2",),
-  m=16,
-  ms=(16,),
-  Ns=(8, 16),
-  L=4,
-  Ls=(4,),
-  lams=("1", "theory"),
-  target_var=0.1,
-  steps=4,
-  eval_every=2,
-  batch_size=2,
-  num_seeds=2,
-  num_test=8,
-  num_eval=8,
-  num_probe=4,
-  num_floor=400,
-  ntk_tile=4,
-)
-
 
 @pytest.mark.slow
 def test_tiny_run_writes_everything_and_resumes(tmp_path):
   exp = experiments.get("training")
-  cfg = dataclasses.replace(exp.presets["quick"], **TINY)
-  records, summary = experiments.run_experiment(exp, cfg, tmp_path, preset="quick", progress=False)
+  cfg = exp.presets["tiny"]
+  records, summary = experiments.run_experiment(exp, cfg, tmp_path, preset="tiny", progress=False)
   assert len(records) == len(E.points(cfg))
   assert (tmp_path / "training.png").exists() and (tmp_path / "summary.md").exists()
   assert "## Verdicts" in summary and "token-wise floor" in summary
+  # the tiny preset gives every verdict's rule the data it reads
+  assert not [r["claim"] for r in lab.read_verdicts(summary) if "n/a" in r["measured"]]
   train = [r for r in records if r["point"]["kind"] == "train"]
   cell = train[0]["models"]["rnn"]["cells"][0]
   assert len(cell["excess"]) == cfg.num_seeds and cell["diverged"] in (0, 1, 2)
@@ -66,7 +47,7 @@ def test_tiny_run_writes_everything_and_resumes(tmp_path):
     raise AssertionError(f"resume recomputed {point}")
 
   again = dataclasses.replace(exp, run_point=refuse)
-  records2, _ = experiments.run_experiment(again, cfg, tmp_path, preset="quick", progress=False)
+  records2, _ = experiments.run_experiment(again, cfg, tmp_path, preset="tiny", progress=False)
   assert len(records2) == len(records)
   assert (tmp_path / "results.jsonl").read_text().splitlines() == lines
 
