@@ -285,7 +285,7 @@ def test_jit_vmap_and_grad():
     batched = jax.vmap(f)(jnp.stack([xs1, 2 * xs1]), jnp.stack([xs2, xs2]))
     np.testing.assert_allclose(batched[0], K, rtol=1e-6, atol=1e-6)
     # derivatives in the inputs are finite away from parallel pairs
-    g = jax.grad(lambda a, f=f: jnp.sum(f(a, xs2)))(xs1)
+    g = jax.jit(jax.grad(lambda a, f=f: jnp.sum(f(a, xs2))))(xs1)
     assert np.all(np.isfinite(np.asarray(g)))
 
 
