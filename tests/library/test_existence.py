@@ -216,6 +216,9 @@ def _construction_error(m, seeds=3):
   return np.median([float(err(jax.random.key(100 + s))) for s in range(seeds)])
 
 
+# A trend in m that needs m = 2048: in the full suite only. The fast subset
+# checks the construction's terms against NumPy (test_construction_terms_against_numpy).
+@pytest.mark.slow
 def test_construction_error_falls_with_m():
   # Fixed seeds, one H accuracy target (ridge 3/2048) for both widths. The
   # m-neuron average's variance is 3 E[H^2] / m, 16x smaller at m = 2048

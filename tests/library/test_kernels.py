@@ -178,8 +178,10 @@ def test_empirical_ntk_rejects_bad_input():
 def test_additive_baseline_fits_additive_target_not_product():
   # y = f(token 1) + g(token 2) is in the token-wise class; y = z1 * z2 is not.
   k = jax.random.split(jax.random.key(2), 2)
-  xb = jax.vmap(lambda kk: jaxrnn.random_true_sequence(kk, 2, 4))(jax.random.split(k[0], 400))
-  xt = jax.vmap(lambda kk: jaxrnn.random_true_sequence(kk, 2, 4))(jax.random.split(k[1], 200))
+  # 200 / 100 sequences (measured: relative errors 7e-11 and 0.96; with 400 /
+  # 200, 1e-11 and 0.98): the margins below hold at half the size.
+  xb = jax.vmap(lambda kk: jaxrnn.random_true_sequence(kk, 2, 4))(jax.random.split(k[0], 200))
+  xt = jax.vmap(lambda kk: jaxrnn.random_true_sequence(kk, 2, 4))(jax.random.split(k[1], 100))
   add = lambda x: jnp.sin(2 * x[:, 0, 0]) + x[:, 1, 1] ** 2
   prod = lambda x: 4 * x[:, 0, 0] * x[:, 1, 1]
   errs = {}
