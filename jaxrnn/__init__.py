@@ -63,7 +63,7 @@ from jaxrnn._src.rnn import (  # noqa: F401
 )
 from jaxrnn._src.sweep import Plan as SweepPlan  # noqa: F401
 from jaxrnn._src.sweep import Planned as SweepPlanned  # noqa: F401
-from jaxrnn._src.sweep import check_environment as check_sweep_environment  # noqa: F401
+from jaxrnn._src.sweep import allow_large_setting as check_sweep_environment  # noqa: F401
 from jaxrnn._src.sweep import plan as sweep_plan  # noqa: F401
 from jaxrnn._src.sweep import plan_only as sweep_plan_only  # noqa: F401
 from jaxrnn._src.sweep import seed_keys, seed_mesh, sweep  # noqa: F401

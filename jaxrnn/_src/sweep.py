@@ -38,20 +38,16 @@ from jaxrnn._src.checks import ResourceError
 
 SEED_AXIS = "seeds"
 ALLOW_LARGE_ENV = "JAXRNN_ALLOW_LARGE"
-# CPU: a chunk's outputs and temporaries stay within this many bytes, so that
-# a training loop's weights, gradients and activations stay in cache (a vmap
-# of 64 seeds ran at 0.5x a Python loop at m = 256, ~3.4 MiB a seed).
+# CPU: a chunk's outputs and temporaries within this many bytes stay in cache
+# (a vmap of 64 seeds ran at 0.5x a loop at m = 256, ~3.4 MiB a seed).
 CPU_CHUNK_BYTES = 4 << 20
 # The automatic layout keeps a program within this fraction of the memory
 # available per device (the rest: the caller's arrays, the copy to the host).
 MEMORY_FRACTION = 0.5
-# XLA:CPU options: LLVM -O2 instead of -O3 (faster small training steps,
-# shorter compiles, the same results up to rounding) and XLA's classic fusion
-# emitters (the experiments' per-seed programs compile in 0.55-0.89 of the
-# CPU time, run no slower, same records up to rounding; docs/performance.md);
-# for layout_invariant, XLA's own kernels: no YNNPACK calls, and the classic
-# emitters, whose reduction order does not depend on shape. jaxlib 0.11
-# retired the emitter flag with the code path it chose.
+# XLA:CPU: LLVM -O2 (faster small steps, shorter compiles) and the classic
+# fusion emitters (0.55-0.89x the compile time, docs/performance.md; gone with
+# their flag in jaxlib 0.11), same results up to rounding; layout_invariant adds
+# XLA's own kernels (no YNNPACK) for a reduction order independent of shape.
 CPU_OPTIONS = {"xla_backend_optimization_level": 2}
 if tuple(int(p) for p in jaxlib.__version__.split(".")[:2]) < (0, 11):
   CPU_OPTIONS["xla_cpu_use_fusion_emitters"] = False
@@ -122,9 +118,10 @@ def available_bytes(mesh: Mesh) -> tuple[int | None, str, int]:
   return host_available_bytes(), "host MemAvailable", len(local)
 
 
-def _allow_large(allow_large: bool | None = None) -> bool:
+def allow_large_setting(allow_large: bool | None = None) -> bool:
   """``allow_large``, else the ``JAXRNN_ALLOW_LARGE`` setting (ValueError,
-  one line, for a value that is not a boolean word)."""
+  one line, for a value that is not a boolean word: a program checks the
+  environment with it before any work)."""
   if allow_large is not None:
     return bool(allow_large)
   value = os.environ.get(ALLOW_LARGE_ENV, "").strip().lower()
@@ -134,12 +131,6 @@ def _allow_large(allow_large: bool | None = None) -> bool:
       f"got {os.environ[ALLOW_LARGE_ENV]!r}"
     )
   return value in ("1", "true", "yes", "on")
-
-
-def check_environment() -> None:
-  """Raises ``ValueError`` naming ``JAXRNN_ALLOW_LARGE`` when it holds an
-  invalid value; a program calls it before any work."""
-  _allow_large()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,7 +276,7 @@ def _prepare(fn, keys, args, devices=None, batch_size=None, allow_large=None, in
   trace = (cfg.jax_enable_x64, cfg.jax_default_matmul_precision, cfg.jax_numpy_dtype_promotion)
   types = (keys.dtype, keys.shape, treedef, tuple(jax.typeof(x) for x in leaves))
   key = (_static_key(fn), devs, types, batch_size, bool(invariant), trace)
-  hit, allow = _CACHE.pop(key, None), _allow_large(allow_large)
+  hit, allow = _CACHE.pop(key, None), allow_large_setting(allow_large)
   if hit is None:
     mesh = seed_mesh(devs)
     hit = (*_plan(fn, mesh, keys, args, batch_size, allow, invariant), mesh)
@@ -303,7 +294,9 @@ def _prepare(fn, keys, args, devices=None, batch_size=None, allow_large=None, in
   return hit
 
 
-def plan(fn: Callable[..., Any], keys: jax.Array, *args, layout_invariant=False, **options) -> Plan:
+def plan(
+  fn: Callable[..., Any], keys: jax.Array, *args, layout_invariant: bool = False, **options
+) -> Plan:
   """The layout ``sweep(fn, keys, *args, **options)`` uses (compiling its
   program, running nothing); raises ``ResourceError`` where ``sweep`` would."""
   return _prepare(fn, keys, args, invariant=layout_invariant, **options)[0]

@@ -252,6 +252,12 @@ def test_a_new_configuration_compiles_a_new_program(fresh_cache):
     assert jaxrnn.sweep(f, keys).dtype == np.float64
 
 
+@pytest.mark.xfail(
+  strict=False,
+  reason="jax/jaxlib 0.10.2: a shard_map over two CPU devices of lax.map over eigh hangs "
+  "in most runs on an idle 2-core machine, reproduced without jaxrnn (plain jax.shard_map); "
+  "without eigh, or with one device, it does not",
+)
 def test_programs_with_lapack_calls_run_in_chunks_on_several_cpu_devices():
   # jaxlib's CPU LAPACK kernels (eigh here) inside chunks (lax.map) on two
   # CPU devices, whose shards XLA runs at the same time: the same numbers as
