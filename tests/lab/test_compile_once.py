@@ -6,7 +6,6 @@ Compilations are counted with ``jax.monitoring`` (one
 every compile in the process, including ones a wrapper would hide.
 """
 
-import contextlib
 import dataclasses
 import functools
 
@@ -17,23 +16,7 @@ import pytest
 
 import jaxrnn
 from jaxrnn import experiments, training
-
-_EVENT = "/jax/core/compile/backend_compile_duration"
-
-
-@contextlib.contextmanager
-def count_compiles():
-  counter = {"n": 0}
-
-  def listener(name, duration, **kwargs):
-    if name == _EVENT:
-      counter["n"] += 1
-
-  jax.monitoring.register_event_duration_secs_listener(listener)
-  try:
-    yield counter
-  finally:
-    jax.monitoring.unregister_event_duration_listener(listener)
+from tests._compiles import count_compiles
 
 
 def _data():

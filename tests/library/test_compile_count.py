@@ -6,8 +6,6 @@ Compilations are counted with ``jax.monitoring`` (one
 ``backend_compile_duration`` event per XLA compilation).
 """
 
-import contextlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,23 +13,7 @@ import pytest
 
 from jaxrnn._src import languages as L
 from jaxrnn._src import sweep as sweep_src
-
-_EVENT = "/jax/core/compile/backend_compile_duration"
-
-
-@contextlib.contextmanager
-def count_compiles():
-  counter = {"n": 0}
-
-  def listener(name, duration, **kwargs):
-    if name == _EVENT:
-      counter["n"] += 1
-
-  jax.monitoring.register_event_duration_secs_listener(listener)
-  try:
-    yield counter
-  finally:
-    jax.monitoring.unregister_event_duration_listener(listener)
+from tests._compiles import count_compiles
 
 
 def test_sweep_programs_ask_for_the_classic_fusion_emitters():
