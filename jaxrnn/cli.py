@@ -364,14 +364,18 @@ def _start_distributed(dist: dict) -> int:
   else:
     who = "" if pid is None else f" (process {pid} of {n})"
     why = f"the {where} did not answer, or not every process joined{who}"
-  watchdog = threading.Timer(
-    timeout,
-    _give_up,
-    args=(
-      f"distributed start-up gave up after {timeout:g} s: {why}; check that every "
-      "process runs the same command, or raise --distributed-timeout",
-    ),
+  unreachable = (
+    f"could not reach coordinator {coord} within {timeout:g} s (is process 0 running "
+    "there? --distributed-timeout sets the wait)"
   )
+  joining = (
+    f"distributed start-up gave up after {timeout:g} s: {why}; check that every "
+    "process runs the same command, or raise --distributed-timeout"
+  )
+  # What the watchdog says depends on the phase it interrupts: the connection
+  # loop below and the timer may reach the deadline in either order.
+  phase = {"message": unreachable if coord is not None and pid != 0 else joining}
+  watchdog = threading.Timer(timeout, lambda: _give_up(phase["message"]))
   watchdog.daemon = True
   watchdog.start()
   try:
@@ -384,15 +388,13 @@ def _start_distributed(dist: dict) -> int:
       while pid != 0:
         left = deadline - time.monotonic()
         if left <= 0:
-          _give_up(
-            f"could not reach coordinator {coord} within {timeout:g} s (is process 0 running "
-            "there? --distributed-timeout sets the wait)"
-          )
+          _give_up(unreachable)
         try:
           socket.create_connection((host, port), timeout=min(left, 2.0)).close()
           break
         except OSError:
           time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+    phase["message"] = joining
     import jax
 
     kwargs = {
