@@ -2,18 +2,11 @@
 for every key in one call of one compiled program. ``jax.shard_map`` splits
 the keys over a one-axis mesh of the devices (axis ``"seeds"``); each device
 runs its seeds as ``lax.map`` over chunks of ``jax.vmap``-ed seeds, the chunk
-size read from XLA's memory account of the compiled program.
-
-**Several CPU cores.** XLA:CPU runs a program's small operations on one core;
-the seeds reach several cores as several CPU devices, one per core, asked for
-before JAX starts its CPU backend::
-
-  XLA_FLAGS=--xla_force_host_platform_device_count=$(nproc) python ...
-  jax.config.update("jax_num_cpu_devices", os.cpu_count())  # or, in Python
-
-**Several hosts.** After ``jax.distributed.initialize()`` (CLI:
-``--distributed``) the mesh spans every process's devices, results reach
-every process; all make the same calls and agree on chunk size and refusal.
+size read from XLA's memory account of the compiled program. Several CPU
+cores serve a sweep as several CPU devices
+(``XLA_FLAGS=--xla_force_host_platform_device_count=$(nproc)``, before JAX
+starts); after ``jax.distributed.initialize()`` the mesh spans every
+process's devices and all processes make the same calls.
 """
 
 from __future__ import annotations
@@ -29,11 +22,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import jaxlib
 import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxrnn._src import lapack_guard
 from jaxrnn._src.checks import ResourceError
 
 SEED_AXIS = "seeds"
@@ -44,12 +37,10 @@ CPU_CHUNK_BYTES = 4 << 20
 # The automatic layout keeps a program within this fraction of the memory
 # available per device (the rest: the caller's arrays, the copy to the host).
 MEMORY_FRACTION = 0.5
-# XLA:CPU: LLVM -O2 (faster small steps, shorter compiles) and the classic
-# fusion emitters (0.55-0.89x the compile time, docs/performance.md; gone with
-# their flag in jaxlib 0.11), same results up to rounding; layout_invariant adds
-# XLA's own kernels (no YNNPACK) for a reduction order independent of shape.
+# XLA:CPU: LLVM -O2 and the classic fusion emitters (0.55-0.89x the compile
+# time, docs/performance.md); layout_invariant: XLA's kernels, not YNNPACK.
 CPU_OPTIONS = {"xla_backend_optimization_level": 2}
-if tuple(int(p) for p in jaxlib.__version__.split(".")[:2]) < (0, 11):
+if lapack_guard.JAXLIB < (0, 11):
   CPU_OPTIONS["xla_cpu_use_fusion_emitters"] = False
 CPU_INVARIANT_OPTIONS = {**CPU_OPTIONS, "xla_cpu_experimental_ynn_fusion_type": ""}
 
@@ -278,7 +269,7 @@ def _prepare(fn, keys, args, devices=None, batch_size=None, allow_large=None, in
   key = (_static_key(fn), devs, types, batch_size, bool(invariant), trace)
   hit, allow = _CACHE.pop(key, None), allow_large_setting(allow_large)
   if hit is None:
-    mesh = seed_mesh(devs)
+    mesh = seed_mesh(lapack_guard.devices(fn, keys, args, devs))
     hit = (*_plan(fn, mesh, keys, args, batch_size, allow, invariant), mesh)
     while len(_CACHE) >= 256:
       _CACHE.pop(next(iter(_CACHE)))
@@ -340,33 +331,29 @@ def sweep(
   ``lax.map`` over ``num_chunks`` chunks of ``batch_size`` vmapped seeds.
 
   **Layout.** K is padded (repeating the last key) to D * num_chunks *
-  batch_size. With ``batch_size=None`` the chunk is read from XLA's account
-  of the vmap of all ``ceil(K / D)`` seeds of a device, never from timing:
-  that vmap (the fewest, largest operations) unless, on a CPU, its outputs
-  and temporaries exceed ``CPU_CHUNK_BYTES`` (beyond it the working set
-  leaves the cache), or it needs more than ``MEMORY_FRACTION`` of the memory
-  available per device; then the fewest balanced chunks within those
-  bounds, down to one seed (``"sequential"``: ``fn`` unbatched).
+  batch_size. With ``batch_size=None`` XLA's account (never timing) of the
+  vmap of a device's ``ceil(K / D)`` seeds decides: that vmap, unless on a
+  CPU its outputs and temporaries exceed ``CPU_CHUNK_BYTES`` (the cache) or
+  it needs over ``MEMORY_FRACTION`` of a device's memory; then the fewest
+  balanced chunks within those bounds, down to one seed (``"sequential"``).
 
-  **Memory guard.** Before anything runs, XLA's account of the program that
-  will run (arguments, outputs, temporaries per device) is compared with
-  ``available_bytes``; ``ResourceError`` (a ``MemoryError``) names both
+  **Memory guard.** Before anything runs, XLA's account of the program
+  (arguments, outputs, temporaries per device) is compared with
+  ``available_bytes``: ``ResourceError`` (a ``MemoryError``) names both
   unless ``allow_large=True`` or ``JAXRNN_ALLOW_LARGE=1``.
 
-  **Rounding.** XLA:CPU picks library (YNNPACK) kernels by an operation's
-  size, so a seed's last bits may depend on the chunk size, D and K (~1e-7
-  relative per operation). ``layout_invariant=True`` compiles with XLA's own
-  kernels (``CPU_INVARIANT_OPTIONS``): the same bits in every layout, at
-  1.3-2x the time; no effect on GPUs and TPUs.
+  **Rounding.** XLA:CPU picks YNNPACK kernels by an operation's size, so a
+  seed's last bits may depend on the layout (~1e-7 relative per operation);
+  ``layout_invariant=True`` (XLA's own kernels, 1.3-2x the time) removes that.
 
   **Arguments:** ``fn`` a jit-able ``fn(key, *args) -> pytree``, settings
   that change the program bound with ``functools.partial`` (cached by value:
-  ``partial(f, m=64)`` built twice, or grid points differing only in
-  ``args`` of the same shapes, compile once); ``keys`` (K,) typed PRNG keys
-  (``seed_keys``); ``args`` arrays or pytrees shared by all seeds;
-  ``devices`` (default ``jax.devices()``); ``batch_size`` seeds per chunk
-  (``None``: as above; ``1``: sequential); ``allow_large`` run even when it
-  cannot fit (default: ``JAXRNN_ALLOW_LARGE``).
+  grid points differing only in ``args`` of the same shapes compile once);
+  ``keys`` (K,) typed PRNG keys (``seed_keys``); ``args`` arrays or pytrees
+  shared by all seeds; ``devices`` (default ``jax.devices()``; on CPUs at
+  most cores - 1 of them for ``jax.lax.linalg`` calls with jaxlib < 0.11.2,
+  where more can hang); ``batch_size`` seeds per chunk (``None``: as above;
+  ``1``: sequential); ``allow_large`` run even when it cannot fit.
 
   **Returns:** ``fn``'s output pytree with a leading axis K, as NumPy arrays.
   **Cost:** K calls of ``fn`` over D devices; one compilation per function,
