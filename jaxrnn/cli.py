@@ -43,6 +43,7 @@ import argparse
 import os
 import sys
 import textwrap
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -337,9 +338,15 @@ def _distributed_settings(args) -> dict | str | None:
 def _give_up(message: str) -> None:
   """Ends the process with one line and ``EXIT_UNREACHABLE``: start-up is
   blocked inside jaxlib (which, left alone, aborts with a C++ trace), so
-  there is no exception to raise into; the run has written nothing yet."""
-  os.write(2, f"jaxrnn: error: {message}\n".encode())
-  os._exit(EXIT_UNREACHABLE)
+  there is no exception to raise into; the run has written nothing yet.
+  Of two threads giving up at once, one writes; the other waits for the end."""
+  if _GIVING_UP.acquire(blocking=False):
+    os.write(2, f"jaxrnn: error: {message}\n".encode())
+    os._exit(EXIT_UNREACHABLE)
+  time.sleep(3600)
+
+
+_GIVING_UP = threading.Lock()
 
 
 def _start_distributed(dist: dict) -> int:
@@ -353,7 +360,6 @@ def _start_distributed(dist: dict) -> int:
   in a C++ check failure and SIGABRT). Returns 0, or 2 after a one-line
   error that JAX raised as an exception."""
   import socket
-  import threading
 
   timeout, coord = dist["timeout"], dist["coordinator"]
   deadline = time.monotonic() + timeout
@@ -372,8 +378,7 @@ def _start_distributed(dist: dict) -> int:
     f"distributed start-up gave up after {timeout:g} s: {why}; check that every "
     "process runs the same command, or raise --distributed-timeout"
   )
-  # What the watchdog says depends on the phase it interrupts: the connection
-  # loop below and the timer may reach the deadline in either order.
+  # The watchdog alone ends a start-up that runs out of time, naming the phase.
   phase = {"message": unreachable if coord is not None and pid != 0 else joining}
   watchdog = threading.Timer(timeout, lambda: _give_up(phase["message"]))
   watchdog.daemon = True
@@ -385,15 +390,12 @@ def _start_distributed(dist: dict) -> int:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
       except (OSError, UnicodeError) as e:
         _give_up(f"cannot resolve the host of coordinator {coord}: {e}")
-      while pid != 0:
-        left = deadline - time.monotonic()
-        if left <= 0:
-          _give_up(unreachable)
+      while pid != 0:  # until connected, or the watchdog ends the process
         try:
-          socket.create_connection((host, port), timeout=min(left, 2.0)).close()
+          socket.create_connection((host, port), timeout=2.0).close()
           break
         except OSError:
-          time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+          time.sleep(0.2)
     phase["message"] = joining
     import jax
 
