@@ -78,122 +78,38 @@ def test_sweep_grid_points_of_one_shape_compile_once():
   assert c["n"] >= 1  # another width is another program
 
 
-# Tiny configs, and for each a point; (name, overrides, second point or None).
-_TINY = {
-  "linearization": (
-    dict(ms=(8,), omegas=(0.01, 0.1), radii=(0.1,), num_seeds=2, num_sequences=2, L=4),
-    {"m": 8, "scaling": "relative", "size": 0.01},
-    {"m": 8, "scaling": "absolute", "size": 0.1},  # relative and absolute share a program
-  ),
-  "random_features": (dict(ms=(16,), num_pairs=4, num_seeds=2), {"m": 16}, None),
-  "invertibility": (
-    dict(ms=(16,), Ls=(3, 4), eps_xs=(0.01, 0.05), num_seeds=2, num_sequences=2, num_train=8),
-    {"m": 16, "eps_x": 0.01},
-    {"m": 16, "eps_x": 0.05},
-  ),
-  "backward_correlation": (
-    dict(ms=(16,), d_outs=(1, 2), L=4, num_seeds=2, num_sequences=2),
-    {"m": 16},
-    None,
-  ),
-  "rerandomization": (
-    dict(ms=(16,), num_blocks=(2, 4), L=4, num_seeds=2, num_sequences=2),
-    {"m": 16},
-    None,
-  ),
-  "normalization": (
-    dict(
-      ms=(16,),
-      Ls=(3, 4),
-      num_seeds=2,
-      num_sequences=2,
-      num_train=8,
-      train_m=8,
-      min_steps=10,
-      max_steps=10,
-      batch_size=2,
-      num_samples=4,
-      num_test=4,
-    ),
-    {"part": "inversion", "m": 16},
-    None,
-  ),  # training points of every L share one program: tests/lab/test_exp_normalization.py
-  "existence": (
-    dict(phis=("pow:1", "pow:2"), ms=(16,), L=4, num_seeds=2, num_test=8, nodes=5, fit_width=16),
-    {"m": 16},
-    None,
-  ),  # one point per width; another width is another program
-  "training": (
-    dict(
-      targets=("pow:1", "pow:2"),
-      axis_targets=("pow:2",),
-      m=16,
-      ms=(16,),
-      Ns=(8, 16),
-      L=4,
-      Ls=(4,),
-      lams=("1",),
-      target_var=0.1,
-      steps=4,
-      eval_every=2,
-      batch_size=2,
-      num_seeds=2,
-      num_test=8,
-      num_eval=8,
-      num_probe=4,
-      num_floor=400,
-      ntk_tile=4,
-    ),
-    {
-      "kind": "train",
-      "target": "pow:1",
-      "m": 16,
-      "L": 4,
-      "runs": [[8, 0.1], [16, 0.1]],
-      "pseudo": False,
-    },
-    # another cell of the same width, length and model: padded to the same runs
-    {"kind": "train", "target": "pow:1", "m": 16, "L": 4, "runs": [[16, 1.0]], "pseudo": False},
-  ),
-  "ntk_regime": (
-    dict(ms=(8,), num_train=4, num_test=4, steps=5, num_seeds=2, L=4),
-    {"m": 8},
-    None,
-  ),  # another m is another program
-  "languages": (
-    dict(
-      languages=("tomita1", "parity"),
-      optimizers=("rmsprop",),
-      train_max_len=4,
-      test_bin_edges=(6,),
-      n_test=8,
-      m=8,
-      steps=4,
-      batch_size=4,
-      num_seeds=2,
-      complexity_lengths=(4,),
-      additive_lengths=(2,),
-      additive_n=2,
-    ),
-    {"kind": "train", "language": "tomita1", "optimizer": "rmsprop"},
-    None,
-  ),
+# For each experiment, an index into its tiny preset's points: the point run
+# twice (another seed); then another point of the same shapes (an index, or
+# changes to the first point), or None.
+_POINTS = {
+  "linearization": (2, 4),  # relative 0.01 and absolute 0.1 share a program
+  "random_features": (0, None),  # one point per width
+  "invertibility": (0, 1),  # another eps_x at the same width
+  "backward_correlation": (0, None),
+  "rerandomization": (0, None),
+  "normalization": (0, None),  # training points of every L: tests/lab/test_exp_normalization.py
+  "existence": (0, None),
+  # another cell of the same width, length and model: padded to the same runs
+  "training": (3, {"runs": [[16, 1.0]]}),
+  "ntk_regime": (0, None),
+  "languages": (1, None),
 }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(_TINY))
+@pytest.mark.parametrize("name", sorted(_POINTS))
 def test_experiment_point_compiles_once_per_shape(name):
   exp = experiments.get(name)
-  overrides, point, other = _TINY[name]
-  cfg = dataclasses.replace(exp.presets["quick"], **overrides)
-  experiments.validate_config(cfg)
-  exp.run_point(cfg, point)
+  cfg = exp.presets["tiny"]
+  points = exp.points(cfg)
+  first, other = _POINTS[name]
+  exp.run_point(cfg, points[first])
   # The same point with another seed has the same shapes: nothing compiles.
   with count_compiles() as c:
-    exp.run_point(dataclasses.replace(cfg, seed=1), point)
+    exp.run_point(dataclasses.replace(cfg, seed=1), points[first])
   assert c["n"] == 0, f"{name}: {c['n']} compilations for a new seed"
   if other is not None:  # another grid point of the same shapes
+    point = points[other] if isinstance(other, int) else {**points[first], **other}
     with count_compiles() as c:
-      exp.run_point(cfg, other)
-    assert c["n"] == 0, f"{name}: {c['n']} compilations for {other}"
+      exp.run_point(cfg, point)
+    assert c["n"] == 0, f"{name}: {c['n']} compilations for {point}"
