@@ -32,7 +32,7 @@ def test_there_are_notebooks():
 def test_notebook_executes(path):
   nb = nbformat.read(path, as_version=4)
   client = nbclient.NotebookClient(
-    nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
   )
   client.execute()
   errors = [
