@@ -156,6 +156,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   assert (cut_dir / "results.jsonl").read_bytes() == (full_dir / "results.jsonl").read_bytes()
 
 
+@pytest.mark.slow
 def test_other_config_in_same_directory_is_refused(tmp_path, capsys):
   args = [
     "run",

@@ -196,6 +196,7 @@ def test_parity_below_the_needed_width_is_not_a_no(tmp_path):
   assert mod.thm31_regime(recs[0], "tomita5", 4096, 0.05, 12) is None
 
 
+@pytest.mark.slow
 def test_each_verdict_reads_the_quantity_it_names(tmp_path):
   base = _by_rule(CFG, _records(opposite=False), tmp_path)
 

@@ -55,6 +55,7 @@ def test_bad_configs():
     runner.apply_overrides(nz.PRESETS["quick"], ["phi=nonsense"])
 
 
+@pytest.mark.slow
 def test_invert_seed_matches_numpy():
   # Both encodings, pattern and centred decoders, against NumPy loops (Def. 3.1, Sec. 4.4)
   # in float64: normalized error / eps_x on the middle tokens; raw error on

@@ -73,6 +73,7 @@ def test_tomita1_is_learned_with_fixed_seed():
   assert out.total[0].sum() == len(split.test_bits)
 
 
+@pytest.mark.slow
 def test_kernel_step_bounds_every_training_subset():
   # step_seed's sharpness on all strings bounds the sharpness on any subset
   # (a language's training strings), so the shared step is stable for each.

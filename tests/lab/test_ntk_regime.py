@@ -48,6 +48,7 @@ def test_tiny_run_resume_report_and_stable_steps(tmp_path):
   assert summary2 == summary and len(records2) == len(records)
 
 
+@pytest.mark.slow
 def test_pseudo_network_descent_is_the_theta0_kernel_dynamics():
   """The design choice that replaces training the pseudo-network: explicit
   full-batch gradient descent on F_rnn(W) + F(W') equals the closed form."""

@@ -75,6 +75,7 @@ DTYPES = [pytest.param(jnp.float32, id="f32"), pytest.param(jnp.float64, id="f64
 @pytest.mark.parametrize("m_min", BRANCHES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("L", [1, 2, 6])
+@pytest.mark.slow
 def test_gradient_and_pseudo_network_match_numpy_float64(m_min, dtype, L):
   # L = 1 leaves the peeled first step alone (empty scans); L = 2 one step.
   with jax.enable_x64(True), inloop_from(m_min):
@@ -99,6 +100,7 @@ BATCHED_DTYPES = [
 
 @pytest.mark.parametrize("m_min", BRANCHES)
 @pytest.mark.parametrize("dtype", BATCHED_DTYPES)
+@pytest.mark.slow
 def test_batched_gradient_and_pseudo_network_match_numpy_float64(m_min, dtype):
   # The benchmark's form: vmap over sequences, mean-square loss, jit.
   with jax.enable_x64(True), inloop_from(m_min):
@@ -123,6 +125,7 @@ def test_batched_gradient_and_pseudo_network_match_numpy_float64(m_min, dtype):
 
 
 @pytest.mark.parametrize("m_min", BRANCHES)
+@pytest.mark.slow
 def test_pseudo_network_derivatives_are_those_of_the_jvp(m_min):
   # In delta (training the linearized model): grad_{W'} c.F = grad_W c.F_rnn;
   # in W (second order), against central differences of the float64 Eq. (4).

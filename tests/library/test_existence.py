@@ -66,6 +66,7 @@ def test_lemma41_fit_against_monte_carlo(radius):
       assert abs(float(ex.lemma41_expectation(fit, t)) - mc) < 5 * se, t
 
 
+@pytest.mark.slow
 def test_lemma41_fit_on_an_asymmetric_range():
   # phi(t) = (3 t - 0.4)^2 on [0, 0.4]: the range [t_min, t_max] is honoured.
   phi = lambda t: (3 * t - 0.4) ** 2
@@ -154,6 +155,7 @@ def test_lemma42_a_star_formula():
   assert np.all(A[:, :3] == 0)
 
 
+@pytest.mark.slow
 def test_construction_terms_against_numpy():
   # decoded = Phi(<g, h^(L-1)> - c) with a NumPy RNN loop; lemma41 = the
   # Lemma 4.1 expectation at this input by Monte Carlo (margin 5 se); the

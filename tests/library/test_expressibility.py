@@ -33,6 +33,7 @@ def test_count_constructions_exact_up_to_length_14(name):
 
 
 @pytest.mark.parametrize("pattern", ["1", "101", "0110", "00000"])
+@pytest.mark.slow
 def test_pattern_construction_exact_up_to_length_14(pattern):
   for n in range(len(pattern), 15):
     rows = _strings(n)

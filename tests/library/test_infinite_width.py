@@ -166,6 +166,7 @@ def test_hand_values_length_one():
 
 
 @pytest.mark.parametrize("c", [0.5, 1.0, 3.0])
+@pytest.mark.slow
 def test_parallel_and_antiparallel_sequences(c):
   x = jnp.asarray(_gaussian(5, (1, 5, 3)), jnp.float32)
   norms = np.sum(np.asarray(x[0], np.float64) ** 2, axis=-1)
@@ -271,6 +272,7 @@ def test_gram_matrices_are_symmetric_psd():
       assert ev.max() > 0
 
 
+@pytest.mark.slow
 def test_jit_vmap_and_grad():
   # Gaussian tokens: no pair is parallel at any step (normalized sequences
   # all share x^(1), where the kernels are not differentiable in the inputs).
@@ -556,6 +558,7 @@ def test_kernels_are_exact_at_parallel_antiparallel_and_zero_steps(dtype):
     assert float(infinite_width_ntk(x2, zeros)[0, 0]) == 0.0
 
 
+@pytest.mark.slow
 def test_kernel_gradients_are_finite_at_the_boundary():
   x = jnp.asarray([[[0.0, 0.0, 0.0], [0.3, 0.4, 0.5], [1.0, 2.0, 3.0]]])
   for f in (infinite_width_ntk, infinite_width_nngp):

@@ -10,6 +10,7 @@ from tests import np_reference as ref
 
 
 @pytest.mark.parametrize("m,d,L", [(6, 3, 1), (24, 4, 5), (50, 3, 9)])
+@pytest.mark.slow
 def test_matches_recursive_definition(m, d, L):
   with jax.enable_x64(True):
     params = jaxrnn.init_params(jax.random.key(m), m, d, 1, jnp.float64)

@@ -69,6 +69,7 @@ def _setup(dtype, d_out, n1=7, n2=5, l1=5, l2=3, m=8, d=3):
 
 
 @pytest.mark.parametrize("d_out", [1, 3])
+@pytest.mark.slow
 def test_empirical_ntk_float64_matches_eq4_jacobian(d_out):
   # Float64, several tiles (tile=2 over 7 and 5 sequences: padded last tiles),
   # sequences of different lengths, every output pair and the trace; the

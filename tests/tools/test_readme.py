@@ -19,6 +19,7 @@ def test_the_readme_is_at_most_200_lines():
   assert len(README.read_text().splitlines()) <= 200
 
 
+@pytest.mark.slow
 def test_the_readme_first_example_has_at_most_ten_lines_and_runs():
   blocks = _python_blocks(README)
   assert blocks, "the README has no Python example"
