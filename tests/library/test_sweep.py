@@ -252,6 +252,19 @@ def test_a_new_configuration_compiles_a_new_program(fresh_cache):
     assert jaxrnn.sweep(f, keys).dtype == np.float64
 
 
+def test_the_lapack_guard_finds_linalg_calls_nested_in_other_primitives():
+  from jaxrnn._src.lapack_guard import uses_linalg
+
+  eig = lambda x: jnp.linalg.eigh(x)[0]
+  found = lambda f: uses_linalg(jax.make_jaxpr(f)(jnp.eye(3)))
+  assert found(eig)
+  assert found(lambda x: jax.jit(eig)(x))  # inside a pjit
+  assert found(lambda x: jax.lax.cond(x[0, 0] > 0, eig, lambda y: y[0], x))  # a cond branch
+  assert found(lambda x: jax.lax.map(lambda y: jnp.linalg.lstsq(y, y[:, 0])[0], x[None]))
+  assert not found(lambda x: jax.lax.map(lambda y: jnp.sin(y) @ y, x[None]))
+  assert not found(lambda x: jax.jit(lambda y: y @ y.T)(x))
+
+
 def test_programs_with_lapack_calls_do_not_hang_on_as_many_cpu_devices_as_cores():
   # jaxlib < 0.11.2 splits a batched LAPACK kernel (eigh here) over XLA's pool
   # of one thread per core and waits for the pieces; with two CPU devices on
