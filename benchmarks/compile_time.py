@@ -459,6 +459,7 @@ def main(argv=None) -> int:
   ap.add_argument("--no-cache", action="store_true", help="the persistent cache off")
   ap.add_argument("--tiny", action="store_true", help="linearization at tiny sizes")
   ap.add_argument("--timeout", type=float, default=1800, help="seconds per process")
+  ap.add_argument("--runs-dir", type=pathlib.Path, default=None, help="keep the runs' records here")
   ap.add_argument("--out", default="compile_time", help="name of the JSON / markdown files")
   args = ap.parse_args(argv)
   if args.runs < 1:
@@ -477,7 +478,7 @@ def main(argv=None) -> int:
   names = ["linearization"] if args.tiny else [n for n in args.only.split(",") if n]
   names = names or experiment_names(env)
   extra = [a for kv in TINY_LINEARIZATION for a in ("--set", kv)] if args.tiny else []
-  runs_root = tmp / "runs"
+  runs_root = (args.runs_dir or tmp / "runs").resolve()
   load_start = C.loadavg()
   t_start = time.perf_counter()
   results = []  # per run: {"rows": {name: summary_row}, "processes": {...}}

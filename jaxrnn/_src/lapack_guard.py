@@ -3,10 +3,14 @@
 jaxlib < 0.11.2 splits the batch of a batched LAPACK kernel (``eigh``,
 ``svd``, ``lstsq``, ``cholesky`` ...: the primitives of ``jax.lax.linalg``)
 over XLA:CPU's pool of T threads, T the cores of the process, and waits for
-the pieces. A sweep over D >= T CPU devices can have such a kernel waiting
-on every thread of the pool, none left to run the pieces: the call hangs.
-With D <= T - 1 one thread stays free and the pieces run. jaxlib 0.11.2
-builds the kernels without the split.
+the pieces; a call with a batch of one runs inline. When T such kernels wait
+at once no thread is left to run the pieces and the call hangs: a sweep over
+D >= T CPU devices, or, on one device, a program whose independent batched
+calls XLA runs side by side (16 independent eighs of a batch of 2 or 5
+64 x 64 matrices hung on 2 cores; of a batch of 1, or unbatched, they did
+not). So a sweep of a function that calls ``jax.lax.linalg`` runs on at most
+T - 1 devices and its seeds one at a time (``vmap`` over the seeds would
+batch every call). jaxlib 0.11.2 builds the kernels without the split.
 """
 
 from __future__ import annotations
@@ -22,23 +26,28 @@ JAXLIB = tuple(
 LINALG = frozenset(p.name for n, p in vars(jax.lax.linalg).items() if n.endswith("_p"))
 
 
+def nested(eqn) -> list:
+  """The jaxprs in an equation's parameters (a pjit's, a scan's body, a
+  cond's branches ...)."""
+  vals = [v for p in eqn.params.values() for v in (p if isinstance(p, tuple | list) else (p,))]
+  return [j for v in vals if hasattr(j := getattr(v, "jaxpr", v), "eqns")]
+
+
 def uses_linalg(jaxpr) -> bool:
   """Whether a (closed) jaxpr, or one nested in it, calls ``jax.lax.linalg``."""
-  inner = lambda v: [s for s in (v if isinstance(v, tuple | list) else (v,)) if hasattr(s, "eqns")]
-  return any(
-    e.primitive.name in LINALG
-    or any(uses_linalg(s) for v in e.params.values() for s in inner(getattr(v, "jaxpr", v)))
-    for e in getattr(jaxpr, "jaxpr", jaxpr).eqns
-  )
+  eqns = getattr(jaxpr, "jaxpr", jaxpr).eqns
+  return any(e.primitive.name in LINALG or any(map(uses_linalg, nested(e))) for e in eqns)
 
 
-def devices(fn, keys, args, devs: tuple) -> tuple:
-  """The devices ``sweep(fn, keys, *args)`` runs on: ``devs``, or its first
-  T - 1 where ``fn`` calls ``jax.lax.linalg`` on D >= T CPU devices of one
-  process with jaxlib < 0.11.2 (the same numbers, fewer devices). Cost: one
-  trace of ``fn`` in that case only."""
-  threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+def at_risk(devs: tuple) -> bool:
+  """Whether batched LAPACK calls can hang on ``devs``: CPU devices of one
+  process with jaxlib < 0.11.2."""
   cpu = all(d.platform == "cpu" for d in devs) and jax.process_count() == 1
-  if not cpu or JAXLIB >= (0, 11, 2) or len(devs) < max(threads or 1, 2):
-    return devs
-  return devs[: max(1, threads - 1)] if uses_linalg(jax.make_jaxpr(fn)(keys[0], *args)) else devs
+  return cpu and JAXLIB < (0, 11, 2)
+
+
+def devices(devs: tuple) -> tuple:
+  """The devices a sweep of a function calling ``jax.lax.linalg`` runs on
+  where ``at_risk(devs)``: the first T - 1 of D >= T (the same numbers)."""
+  threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+  return devs[: max(1, (threads or 1) - 1)] if len(devs) >= max(threads or 1, 2) else devs

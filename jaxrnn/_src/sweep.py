@@ -2,7 +2,7 @@
 for every key in one call of one compiled program. ``jax.shard_map`` splits
 the keys over a one-axis mesh of the devices (axis ``"seeds"``); each device
 runs its seeds as ``lax.map`` over chunks of ``jax.vmap``-ed seeds, the chunk
-size read from XLA's memory account of the compiled program. Several CPU
+size set by the per-seed jaxpr (CPU) and XLA's memory account. Several CPU
 cores serve a sweep as several CPU devices
 (``XLA_FLAGS=--xla_force_host_platform_device_count=$(nproc)``, before JAX
 starts); after ``jax.distributed.initialize()`` the mesh spans every
@@ -31,9 +31,9 @@ from jaxrnn._src.checks import ResourceError
 
 SEED_AXIS = "seeds"
 ALLOW_LARGE_ENV = "JAXRNN_ALLOW_LARGE"
-# CPU: a chunk's outputs and temporaries within this many bytes stay in cache
-# (a vmap of 64 seeds ran at 0.5x a loop at m = 256, ~3.4 MiB a seed).
-CPU_CHUNK_BYTES = 4 << 20
+# CPU: a chunk of at most this many bytes of values (``_values_bytes``) stays in
+# cache (64 seeds vmapped ran at 0.5x a loop at m = 256, 3.4 MiB a seed (XLA)).
+CPU_CHUNK_BYTES = 16 << 20
 # The automatic layout keeps a program within this fraction of the memory
 # available per device (the rest: the caller's arrays, the copy to the host).
 MEMORY_FRACTION = 0.5
@@ -187,9 +187,20 @@ def _all_processes(value: int, reduce) -> int:
   return value if single else int(reduce(multihost_utils.process_allgather(np.int64(value))))
 
 
-def _plan(fn, mesh, keys, args, batch_size, allow, invariant):
+def _values_bytes(jaxpr) -> int:
+  """Bytes of the values a jaxpr makes, a nested body (a scan's, a branch's)
+  once at its largest: an upper bound of a call's outputs and temporaries
+  (3.5-6x XLA's account for the quick presets' per-seed programs)."""
+  eqns = getattr(jaxpr, "jaxpr", jaxpr).eqns
+  size = lambda a: math.prod(getattr(a, "shape", ())) * getattr(a.dtype, "itemsize", 0)
+  own = sum(size(v.aval) for e in eqns for v in e.outvars if hasattr(v.aval, "dtype"))
+  return own + max((_values_bytes(s) for e in eqns for s in lapack_guard.nested(e)), default=0)
+
+
+def _plan(fn, mesh, keys, args, batch_size, allow, invariant, jaxpr=None, linalg=False):
   """(Plan, compiled program) for these keys, running nothing; raises
-  ``ResourceError`` where the program cannot fit."""
+  ``ResourceError`` where it cannot fit. On a CPU ``fn``'s ``jaxpr`` sets the
+  chunk before compiling; ``linalg``: batched LAPACK calls could hang."""
   n_args, impl, num_seeds = len(args), jax.random.key_impl(keys), keys.shape[0]
   per_device = -(-num_seeds // mesh.devices.size)
   avail, source, sharers = available_bytes(mesh)
@@ -198,28 +209,27 @@ def _plan(fn, mesh, keys, args, batch_size, allow, invariant):
   if batch_size is not None:
     b, n = _balanced(per_device, batch_size)
     reason = f"batch_size={batch_size} requested"
-  else:  # the vmap of a device's seeds runs unless its account says otherwise
+  else:  # the vmap of a device's seeds unless the jaxpr or XLA's account says otherwise
     b, n, reason = per_device, 1, "vmap: every seed of a device at once"
-    ma = (compiled := compile_(b, 1)).memory_analysis()
-    if ma is not None and per_device > 1:
-      out_tmp = ma.output_size_in_bytes + ma.temp_size_in_bytes
-      per_seed, cap = out_tmp / per_device, per_device
-      if mesh.devices.flat[0].platform == "cpu" and out_tmp > CPU_CHUNK_BYTES:
-        cap = int(CPU_CHUNK_BYTES // per_seed)
-        reason = f"CPU: chunks <= {_fmt_bytes(CPU_CHUNK_BYTES)} ({_fmt_bytes(per_seed)} a seed)"
-      room = None if budget is None else MEMORY_FRACTION * budget - ma.argument_size_in_bytes
-      if room is not None and out_tmp > room:  # all outputs, one chunk's temporaries
-        fit = int((room - ma.output_size_in_bytes) // max(ma.temp_size_in_bytes / per_device, 1))
-        if fit < cap:
-          cap = fit
-          reason = f"memory: within {MEMORY_FRACTION:.0%} of {_fmt_bytes(budget)} per device"
-      b, n = _balanced(per_device, cap)
+    if jaxpr is not None and per_device > 1:
+      seed_bytes = _values_bytes(jaxpr)
+      if linalg:
+        b, n, reason = 1, per_device, "LAPACK on CPU, jaxlib < 0.11.2: one seed at a time"
+      elif seed_bytes * per_device > CPU_CHUNK_BYTES:
+        b, n = _balanced(per_device, CPU_CHUNK_BYTES // max(seed_bytes, 1))
+        reason = f"CPU: chunks <= {_fmt_bytes(CPU_CHUNK_BYTES)} ({_fmt_bytes(seed_bytes)} a seed)"
   if (agreed := _all_processes(b, np.min)) != b:
     b, n = _balanced(per_device, agreed)
     reason += "; the smallest chunk of all processes"
-  if batch_size is not None or n > 1:
-    compiled = compile_(b, n)
-  ma = compiled.memory_analysis()
+  compiled = compile_(b, n)
+  ma, fit = compiled.memory_analysis(), b  # within the memory: all outputs, one chunk's temps
+  if batch_size is None and b > 1 and budget is not None and ma is not None:
+    room = MEMORY_FRACTION * budget - ma.argument_size_in_bytes - ma.output_size_in_bytes
+    fit = _all_processes(min(b, int(room // max(ma.temp_size_in_bytes / b, 1))), np.min)
+  if fit < b:
+    b, n = _balanced(per_device, fit)
+    reason = f"memory: within {MEMORY_FRACTION:.0%} of {_fmt_bytes(budget)} per device"
+    ma = (compiled := compile_(b, n)).memory_analysis()
   need = ma and ma.argument_size_in_bytes + ma.output_size_in_bytes + ma.temp_size_in_bytes
   layout = "vmap" if n == 1 else "sequential" if b == 1 else "chunks"
   budget = None if budget is None else int(budget)
@@ -268,14 +278,16 @@ def _prepare(fn, keys, args, devices=None, batch_size=None, allow_large=None, in
   types = (keys.dtype, keys.shape, treedef, tuple(jax.typeof(x) for x in leaves))
   key = (_static_key(fn), devs, types, batch_size, bool(invariant), trace)
   hit, allow = _CACHE.pop(key, None), allow_large_setting(allow_large)
-  if hit is None:
-    mesh = seed_mesh(lapack_guard.devices(fn, keys, args, devs))
-    hit = (*_plan(fn, mesh, keys, args, batch_size, allow, invariant), mesh)
+  if hit is None:  # on CPUs one trace of fn sets the devices and the chunk
+    cpu, one = all(d.platform == "cpu" for d in devs), jax.ShapeDtypeStruct((), keys.dtype)
+    jaxpr = jax.jit(fn).trace(one, *args).jaxpr if cpu else None  # one: no program to index keys
+    linalg = cpu and lapack_guard.at_risk(devs) and lapack_guard.uses_linalg(jaxpr)
+    mesh = seed_mesh(lapack_guard.devices(devs) if linalg else devs)
+    hit = (*_plan(fn, mesh, keys, args, batch_size, allow, invariant, jaxpr, linalg), mesh)
     while len(_CACHE) >= 256:
       _CACHE.pop(next(iter(_CACHE)))
   _CACHE[key] = hit
-  # A cached plan that needs a sizeable part of the memory is checked again
-  # (the memory may have been taken since, or it was made with allow_large).
+  # A plan needing much memory is checked again (taken since? made with allow_large?)
   need, had = hit[0].bytes_per_device, hit[0].available_bytes
   if need is not None and had is not None and 4 * need > had and not allow:
     avail, source, sharers = available_bytes(hit[2])
@@ -331,11 +343,13 @@ def sweep(
   ``lax.map`` over ``num_chunks`` chunks of ``batch_size`` vmapped seeds.
 
   **Layout.** K is padded (repeating the last key) to D * num_chunks *
-  batch_size. With ``batch_size=None`` XLA's account (never timing) of the
-  vmap of a device's ``ceil(K / D)`` seeds decides: that vmap, unless on a
-  CPU its outputs and temporaries exceed ``CPU_CHUNK_BYTES`` (the cache) or
-  it needs over ``MEMORY_FRACTION`` of a device's memory; then the fewest
-  balanced chunks within those bounds, down to one seed (``"sequential"``).
+  batch_size. With ``batch_size=None`` (never timing): the vmap of a
+  device's ``ceil(K / D)`` seeds, unless on a CPU the values of ``fn``'s
+  jaxpr for that many seeds exceed ``CPU_CHUNK_BYTES`` (the cache), ``fn``
+  calls ``jax.lax.linalg`` with jaxlib < 0.11.2 (one seed at a time:
+  ``lapack_guard``), or XLA's account of the program needs over
+  ``MEMORY_FRACTION`` of a device's memory; then the fewest balanced chunks
+  within those bounds, down to one seed (``"sequential"``).
 
   **Memory guard.** Before anything runs, XLA's account of the program
   (arguments, outputs, temporaries per device) is compared with
@@ -357,7 +371,7 @@ def sweep(
 
   **Returns:** ``fn``'s output pytree with a leading axis K, as NumPy arrays.
   **Cost:** K calls of ``fn`` over D devices; one compilation per function,
-  shapes, K and configuration (two when the vmap is split in chunks).
+  shapes, K and configuration (two when the first exceeds the memory).
 
   Example::
 
