@@ -17,9 +17,10 @@ tail of its output and the next one runs:
 3. **peers**: ``benchmarks/peers.py --quick`` (jaxrnn against PyTorch; on
    ``cuda`` PyTorch's ``nn.RNN`` runs through cuDNN; without PyTorch,
    ``--no-torch``).
-4. **sweeps**: ``benchmarks/sweeps.py --quick --no-shard`` (``jaxrnn.sweep``
-   against a loop of jitted runs; the simulated-CPU-device table is left out,
-   it says nothing on an accelerator).
+4. **sweeps**: ``benchmarks/sweeps.py --quick --no-shard --no-first-call``
+   (``jaxrnn.sweep`` against a loop of jitted runs; the simulated-CPU-device
+   table is left out, it says nothing on an accelerator, and so is the
+   first-call table, a process a point, to keep within the budget).
 5. **kernel**: the empirical-NTK benchmark: ``benchmarks/scaling.py --only
    ntk --quick`` where ``scaling.py`` has it, else
    ``benchmarks/peers_ntk.py --quick --skip-nvp`` where that file exists (it
@@ -388,7 +389,7 @@ def main(argv=None) -> int:
   write(complete=False)
   if "sweeps" not in skip and not out_of_time("sweeps"):
     cmd = [PY, str(HERE / "sweeps.py"), "--out", "accel_sweeps", "--no-shard"]
-    cmd += ["--tiny"] if tiny else ["--quick"]
+    cmd += ["--tiny"] if tiny else ["--quick", "--no-first-call"]  # first calls: compile-bound
     st = run_step("sweeps", cmd, limit("sweeps"), env)
     st["result"] = _load(out_dir / "accel_sweeps.json")
     steps["sweeps"] = st

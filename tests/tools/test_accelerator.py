@@ -49,6 +49,9 @@ def test_accelerator_check_runs_tiny_on_cpu(tmp_path):
   grid = steps["sweeps"]["result"]["grid"]
   assert [(g["m"], g["K"]) for g in grid] == [(8, 1), (8, 4)]
   assert all(g["speedup"] > 0 and g["max_abs_loss_difference"] < 1e-5 for g in grid)
+  first = steps["sweeps"]["result"]["first_call"]  # compile counted, one process a point
+  assert [(r["m"], r["K"]) for r in first] == [(8, 1), (8, 4)]
+  assert all(r["sweep_s"] > 0 and r["loop_s"] > 0 for r in first)
   assert [e["name"] for e in steps["experiments"]["experiments"]] == ["linearization"]
   # every stored point of the run is counted
   (results,) = (tmp_path / "runs" / "linearization").glob("quick+set-*/results.jsonl")  # tiny --set
