@@ -156,6 +156,9 @@ def first_call(m: int, k: int, steps: int, sweep_first: bool) -> None:
 
   import jaxrnn
 
+  if jax.config.jax_enable_compilation_cache and jax.config.jax_compilation_cache_dir:
+    sys.exit("sweeps --first-call: the persistent compilation cache is on")
+
   def sweep(m=m, k=k, steps=steps):
     fn, xs, ys = setup(m, steps)
     return jax.block_until_ready(jaxrnn.sweep(fn, jaxrnn.seed_keys(0, k), xs, ys))
@@ -183,7 +186,9 @@ def _first_calls(ms, ks, steps) -> dict:
   import os
   import subprocess
 
-  env = {**os.environ, "JAXRNN_COMPILATION_CACHE": "0"}
+  # This process turned JAX's cache on for its children (``_common``): off here.
+  env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+  env |= {"JAXRNN_COMPILATION_CACHE": "0", "JAX_ENABLE_COMPILATION_CACHE": "false"}
   out = {}
   for i, (m, k) in enumerate((m, k) for m in ms for k in ks):
     cmd = [sys.executable, __file__, "--first-call", "--ms", str(m), "--ks", str(k)]
