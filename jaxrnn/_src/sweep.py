@@ -351,10 +351,9 @@ def sweep(
   ``MEMORY_FRACTION`` of a device's memory; then the fewest balanced chunks
   within those bounds, down to one seed (``"sequential"``).
 
-  **Memory guard.** Before anything runs, XLA's account of the program
-  (arguments, outputs, temporaries per device) is compared with
-  ``available_bytes``: ``ResourceError`` (a ``MemoryError``) names both
-  unless ``allow_large=True`` or ``JAXRNN_ALLOW_LARGE=1``.
+  **Memory guard.** Before anything runs, XLA's account of the program (arguments,
+  outputs, temporaries per device) is compared with ``available_bytes``: ``ResourceError``
+  (a ``MemoryError``) names both unless ``allow_large=True`` or ``JAXRNN_ALLOW_LARGE=1``.
 
   **Rounding.** XLA:CPU picks YNNPACK kernels by an operation's size, so a
   seed's last bits may depend on the layout (~1e-7 relative per operation);
@@ -367,7 +366,8 @@ def sweep(
   shared by all seeds; ``devices`` (default ``jax.devices()``; on CPUs at
   most cores - 1 of them for ``jax.lax.linalg`` calls with jaxlib < 0.11.2,
   where more can hang); ``batch_size`` seeds per chunk (``None``: as above;
-  ``1``: sequential); ``allow_large`` run even when it cannot fit.
+  ``1``: sequential; as given, so > 1 with such calls can hang); ``allow_large``
+  run even when it cannot fit.
 
   **Returns:** ``fn``'s output pytree with a leading axis K, as NumPy arrays.
   **Cost:** K calls of ``fn`` over D devices; one compilation per function,
