@@ -173,3 +173,7 @@ __all__ = [
   "StoreError",
   "load_records",
 ]
+
+from jaxrnn.lab.declare import columns, pooled, present
+
+__all__ += ["columns", "pooled", "present"]

@@ -509,3 +509,31 @@ def ratios(a: Iterable, b: Iterable) -> list[float]:
   """Per-seed ``a / b`` where both are finite and ``b > 0``."""
   pairs = [(finite(x), finite(y)) for x, y in zip(a, b)]
   return [x / y for x, y in pairs if x is not None and y is not None and y > 0]
+
+
+# --------------------------------------------------------------------------
+# Record views: the points a run has, per-column series, run-wide pools
+
+
+def present(records: Records, values: Iterable) -> list:
+  """The ``values`` of a one-key ``Records``'s point field that have a
+  record, in their order (e.g. the widths of ``cfg.ms`` a partial run has)."""
+  return [v for v in values if (v,) in records]
+
+
+def columns(records: Records, field: str, count: int, *, scale: float = 1.0, **point) -> list:
+  """Per-seed rows of ``field`` at one point as ``count`` columns:
+  ``[records.values(field, column=i, scale=scale, **point) for i < count]``,
+  per x a list of per-seed values (what ``power_law``, ``band`` and
+  ``robust`` read)."""
+  return [records.values(field, column=i, scale=scale, **point) for i in range(count)]
+
+
+def pooled(records: Records, field: str) -> np.ndarray:
+  """Every finite value of ``field`` over all the records, per-seed lists and
+  rows flattened, a scalar counted once, booleans as 1 and 0 (float64): a
+  run-wide pool such as the largest step ratio or the fraction of runs that
+  reached a plateau."""
+  parts = [np.ravel(np.asarray(_seeds(_get(r, field)), float)) for r in records.by.values()]
+  vals = np.concatenate([np.zeros(0), *parts])
+  return vals[np.isfinite(vals)]

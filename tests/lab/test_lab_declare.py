@@ -227,3 +227,34 @@ def test_normalization_steps_row_reads_a_null_ratio_as_missing():
   row = {"steps": 10, "steps_needed": [3, 5], "ratio": [None, 0.4], "eta": [0.1, 0.1]}
   assert normalization._steps_row(row)[-1] == "0.4"
   assert normalization._steps_row({**row, "ratio": [None, None]})[-1] == "n/a"
+
+
+# --------------------------------------------------------------------------
+# Record views: present points, per-column series, run-wide pools
+
+
+def test_present_keeps_the_grid_order_of_the_points_with_a_record():
+  recs = lab.Records(_records(), "m")
+  assert lab.present(recs, [512, 3, 64, 128]) == [512, 64, 128]
+  assert lab.present(lab.Records([], "m"), MS) == []
+
+
+def test_columns_turn_per_seed_rows_into_per_column_seed_lists():
+  rows = {"point": {"m": 8}, "err": [[1.0, 2.0, 4.0], [3.0, None, 8.0]]}
+  recs = lab.Records([rows], "m")
+  assert lab.columns(recs, "err", 3, m=8) == [[1.0, 3.0], [2.0, None], [4.0, 8.0]]
+  assert lab.columns(recs, "err", 2, m=8, scale=2.0) == [[0.5, 1.5], [1.0, None]]
+  assert lab.columns(recs, "err", 2, m=9) == [[], []]  # no record: no seeds
+
+
+def test_pooled_flattens_every_record_and_drops_non_finite_values():
+  recs = [
+    {"point": {"L": 3}, "ratio": [1.0, None], "plateau": [True, False], "zero": 0.5},
+    {"point": {"L": 5}, "ratio": [[2.0, float("nan")]], "plateau": [True]},
+    {"point": {"L": 8}},
+  ]
+  rs = lab.Records(recs, "L")
+  assert lab.pooled(rs, "ratio").tolist() == [1.0, 2.0]
+  assert lab.pooled(rs, "plateau").tolist() == [1.0, 0.0, 1.0]
+  assert lab.pooled(rs, "zero").tolist() == [0.5]
+  assert lab.pooled(rs, "absent").size == 0
