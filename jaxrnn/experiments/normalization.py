@@ -582,111 +582,94 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 
 class _Cells:
-  """Per-seed values: inversion errors by (m, encoding, L, decoder, metric);
-  relative test losses by (encoding, L): loss / loss of predicting 0, None
-  for a diverged or missing seed."""
+  """Per-seed values by point: inversion errors of (m, encoding, decoder,
+  metric) and relative test losses of (encoding, which loss), each per L."""
 
   def __init__(self, cfg: Config, records: list):
-    part = {p: [r for r in records if r["point"].get("part") == p] for p in PARTS}
-    self.cfg, self.inv = cfg, lab.Records(part["inversion"], "m")
-    self.trn = {(r["point"]["encoding"], r["point"]["L"]): r for r in part["training"]}
-    self.ms = [m for m in cfg.ms if (m,) in self.inv]
+    part = lambda p: [r for r in records if r["point"].get("part") == p]
+    self.cfg, self.inv = cfg, lab.Records(part("inversion"), "m")
+    self.trn = lab.Records(part("training"), "encoding", "L")
+    self.ms, self.runs = lab.present(self.inv, cfg.ms), self.trn.by
 
-  def err(self, m, enc, L, meth="centred", metric="token") -> list:
-    return self.inv.values(f"{enc}/{meth}/{metric}", column=self.cfg.Ls.index(L), m=m)
+  def errs(self, m, enc, meth="centred", metric="token") -> list:
+    return lab.columns(self.inv, f"{enc}/{meth}/{metric}", len(self.cfg.Ls), m=m)
 
-  def values(self, field: str) -> list:
-    """Every seed's finite ``field`` over the training points."""
-    vals = [r.get(field) for r in self.trn.values()]
-    vals = [np.ravel(np.asarray([] if v is None else v, float)) for v in vals]
-    return [float(v) for a in vals for v in a if np.isfinite(v)]
-
-  def loss(self, enc, L, which: str = "test_loss") -> list:
-    """``which``: "test_loss" after training, "init_loss" before,
+  def losses(self, enc, which: str = "test_loss") -> list:
+    """Loss / loss of predicting 0, None for a diverged or missing seed.
+    ``which``: "test_loss" after training, "init_loss" before,
     "linearized_loss" the kernel's prediction at the same T, "theta0_loss" /
     "theta_inf_loss" kernel regression with Theta_0 / Theta_inf."""
-    r = self.trn.get((enc, L)) or {}
-    zero, div, vals = lab.finite(r.get("zero_loss")), r.get("diverged") or [], r.get(which)
-    vals = [lab.finite(v) for v in ([vals] if isinstance(vals, (int, float)) else vals or [])]
-    dead = [which == "test_loss" and i < len(div) and bool(div[i]) for i in range(len(vals))]
-    return [None if v is None or (zero or 0) <= 0 or d else v / zero for v, d in zip(vals, dead)]
+    out = []
+    for L in self.cfg.Ls:
+      r = self.runs.get((enc, L)) or {}
+      zero, div = lab.finite(r.get("zero_loss")) or 0, r.get("diverged") or []
+      vals = self.trn.values(which, encoding=enc, L=L)
+      dead = [which == "test_loss" and i < len(div) and bool(div[i]) for i in range(len(vals))]
+      out.append([None if v is None or zero <= 0 or d else v / zero for v, d in zip(vals, dead)])
+    return out
 
 
-PARTS = ("inversion", "training")
 RAW_REGIME = lab.Regime("raw tokens (no Def. 3.1), fixed m", True)
 LOSSES = {"test_loss": "trained", "linearized_loss": "linearized at T"}
 LOSSES |= {"theta0_loss": "Θ₀ regression", "theta_inf_loss": "Θ∞ regression"}
 STEPS = "T run | T per seed (kernel) | plateau predicted | plateau reached | η | λ_max(Θ₀)"
 
 
-def _growth_verdicts(what: str, Ls, raw, nrm, *, paper: bool, cfg: Config) -> list:
+def _thm45(cfg: Config) -> lab.Regime:
+  """Thm. 4.5's condition on the normalized encoding: eps_x < 1/L at every L."""
+  ok, L = all(cfg.eps_x < 1 / L for L in cfg.Ls), max(cfg.Ls)
+  where = f"ε_x < 1/L at every L (ε_x = {cfg.eps_x:g}, L ≤ {L})"
+  return lab.Regime(where, ok, "" if ok else f"ε_x < {1 / L:.3g}")
+
+
+def _growth_verdicts(what: str, raw, nrm, *, paper: bool, cfg: Config) -> list:
   """Growth against L of raw and normalized values. With ``paper`` the raw
   rate tests the Sec. 3 remark (exponential dependence on L without
   normalization; the remark bounds the error, so slower growth would not
   contradict it) and the normalized curvature Thm. 4.5 (poly(L)); the raw
   curvature, and every row without ``paper``, is a jaxrnn diagnostic."""
-  ok = all(cfg.eps_x < 1 / L for L in Ls)
-  where = f"ε_x < 1/L at every L (ε_x = {cfg.eps_x:g}, L ≤ {max(Ls)})"
-  thm45 = lab.Regime(where, ok, "" if ok else f"ε_x < {1 / max(Ls):.3g}")
   src = lambda c, r: {"claim": lab.claims.claim(c), "regime": r} if paper else {}
-  rate = "exponentially in L (rate per step = slope of ln error vs L)"
+  curve = lambda ys: loglog_curvature(cfg.Ls, ys)
+  exp = f"{what}, raw tokens: grows exponentially in L (rate per step = slope of ln error vs L)"
+  fast = f"{what}, raw tokens: grows faster than any power of L (log-log curvature)"
+  poly = f"{what}, normalized: grows at most polynomially in L (log-log curvature)"
   return [
-    lab.check(
-      f"{what}, raw tokens: grows {rate}",
-      exp_rate(Ls, raw),
-      above=0,
-      **src("def3.1-normalization", RAW_REGIME),
-    ),
-    lab.check(
-      f"{what}, raw tokens: grows faster than any power of L (log-log curvature)",
-      loglog_curvature(Ls, raw),
-      above=0,
-    ),
-    lab.check(
-      f"{what}, normalized: grows at most polynomially in L (log-log curvature)",
-      loglog_curvature(Ls, nrm),
-      below=CURVATURE_MARGIN,
-      **src("thm4.5", thm45),
-    ),
+    lab.check(exp, exp_rate(cfg.Ls, raw), above=0, **src("def3.1-normalization", RAW_REGIME)),
+    lab.check(fast, curve(raw), above=0),
+    lab.check(poly, curve(nrm), below=CURVATURE_MARGIN, **src("thm4.5", _thm45(cfg))),
   ]
 
 
 def verdicts(cfg: Config, records: list) -> list:
-  """Every conclusion of the summary. The raw rate of the centred pattern
-  decoder tests the Sec. 3 remark after Def. 3.1, its normalized curvature
-  Thm. 4.5 (regime: eps_x < 1/L at every L); the rest (raw curvature, rate
-  differences, all training rows, the step's stability, the plateau) are
-  jaxrnn diagnostics. The growth rows read the centred decoder (the
-  uncentred one carries a constant O(m^-1/2) offset from the bias tokens)."""
-  c, Ls, out = _Cells(cfg, records), list(cfg.Ls), []
+  """Every conclusion of the summary (module docstring, "Sources of the
+  verdicts"): per width the growth of the centred decoder's token error
+  (the uncentred one carries a constant O(m^-1/2) offset from the bias
+  tokens) and the raw - normalized rate difference; then the training rows,
+  the step's stability and the plateau, all jaxrnn diagnostics."""
+  c, out = _Cells(cfg, records), []
   for m in c.ms:
     what = f"centred pattern-decoder token error (m={m})"
-    raw, nrm = ([c.err(m, e, L) for L in Ls] for e in ("raw", "normalized"))
-    out += _growth_verdicts(what, Ls, raw, nrm, paper=True, cfg=cfg)
+    raw, nrm = c.errs(m, "raw"), c.errs(m, "normalized")
+    out += _growth_verdicts(what, raw, nrm, paper=True, cfg=cfg)
     rule = f"{what}: raw grows faster per step than normalized (rate difference)"
-    out.append(lab.check(rule, rate_difference(Ls, raw, nrm), above=0))
-  if not c.trn:
+    out.append(lab.check(rule, rate_difference(cfg.Ls, raw, nrm), above=0))
+  if not c.runs:
     return out
-  raw, nrm = ([c.loss(e, L) for L in Ls] for e in ("raw", "normalized"))
+  raw, nrm = c.losses("raw"), c.losses("normalized")
   what = f"relative test loss after training (m={cfg.train_m})"
-  out += _growth_verdicts(what, Ls, raw, nrm, paper=False, cfg=cfg)
-  ratios = ratios_of(c.loss("normalized", Ls[-1]), c.loss("raw", Ls[-1]))
-  steps, reached = c.values("ratio"), c.values("plateau")
-  lower = f"normalized inputs train to a lower test loss than raw at L={Ls[-1]}"
+  out += _growth_verdicts(what, raw, nrm, paper=False, cfg=cfg)
+  ratios = ratios_of(nrm[-1], raw[-1])
+  lower = f"normalized inputs train to a lower test loss than raw at L={cfg.Ls[-1]}"
   median = f"median over {len(ratios)} seeds of normalized / raw relative test loss"
   stable = "every SGD run's step is inside gradient descent's stability limit"
   plateau = f"SGD reaches the plateau (last 20% of steps change the loss by ≤ {cfg.plateau_tol:g} "
   plateau += f"of its start) within T ≤ {cfg.max_steps}"
   largest = "largest η·sharpness over runs (kernel_step_size)"
+  reached = lab.stats(lab.pooled(c.trn, "plateau")).mean
   return out + [
     lab.check(lower, float(np.median(ratios)) if ratios else None, below=1.0, what=median),
-    lab.check(stable, max(steps) if steps else None, below=2.0, what=largest),
-    lab.check(
-      plateau,
-      float(np.mean(reached)) if reached else None,
-      above=1 - 1e-9,
-      what="fraction of runs at the plateau",
-    ),
+    lab.check(stable, max(lab.pooled(c.trn, "ratio"), default=None), below=2.0, what=largest),
+    lab.check(plateau, reached, above=1 - 1e-9, what="fraction of runs at the plateau"),
   ]
 
 
@@ -703,62 +686,53 @@ def _panels(cfg: Config, c: _Cells) -> list:
   Ls, colors = list(cfg.Ls), lab.color_map(list(ENCODINGS))
   level, axes = lab.hline(1.0, color="k", lw=1, ls="--"), dict(xlog=False, xticks=Ls)
   x, y = "steps L (linear axis: exponential = straight line)", "token error (true-token units)"
-
-  def curves(meth):
-    look = [dict(ls=ls, marker=mk) for ls, mk in zip(["-", "--", ":", "-."], "os^d")]
-    errs = lambda m, enc: [c.err(m, enc, L, meth) for L in Ls]
-    bands = [
-      lab.band(f"{e}, m={m}", Ls, errs(m, e), color=colors[e], **look[j % 4])
-      for e in ENCODINGS
-      for j, m in enumerate(c.ms)
-    ]
-    return bands + [level]
-
+  look = [dict(ls=ls, marker=mk) for ls, mk in zip(["-", "--", ":", "-."], "os^d")]
+  bands = lambda meth: [
+    lab.band(f"{e}, m={m}", Ls, c.errs(m, e, meth), color=colors[e], **look[j % 4])
+    for e in ENCODINGS
+    for j, m in enumerate(c.ms)
+  ]
   panels = [
-    lab.Panel(f"{meth} decoder", x, y, curves(meth), legend=k == 0, **axes)
+    lab.Panel(f"{meth} decoder", x, y, bands(meth) + [level], legend=k == 0, **axes)
     for k, meth in enumerate(METHODS)
   ]
-  if c.trn:
-    trained = [lab.band(e, Ls, [c.loss(e, L) for L in Ls], color=colors[e]) for e in ENCODINGS]
-    y = "test loss / loss of predicting 0"
-    panels.append(lab.Panel(f"training, m={cfg.train_m}", "steps L", y, trained + [level], **axes))
-  return panels
+  trained = [lab.band(e, Ls, c.losses(e), color=colors[e]) for e in ENCODINGS] + [level]
+  y = "test loss / loss of predicting 0"
+  train = lab.Panel(f"training, m={cfg.train_m}", "steps L", y, trained, **axes)
+  return panels + ([train] if c.runs else [])
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
   c, Ls = _Cells(cfg, records), list(cfg.Ls)
   setup = (
     f"d={cfg.d}; normalized: ε_x={cfg.eps_x:g} (ε_x < 1/L for every L: "
-    f"{'yes' if all(cfg.eps_x < 1 / L for L in Ls) else 'no'}); raw: the true tokens "
-    f"fed directly. Inversion: {cfg.num_seeds} networks (seeds) × {cfg.num_sequences} test "
-    f"sequences per (m, L), least squares on {cfg.num_train} held-out sequences. Training: "
-    f"m={cfg.train_m}, SGD of batch {cfg.batch_size} on the squared loss at each run's own "
-    f"kernel step η = {cfg.lr:g}/sharpness (training.kernel_step_size on its training "
-    f"set), T = the first {cfg.min_steps}·2^j at which linearized descent on the measured "
-    f"kernel reaches the plateau (loss change over the last 20% of steps ≤ "
-    f"{cfg.plateau_tol:g} of the initial loss), capped at {cfg.max_steps}; target "
-    f"Φ={cfg.phi} of all true tokens, N={cfg.num_samples}, "
-    f"{cfg.num_test} test samples, {cfg.num_seeds} seeds. Token error in units of the true "
-    "token (≥ 1: not recovered better than by 0). Cells: median [quartiles] over seeds, n = "
-    "seeds. The centred decoder is the pattern decoder minus its decoding of the base "
-    "sequence plus the base (jaxrnn.inversion.invert_hidden_state_centered)."
+    f"{'yes' if _thm45(cfg).met else 'no'}); raw: the true tokens fed directly. Inversion: "
+    f"{cfg.num_seeds} networks (seeds) × {cfg.num_sequences} test sequences per (m, L), least "
+    f"squares on {cfg.num_train} held-out sequences. Training: m={cfg.train_m}, SGD of batch "
+    f"{cfg.batch_size} on the squared loss at each run's own kernel step η = {cfg.lr:g}/sharpness "
+    f"(training.kernel_step_size on its training set), T = the first {cfg.min_steps}·2^j at which "
+    "linearized descent on the measured kernel reaches the plateau (loss change over the last 20% "
+    f"of steps ≤ {cfg.plateau_tol:g} of the initial loss), capped at {cfg.max_steps}; target "
+    f"Φ={cfg.phi} of all true tokens, N={cfg.num_samples}, {cfg.num_test} test samples, "
+    f"{cfg.num_seeds} seeds. Token error in units of the true token (≥ 1: not recovered better "
+    "than by 0). Cells: median [quartiles] over seeds, n = seeds. The centred decoder is the "
+    "pattern decoder minus its decoding of the base sequence plus the base "
+    "(jaxrnn.inversion.invert_hidden_state_centered)."
   )
   title = "normalization: inversion and training with and without Def. 3.1, against L"
-  if not c.ms and not c.trn:
+  if not c.ms and not c.runs:
     return lab.Report(title, setup, ["No completed points."], [])
-  curves = [
-    (m, d, e, [c.err(m, e, L, d) for L in Ls]) for m in c.ms for d in METHODS for e in ENCODINGS
-  ]
-  if c.trn:
-    curves += [(cfg.train_m, "training", e, [c.loss(e, L) for L in Ls]) for e in ENCODINGS]
+  curves = [(m, d, e, c.errs(m, e, d)) for m in c.ms for d in METHODS for e in ENCODINGS]
+  token_missing = c.inv.missing_of("token")  # every (m, decoder, encoding, L), read just above
+  losses = {(e, w): c.losses(e, w) for e in ENCODINGS for w in LOSSES}
+  if c.runs:
+    curves += [(cfg.train_m, "training", e, losses[e, "test_loss"]) for e in ENCODINGS]
   growth = lab.Table(
     "m | decoder | encoding | rate per step (ln / L) | log-log slope | log-log curvature",
     curves,
-    caption=(
-      "Growth against L (95% bootstrap intervals over seeds): the rate is the slope of ln "
-      "error against L; the curvature is the second derivative of ln error in ln L from a "
-      "quadratic fit (0 for a power law, > 0 for an exponential)."
-    ),
+    caption="Growth against L (95% bootstrap intervals over seeds): the rate is the slope of ln "
+    "error against L; the curvature is the second derivative of ln error in ln L from a quadratic "
+    "fit (0 for a power law, > 0 for an exponential).",
     cells=lambda r: (
       [*r[:3], exp_rate(Ls, r[3]).fmt(".3f"), lab.power_law(Ls, r[3]).fmt()]
       + [loglog_curvature(Ls, r[3]).fmt()]
@@ -768,20 +742,20 @@ def declare(cfg: Config, records: list) -> lab.Report:
   errs += [(e, "pattern", "linf") for e in ENCODINGS]
   inversion = lab.Table(
     ["m", "L"] + [f"{e} {d}" + (" l∞" if k == "linf" else "") for e, d, k in errs],
-    [(m, L) for m in c.ms for L in Ls],
+    [(m, i) for m in c.ms for i in range(len(Ls))],
     caption="### Inversion: token error in true-token units",
-    cells=lambda r: [*r] + [robust(c.err(r[0], e, r[1], d, k)) for e, d, k in errs],
+    cells=lambda r: [r[0], Ls[r[1]]] + [robust(c.errs(r[0], *k)[r[1]]) for k in errs],
   )
-  runs = [(e, L, c.trn[(e, L)]) for e in ENCODINGS for L in Ls if (e, L) in c.trn]
+  runs = [(e, L, c.runs[e, L]) for e in ENCODINGS for L in Ls if (e, L) in c.runs]
   training = [
     lab.Table(
       ["L"] + [f"{e}: {name}" for e in ENCODINGS for name in LOSSES.values()],
-      Ls,
-      caption="### Training: test loss / loss of predicting 0 (diverged seeds counted as "
-      "missing). Trained = the RNN after T SGD steps; linearized at T = the kernel's "
-      "prediction of expected SGD after the same T; Θ₀ / Θ∞ regression = the t → ∞ limit "
-      "with the network's kernel at initialization / the infinite-width kernel.",
-      cells=lambda L: [L] + [robust(c.loss(e, L, w)) for e in ENCODINGS for w in LOSSES],
+      range(len(Ls)),
+      caption="### Training: test loss / loss of predicting 0 (diverged seeds counted as missing). "
+      "Trained = the RNN after T SGD steps; linearized at T = the kernel's prediction of expected "
+      "SGD after the same T; Θ₀ / Θ∞ regression = the t → ∞ limit with the network's kernel at "
+      "initialization / the infinite-width kernel.",
+      cells=lambda i: [Ls[i]] + [robust(losses[k][i]) for k in losses],
     ),
     lab.Table(
       f"encoding | L | {STEPS} | max η·sharpness",
@@ -791,32 +765,28 @@ def declare(cfg: Config, records: list) -> lab.Report:
       cells=lambda r: [*r[:2]] + _steps_row(r[2]),
     ),
   ]
-  after = ([inversion] if c.ms else []) + (training if c.trn else [])
-  tokens = [(m, e, L, d) for m in c.ms for e in ENCODINGS for d in METHODS for L in Ls]
-  missing = [v is None for t in tokens for v in c.err(*t)]
-  diverged = sum(bool(x) for r in c.trn.values() for x in np.ravel(r.get("diverged") or []))
-  train_missing = sum(v is None for e in ENCODINGS for L in Ls for v in c.loss(e, L))
+  diverged = int(lab.pooled(c.trn, "diverged").sum())
+  train_missing = sum(lab.stats(v).missing for e in ENCODINGS for v in losses[e, "test_loss"])
   return lab.Report(
     title,
     setup,
     [lab.Figure("normalization", _panels(cfg, c)), growth],
     verdicts(cfg, records),
     choices=(
-      "the raw encoding (true tokens one per step, zero last entry, no bias tokens, no ε_x); "
-      "the raw decoder's base (the mean true token at every step); the growth verdicts read "
-      "the centred decoder; one set of true tokens per seed for both encodings; training data "
-      "shared by the seeds; zero front-padding so one compiled program serves every L; the "
-      f"curvature margin {CURVATURE_MARGIN:g}; the squared loss (so linearized descent and "
-      "kernel regression are exact yardsticks near initialization); the plateau criterion and "
-      f"its tolerance; the eigenvalue cut-off {KERNEL_CUTOFF:g}·max of the kernel-regression "
-      "limit; float32."
+      "the raw encoding (true tokens one per step, zero last entry, no bias tokens, no ε_x); the "
+      "raw decoder's base (the mean true token at every step); the growth verdicts read the "
+      "centred decoder; one set of true tokens per seed for both encodings; training data shared "
+      "by the seeds; zero front-padding so one compiled program serves every L; the curvature "
+      f"margin {CURVATURE_MARGIN:g}; the squared loss (so linearized descent and kernel regression "
+      "are exact yardsticks near initialization); the plateau criterion and its tolerance; the "
+      f"eigenvalue cut-off {KERNEL_CUTOFF:g}·max of the kernel-regression limit; float32."
     ),
     missing={
-      "non-finite inversion values": sum(missing),
+      "non-finite inversion values": token_missing,
       "diverged training runs": diverged,
       "missing training values": train_missing - diverged,
     },
-    after=after,
+    after=([inversion] if c.ms else []) + (training if c.runs else []),
     restate=("every SGD run's step", "SGD reaches the plateau"),
   )
 
