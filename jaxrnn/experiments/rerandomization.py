@@ -244,29 +244,6 @@ def run_point(cfg: Config, point: dict) -> dict:
 # Verdicts and report
 
 
-def _seeds(rs: lab.Records, m, k, name) -> list:
-  """Per-seed scalar of a quantity: Δh mean over l, ΔBack mean over i < L
-  (Back_{L->L} = B is never redrawn), others as stored; None if missing."""
-  if name not in ("h", "back"):
-    return rs.values(f"{k}/{name}", m=m)
-  cell, out = (rs.record(m=m) or {}).get(str(k)), []
-  for row in (cell.get(name) or []) if isinstance(cell, dict) else []:
-    arr = [lab.finite(x) for x in (row if isinstance(row, (list, tuple)) else [row])]
-    arr = arr[:-1] if name == "back" else arr
-    out.append(None if not arr or None in arr else float(np.mean(arr)))
-  return out
-
-
-def _per_floor(values, k) -> list:
-  f = FLOOR * math.sqrt(1.0 / k)
-  return [None if v is None else v / f for v in values]
-
-
-def _step(rs: lab.Records, m, k, i, per_floor=False) -> list:
-  """Per-seed Δh^(i+1), or Δh^(i+1) / floor."""
-  return rs.values(f"{k}/h", m=m, column=i, scale=FLOOR * math.sqrt(1.0 / k) if per_floor else 1.0)
-
-
 def fit_blocks(cfg: Config) -> list:
   """The numbers of blocks k that the fits against s/m use: the small blocks
   k >= ``min_fit_blocks`` (near s/m = 1/2 the changes saturate, module
@@ -282,34 +259,54 @@ def predicted_growth(k: int, l: int) -> float:
   return math.sqrt((1.0 - (1.0 - f) ** l) / f)
 
 
+def _floor(k: int) -> float:
+  """The floor of Δh for blocks of fraction s/m = 1/k: FLOOR sqrt(s/m)."""
+  return FLOOR * math.sqrt(1.0 / k)
+
+
 class _View:
   """The records by width m and block number k: ``ms[name]`` the widths with
-  a record (ΔWbar only up to ``wbar_max_m``), ``fixed[name]`` the block sizes
-  s = m/k present at every such width, ``mid[name]`` the middle one."""
+  a record (ΔWbar only up to ``wbar_max_m``), ``last[name]`` the largest,
+  ``fixed[name]`` the block sizes s = m/k present at every such width,
+  ``mid[name]`` the middle one."""
 
   def __init__(self, cfg: Config, records: list):
-    self.rs, self.ks, self.fks = lab.Records(records, "m"), list(cfg.num_blocks), fit_blocks(cfg)
-    ms = [m for m in cfg.ms if (m,) in self.rs]
+    self.cfg, self.rs = cfg, lab.Records(records, "m")
+    self.ks, self.fks = list(cfg.num_blocks), fit_blocks(cfg)
+    ms = lab.present(self.rs, cfg.ms)
     self.ms = {n: [m for m in ms if n != "wbar" or m <= cfg.wbar_max_m] for n in QUANTITIES}
+    self.last = {n: m[-1] for n, m in self.ms.items() if m}
     sizes = lambda ms: set.intersection(*[{m // k for k in self.ks} for m in ms])
     self.fixed = {n: sorted(sizes(m)) if len(m) > 1 else [] for n, m in self.ms.items()}
     self.mid = {n: s[len(s) // 2] for n, s in self.fixed.items() if s}
 
+  def seeds(self, m, k, name) -> list:
+    """Per-seed scalar of a quantity: Δh mean over l ("h/floor": over the
+    floor), ΔBack mean over i < L (Back_{L->L} = B is never redrawn), others
+    as stored; None if missing."""
+    if name == "h/floor":
+      return [None if x is None else x / _floor(k) for x in self.seeds(m, k, "h")]
+    if name not in ("h", "back"):
+      return self.rs.values(f"{k}/{name}", m=m)
+    steps = lab.columns(self.rs, f"{k}/{name}", self.cfg.L - (name == "back"), m=m)
+    return [None if None in row else float(np.mean(row)) for row in zip(*steps)]
+
+  def steps(self, m, k) -> list:
+    """Per step l = 1..L the per-seed Δh^(l) / floor."""
+    return lab.columns(self.rs, f"{k}/h", self.cfg.L, m=m, scale=_floor(k))
+
   def per_k(self, n, m, ks=None):
-    return [_seeds(self.rs, m, k, n) for k in ks or self.ks]
+    return [self.seeds(m, k, n) for k in ks or self.ks]
 
   def at_size(self, n, s):
-    return [_seeds(self.rs, m, m // s, n) for m in self.ms[n]]
+    return [self.seeds(m, m // s, n) for m in self.ms[n]]
 
 
 def regime(cfg: Config) -> lab.Regime:
   """The conditions of the re-randomization claim a run can check."""
-  return lab.Regime(
-    f"normalized sequences with ε_x < 1/L (Thm. 4.5; here ε_x = {cfg.eps_x:g}, L = {cfg.L}); "
-    "rows split into disjoint blocks of equal size",
-    cfg.eps_x < 1.0 / cfg.L,
-    f"ε_x < {1.0 / cfg.L:.3g}",
-  )
+  where = f"normalized sequences with ε_x < 1/L (Thm. 4.5; here ε_x = {cfg.eps_x:g}, L = {cfg.L}); "
+  where += "rows split into disjoint blocks of equal size"
+  return lab.Regime(where, cfg.eps_x < 1.0 / cfg.L, f"ε_x < {1.0 / cfg.L:.3g}")
 
 
 def verdicts(cfg: Config, records: list) -> list:
@@ -317,23 +314,21 @@ def verdicts(cfg: Config, records: list) -> list:
   v, fr, small = _View(cfg, records), [1.0 / k for k in fit_blocks(cfg)], cfg.min_fit_blocks
   if not v.ms["h"]:
     return []
-  paper, mbig, steps = dict(claim=CLAIM, regime=regime(cfg)), v.ms["h"][-1], max(cfg.L - 1, 1)
+  paper, mbig, steps = dict(claim=CLAIM, regime=regime(cfg)), v.last["h"], max(cfg.L - 1, 1)
+  fits = {n: lab.power_law(fr, v.per_k(n, m, v.fks)) for n, m in v.last.items()}
   out = []
-  for n, m in ((n, m[-1]) for n, m in v.ms.items() if m):
+  for n, m in v.last.items():
     rule = f"{QUANTITIES[n]} falls with the block fraction s/m (small blocks k ≥ {small}, m={m})"
-    out.append(lab.check(rule, lab.power_law(fr, v.per_k(n, m, v.fks)), above=0, **paper))
+    out.append(lab.check(rule, fits[n], above=0, **paper))
   for n, s in v.mid.items():
     rule = f"{QUANTITIES[n]} falls with m at a fixed block size s={s}"
     out.append(lab.check(rule, lab.power_law(v.ms[n], v.at_size(n, s)), below=0, **paper))
-  first = lab.finite_values(x for k in v.ks for x in _step(v.rs, mbig, k, 0, per_floor=True))
-  first = abs(float(np.median(first)) - 1.0) if first.size else None
-  cells = [(m, k) for m in v.ms["h"] for k in v.ks]
-  ratios = [r for m, k in cells for r in ratios_of(*(_seeds(v.rs, m, k, n) for n in INV))]
-  ratio = float(np.median(ratios)) if ratios else None
-  ratio = None if ratio is None else max(ratio, 1.0 / ratio)
-  growth = [_step(v.rs, mbig, max(v.ks), i) for i in range(steps)]
+  first = lab.stats(x for k in v.ks for x in v.steps(mbig, k)[0]).median
+  ratios = [r for m in v.ms["h"] for k in v.ks for r in ratios_of(*(v.seeds(m, k, n) for n in INV))]
+  r = lab.stats(ratios).median
+  ratio = None if r is None else max(r, 1.0 / r)
+  growth = v.steps(mbig, max(v.ks))[:steps]
   where = f"l = 1..{steps}, s/m = 1/{max(v.ks)}, m={mbig}"
-  sqrt_sm = lab.power_law(fr, v.per_k("h", mbig, v.fks))
   share = f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})"
   dev = "|median over k and seeds of Δh^(1) / floor - 1|"
   sqrt_l = f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; {where})"
@@ -341,8 +336,8 @@ def verdicts(cfg: Config, records: list) -> list:
   what = "max(r, 1/r), r = median over (m, k, seeds) of error after / before"
   near = dict(near=0.5, tol=RATE_TOL)
   return out + [
-    lab.check(f"Δh ∝ sqrt(s/m) on small blocks (k ≥ {small}, m={mbig})", sqrt_sm, **near),
-    lab.check(share, first, below=FLOOR_TOL, what=dev),
+    lab.check(f"Δh ∝ sqrt(s/m) on small blocks (k ≥ {small}, m={mbig})", fits["h"], **near),
+    lab.check(share, None if first is None else abs(first - 1.0), below=FLOOR_TOL, what=dev),
     lab.check(sqrt_l, lab.power_law(range(1, steps + 1), growth), **near),
     lab.check(decoder, ratio, below=INV_RATIO, what=what),
   ]
@@ -358,44 +353,46 @@ def declare(cfg: Config, records: list) -> lab.Report:
   """The summary: slopes against s/m and m, the growth along the sequence,
   the figure, the verdicts, every (m, k) cell."""
   v = _View(cfg, records)
-  rs, ks, fks, ms = v.rs, v.ks, v.fks, v.ms
+  ks, fks, ms = v.ks, v.fks, v.ms
   title = "rerandomization: redrawing one block of rows of [W, A] (Sec. 4.2)"
   setup = (
     f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x:g}; per (m, k): {cfg.num_seeds} networks (seeds) × "
-    f"{cfg.num_sequences} sequences, at most {cfg.max_blocks} blocks per k; {cfg.dtype}. "
-    "Cells: median [quartiles] over seeds of the per-seed mean over blocks and sequences, "
-    f"n = seeds. Floor = sqrt(2 (1 - 1/π) s/m) ≈ {FLOOR:.2f} sqrt(s/m), the share of the "
-    "redrawn coordinates alone; with the norm-preserving initialization Δh^(l) / floor ≈ "
-    "sqrt((1 - (1 - s/m)^l) / (s/m)) → sqrt(l) (module docstring). Fits against s/m use the "
-    f"small blocks k ≥ {cfg.min_fit_blocks}."
+    f"{cfg.num_sequences} sequences, at most {cfg.max_blocks} blocks per k; {cfg.dtype}. Cells: "
+    "median [quartiles] over seeds of the per-seed mean over blocks and sequences, n = seeds. "
+    f"Floor = sqrt(2 (1 - 1/π) s/m) ≈ {FLOOR:.2f} sqrt(s/m), the share of the redrawn coordinates "
+    "alone; with the norm-preserving initialization Δh^(l) / floor ≈ sqrt((1 - (1 - s/m)^l) / "
+    "(s/m)) → sqrt(l) (module docstring). Fits against s/m use the small blocks k ≥ "
+    f"{cfg.min_fit_blocks}."
   )
   if not ms["h"]:
     return lab.Report(title, setup, ["No completed points."], [])
-  fr_all, fr, mbig = [1.0 / k for k in ks], [1.0 / k for k in fks], ms["h"][-1]
+  fr_all, fr, mbig = [1.0 / k for k in ks], [1.0 / k for k in fks], v.last["h"]
   steps, small, y = range(1, cfg.L + 1), cfg.min_fit_blocks, "Δh^(l) / floor"
   colors = lab.color_map(list(QUANTITIES)) | lab.seq_colors([f"m={m}" for m in ms["h"]])
   colors |= lab.seq_colors([f"k={k}" for k in ks], "plasma")
+  along = {k: v.steps(mbig, k) for k in ks}
 
   def cell(m, k, n):
-    if n == "wbar" and m > cfg.wbar_max_m:
-      return "not measured"
-    per = _per_floor(_seeds(rs, m, k, "h"), k) if n == "h/floor" else _seeds(rs, m, k, n)
-    return lab.robust(per)
+    return "not measured" if n == "wbar" and m > cfg.wbar_max_m else lab.robust(v.seeds(m, k, n))
 
-  def growth(k, i):
-    med = lab.stats(_step(rs, mbig, k, i, per_floor=True)).median
-    return "n/a" if med is None else f"{med:.2f} ({predicted_growth(k, i + 1):.2f})"
+  def slope_row(n, m):
+    at_small = v.per_k(n, m, fks)
+    fits = [lab.power_law(fr, at_small).fmt(), lab.power_law(fr_all, v.per_k(n, m)).fmt()]
+    cross = lab.fmt_crossing(lab.power_law_crossing(fks, at_small, SMALL))
+    return [QUANTITIES[n], m, *fits, lab.robust(v.seeds(m, max(ks), n)), cross]
 
-  floor = lab.line("floor", fr_all, [FLOOR * math.sqrt(f) for f in fr_all])
+  def growth(k, l):
+    med = lab.stats(along[k][l - 1]).median
+    return "n/a" if med is None else f"{med:.2f} ({predicted_growth(k, l):.2f})"
+
+  floor = lab.line("floor", fr_all, [_floor(k) for k in ks])
   frac = dict(x="block fraction s/m = 1/k", xbase=2)
-  last = {n: m[-1] for n, m in ms.items() if m}
   changes = [
     lab.band(f"{QUANTITIES[n]}, m={m}", fr_all, v.per_k(n, m), color=colors[n])
-    for n, m in last.items()
+    for n, m in v.last.items()
   ] + [floor]
   per_m = [lab.band(f"m={m}", fr_all, v.per_k("h", m), color=colors[f"m={m}"]) for m in ms["h"]]
-  along = [[_step(rs, mbig, k, l - 1, True) for l in steps] for k in ks]
-  along = [lab.band(f"k={k}", steps, a, color=colors[f"k={k}"]) for k, a in zip(ks, along)]
+  bands = [lab.band(f"k={k}", steps, along[k], color=colors[f"k={k}"]) for k in ks]
   sqrt_l = lab.line("sqrt(l)", steps, [math.sqrt(l) for l in steps])
   fixed = [
     lab.band(f"{QUANTITIES[n]}, s={s}", ms[n], v.at_size(n, s), color=colors[n])
@@ -404,7 +401,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
   panels = [
     lab.Panel(f"changes (fits: s/m ≤ 1/{small})", y="relative change", curves=changes, **frac),
     lab.Panel("Δh per m", y="Δh (mean over l)", curves=per_m + [floor], **frac),
-    lab.Panel(f"growth along the sequence, m={mbig}", "step l", y, along + [sqrt_l], xlog=False),
+    lab.Panel(f"growth along the sequence, m={mbig}", "step l", y, bands + [sqrt_l], xlog=False),
     lab.Panel("fixed block size", "width m", "relative change", fixed, xbase=2, xticks=ms["h"]),
   ]
   fixed_rows = [(n, s) for n, sizes in v.fixed.items() for s in sizes]
@@ -413,19 +410,12 @@ def declare(cfg: Config, records: list) -> lab.Report:
     f"at s/m = 1/{max(ks)} | blocks k at which it would reach {SMALL:g} (extrapolated)",
     [(n, m) for n in QUANTITIES for m in ms[n]],
     "Slopes against the block fraction (95% bootstrap interval over seeds) on the small blocks "
-    "(the fits of the verdicts) and on all blocks (bent by the saturation near s/m = 1/2); "
-    "the change at the smallest fraction; and, from a power law in k on the small blocks, the "
-    f"number of blocks at which the change would fall below {SMALL:g} — an extrapolation "
-    "beyond the grid, with its bootstrap interval (∞: the fit does not fall). These last "
-    "two columns are numbers, not rules: the paper gives no size for 'a lot'.",
-    cells=lambda r: [
-      QUANTITIES[r[0]],
-      r[1],
-      lab.power_law(fr, v.per_k(*r, fks)).fmt(),
-      lab.power_law(fr_all, v.per_k(*r)).fmt(),
-      lab.robust(_seeds(rs, r[1], max(ks), r[0])),
-      lab.fmt_crossing(lab.power_law_crossing(fks, v.per_k(*r, fks), SMALL)),
-    ],
+    "(the fits of the verdicts) and on all blocks (bent by the saturation near s/m = 1/2); the "
+    "change at the smallest fraction; and, from a power law in k on the small blocks, the number "
+    f"of blocks at which the change would fall below {SMALL:g} — an extrapolation beyond the grid, "
+    "with its bootstrap interval (∞: the fit does not fall). These last two columns are numbers, "
+    "not rules: the paper gives no size for 'a lot'.",
+    cells=lambda r: slope_row(*r),
   )
   at_fixed = lab.Table(
     "change | block size s | slope in m (floor: -0.5)",
@@ -437,16 +427,17 @@ def declare(cfg: Config, records: list) -> lab.Report:
     ["k"] + [f"l={l}" for l in steps],
     ks,
     f"Δh^(l) / floor at m={mbig}, median over seeds, and in brackets the norm-preserving "
-    "prediction sqrt((1 - (1 - s/m)^l) / (s/m)) (module docstring); at l = L the bias token "
-    "x^(L) adds an unchanged input.",
-    cells=lambda k: [k] + [growth(k, l - 1) for l in steps],
+    "prediction sqrt((1 - (1 - s/m)^l) / (s/m)) (module docstring); at l = L the bias token x^(L) "
+    "adds an unchanged input.",
+    cells=lambda k: [k] + [growth(k, l) for l in steps],
   )
-  tables = ([at_fixed] if fixed_rows else []) + [along_table]
-  per_seed = [(n, m) for n in ("h", "back", "wbar", *INV[::-1]) for m in ms.get(n, ms["h"])]
+  read = [(m, k, n) for n in (*QUANTITIES, *INV) for m in ms.get(n, ms["h"]) for k in ks]
   return lab.Report(
     title,
     setup,
-    blocks=[lab.Figure("rerandomization", panels), slopes, *tables],
+    blocks=[lab.Figure("rerandomization", panels), slopes]
+    + ([at_fixed] if fixed_rows else [])
+    + [along_table],
     verdicts=verdicts(cfg, records),
     after=[
       lab.Table(
@@ -457,17 +448,12 @@ def declare(cfg: Config, records: list) -> lab.Report:
     ],
     choices=(
       "contiguous blocks; only rows of W and A redrawn, B kept; one fresh key per (seed, k, "
-      f"block); at most {cfg.max_blocks} evenly spaced blocks per k; fits against s/m on the "
-      f"small blocks k ≥ {cfg.min_fit_blocks}; the margins of the diagnostics (slopes ± "
-      f"{RATE_TOL:g}, floor ± {FLOOR_TOL:g}, inversion ratio within {INV_RATIO:g}) are this "
-      f"module's; the level {SMALL:g} of the extrapolation is a reported number, not a rule; "
-      f"{cfg.dtype}."
+      f"block); at most {cfg.max_blocks} evenly spaced blocks per k; fits against s/m on the small "
+      f"blocks k ≥ {cfg.min_fit_blocks}; the margins of the diagnostics (slopes ± {RATE_TOL:g}, "
+      f"floor ± {FLOOR_TOL:g}, inversion ratio within {INV_RATIO:g}) are this module's; the level "
+      f"{SMALL:g} of the extrapolation is a reported number, not a rule; {cfg.dtype}."
     ),
-    missing={
-      "non-finite per-seed values": sum(
-        x is None for n, m in per_seed for k in ks for x in _seeds(rs, m, k, n)
-      )
-    },
+    missing={"non-finite per-seed values": sum(lab.stats(v.seeds(*c)).missing for c in read)},
   )
 
 
