@@ -431,13 +431,12 @@ def declare(cfg: Config, records: list) -> lab.Report:
     "adds an unchanged input.",
     cells=lambda k: [k] + [growth(k, l) for l in steps],
   )
+  tables = [slopes] + ([at_fixed] if fixed_rows else []) + [along_table]
   read = [(m, k, n) for n in (*QUANTITIES, *INV) for m in ms.get(n, ms["h"]) for k in ks]
   return lab.Report(
     title,
     setup,
-    blocks=[lab.Figure("rerandomization", panels), slopes]
-    + ([at_fixed] if fixed_rows else [])
-    + [along_table],
+    blocks=[lab.Figure("rerandomization", panels), *tables],
     verdicts=verdicts(cfg, records),
     after=[
       lab.Table(
