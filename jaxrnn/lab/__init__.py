@@ -173,3 +173,25 @@ __all__ = [
   "StoreError",
   "load_records",
 ]
+
+from jaxrnn.lab.declare import (
+  all_of,
+  falls_with_m,
+  largest,
+  pooled,
+  seedwise,
+  series,
+  trend,
+  width_panel,
+)
+
+__all__ += [
+  "all_of",
+  "falls_with_m",
+  "largest",
+  "pooled",
+  "seedwise",
+  "series",
+  "trend",
+  "width_panel",
+]
