@@ -514,15 +514,16 @@ def ratios(a: Iterable, b: Iterable) -> list[float]:
 
 
 # --------------------------------------------------------------------------
-# Series along a sweep key, trends, regimes that need a falling quantity,
-# seed-by-seed arithmetic, width panels
+# Series along a sweep key, their trends and pooled values, regimes that
+# need a falling quantity, seed-by-seed arithmetic, width panels, the largest
+# finite value
 
 
 def series(records: Records, field: str, xs: Iterable, *, along: str = "m", **point) -> list:
   """Per-seed values of ``field`` at each x of ``xs`` for the sweep-point
   field ``along`` (the other point fields, ``column`` and ``scale`` as in
-  ``Records.values``): ``[records.values(field, along=x, **point) for x in
-  xs]``, the per-x lists ``power_law`` and ``band`` take."""
+  ``Records.values``): ``[records.values(field, **{along: x}, **point) for
+  x in xs]``, the per-x lists ``power_law`` and ``band`` take."""
   return [records.values(field, **point, **{along: x}) for x in xs]
 
 
