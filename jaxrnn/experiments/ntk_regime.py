@@ -280,9 +280,9 @@ def regime(cfg: Config, rs: lab.Records, ms: list) -> lab.Regime:
   ``eps_x < 1/L``, every recorded eta*sharpness < 2, and the weights staying
   close (the relative movement ‖W'‖/‖W‖ falls with m)."""
   worst = lab.largest(lab.pooled(rs, "step_ratio", ms))
-  step = f"every eta·sharpness < 2 ({'none recorded' if worst is None else f'max {worst:.3g}'})"
-  eps, close = f"eps_x < 1/L (eps_x={cfg.eps_x:g}, L={cfg.L})", "weights stay close: ‖W'‖/‖W‖"
-  moves = lab.trend(rs, "rel_dW", ms)
+  shown = "none recorded" if worst is None else f"max {worst:.3g}"
+  eps, step = f"eps_x < 1/L (eps_x={cfg.eps_x:g}, L={cfg.L})", f"every eta·sharpness < 2 ({shown})"
+  close, moves = "weights stay close: ‖W'‖/‖W‖", lab.trend(rs, "rel_dW", ms)
   return lab.all_of(
     lab.Regime(eps, cfg.eps_x < 1 / cfg.L, f"eps_x < {1 / cfg.L:.3g}"),
     lab.Regime(step, worst is not None and worst < 2, "a step inside the stability limit"),
