@@ -117,6 +117,7 @@ PRESETS = {
   "tiny": Config(phis=("pow:1", "sin:1"), ms=(16, 32), L=4, num_seeds=2, num_test=8, nodes=5),
 }
 
+
 def ridge_at(m: int, fit_width: int) -> float | None:
   """The ridge of H's fit at width m: None (the library's default of
   ``construct_pseudo_network``, 3 / m, which shrinks with m) when
