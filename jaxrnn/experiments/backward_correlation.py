@@ -123,55 +123,38 @@ REGIME = lab.Regime(
 )
 
 
-class _Data:
-  """Per-seed values of the records: mean corr over i < L, corr at a lag,
-  and the pooled lag / d_out trends (each (m, seed) one sample)."""
+def _early(rs: lab.Records, m, k) -> list:
+  """Per-seed corr at d_out = k and width m, mean over i < L."""
+  return rs.values(f"{k}/corr_early", m=m)
 
-  def __init__(self, cfg: Config, records: list):
-    self.recs, self.ms, self.L = lab.Records(records, "m"), list(cfg.ms), cfg.L
-    self._slopes = {}
 
-  def early(self, m, k) -> list:
-    return self.recs.values(f"{k}/corr_early", m=m)
+def _lag(rs: lab.Records, L: int, m, k, g) -> list:
+  """Per-seed corr at d_out = k, width m and lag g = L - i."""
+  return rs.values(f"{k}/corr", column=L - 1 - g, m=m)
 
-  def lag(self, m, k, g) -> list:
-    """Per-seed corr at lag g = L - i."""
-    return self.recs.values(f"{k}/corr", column=self.L - 1 - g, m=m)
 
-  def pooled(self, k, per_m) -> list:
-    """``per_m(m)`` divided by the median over seeds of the mean over i < L at
-    d_out = k and the same m, pooled over the widths."""
-    out = []
-    for m in self.ms:
-      med = lab.stats(self.early(m, k)).median
-      if med:
-        out += lab.scaled(per_m(m), 1.0 / med)
-    return out
-
-  def slopes(self, k):
-    """corr (i<L) in m, √m·corr in m, corr against the lag (pooled over m)."""
-    if k not in self._slopes:
-      self._slopes[k] = self._fit(k)
-    return self._slopes[k]
-
-  def _fit(self, k):
-    lags = range(1, self.L)
-    return (
-      lab.power_law(self.ms, [self.early(m, k) for m in self.ms]),
-      lab.power_law(self.ms, [lab.scaled(self.early(m, k), math.sqrt(m)) for m in self.ms]),
-      lab.power_law(lags, [self.pooled(k, lambda m, g=g: self.lag(m, k, g)) for g in lags]),
-    )
+def _pooled(rs: lab.Records, ms, k, per_m) -> list:
+  """``per_m(m)`` divided by the median over seeds of the mean over i < L at
+  d_out = k and the same m, pooled over the widths (each (m, seed) one sample)."""
+  out = []
+  for m in ms:
+    med = lab.stats(_early(rs, m, k)).median
+    if med:
+      out += lab.scaled(per_m(m), 1.0 / med)
+  return out
 
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
-  return _verdicts(cfg, _Data(cfg, records))
+  return _verdicts(cfg, lab.Records(records, "m"))
 
 
-def _verdicts(cfg: Config, data: _Data) -> list:
-  out, d_outs = [], list(cfg.d_outs)
+def _verdicts(cfg: Config, rs: lab.Records) -> list:
+  out, ms, d_outs, lags = [], list(cfg.ms), list(cfg.d_outs), range(1, cfg.L)
   for k in d_outs:
-    rate, const, lag = data.slopes(k)
+    rate = lab.trend(rs, f"{k}/corr_early", ms)
+    const = lab.power_law(ms, [lab.scaled(_early(rs, m, k), math.sqrt(m)) for m in ms])
+    by_lag = [_pooled(rs, ms, k, lambda m, g=g, k=k: _lag(rs, cfg.L, m, k, g)) for g in lags]
     falls = f"d_out={k}: corr(B, Back_{{i→L}}) (mean over i<L) falls with m"
     bounded = f"d_out={k}: √m·corr stays bounded (grows slower than m^{GROWTH_MAX:g})"
     lagged = f"d_out={k}: corr grows with the lag L−i slower than (L−i)^{GROWTH_MAX:g} "
@@ -179,53 +162,46 @@ def _verdicts(cfg: Config, data: _Data) -> list:
       lab.check(falls, rate, below=0, claim=CLAIM, regime=REGIME),
       lab.check(f"d_out={k}: corr (i<L) ∝ m^-1/2", rate, near=-0.5, tol=RATE_TOL),
       lab.check(bounded, const, below=GROWTH_MAX),
-      lab.check(lagged + "(pooled over m)", lag, below=GROWTH_MAX),
+      lab.check(lagged + "(pooled over m)", lab.power_law(lags, by_lag), below=GROWTH_MAX),
     ]
   if len(d_outs) >= 2:
-    per_k = [data.pooled(d_outs[0], lambda m, k=k: data.early(m, k)) for k in d_outs]
+    per_k = [_pooled(rs, ms, d_outs[0], lambda m, k=k: _early(rs, m, k)) for k in d_outs]
     rule = "Frobenius corr ∝ d_out^-1/2 (rows add independent terms; pooled over m)"
     out.append(lab.check(rule, lab.power_law(d_outs, per_k), near=-0.5, tol=RATE_TOL))
   return out
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
-  data, ms, L = _Data(cfg, records), list(cfg.ms), cfg.L
-  shown = sorted({1, max(1, (L - 1) // 2), L - 1})
-  vs = _verdicts(cfg, data)
-  cells = [(k, m) for k in cfg.d_outs for m in ms if data.early(m, k)]
+  rs, ms, L = lab.Records(records, "m"), list(cfg.ms), cfg.L
+  shown, lags, vs = sorted({1, max(1, (L - 1) // 2), L - 1}), range(1, L), _verdicts(cfg, rs)
+  cells = [(k, m) for k in cfg.d_outs for m in ms if _early(rs, m, k)]
 
   def row(k, m):
-    med = lab.stats(data.early(m, k)).median
-    lags = [lab.stats(data.lag(m, k, g)).median for g in shown]
-    return [k, m, *lags, lab.robust(data.early(m, k)), None if med is None else math.sqrt(m) * med]
+    med = lab.stats(_early(rs, m, k)).median
+    lag_medians = [lab.stats(_lag(rs, L, m, k, g)).median for g in shown]
+    root_m = None if med is None else math.sqrt(m) * med
+    return [k, m, *lag_medians, lab.robust(_early(rs, m, k)), root_m]
 
   head = f"d_out | m | {' | '.join(f'lag {g}' for g in shown)} | mean over i<L | √m·median"
   table = lab.Table(head, cells, "Lag columns: median over seeds.", cells=lambda c: row(*c))
-  colors = lab.color_map([f"d_out={k}" for k in cfg.d_outs])
-  top = {k: next((m for m in reversed(ms) if data.early(m, k)), None) for k in cfg.d_outs}
-  ref, lags = lab.stats(data.early(ms[0], cfg.d_outs[0])).median, range(1, L)
-
-  def bands(label, xs, per, ks=cfg.d_outs):  # one curve per d_out: per(k, x) per-seed values
-    return [lab.band(label(k), xs, [per(k, x) for x in xs], color=colors[f"d_out={k}"]) for k in ks]
-
-  decay = bands(
-    lambda k: f"d_out={k}: {data.slopes(k)[0].fmt()}", ms, lambda k, m: data.early(m, k)
-  )
+  colors, decay, root_m, by_lag = lab.color_map([f"d_out={k}" for k in cfg.d_outs]), [], [], []
+  for k in cfg.d_outs:  # one curve per d_out in each panel
+    early, color = lab.series(rs, f"{k}/corr_early", ms), colors[f"d_out={k}"]
+    slope = lab.power_law(ms, early).fmt()
+    decay.append(lab.band(f"d_out={k}: {slope}", ms, early, color=color))
+    scaled = [lab.scaled(v, math.sqrt(m)) for m, v in zip(ms, early)]
+    root_m.append(lab.band(f"d_out={k}", ms, scaled, color=color))
+    top = next((m for m, v in zip(ms[::-1], early[::-1]) if v), None)
+    if top is not None:
+      per_lag = [_lag(rs, L, top, k, g) for g in lags]
+      by_lag.append(lab.band(f"d_out={k}, m={top}", lags, per_lag, color=color))
+  ref = lab.stats(_early(rs, ms[0], cfg.d_outs[0])).median
   if ref is not None:
     decay.append(lab.line("∝ m^-1/2", ms, [ref * math.sqrt(ms[0] / m) for m in ms]))
-  root_m = bands(
-    lambda k: f"d_out={k}", ms, lambda k, m: lab.scaled(data.early(m, k), math.sqrt(m))
-  )
-  shown_k = [k for k in cfg.d_outs if top[k] is not None]
-  by_lag = bands(
-    lambda k: f"d_out={k}, m={top[k]}", lags, lambda k, g: data.lag(top[k], k, g), shown_k
-  )
-  width, corr = dict(xbase=2, xticks=ms), "|corr(B, Back_{i→L})|"
+  corr = "|corr(B, Back_{i→L})|"
   panels = [
-    lab.Panel(
-      "decay in m (legend: slope [95%])", "width m", f"{corr}, mean over i<L", decay, **width
-    ),
-    lab.Panel("√m · corr", "width m", "√m · |corr|", root_m, **width, ylog=False, ylim=(0, None)),
+    lab.width_panel("decay in m (legend: slope [95%])", f"{corr}, mean over i<L", decay, ms),
+    lab.width_panel("√m · corr", "√m · |corr|", root_m, ms, ylog=False, ylim=(0, None)),
     lab.Panel("against the lag (lag 0 is 1 by definition)", "lag L − i", corr, by_lag, xlog=False),
   ]
   return lab.Report(
@@ -246,8 +222,8 @@ def declare(cfg: Config, records: list) -> lab.Report:
       "ours."
     ),
     missing={
-      "non-finite per-seed means over i<L": data.recs.missing_of("corr_early"),
-      "non-finite per-seed, per-lag values": data.recs.missing_of("corr"),
+      "non-finite per-seed means over i<L": rs.missing_of("corr_early"),
+      "non-finite per-seed, per-lag values": rs.missing_of("corr"),
     },
   )
 

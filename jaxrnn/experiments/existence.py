@@ -117,9 +117,6 @@ PRESETS = {
   "tiny": Config(phis=("pow:1", "sin:1"), ms=(16, 32), L=4, num_seeds=2, num_test=8, nodes=5),
 }
 
-#: Per-seed metrics; the first five are relative errors.
-ERRORS = ("rel_err", "lemma42_part", "inversion_part", "fit_part", "average_part")
-
 
 def ridge_at(m: int, fit_width: int) -> float | None:
   """The ridge of H's fit at width m: None (the library's default of
@@ -227,6 +224,11 @@ TRENDS = (
 )
 
 
+def _seeds(rs: lab.Records, phi: str, metric: str, m) -> list:
+  """Per-seed ``metric`` of the target ``phi`` at width m."""
+  return rs.values(f"targets/{phi}/{metric}", m=m)
+
+
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, each a ``lab.Verdict`` from a named
   rule over the records (see the module docstring). Paper claims carry their
@@ -252,14 +254,13 @@ def verdicts(cfg: Config, records: list) -> list:
     ),
   }
   paper = {k: dict(claim=lab.claims.CLAIMS[k], regime=r) for k, r in regimes.items()}
-  seeds = lambda p, k, m: rs.values(f"targets/{p}/{k}", m=m)
   for p in cfg.phis:
-    fit = lambda k, p=p: lab.power_law(cfg.ms, [seeds(p, k, m) for m in cfg.ms])
-    inv, lem = seeds(p, "inversion_part", top), seeds(p, "lemma42_part", top)
-    ratio = [a / b if a is not None and b else None for a, b in zip(inv, lem)]
+    fit = lambda k, p=p: lab.trend(rs, f"targets/{p}/{k}", cfg.ms)
+    at_top = lambda k, p=p: _seeds(rs, p, k, top)
+    ratio = lab.seedwise(lambda a, b: a / b, at_top("inversion_part"), at_top("lemma42_part"))
     out += [lab.check(f"`{p}`: {r}", fit(k), below=0.0, **paper.get(c, {})) for r, k, c in TRENDS]
     rule = f"`{p}`: the error is below the trivial predictor's 1 at m = {top}"
-    out.append(every_seed(rule, seeds(p, "rel_err", top), below=1.0, what="relative error"))
+    out.append(every_seed(rule, at_top("rel_err"), below=1.0, what="relative error"))
     rule = f"`{p}`: Lemma 4.2 (fit + m-neuron average), not the inversion, limits the error at "
     what = "inversion part / Lemma 4.2 part"
     out.append(every_seed(f"{rule}m = {top}", ratio, below=1.0, what=what))
@@ -287,40 +288,34 @@ def declare(cfg: Config, records: list) -> lab.Report:
   rs, colors, vs = lab.Records(records, "m"), lab.color_map(list(cfg.phis)), verdicts(cfg, records)
   cells = [(p, m) for p in cfg.phis for m in cfg.ms]
 
-  def seeds(p, k, m):
-    return rs.values(f"targets/{p}/{k}", m=m)
-
   def table(metrics, caption):
-    cols = [(h, lambda c, k=k: lab.robust(seeds(c[0], k, c[1]))) for h, k in metrics.items()]
+    cols = [(h, lambda c, k=k: lab.robust(_seeds(rs, c[0], k, c[1]))) for h, k in metrics.items()]
     return lab.Table([("phi", lambda c: c[0]), ("m", lambda c: c[1])] + cols, cells, caption)
 
-  def panel(title, y, *curves):  # curves: (metric, label suffix, style)
-    bands = [
-      lab.band(f"{p}{suffix}", cfg.ms, [seeds(p, k, m) for m in cfg.ms], color=colors[p], **style)
-      for k, suffix, style in curves
-      for p in cfg.phis
-    ]
-    bands += [lab.hline(1.0, "predict 0")] if title == "error" else []
-    return lab.Panel(title, "width m", y, bands, xbase=2, xticks=cfg.ms)
+  def bands(k, suffix="", **style):  # metric k of every target
+    per_m = lambda p: lab.series(rs, f"targets/{p}/{k}", cfg.ms)
+    return [lab.band(p + suffix, cfg.ms, per_m(p), color=colors[p], **style) for p in cfg.phis]
 
   dashed, R, keys = dict(ls="--", marker="x"), 1.0 / cfg.eps_x, (*PARTS.values(), "h_max_used")
-  read = [seeds(p, k, m) or [None] * cfg.num_seeds for p, m in cells if (m,) in rs for k in keys]
+  read = [
+    _seeds(rs, p, k, m) or [None] * cfg.num_seeds for p, m in cells if (m,) in rs for k in keys
+  ]
   values = [v for per in read for v in per]
-  y_size = "m max_r |a*_r|,  max_r |H_r|"
   panels = [
-    panel("error", "rms(F_pseudo − F*) / rms(F*)", ("rel_err", "", {})),
-    panel(
-      "Lemma 4.2 part (solid), inversion part (dashed)",
-      "part / rms(F*)",
-      ("lemma42_part", " Lemma 4.2", {}),
-      ("inversion_part", " inversion", dashed),
-    ),
-    panel(
-      "size of A* (solid), H at the neurons (dashed)",
-      y_size,
-      ("a_star_m_max", " m max|a*_r|", {}),
-      ("h_max_used", " max|H_r|", dashed),
-    ),
+    lab.width_panel(title, y, curves, cfg.ms)
+    for title, y, curves in (
+      ("error", "rms(F_pseudo − F*) / rms(F*)", bands("rel_err") + [lab.hline(1.0, "predict 0")]),
+      (
+        "Lemma 4.2 part (solid), inversion part (dashed)",
+        "part / rms(F*)",
+        bands("lemma42_part", " Lemma 4.2") + bands("inversion_part", " inversion", **dashed),
+      ),
+      (
+        "size of A* (solid), H at the neurons (dashed)",
+        "m max_r |a*_r|,  max_r |H_r|",
+        bands("a_star_m_max", " m max|a*_r|") + bands("h_max_used", " max|H_r|", **dashed),
+      ),
+    )
   ]
   return lab.Report(
     "existence: the pseudo-network of Thm. 4.3 (W* = 0, A* of Lemma 4.2)",

@@ -362,11 +362,8 @@ def regime(cfg: Config, rs: lab.Records, scaling: str, size) -> lab.Regime:
   falls with m (95% interval of its slope in m below 0, from the records;
   the random direction of SGD's size has SGD's size)."""
   k = _fit(cfg, rs, "sgd" if scaling == "sgd-random" else scaling, size, "rel_dW")
-  return lab.Regime(
-    f"weights close to the initialization: ‖W'‖_F/‖W‖_F falls with m (slope {k.fmt()})",
-    bool(k.ok and k.hi < 0),
-    "a perturbation whose relative size falls with m",
-  )
+  what = "weights close to the initialization: ‖W'‖_F/‖W‖_F"
+  return lab.falls_with_m(what, k, "a perturbation whose relative size falls with m")
 
 
 def _omega_fit(cfg, rs, *, flips: bool):
@@ -424,8 +421,8 @@ def verdicts(cfg: Config, records: list) -> list:
       v = lab.check(rule, k, **kw, tol=OMEGA_TOL)
       out.append(v._replace(measured=f"{v.measured} at m={m}") if m is not None else v)
   if "sgd" in cfg.scalings:
-    dW, dA = ([_vals(rs, m, "sgd", None, k) for m in cfg.ms] for k in ("norm_dW", "norm_dA"))
-    moves = [[None if None in ab else math.hypot(*ab) for ab in zip(*w)] for w in zip(dW, dA)]
+    dW, dA = (lab.series(rs, k, cfg.ms, scaling="sgd", size=None) for k in ("norm_dW", "norm_dA"))
+    moves = [lab.seedwise(math.hypot, a, b) for a, b in zip(dW, dA)]
     rule = "SGD with η ∝ 1/m moves (W, A) by ‖(ΔW, ΔA)‖_F ∝ m^-1/2"
     out.append(lab.check(rule, lab.power_law(cfg.ms, moves), near=-0.5, tol=RATE_TOL))
   return out
@@ -479,7 +476,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
   )
 
   def against_omega(key):
-    per = lambda m: [_vals(rs, m, "relative", w, key) for w in cfg.omegas]
+    per = lambda m: lab.series(rs, key, cfg.omegas, along="size", m=m, scaling="relative")
     return [lab.band(f"m={m}", cfg.omegas, per(m), color=colors[f"m={m}"]) for m in cfg.ms]
 
   def against_m(key):  # the scalings that shrink with m; the error's legend gives the slope
@@ -488,15 +485,14 @@ def declare(cfg: Config, records: list) -> lab.Report:
     look = lambda sc, lb: dict(color=colors[lb], ls="--" if sc == "sgd-random" else "-")
     return [lab.band(name(lb), cfg.ms, per(sc, z), **look(sc, lb)) for sc, z, lb in shrinking]
 
-  err, flips, w = "rms|Δ − F_pseudo| / rms|Δ|", "fraction of flipped activations", "width m"
-  width, omega = dict(xbase=2, xticks=cfg.ms), "relative radius ω"
-  zeros = dict(yscale="symlog", ylim=(0, None))  # flip fractions may be exactly 0
+  err, flips = "rms|Δ − F_pseudo| / rms|Δ|", "fraction of flipped activations"
+  omega, zeros = "relative radius ω", dict(yscale="symlog", ylim=(0, None))  # flips may be 0
   by_omega = against_omega("flip_fraction")
   panels = [
     lab.Panel("error vs relative radius (median, 25-75%)", omega, err, against_omega("rel_err")),
     lab.Panel("activation flips vs relative radius", omega, flips, by_omega, **zeros),
-    lab.Panel("error vs m (legend: slope [95%])", w, err, against_m("rel_err"), **width),
-    lab.Panel("activation flips vs m", w, flips, against_m("flip_fraction"), **width, **zeros),
+    lab.width_panel("error vs m (legend: slope [95%])", err, against_m("rel_err"), cfg.ms),
+    lab.width_panel("activation flips vs m", flips, against_m("flip_fraction"), cfg.ms, **zeros),
   ]
   alt = "error and flips against the radius and the width"
   blocks.append(lab.Figure("linearization", panels, alt=alt))

@@ -107,20 +107,17 @@ PRESETS = {
   "tiny": Config(ms=(8, 16), num_train=4, num_test=4, steps=6, num_seeds=2),
 }
 
-#: The RNN's own output f_0 at initialization is the start of every prediction.
+#: The pairs a ~ b compared: (a, b, when, test-RMSE field of a, of b); the
+#: ratio of test errors is a / b. The RNN's own output f_0 at initialization
+#: is the start of every prediction.
 PAIRS = {
-  "net_pseudo": ("RNN", "pseudo-network", "both at T"),
-  "pseudo_inf": ("pseudo-network", "Θ∞ dynamics", "both at T"),
-  "reg": ("converged Θ₀ regression", "Θ∞ regression", "t = ∞"),
-  "net_reg": ("RNN", "Θ∞ regression", "RNN at T, regression at t = ∞"),
+  "net_pseudo": ("RNN", "pseudo-network", "both at T", "rmse_net", "rmse_pseudo"),
+  "pseudo_inf": ("pseudo-network", "Θ∞ dynamics", "both at T", "rmse_pseudo", "rmse_inf_T"),
+  "reg": ("converged Θ₀ regression", "Θ∞ regression", "t = ∞", "rmse_emp_reg", "rmse_inf_reg"),
+  "net_reg": ("RNN", "Θ∞ regression", "RNN at T, regression at t = ∞", "rmse_net", "rmse_inf_reg"),
 }
-#: Test RMSE fields of the two members of each pair (ratio = a / b).
-RMSE = {
-  "net_pseudo": ("rmse_net", "rmse_pseudo"),
-  "pseudo_inf": ("rmse_pseudo", "rmse_inf_T"),
-  "reg": ("rmse_emp_reg", "rmse_inf_reg"),
-  "net_reg": ("rmse_net", "rmse_inf_reg"),
-}
+#: Test RMSE fields of the two members of each pair.
+RMSE = {p: pair[3:] for p, pair in PAIRS.items()}
 
 CLOSE = lab.claims.CLAIMS["sec4.1-close"]
 DESCENT = lab.claims.CLAIMS["sec4.3-descent"]
@@ -274,31 +271,23 @@ def _per_seed(rs: lab.Records, m, key) -> list:
   """Per-seed ``key`` at width m; ``logratio_<pair>``: |log| of the pair's test-RMSE ratio."""
   if not key.startswith("logratio_"):
     return rs.values(key, m=m)
-  a, b = (rs.values(f, m=m) for f in RMSE[key[len("logratio_") :]])
-  return [abs(math.log(x / y)) if x and y and x > 0 and y > 0 else None for x, y in zip(a, b)]
-
-
-def _pooled(rs: lab.Records, ms, key) -> np.ndarray:
-  return lab.finite_values([v for m in ms for v in rs.values(key, m=m)])
+  a, b = (rs.values(f, m=m) for f in RMSE[key.removeprefix("logratio_")])
+  return lab.seedwise(lambda x, y: abs(math.log(x / y)), a, b)
 
 
 def regime(cfg: Config, rs: lab.Records, ms: list) -> lab.Regime:
   """The conditions of Sec. 4.1/4.3's statements that a run can check:
   ``eps_x < 1/L``, every recorded eta*sharpness < 2, and the weights staying
   close (the relative movement ‖W'‖/‖W‖ falls with m)."""
-  ratios = _pooled(rs, ms, "step_ratio")
-  moves = lab.power_law(ms, [rs.values("rel_dW", m=m) for m in ms])
-  stable, close = bool(ratios.size and np.all(ratios < 2)), bool(moves.ok and moves.hi < 0)
-  worst = f"max {ratios.max():.3g}" if ratios.size else "none recorded"
-  eps = f"eps_x < 1/L (eps_x={cfg.eps_x:g}, L={cfg.L})"
-  moving = f"weights stay close: ‖W'‖/‖W‖ falls with m (slope {moves.fmt()})"
-  conditions = [  # (condition, met, what a run needs otherwise)
-    (eps, cfg.eps_x < 1 / cfg.L, f"eps_x < {1 / cfg.L:.3g}"),
-    (f"every eta·sharpness < 2 ({worst})", stable, "a step inside the stability limit"),
-    (moving, close, "widths at which the relative weight movement falls"),
-  ]
-  needed = "; ".join(n for _, ok, n in conditions if not ok)
-  return lab.Regime("; ".join(c for c, _, _ in conditions), not needed, needed)
+  worst = lab.largest(lab.pooled(rs, "step_ratio"))
+  shown = "none recorded" if worst is None else f"max {worst:.3g}"
+  eps, step = f"eps_x < 1/L (eps_x={cfg.eps_x:g}, L={cfg.L})", f"every eta·sharpness < 2 ({shown})"
+  close, moves = "weights stay close: ‖W'‖/‖W‖", lab.trend(rs, "rel_dW", ms)
+  return lab.all_of(
+    lab.Regime(eps, cfg.eps_x < 1 / cfg.L, f"eps_x < {1 / cfg.L:.3g}"),
+    lab.Regime(step, worst is not None and worst < 2, "a step inside the stability limit"),
+    lab.falls_with_m(close, moves, "widths at which the relative weight movement falls"),
+  )
 
 
 def _plateau_fraction(cfg, rs, m) -> float | None:
@@ -313,14 +302,14 @@ def verdicts(cfg: Config, records: list) -> list:
   ``FIELDS`` names for it; the RNN~pseudo-network gap tests Sec. 4.1 and the
   loss decrease Sec. 4.3 (each with its regime), the rest are diagnostics."""
   rs = lab.Records(records, "m")
-  ms = [m for m in cfg.ms if (m,) in rs]
-  ratios, drops = _pooled(rs, ms, "step_ratio"), _pooled(rs, ms, "loss_drop")
+  ms = lab.present(rs, cfg.ms)
+  ratio, drop = (lab.largest(lab.pooled(rs, k)) for k in ("step_ratio", "loss_drop"))
 
   def fit(key):
     return lab.power_law(ms, [_per_seed(rs, m, key) for m in ms])
 
   out, gap = [], "gap rms(f_a − f_b)/rms(f_b − f_0)"
-  for p, (a, b, when) in PAIRS.items():
+  for p, (a, b, when, *_) in PAIRS.items():
     paper = dict(claim=CLOSE, regime=regime(cfg, rs, ms)) if p == "net_pseudo" else {}
     rule = f"{a} and {b} approach each other as m grows ({when}): {gap}"
     out.append(lab.check(rule, fit(f"gap_{p}"), below=0.0, **paper))
@@ -329,15 +318,14 @@ def verdicts(cfg: Config, records: list) -> list:
   out += [lab.check(rule, fit(key), below=0.0) for key, rule in TRENDS.items()]
   stable = lab.Regime(
     "every eta·sharpness < 2 (small step, Thm. 3.1's eta = Θ(1/(ερ²m)) is smaller still)",
-    bool(ratios.size and np.all(ratios < 2)),
+    ratio is not None and ratio < 2,
     "a step inside the stability limit",
   )
   rule = "every step is inside gradient descent's stability limit (max eta·sharpness)"
-  worst = float(ratios.max()) if ratios.size else None
-  out.append(lab.check(rule, worst, below=2.0, what="max eta·sharpness"))
+  out.append(lab.check(rule, ratio, below=2.0, what="max eta·sharpness"))
   rule = "the training loss decreases under gradient descent (every seed, every width)"
-  worst, what = float(drops.max()) if drops.size else None, "max loss(T)/loss(0)"
-  out.append(lab.check(rule, worst, below=1.0, what=what, claim=DESCENT, regime=stable))
+  what = "max loss(T)/loss(0)"
+  out.append(lab.check(rule, drop, below=1.0, what=what, claim=DESCENT, regime=stable))
   rule = f"training reached its plateau at the largest width (loss(T) < {cfg.plateau_tol:g} "
   rule += "loss(0), share of seeds)"
   share = _plateau_fraction(cfg, rs, ms[-1]) if ms else None
@@ -354,7 +342,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
   """The summary: gaps and distances per width, test errors, the step and the
   plateau, the figure, the verdicts."""
   rs = lab.Records(records, "m")
-  ms = [m for m in cfg.ms if (m,) in rs]
+  ms = lab.present(rs, cfg.ms)
   trms = lab.finite(records[0].get("target_rms")) if records else None
   colors = lab.color_map(list(TABLE))
 
@@ -364,9 +352,9 @@ def declare(cfg: Config, records: list) -> lab.Report:
   def panel(title, y, curves):  # curves: (label, record key, colour key)
     per = lambda k: [_per_seed(rs, m, k) for m in ms]
     bands = [lab.band(lb, ms, per(k), color=colors[c]) for lb, k, c in curves]
-    return lab.Panel(title, "width m", y, bands, xbase=2, xticks=ms)
+    return lab.width_panel(title, y, bands, ms)
 
-  pairs = [(f"{a}~{b}", f"logratio_{p}", f"gap_{p}") for p, (a, b, _) in PAIRS.items()]
+  pairs = [(f"{a}~{b}", f"logratio_{p}", f"gap_{p}") for p, (a, b, *_) in PAIRS.items()]
   panels = [
     panel("predictions approach", "rms gap / rms change", [(TABLE[k], k, k) for k in TABLE][:4]),
     panel("test errors approach", "|log test-error ratio|", pairs),
@@ -393,7 +381,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
       ),
       lab.Table(
         "m | RNN (T) | pseudo (T) | Θ₀ reg (∞) | Θ∞ (T) | Θ∞ reg (∞)".split(" | ")
-        + [f"|log ratio| {a}~{b}" for a, b, _ in PAIRS.values()],
+        + [f"|log ratio| {a}~{b}" for a, b, *_ in PAIRS.values()],
         ms,
         "Test RMSE (medians over seeds) and |log| of the test-error ratio of each pair.",
         cells=lambda m: row(m, RMSE_FIELDS + LOGRATIOS, lambda v: lab.stats(v).median),

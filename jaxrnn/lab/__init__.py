@@ -48,15 +48,25 @@ from jaxrnn.lab.declare import (
   Records,
   Report,
   Table,
+  all_of,
   band,
   check,
+  columns,
+  falls_with_m,
   hline,
+  largest,
   line,
+  pooled,
+  present,
   render,
   reporter,
   rerender,
   robust,
   scaled,
+  seedwise,
+  series,
+  trend,
+  width_panel,
 )
 from jaxrnn.lab.fits import (
   CURVATURE_MARGIN,
@@ -157,6 +167,16 @@ __all__ = [
   "rerender",
   "robust",
   "scaled",
+  "columns",
+  "pooled",
+  "present",
+  "all_of",
+  "falls_with_m",
+  "largest",
+  "seedwise",
+  "series",
+  "trend",
+  "width_panel",
   "CURVATURE_MARGIN",
   "boot_log_means",
   "fmt_crossing",
@@ -173,7 +193,3 @@ __all__ = [
   "StoreError",
   "load_records",
 ]
-
-from jaxrnn.lab.declare import columns, pooled, present
-
-__all__ += ["columns", "pooled", "present"]

@@ -45,8 +45,10 @@ from jaxrnn.lab.report import (
   Summary,
   Verdict,
   finite,
+  finite_values,
   markdown_table,
   missing_note,
+  power_law,
   slope_verdict,
   stats,
   threshold_verdict,
@@ -537,3 +539,67 @@ def pooled(records: Records, field: str) -> np.ndarray:
   parts = [np.ravel(np.asarray(_seeds(_get(r, field)), float)) for r in records.by.values()]
   vals = np.concatenate([np.zeros(0), *parts])
   return vals[np.isfinite(vals)]
+
+
+# Series along a sweep key, their trends and pooled values, regimes that
+# need a falling quantity, seed-by-seed arithmetic, width panels, the largest
+# finite value
+
+
+def series(records: Records, field: str, xs: Iterable, *, along: str = "m", **point) -> list:
+  """Per-seed values of ``field`` at each x of ``xs`` for the sweep-point
+  field ``along`` (the other point fields, ``column`` and ``scale`` as in
+  ``Records.values``): ``[records.values(field, **{along: x}, **point) for
+  x in xs]``, the per-x lists ``power_law`` and ``band`` take."""
+  return [records.values(field, **point, **{along: x}) for x in xs]
+
+
+def trend(records: Records, field: str, xs: Sequence, *, along: str = "m", **point) -> Slope:
+  """The exponent k of ``field ~ x^k`` along the sweep key ``along``, with
+  its bootstrap interval over seeds: ``power_law(xs, series(...))``."""
+  xs = list(xs)
+  return power_law(xs, series(records, field, xs, along=along, **point))
+
+
+def falls_with_m(what: str, slope: Slope, needed: str = "") -> Regime:
+  """The regime condition "``what`` falls with m": met when the 95%
+  interval of ``slope`` (in m) lies below 0 (not met when it is NaN); the
+  condition's text gives the slope."""
+  return Regime(
+    f"{what} falls with m (slope {slope.fmt()})", bool(slope.ok and slope.hi < 0), needed
+  )
+
+
+def all_of(*regimes: Regime) -> Regime:
+  """The regime met when every one of ``regimes`` is: their conditions
+  joined by "; ", and what the unmet ones need, joined the same way."""
+  needed = "; ".join(r.needed for r in regimes if not r.met)
+  return Regime("; ".join(r.conditions for r in regimes), all(r.met for r in regimes), needed)
+
+
+def seedwise(fn: Callable[..., float], *values: Iterable) -> list:
+  """``fn`` applied seed by seed to per-seed lists in the same seed order:
+  ``[fn(a_i, b_i, ...)]``, ``None`` where an argument is missing (not
+  finite), where ``fn`` is undefined (raises ``ArithmeticError`` or
+  ``ValueError``: division by zero, the log of 0) or where its value is not
+  finite."""
+  out = []
+  for args in zip(*values):
+    args = [finite(a) for a in args]
+    try:
+      out.append(None if None in args else finite(fn(*args)))
+    except (ArithmeticError, ValueError):
+      out.append(None)
+  return out
+
+
+def width_panel(title: str, y: str, curves: Sequence[Curve], ms: Sequence, **kw) -> Panel:
+  """A ``Panel`` against the width m: x label "width m", a log2 axis with
+  ticks at the widths ``ms`` only; ``kw`` the other ``Panel`` fields."""
+  return Panel(title, "width m", y, curves, xbase=2, xticks=ms, **kw)
+
+
+def largest(values: Iterable) -> float | None:
+  """The largest finite entry of ``values``; ``None`` when none is finite."""
+  v = finite_values(values)
+  return float(v.max()) if v.size else None

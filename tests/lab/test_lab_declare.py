@@ -258,3 +258,44 @@ def test_pooled_flattens_every_record_and_drops_non_finite_values():
   assert lab.pooled(rs, "plateau").tolist() == [1.0, 0.0, 1.0]
   assert lab.pooled(rs, "zero").tolist() == [0.5]
   assert lab.pooled(rs, "absent").size == 0
+
+
+# Series along a sweep key, trends, falling regimes, seedwise, width panels
+
+
+def test_series_and_trend_read_one_field_along_a_sweep_key():
+  recs = lab.Records(_records(), "m")
+  per_m = lab.series(recs, "rms", MS)
+  assert per_m == [recs.values("rms", m=m) for m in MS] and len(per_m[0]) == 6
+  assert lab.series(recs, "by_dout/1/corr", MS[:1], column=0) == [[0.5, None]]
+  k = lab.trend(recs, "rms", MS)
+  assert k == lab.power_law(MS, per_m) and k.lo < -0.5 < k.hi
+  assert not lab.trend(recs, "absent", MS).ok
+  assert lab.largest([None, math.inf]) is None and lab.largest([-2, None, -1.5]) == -1.5
+  grid = lab.Records([{"point": {"m": 8, "w": w}, "e": [w]} for w in (0.1, 1.0)], "m", "w")
+  assert lab.trend(grid, "e", (0.1, 1.0), along="w", m=8).value == pytest.approx(1.0)
+
+
+def test_falls_with_m_and_all_of_build_regimes():
+  falling = lab.Slope(-0.5, -0.6, -0.4, 4, 6, 0)
+  flat = lab.Slope(0.0, -0.1, 0.1, 4, 6, 0)
+  met = lab.falls_with_m("size", falling, "more widths")
+  assert met == lab.Regime("size falls with m (slope -0.50 [-0.60, -0.40])", True, "more widths")
+  assert not lab.falls_with_m("size", flat).met
+  assert not lab.falls_with_m("size", lab.Slope(math.nan, math.nan, math.nan, 0, 0, 0)).met
+  both = lab.all_of(lab.Regime("a", True, "x"), lab.falls_with_m("size", flat, "y"))
+  assert both.conditions == "a; size falls with m (slope 0.00 [-0.10, 0.10])"
+  assert (both.met, both.needed) == (False, "y")
+  assert lab.all_of(lab.Regime("a", True), lab.Regime("b", True)).met
+
+
+def test_seedwise_applies_a_function_seed_by_seed_and_marks_missing_values():
+  got = lab.seedwise(lambda a, b: a / b, [1.0, None, 3.0, math.nan, 4.0], [2.0, 1.0, 0.0, 1.0, -2])
+  assert got == [0.5, None, None, None, -2.0]
+  assert lab.seedwise(lambda a: math.log(a), [0.0, -1.0, math.e]) == [None, None, 1.0]
+  assert lab.seedwise(lambda a: a * 1e308, [10.0]) == [None]
+
+
+def test_width_panel_puts_the_widths_on_a_log2_axis():
+  p = lab.width_panel("t", "y", [], [8, 16], ylog=False)
+  assert (p.x, p.xbase, p.xticks, p.ylog) == ("width m", 2, [8, 16], False)
