@@ -173,3 +173,12 @@ __all__ = [
   "StoreError",
   "load_records",
 ]
+from jaxrnn.lab.declare import (
+  finite_ratio,
+  joint_regime,
+  largest_finite,
+  pooled_finite,
+  step_stability,
+)
+
+__all__ += ["finite_ratio", "joint_regime", "largest_finite", "pooled_finite", "step_stability"]

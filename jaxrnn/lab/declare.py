@@ -45,6 +45,7 @@ from jaxrnn.lab.report import (
   Summary,
   Verdict,
   finite,
+  finite_values,
   markdown_table,
   missing_note,
   slope_verdict,
@@ -509,3 +510,50 @@ def ratios(a: Iterable, b: Iterable) -> list[float]:
   """Per-seed ``a / b`` where both are finite and ``b > 0``."""
   pairs = [(finite(x), finite(y)) for x, y in zip(a, b)]
   return [x / y for x, y in pairs if x is not None and y is not None and y > 0]
+
+
+# --------------------------------------------------------------------------
+# Pooled values, safe ratios and regimes from conditions (shared by the SGD
+# experiments' verdicts)
+
+
+def pooled_finite(cells: Iterable[Mapping | None], field: str) -> np.ndarray:
+  """The finite values of ``field`` pooled over ``cells`` (record-like
+  mappings; ``"a/b"`` reads ``cell["a"]["b"]``; a per-seed list contributes
+  each value, a scalar one, a missing cell or field none), as a float64
+  array."""
+  return finite_values([v for c in cells for v in _seeds(_get(c, field))])
+
+
+def largest_finite(values: Iterable) -> float | None:
+  """The largest finite entry of ``values``; None when there is none."""
+  v = finite_values(values)
+  return float(v.max()) if v.size else None
+
+
+def finite_ratio(num, den) -> float | None:
+  """``num / den`` when both are finite and ``den > 0``, else None (the
+  scalar form of ``ratios``)."""
+  num, den = finite(num), finite(den)
+  return None if num is None or den is None or den <= 0 else num / den
+
+
+def step_stability(step_ratios: Iterable, limit: float = 2.0) -> tuple[str, bool, str]:
+  """The stability condition of gradient-descent runs, as a regime condition
+  ``(text, met, needed)`` for ``joint_regime``: met iff at least one finite
+  ``eta·sharpness`` is recorded and every one is below ``limit`` (gradient
+  descent on a quadratic of curvature ``sharpness`` is stable iff
+  ``eta·sharpness < 2``); the text gives the largest."""
+  v = finite_values(step_ratios)
+  worst = f"max {v.max():.3g}" if v.size else "none recorded"
+  met = bool(v.size and np.all(v < limit))
+  return f"every eta·sharpness < {limit:g} ({worst})", met, "a step inside the stability limit"
+
+
+def joint_regime(*conditions: tuple[str, bool, str]) -> Regime:
+  """The ``Regime`` of several conditions ``(text, met, needed)``: their
+  texts joined by "; ", met iff every one is, needing what the unmet ones
+  need (those that name a need, joined by "; ")."""
+  needed = "; ".join(n for _, met, n in conditions if not met and n)
+  met = all(met for _, met, _ in conditions)
+  return Regime("; ".join(text for text, _, _ in conditions), met, needed)

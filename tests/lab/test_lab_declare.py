@@ -227,3 +227,47 @@ def test_normalization_steps_row_reads_a_null_ratio_as_missing():
   row = {"steps": 10, "steps_needed": [3, 5], "ratio": [None, 0.4], "eta": [0.1, 0.1]}
   assert normalization._steps_row(row)[-1] == "0.4"
   assert normalization._steps_row({**row, "ratio": [None, None]})[-1] == "n/a"
+
+
+# ---------------------------------------------------------------- pooled values, ratios, regimes
+
+
+def test_pooled_finite_reads_lists_scalars_and_paths_and_drops_the_rest():
+  cells = [{"a": [1.0, None, math.inf]}, {"a": 2}, {}, None, {"b": {"c": [3.0, math.nan]}}]
+  np.testing.assert_array_equal(lab.pooled_finite(cells, "a"), [1.0, 2.0])
+  np.testing.assert_array_equal(lab.pooled_finite(cells, "b/c"), [3.0])
+  assert lab.pooled_finite([], "a").size == 0
+
+
+def test_largest_finite_skips_missing_values_and_is_none_without_any():
+  assert lab.largest_finite([1.0, None, math.inf, 3.0, math.nan]) == 3.0
+  assert lab.largest_finite([None, math.nan]) is None
+
+
+@pytest.mark.parametrize(
+  "num, den, want",
+  [(3.0, 2.0, 1.5), (None, 2.0, None), (1.0, 0.0, None), (1.0, -2.0, None), (1.0, math.nan, None)],
+)
+def test_finite_ratio_needs_finite_values_and_a_positive_denominator(num, den, want):
+  assert lab.finite_ratio(num, den) == want
+
+
+def test_step_stability_needs_a_recorded_step_and_every_one_below_the_limit():
+  assert lab.step_stability([0.5, None, 1.0]) == (
+    "every eta·sharpness < 2 (max 1)",
+    True,
+    "a step inside the stability limit",
+  )
+  text, met, _ = lab.step_stability([0.5, 2.5])
+  assert not met and text == "every eta·sharpness < 2 (max 2.5)"
+  text, met, _ = lab.step_stability([None])
+  assert not met and text == "every eta·sharpness < 2 (none recorded)"
+
+
+def test_joint_regime_is_met_only_when_every_condition_is_and_names_the_unmet_needs():
+  a, b, c = ("A", True, "more A"), ("B", False, "more B"), ("C", False, "")
+  met = lab.joint_regime(a)
+  assert met == lab.Regime("A", True, "") and met.fmt() == "A: met"
+  r = lab.joint_regime(a, b, c)
+  assert r == lab.Regime("A; B; C", False, "more B")
+  assert r.fmt() == "A; B; C: **not met** (needs more B)"
