@@ -711,8 +711,8 @@ def run_point(cfg: Config, point: dict) -> dict:
 # Reading the records
 
 CLOSE, DESCENT, THM31 = (lab.claims.CLAIMS[k] for k in ("sec4.1-close", "sec4.3-descent", "thm3.1"))
-_SEEDED = ("rnn", "pseudo", "ntk_emp")
-_KERNELS = ("ntk_inf", "nngp", "tokenwise")
+_SEEDED = ("rnn", "pseudo", "ntk_emp")  # per-seed models (a value per seed)
+_KERNELS = ("ntk_inf", "nngp", "tokenwise")  # kernel regressions (one value)
 _MODELS = {"rnn": "o", "pseudo": "P", "ntk_emp": "s", "ntk_inf": "D", "nngp": "v", "tokenwise": "x"}
 
 
@@ -820,17 +820,14 @@ def theory_regime(cfg: Config, r: _Records) -> lab.Regime:
     f"λ = ε/(10Lρ) = {sch.scale:.3g}; {steps}; ε_x = 1/poly(ρ) ≈ {sch.eps_x:.2g} "
     f"(run: {cfg.theory_eps_x:g}); m ≥ poly(C, p, L, 1/ε) (run: m = {cfg.m})"
   )
-  if m_star is None:
-    return lab.Regime(
-      cond, False, "a width that the measured weight movement cannot give (it does not fall with m)"
+  width = "a width that the measured weight movement cannot give (it does not fall with m)"
+  if m_star is not None:
+    width = (
+      f"m ≈ {m_star:.2g}, where λ = {sch.scale:.2g} moves the weights, relative to their size, "
+      f"as little as λ = {cfg.lam:g} does at m = {r.m_max} (measured slope of ‖W'‖/‖W‖)"
     )
   met = t_need is not None and cfg.steps >= t_need and cfg.theory_eps_x <= sch.eps_x
-  return lab.Regime(
-    cond,
-    met and cfg.m >= m_star,
-    f"m ≈ {m_star:.2g}, where λ = {sch.scale:.2g} moves the weights, relative to their size, "
-    f"as little as λ = {cfg.lam:g} does at m = {r.m_max} (measured slope of ‖W'‖/‖W‖)",
-  )
+  return lab.Regime(cond, met and m_star is not None and cfg.m >= m_star, width)
 
 
 def verdicts(cfg: Config, records: list) -> list:
@@ -1036,8 +1033,7 @@ def _tables(cfg: Config, r: _Records) -> list:
       "F_rnn(W)); last column: kappa = min(lambda_max(Theta_0)/B, max_x Theta_0(x, x)) at "
       "initialization, which sets eta, over m max_x Theta_inf(x, x)).",
       cells=lambda c: (
-        [*c]
-        + [txt(c[0], model=mo, m=c[1]) for mo in ("rnn", "pseudo", "ntk_emp")]
+        [*c, *(txt(c[0], model=mo, m=c[1]) for mo in _SEEDED)]
         + [txt(c[0], f, m=c[1]) for f in _DIAG]
         + [lab.robust(kappa(*c))]
       ),
@@ -1069,8 +1065,7 @@ def _tables(cfg: Config, r: _Records) -> list:
       cfg.targets,
       caption=f"Clean error E(f - F*)^2 at N={n_max} (the floor is in these units).",
       cells=lambda t: (
-        [t, mm[t]]
-        + [txt(t, "mse", mo, m=mm[t]) for mo in ("rnn", "pseudo", "ntk_emp")]
+        [t, mm[t], *(txt(t, "mse", mo, m=mm[t]) for mo in _SEEDED)]
         + [r.kernel(t, k, "mse") for k in _KERNELS]
         + [st(t, "floor")]
       ),
