@@ -883,8 +883,9 @@ def verdicts(cfg: Config, records: list) -> list:
     f"the runs at lambda={cfg.lam:g} reached their plateau (eval loss changed < "
     f"{cfg.plateau_tol:g} relative over the last 20% of steps)"
   )
-  share, what = sum(map(bool, plat)) / len(plat) if plat else None, f"share of {len(plat)} runs"
-  out.append(lab.check(rule, share, above=0.5, spec=".2f", what=f"{what} at the plateau"))
+  share = sum(map(bool, plat)) / len(plat) if plat else None
+  what = f"share of {len(plat)} runs at the plateau"
+  out.append(lab.check(rule, share, above=0.5, spec=".2f", what=what))
   ratio = lab.finite_ratio(*(r.median(first, model=mo, m=m_max) for mo in ("rnn", "pseudo")))
   rule = f"RNN and pseudo-network reach the same test loss within 1.5x ({where(first)})"
   measured = "n/a" if ratio is None else f"RNN/pseudo = {ratio:.3g}"
@@ -899,15 +900,14 @@ def verdicts(cfg: Config, records: list) -> list:
       f"SGD at Thm. 3.1's λ = ε/(10Lρ), η ∝ 1/(λm) reaches OPT + ε (`{first}`, m={cfg.m}, "
       f"N={n_max}, ε = {cfg.theory_eps:g}; median excess, diverged seeds as inf)"
     )
-    thm = dict(claim=THM31, regime=theory_regime(cfg, r))
-    v = lab.check(rule, med, below=cfg.theory_eps, what="median excess", **thm)
+    v = lab.check(rule, med, below=cfg.theory_eps, what="median excess")
+    v = lab.about(v, THM31, theory_regime(cfg, r))
     inf = med is not None and math.isinf(med)
     out.append(v._replace(measured="inf (most seeds diverged)", holds=False) if inf else v)
   for t in cfg.axis_targets:
     floor, se, tw = r.stat(t, "floor"), r.stat(t, "floor_se"), r.kernel(t, "tokenwise", "mse")
-    mse = r.seeds(t, "mse", m=m_max)
     decided = floor is not None and se is not None and floor > 3 * se
-    worst = lab.largest_finite(mse)
+    worst = lab.largest_finite(r.seeds(t, "mse", m=m_max))
     for rule, value, what in (
       (
         f"the RNN beats every token-wise function ({where(t)}): all seeds' E(f-F*)^2 below the "
