@@ -861,8 +861,7 @@ def verdicts(cfg: Config, records: list) -> list:
   ):
     out.append(lab.check(f"{rule}`{first}`)", r.fit(first, "m", ms, field), **kw))
   ratios, drops = lab.pooled_finite(r.sgd, "step_ratio"), lab.pooled_finite(r.ref, "loss_drop")
-  unstable = lab.pooled_finite(r.ref, "unstable")
-  plat = [v for c in r.ref for v in c.get("plateau") or []]
+  unstable, plat = lab.pooled_finite(r.ref, "unstable"), lab.pooled_finite(r.ref, "plateau")
   rule = "every run's step is inside gradient descent's stability limit (recorded eta·sharpness)"
   what = f"max eta·sharpness (of {ratios.size} runs)"
   out.append(lab.check(rule, lab.largest_finite(ratios), below=2.0, what=what))
@@ -883,8 +882,8 @@ def verdicts(cfg: Config, records: list) -> list:
     f"the runs at lambda={cfg.lam:g} reached their plateau (eval loss changed < "
     f"{cfg.plateau_tol:g} relative over the last 20% of steps)"
   )
-  share = sum(map(bool, plat)) / len(plat) if plat else None
-  what = f"share of {len(plat)} runs at the plateau"
+  share = float(plat.mean()) if plat.size else None
+  what = f"share of {plat.size} runs at the plateau"
   out.append(lab.check(rule, share, above=0.5, spec=".2f", what=what))
   ratio = lab.finite_ratio(*(r.median(first, model=mo, m=m_max) for mo in ("rnn", "pseudo")))
   rule = f"RNN and pseudo-network reach the same test loss within 1.5x ({where(first)})"

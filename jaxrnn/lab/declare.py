@@ -518,11 +518,14 @@ def ratios(a: Iterable, b: Iterable) -> list[float]:
 
 
 def pooled_finite(cells: Iterable[Mapping | None], field: str) -> np.ndarray:
-  """The finite values of ``field`` pooled over ``cells`` (record-like
-  mappings; ``"a/b"`` reads ``cell["a"]["b"]``; a per-seed list contributes
-  each value, a scalar one, a missing cell or field none), as a float64
-  array."""
-  return finite_values([v for c in cells for v in _seeds(_get(c, field))])
+  """Every finite value of ``field`` pooled over ``cells`` (record-like
+  mappings; ``"a/b"`` reads ``cell["a"]["b"]``), per-seed lists and rows
+  flattened, a scalar counted once, booleans as 1 and 0, a missing cell or
+  field as none (float64): e.g. the largest step ratio over a run's cells,
+  or the share of them that reached a plateau."""
+  parts = [np.ravel(np.asarray(_seeds(_get(c, field)), float)) for c in cells]
+  vals = np.concatenate([np.zeros(0), *parts])
+  return vals[np.isfinite(vals)]
 
 
 def largest_finite(values: Iterable) -> float | None:

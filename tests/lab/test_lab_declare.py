@@ -232,10 +232,11 @@ def test_normalization_steps_row_reads_a_null_ratio_as_missing():
 # ---------------------------------------------------------------- pooled values, ratios, regimes
 
 
-def test_pooled_finite_reads_lists_scalars_and_paths_and_drops_the_rest():
-  cells = [{"a": [1.0, None, math.inf]}, {"a": 2}, {}, None, {"b": {"c": [3.0, math.nan]}}]
-  np.testing.assert_array_equal(lab.pooled_finite(cells, "a"), [1.0, 2.0])
-  np.testing.assert_array_equal(lab.pooled_finite(cells, "b/c"), [3.0])
+def test_pooled_finite_reads_lists_rows_scalars_flags_and_paths_and_drops_the_rest():
+  cells = [{"a": [1.0, None, math.inf]}, {"a": 2}, {}, None, {"b": {"c": [[3.0, math.nan]]}}]
+  assert lab.pooled_finite(cells, "a").tolist() == [1.0, 2.0]
+  assert lab.pooled_finite(cells, "b/c").tolist() == [3.0]
+  assert lab.pooled_finite([{"f": [True, False]}, {"f": [True]}], "f").tolist() == [1.0, 0.0, 1.0]
   assert lab.pooled_finite([], "a").size == 0
 
 
