@@ -711,17 +711,21 @@ def run_point(cfg: Config, point: dict) -> dict:
 # Reading the records
 
 CLOSE, DESCENT, THM31 = (lab.claims.CLAIMS[k] for k in ("sec4.1-close", "sec4.3-descent", "thm3.1"))
-_SEEDED = ("rnn", "pseudo", "ntk_emp")
+_SEEDED = ("rnn", "pseudo", "ntk_emp")  # per-seed models (a value per seed)
+_KERNELS = ("ntk_inf", "nngp", "tokenwise")  # kernel regressions (one value)
 _MODELS = {"rnn": "o", "pseudo": "P", "ntk_emp": "s", "ntk_inf": "D", "nngp": "v", "tokenwise": "x"}
 
 
 class _Records:
   """Target statistics by target; SGD cells by (target, model, N, m, L,
   lambda), looked up with the reference cell (and the largest N) as default;
-  the RNN's kappa/m by (target, m); anything absent reads as missing."""
+  the RNN's kappa/m by (target, m); anything absent reads as missing. ``sgd``:
+  every SGD cell, ``ref``: those at the reference lambda."""
 
   def __init__(self, cfg: Config, records: list):
     self.cfg, self.kernels, self.cells, self.kappa = cfg, {}, {}, {}
+    self.first, self.n_max, self.m_max = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms)
+    self.width = {t: self.m_max if t in cfg.axis_targets else cfg.m for t in cfg.targets}
     for r in records:
       p = r["point"]
       if p["kind"] == "kernels" and p["L"] == cfg.L:
@@ -732,10 +736,10 @@ class _Records:
         for c in res.get("cells") or []:
           self.cells[(p["target"], model, c["N"], p["m"], p["L"], c["lam"])] = c
     lams = [cfg.lam] + _extra_lams(cfg) + (["theory"] if _has_theory(cfg) else [])
-    self.lams = {
-      k: lab.finite(self.cell(cfg.axis_targets[0], lam=k).get("lam_value")) for k in lams
-    }
-    self.ref = [c for k, c in self.cells.items() if k[1] in ("rnn", "pseudo") and k[5] == cfg.lam]
+    self.lams = {k: lab.finite(self.cell(self.first, lam=k).get("lam_value")) for k in lams}
+    self.sgd = [c for k, c in self.cells.items() if k[1] in ("rnn", "pseudo")]
+    self.ref = [c for c in self.sgd if c["lam"] == cfg.lam]
+    self.stability = lab.step_stability(lab.pooled(self.ref, "step_ratio"))
 
   def stat(self, t, *path):
     v = self.kernels.get(t)
@@ -744,20 +748,27 @@ class _Records:
     return lab.finite(v)
 
   def kernel(self, t, model, field="excess", N=None):
-    return self.stat(t, "by_N", str(N or max(self.cfg.Ns)), model, field)
+    return self.stat(t, "by_N", str(N or self.n_max), model, field)
 
   def cell(self, t, model="rnn", N=None, m=None, L=None, lam=None) -> dict:
     c = self.cfg
-    key = (t, model, N or max(c.Ns), m or c.m, L or c.L, c.lam if lam is None else lam)
+    key = (t, model, N or self.n_max, m or c.m, L or c.L, c.lam if lam is None else lam)
     return self.cells.get(key) or {}
 
   def seeds(self, t, field="excess", model="rnn", **where) -> list:
     v = self.cell(t, model, **where).get(field)
     return [None] * self.cfg.num_seeds if v is None else list(v)
 
+  def median(self, t, field="excess", model="rnn", **where) -> float | None:
+    return lab.stats(self.seeds(t, field, model, **where)).median
+
   def axis(self, t, key, values, field="excess", model="rnn") -> list:
     """The seeds' ``field`` at each value of one axis (N, m, L or lam)."""
     return [self.seeds(t, field, model, **{key: v}) for v in values]
+
+  def fit(self, t, key, values, field="excess") -> lab.Slope:
+    """The RNN's ``field`` against one axis: a power law over the seeds."""
+    return lab.power_law(values, self.axis(t, key, values, field))
 
   def text(self, t, field="excess", model="rnn", **where) -> str:
     """Table cell: median [quartiles] (n = finite seeds, missing = diverged or not finite)."""
@@ -767,36 +778,14 @@ class _Records:
     flags = self.cell(t, **where).get("plateau")
     return f"{sum(map(bool, flags))}/{len(flags)}" if flags else "n/a"
 
-  def stable(self) -> tuple[bool, str]:
-    ratios = _pooled(self.ref, "step_ratio")
-    if not ratios.size:
-      return False, "every eta·sharpness < 2 (none recorded)"
-    return bool(np.all(ratios < 2)), f"every eta·sharpness < 2 (max {ratios.max():.3g})"
-
-
-def _pooled(cells, field) -> np.ndarray:
-  return lab.finite_values([v for c in cells for v in (c.get(field) or [])])
-
-
-def _ratio(num, den) -> float | None:
-  num, den = lab.finite(num), lab.finite(den)
-  return None if num is None or den is None or den <= 0 else num / den
-
 
 def close_regime(cfg: Config, r: _Records) -> lab.Regime:
   """Sec. 4.1's condition "the weights stay close to the initialization",
   checked as: the RNN's relative weight movement falls with m (slope interval
   below 0) under a step inside the stability limit."""
-  ms = sorted(cfg.ms)
-  moves = lab.power_law(ms, r.axis(cfg.axis_targets[0], "m", ms, "rel_dW"))
-  (stable, text), close = r.stable(), moves.ok and moves.hi < 0
-  needed = ["a step inside the stability limit"] * (not stable)
-  needed += ["widths at which ‖W'‖/‖W‖ falls"] * (not close)
-  return lab.Regime(
-    f"{text}; weights stay close: ‖W'‖/‖W‖ falls with m (slope {moves.fmt()})",
-    close and stable,
-    "; ".join(needed),
-  )
+  moves = r.fit(r.first, "m", sorted(cfg.ms), "rel_dW")
+  needed = "widths at which ‖W'‖/‖W‖ falls"
+  return lab.all_of(r.stability, lab.falls_with_m("weights stay close: ‖W'‖/‖W‖", moves, needed))
 
 
 def theory_width(cfg: Config, r: _Records) -> float | None:
@@ -807,10 +796,8 @@ def theory_width(cfg: Config, r: _Records) -> float | None:
   lam_th`` with ``rel(m)`` the RNN's ‖W'‖/‖W‖ at the reference lambda,
   extrapolated with its measured slope against m (``lab.extrapolate``; the
   log m in lambda's rho ignored). None when the movement does not fall."""
-  ms, lam_th = sorted(cfg.ms), r.lams.get("theory")
-  rel = r.axis(cfg.axis_targets[0], "m", ms, "rel_dW")
-  slope = lab.power_law(ms, rel)
-  y_ref, y_max = (lab.stats(rel[i]).median for i in (ms.index(cfg.m), -1))
+  slope, lam_th = r.fit(r.first, "m", sorted(cfg.ms), "rel_dW"), r.lams.get("theory")
+  y_ref, y_max = (r.median(r.first, "rel_dW", m=m) for m in (cfg.m, r.m_max))
   if lam_th is None or y_ref is None or y_max is None or not slope.ok or slope.value >= 0:
     return None
   return lab.extrapolate(slope, cfg.m, y_ref * cfg.lam / lam_th, y_max)
@@ -820,164 +807,124 @@ def theory_regime(cfg: Config, r: _Records) -> lab.Regime:
   """Thm. 3.1's conditions for its own cell: T ∝ lambda^-2 steps, eps_x =
   1/poly(rho) (< 1/L), and a width at which its lambda keeps the weights close
   (``theory_width``); m >= poly(C, p, L, 1/eps) has no stated constant."""
-  c = r.cell(cfg.axis_targets[0], lam="theory")
+  c = r.cell(r.first, lam="theory")
   sch, m_star = theory_schedule(cfg.m, cfg.L, 1, eps=cfg.theory_eps), theory_width(cfg, r)
-  t_need, ratios = lab.finite(c.get("steps_scaled")), _pooled([c], "step_ratio")
-  eta = f" = {ratios.max():.2g}" if ratios.size else ""
-  cond = f"λ = ε/(10Lρ) = {sch.scale:.3g}; " + (
-    "T ∝ λ^-2 (not recorded)"
-    if t_need is None
-    else f"η ∝ 1/(λm) (η·sharpness = lr·λ{eta}); T ∝ λ^-2: {t_need:.3g} steps (run: {cfg.steps})"
+  t_need, eta = lab.finite(c.get("steps_scaled")), lab.largest(c.get("step_ratio") or [])
+  steps = "T ∝ λ^-2 (not recorded)"
+  if t_need is not None:
+    eta = "" if eta is None else f" = {eta:.2g}"
+    steps = f"η ∝ 1/(λm) (η·sharpness = lr·λ{eta}); T ∝ λ^-2: {t_need:.3g} steps (run: {cfg.steps})"
+  cond = (
+    f"λ = ε/(10Lρ) = {sch.scale:.3g}; {steps}; ε_x = 1/poly(ρ) ≈ {sch.eps_x:.2g} "
+    f"(run: {cfg.theory_eps_x:g}); m ≥ poly(C, p, L, 1/ε) (run: m = {cfg.m})"
   )
-  cond += (
-    f"; ε_x = 1/poly(ρ) ≈ {sch.eps_x:.2g} (run: {cfg.theory_eps_x:g}); m ≥ poly(C, p, L, 1/ε) "
-    f"(run: m = {cfg.m})"
-  )
-  if m_star is None:
-    return lab.Regime(
-      cond, False, "a width that the measured weight movement cannot give (it does not fall with m)"
+  width = "a width that the measured weight movement cannot give (it does not fall with m)"
+  if m_star is not None:
+    width = (
+      f"m ≈ {m_star:.2g}, where λ = {sch.scale:.2g} moves the weights, relative to their size, "
+      f"as little as λ = {cfg.lam:g} does at m = {r.m_max} (measured slope of ‖W'‖/‖W‖)"
     )
   met = t_need is not None and cfg.steps >= t_need and cfg.theory_eps_x <= sch.eps_x
-  return lab.Regime(
-    cond,
-    met and cfg.m >= m_star,
-    f"m ≈ {m_star:.2g}, where λ = {sch.scale:.2g} moves the weights, relative to their size, "
-    f"as little as λ = {cfg.lam:g} does at m = {max(cfg.ms)} (measured slope of ‖W'‖/‖W‖)",
-  )
+  return lab.Regime(cond, met and m_star is not None and cfg.m >= m_star, width)
 
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, each from a named rule over the
   records: paper claims carry the claim and its regime, the rest are jaxrnn
   diagnostics."""
-  r, first, n_max, m_max = _Records(cfg, records), cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms)
-  Ns, ms, graded = sorted(cfg.Ns), sorted(cfg.ms), [t for t in cfg.targets if t != "prod"]
-  fit = lambda t, key, xs, field="excess": lab.power_law(xs, r.axis(t, key, xs, field))
-  out = [
-    lab.check(
-      f"excess test loss falls with N (`{t}`, m={cfg.m}; our reading of Thm. 3.1's N ≥ poly)",
-      fit(t, "N", Ns),
-      below=0,
-    )
-    for t in cfg.targets
-  ]
-  out += [
-    lab.check(
-      f"excess grows with the complexity C_eps ({', '.join(graded)} at m={cfg.m}, N={n_max}; "
-      "fit of log excess on log log10 C_eps)",
-      lab.power_law([r.stat(t, "log10_C_eps") for t in graded], [r.seeds(t) for t in graded]),
-      above=0,
-    ),
-    lab.check(
-      f"excess grows with the length L (`{first}`, m={cfg.m}, N={n_max})",
-      fit(first, "L", sorted(cfg.Ls)),
-      above=0,
-    ),
-  ]
-  out += [
-    lab.check(
-      f"excess does not grow with m (`{t}`, N={n_max}; margin: slope 0.1)",
-      fit(t, "m", ms),
-      below=0.1,
-    )
-    for t in cfg.axis_targets
-  ]
+  r = _Records(cfg, records)
+  first, n_max, m_max, Ns, ms = r.first, r.n_max, r.m_max, sorted(cfg.Ns), sorted(cfg.ms)
+  graded, out = [t for t in cfg.targets if t != "prod"], []
+  where = lambda t: f"`{t}`, m={m_max}, N={n_max}"  # the cell compared with the kernels
+  for t in cfg.targets:
+    rule = f"excess test loss falls with N (`{t}`, m={cfg.m}; our reading of Thm. 3.1's N ≥ poly)"
+    out.append(lab.check(rule, r.fit(t, "N", Ns), below=0))
+  rule = (
+    f"excess grows with the complexity C_eps ({', '.join(graded)} at m={cfg.m}, N={n_max}; "
+    "fit of log excess on log log10 C_eps)"
+  )
+  c_eps = lab.power_law([r.stat(t, "log10_C_eps") for t in graded], [r.seeds(t) for t in graded])
+  out.append(lab.check(rule, c_eps, above=0))
+  rule = f"excess grows with the length L (`{first}`, m={cfg.m}, N={n_max})"
+  out.append(lab.check(rule, r.fit(first, "L", sorted(cfg.Ls)), above=0))
+  for t in cfg.axis_targets:
+    rule = f"excess does not grow with m (`{t}`, N={n_max}; margin: slope 0.1)"
+    out.append(lab.check(rule, r.fit(t, "m", ms), below=0.1))
+  close = dict(claim=CLOSE, regime=close_regime(cfg, r))
   for rule, field, kw in (
     ("‖W'‖_F/‖W‖_F scales as m^-1 (kernel regime, ", "rel_dW", dict(near=-1, tol=0.25)),
     ("‖A'‖_F/‖A‖_F scales as m^-1/2 (kernel regime, ", "rel_dA", dict(near=-0.5, tol=0.25)),
     ("flipped activations fall with m (", "flips", dict(below=0)),
-    ("the RNN's gap to its pseudo-network falls with m (", "lin_gap", dict(below=0, claim=CLOSE)),
+    ("the RNN's gap to its pseudo-network falls with m (", "lin_gap", dict(below=0, **close)),
   ):
-    kw |= {"regime": close_regime(cfg, r)} if "claim" in kw else {}
-    out.append(lab.check(f"{rule}`{first}`)", fit(first, "m", ms, field), **kw))
-  ratios = _pooled([c for k, c in r.cells.items() if k[1] in ("rnn", "pseudo")], "step_ratio")
-  counts = [c["unstable"] for c in r.ref if c.get("unstable") is not None]
-  drops, (stable, text) = _pooled(r.ref, "loss_drop"), r.stable()
-  plat = [bool(v) for c in r.ref for v in c.get("plateau") or []]
-  out += [
-    lab.check(
-      "every run's step is inside gradient descent's stability limit (recorded eta·sharpness)",
-      float(ratios.max()) if ratios.size else None,
-      below=2.0,
-      what=f"max eta·sharpness (of {ratios.size} runs)",
-    ),
-    lab.check(
-      f"every SGD run at lambda={cfg.lam:g} trains stably (none diverged, none whose "
-      f"training objective rose {UNSTABLE_RISE}x above its running minimum)",
-      sum(counts) if counts else None,
-      below=1,
-      spec=".0f",
-      what=f"unstable runs (of {len(counts) * cfg.num_seeds})",
-    ),
-    lab.check(
-      f"the training objective decreases under SGD (every run at lambda={cfg.lam:g}: "
-      "last chunk's mean over the first chunk's)",
-      float(drops.max()) if drops.size else None,
-      below=1.0,
-      what="max loss(last)/loss(first)",
-      claim=DESCENT,
-      regime=lab.Regime(text, stable, "" if stable else "a step inside the stability limit"),
-    ),
-    lab.check(
-      f"the runs at lambda={cfg.lam:g} reached their plateau (eval loss changed < "
-      f"{cfg.plateau_tol:g} relative over the last 20% of steps)",
-      sum(plat) / len(plat) if plat else None,
-      above=0.5,
-      spec=".2f",
-      what=f"share of {len(plat)} runs at the plateau",
-    ),
-  ]
-  ratio = _ratio(*(lab.stats(r.seeds(first, model=mo, m=m_max)).median for mo in ("rnn", "pseudo")))
-  out.append(
-    lab.Verdict(
-      f"RNN and pseudo-network reach the same test loss within 1.5x (`{first}`, m={m_max}, "
-      f"N={n_max})",
-      "n/a" if ratio is None else f"RNN/pseudo = {ratio:.3g}",
-      "1/1.5 < median RNN excess / median pseudo excess < 1.5",
-      None if ratio is None else bool(1 / 1.5 < ratio < 1.5),
-    )
+    out.append(lab.check(f"{rule}`{first}`)", r.fit(first, "m", ms, field), **kw))
+  ratios, drops = lab.pooled(r.sgd, "step_ratio"), lab.pooled(r.ref, "loss_drop")
+  unstable, plat = lab.pooled(r.ref, "unstable"), lab.pooled(r.ref, "plateau")
+  rule = "every run's step is inside gradient descent's stability limit (recorded eta·sharpness)"
+  what = f"max eta·sharpness (of {ratios.size} runs)"
+  out.append(lab.check(rule, lab.largest(ratios), below=2.0, what=what))
+  rule = (
+    f"every SGD run at lambda={cfg.lam:g} trains stably (none diverged, none whose "
+    f"training objective rose {UNSTABLE_RISE}x above its running minimum)"
   )
+  total = unstable.sum() if unstable.size else None
+  what = f"unstable runs (of {unstable.size * cfg.num_seeds})"
+  out.append(lab.check(rule, total, below=1, spec=".0f", what=what))
+  rule = (
+    f"the training objective decreases under SGD (every run at lambda={cfg.lam:g}: "
+    "last chunk's mean over the first chunk's)"
+  )
+  v = lab.check(rule, lab.largest(drops), below=1.0, what="max loss(last)/loss(first)")
+  out.append(lab.about(v, DESCENT, r.stability))
+  rule = (
+    f"the runs at lambda={cfg.lam:g} reached their plateau (eval loss changed < "
+    f"{cfg.plateau_tol:g} relative over the last 20% of steps)"
+  )
+  share = float(plat.mean()) if plat.size else None
+  what = f"share of {plat.size} runs at the plateau"
+  out.append(lab.check(rule, share, above=0.5, spec=".2f", what=what))
+  ratio = lab.finite_ratio(*(r.median(first, model=mo, m=m_max) for mo in ("rnn", "pseudo")))
+  rule = f"RNN and pseudo-network reach the same test loss within 1.5x ({where(first)})"
+  measured = "n/a" if ratio is None else f"RNN/pseudo = {ratio:.3g}"
+  holds = None if ratio is None else bool(1 / 1.5 < ratio < 1.5)
+  criterion = "1/1.5 < median RNN excess / median pseudo excess < 1.5"
+  out.append(lab.Verdict(rule, measured, criterion, holds))
   if _has_theory(cfg):  # the median excess with the diverged seeds as inf
     c = r.cell(first, lam="theory")
-    vals = [*_pooled([c], "excess"), *[math.inf] * (c.get("diverged") or 0)]
+    vals = [*lab.pooled([c], "excess"), *[math.inf] * (c.get("diverged") or 0)]
     med = float(np.median(vals)) if vals else None
-    v = lab.check(
+    rule = (
       f"SGD at Thm. 3.1's λ = ε/(10Lρ), η ∝ 1/(λm) reaches OPT + ε (`{first}`, m={cfg.m}, "
-      f"N={n_max}, ε = {cfg.theory_eps:g}; median excess, diverged seeds as inf)",
-      med,
-      below=cfg.theory_eps,
-      what="median excess",
-      claim=THM31,
-      regime=theory_regime(cfg, r),
+      f"N={n_max}, ε = {cfg.theory_eps:g}; median excess, diverged seeds as inf)"
     )
+    v = lab.check(rule, med, below=cfg.theory_eps, what="median excess")
+    v = lab.about(v, THM31, theory_regime(cfg, r))
     inf = med is not None and math.isinf(med)
     out.append(v._replace(measured="inf (most seeds diverged)", holds=False) if inf else v)
   for t in cfg.axis_targets:
     floor, se, tw = r.stat(t, "floor"), r.stat(t, "floor_se"), r.kernel(t, "tokenwise", "mse")
-    mse, where = lab.finite_values(r.seeds(t, "mse", m=m_max)), f"`{t}`, m={m_max}, N={n_max}"
-    decided = floor is not None and se is not None and floor > 3 * se and mse.size
-    out += [
-      lab.check(
-        f"the RNN beats every token-wise function ({where}): all seeds' "
-        "E(f-F*)^2 below the token-wise floor (a sign test: p = 2^-seeds)",
-        float(mse.max() / floor) if decided else None,
-        below=1.0,
-        what="max over seeds of RNN error / floor",
+    decided = floor is not None and se is not None and floor > 3 * se
+    worst = lab.largest(r.seeds(t, "mse", m=m_max))
+    for rule, value, what in (
+      (
+        f"the RNN beats every token-wise function ({where(t)}): all seeds' E(f-F*)^2 below the "
+        "token-wise floor (a sign test: p = 2^-seeds)",
+        lab.finite_ratio(worst, floor) if decided else None,
+        "max over seeds of RNN error / floor",
       ),
-      lab.check(
-        f"the RNN beats the fitted token-wise kernel ({where})",
-        float(mse.max() / tw) if mse.size and tw else None,
-        below=1.0,
-        what="max over seeds of RNN error / token-wise error",
+      (
+        f"the RNN beats the fitted token-wise kernel ({where(t)})",
+        lab.finite_ratio(worst, tw),
+        "max over seeds of RNN error / token-wise error",
       ),
-      lab.check(
-        f"the trained RNN beats infinite-width NTK regression ({where}; "
-        "a hypothesis of ours: the paper makes no kernel comparison)",
-        _ratio(lab.stats(mse).median, r.kernel(t, "ntk_inf", "mse")),
-        below=1.0,
-        what="median RNN error / Theta_inf error",
+      (
+        f"the trained RNN beats infinite-width NTK regression ({where(t)}; a hypothesis of ours: "
+        "the paper makes no kernel comparison)",
+        lab.finite_ratio(r.median(t, "mse", m=m_max), r.kernel(t, "ntk_inf", "mse")),
+        "median RNN error / Theta_inf error",
       ),
-    ]
+    ):
+      out.append(lab.check(rule, value, below=1.0, what=what))
   return out
 
 
@@ -986,16 +933,15 @@ def verdicts(cfg: Config, records: list) -> list:
 
 
 def _panels(cfg: Config, r: _Records) -> list:
-  first, n_max, m_max, ms = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms), sorted(cfg.ms)
-  Ns, Ls, ts = sorted(cfg.Ns), sorted(cfg.Ls), list(cfg.targets)
+  first, n_max, ms, Ns, Ls = r.first, r.n_max, sorted(cfg.ms), sorted(cfg.Ns), sorted(cfg.Ls)
+  ts = list(cfg.targets)
   xs, floors = list(range(1, len(ts) + 1)), [r.stat(t, "floor") for t in ts]
   col, mcol = lab.color_map(ts), lab.seq_colors(list(_MODELS), "plasma")
   lam = sorted((v, k) for k, v in r.lams.items() if v is not None)
-  mm = {t: m_max if t in cfg.axis_targets else cfg.m for t in ts}
   band = lambda label, t, x, ys, **kw: lab.band(label, x, ys, color=col[t], **kw)  # t's colour
 
   def mse(t, mo):  # the seeds of a trained model, the one value of a kernel regression
-    return r.seeds(t, "mse", mo, m=mm[t]) if mo in _SEEDED else [r.kernel(t, mo, "mse")]
+    return r.seeds(t, "mse", mo, m=r.width[t]) if mo in _SEEDED else [r.kernel(t, mo, "mse")]
 
   def curve(t):
     v = [None if x is None or x <= 0 else x for x in r.cell(t).get("curve") or []]
@@ -1040,12 +986,14 @@ def _panels(cfg: Config, r: _Records) -> list:
 
 
 def _tables(cfg: Config, r: _Records) -> list:
-  first, n_max, m_max, st, txt = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms), r.stat, r.text
-  mm = {t: m_max if t in cfg.axis_targets else cfg.m for t in cfg.targets}
-  kernels = ("ntk_inf", "nngp", "tokenwise")
+  first, n_max, st, txt, mm = r.first, r.n_max, r.stat, r.text, r.width
   steps = lab.finite(r.cell(first, lam="theory").get("steps_scaled"))
-  se = lambda t: f"{st(t, 'floor'):.3g} ± {st(t, 'floor_se'):.1g}"  # floor ± its standard error
   kappa = lambda t, m: lab.scaled(r.kappa.get((t, m)) or [], 1 / (st(t, "kappa_inf") or math.nan))
+
+  def floor(t):  # the token-wise floor ± its standard error
+    v = st(t, "floor")
+    return None if v is None else f"{v:.3g} ± {st(t, 'floor_se'):.1g}"
+
   return [
     lab.Table(
       "target | p | log10 C_eps | log10 C_s | |b| | Var F* | token-wise floor | floor share",
@@ -1055,7 +1003,7 @@ def _tables(cfg: Config, r: _Records) -> list:
       "(`tokenwise_gap`, ± its Monte Carlo standard error).",
       cells=lambda t: (
         [t, *(st(t, k) for k in ("p", "log10_C_eps", "log10_C_s", "b", "variance"))]
-        + [None if st(t, "floor") is None else se(t), _ratio(st(t, "floor"), st(t, "variance"))]
+        + [floor(t), lab.finite_ratio(st(t, "floor"), st(t, "variance"))]
       ),
     ),
     lab.Table(
@@ -1069,7 +1017,7 @@ def _tables(cfg: Config, r: _Records) -> list:
       cells=lambda c: (
         [*c, txt(c[0], N=c[1]), txt(c[0], "excess_avg", N=c[1])]
         + [txt(c[0], model=mo, N=c[1]) for mo in ("pseudo", "ntk_emp")]
-        + [r.kernel(c[0], k, N=c[1]) for k in kernels]
+        + [r.kernel(c[0], k, N=c[1]) for k in _KERNELS]
         + [txt(c[0], "step_ratio", N=c[1]), r.plateau(c[0], N=c[1]), txt(c[0], "loss_drop", N=c[1])]
       ),
     ),
@@ -1082,8 +1030,7 @@ def _tables(cfg: Config, r: _Records) -> list:
       "F_rnn(W)); last column: kappa = min(lambda_max(Theta_0)/B, max_x Theta_0(x, x)) at "
       "initialization, which sets eta, over m max_x Theta_inf(x, x)).",
       cells=lambda c: (
-        [*c]
-        + [txt(c[0], model=mo, m=c[1]) for mo in ("rnn", "pseudo", "ntk_emp")]
+        [*c, *(txt(c[0], model=mo, m=c[1]) for mo in _SEEDED)]
         + [txt(c[0], f, m=c[1]) for f in _DIAG]
         + [lab.robust(kappa(*c))]
       ),
@@ -1115,9 +1062,8 @@ def _tables(cfg: Config, r: _Records) -> list:
       cfg.targets,
       caption=f"Clean error E(f - F*)^2 at N={n_max} (the floor is in these units).",
       cells=lambda t: (
-        [t, mm[t]]
-        + [txt(t, "mse", mo, m=mm[t]) for mo in ("rnn", "pseudo", "ntk_emp")]
-        + [r.kernel(t, k, "mse") for k in kernels]
+        [t, mm[t], *(txt(t, "mse", mo, m=mm[t]) for mo in _SEEDED)]
+        + [r.kernel(t, k, "mse") for k in _KERNELS]
         + [st(t, "floor")]
       ),
     ),
@@ -1126,7 +1072,8 @@ def _tables(cfg: Config, r: _Records) -> list:
 
 def declare(cfg: Config, records: list) -> lab.Report:
   r = _Records(cfg, records)
-  sd0 = r.stat(cfg.axis_targets[0], "sd_f0")
+  sd0 = r.stat(r.first, "sd_f0")
+  left_out = sum(lab.finite(v) is None for c in r.sgd for v in c.get("excess") or [])
   own = [
     f"m={m}: {theory_schedule(m, cfg.L, 1, eps=cfg.theory_eps).note} (T with C = 1)."
     for m in sorted(cfg.ms)
@@ -1164,12 +1111,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
       "around the reference cell (see the module docstring)."
     ),
     missing={
-      "seed values that diverged or were not finite": sum(
-        lab.finite(v) is None
-        for k, c in r.cells.items()
-        if k[1] in ("rnn", "pseudo")
-        for v in c.get("excess") or []
-      ),
+      "seed values that diverged or were not finite": left_out,
       "cells with no record": sum(not r.cell(t, "rnn", n) for t in cfg.targets for n in cfg.Ns),
     },
   )

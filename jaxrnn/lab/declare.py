@@ -531,12 +531,14 @@ def columns(records: Records, field: str, count: int, *, scale: float = 1.0, **p
   return [records.values(field, column=i, scale=scale, **point) for i in range(count)]
 
 
-def pooled(records: Records, field: str) -> np.ndarray:
-  """Every finite value of ``field`` over all the records, per-seed lists and
-  rows flattened, a scalar counted once, booleans as 1 and 0 (float64): a
-  run-wide pool such as the largest step ratio or the fraction of runs that
-  reached a plateau."""
-  parts = [np.ravel(np.asarray(_seeds(_get(r, field)), float)) for r in records.by.values()]
+def pooled(records: Records | Iterable[Mapping | None], field: str) -> np.ndarray:
+  """Every finite value of ``field`` over a ``Records``'s records, or over
+  record-like mappings (``"a/b"`` reads ``cell["a"]["b"]``; a missing cell
+  or field gives none), per-seed lists and rows flattened, a scalar counted
+  once, booleans as 1 and 0 (float64): a run-wide pool such as the largest
+  step ratio or the fraction of runs that reached a plateau."""
+  cells = records.by.values() if isinstance(records, Records) else records
+  parts = [np.ravel(np.asarray(_seeds(_get(c, field)), float)) for c in cells]
   vals = np.concatenate([np.zeros(0), *parts])
   return vals[np.isfinite(vals)]
 
@@ -572,8 +574,9 @@ def falls_with_m(what: str, slope: Slope, needed: str = "") -> Regime:
 
 def all_of(*regimes: Regime) -> Regime:
   """The regime met when every one of ``regimes`` is: their conditions
-  joined by "; ", and what the unmet ones need, joined the same way."""
-  needed = "; ".join(r.needed for r in regimes if not r.met)
+  joined by "; ", and what the unmet ones need (those that name a need),
+  joined the same way."""
+  needed = "; ".join(r.needed for r in regimes if not r.met and r.needed)
   return Regime("; ".join(r.conditions for r in regimes), all(r.met for r in regimes), needed)
 
 
@@ -603,3 +606,23 @@ def largest(values: Iterable) -> float | None:
   """The largest finite entry of ``values``; ``None`` when none is finite."""
   v = finite_values(values)
   return float(v.max()) if v.size else None
+
+
+def finite_ratio(num, den) -> float | None:
+  """``num / den`` when both are finite and ``den > 0``, else None (the
+  scalar form of ``ratios``)."""
+  num, den = finite(num), finite(den)
+  return None if num is None or den is None or den <= 0 else num / den
+
+
+def step_stability(step_ratios: Iterable, limit: float = 2.0) -> Regime:
+  """The stability condition of gradient-descent runs as a ``Regime``: met
+  iff at least one finite ``eta·sharpness`` is recorded and every one is
+  below ``limit`` (gradient descent on a quadratic of curvature
+  ``sharpness`` is stable iff ``eta·sharpness < 2``); the text gives the
+  largest."""
+  v = finite_values(step_ratios)
+  worst = f"max {v.max():.3g}" if v.size else "none recorded"
+  met = bool(v.size and np.all(v < limit))
+  text = f"every eta·sharpness < {limit:g} ({worst})"
+  return Regime(text, met, "a step inside the stability limit")

@@ -299,3 +299,41 @@ def test_seedwise_applies_a_function_seed_by_seed_and_marks_missing_values():
 def test_width_panel_puts_the_widths_on_a_log2_axis():
   p = lab.width_panel("t", "y", [], [8, 16], ylog=False)
   assert (p.x, p.xbase, p.xticks, p.ylog) == ("width m", 2, [8, 16], False)
+
+
+# ---------------------------------------------------------------- pooled values, ratios, regimes
+
+
+def test_pooled_reads_lists_rows_scalars_flags_and_paths_and_drops_the_rest():
+  cells = [{"a": [1.0, None, math.inf]}, {"a": 2}, {}, None, {"b": {"c": [[3.0, math.nan]]}}]
+  assert lab.pooled(cells, "a").tolist() == [1.0, 2.0]
+  assert lab.pooled(cells, "b/c").tolist() == [3.0]
+  assert lab.pooled([{"f": [True, False]}, {"f": [True]}], "f").tolist() == [1.0, 0.0, 1.0]
+  assert lab.pooled([], "a").size == 0
+
+
+@pytest.mark.parametrize(
+  "num, den, want",
+  [(3.0, 2.0, 1.5), (None, 2.0, None), (1.0, 0.0, None), (1.0, -2.0, None), (1.0, math.nan, None)],
+)
+def test_finite_ratio_needs_finite_values_and_a_positive_denominator(num, den, want):
+  assert lab.finite_ratio(num, den) == want
+
+
+def test_step_stability_needs_a_recorded_step_and_every_one_below_the_limit():
+  assert lab.step_stability([0.5, None, 1.0]) == lab.Regime(
+    "every eta·sharpness < 2 (max 1)", True, "a step inside the stability limit"
+  )
+  text, met, _ = lab.step_stability([0.5, 2.5])
+  assert not met and text == "every eta·sharpness < 2 (max 2.5)"
+  text, met, _ = lab.step_stability([None])
+  assert not met and text == "every eta·sharpness < 2 (none recorded)"
+
+
+def test_all_of_names_only_the_needs_that_unmet_regimes_state():
+  a, b = lab.Regime("A", True, "more A"), lab.Regime("B", False, "more B")
+  c = lab.Regime("C", False)
+  assert lab.all_of(a) == lab.Regime("A", True, "") and lab.all_of(a).fmt() == "A: met"
+  r = lab.all_of(a, b, c)
+  assert r == lab.Regime("A; B; C", False, "more B")
+  assert r.fmt() == "A; B; C: **not met** (needs more B)"
