@@ -173,3 +173,8 @@ __all__ = [
   "StoreError",
   "load_records",
 ]
+
+from jaxrnn.lab.declare import count_nonfinite, pooled
+from jaxrnn.lab.fits import PowerFit, power_fit, power_fit_crossing
+
+__all__ += ["count_nonfinite", "pooled", "PowerFit", "power_fit", "power_fit_crossing"]

@@ -509,3 +509,28 @@ def ratios(a: Iterable, b: Iterable) -> list[float]:
   """Per-seed ``a / b`` where both are finite and ``b > 0``."""
   pairs = [(finite(x), finite(y)) for x, y in zip(a, b)]
   return [x / y for x, y in pairs if x is not None and y is not None and y > 0]
+
+
+# --------------------------------------------------------------------------
+# Pooled values: per-seed values reduced over seeds, cells or records
+
+
+def pooled(values: Iterable, reduce: Callable[[np.ndarray], Any] = np.mean) -> float | None:
+  """``reduce`` (default the mean; e.g. ``np.max``, ``np.median``) of the
+  finite entries of ``values`` as a float; ``None`` where none is finite."""
+  v = np.asarray([x for x in map(finite, values) if x is not None], np.float64)
+  return float(reduce(v)) if v.size else None
+
+
+def count_nonfinite(records: Iterable[Mapping], fields: Iterable[str]) -> int:
+  """Non-finite values (None, NaN, inf) stored under ``fields`` in ``records``:
+  each field's value a number or (nested) lists of numbers, every non-finite
+  leaf counted once; an absent field counts 0."""
+
+  def count(value) -> int:
+    if isinstance(value, (list, tuple, np.ndarray)):
+      return sum(count(v) for v in value)
+    return int(finite(value) is None)
+
+  fields = list(fields)
+  return sum(count(r[f]) for r in records for f in fields if r.get(f) is not None)
