@@ -326,17 +326,15 @@ def verdicts(cfg: Config, records: list) -> list:
   rule += f"m={mbig}, {where}: log-log curvature"
   curv = loglog_curvature(Ls, [rel(mbig, L, "naive2", "linf") for L in Ls])
   out.append(lab.check(rule, curv, above=0, claim=naive, regime=whole))
+  wide = "ε_x < 1/L; m ≥ the width where the fitted polynomial puts token error / ε_x below 1"
+  no_fit = "a fit of the polynomial (too few cells)"
   for L in Ls:
     worst, crossing = lab.pooled(rel(mbig, L), np.max), recovery_width(fit, L, e)
+    width, in_regime = fmt_crossing(crossing), e < 1.0 / L
     met = (worst is not None and worst < 1.0) or crossing[0] <= mbig
-    needed = f"m ≈ {fmt_crossing(crossing)}, extrapolated from the fitted polynomial"
-    needed = needed if fit.ok else "a fit of the polynomial (too few cells)"
-    regime = lab.Regime(
-      "ε_x < 1/L; m ≥ the width where the fitted polynomial puts token error / ε_x below 1 "
-      f"({fmt_crossing(crossing)})",
-      e < 1.0 / L and met,
-      needed if e < 1.0 / L else f"ε_x < 1/{L}",
-    )
+    needed = f"m ≈ {width}, extrapolated from the fitted polynomial" if fit.ok else no_fit
+    needed = needed if in_regime else f"ε_x < 1/{L}"
+    regime = lab.Regime(f"{wide} ({width})", in_regime and met, needed)
     rule = "centred pattern decoder recovers the true tokens (token error < ε_x) at "
     rule += f"m={mbig}, L={L}, {where}"
     out.append(lab.check(rule, worst, below=1.0, what=what, claim=thm45, regime=regime))
