@@ -91,10 +91,6 @@ Design choices where the paper is silent:
 
 from __future__ import annotations
 
-import math
-import warnings
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -120,6 +116,8 @@ from jaxrnn.lab import (
   loglog_curvature,
   one_of,
   option,
+  power_fit,
+  power_fit_crossing,
   power_law_crossing,
   seq_colors,
 )
@@ -239,118 +237,31 @@ def run_point(cfg: Config, point: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Statistics over the records
-
-
-class PowerFit(NamedTuple):
-  """``y ~ c prod_j x_j^(a_j)`` fitted by ``power_fit``: ``value``, ``lo``,
-  ``hi`` are (k + 1,) arrays ``[ln c, a_1, ..., a_k]`` (the interval is the
-  2.5-97.5% range over the bootstrap); ``boot`` the (n_boot, k + 1) bootstrap
-  coefficients; ``n_cells`` cells fitted; ``n_seeds`` seeds per cell (most)."""
-
-  value: np.ndarray
-  lo: np.ndarray
-  hi: np.ndarray
-  boot: np.ndarray
-  n_cells: int
-  n_seeds: int
-
-  @property
-  def ok(self) -> bool:
-    return bool(np.all(np.isfinite(self.value)))
-
-
-def power_fit(xs, per_cell, *, n_boot: int = 2000, seed: int = 0) -> PowerFit:
-  """Least squares in logs of a product of powers, with a bootstrap over seeds.
-
-  ``xs`` (n_cells, k) positive covariates (e.g. L, eps_x, m), ``per_cell``
-  n_cells lists of per-seed values y (index s = seed s; None, NaN or
-  y <= 0 left out). Fits ``mean_s ln y = ln c + sum_j a_j ln x_j`` over the
-  cells with a value. The bootstrap resamples the seed *indices* with
-  replacement, one resample for every cell (seed s is one network, shared by
-  the cells of its width), and refits. NaN coefficients with fewer cells
-  than k + 2. Cost O(n_boot n_cells n_seeds).
-  """
-  X = np.asarray(xs, np.float64)
-  if X.ndim != 2 or X.shape[0] != len(per_cell):
-    raise ValueError(f"xs must be (n_cells, k) with one row per cell, got {X.shape}")
-  n_seeds = max((len(v) for v in per_cell), default=0)
-  Y = np.full((len(per_cell), max(n_seeds, 1)), np.nan)
-  for i, vals in enumerate(per_cell):
-    for j, v in enumerate(vals):
-      f = lab.finite(v)
-      if f is not None and f > 0:
-        Y[i, j] = math.log(f)
-  keep = np.all(X > 0, axis=1) & np.any(np.isfinite(Y), axis=1)
-  X, Y = X[keep], Y[keep]
-  k = X.shape[1]
-  nan = np.full(k + 1, np.nan)
-  if X.shape[0] < k + 2:
-    return PowerFit(nan, nan, nan, np.empty((0, k + 1)), int(X.shape[0]), n_seeds)
-  D = np.concatenate([np.ones((X.shape[0], 1)), np.log(X)], axis=1)
-
-  def fit(means):  # means (n_cells,) -> (k + 1,)
-    ok = np.isfinite(means)
-    if ok.sum() < k + 2:
-      return nan
-    return np.linalg.lstsq(D[ok], means[ok], rcond=None)[0]
-
-  with warnings.catch_warnings():
-    warnings.simplefilter("ignore", RuntimeWarning)  # nanmean of an all-NaN row
-    value = fit(np.nanmean(Y, axis=1))
-    if n_seeds <= 1:
-      return PowerFit(value, nan, nan, np.empty((0, k + 1)), int(X.shape[0]), n_seeds)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n_seeds, (n_boot, n_seeds))
-    means = np.nanmean(Y[:, idx], axis=2)  # (n_cells, n_boot)
-  if np.all(np.isfinite(means)):
-    boot = np.linalg.lstsq(D, means, rcond=None)[0].T
-  else:
-    boot = np.stack([fit(means[:, b]) for b in range(n_boot)])
-  boot = boot[np.all(np.isfinite(boot), axis=1)]
-  lo, hi = np.quantile(boot, [0.025, 0.975], axis=0) if len(boot) else (nan, nan)
-  return PowerFit(value, np.asarray(lo), np.asarray(hi), boot, int(X.shape[0]), n_seeds)
-
-
-def recovery_width(fit: PowerFit, L: float, eps: float, level: float = 1.0) -> tuple:
-  """From a ``power_fit`` of the token error on (L, eps_x, m), the width at
-  which token error / eps_x falls below ``level``:
-  ``m* = (level / (c L^a eps_x^(b - 1)))^(1 / c_m)`` when the m-exponent
-  ``c_m`` < 0, inf otherwise. Returns ``(value, lo, hi)`` over the bootstrap
-  (NaN where the fit is missing)."""
-
-  def one(coef):
-    lc, a, b, cm = coef
-    if not np.all(np.isfinite(coef)):
-      return math.nan
-    if cm >= 0:
-      return math.inf
-    lm = (math.log(level) - lc - a * math.log(L) - (b - 1) * math.log(eps)) / cm
-    return math.exp(min(lm, 700.0))
-
-  value = one(fit.value)
-  if not len(fit.boot):
-    return (value, math.nan, math.nan)
-  bs = np.array([one(c) for c in fit.boot])
-  lo, hi = np.quantile(bs, [0.025, 0.975], method="nearest")
-  return (value, float(lo), float(hi))
-
-
-# --------------------------------------------------------------------------
 # Verdicts and report
+
+
+def recovery_width(fit: lab.PowerFit, L: float, eps: float, level: float = 1.0) -> tuple:
+  """From a ``power_fit`` of the token error on (L, eps_x, m), the width at
+  which token error / eps_x falls below ``level``, ``lab.power_fit_crossing``
+  at ``level`` eps_x: ``m* = (level / (c L^a eps_x^(b - 1)))^(1 / c_m)`` when
+  the m-exponent ``c_m`` < 0, inf otherwise; ``(value, lo, hi)``."""
+  return power_fit_crossing(fit, (L, eps), level * eps)
 
 
 def _seeds(cfg: Config, rs: lab.Records, m, eps, L, meth="centred", metric="token", scale=None):
   """Per-seed ``meth/metric`` at (m, eps_x, L) (records keep ``[seed][L]``),
   divided by ``scale``: by default eps_x for the token error, else 1."""
-  if L not in cfg.Ls:
-    return []
   scale = scale or (eps if metric == "token" else 1.0)
   return rs.values(f"{meth}/{metric}", m=m, eps_x=eps, column=cfg.Ls.index(L), scale=scale)
 
 
 def _ms(cfg: Config, rs: lab.Records) -> list:
   return [m for m in cfg.ms if any((m, e) in rs for e in cfg.eps_xs)]
+
+
+def _cells(cfg: Config, ms) -> list:
+  """The cells (L, eps_x, m) in Thm. 4.5's regime eps_x < 1/L."""
+  return [(L, e, m) for m in ms for e in cfg.eps_xs for L in cfg.Ls if e < 1.0 / L]
 
 
 def eps_main(cfg: Config) -> float:
@@ -360,11 +271,11 @@ def eps_main(cfg: Config) -> float:
   return max(ok) if ok else min(cfg.eps_xs)
 
 
-def thm45_fit(cfg: Config, rs: lab.Records, ms) -> PowerFit:
+def thm45_fit(cfg: Config, rs: lab.Records, ms) -> lab.PowerFit:
   """Thm. 4.5's polynomial, ``token error ~ c L^a eps_x^b m^c``, fitted to
   the centred decoder's per-seed token errors over the cells with
   eps_x < 1/L (``power_fit``: least squares in logs, bootstrap over seeds)."""
-  cells = [(L, e, m) for m in ms for e in cfg.eps_xs for L in cfg.Ls if e < 1.0 / L]
+  cells = _cells(cfg, ms)
   per_cell = [_seeds(cfg, rs, m, e, L, scale=1.0) for L, e, m in cells]
   return power_fit(np.asarray(cells, np.float64).reshape(-1, 3), per_cell)
 
@@ -372,24 +283,15 @@ def thm45_fit(cfg: Config, rs: lab.Records, ms) -> PowerFit:
 def reached_width(cfg: Config, rs: lab.Records, ms, eps: float, L: int):
   """The smallest width of the run from which on every seed's token error /
   eps_x is below 1 (at that width and every larger one), or None."""
-  out = None
-  for m in reversed(ms):
-    v = lab.finite_values(_seeds(cfg, rs, m, eps, L))
-    if not v.size or v.max() >= 1.0:
-      break
-    out = m
-  return out
+  worst = [lab.largest(_seeds(cfg, rs, m, eps, L)) for m in ms]
+  below = [w is not None and w < 1.0 for w in worst]
+  return next((m for i, m in enumerate(ms) if all(below[i:])), None)
 
 
 def _eps_regime(eps: float, Ls) -> lab.Regime:
   bad = [L for L in Ls if not eps < 1.0 / L]
   need = f"ε_x < 1/{max(bad)} = {1.0 / max(bad):.3g}" if bad else ""
   return lab.Regime(f"ε_x < 1/L (ε_x = {eps:g}, L ≤ {max(Ls)})", not bad, need)
-
-
-def _largest(values):
-  v = lab.finite_values(values)
-  return float(v.max()) if v.size else None
 
 
 def verdicts(cfg: Config, records: list) -> list:
@@ -405,12 +307,11 @@ def verdicts(cfg: Config, records: list) -> list:
   what = "largest over seeds of token error / ε_x"
   decoder, where = "centred pattern decoder's token error", f"ε_x={e:g}"
   rel = lambda m, L, *k: _seeds(cfg, rs, m, e, L, *k)
-  out = []
+  out, lstsq = [], []
   for L in Ls:
-    slope, rule = lab.power_law(ms, [rel(m, L) for m in ms]), f"{decoder} / ε_x falls with m, L={L}"
-    out.append(
-      lab.check(f"{rule}, {where}", slope, below=0, claim=fig4, regime=_eps_regime(e, [L]))
-    )
+    slope = lab.power_law(ms, [rel(m, L) for m in ms])
+    rule = f"{decoder} / ε_x falls with m, L={L}, {where}"
+    out.append(lab.check(rule, slope, below=0, claim=fig4, regime=_eps_regime(e, [L])))
   for m in ms:
     slope, rule = lab.power_law(Ls, [rel(m, L) for L in Ls]), f"{decoder} / ε_x grows with L, m={m}"
     out.append(lab.check(f"{rule}, {where}", slope, above=0, claim=fig4, regime=whole))
@@ -418,40 +319,36 @@ def verdicts(cfg: Config, records: list) -> list:
   curv = loglog_curvature(Ls, [rel(mbig, L) for L in Ls])
   out.append(lab.check(rule, curv, below=CURVATURE_MARGIN, claim=thm45, regime=whole))
   rule = "Thm. 4.5's polynomial c L^a ε_x^b m^c fitted to the centred decoder's token error: "
-  exponent = lab.Slope(*(float(a[3]) for a in fit[:3]), fit.n_cells, fit.n_seeds, 0)
-  cells = lab.Regime("cells with ε_x < 1/L only", fit.n_cells > 0)
   rule += "its m-exponent c is negative"
-  out.append(lab.check(rule, exponent, below=0, claim=thm45, regime=cells))
+  cells = lab.Regime("cells with ε_x < 1/L only", fit.n_cells > 0)
+  out.append(lab.check(rule, fit.coef(3), below=0, claim=thm45, regime=cells))
   rule = "naive factor-2 decoder's l∞ error grows faster than any power of L, "
   rule += f"m={mbig}, {where}: log-log curvature"
   curv = loglog_curvature(Ls, [rel(mbig, L, "naive2", "linf") for L in Ls])
   out.append(lab.check(rule, curv, above=0, claim=naive, regime=whole))
+  wide = "ε_x < 1/L; m ≥ the width where the fitted polynomial puts token error / ε_x below 1"
+  no_fit = "a fit of the polynomial (too few cells)"
   for L in Ls:
-    worst, crossing = _largest(rel(mbig, L)), recovery_width(fit, L, e)
-    width, value = fmt_crossing(crossing), crossing[0]
-    met = (worst is not None and worst < 1.0) or (math.isfinite(value) and value <= mbig)
-    needed = f"m ≈ {width}, extrapolated from the fitted polynomial"
-    needed = needed if fit.ok else "a fit of the polynomial (too few cells)"
-    regime = lab.Regime(
-      "ε_x < 1/L; m ≥ the width where the fitted polynomial puts token error / ε_x below 1 "
-      f"({width})",
-      e < 1.0 / L and met,
-      needed if e < 1.0 / L else f"ε_x < 1/{L}",
-    )
+    worst, crossing = lab.largest(rel(mbig, L)), recovery_width(fit, L, e)
+    width, in_regime = fmt_crossing(crossing), e < 1.0 / L
+    met = (worst is not None and worst < 1.0) or crossing[0] <= mbig
+    needed = f"m ≈ {width}, extrapolated from the fitted polynomial" if fit.ok else no_fit
+    needed = needed if in_regime else f"ε_x < 1/{L}"
+    regime = lab.Regime(f"{wide} ({width})", in_regime and met, needed)
     rule = "centred pattern decoder recovers the true tokens (token error < ε_x) at "
     rule += f"m={mbig}, L={L}, {where}"
     out.append(lab.check(rule, worst, below=1.0, what=what, claim=thm45, regime=regime))
-  for L in Ls:
     rule = f"least-squares yardstick recovers the true tokens at m={mbig}, L={L}, {where}"
-    out.append(lab.check(rule, _largest(rel(mbig, L, "lstsq")), below=1.0, what=what))
-  ratios = []
-  for m, eps, L in ((m, eps, L) for m in ms for eps in cfg.eps_xs for L in Ls if eps < 1.0 / L):
-    pr = ratios_of(*(_seeds(cfg, rs, m, eps, L, d) for d in ("pattern", "oracle")))
-    ratios += [float(np.median(pr))] if pr else []
+    lstsq.append(lab.check(rule, lab.largest(rel(mbig, L, "lstsq")), below=1.0, what=what))
+  pairs = [
+    [_seeds(cfg, rs, m, x, L, d) for d in ("pattern", "oracle")] for L, x, m in _cells(cfg, ms)
+  ]
+  medians = [lab.reduce_finite(ratios_of(*pair), np.median) for pair in pairs]
   rule = "the base sequence's patterns cost little: uncentred pattern vs oracle decoder "
   rule += "(cells with ε_x < 1/L)"
   what = "largest over cells of the median pattern / oracle token error"
-  return out + [lab.check(rule, max(ratios) if ratios else None, below=ORACLE_MARGIN, what=what)]
+  oracle = lab.check(rule, lab.largest(medians), below=ORACLE_MARGIN, what=what)
+  return out + lstsq + [oracle]
 
 
 #: The decoders in the figure's order, with colour, marker and line style:
@@ -492,18 +389,17 @@ def declare(cfg: Config, records: list) -> lab.Report:
   colors = {**lab.color_map([f"L={L}" for L in Ls]), **seq_colors([f"m={m}" for m in ms])}
   fit, vs = thm45_fit(cfg, rs, ms), verdicts(cfg, records)
   bad = [f"(L={L}, ε_x={eps:g})" for eps in cfg.eps_xs for L in Ls if not eps < 1.0 / L]
-  coef = [(v, "" if math.isnan(lo) else f" [{lo:.3f}, {hi:.3f}]") for v, lo, hi in zip(*fit[:3])]
-  coef = [f"{v:.3f}{ci}" if math.isfinite(v) else "n/a" for v, ci in coef]
 
   def cell_table(eps):
     out = [L for L in Ls if not eps < 1.0 / L]
     note = f" (ε_x ≥ 1/L for L ≥ {min(out)}: outside Thm. 4.5's regime)" if out else ""
-    columns = CELL_COLUMNS.values()
     return lab.Table(
       ["m", "L", *CELL_COLUMNS],
       [(m, L) for m in ms for L in Ls],
       f"### ε_x = {eps:g}{note}",
-      cells=lambda c: [*c] + [lab.robust(_seeds(cfg, rs, c[0], eps, c[1], *k)) for k in columns],
+      cells=lambda c: (
+        [*c] + [lab.robust(_seeds(cfg, rs, c[0], eps, c[1], *k)) for k in CELL_COLUMNS.values()]
+      ),
     )
 
   level, y = lab.hline(1.0, color="k", ls="--", lw=1), "token error / ε_x"
@@ -525,9 +421,8 @@ def declare(cfg: Config, records: list) -> lab.Report:
   widths = "; ".join(f"L={L}: {fmt_crossing(recovery_width(fit, L, e))}" for L in Ls)
   used = " — none satisfies it, so the smallest is used." if e == min(cfg.eps_xs) and bad else "."
   cells_out = " Cells outside the theorem's regime (ε_x ≥ 1/L): " + ", ".join(bad) + "."
-  rows = [row for r in records for d in METHODS for k in METRICS for row in r.get(f"{d}/{k}") or []]
-  stored = [v for row in rows for v in (row if isinstance(row, (list, tuple)) else [row])]
-  not_run = [(m, x) not in rs for m in cfg.ms for x in cfg.eps_xs]
+  fields = [f"{d}/{k}" for d in METHODS for k in METRICS]
+  not_run = sum((m, x) not in rs for m in cfg.ms for x in cfg.eps_xs)
   return lab.Report(
     title,
     setup,
@@ -551,7 +446,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
         "Thm. 4.5's polynomial, token error ≈ c · L^a · ε_x^b · m^c, fitted to the centred "
         "decoder's token error (least squares of the mean over seeds of ln error, every cell "
         "with ε_x < 1/L), 95% bootstrap intervals over seeds.",
-        cells=lambda f: coef + [f.n_cells, f.n_seeds],
+        cells=lambda f: [f.fmt(j) for j in range(4)] + [f.n_cells, f.n_seeds],
       ),
       lab.Table(
         "L | run width from which every seed has token error / ε_x < 1 | width from the fit",
@@ -596,8 +491,8 @@ def declare(cfg: Config, records: list) -> lab.Report:
       "choices; float32."
     ),
     missing={
-      "non-finite per-seed values": sum(lab.finite(v) is None for v in stored),
-      "(m, ε_x) grid points not computed": sum(not_run),
+      "non-finite per-seed values": lab.count_nonfinite(records, fields),
+      "(m, ε_x) grid points not computed": not_run,
     },
   )
 

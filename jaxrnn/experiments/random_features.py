@@ -143,56 +143,40 @@ REGIME = lab.Regime(
 
 def _pooled_rms(values) -> float | None:
   """RMS over all pairs from per-seed RMS values (equal pairs per seed)."""
-  v = lab.finite_values(values)
-  return float(np.sqrt(np.mean(v**2))) if v.size else None
+  return lab.reduce_finite(values, lambda v: np.sqrt(np.mean(v**2)))
 
 
-def _pooled_mean(values) -> float | None:
-  v = lab.finite_values(values)
-  return float(v.mean()) if v.size else None
+def _per_m(rs: lab.Records, ms, key: str, sqrt_m: bool = False) -> list:
+  """Per-seed values of ``key`` at each width m, times √m with ``sqrt_m``."""
+  return [lab.scaled(rs.values(key, m=m), math.sqrt(m) if sqrt_m else 1.0) for m in ms]
 
 
-class _Data:
-  """Per-width values of the records: per-seed lists and the pooled values
-  the table and the verdicts read."""
-
-  def __init__(self, cfg: Config, records: list):
-    self.recs, self.ms = lab.Records(records, "m"), list(cfg.ms)
-
-  def seeds(self, key: str, m: int) -> list:
-    return self.recs.values(key, m=m)
-
-  def per_m(self, key: str, scale_by_sqrt_m: bool = False) -> list:
-    return [
-      lab.scaled(self.seeds(key, m), math.sqrt(m) if scale_by_sqrt_m else 1.0) for m in self.ms
-    ]
-
-  def row(self, m) -> list:
-    """The table's row at width m."""
-    rms, gain = self.seeds("rms", m), lab.stats(self.seeds("paper_gain", m))
-    const, within = _pooled_rms(rms), _pooled_mean(self.seeds("frac_within_bound", m))
-    cells = [m, lab.stats(rms).n, lab.robust(rms), None if const is None else math.sqrt(m) * const]
-    cells += [within, _pooled_rms(self.seeds("z_rms", m)), gain.fmt(".4g", robust=True)]
-    return cells + [None if gain.median is None else 1.0 / m * gain.median]
+def _row(rs: lab.Records, m: int) -> list:
+  """The table's row at width m."""
+  rms, gain = rs.values("rms", m=m), lab.stats(rs.values("paper_gain", m=m))
+  const, within = _pooled_rms(rms), lab.reduce_finite(rs.values("frac_within_bound", m=m))
+  cells = [m, lab.stats(rms).n, lab.robust(rms), None if const is None else math.sqrt(m) * const]
+  cells += [within, _pooled_rms(rs.values("z_rms", m=m)), gain.fmt(".4g", robust=True)]
+  return cells + [None if gain.median is None else 1.0 / m * gain.median]
 
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
-  data, ms = _Data(cfg, records), list(cfg.ms)
-  rms_m = data.per_m("rms", True)
+  rs, ms = lab.Records(records, "m"), list(cfg.ms)
+  rms_m = _per_m(rs, ms, "rms", True)
   consts = [c for c in map(_pooled_rms, rms_m) if c is not None]
-  frac = [_pooled_mean(data.seeds("frac_within_bound", m)) for m in ms]
-  frac = min((v for v in frac if v is not None), default=None)
+  fracs = [lab.reduce_finite(rs.values("frac_within_bound", m=m)) for m in ms]
+  frac = lab.reduce_finite(fracs, np.min)
   note = f"√m·rms {min(consts):.3g} … {max(consts):.3g}" if consts else ""
   bounded = "error of the order 1/√m: √m·rms stays bounded as m grows"
   within = f"(8) with the literal constant 1 holds for at least {WITHIN_LEVEL:.0%} of pairs at "
   sigma = "error's std is sqrt((2 + 3cos²)/m)‖v‖‖x‖ (our derivation): rms(err/σ_pred) = 1"
-  z = {m: _pooled_rms(data.seeds("z_rms", m)) for m in ms}
+  z = {m: _pooled_rms(rs.values("z_rms", m=m)) for m in ms}
   gain = "the paper's p = 2Tv is m times too large: its gain on v^T x is m"
   rate = "rate: rms error ∝ m^-1/2 exactly (as our σ predicts)"
-  gains = {m: data.row(m)[-1] for m in ms}  # gain / m
+  gains = {m: _row(rs, m)[-1] for m in ms}  # gain / m
   paper, what = dict(claim=CLAIM, regime=REGIME), "min over m of the fraction within (8)"
-  fit = lambda key: lab.power_law(ms, data.per_m(key))
+  fit = lambda key: lab.power_law(ms, _per_m(rs, ms, key))
   return [
     lab.check(bounded, lab.power_law(ms, rms_m), below=BOUND_GROWTH, note=note, **paper),
     lab.check(rate, fit("rms"), near=-0.5, tol=RATE_TOL),
@@ -204,15 +188,16 @@ def verdicts(cfg: Config, records: list) -> list:
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
-  data, ms = _Data(cfg, records), list(cfg.ms)
+  rs, ms = lab.Records(records, "m"), list(cfg.ms)
   head = "m | seeds | rms err/(‖v‖‖x‖) per seed | √m·rms (pooled over seeds) | frac within (8) | "
   head += "rms(err/σ_pred) | gain of p=2Tv per seed | gain/m"
   colors = lab.color_map(["rms", "95th percentile", "√m·rms", "frac within (8)", "rms(err/σ)"])
 
   def band(label, key, marker="o", sqrt_m=False):  # one colour per quantity, across panels
-    return lab.band(label, ms, data.per_m(key, sqrt_m), color=colors[label], marker=marker)
+    return lab.band(label, ms, _per_m(rs, ms, key, sqrt_m), color=colors[label], marker=marker)
 
-  slope, width = lab.power_law(ms, data.per_m("rms")), dict(xbase=2, xticks=ms)
+  slope, width = lab.power_law(ms, _per_m(rs, ms, "rms")), dict(xbase=2, xticks=ms)
+  sigma = "constant of (8), fraction within (8), σ check"
   error = [band("rms", "rms"), band("95th percentile", "p95", "^")]
   error.append(lab.line("bound (8): 1/√m", ms, [1 / math.sqrt(m) for m in ms]))
   const = [band("√m·rms", "rms", sqrt_m=True), band("frac within (8)", "frac_within_bound", "s")]
@@ -222,21 +207,14 @@ def declare(cfg: Config, records: list) -> lab.Report:
   y_err, y_const = f"|err| / (‖v‖‖x‖), {med}", f"value, {med}"
   panels = [
     lab.Panel(f"normalized error, slope {slope.fmt()}", "width m", y_err, error, **width),
-    lab.Panel(
-      "constant of (8), fraction within (8), σ check",
-      "width m",
-      y_const,
-      const,
-      **width,
-      ylog=False,
-    ),
+    lab.Panel(sigma, "width m", y_const, const, **width, ylog=False),
   ]
   return lab.Report(
     "random_features: Lemma 4.4, v^T x from p^T relu(T x)",
     f"T ∈ R^(m×{cfg.d}) with N(0,1) entries, p = 2Tv/m, {cfg.num_pairs} pairs (v, x) per "
     f"draw of T, {cfg.num_seeds} draws (seeds) per m, {cfg.dtype}. Per-seed values "
     "summarized as median [25%, 75%] over seeds (n = seeds with a finite value).",
-    [lab.Table(head, ms, cells=data.row), lab.Figure("random_features", panels)],
+    [lab.Table(head, ms, cells=lambda m: _row(rs, m)), lab.Figure("random_features", panels)],
     verdicts(cfg, records),
     choices=(
       "v Gaussian and x at a uniformly random cosine c ∈ [-1, 1] to v with a Gaussian-like "
@@ -245,7 +223,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
       f"mean log over seeds against log m; 'bounded' = slope of √m·rms below {BOUND_GROWTH:g} "
       "and the other margins are ours."
     ),
-    missing={"non-finite per-seed values": data.recs.missing},
+    missing={"non-finite per-seed values": rs.missing},
   )
 
 

@@ -604,8 +604,7 @@ def width_panel(title: str, y: str, curves: Sequence[Curve], ms: Sequence, **kw)
 
 def largest(values: Iterable) -> float | None:
   """The largest finite entry of ``values``; ``None`` when none is finite."""
-  v = finite_values(values)
-  return float(v.max()) if v.size else None
+  return reduce_finite(values, np.max)
 
 
 def finite_ratio(num, den) -> float | None:
@@ -626,3 +625,27 @@ def step_stability(step_ratios: Iterable, limit: float = 2.0) -> Regime:
   met = bool(v.size and np.all(v < limit))
   text = f"every eta·sharpness < {limit:g} ({worst})"
   return Regime(text, met, "a step inside the stability limit")
+
+
+# Finite values reduced over seeds, cells or records; non-finite counts
+
+
+def reduce_finite(values: Iterable, reduce: Callable[[np.ndarray], Any] = np.mean) -> float | None:
+  """``reduce`` (default the mean; e.g. ``np.median``, ``np.min``) of the
+  finite entries of ``values`` as a float; ``None`` where none is finite."""
+  v = finite_values(values)
+  return float(reduce(v)) if v.size else None
+
+
+def count_nonfinite(records: Iterable[Mapping], fields: Iterable[str]) -> int:
+  """Non-finite values (None, NaN, inf) stored under ``fields`` in ``records``:
+  each field's value a number or (nested) lists of numbers, every non-finite
+  leaf counted once; an absent field counts 0."""
+
+  def count(value) -> int:
+    if isinstance(value, (list, tuple, np.ndarray)):
+      return sum(count(v) for v in value)
+    return int(finite(value) is None)
+
+  fields = list(fields)
+  return sum(count(r[f]) for r in records for f in fields if r.get(f) is not None)

@@ -1,17 +1,21 @@
 """Statistics over seeds shared by the experiments: one bootstrap over seeds,
-log-log curvature, power-law crossings, and a front-padding helper.
+log-log curvature, power-law crossings, power laws in several covariates and
+a front-padding helper.
 
-Every resampling here (and in ``lab.power_law``) is ``boot_log_means``: at
-each x the seeds are resampled with replacement, independently per x, from
-one generator seeded with ``seed``, resample by resample; the statistic is
-the mean over the resampled seeds of ``log y``. Intervals are the
-2.5-97.5% range over ``n_boot`` resamples.
+Every resampling of a curve here (and in ``lab.power_law``) is
+``boot_log_means``: at each x the seeds are resampled with replacement,
+independently per x, from one generator seeded with ``seed``, resample by
+resample; the statistic is the mean over the resampled seeds of ``log y``.
+``power_fit`` (several covariates) resamples the seed indices once for all
+cells together. Intervals are the 2.5-97.5% range over ``n_boot`` resamples.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -173,3 +177,113 @@ def rate_difference(xs, per_a, per_b, *, n_boot: int = 2000, seed: int = 0) -> S
   lo, hi = np.quantile(boot(per_a, seed) - boot(per_b, seed + 1), [0.025, 0.975])
   n_x, n_seeds = min(a.n_x, b.n_x), min(a.n_seeds, b.n_seeds)
   return Slope(a.value - b.value, float(lo), float(hi), n_x, n_seeds, 0)
+
+
+# --------------------------------------------------------------------------
+# Power laws in several covariates: y ~ c prod_j x_j^(a_j)
+
+
+class PowerFit(NamedTuple):
+  """``y ~ c prod_j x_j^(a_j)`` fitted by ``power_fit``: ``value``, ``lo``,
+  ``hi`` are (k + 1,) arrays ``[ln c, a_1, ..., a_k]`` (the interval is the
+  2.5-97.5% range over the bootstrap); ``boot`` the (n_boot, k + 1) bootstrap
+  coefficients; ``n_cells`` cells fitted; ``n_seeds`` seeds per cell (most)."""
+
+  value: np.ndarray
+  lo: np.ndarray
+  hi: np.ndarray
+  boot: np.ndarray
+  n_cells: int
+  n_seeds: int
+
+  @property
+  def ok(self) -> bool:
+    return bool(np.all(np.isfinite(self.value)))
+
+  def coef(self, j: int) -> Slope:
+    """Coefficient ``j`` (0: ln c, j >= 1: the exponent a_j) with its interval,
+    as a ``Slope`` over ``n_cells`` points and ``n_seeds`` seeds."""
+    return Slope(*(float(a[j]) for a in self[:3]), self.n_cells, self.n_seeds, 0)
+
+  def fmt(self, j: int, spec: str = ".3f") -> str:
+    """Coefficient ``j`` as ``value [lo, hi]``; ``value`` alone without a
+    bootstrap (one seed), ``n/a`` without a fit."""
+    v, lo, hi = (float(a[j]) for a in self[:3])
+    if not math.isfinite(v):
+      return "n/a"
+    return f"{v:{spec}}" if math.isnan(lo) else f"{v:{spec}} [{lo:{spec}}, {hi:{spec}}]"
+
+
+def power_fit(xs, per_cell, *, n_boot: int = 2000, seed: int = 0) -> PowerFit:
+  """Least squares in logs of a product of powers, with a bootstrap over seeds.
+
+  ``xs`` (n_cells, k) positive covariates (e.g. L, eps_x, m), ``per_cell``
+  n_cells lists of per-seed values y (index s = seed s; None, NaN or
+  y <= 0 left out). Fits ``mean_s ln y = ln c + sum_j a_j ln x_j`` over the
+  cells with a value. Unlike ``boot_log_means``, the bootstrap resamples the
+  seed *indices* with replacement once for every cell together (seed s is
+  one network, shared by the cells of its width), and refits. NaN
+  coefficients with fewer cells than k + 2. Cost O(n_boot n_cells n_seeds).
+  """
+  X = np.asarray(xs, np.float64)
+  if X.ndim != 2 or X.shape[0] != len(per_cell):
+    raise ValueError(f"xs must be (n_cells, k) with one row per cell, got {X.shape}")
+  n_seeds = max((len(v) for v in per_cell), default=0)
+  Y = np.full((len(per_cell), max(n_seeds, 1)), np.nan)
+  for i, vals in enumerate(per_cell):
+    for j, v in enumerate(vals):
+      f = finite(v)
+      if f is not None and f > 0:
+        Y[i, j] = math.log(f)
+  keep = np.all(X > 0, axis=1) & np.any(np.isfinite(Y), axis=1)
+  X, Y = X[keep], Y[keep]
+  k = X.shape[1]
+  nan = np.full(k + 1, np.nan)
+  if X.shape[0] < k + 2:
+    return PowerFit(nan, nan, nan, np.empty((0, k + 1)), int(X.shape[0]), n_seeds)
+  D = np.concatenate([np.ones((X.shape[0], 1)), np.log(X)], axis=1)
+
+  def fit(means):  # means (n_cells,) -> (k + 1,)
+    ok = np.isfinite(means)
+    if ok.sum() < k + 2:
+      return nan
+    return np.linalg.lstsq(D[ok], means[ok], rcond=None)[0]
+
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore", RuntimeWarning)  # nanmean of an all-NaN row
+    value = fit(np.nanmean(Y, axis=1))
+    if n_seeds <= 1:
+      return PowerFit(value, nan, nan, np.empty((0, k + 1)), int(X.shape[0]), n_seeds)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n_seeds, (n_boot, n_seeds))
+    means = np.nanmean(Y[:, idx], axis=2)  # (n_cells, n_boot)
+  if np.all(np.isfinite(means)):
+    boot = np.linalg.lstsq(D, means, rcond=None)[0].T
+  else:
+    boot = np.stack([fit(means[:, b]) for b in range(n_boot)])
+  boot = boot[np.all(np.isfinite(boot), axis=1)]
+  lo, hi = np.quantile(boot, [0.025, 0.975], axis=0) if len(boot) else (nan, nan)
+  return PowerFit(value, np.asarray(lo), np.asarray(hi), boot, int(X.shape[0]), n_seeds)
+
+
+def power_fit_crossing(fit: PowerFit, xs: Sequence[float], level: float = 1.0) -> tuple:
+  """The last covariate at which ``fit``'s ``c prod_j x_j^(a_j)``, the others
+  fixed at ``xs`` (k - 1 values), falls to ``level``:
+  ``x_k = (level / (c prod_{j<k} x_j^(a_j)))^(1 / a_k)`` when ``a_k < 0``, inf
+  otherwise (the fit does not fall in x_k). Returns ``(value, lo, hi)``, the
+  interval the 2.5-97.5% range over ``fit.boot`` (NaN without a bootstrap or
+  a fit), as ``power_law_crossing`` does for one covariate."""
+
+  def one(coef):
+    if not np.all(np.isfinite(coef)):
+      return math.nan
+    if coef[-1] >= 0:
+      return math.inf
+    lx = math.log(level) - coef[0] - sum(a * math.log(x) for a, x in zip(coef[1:], xs))
+    return math.exp(min(lx / coef[-1], 700.0))
+
+  value = one(fit.value)
+  if not len(fit.boot):
+    return (value, math.nan, math.nan)
+  lo, hi = np.quantile([one(c) for c in fit.boot], [0.025, 0.975], method="nearest")
+  return (value, float(lo), float(hi))

@@ -337,3 +337,83 @@ def test_all_of_names_only_the_needs_that_unmet_regimes_state():
   r = lab.all_of(a, b, c)
   assert r == lab.Regime("A; B; C", False, "more B")
   assert r.fmt() == "A; B; C: **not met** (needs more B)"
+
+
+# Reduced finite values, non-finite counts, power laws in several covariates
+
+
+def test_reduce_finite_reduces_the_finite_values_and_is_none_without_any():
+  values = [3.0, None, math.nan, 1.0, math.inf, 2.0]
+  assert lab.reduce_finite(values) == pytest.approx(2.0)
+  assert lab.reduce_finite(values, np.max) == 3.0 and lab.reduce_finite(values, np.median) == 2.0
+  assert lab.reduce_finite([None, math.nan]) is None and lab.reduce_finite([], np.max) is None
+
+
+def test_count_nonfinite_counts_every_leaf_and_skips_absent_fields():
+  records = [
+    {"a": [[1.0, None], [math.nan, 2.0]], "b": [None, math.inf, 3.0]},
+    {"a": None, "b": 4.0},
+    {"b": [[None]]},
+  ]
+  assert lab.count_nonfinite(records, ["a", "b"]) == 2 + 2 + 0 + 0 + 1
+  assert lab.count_nonfinite(records, (f for f in ["a"])) == 2
+  assert lab.count_nonfinite([], ["a"]) == 0
+
+
+def _power_cells(rng, noise, n_seeds=6):
+  cells, per = [], []
+  for L in (3, 5, 10, 20):
+    for e in (0.01, 0.04):
+      for m in (128, 256, 512, 1024, 2048):
+        cells.append((L, e, m))
+        y = 0.3 * L**1.5 * e**0.8 * m**-0.5
+        per.append(y * np.exp(noise * rng.standard_normal(n_seeds)))
+  return cells, per
+
+
+def test_power_fit_recovers_exponents_with_a_joint_bootstrap_over_seeds():
+  want = np.array([math.log(0.3), 1.5, 0.8, -0.5])
+  cells, per = _power_cells(np.random.default_rng(3), 0.05)
+  fit = lab.power_fit(cells, per)
+  assert fit.ok and fit.n_cells == 40 and fit.n_seeds == 6 and fit.boot.shape == (2000, 4)
+  np.testing.assert_allclose(fit.value, want, atol=0.05)
+  assert np.all(fit.lo < fit.value) and np.all(fit.value < fit.hi)
+  # A seed's offset shared by every cell moves ln c only: the joint resample
+  # of the seed indices keeps the exponents' intervals tight.
+  shift = np.exp(np.random.default_rng(4).standard_normal(6))
+  joint = lab.power_fit(cells, [p * shift for p in per])
+  for a, b in zip(joint[:3], fit[:3]):
+    np.testing.assert_allclose(a[1:], b[1:], atol=1e-10)
+  # Missing and non-positive values are left out; too few cells: no fit.
+  holed = [[None, -1.0, *p[2:]] for p in per]
+  assert lab.power_fit(cells, holed).value == pytest.approx(fit.value, abs=0.05)
+  assert not lab.power_fit(cells[:4], per[:4]).ok
+  with pytest.raises(ValueError):
+    lab.power_fit([1.0, 2.0], per[:2])
+
+
+def test_power_fit_coefficients_as_slopes_and_text():
+  cells, per = _power_cells(np.random.default_rng(3), 0.05)
+  fit = lab.power_fit(cells, per)
+  c = fit.coef(3)
+  assert isinstance(c, lab.Slope) and (c.value, c.lo, c.hi) == tuple(float(a[3]) for a in fit[:3])
+  assert (c.n_x, c.n_seeds) == (40, 6)
+  assert fit.fmt(1) == f"{fit.value[1]:.3f} [{fit.lo[1]:.3f}, {fit.hi[1]:.3f}]"
+  one = lab.power_fit(cells, [p[:1] for p in per])  # one seed: no interval
+  assert one.fmt(1) == f"{one.value[1]:.3f}" and math.isnan(one.coef(1).lo)
+  assert lab.power_fit(cells[:3], per[:3]).fmt(0) == "n/a"
+
+
+def test_power_fit_crossing_solves_for_the_last_covariate():
+  cells, _ = _power_cells(np.random.default_rng(0), 0.0)
+  exact = lab.power_fit(cells, [[0.3 * L**1.5 * e**0.8 * m**-0.5] for L, e, m in cells])
+  # 0.3 L^1.5 e^0.8 m^-0.5 = level at m = (0.3 L^1.5 e^0.8 / level)^2.
+  v, lo, hi = lab.power_fit_crossing(exact, (10, 0.04), 0.04)
+  assert v == pytest.approx((0.3 * 10**1.5 * 0.04**-0.2) ** 2, rel=1e-9)
+  assert math.isnan(lo) and math.isnan(hi)
+  cells, per = _power_cells(np.random.default_rng(3), 0.05)
+  v, lo, hi = lab.power_fit_crossing(lab.power_fit(cells, per), (10, 0.04), 0.04)
+  assert lo < v < hi and lo < (0.3 * 10**1.5 * 0.04**-0.2) ** 2 < hi
+  rising = lab.power_fit(cells, [[L * e * m**0.3] for L, e, m in cells])
+  assert math.isinf(lab.power_fit_crossing(rising, (10, 0.04))[0])
+  assert math.isnan(lab.power_fit_crossing(lab.power_fit(cells[:3], per[:3]), (10, 0.04))[0])
