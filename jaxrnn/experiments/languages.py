@@ -845,23 +845,14 @@ def verdicts(cfg: Config, records: list) -> list:
     out += [_all_verdict(f"{o}: {s}", {n: d.acc(n, o, j) for n in run}, level) for s, j in every]
   out += [v for n in cfg.sweep_languages if (v := _sweep_verdict(cfg, d, n)) is not None]
   if d.sgd:
-    ratios = lab.finite_values(x for r in d.sgd for x in r.get("ratio") or [])
-    reached = [bool(x) for r in d.sgd for x in r.get("plateau") or []]
-    out += [
-      lab.check(
-        "every SGD run's step is inside gradient descent's stability limit",
-        max(ratios, default=None),
-        below=2.0,
-        what="largest η·sharpness over SGD runs (kernel_step_size)",
-      ),
-      lab.check(
-        f"SGD reaches the plateau (last chunk of T/{cfg.num_checkpoints} steps lowers the "
-        f"loss by ≤ {cfg.plateau_tol:g}·ln 2)",
-        float(np.mean(reached)) if reached else None,
-        above=1 - 1e-9,
-        what="fraction of SGD runs at the plateau",
-      ),
-    ]
+    ratios = [x for r in d.sgd for x in r.get("ratio") or []]
+    reached = [x for r in d.sgd for x in r.get("plateau") or []]
+    stable = "every SGD run's step is inside gradient descent's stability limit"
+    plateau = f"SGD reaches the plateau (last chunk of T/{cfg.num_checkpoints} steps lowers the "
+    plateau += f"loss by ≤ {cfg.plateau_tol:g}·ln 2)"
+    largest = "largest η·sharpness over SGD runs (kernel_step_size)"
+    out.append(lab.stability_check(stable, ratios, what=largest))
+    out.append(lab.plateau_check(plateau, reached, what="fraction of SGD runs at the plateau"))
   if d.ex is None:
     return out
   for lang, (key, label) in itertools.product(d.langs, MEASURES):

@@ -173,3 +173,7 @@ __all__ = [
   "StoreError",
   "load_records",
 ]
+
+from jaxrnn.lab.declare import plateau_check, stability_check
+
+__all__ += ["plateau_check", "stability_check"]

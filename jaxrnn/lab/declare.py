@@ -509,3 +509,22 @@ def ratios(a: Iterable, b: Iterable) -> list[float]:
   """Per-seed ``a / b`` where both are finite and ``b > 0``."""
   pairs = [(finite(x), finite(y)) for x, y in zip(a, b)]
   return [x / y for x, y in pairs if x is not None and y is not None and y > 0]
+
+
+# --------------------------------------------------------------------------
+# Checks on SGD runs: the step's stability and the plateau
+
+
+def stability_check(rule: str, ratios: Iterable, *, what: str) -> Verdict:
+  """Holds iff the largest finite ``η·sharpness`` in ``ratios`` (one per run)
+  is < 2, gradient descent's stability limit on a quadratic of that
+  sharpness; undecided when none is finite."""
+  v = [x for x in map(finite, ratios) if x is not None]
+  return check(rule, max(v, default=None), below=2.0, what=what)
+
+
+def plateau_check(rule: str, reached: Iterable, *, what: str) -> Verdict:
+  """Holds iff every run is at its plateau: the fraction of true flags in
+  ``reached`` (one per run) is 1; undecided with no runs."""
+  flags = [bool(x) for x in reached]
+  return check(rule, sum(flags) / len(flags) if flags else None, above=1 - 1e-9, what=what)

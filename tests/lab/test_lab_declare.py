@@ -227,3 +227,30 @@ def test_normalization_steps_row_reads_a_null_ratio_as_missing():
   row = {"steps": 10, "steps_needed": [3, 5], "ratio": [None, 0.4], "eta": [0.1, 0.1]}
   assert normalization._steps_row(row)[-1] == "0.4"
   assert normalization._steps_row({**row, "ratio": [None, None]})[-1] == "n/a"
+
+
+# --------------------------------------------------------------------------
+# Checks on SGD runs
+
+
+@pytest.mark.parametrize(
+  "ratios, holds, measured",
+  [
+    ([1.0, None, 1.9], True, "1.9"),
+    ([1.0, math.nan, 2.0], False, "2"),
+    ([None, math.inf], None, "n/a"),
+  ],
+)
+def test_stability_check_reads_the_largest_finite_step(ratios, holds, measured):
+  v = lab.stability_check("stable", ratios, what="largest η·sharpness")
+  assert (v.holds, v.measured) == (holds, measured)
+  assert v.criterion == "largest η·sharpness < 2"
+
+
+@pytest.mark.parametrize(
+  "reached, holds, measured",
+  [([True, 1, True], True, "1"), ([True, False, True, True], False, "0.75"), ([], None, "n/a")],
+)
+def test_plateau_check_holds_only_when_every_run_is_at_its_plateau(reached, holds, measured):
+  v = lab.plateau_check("plateau", reached, what="fraction at the plateau")
+  assert (v.holds, v.measured) == (holds, measured)
