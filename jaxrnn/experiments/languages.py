@@ -787,15 +787,13 @@ def additive_verdicts(ex: dict, lengths) -> list:
   else:
     dev = max(abs(v - 0.5) for v in sup)
     out = [
-      lab.about(
-        lab.Verdict(
-          f"{rule} (Thm. H.1)",
-          f"min best uniform error {min(sup):.6g} over {span}",
-          "best uniform error > 1e-6 (LP tolerance) at every n ≥ 2",
-          min(sup) > 1e-6,
-        ),
-        lab.claims.claim("sec5-thmH1"),
-        THMH1_REGIME,
+      lab.Verdict(
+        f"{rule} (Thm. H.1)",
+        f"min best uniform error {min(sup):.6g} over {span}",
+        "best uniform error > 1e-6 (LP tolerance) at every n ≥ 2",
+        min(sup) > 1e-6,
+        claim=lab.claims.claim("sec5-thmH1"),
+        regime=THMH1_REGIME,
       ),
       lab.Verdict(
         "the additive class's best uniform error on D_L1 is 1/2",
