@@ -900,9 +900,8 @@ def _blocks(cfg: Config, d: _Data) -> list:
     **dict(xlog=False, ylog=False, xticks=x, xticklabels=d.bins, ylim=(0.3, 1.02)),
     legend=k == len(d.opts) - 1,
   )
-  blocks += (
-    [lab.Figure("languages", [panel(k, o) for k, o in enumerate(d.opts)])] if d.names else []
-  )
+  if d.names:
+    blocks.append(lab.Figure("languages", [panel(k, o) for k, o in enumerate(d.opts)]))
   steps = [cfg.steps * j // cfg.num_checkpoints for j in range(1, cfg.num_checkpoints + 1)]
 
   def sweep_row(key):  # held-out accuracy at each T of the config, then the plateau count
