@@ -869,6 +869,8 @@ def _acc_cell(values, diverged) -> str:
 
 
 def _blocks(cfg: Config, d: _Data) -> list:
+  """The blocks above the verdicts: accuracy per language and bin, the sweep,
+  the constructions' complexity and the additive class on D_L1."""
   colors = lab.color_map(list(dict.fromkeys([*cfg.languages, *d.langs])))
   x, ex = list(range(len(d.bins))), d.ex or {}
   add = ex.get("additive_per_language") or {}
