@@ -90,8 +90,8 @@ Design choices where the paper is silent (also printed in the summary):
 
 from __future__ import annotations
 
-import dataclasses
 import functools
+import itertools
 import math
 import time
 import zlib
@@ -105,6 +105,8 @@ import jaxrnn
 from jaxrnn import lab
 from jaxrnn import languages as langs
 from jaxrnn.concept import log10_complexity_eps, log10_complexity_s
+from jaxrnn.lab.config import changed_fields
+from jaxrnn.lab.fits import ls_slopes
 from jaxrnn.training import kernel_step_size, optimizer
 
 DEFAULT_LANGUAGES = langs.LANGUAGE_NAMES + ("contains:0110",)
@@ -624,6 +626,63 @@ THMH1_REGIME = lab.Regime("exact LP over all 2^n strings of every length n teste
 MEASURES = (("Cs", "C_s(Φ, R=1/ε_x)"), ("Ceps", "C_ε(Φ, R=1/ε_x)"), ("Ceps_L", "C_ε(Φ, R=L)"))
 
 
+def _col(rows, j) -> list:
+  """Column j of per-seed rows (a diverged seed's row is None)."""
+  return [None if row is None else row[j] for row in rows or []]
+
+
+class _Data:
+  """The records by kind: the expressibility record ``ex``, the training runs
+  ``tr`` by (language, optimizer), the SGD runs ``sgd`` (training and sweep)
+  and the sweep cells ``sw`` by (language, m, eps_x) in table order (the main
+  SGD run is its (m, eps_x) cell)."""
+
+  def __init__(self, cfg: Config, records: list):
+    of = lambda kind: [r for r in records if r["point"]["kind"] == kind]
+    self.ex = next(iter(of("expressibility")), None)
+    self.tr = {(r["point"]["language"], r["point"]["optimizer"]): r for r in of("train")}
+    self.sgd = of("sweep") + [r for r in of("train") if r["point"]["optimizer"] == "sgd"]
+    sw = {tuple(r["point"][k] for k in ("language", "m", "eps_x")): r for r in of("sweep")}
+    if cfg.m in cfg.sweep_ms and cfg.eps_x in cfg.sweep_eps:
+      main = [n for n in cfg.sweep_languages if (n, "sgd") in self.tr]
+      sw.update({(n, cfg.m, cfg.eps_x): self.tr[(n, "sgd")] for n in main})
+    order = list(cfg.sweep_languages)
+    self.sw = dict(sorted(sw.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1], -kv[0][2])))
+    self.opts = list(cfg.optimizers)
+    self.names = [n for n in cfg.languages if any((n, o) in self.tr for o in self.opts)]
+    self.bins = next((r["bins"] for r in self.tr.values()), [])
+    self.pattern = self.ex["pattern"] if self.ex is not None else _pattern(cfg)
+    self.langs = ("one_one", "parity", self.pattern)
+
+  def run(self, name, opt) -> dict:
+    return self.tr.get((name, opt)) or {}
+
+  def acc(self, name, opt, j) -> list:
+    """Per-seed balanced accuracy in bin j; None for diverged seeds."""
+    return _col(self.run(name, opt).get("balanced_acc"), j)
+
+  def diverged(self, name, opt) -> list:
+    return list(self.run(name, opt).get("diverged_per_seed") or [])
+
+  def held(self, key) -> dict:
+    """``{T: per-seed held-out balanced accuracy after T steps}`` of sweep cell ``key``."""
+    rec = self.sw[key]
+    steps = rec.get("checkpoint_steps") or []
+    return {t: _col(rec.get("balanced_acc_t"), j) for j, t in enumerate(steps)}
+
+  def missing(self) -> dict:
+    div = non = 0
+    for key in itertools.product(self.names, self.opts):
+      flags = self.diverged(*key)
+      div += sum(map(bool, flags))
+      for j in range(len(self.bins)):
+        non += sum(lab.finite(v) is None and not f for v, f in zip(self.acc(*key, j), flags))
+    return {"diverged training runs (seeds)": div, "non-finite accuracies": non}
+
+  def cx(self, lang, key) -> list:
+    return (self.ex["complexity_log10"].get(lang, {}).get(key) or []) if self.ex else []
+
+
 def growth_verdict(rule: str, ns, log10_c) -> lab.Verdict:
   """Polynomial or faster growth of a complexity C(n) > 1, from log10 C.
 
@@ -635,16 +694,13 @@ def growth_verdict(rule: str, ns, log10_c) -> lab.Verdict:
   ``s <= 1 / ln n_lo``, fails ("faster than any power at these lengths")
   otherwise; undecided with fewer than three finite values.
   """
-  pts = [(n, lab.finite(v)) for n, v in zip(ns, log10_c)]
-  pts = [(n, v) for n, v in pts if v is not None and v > 0 and n > 1]
+  pts = [(n, v) for n, v in zip(ns, map(lab.finite, log10_c)) if v is not None and v > 0 and n > 1]
   crit = "slope of ln ln C vs ln n (largest half of n) ≤ 1/ln n_lo"
   if len(pts) < 3:
     return lab.Verdict(rule, "n/a (fewer than three lengths)", crit, None)
   upper = pts[len(pts) // 2 :]
-  x = np.log([n for n, _ in upper])
-  y = np.log([v * math.log(10.0) for _, v in upper])
-  xc = x - x.mean()
-  slope = float(np.dot(xc, y - y.mean()) / np.dot(xc, xc))
+  ln_c = [v * math.log(10.0) for _, v in upper]
+  slope = float(ls_slopes(np.log([n for n, _ in upper]), np.log(ln_c))[0])
   n_lo, n_hi = upper[0][0], upper[-1][0]
   (n1, v1), (n2, v2) = pts[-2], pts[-1]
   measured = (
@@ -654,46 +710,15 @@ def growth_verdict(rule: str, ns, log10_c) -> lab.Verdict:
   return lab.Verdict(rule, measured, crit, slope <= 1.0 / math.log(n_lo))
 
 
-def _acc_cell(values, diverged) -> str:
-  """``mean ± std (k of n seeds, j diverged)``; ``n/a`` when no seed has a value."""
-  st, j = lab.stats(values), int(sum(bool(d) for d in diverged))
-  tail = f"{st.n} of {len(values)} seeds" + (f", {j} diverged" if j else "")
-  return f"n/a ({tail})" if st.n == 0 else f"{st.mean:.3f} ± {st.std:.3f} ({tail})"
-
-
 def learn_verdict(rule, values, level, regime: lab.Regime | None = None) -> lab.Verdict:
   """Mean held-out balanced accuracy over the non-diverged seeds >= level
   (our threshold); a test of Thm. 3.1 when jaxrnn has the language's
   construction (``regime`` not None), else a jaxrnn diagnostic."""
-  st, crit = lab.stats(values), f"mean over non-diverged seeds ≥ {level:g}"
-  if st.n == 0:
-    v = lab.Verdict(rule, f"n/a (0 of {len(values)} seeds)", crit, None)
-  else:
-    v = lab.Verdict(rule, f"{st.mean:.3f} (n={st.n} of {len(values)})", crit, st.mean >= level)
+  st, n = lab.stats(values), len(values)
+  measured = f"{st.mean:.3f} (n={st.n} of {n})" if st.n else f"n/a (0 of {n} seeds)"
+  holds = st.mean >= level if st.n else None
+  v = lab.Verdict(rule, measured, f"mean over non-diverged seeds ≥ {level:g}", holds)
   return v if regime is None else lab.about(v, lab.claims.claim("thm3.1"), regime)
-
-
-def thm31_regime(ex: dict | None, name: str, m: int, eps_x: float, L: int) -> lab.Regime | None:
-  """Thm. 3.1's regime for learning ``name`` at width m and scale eps_x with
-  strings up to L - 2 tokens: ``eps_x < 1/L`` (Thm. 4.5's condition on the
-  normalized input) and ``m >= C_eps(Phi, 1/eps_x)`` of the construction
-  (the smallest poly(C): exponent 1, constant 1). None when jaxrnn has no
-  construction of ``name`` (then the row is a jaxrnn diagnostic)."""
-  table = (ex or {}).get("ceps_train_log10") or {}
-  if name not in table:
-    return None
-  c = lab.finite((table[name] or {}).get(f"{eps_x:g}"))
-  c_txt = "n/a" if c is None else f"{c:.4g}"
-  ok_eps, ok_m = eps_x < 1.0 / L, c is not None and math.log10(m) >= c
-  needed = ([] if ok_m else ["m ≥ 10^" + ("?" if c is None else c_txt)]) + (
-    [] if ok_eps else [f"ε_x < {1.0 / L:.3g}"]
-  )
-  return lab.Regime(
-    f"ε_x < 1/L (ε_x = {eps_x:g}, L = {L}) and m ≥ C_ε(Φ, 1/ε_x) of the construction "
-    f"(m = {m}, log10 C_ε = {c_txt})",
-    ok_eps and ok_m,
-    ", ".join(needed),
-  )
 
 
 def _all_verdict(rule, per_name: dict, level) -> lab.Verdict:
@@ -709,6 +734,45 @@ def _all_verdict(rule, per_name: dict, level) -> lab.Verdict:
   return lab.Verdict(rule, measured, crit, False if bad else None if none else True)
 
 
+def thm31_regime(ex: dict | None, name: str, m: int, eps_x: float, L: int) -> lab.Regime | None:
+  """Thm. 3.1's regime for learning ``name`` at width m and scale eps_x with
+  strings up to L - 2 tokens: ``eps_x < 1/L`` (Thm. 4.5's condition on the
+  normalized input) and ``m >= C_eps(Phi, 1/eps_x)`` of the construction
+  (the smallest poly(C): exponent 1, constant 1). None when jaxrnn has no
+  construction of ``name`` (then the row is a jaxrnn diagnostic)."""
+  table = (ex or {}).get("ceps_train_log10") or {}
+  if name not in table:
+    return None
+  c = lab.finite((table[name] or {}).get(f"{eps_x:g}"))
+  c_txt = "n/a" if c is None else f"{c:.4g}"
+  ok_eps, ok_m = eps_x < 1.0 / L, c is not None and math.log10(m) >= c
+  needed = [] if ok_m else ["m ≥ 10^" + ("?" if c is None else c_txt)]
+  needed += [] if ok_eps else [f"ε_x < {1.0 / L:.3g}"]
+  return lab.Regime(
+    f"ε_x < 1/L (ε_x = {eps_x:g}, L = {L}) and m ≥ C_ε(Φ, 1/ε_x) of the construction "
+    f"(m = {m}, log10 C_ε = {c_txt})",
+    ok_eps and ok_m,
+    ", ".join(needed),
+  )
+
+
+def _sweep_verdict(cfg: Config, d: _Data, name: str) -> lab.Verdict | None:
+  """The RNN learns ``name`` at the best (m, eps_x, T) cell of the sweep, in
+  Thm. 3.1's regime at the sweep's largest m and that cell's eps_x."""
+  keys = [k for k in d.sw if k[0] == name]
+  if not keys:
+    return None
+  rule = f"sweep: the RNN learns {name} at some (m, ε_x, T) of the grid (held-out)"
+  cells = [(lab.stats(v).mean, k, t, v) for k in keys for t, v in d.held(k).items()]
+  cells = [c for c in cells if c[0] is not None]
+  if not cells:
+    return learn_verdict(rule, [], cfg.learned_level)
+  _, (_, m, eps), t, vals = max(cells, key=lambda c: c[0])
+  regime = thm31_regime(d.ex, name, max(k[1] for k in keys), eps, cfg.train_max_len + 2)
+  v = learn_verdict(rule, vals, cfg.learned_level, regime)
+  return v._replace(measured=f"best cell m={m}, ε_x={eps:g}, T={t}: {v.measured}")
+
+
 def additive_verdicts(ex: dict, lengths) -> list:
   """Verdicts on the token-wise additive class on D_L1 (Thm. H.1) from the
   exact optima in the expressibility record (every n >= 2)."""
@@ -716,21 +780,20 @@ def additive_verdicts(ex: dict, lengths) -> list:
   sup = [lab.finite(ex["additive_one_one_sup_error"][i]) for i in idx]
   acc = [lab.finite(ex["additive_one_one_acc"][i]) for i in idx]
   ns, exact = [lengths[i] for i in idx], bool(ex.get("additive_one_one_exact", False))
-  span, out = f"n = {ns[0]}..{ns[-1]}" if ns else "no n ≥ 2", []
-  if not (ns and all(v is not None for v in sup)):
-    out.append(lab.Verdict("D_L1 is not in the token-wise additive class", "n/a", "", None))
+  span = f"n = {ns[0]}..{ns[-1]}" if ns else "no n ≥ 2"
+  rule = "D_L1 is not in the token-wise additive class"
+  if not ns or None in sup:
+    out = [lab.Verdict(rule, "n/a", "", None)]
   else:
-    dev, rule = max(abs(v - 0.5) for v in sup), "D_L1 is not in the token-wise additive class"
-    out += [
-      lab.about(
-        lab.Verdict(
-          f"{rule} (Thm. H.1)",
-          f"min best uniform error {min(sup):.6g} over {span}",
-          "best uniform error > 1e-6 (LP tolerance) at every n ≥ 2",
-          min(sup) > 1e-6,
-        ),
-        lab.claims.claim("sec5-thmH1"),
-        THMH1_REGIME,
+    dev = max(abs(v - 0.5) for v in sup)
+    out = [
+      lab.Verdict(
+        f"{rule} (Thm. H.1)",
+        f"min best uniform error {min(sup):.6g} over {span}",
+        "best uniform error > 1e-6 (LP tolerance) at every n ≥ 2",
+        min(sup) > 1e-6,
+        claim=lab.claims.claim("sec5-thmH1"),
+        regime=THMH1_REGIME,
       ),
       lab.Verdict(
         "the additive class's best uniform error on D_L1 is 1/2",
@@ -739,128 +802,27 @@ def additive_verdicts(ex: dict, lengths) -> list:
         dev < 1e-6,
       ),
     ]
-  if ns and all(v is not None for v in acc):
-    miss = [round((1 - a) * 2**n) for a, n in zip(acc, ns)]
-    out += [
-      lab.Verdict(
-        "no token-wise additive classifier is exact on D_L1",
-        f"best accuracy {min(acc):.6f} … {max(acc):.6f} over {span}",
-        "best accuracy < 1 at every n ≥ 2 (exact MILP)",
-        (max(acc) < 1 - 0.5 * 2.0 ** -ns[-1]) if exact else None,
-      ),
-      lab.Verdict(
-        "the best additive classifier errs on exactly one string per length (1 − 2^−n)",
-        "strings misclassified per length: " + ", ".join(map(str, miss)),
-        "(1 − best accuracy)·2^n = 1 at every n ≥ 2 (exact MILP)",
-        all(k == 1 for k in miss) if exact else None,
-      ),
-    ]
-  return out
-
-
-def preset_difference(cfg: Config, parity: float | None) -> str:
-  """This run's PARITY held-out accuracy and the settings in which its config
-  differs from the quick and paper presets (from ``PRESETS``; the tiny
-  preset is a smoke test, not a size to compare with): what to compare when
-  the presets disagree on PARITY."""
-  head = "PARITY held-out accuracy here: " + ("n/a" if parity is None else f"{parity:.3f}")
-  skip = ("complexity_lengths", "additive_lengths", "additive_n")
-  for pname in ("quick", "paper"):
-    other = PRESETS[pname]
-    diff = [
-      f"{f.name} {getattr(cfg, f.name)!r} vs {getattr(other, f.name)!r}"
-      for f in dataclasses.fields(cfg)
-      if getattr(cfg, f.name) != getattr(other, f.name) and f.name not in skip
-    ]
-    head += f". this run differs from the {pname} preset in: " + "; ".join(diff) if diff else ""
-  return head + (
-    ". Of these, the sweep varies m, ε_x and T (table above); a PARITY result that differs "
-    "between presets is read against it."
-  )
+  if not ns or None in acc:
+    return out
+  miss = [round((1 - a) * 2**n) for a, n in zip(acc, ns)]
+  return out + [
+    lab.Verdict(
+      "no token-wise additive classifier is exact on D_L1",
+      f"best accuracy {min(acc):.6f} … {max(acc):.6f} over {span}",
+      "best accuracy < 1 at every n ≥ 2 (exact MILP)",
+      (max(acc) < 1 - 0.5 * 2.0 ** -ns[-1]) if exact else None,
+    ),
+    lab.Verdict(
+      "the best additive classifier errs on exactly one string per length (1 − 2^−n)",
+      "strings misclassified per length: " + ", ".join(map(str, miss)),
+      "(1 − best accuracy)·2^n = 1 at every n ≥ 2 (exact MILP)",
+      all(k == 1 for k in miss) if exact else None,
+    ),
+  ]
 
 
 def _nice(lang: str) -> str:
   return "D_L1" if lang == "one_one" else "PARITY" if lang == "parity" else lang
-
-
-class _Data:
-  """The records by kind: the expressibility record, the training runs by
-  (language, optimizer), the sweep cells by (language, m, eps_x) (the main
-  SGD run is its (m, eps_x) cell), and per-seed accuracies."""
-
-  def __init__(self, cfg: Config, records: list):
-    self.ex = next((r for r in records if r["point"]["kind"] == "expressibility"), None)
-    self.tr, sw, self.sgd = {}, {}, []
-    for r in records:
-      p = r["point"]
-      if p["kind"] == "sweep" or p.get("optimizer") == "sgd":
-        self.sgd.append(r)
-      if p["kind"] == "train":
-        self.tr[(p["language"], p["optimizer"])] = r
-      elif p["kind"] == "sweep":
-        sw[(p["language"], p["m"], p["eps_x"])] = r
-    self.opts = list(cfg.optimizers)
-    self.names = [n for n in cfg.languages if any((n, o) in self.tr for o in self.opts)]
-    self.bins = next((r["bins"] for r in self.tr.values()), [])
-    self.pattern = self.ex["pattern"] if self.ex is not None else _pattern(cfg)
-    self.langs = ("one_one", "parity", self.pattern)
-    for name in cfg.sweep_languages:
-      if (name, "sgd") in self.tr and cfg.m in cfg.sweep_ms and cfg.eps_x in cfg.sweep_eps:
-        sw[(name, cfg.m, cfg.eps_x)] = self.tr[(name, "sgd")]
-    order = list(cfg.sweep_languages)
-    self.sw = dict(sorted(sw.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1], -kv[0][2])))
-
-  def acc(self, name, opt, j) -> list:
-    """Per-seed balanced accuracy in bin j; None for diverged seeds."""
-    return _col((self.tr.get((name, opt)) or {}).get("balanced_acc"), j)
-
-  def diverged(self, name, opt) -> list:
-    rec = self.tr.get((name, opt)) or {}
-    d = rec.get("diverged_per_seed")
-    if d is None:  # records without per-seed flags: the missing values
-      d = [
-        all(lab.finite(v) is None for v in row or [None]) for row in rec.get("balanced_acc") or []
-      ]
-    return list(d)
-
-  def missing(self) -> dict:
-    div = non = 0
-    for name, o in ((n, o) for n in self.names for o in self.opts):
-      flags = self.diverged(name, o)
-      div += int(sum(bool(x) for x in flags))
-      non += sum(
-        lab.finite(v) is None and not d
-        for j in range(len(self.bins))
-        for v, d in zip(self.acc(name, o, j), flags)
-      )
-    return {"diverged training runs (seeds)": div, "non-finite accuracies": non}
-
-  def cx(self, lang, key) -> list:
-    return (self.ex["complexity_log10"].get(lang, {}).get(key) or []) if self.ex else []
-
-
-def _col(rows, j) -> list:
-  """Column j of per-seed rows (a diverged seed's row is None)."""
-  return [row[j] if row is not None else None for row in rows or []]
-
-
-def _sweep_verdict(cfg: Config, d: _Data, name: str) -> lab.Verdict | None:
-  """The RNN learns ``name`` at the best (m, eps_x, T) cell of the sweep."""
-  cells = [(k, rec) for k, rec in d.sw.items() if k[0] == name]
-  if not cells:
-    return None
-  rule, best = f"sweep: the RNN learns {name} at some (m, ε_x, T) of the grid (held-out)", None
-  for (_, m, eps), rec in cells:
-    for j, t in enumerate(rec.get("checkpoint_steps") or []):
-      mean = lab.stats(_col(rec.get("balanced_acc_t"), j)).mean
-      if mean is not None and (best is None or mean > best[0]):
-        best = (mean, m, eps, t, _col(rec.get("balanced_acc_t"), j))
-  if best is None:
-    return learn_verdict(rule, [], cfg.learned_level)
-  _, m, eps, t, vals = best
-  regime = thm31_regime(d.ex, name, max(k[1] for k, _ in cells), eps, cfg.train_max_len + 2)
-  v = learn_verdict(rule, vals, cfg.learned_level, regime)
-  return v._replace(measured=f"best cell m={m}, ε_x={eps:g}, T={t}: {v.measured}")
 
 
 def verdicts(cfg: Config, records: list) -> list:
@@ -868,61 +830,51 @@ def verdicts(cfg: Config, records: list) -> list:
   (Thm. 3.1 where jaxrnn has the construction), the sweep, the step and the
   plateau, then the constructions' complexity and the additive class."""
   d, level, out = _Data(cfg, records), cfg.learned_level, []
-  L, where = cfg.train_max_len + 2, f"m={cfg.m}, ε_x={cfg.eps_x:g}, T={cfg.steps}"
+  where = f"m={cfg.m}, ε_x={cfg.eps_x:g}, T={cfg.steps}"
+  regime = lambda n: thm31_regime(d.ex, n, cfg.m, cfg.eps_x, cfg.train_max_len + 2)
   for o in d.opts:
+    for n in d.names:
+      rule = f"{o}: the RNN learns {n} (held-out, {where})"
+      out.append(learn_verdict(rule, d.acc(n, o, 0), level, regime(n)))
     run = [n for n in d.names if (n, o) in d.tr]
-    out += [
-      learn_verdict(
-        f"{o}: the RNN learns {n} (held-out, {where})",
-        d.acc(n, o, 0),
-        level,
-        thm31_regime(d.ex, n, cfg.m, cfg.eps_x, L),
-      )
-      for n in d.names
-    ]
     every = [("the RNN learns every language run (held-out)", 0)] if d.names else []
     if d.names and len(d.bins) > 1:
       every.append((f"accuracy holds on the longest strings ({d.bins[-1]})", len(d.bins) - 1))
     out += [_all_verdict(f"{o}: {s}", {n: d.acc(n, o, j) for n in run}, level) for s, j in every]
   out += [v for n in cfg.sweep_languages if (v := _sweep_verdict(cfg, d, n)) is not None]
   if d.sgd:
-    ratios = lab.finite_values(
-      [x for r in d.sgd for x in np.ravel(np.asarray(r.get("ratio") or [], float))]
-    )
-    reached = [bool(x) for r in d.sgd for x in (r.get("plateau") or [])]
-    out += [
-      lab.check(
-        "every SGD run's step is inside gradient descent's stability limit",
-        float(ratios.max()) if ratios.size else None,
-        below=2.0,
-        what="largest η·sharpness over SGD runs (kernel_step_size)",
-      ),
-      lab.check(
-        f"SGD reaches the plateau (last chunk of T/{cfg.num_checkpoints} steps lowers the "
-        f"loss by ≤ {cfg.plateau_tol:g}·ln 2)",
-        float(np.mean(reached)) if reached else None,
-        above=1 - 1e-9,
-        what="fraction of SGD runs at the plateau",
-      ),
-    ]
+    ratios = [x for r in d.sgd for x in r.get("ratio") or []]
+    reached = [x for r in d.sgd for x in r.get("plateau") or []]
+    stable = "every SGD run's step is inside gradient descent's stability limit"
+    plateau = f"SGD reaches the plateau (last chunk of T/{cfg.num_checkpoints} steps lowers the "
+    plateau += f"loss by ≤ {cfg.plateau_tol:g}·ln 2)"
+    largest = "largest η·sharpness over SGD runs (kernel_step_size)"
+    out.append(lab.stability_check(stable, ratios, what=largest))
+    out.append(lab.plateau_check(plateau, reached, what="fraction of SGD runs at the plateau"))
   if d.ex is None:
     return out
-  for lang, (key, label) in ((lang, m) for lang in d.langs for m in MEASURES):
-    v = growth_verdict(
-      f"{_nice(lang)}: {label} grows polynomially in n",
-      list(cfg.complexity_lengths),
-      d.cx(lang, key),
-    )  # the main text gives D_L1's construction (Sec. 5)
+  for lang, (key, label) in itertools.product(d.langs, MEASURES):
+    rule = f"{_nice(lang)}: {label} grows polynomially in n"
+    v = growth_verdict(rule, list(cfg.complexity_lengths), d.cx(lang, key))
+    # the main text gives D_L1's construction (Sec. 5)
     out.append(lab.about(v, lab.claims.claim("sec5-dl1"), DL1_REGIME) if lang == "one_one" else v)
   return out + additive_verdicts(d.ex, list(cfg.additive_lengths))
 
 
+def _acc_cell(values, diverged) -> str:
+  """``mean ± std (k of n seeds, j diverged)``; ``n/a`` when no seed has a value."""
+  st, j = lab.stats(values), int(sum(bool(d) for d in diverged))
+  tail = f"{st.n} of {len(values)} seeds" + (f", {j} diverged" if j else "")
+  return f"n/a ({tail})" if st.n == 0 else f"{st.mean:.3f} ± {st.std:.3f} ({tail})"
+
+
 def _blocks(cfg: Config, d: _Data) -> list:
-  colors = lab.color_map(list(cfg.languages) + [n for n in d.langs if n not in cfg.languages])
-  x, ex, E = list(range(len(d.bins))), d.ex or {}, cfg.num_checkpoints
+  """The blocks above the verdicts: accuracy per language and bin, the sweep,
+  the constructions' complexity and the additive class on D_L1."""
+  colors = lab.color_map(list(dict.fromkeys([*cfg.languages, *d.langs])))
+  x, ex = list(range(len(d.bins))), d.ex or {}
   add = ex.get("additive_per_language") or {}
   dfa = lambda n: next((d.tr[(n, o)].get("dfa_states") for o in d.opts if (n, o) in d.tr), None)
-  train = lambda n, o: list((d.tr.get((n, o)) or {}).get("train_acc") or [])
   blocks = [
     lab.Table(
       ["language", "DFA states", f"additive best balanced acc. (n={cfg.additive_n})"]
@@ -937,7 +889,7 @@ def _blocks(cfg: Config, d: _Data) -> list:
       cells=lambda n: (
         [n, dfa(n), (add.get(n) or {}).get("balanced_acc")]
         + [_acc_cell(d.acc(n, o, j), d.diverged(n, o)) for o in d.opts for j in x]
-        + [_acc_cell(train(n, o), d.diverged(n, o)) for o in d.opts]
+        + [_acc_cell(d.run(n, o).get("train_acc") or [], d.diverged(n, o)) for o in d.opts]
       ),
     )
   ]
@@ -950,37 +902,33 @@ def _blocks(cfg: Config, d: _Data) -> list:
     **dict(xlog=False, ylog=False, xticks=x, xticklabels=d.bins, ylim=(0.3, 1.02)),
     legend=k == len(d.opts) - 1,
   )
-  blocks += (
-    [lab.Figure("languages", [panel(k, o) for k, o in enumerate(d.opts)])] if d.names else []
-  )
-  steps = [cfg.steps * j // E for j in range(1, E + 1)]
+  if d.names:
+    blocks.append(lab.Figure("languages", [panel(k, o) for k, o in enumerate(d.opts)]))
+  steps = [cfg.steps * j // cfg.num_checkpoints for j in range(1, cfg.num_checkpoints + 1)]
 
-  def sweep_row(key, rec):  # held-out accuracy at each T of the config, then the plateau count
-    ck, p = rec.get("checkpoint_steps") or [], rec.get("plateau") or []
-    accs = [
-      lab.stats(_col(rec.get("balanced_acc_t"), ck.index(t)) if t in ck else []).fmt(".3f")
-      for t in steps
-    ]
+  def sweep_row(key):  # held-out accuracy at each T of the config, then the plateau count
+    held, p = d.held(key), d.sw[key].get("plateau") or []
+    accs = [lab.stats(held.get(t, [])).fmt(".3f") for t in steps]
     return [key[0], key[1], f"{key[2]:g}", *accs, f"{sum(map(bool, p))} of {len(p)}"]
 
   if d.sw:
     blocks.append(
       lab.Table(
         ["language", "m", "ε_x"] + [f"T={t}" for t in steps] + ["plateau"],
-        list(d.sw.items()),
+        list(d.sw),
         caption="### Where do the hard languages become learnable? SGD at each seed's kernel "
         "step; held-out class-balanced accuracy (mean ± std over seeds) after T steps.",
-        cells=lambda kv: sweep_row(*kv),
+        cells=sweep_row,
       )
     )
   if d.ex is None:
     return blocks
   lens, alens = list(cfg.complexity_lengths), list(cfg.additive_lengths)
+  cols = [d.cx(lang, key) for lang in d.langs for key, _ in MEASURES]
   curves = lambda key: [
     lab.line(lang, lens, d.cx(lang, key), color=colors[lang], ls="-", marker="o")
     for lang in d.langs
   ]
-  cx = lambda lang, key, i: _at(d.cx(lang, key), i)
   return blocks + [
     "## Complexity of the Sec. 5 constructions (Def. 2.1)\n\n"
     f"log10 of C_s and C_ε (ε = {cfg.complexity_eps:g}, C* = 10^4) of the exact "
@@ -995,9 +943,7 @@ def _blocks(cfg: Config, d: _Data) -> list:
       ["n", "L"] + [f"{_nice(lang)}: {label}" for lang in d.langs for _, label in MEASURES],
       range(len(lens)),
       fmt="{:.4g}",
-      cells=lambda i: (
-        [lens[i], lens[i] + 2] + [cx(lang, key, i) for lang in d.langs for key, _ in MEASURES]
-      ),
+      cells=lambda i: [lens[i], lens[i] + 2] + [c[i] if i < len(c) else None for c in cols],
     ),
     lab.Figure(
       "complexity",
@@ -1025,8 +971,22 @@ def _blocks(cfg: Config, d: _Data) -> list:
   ]
 
 
-def _at(values: list, i: int):
-  return values[i] if i < len(values) else None
+def preset_difference(cfg: Config, parity: float | None) -> str:
+  """This run's PARITY held-out accuracy and the settings in which its config
+  differs from the quick and paper presets (from ``PRESETS``; the tiny
+  preset is a smoke test, not a size to compare with): what to compare when
+  the presets disagree on PARITY."""
+  head = "PARITY held-out accuracy here: " + ("n/a" if parity is None else f"{parity:.3f}")
+  skip = ("complexity_lengths", "additive_lengths", "additive_n")
+  for pname in ("quick", "paper"):
+    other = PRESETS[pname]
+    changed = changed_fields(cfg, other, ignore=skip).items()
+    diff = "; ".join(f"{k} {v!r} vs {getattr(other, k)!r}" for k, v in changed)
+    head += f". this run differs from the {pname} preset in: {diff}" if diff else ""
+  return head + (
+    ". Of these, the sweep varies m, ε_x and T (table above); a PARITY result that differs "
+    "between presets is read against it."
+  )
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
@@ -1051,20 +1011,18 @@ def declare(cfg: Config, records: list) -> lab.Report:
     restate=[f"{o}: the RNN learns every" for o in d.opts]
     + [f"sweep: the RNN learns {n} " for n in cfg.sweep_languages]
     + ["every SGD run's step", "SGD reaches the plateau"],
-    choices=(
-      "exhaustive training data (lengths 1..train_max_len), random held-out share; longer "
-      "test bins sampled class-balanced and exactly uniform within each class (DFA path "
-      "counting); class-balanced training by oversampling the smaller class; one network per "
-      "seed for every language; the SGD step from the kernel on all strings of the training "
-      f"lengths (η·sharpness = {cfg.lr:g}); the plateau criterion (last chunk lowers the loss "
-      f"by ≤ {cfg.plateau_tol:g}·ln 2); class-balanced accuracy as the metric; mixed lengths "
-      "by left zero padding (exact for this RNN); Tomita 3 read as 'no odd run of 1s followed "
-      "anywhere later by an odd run of 0s'; Tomita 6 with mod 3; concept-class tokens bit b → "
-      "((2b−1)√3/2, 1/2); complexity at R = 1/ε_x (O-constant 1) and at R = L, ε = "
-      f"{cfg.complexity_eps:g}, C* = 10^4; 'learned' = mean held-out balanced accuracy over "
-      f"non-diverged seeds ≥ {cfg.learned_level:g}; a diverged seed is left out of its cell's "
-      "mean and counted in the cell."
-    ),
+    choices="exhaustive training data (lengths 1..train_max_len), random held-out share; longer "
+    "test bins sampled class-balanced and exactly uniform within each class (DFA path "
+    "counting); class-balanced training by oversampling the smaller class; one network per "
+    "seed for every language; the SGD step from the kernel on all strings of the training "
+    f"lengths (η·sharpness = {cfg.lr:g}); the plateau criterion (last chunk lowers the loss "
+    f"by ≤ {cfg.plateau_tol:g}·ln 2); class-balanced accuracy as the metric; mixed lengths "
+    "by left zero padding (exact for this RNN); Tomita 3 read as 'no odd run of 1s followed "
+    "anywhere later by an odd run of 0s'; Tomita 6 with mod 3; concept-class tokens bit b → "
+    "((2b−1)√3/2, 1/2); complexity at R = 1/ε_x (O-constant 1) and at R = L, ε = "
+    f"{cfg.complexity_eps:g}, C* = 10^4; 'learned' = mean held-out balanced accuracy over "
+    f"non-diverged seeds ≥ {cfg.learned_level:g}; a diverged seed is left out of its cell's "
+    "mean and counted in the cell.",
     missing=d.missing(),
   )
 

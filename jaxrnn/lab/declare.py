@@ -649,3 +649,20 @@ def count_nonfinite(records: Iterable[Mapping], fields: Iterable[str]) -> int:
 
   fields = list(fields)
   return sum(count(r[f]) for r in records for f in fields if r.get(f) is not None)
+
+
+# Checks on SGD runs: the step's stability and the plateau
+
+
+def stability_check(rule: str, ratios: Iterable, *, what: str) -> Verdict:
+  """Holds iff the largest finite ``η·sharpness`` in ``ratios`` (one per run)
+  is < 2, gradient descent's stability limit on a quadratic of that
+  sharpness; undecided when none is finite."""
+  return check(rule, largest(ratios), below=2.0, what=what)
+
+
+def plateau_check(rule: str, reached: Iterable, *, what: str) -> Verdict:
+  """Holds iff every run is at its plateau: the fraction of true flags in
+  ``reached`` (one per run) is 1; undecided with no runs."""
+  flags = [bool(x) for x in reached]
+  return check(rule, sum(flags) / len(flags) if flags else None, above=1 - 1e-9, what=what)

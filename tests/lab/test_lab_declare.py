@@ -417,3 +417,29 @@ def test_power_fit_crossing_solves_for_the_last_covariate():
   rising = lab.power_fit(cells, [[L * e * m**0.3] for L, e, m in cells])
   assert math.isinf(lab.power_fit_crossing(rising, (10, 0.04))[0])
   assert math.isnan(lab.power_fit_crossing(lab.power_fit(cells[:3], per[:3]), (10, 0.04))[0])
+
+
+# Checks on SGD runs
+
+
+@pytest.mark.parametrize(
+  "ratios, holds, measured",
+  [
+    ([1.0, None, 1.9], True, "1.9"),
+    ([1.0, math.nan, 2.0], False, "2"),
+    ([None, math.inf], None, "n/a"),
+  ],
+)
+def test_stability_check_reads_the_largest_finite_step(ratios, holds, measured):
+  v = lab.stability_check("stable", ratios, what="largest η·sharpness")
+  assert (v.holds, v.measured) == (holds, measured)
+  assert v.criterion == "largest η·sharpness < 2"
+
+
+@pytest.mark.parametrize(
+  "reached, holds, measured",
+  [([True, 1, True], True, "1"), ([True, False, True, True], False, "0.75"), ([], None, "n/a")],
+)
+def test_plateau_check_holds_only_when_every_run_is_at_its_plateau(reached, holds, measured):
+  v = lab.plateau_check("plateau", reached, what="fraction at the plateau")
+  assert (v.holds, v.measured) == (holds, measured)
