@@ -862,7 +862,7 @@ def verdicts(cfg: Config, records: list) -> list:
   unstable, plat = lab.pooled(r.ref, "unstable"), lab.pooled(r.ref, "plateau")
   rule = "every run's step is inside gradient descent's stability limit (recorded eta·sharpness)"
   what = f"max eta·sharpness (of {ratios.size} runs)"
-  out.append(lab.check(rule, lab.largest(ratios), below=2.0, what=what))
+  out.append(lab.stability_check(rule, ratios, what=what))
   rule = (
     f"every SGD run at lambda={cfg.lam:g} trains stably (none diverged, none whose "
     f"training objective rose {UNSTABLE_RISE}x above its running minimum)"

@@ -16,9 +16,11 @@ saves its artifacts (``SAVE_ARTIFACTS``), so it imports no serializer.
 - ``jaxrnn.lab.report``: ``stats``, ``power_law`` slopes with intervals,
   ``Verdict`` rules (paper claims or jaxrnn diagnostics), tables and figures.
 - ``jaxrnn.lab.declare``: declarative reports (``Report`` of ``Table``,
-  ``Figure``/``Panel`` and verdicts from ``check``), ``render``, ``rerender``.
+  ``Figure``/``Panel`` and verdicts from ``check``), ``render``, ``rerender``,
+  and the reads the reports share (``pooled``, ``series``, ``trend``,
+  ``all_of``, ``stability_check`` ...).
 - ``jaxrnn.lab.fits``: the one bootstrap over seeds, log-log curvature,
-  power-law crossings.
+  power-law crossings, power laws in several covariates (``power_fit``).
 - ``jaxrnn.lab.runner``: ``Experiment``, ``run_experiment`` and
   ``width_points``.
 """
