@@ -514,13 +514,29 @@ def ratios(a: Iterable, b: Iterable) -> list[float]:
 
 
 # --------------------------------------------------------------------------
-# Record views: the points a run has, per-column series, run-wide pools
+# Record views: the points a run has, a field along a sweep key or per column,
+# its trend, a run's pool of it, its non-finite values
 
 
 def present(records: Records, values: Iterable) -> list:
   """The ``values`` of a one-key ``Records``'s point field that have a
   record, in their order (e.g. the widths of ``cfg.ms`` a partial run has)."""
   return [v for v in values if (v,) in records]
+
+
+def series(records: Records, field: str, xs: Iterable, *, along: str = "m", **point) -> list:
+  """Per-seed values of ``field`` at each x of ``xs`` for the sweep-point
+  field ``along`` (the other point fields, ``column`` and ``scale`` as in
+  ``Records.values``): ``[records.values(field, **{along: x}, **point) for
+  x in xs]``, the per-x lists ``power_law`` and ``band`` take."""
+  return [records.values(field, **point, **{along: x}) for x in xs]
+
+
+def trend(records: Records, field: str, xs: Sequence, *, along: str = "m", **point) -> Slope:
+  """The exponent k of ``field ~ x^k`` along the sweep key ``along``, with
+  its bootstrap interval over seeds: ``power_law(xs, series(...))``."""
+  xs = list(xs)
+  return power_law(xs, series(records, field, xs, along=along, **point))
 
 
 def columns(records: Records, field: str, count: int, *, scale: float = 1.0, **point) -> list:
@@ -543,24 +559,61 @@ def pooled(records: Records | Iterable[Mapping | None], field: str) -> np.ndarra
   return vals[np.isfinite(vals)]
 
 
-# Series along a sweep key, their trends and pooled values, regimes that
-# need a falling quantity, seed-by-seed arithmetic, width panels, the largest
-# finite value
+def count_nonfinite(records: Iterable[Mapping], fields: Iterable[str]) -> int:
+  """Non-finite values (None, NaN, inf) stored under ``fields`` in ``records``:
+  each field's value a number or (nested) lists of numbers, every non-finite
+  leaf counted once; an absent field counts 0."""
+
+  def count(value) -> int:
+    if isinstance(value, (list, tuple, np.ndarray)):
+      return sum(count(v) for v in value)
+    return int(finite(value) is None)
+
+  fields = list(fields)
+  return sum(count(r[f]) for r in records for f in fields if r.get(f) is not None)
 
 
-def series(records: Records, field: str, xs: Iterable, *, along: str = "m", **point) -> list:
-  """Per-seed values of ``field`` at each x of ``xs`` for the sweep-point
-  field ``along`` (the other point fields, ``column`` and ``scale`` as in
-  ``Records.values``): ``[records.values(field, **{along: x}, **point) for
-  x in xs]``, the per-x lists ``power_law`` and ``band`` take."""
-  return [records.values(field, **point, **{along: x}) for x in xs]
+# --------------------------------------------------------------------------
+# Finite values: reductions, ratios, seed-by-seed arithmetic
 
 
-def trend(records: Records, field: str, xs: Sequence, *, along: str = "m", **point) -> Slope:
-  """The exponent k of ``field ~ x^k`` along the sweep key ``along``, with
-  its bootstrap interval over seeds: ``power_law(xs, series(...))``."""
-  xs = list(xs)
-  return power_law(xs, series(records, field, xs, along=along, **point))
+def reduce_finite(values: Iterable, reduce: Callable[[np.ndarray], Any] = np.mean) -> float | None:
+  """``reduce`` (default the mean; e.g. ``np.median``, ``np.min``) of the
+  finite entries of ``values`` as a float; ``None`` where none is finite."""
+  v = finite_values(values)
+  return float(reduce(v)) if v.size else None
+
+
+def largest(values: Iterable) -> float | None:
+  """The largest finite entry of ``values``; ``None`` when none is finite."""
+  return reduce_finite(values, np.max)
+
+
+def finite_ratio(num, den) -> float | None:
+  """``num / den`` when both are finite and ``den > 0``, else None (the
+  scalar form of ``ratios``)."""
+  num, den = finite(num), finite(den)
+  return None if num is None or den is None or den <= 0 else num / den
+
+
+def seedwise(fn: Callable[..., float], *values: Iterable) -> list:
+  """``fn`` applied seed by seed to per-seed lists in the same seed order:
+  ``[fn(a_i, b_i, ...)]``, ``None`` where an argument is missing (not
+  finite), where ``fn`` is undefined (raises ``ArithmeticError`` or
+  ``ValueError``: division by zero, the log of 0) or where its value is not
+  finite."""
+  out = []
+  for args in zip(*values):
+    args = [finite(a) for a in args]
+    try:
+      out.append(None if None in args else finite(fn(*args)))
+    except (ArithmeticError, ValueError):
+      out.append(None)
+  return out
+
+
+# --------------------------------------------------------------------------
+# Regimes and checks the experiments share
 
 
 def falls_with_m(what: str, slope: Slope, needed: str = "") -> Regime:
@@ -580,40 +633,6 @@ def all_of(*regimes: Regime) -> Regime:
   return Regime("; ".join(r.conditions for r in regimes), all(r.met for r in regimes), needed)
 
 
-def seedwise(fn: Callable[..., float], *values: Iterable) -> list:
-  """``fn`` applied seed by seed to per-seed lists in the same seed order:
-  ``[fn(a_i, b_i, ...)]``, ``None`` where an argument is missing (not
-  finite), where ``fn`` is undefined (raises ``ArithmeticError`` or
-  ``ValueError``: division by zero, the log of 0) or where its value is not
-  finite."""
-  out = []
-  for args in zip(*values):
-    args = [finite(a) for a in args]
-    try:
-      out.append(None if None in args else finite(fn(*args)))
-    except (ArithmeticError, ValueError):
-      out.append(None)
-  return out
-
-
-def width_panel(title: str, y: str, curves: Sequence[Curve], ms: Sequence, **kw) -> Panel:
-  """A ``Panel`` against the width m: x label "width m", a log2 axis with
-  ticks at the widths ``ms`` only; ``kw`` the other ``Panel`` fields."""
-  return Panel(title, "width m", y, curves, xbase=2, xticks=ms, **kw)
-
-
-def largest(values: Iterable) -> float | None:
-  """The largest finite entry of ``values``; ``None`` when none is finite."""
-  return reduce_finite(values, np.max)
-
-
-def finite_ratio(num, den) -> float | None:
-  """``num / den`` when both are finite and ``den > 0``, else None (the
-  scalar form of ``ratios``)."""
-  num, den = finite(num), finite(den)
-  return None if num is None or den is None or den <= 0 else num / den
-
-
 def step_stability(step_ratios: Iterable, limit: float = 2.0) -> Regime:
   """The stability condition of gradient-descent runs as a ``Regime``: met
   iff at least one finite ``eta·sharpness`` is recorded and every one is
@@ -625,33 +644,6 @@ def step_stability(step_ratios: Iterable, limit: float = 2.0) -> Regime:
   met = bool(v.size and np.all(v < limit))
   text = f"every eta·sharpness < {limit:g} ({worst})"
   return Regime(text, met, "a step inside the stability limit")
-
-
-# Finite values reduced over seeds, cells or records; non-finite counts
-
-
-def reduce_finite(values: Iterable, reduce: Callable[[np.ndarray], Any] = np.mean) -> float | None:
-  """``reduce`` (default the mean; e.g. ``np.median``, ``np.min``) of the
-  finite entries of ``values`` as a float; ``None`` where none is finite."""
-  v = finite_values(values)
-  return float(reduce(v)) if v.size else None
-
-
-def count_nonfinite(records: Iterable[Mapping], fields: Iterable[str]) -> int:
-  """Non-finite values (None, NaN, inf) stored under ``fields`` in ``records``:
-  each field's value a number or (nested) lists of numbers, every non-finite
-  leaf counted once; an absent field counts 0."""
-
-  def count(value) -> int:
-    if isinstance(value, (list, tuple, np.ndarray)):
-      return sum(count(v) for v in value)
-    return int(finite(value) is None)
-
-  fields = list(fields)
-  return sum(count(r[f]) for r in records for f in fields if r.get(f) is not None)
-
-
-# Checks on SGD runs: the step's stability and the plateau
 
 
 def stability_check(rule: str, ratios: Iterable, *, what: str) -> Verdict:
@@ -666,3 +658,13 @@ def plateau_check(rule: str, reached: Iterable, *, what: str) -> Verdict:
   ``reached`` (one per run) is 1; undecided with no runs."""
   flags = [bool(x) for x in reached]
   return check(rule, sum(flags) / len(flags) if flags else None, above=1 - 1e-9, what=what)
+
+
+# --------------------------------------------------------------------------
+# Panels
+
+
+def width_panel(title: str, y: str, curves: Sequence[Curve], ms: Sequence, **kw) -> Panel:
+  """A ``Panel`` against the width m: x label "width m", a log2 axis with
+  ticks at the widths ``ms`` only; ``kw`` the other ``Panel`` fields."""
+  return Panel(title, "width m", y, curves, xbase=2, xticks=ms, **kw)
