@@ -716,99 +716,74 @@ _KERNELS = ("ntk_inf", "nngp", "tokenwise")  # kernel regressions (one value)
 _MODELS = {"rnn": "o", "pseudo": "P", "ntk_emp": "s", "ntk_inf": "D", "nngp": "v", "tokenwise": "x"}
 
 
-class _Records:
-  """Target statistics by target; SGD cells by (target, model, N, m, L,
-  lambda), looked up with the reference cell (and the largest N) as default;
-  the RNN's kappa/m by (target, m); anything absent reads as missing. ``sgd``:
-  every SGD cell, ``ref``: those at the reference lambda."""
+class _Records(lab.Records):
+  """Every SGD and empirical-NTK cell of a run as ``lab.Records`` by its
+  (target, model, N, m, L, lam), each with its model's kappa/m; a lookup
+  defaults to the RNN at the reference cell and the largest N, and an absent
+  cell reads as ``{}``. ``kernels``: the targets' statistics and kernel
+  regressions by target; ``sgd``: every SGD cell, ``ref``: those at the
+  reference lambda."""
 
   def __init__(self, cfg: Config, records: list):
-    self.cfg, self.kernels, self.cells, self.kappa = cfg, {}, {}, {}
     self.first, self.n_max, self.m_max = cfg.axis_targets[0], max(cfg.Ns), max(cfg.ms)
     self.width = {t: self.m_max if t in cfg.axis_targets else cfg.m for t in cfg.targets}
-    for r in records:
-      p = r["point"]
-      if p["kind"] == "kernels" and p["L"] == cfg.L:
-        self.kernels[p["target"]] = r
-      for model, res in (r.get("models") or {}).items():
-        if model == "rnn" and p["L"] == cfg.L and "eps_x" not in p:  # not Thm. 3.1's own data
-          self.kappa[(p["target"], p["m"])] = res.get("kappa_over_m")
-        for c in res.get("cells") or []:
-          self.cells[(p["target"], model, c["N"], p["m"], p["L"], c["lam"])] = c
+    self.default = dict(model="rnn", N=self.n_max, m=cfg.m, L=cfg.L, lam=cfg.lam)
+    self.kernels = lab.Records([x for x in records if x["point"]["kind"] == "kernels"], "target")
+    cells = [
+      {
+        **c,
+        "kappa_over_m": res.get("kappa_over_m"),
+        "point": {**x["point"], "model": model, "N": c["N"], "lam": c["lam"]},
+      }
+      for x in records
+      for model, res in (x.get("models") or {}).items()
+      for c in res.get("cells") or []
+    ]
+    super().__init__(cells, "target", "model", "N", "m", "L", "lam")
     lams = [cfg.lam] + _extra_lams(cfg) + (["theory"] if _has_theory(cfg) else [])
-    self.lams = {k: lab.finite(self.cell(self.first, lam=k).get("lam_value")) for k in lams}
-    self.sgd = [c for k, c in self.cells.items() if k[1] in ("rnn", "pseudo")]
+    self.lams = {k: self.median("lam_value", target=self.first, lam=k) for k in lams}
+    self.sgd = [c for c in self.by.values() if c["point"]["model"] != "ntk_emp"]
     self.ref = [c for c in self.sgd if c["lam"] == cfg.lam]
     self.stability = lab.step_stability(lab.pooled(self.ref, "step_ratio"))
 
-  def stat(self, t, *path):
-    v = self.kernels.get(t)
-    for k in path:
-      v = v.get(k) if isinstance(v, dict) else None
-    return lab.finite(v)
+  def record(self, **point) -> dict:
+    return super().record(**{**self.default, **point}) or {}
+
+  def stat(self, t, field):
+    """A target's statistic (``"floor"``, ``"log10_C_eps"``, ...)."""
+    return self.kernels.median(field, target=t)
 
   def kernel(self, t, model, field="excess", N=None):
-    return self.stat(t, "by_N", str(N or self.n_max), model, field)
-
-  def cell(self, t, model="rnn", N=None, m=None, L=None, lam=None) -> dict:
-    c = self.cfg
-    key = (t, model, N or self.n_max, m or c.m, L or c.L, c.lam if lam is None else lam)
-    return self.cells.get(key) or {}
-
-  def seeds(self, t, field="excess", model="rnn", **where) -> list:
-    v = self.cell(t, model, **where).get(field)
-    return [None] * self.cfg.num_seeds if v is None else list(v)
-
-  def median(self, t, field="excess", model="rnn", **where) -> float | None:
-    return lab.stats(self.seeds(t, field, model, **where)).median
-
-  def axis(self, t, key, values, field="excess", model="rnn") -> list:
-    """The seeds' ``field`` at each value of one axis (N, m, L or lam)."""
-    return [self.seeds(t, field, model, **{key: v}) for v in values]
-
-  def fit(self, t, key, values, field="excess") -> lab.Slope:
-    """The RNN's ``field`` against one axis: a power law over the seeds."""
-    return lab.power_law(values, self.axis(t, key, values, field))
-
-  def text(self, t, field="excess", model="rnn", **where) -> str:
-    """Table cell: median [quartiles] (n = finite seeds, missing = diverged or not finite)."""
-    return lab.robust(self.cell(t, model, **where).get(field) or [])
+    """A kernel regression's ``field`` (at the largest N by default)."""
+    return self.stat(t, f"by_N/{N or self.n_max}/{model}/{field}")
 
   def plateau(self, t, **where) -> str:
-    flags = self.cell(t, **where).get("plateau")
+    flags = self.record(target=t, **where).get("plateau")
     return f"{sum(map(bool, flags))}/{len(flags)}" if flags else "n/a"
 
 
-def close_regime(cfg: Config, r: _Records) -> lab.Regime:
-  """Sec. 4.1's condition "the weights stay close to the initialization",
-  checked as: the RNN's relative weight movement falls with m (slope interval
-  below 0) under a step inside the stability limit."""
-  moves = r.fit(r.first, "m", sorted(cfg.ms), "rel_dW")
-  needed = "widths at which ‖W'‖/‖W‖ falls"
-  return lab.all_of(r.stability, lab.falls_with_m("weights stay close: ‖W'‖/‖W‖", moves, needed))
-
-
-def theory_width(cfg: Config, r: _Records) -> float | None:
+def theory_width(cfg: Config, r: _Records, moves: lab.Slope) -> float | None:
   """The width at which Thm. 3.1's lambda would ask the weights to move,
   relative to their size, no more than the reference lambda does at the
   largest measured width: to fit the same function the weights move
   ``1/lambda`` times farther, so Thm. 3.1's cell moves ``rel(m) lam /
   lam_th`` with ``rel(m)`` the RNN's ‖W'‖/‖W‖ at the reference lambda,
-  extrapolated with its measured slope against m (``lab.extrapolate``; the
-  log m in lambda's rho ignored). None when the movement does not fall."""
-  slope, lam_th = r.fit(r.first, "m", sorted(cfg.ms), "rel_dW"), r.lams.get("theory")
-  y_ref, y_max = (r.median(r.first, "rel_dW", m=m) for m in (cfg.m, r.m_max))
-  if lam_th is None or y_ref is None or y_max is None or not slope.ok or slope.value >= 0:
+  extrapolated with its measured slope ``moves`` against m
+  (``lab.extrapolate``; the log m in lambda's rho ignored). None when the
+  movement does not fall."""
+  lam_th = r.lams.get("theory")
+  y_ref, y_max = (r.median("rel_dW", target=r.first, m=m) for m in (cfg.m, r.m_max))
+  if lam_th is None or y_ref is None or y_max is None or not moves.ok or moves.value >= 0:
     return None
-  return lab.extrapolate(slope, cfg.m, y_ref * cfg.lam / lam_th, y_max)
+  return lab.extrapolate(moves, cfg.m, y_ref * cfg.lam / lam_th, y_max)
 
 
-def theory_regime(cfg: Config, r: _Records) -> lab.Regime:
+def theory_regime(cfg: Config, r: _Records, moves: lab.Slope) -> lab.Regime:
   """Thm. 3.1's conditions for its own cell: T ∝ lambda^-2 steps, eps_x =
   1/poly(rho) (< 1/L), and a width at which its lambda keeps the weights close
   (``theory_width``); m >= poly(C, p, L, 1/eps) has no stated constant."""
-  c = r.cell(r.first, lam="theory")
-  sch, m_star = theory_schedule(cfg.m, cfg.L, 1, eps=cfg.theory_eps), theory_width(cfg, r)
+  c = r.record(target=r.first, lam="theory")
+  sch, m_star = theory_schedule(cfg.m, cfg.L, 1, eps=cfg.theory_eps), theory_width(cfg, r, moves)
   t_need, eta = lab.finite(c.get("steps_scaled")), lab.largest(c.get("step_ratio") or [])
   steps = "T ∝ λ^-2 (not recorded)"
   if t_need is not None:
@@ -836,28 +811,37 @@ def verdicts(cfg: Config, records: list) -> list:
   first, n_max, m_max, Ns, ms = r.first, r.n_max, r.m_max, sorted(cfg.Ns), sorted(cfg.ms)
   graded, out = [t for t in cfg.targets if t != "prod"], []
   where = lambda t: f"`{t}`, m={m_max}, N={n_max}"  # the cell compared with the kernels
+  by_m = {f: lab.trend(r, f, ms, target=first) for f in _DIAG}  # the RNN's diagnostics against m
   for t in cfg.targets:
     rule = f"excess test loss falls with N (`{t}`, m={cfg.m}; our reading of Thm. 3.1's N ≥ poly)"
-    out.append(lab.check(rule, r.fit(t, "N", Ns), below=0))
+    out.append(lab.check(rule, lab.trend(r, "excess", Ns, along="N", target=t), below=0))
   rule = (
     f"excess grows with the complexity C_eps ({', '.join(graded)} at m={cfg.m}, N={n_max}; "
     "fit of log excess on log log10 C_eps)"
   )
-  c_eps = lab.power_law([r.stat(t, "log10_C_eps") for t in graded], [r.seeds(t) for t in graded])
+  per_c = [r.values("excess", target=t) for t in graded]
+  c_eps = lab.power_law([r.stat(t, "log10_C_eps") for t in graded], per_c)
   out.append(lab.check(rule, c_eps, above=0))
   rule = f"excess grows with the length L (`{first}`, m={cfg.m}, N={n_max})"
-  out.append(lab.check(rule, r.fit(first, "L", sorted(cfg.Ls)), above=0))
+  out.append(
+    lab.check(rule, lab.trend(r, "excess", sorted(cfg.Ls), along="L", target=first), above=0)
+  )
   for t in cfg.axis_targets:
     rule = f"excess does not grow with m (`{t}`, N={n_max}; margin: slope 0.1)"
-    out.append(lab.check(rule, r.fit(t, "m", ms), below=0.1))
-  close = dict(claim=CLOSE, regime=close_regime(cfg, r))
+    out.append(lab.check(rule, lab.trend(r, "excess", ms, target=t), below=0.1))
+  # Sec. 4.1's "the weights stay close to the initialization", checked as: the RNN's relative
+  # weight movement falls with m (slope interval below 0) under a step inside the stability limit
+  moves = lab.falls_with_m(
+    "weights stay close: ‖W'‖/‖W‖", by_m["rel_dW"], "widths at which ‖W'‖/‖W‖ falls"
+  )
+  close = dict(claim=CLOSE, regime=lab.all_of(r.stability, moves))
   for rule, field, kw in (
     ("‖W'‖_F/‖W‖_F scales as m^-1 (kernel regime, ", "rel_dW", dict(near=-1, tol=0.25)),
     ("‖A'‖_F/‖A‖_F scales as m^-1/2 (kernel regime, ", "rel_dA", dict(near=-0.5, tol=0.25)),
     ("flipped activations fall with m (", "flips", dict(below=0)),
     ("the RNN's gap to its pseudo-network falls with m (", "lin_gap", dict(below=0, **close)),
   ):
-    out.append(lab.check(f"{rule}`{first}`)", r.fit(first, "m", ms, field), **kw))
+    out.append(lab.check(f"{rule}`{first}`)", by_m[field], **kw))
   ratios, drops = lab.pooled(r.sgd, "step_ratio"), lab.pooled(r.ref, "loss_drop")
   unstable, plat = lab.pooled(r.ref, "unstable"), lab.pooled(r.ref, "plateau")
   rule = "every run's step is inside gradient descent's stability limit (recorded eta·sharpness)"
@@ -883,14 +867,15 @@ def verdicts(cfg: Config, records: list) -> list:
   share = float(plat.mean()) if plat.size else None
   what = f"share of {plat.size} runs at the plateau"
   out.append(lab.check(rule, share, above=0.5, spec=".2f", what=what))
-  ratio = lab.finite_ratio(*(r.median(first, model=mo, m=m_max) for mo in ("rnn", "pseudo")))
+  rnn, pseudo = (r.median("excess", target=first, model=mo, m=m_max) for mo in ("rnn", "pseudo"))
+  ratio = lab.finite_ratio(rnn, pseudo)
   rule = f"RNN and pseudo-network reach the same test loss within 1.5x ({where(first)})"
   measured = "n/a" if ratio is None else f"RNN/pseudo = {ratio:.3g}"
   holds = None if ratio is None else bool(1 / 1.5 < ratio < 1.5)
   criterion = "1/1.5 < median RNN excess / median pseudo excess < 1.5"
   out.append(lab.Verdict(rule, measured, criterion, holds))
   if _has_theory(cfg):  # the median excess with the diverged seeds as inf
-    c = r.cell(first, lam="theory")
+    c = r.record(target=first, lam="theory")
     vals = [*lab.pooled([c], "excess"), *[math.inf] * (c.get("diverged") or 0)]
     med = float(np.median(vals)) if vals else None
     rule = (
@@ -898,13 +883,13 @@ def verdicts(cfg: Config, records: list) -> list:
       f"N={n_max}, ε = {cfg.theory_eps:g}; median excess, diverged seeds as inf)"
     )
     v = lab.check(rule, med, below=cfg.theory_eps, what="median excess")
-    v = lab.about(v, THM31, theory_regime(cfg, r))
+    v = lab.about(v, THM31, theory_regime(cfg, r, by_m["rel_dW"]))
     inf = med is not None and math.isinf(med)
     out.append(v._replace(measured="inf (most seeds diverged)", holds=False) if inf else v)
   for t in cfg.axis_targets:
     floor, se, tw = r.stat(t, "floor"), r.stat(t, "floor_se"), r.kernel(t, "tokenwise", "mse")
     decided = floor is not None and se is not None and floor > 3 * se
-    worst = lab.largest(r.seeds(t, "mse", m=m_max))
+    worst = lab.largest(r.values("mse", target=t, m=m_max))
     for rule, value, what in (
       (
         f"the RNN beats every token-wise function ({where(t)}): all seeds' E(f-F*)^2 below the "
@@ -920,7 +905,7 @@ def verdicts(cfg: Config, records: list) -> list:
       (
         f"the trained RNN beats infinite-width NTK regression ({where(t)}; a hypothesis of ours: "
         "the paper makes no kernel comparison)",
-        lab.finite_ratio(r.median(t, "mse", m=m_max), r.kernel(t, "ntk_inf", "mse")),
+        lab.finite_ratio(r.median("mse", target=t, m=m_max), r.kernel(t, "ntk_inf", "mse")),
         "median RNN error / Theta_inf error",
       ),
     ):
@@ -938,13 +923,19 @@ def _panels(cfg: Config, r: _Records) -> list:
   xs, floors = list(range(1, len(ts) + 1)), [r.stat(t, "floor") for t in ts]
   col, mcol = lab.color_map(ts), lab.seq_colors(list(_MODELS), "plasma")
   lam = sorted((v, k) for k, v in r.lams.items() if v is not None)
-  band = lambda label, t, x, ys, **kw: lab.band(label, x, ys, color=col[t], **kw)  # t's colour
+  styles = (("rnn", "-", "o"), ("pseudo", "--", "s"))
+
+  def axis(label, t, key, xs, field="excess", model="rnn", at=None, **style):  # seeds along key
+    per_x = lab.series(r, field, xs, along=key, target=t, model=model)
+    return lab.band(label, xs if at is None else at, per_x, color=col[t], **style)
 
   def mse(t, mo):  # the seeds of a trained model, the one value of a kernel regression
-    return r.seeds(t, "mse", mo, m=r.width[t]) if mo in _SEEDED else [r.kernel(t, mo, "mse")]
+    if mo in _SEEDED:
+      return r.values("mse", target=t, model=mo, m=r.width[t])
+    return [r.kernel(t, mo, "mse")]
 
   def curve(t):
-    v = [None if x is None or x <= 0 else x for x in r.cell(t).get("curve") or []]
+    v = [None if x is None or x <= 0 else x for x in r.record(target=t).get("curve") or []]
     return lab.line(t, [k * cfg.eval_every for k in range(1, len(v))], v[1:], color=col[t], ls="-")
 
   diag = (("rel_dW", "o", "‖W'‖/‖W‖"), ("flips", "^", "flipped patterns"))
@@ -954,29 +945,28 @@ def _panels(cfg: Config, r: _Records) -> list:
     for mo, mk in _MODELS.items()
   ] + [lab.line("token-wise floor", xs, floors, ls="", marker="_", markersize=16, mew=2)]
   tw = lambda t: [r.kernel(t, "tokenwise", N=n) for n in Ns]
-  by_n = [band(t, t, Ns, r.axis(t, "N", Ns)) for t in ts]
-  by_n += [band(f"{t} token-wise fit", t, Ns, tw(t), ls=":", marker="x") for t in ts]
+  by_n = [axis(t, t, "N", Ns) for t in ts]
+  by_n += [lab.band(f"{t} token-wise fit", Ns, tw(t), color=col[t], ls=":", marker="x") for t in ts]
   by_m = [
-    band(f"{t} {mo}", t, ms, r.axis(t, "m", ms, model=mo), ls=ls, marker=mk)
+    axis(f"{t} {mo}", t, "m", ms, model=mo, ls=ls, marker=mk)
     for t in cfg.axis_targets
-    for mo, ls, mk in (("rnn", "-", "o"), ("pseudo", "--", "s"))
+    for mo, ls, mk in styles
   ]
-  lams = [k for _, k in lam]
+  lams, at = [k for _, k in lam], [v for v, _ in lam]
   by_lam = [
-    band(f"{first} {mo}", first, [v for v, _ in lam], r.axis(first, "lam", lams, model=mo), ls=ls)
-    for mo, ls in (("rnn", "-"), ("pseudo", "--"))
+    axis(f"{first} {mo}", first, "lam", lams, model=mo, at=at, ls=ls) for mo, ls, _ in styles
   ]
-  regime = [band(lb, first, ms, r.axis(first, "m", ms, f), marker=mk) for f, mk, lb in diag]
-  by_c = [band(t, t, [x], [r.seeds(t)]) for t in ts if (x := r.stat(t, "log10_C_eps"))]
-  by_L, curves = [band(first, first, Ls, r.axis(first, "L", Ls))], [curve(t) for t in ts]
-  excess, excess_eval = "excess test loss", "excess loss (eval subset)"
-  tick_m, lin = {"xbase": 2, "xticks": ms}, {"xlog": False}
+  regime = [axis(lb, first, "m", ms, f, marker=mk) for f, mk, lb in diag]
+  c_eps = {t: x for t in ts if (x := r.stat(t, "log10_C_eps"))}
+  by_c = [lab.band(t, [x], [r.values("excess", target=t)], color=col[t]) for t, x in c_eps.items()]
+  by_L, curves = [axis(first, first, "L", Ls)], [curve(t) for t in ts]
+  excess, excess_eval, lin = "excess test loss", "excess loss (eval subset)", {"xlog": False}
   return [
     lab.Panel(f"RNN vs N (m={cfg.m})", "training samples N", excess, by_n),
     lab.Panel(f"vs complexity (N={n_max})", "log10 C_eps(Phi, 1/eps_x)", excess, by_c),
-    lab.Panel(f"vs width (N={n_max})", "width m", excess, by_m, **tick_m),
+    lab.width_panel(f"vs width (N={n_max})", excess, by_m, ms),
     lab.Panel(f"vs length (m={cfg.m})", "length L", excess, by_L, **lin),
-    lab.Panel(f"kernel regime ({first})", "width m", "relative size", regime, **tick_m),
+    lab.width_panel(f"kernel regime ({first})", "relative size", regime, ms),
     lab.Panel(f"vs lambda (m={cfg.m})", "lambda", excess, by_lam),
     lab.Panel(
       f"models at N={n_max}", "target", "E (f - F*)^2", models, xticks=xs, xticklabels=ts, **lin
@@ -986,9 +976,14 @@ def _panels(cfg: Config, r: _Records) -> list:
 
 
 def _tables(cfg: Config, r: _Records) -> list:
-  first, n_max, st, txt, mm = r.first, r.n_max, r.stat, r.text, r.width
-  steps = lab.finite(r.cell(first, lam="theory").get("steps_scaled"))
-  kappa = lambda t, m: lab.scaled(r.kappa.get((t, m)) or [], 1 / (st(t, "kappa_inf") or math.nan))
+  first, n_max, st, mm = r.first, r.n_max, r.stat, r.width
+  steps = lab.finite(r.record(target=first, lam="theory").get("steps_scaled"))
+  kappa = lambda t, m: lab.scaled(
+    r.values("kappa_over_m", target=t, m=m), 1 / (st(t, "kappa_inf") or math.nan)
+  )
+
+  def txt(t, field="excess", model="rnn", **where):  # median [quartiles] over the seeds
+    return lab.robust(r.values(field, target=t, model=model, **where))
 
   def floor(t):  # the token-wise floor ± its standard error
     v = st(t, "floor")
@@ -1073,7 +1068,6 @@ def _tables(cfg: Config, r: _Records) -> list:
 def declare(cfg: Config, records: list) -> lab.Report:
   r = _Records(cfg, records)
   sd0 = r.stat(r.first, "sd_f0")
-  left_out = sum(lab.finite(v) is None for c in r.sgd for v in c.get("excess") or [])
   own = [
     f"m={m}: {theory_schedule(m, cfg.L, 1, eps=cfg.theory_eps).note} (T with C = 1)."
     for m in sorted(cfg.ms)
@@ -1111,8 +1105,8 @@ def declare(cfg: Config, records: list) -> lab.Report:
       "around the reference cell (see the module docstring)."
     ),
     missing={
-      "seed values that diverged or were not finite": left_out,
-      "cells with no record": sum(not r.cell(t, "rnn", n) for t in cfg.targets for n in cfg.Ns),
+      "seed values that diverged or were not finite": lab.count_nonfinite(r.sgd, ["excess"]),
+      "cells with no record": sum(not r.record(target=t, N=n) for t in cfg.targets for n in cfg.Ns),
     },
   )
 
