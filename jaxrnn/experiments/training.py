@@ -812,9 +812,10 @@ def verdicts(cfg: Config, records: list) -> list:
   graded, out = [t for t in cfg.targets if t != "prod"], []
   where = lambda t: f"`{t}`, m={m_max}, N={n_max}"  # the cell compared with the kernels
   by_m = {f: lab.trend(r, f, ms, target=first) for f in _DIAG}  # the RNN's diagnostics against m
+  excess = lambda t, along, xs: lab.trend(r, "excess", xs, along=along, target=t)
   for t in cfg.targets:
     rule = f"excess test loss falls with N (`{t}`, m={cfg.m}; our reading of Thm. 3.1's N ≥ poly)"
-    out.append(lab.check(rule, lab.trend(r, "excess", Ns, along="N", target=t), below=0))
+    out.append(lab.check(rule, excess(t, "N", Ns), below=0))
   rule = (
     f"excess grows with the complexity C_eps ({', '.join(graded)} at m={cfg.m}, N={n_max}; "
     "fit of log excess on log log10 C_eps)"
@@ -823,17 +824,14 @@ def verdicts(cfg: Config, records: list) -> list:
   c_eps = lab.power_law([r.stat(t, "log10_C_eps") for t in graded], per_c)
   out.append(lab.check(rule, c_eps, above=0))
   rule = f"excess grows with the length L (`{first}`, m={cfg.m}, N={n_max})"
-  out.append(
-    lab.check(rule, lab.trend(r, "excess", sorted(cfg.Ls), along="L", target=first), above=0)
-  )
+  out.append(lab.check(rule, excess(first, "L", sorted(cfg.Ls)), above=0))
   for t in cfg.axis_targets:
     rule = f"excess does not grow with m (`{t}`, N={n_max}; margin: slope 0.1)"
-    out.append(lab.check(rule, lab.trend(r, "excess", ms, target=t), below=0.1))
+    out.append(lab.check(rule, excess(t, "m", ms), below=0.1))
   # Sec. 4.1's "the weights stay close to the initialization", checked as: the RNN's relative
   # weight movement falls with m (slope interval below 0) under a step inside the stability limit
-  moves = lab.falls_with_m(
-    "weights stay close: ‖W'‖/‖W‖", by_m["rel_dW"], "widths at which ‖W'‖/‖W‖ falls"
-  )
+  needed = "widths at which ‖W'‖/‖W‖ falls"
+  moves = lab.falls_with_m("weights stay close: ‖W'‖/‖W‖", by_m["rel_dW"], needed)
   close = dict(claim=CLOSE, regime=lab.all_of(r.stability, moves))
   for rule, field, kw in (
     ("‖W'‖_F/‖W‖_F scales as m^-1 (kernel regime, ", "rel_dW", dict(near=-1, tol=0.25)),
