@@ -742,7 +742,7 @@ class _Records(lab.Records):
     super().__init__(cells, "target", "model", "N", "m", "L", "lam")
     lams = [cfg.lam] + _extra_lams(cfg) + (["theory"] if _has_theory(cfg) else [])
     self.lams = {k: self.median("lam_value", target=self.first, lam=k) for k in lams}
-    self.sgd = [c for c in self.by.values() if c["point"]["model"] != "ntk_emp"]
+    self.sgd = [c for c in self.by.values() if c["point"]["model"] in ("rnn", "pseudo")]
     self.ref = [c for c in self.sgd if c["lam"] == cfg.lam]
     self.stability = lab.step_stability(lab.pooled(self.ref, "step_ratio"))
 
@@ -923,7 +923,7 @@ def _panels(cfg: Config, r: _Records) -> list:
   lam = sorted((v, k) for k, v in r.lams.items() if v is not None)
   styles = (("rnn", "-", "o"), ("pseudo", "--", "s"))
 
-  def axis(label, t, key, xs, field="excess", model="rnn", at=None, **style):  # seeds along key
+  def axis(label, t, key, xs, field="excess", model="rnn", at=None, **style):  # t at each key in xs
     per_x = lab.series(r, field, xs, along=key, target=t, model=model)
     return lab.band(label, xs if at is None else at, per_x, color=col[t], **style)
 
