@@ -146,9 +146,9 @@ def _pooled_rms(values) -> float | None:
   return lab.reduce_finite(values, lambda v: np.sqrt(np.mean(v**2)))
 
 
-def _per_m(rs: lab.Records, ms, key: str, sqrt_m: bool = False) -> list:
-  """Per-seed values of ``key`` at each width m, times √m with ``sqrt_m``."""
-  return [lab.scaled(rs.values(key, m=m), math.sqrt(m) if sqrt_m else 1.0) for m in ms]
+def _root_m(rs: lab.Records, ms) -> list:
+  """Per-seed √m·rms at each width m (bounded iff the error is O(1/√m))."""
+  return [lab.scaled(v, math.sqrt(m)) for m, v in zip(ms, lab.series(rs, "rms", ms))]
 
 
 def _row(rs: lab.Records, m: int) -> list:
@@ -163,20 +163,19 @@ def _row(rs: lab.Records, m: int) -> list:
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
   rs, ms = lab.Records(records, "m"), list(cfg.ms)
-  rms_m = _per_m(rs, ms, "rms", True)
-  consts = [c for c in map(_pooled_rms, rms_m) if c is not None]
-  fracs = [lab.reduce_finite(rs.values("frac_within_bound", m=m)) for m in ms]
-  frac = lab.reduce_finite(fracs, np.min)
-  note = f"√m·rms {min(consts):.3g} … {max(consts):.3g}" if consts else ""
+  rms_m = _root_m(rs, ms)
+  consts = lab.finite_values(map(_pooled_rms, rms_m))
+  frac = lab.reduce_finite(map(lab.reduce_finite, lab.series(rs, "frac_within_bound", ms)), np.min)
+  note = f"√m·rms {consts.min():.3g} … {consts.max():.3g}" if consts.size else ""
   bounded = "error of the order 1/√m: √m·rms stays bounded as m grows"
   within = f"(8) with the literal constant 1 holds for at least {WITHIN_LEVEL:.0%} of pairs at "
   sigma = "error's std is sqrt((2 + 3cos²)/m)‖v‖‖x‖ (our derivation): rms(err/σ_pred) = 1"
-  z = {m: _pooled_rms(rs.values("z_rms", m=m)) for m in ms}
+  z = dict(zip(ms, map(_pooled_rms, lab.series(rs, "z_rms", ms))))
   gain = "the paper's p = 2Tv is m times too large: its gain on v^T x is m"
   rate = "rate: rms error ∝ m^-1/2 exactly (as our σ predicts)"
   gains = {m: _row(rs, m)[-1] for m in ms}  # gain / m
   paper, what = dict(claim=CLAIM, regime=REGIME), "min over m of the fraction within (8)"
-  fit = lambda key: lab.power_law(ms, _per_m(rs, ms, key))
+  fit = lambda key: lab.trend(rs, key, ms)
   return [
     lab.check(bounded, lab.power_law(ms, rms_m), below=BOUND_GROWTH, note=note, **paper),
     lab.check(rate, fit("rms"), near=-0.5, tol=RATE_TOL),
@@ -193,21 +192,23 @@ def declare(cfg: Config, records: list) -> lab.Report:
   head += "rms(err/σ_pred) | gain of p=2Tv per seed | gain/m"
   colors = lab.color_map(["rms", "95th percentile", "√m·rms", "frac within (8)", "rms(err/σ)"])
 
-  def band(label, key, marker="o", sqrt_m=False):  # one colour per quantity, across panels
-    return lab.band(label, ms, _per_m(rs, ms, key, sqrt_m), color=colors[label], marker=marker)
+  per_m = {k: lab.series(rs, k, ms) for k in ("rms", "p95", "frac_within_bound", "z_rms")}
+  per_m["root_m"] = _root_m(rs, ms)
 
-  slope, width = lab.power_law(ms, _per_m(rs, ms, "rms")), dict(xbase=2, xticks=ms)
+  def band(label, key, marker="o"):  # one colour per quantity, across panels
+    return lab.band(label, ms, per_m[key], color=colors[label], marker=marker)
+
   sigma = "constant of (8), fraction within (8), σ check"
   error = [band("rms", "rms"), band("95th percentile", "p95", "^")]
   error.append(lab.line("bound (8): 1/√m", ms, [1 / math.sqrt(m) for m in ms]))
-  const = [band("√m·rms", "rms", sqrt_m=True), band("frac within (8)", "frac_within_bound", "s")]
+  const = [band("√m·rms", "root_m"), band("frac within (8)", "frac_within_bound", "s")]
   const += [band("rms(err/σ)", "z_rms", "^"), lab.hline(1.0, color="k")]
   const.append(lab.hline(WITHIN_LEVEL, f"level {WITHIN_LEVEL:g}", ls="--"))
   med = "median over seeds (25-75%)"
-  y_err, y_const = f"|err| / (‖v‖‖x‖), {med}", f"value, {med}"
+  y_err = f"|err| / (‖v‖‖x‖), {med}"
   panels = [
-    lab.Panel(f"normalized error, slope {slope.fmt()}", "width m", y_err, error, **width),
-    lab.Panel(sigma, "width m", y_const, const, **width, ylog=False),
+    lab.width_panel(f"normalized error, slope {lab.trend(rs, 'rms', ms).fmt()}", y_err, error, ms),
+    lab.width_panel(sigma, f"value, {med}", const, ms, ylog=False),
   ]
   return lab.Report(
     "random_features: Lemma 4.4, v^T x from p^T relu(T x)",
