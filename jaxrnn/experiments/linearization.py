@@ -497,7 +497,6 @@ def declare(cfg: Config, records: list) -> lab.Report:
   alt = "error and flips against the radius and the width"
   blocks.append(lab.Figure("linearization", panels, alt=alt))
   errs = [v for sc, z, _ in series for m in cfg.ms for v in _vals(rs, m, sc, z)]
-  diverged = [rs.record(m=m, scaling="sgd", size=None) or {} for m in cfg.ms]
   return lab.Report(
     "linearization: pseudo-network (Eq. 4) vs the true change of the RNN, three scalings in m",
     setup=(
@@ -524,7 +523,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     ),
     missing={
       "non-finite or zero errors": sum(v is None or v <= 0 for v in errs),
-      "diverged SGD runs": sum(sum(bool(d) for d in r.get("diverged") or []) for r in diverged),
+      "diverged SGD runs": int(lab.pooled(rs, "diverged").sum()),
     },
   )
 
