@@ -133,14 +133,14 @@ def _lag(rs: lab.Records, L: int, m, k, g) -> list:
   return rs.values(f"{k}/corr", column=L - 1 - g, m=m)
 
 
-def _pooled(rs: lab.Records, ms, k, per_m) -> list:
-  """``per_m(m)`` divided by the median over seeds of the mean over i < L at
+def _pooled(rs: lab.Records, ms, k, field: str, column: int | None = None) -> list:
+  """Per-seed ``field`` (``column``) over the median of the mean over i < L at
   d_out = k and the same m, pooled over the widths (each (m, seed) one sample)."""
   out = []
   for m in ms:
-    med = lab.stats(_early(rs, m, k)).median
+    med = rs.median(f"{k}/corr_early", m=m)
     if med:
-      out += lab.scaled(per_m(m), 1.0 / med)
+      out += lab.scaled(rs.values(field, column=column, m=m), 1.0 / med)
   return out
 
 
@@ -154,7 +154,7 @@ def _verdicts(cfg: Config, rs: lab.Records) -> list:
   for k in d_outs:
     rate = lab.trend(rs, f"{k}/corr_early", ms)
     const = lab.power_law(ms, [lab.scaled(_early(rs, m, k), math.sqrt(m)) for m in ms])
-    by_lag = [_pooled(rs, ms, k, lambda m, g=g, k=k: _lag(rs, cfg.L, m, k, g)) for g in lags]
+    by_lag = [_pooled(rs, ms, k, f"{k}/corr", cfg.L - 1 - g) for g in lags]
     falls = f"d_out={k}: corr(B, Back_{{i→L}}) (mean over i<L) falls with m"
     bounded = f"d_out={k}: √m·corr stays bounded (grows slower than m^{GROWTH_MAX:g})"
     lagged = f"d_out={k}: corr grows with the lag L−i slower than (L−i)^{GROWTH_MAX:g} "
@@ -165,7 +165,7 @@ def _verdicts(cfg: Config, rs: lab.Records) -> list:
       lab.check(lagged + "(pooled over m)", lab.power_law(lags, by_lag), below=GROWTH_MAX),
     ]
   if len(d_outs) >= 2:
-    per_k = [_pooled(rs, ms, d_outs[0], lambda m, k=k: _early(rs, m, k)) for k in d_outs]
+    per_k = [_pooled(rs, ms, d_outs[0], f"{k}/corr_early") for k in d_outs]
     rule = "Frobenius corr ∝ d_out^-1/2 (rows add independent terms; pooled over m)"
     out.append(lab.check(rule, lab.power_law(d_outs, per_k), near=-0.5, tol=RATE_TOL))
   return out
@@ -177,7 +177,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
   cells = [(k, m) for k in cfg.d_outs for m in ms if _early(rs, m, k)]
 
   def row(k, m):
-    med = lab.stats(_early(rs, m, k)).median
+    med = rs.median(f"{k}/corr_early", m=m)
     lag_medians = [lab.stats(_lag(rs, L, m, k, g)).median for g in shown]
     root_m = None if med is None else math.sqrt(m) * med
     return [k, m, *lag_medians, lab.robust(_early(rs, m, k)), root_m]
@@ -195,7 +195,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     if top is not None:
       per_lag = [_lag(rs, L, top, k, g) for g in lags]
       by_lag.append(lab.band(f"d_out={k}, m={top}", lags, per_lag, color=color))
-  ref = lab.stats(_early(rs, ms[0], cfg.d_outs[0])).median
+  ref = rs.median(f"{cfg.d_outs[0]}/corr_early", m=ms[0])
   if ref is not None:
     decay.append(lab.line("∝ m^-1/2", ms, [ref * math.sqrt(ms[0] / m) for m in ms]))
   corr = "|corr(B, Back_{i→L})|"
