@@ -403,18 +403,18 @@ def declare(cfg: Config, records: list) -> lab.Report:
     )
 
   level, y = lab.hline(1.0, color="k", ls="--", lw=1), "token error / ε_x"
-  linf, m_axis = "l∞ error (Thm. 4.5)", dict(xbase=2, xticks=ms)
-  by_L = lambda eps: [lab.band(f"L={L}", ms, per_m(eps, L), color=colors[f"L={L}"]) for L in Ls]
-  against_m = [
-    lab.Panel(f"centred decoder, ε_x={eps:g}", "width m", y, by_L(eps) + [level], **m_axis)
-    for eps in cfg.eps_xs
-  ]
+  linf = "l∞ error (Thm. 4.5)"
+
+  def against_m(eps):  # one curve per L
+    by_L = [lab.band(f"L={L}", ms, per_m(eps, L), color=colors[f"L={L}"]) for L in Ls]
+    return lab.width_panel(f"centred decoder, ε_x={eps:g}", y, by_L + [level], ms)
+
   by_m = [lab.band(f"m={m}", Ls, per_L(e, m), color=colors[f"m={m}"]) for m in ms]
   every = [
     lab.band(d, Ls, per_L(e, ms[-1], d, "linf"), color=c, marker=mk, ls=ls)
     for d, (c, mk, ls) in DECODER_STYLE.items()
   ]
-  panels = against_m + [
+  panels = [against_m(eps) for eps in cfg.eps_xs] + [
     lab.Panel(f"centred decoder, ε_x={e:g}", "sequence length L", y, by_m, xticks=Ls),
     lab.Panel(f"every decoder, m={ms[-1]}, ε_x={e:g}", "sequence length L", linf, every, xticks=Ls),
   ]
