@@ -297,10 +297,8 @@ def declare(cfg: Config, records: list) -> lab.Report:
     return [lab.band(p + suffix, cfg.ms, per_m(p), color=colors[p], **style) for p in cfg.phis]
 
   dashed, R, keys = dict(ls="--", marker="x"), 1.0 / cfg.eps_x, (*PARTS.values(), "h_max_used")
-  read = [
-    _seeds(rs, p, k, m) or [None] * cfg.num_seeds for p, m in cells if (m,) in rs for k in keys
-  ]
-  values = [v for per in read for v in per]
+  read = [_seeds(rs, p, k, m) for p in cfg.phis for m in lab.present(rs, cfg.ms) for k in keys]
+  unread = sum(v.count(None) if v else cfg.num_seeds for v in read)  # a missing field: every seed
   panels = [
     lab.width_panel(title, y, curves, cfg.ms)
     for title, y, curves in (
@@ -371,7 +369,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     ),
     missing={
       "widths without a record": sum((m,) not in rs for m in cfg.ms),
-      "missing or non-finite per-seed values (errors, max_r |H_r|)": values.count(None),
+      "missing or non-finite per-seed values (errors, max_r |H_r|)": unread,
     },
   )
 
