@@ -580,39 +580,36 @@ def run_point(cfg: Config, point: dict) -> dict:
 # --------------------------------------------------------------------------
 # Report
 
-
-class _Cells:
-  """Per-seed values by point: inversion errors of (m, encoding, decoder,
-  metric) and relative test losses of (encoding, which loss), each per L."""
-
-  def __init__(self, cfg: Config, records: list):
-    part = lambda p: [r for r in records if r["point"].get("part") == p]
-    self.cfg, self.inv = cfg, lab.Records(part("inversion"), "m")
-    self.trn = lab.Records(part("training"), "encoding", "L")
-    self.ms, self.runs = lab.present(self.inv, cfg.ms), self.trn.by
-
-  def errs(self, m, enc, meth="centred", metric="token") -> list:
-    return lab.columns(self.inv, f"{enc}/{meth}/{metric}", len(self.cfg.Ls), m=m)
-
-  def losses(self, enc, which: str = "test_loss") -> list:
-    """Loss / loss of predicting 0, None for a diverged or missing seed.
-    ``which``: "test_loss" after training, "init_loss" before,
-    "linearized_loss" the kernel's prediction at the same T, "theta0_loss" /
-    "theta_inf_loss" kernel regression with Theta_0 / Theta_inf."""
-    out = []
-    for L in self.cfg.Ls:
-      r = self.runs.get((enc, L)) or {}
-      zero, div = lab.finite(r.get("zero_loss")) or 0, r.get("diverged") or []
-      vals = self.trn.values(which, encoding=enc, L=L)
-      dead = [which == "test_loss" and i < len(div) and bool(div[i]) for i in range(len(vals))]
-      out.append([None if v is None or zero <= 0 or d else v / zero for v, d in zip(vals, dead)])
-    return out
-
-
 RAW_REGIME = lab.Regime("raw tokens (no Def. 3.1), fixed m", True)
+#: The training losses the report reads, each over the loss of predicting 0.
 LOSSES = {"test_loss": "trained", "linearized_loss": "linearized at T"}
 LOSSES |= {"theta0_loss": "Θ₀ regression", "theta_inf_loss": "Θ∞ regression"}
+#: The fields of an inversion record: (encoding, decoder, metric).
+FIELDS = [(e, d, k) for e in ENCODINGS for d in METHODS for k in METRICS]
 STEPS = "T run | T per seed (kernel) | plateau predicted | plateau reached | η | λ_max(Θ₀)"
+
+
+def _read(cfg: Config, records: list) -> tuple:
+  """The inversion records by m, the training records by (encoding, L), the
+  widths with a record, ``errs[m, encoding, decoder, metric]`` and
+  ``losses[encoding, which]`` (``which`` in ``LOSSES``): per L the per-seed
+  inversion errors and losses / loss of predicting 0 (None for a missing
+  seed and, after training, a diverged one)."""
+  part = lambda p: [r for r in records if r["point"].get("part") == p]
+  inv, trn = lab.Records(part("inversion"), "m"), lab.Records(part("training"), "encoding", "L")
+  ms = lab.present(inv, cfg.ms)
+  errs = {(m, *f): lab.columns(inv, "/".join(f), len(cfg.Ls), m=m) for m in ms for f in FIELDS}
+
+  def relative(enc, which, L):
+    r = trn.record(encoding=enc, L=L) or {}
+    dead = (r.get("diverged") if which == "test_loss" else None) or []
+    vals, zero = trn.values(which, encoding=enc, L=L), r.get("zero_loss")
+    return [
+      None if i < len(dead) and dead[i] else lab.finite_ratio(v, zero) for i, v in enumerate(vals)
+    ]
+
+  losses = {(e, w): [relative(e, w, L) for L in cfg.Ls] for e in ENCODINGS for w in LOSSES}
+  return inv, trn, ms, errs, losses
 
 
 def _thm45(cfg: Config) -> lab.Regime:
@@ -622,22 +619,27 @@ def _thm45(cfg: Config) -> lab.Regime:
   return lab.Regime(where, ok, "" if ok else f"ε_x < {1 / L:.3g}")
 
 
-def _growth_verdicts(what: str, raw, nrm, *, paper: bool, cfg: Config) -> list:
+def _growth_verdicts(cfg: Config, what: str, raw, nrm, paper: bool) -> list:
   """Growth against L of raw and normalized values. With ``paper`` the raw
   rate tests the Sec. 3 remark (exponential dependence on L without
   normalization; the remark bounds the error, so slower growth would not
-  contradict it) and the normalized curvature Thm. 4.5 (poly(L)); the raw
-  curvature, and every row without ``paper``, is a jaxrnn diagnostic."""
+  contradict it), the normalized curvature Thm. 4.5 (poly(L)) and a last
+  row compares the two rates; the raw curvature, the rate difference and
+  every row without ``paper`` are jaxrnn diagnostics."""
   src = lambda c, r: {"claim": lab.claims.claim(c), "regime": r} if paper else {}
   curve = lambda ys: loglog_curvature(cfg.Ls, ys)
   exp = f"{what}, raw tokens: grows exponentially in L (rate per step = slope of ln error vs L)"
   fast = f"{what}, raw tokens: grows faster than any power of L (log-log curvature)"
   poly = f"{what}, normalized: grows at most polynomially in L (log-log curvature)"
-  return [
+  out = [
     lab.check(exp, exp_rate(cfg.Ls, raw), above=0, **src("def3.1-normalization", RAW_REGIME)),
     lab.check(fast, curve(raw), above=0),
     lab.check(poly, curve(nrm), below=CURVATURE_MARGIN, **src("thm4.5", _thm45(cfg))),
   ]
+  if paper:
+    rule = f"{what}: raw grows faster per step than normalized (rate difference)"
+    out.append(lab.check(rule, rate_difference(cfg.Ls, raw, nrm), above=0))
+  return out
 
 
 def verdicts(cfg: Config, records: list) -> list:
@@ -646,18 +648,16 @@ def verdicts(cfg: Config, records: list) -> list:
   (the uncentred one carries a constant O(m^-1/2) offset from the bias
   tokens) and the raw - normalized rate difference; then the training rows,
   the step's stability and the plateau, all jaxrnn diagnostics."""
-  c, out = _Cells(cfg, records), []
-  for m in c.ms:
-    what = f"centred pattern-decoder token error (m={m})"
-    raw, nrm = c.errs(m, "raw"), c.errs(m, "normalized")
-    out += _growth_verdicts(what, raw, nrm, paper=True, cfg=cfg)
-    rule = f"{what}: raw grows faster per step than normalized (rate difference)"
-    out.append(lab.check(rule, rate_difference(cfg.Ls, raw, nrm), above=0))
-  if not c.runs:
+  _, trn, ms, errs, losses = _read(cfg, records)
+  out = []
+  for m in ms:
+    raw, nrm = errs[m, "raw", "centred", "token"], errs[m, "normalized", "centred", "token"]
+    out += _growth_verdicts(cfg, f"centred pattern-decoder token error (m={m})", raw, nrm, True)
+  if not trn.by:
     return out
-  raw, nrm = c.losses("raw"), c.losses("normalized")
+  raw, nrm = losses["raw", "test_loss"], losses["normalized", "test_loss"]
   what = f"relative test loss after training (m={cfg.train_m})"
-  out += _growth_verdicts(what, raw, nrm, paper=False, cfg=cfg)
+  out += _growth_verdicts(cfg, what, raw, nrm, False)
   ratios = ratios_of(nrm[-1], raw[-1])
   lower = f"normalized inputs train to a lower test loss than raw at L={cfg.Ls[-1]}"
   median = f"median over {len(ratios)} seeds of normalized / raw relative test loss"
@@ -667,43 +667,45 @@ def verdicts(cfg: Config, records: list) -> list:
   largest = "largest η·sharpness over runs (kernel_step_size)"
   share = "fraction of runs at the plateau"
   return out + [
-    lab.check(lower, float(np.median(ratios)) if ratios else None, below=1.0, what=median),
-    lab.stability_check(stable, lab.pooled(c.trn, "ratio"), what=largest),
-    lab.plateau_check(plateau, lab.pooled(c.trn, "plateau"), what=share),
+    lab.check(lower, lab.reduce_finite(ratios, np.median), below=1.0, what=median),
+    lab.stability_check(stable, lab.pooled(trn, "ratio"), what=largest),
+    lab.plateau_check(plateau, lab.pooled(trn, "plateau"), what=share),
   ]
 
 
 def _steps_row(r: dict) -> list:
-  need, of = r.get("steps_needed") or [], lambda k: f"{sum(map(bool, r.get(k) or []))} of "
+  """The cells of the steps table for one training record (``STEPS``, max η·sharpness)."""
+  need = r.get("steps_needed") or []
+  of = lambda k: f"{sum(map(bool, r.get(k) or []))} of {len(need)}"
   span = f"{min(need)}–{max(need)}" if need else "n/a"
-  cells = [r.get("steps"), span, f"{of('plateau_predicted')}{len(need)}"]
-  cells += [f"{of('plateau')}{len(need)}", robust(r.get("eta") or [])]
-  ratio = lab.finite_values(r.get("ratio") or [])
-  return cells + [robust(r.get("lambda_max") or []), f"{ratio.max():.3g}" if ratio.size else "n/a"]
+  ratio = lab.largest(r.get("ratio") or [])
+  cells = [r.get("steps"), span, of("plateau_predicted"), of("plateau"), robust(r.get("eta") or [])]
+  return cells + [robust(r.get("lambda_max") or []), "n/a" if ratio is None else f"{ratio:.3g}"]
 
 
-def _panels(cfg: Config, c: _Cells) -> list:
+def _panels(cfg: Config, errs: dict, losses: dict, ms: list, trained: bool) -> list:
   Ls, colors = list(cfg.Ls), lab.color_map(list(ENCODINGS))
   level, axes = lab.hline(1.0, color="k", lw=1, ls="--"), dict(xlog=False, xticks=Ls)
   x, y = "steps L (linear axis: exponential = straight line)", "token error (true-token units)"
   look = [dict(ls=ls, marker=mk) for ls, mk in zip(["-", "--", ":", "-."], "os^d")]
   bands = lambda meth: [
-    lab.band(f"{e}, m={m}", Ls, c.errs(m, e, meth), color=colors[e], **look[j % 4])
+    lab.band(f"{e}, m={m}", Ls, errs[m, e, meth, "token"], color=colors[e], **look[j % 4])
     for e in ENCODINGS
-    for j, m in enumerate(c.ms)
+    for j, m in enumerate(ms)
   ]
   panels = [
     lab.Panel(f"{meth} decoder", x, y, bands(meth) + [level], legend=k == 0, **axes)
     for k, meth in enumerate(METHODS)
   ]
-  trained = [lab.band(e, Ls, c.losses(e), color=colors[e]) for e in ENCODINGS] + [level]
+  trn = [lab.band(e, Ls, losses[e, "test_loss"], color=colors[e]) for e in ENCODINGS] + [level]
   y = "test loss / loss of predicting 0"
-  train = lab.Panel(f"training, m={cfg.train_m}", "steps L", y, trained, **axes)
-  return panels + ([train] if c.runs else [])
+  train = lab.Panel(f"training, m={cfg.train_m}", "steps L", y, trn, **axes)
+  return panels + ([train] if trained else [])
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
-  c, Ls = _Cells(cfg, records), list(cfg.Ls)
+  inv, trn, ms, errs, losses = _read(cfg, records)
+  Ls, runs = list(cfg.Ls), trn.by
   setup = (
     f"d={cfg.d}; normalized: ε_x={cfg.eps_x:g} (ε_x < 1/L for every L: "
     f"{'yes' if _thm45(cfg).met else 'no'}); raw: the true tokens fed directly. Inversion: "
@@ -720,12 +722,10 @@ def declare(cfg: Config, records: list) -> lab.Report:
     "(jaxrnn.inversion.invert_hidden_state_centered)."
   )
   title = "normalization: inversion and training with and without Def. 3.1, against L"
-  if not c.ms and not c.runs:
+  if not ms and not runs:
     return lab.Report(title, setup, ["No completed points."], [])
-  curves = [(m, d, e, c.errs(m, e, d)) for m in c.ms for d in METHODS for e in ENCODINGS]
-  token_missing = c.inv.missing_of("token")  # every (m, decoder, encoding, L), read just above
-  losses = {(e, w): c.losses(e, w) for e in ENCODINGS for w in LOSSES}
-  if c.runs:
+  curves = [(m, d, e, errs[m, e, d, "token"]) for m in ms for d in METHODS for e in ENCODINGS]
+  if runs:
     curves += [(cfg.train_m, "training", e, losses[e, "test_loss"]) for e in ENCODINGS]
   growth = lab.Table(
     "m | decoder | encoding | rate per step (ln / L) | log-log slope | log-log curvature",
@@ -738,15 +738,14 @@ def declare(cfg: Config, records: list) -> lab.Report:
       + [loglog_curvature(Ls, r[3]).fmt()]
     ),
   )
-  errs = [(e, d, "token") for e in ENCODINGS for d in METHODS]
-  errs += [(e, "pattern", "linf") for e in ENCODINGS]
+  cols = [(e, d, "token") for e in ENCODINGS for d in METHODS]
+  cols += [(e, "pattern", "linf") for e in ENCODINGS]
   inversion = lab.Table(
-    ["m", "L"] + [f"{e} {d}" + (" l∞" if k == "linf" else "") for e, d, k in errs],
-    [(m, i) for m in c.ms for i in range(len(Ls))],
+    ["m", "L"] + [f"{e} {d}" + (" l∞" if k == "linf" else "") for e, d, k in cols],
+    [(m, i) for m in ms for i in range(len(Ls))],
     caption="### Inversion: token error in true-token units",
-    cells=lambda r: [r[0], Ls[r[1]]] + [robust(c.errs(r[0], *k)[r[1]]) for k in errs],
+    cells=lambda r: [r[0], Ls[r[1]]] + [robust(errs[r[0], *k][r[1]]) for k in cols],
   )
-  runs = [(e, L, c.runs[e, L]) for e in ENCODINGS for L in Ls if (e, L) in c.runs]
   training = [
     lab.Table(
       ["L"] + [f"{e}: {name}" for e in ENCODINGS for name in LOSSES.values()],
@@ -759,18 +758,18 @@ def declare(cfg: Config, records: list) -> lab.Report:
     ),
     lab.Table(
       f"encoding | L | {STEPS} | max η·sharpness",
-      runs,
+      [(e, L, runs[e, L]) for e in ENCODINGS for L in Ls if (e, L) in runs],
       caption="### Steps: each run's own kernel step and T (T run = the largest over seeds; "
       f"capped at {cfg.max_steps})",
       cells=lambda r: [*r[:2]] + _steps_row(r[2]),
     ),
   ]
-  diverged = int(lab.pooled(c.trn, "diverged").sum())
+  diverged = int(lab.pooled(trn, "diverged").sum())
   train_missing = sum(lab.stats(v).missing for e in ENCODINGS for v in losses[e, "test_loss"])
   return lab.Report(
     title,
     setup,
-    [lab.Figure("normalization", _panels(cfg, c)), growth],
+    [lab.Figure("normalization", _panels(cfg, errs, losses, ms, bool(runs))), growth],
     verdicts(cfg, records),
     choices=(
       "the raw encoding (true tokens one per step, zero last entry, no bias tokens, no ε_x); the "
@@ -782,11 +781,11 @@ def declare(cfg: Config, records: list) -> lab.Report:
       f"eigenvalue cut-off {KERNEL_CUTOFF:g}·max of the kernel-regression limit; float32."
     ),
     missing={
-      "non-finite inversion values": token_missing,
+      "non-finite inversion values": inv.missing_of("token"),
       "diverged training runs": diverged,
       "missing training values": train_missing - diverged,
     },
-    after=([inversion] if c.ms else []) + (training if c.runs else []),
+    after=([inversion] if ms else []) + (training if runs else []),
     restate=("every SGD run's step", "SGD reaches the plateau"),
   )
 
