@@ -264,42 +264,39 @@ def _floor(k: int) -> float:
   return FLOOR * math.sqrt(1.0 / k)
 
 
-class _View:
-  """The records by width m and block number k: ``ms[name]`` the widths with
-  a record (ΔWbar only up to ``wbar_max_m``), ``last[name]`` the largest,
-  ``fixed[name]`` the block sizes s = m/k present at every such width,
-  ``mid[name]`` the middle one."""
+INV = ("inv_err_new", "inv_err")
+#: The per-(m, k) table: header -> quantity.
+CELLS = {"Δh (mean over l)": "h", "Δh / floor": "h/floor", "ΔBack (mean i<L)": "back"}
+CELLS |= {"ΔWbar": "wbar", "Δxhat l∞": "decoded", "inv. err before": "inv_err", "after": INV[0]}
 
-  def __init__(self, cfg: Config, records: list):
-    self.cfg, self.rs = cfg, lab.Records(records, "m")
-    self.ks, self.fks = list(cfg.num_blocks), fit_blocks(cfg)
-    ms = lab.present(self.rs, cfg.ms)
-    self.ms = {n: [m for m in ms if n != "wbar" or m <= cfg.wbar_max_m] for n in QUANTITIES}
-    self.last = {n: m[-1] for n, m in self.ms.items() if m}
-    sizes = lambda ms: set.intersection(*[{m // k for k in self.ks} for m in ms])
-    self.fixed = {n: sorted(sizes(m)) if len(m) > 1 else [] for n, m in self.ms.items()}
-    self.mid = {n: s[len(s) // 2] for n, s in self.fixed.items() if s}
 
-  def seeds(self, m, k, name) -> list:
-    """Per-seed scalar of a quantity: Δh mean over l ("h/floor": over the
-    floor), ΔBack mean over i < L (Back_{L->L} = B is never redrawn), others
-    as stored; None if missing."""
-    if name == "h/floor":
-      return [None if x is None else x / _floor(k) for x in self.seeds(m, k, "h")]
-    if name not in ("h", "back"):
-      return self.rs.values(f"{k}/{name}", m=m)
-    steps = lab.columns(self.rs, f"{k}/{name}", self.cfg.L - (name == "back"), m=m)
-    return [None if None in row else float(np.mean(row)) for row in zip(*steps)]
+def _read(cfg: Config, records: list) -> tuple:
+  """The records by m; per quantity the widths with a record (ΔWbar only up
+  to ``wbar_max_m``) and the block sizes s = m/k present at every one of
+  them (at least two); ``cells[name, m, k]`` the per-seed values of ``CELLS``:
+  Δh mean over l ("h/floor": over the floor), ΔBack mean over i < L
+  (Back_{L->L} = B is never redrawn), the others as stored, None if missing;
+  ``along[k]`` per step l the per-seed Δh^(l) / floor at the largest m."""
+  rs, ks = lab.Records(records, "m"), cfg.num_blocks
+  present = lab.present(rs, cfg.ms)
+  ms = {n: [m for m in present if n != "wbar" or m <= cfg.wbar_max_m] for n in QUANTITIES}
+  sizes = lambda ms: sorted(set.intersection(*[{m // k for k in ks} for m in ms]))
+  fixed = {n: sizes(m) if len(m) > 1 else [] for n, m in ms.items()}
 
-  def steps(self, m, k) -> list:
-    """Per step l = 1..L the per-seed Δh^(l) / floor."""
-    return lab.columns(self.rs, f"{k}/h", self.cfg.L, m=m, scale=_floor(k))
+  def seeds(n, m, k):
+    if n == "h/floor":
+      return lab.seedwise(lambda x: x / _floor(k), seeds("h", m, k))
+    if n not in ("h", "back"):
+      return rs.values(f"{k}/{n}", m=m)
+    steps = lab.columns(rs, f"{k}/{n}", cfg.L - (n == "back"), m=m)
+    return lab.seedwise(lambda *row: np.mean(row), *steps)
 
-  def per_k(self, n, m, ks=None):
-    return [self.seeds(m, k, n) for k in ks or self.ks]
-
-  def at_size(self, n, s):
-    return [self.seeds(m, m // s, n) for m in self.ms[n]]
+  cells = {
+    (n, m, k): seeds(n, m, k) for n in CELLS.values() for m in ms.get(n, present) for k in ks
+  }
+  mbig = present[-1] if present else None  # None: no record, every column empty
+  along = {k: lab.columns(rs, f"{k}/h", cfg.L, m=mbig, scale=_floor(k)) for k in ks}
+  return ms, fixed, cells, along
 
 
 def regime(cfg: Config) -> lab.Regime:
@@ -311,24 +308,27 @@ def regime(cfg: Config) -> lab.Regime:
 
 def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records."""
-  v, fr, small = _View(cfg, records), [1.0 / k for k in fit_blocks(cfg)], cfg.min_fit_blocks
-  if not v.ms["h"]:
+  ms, fixed, cells, along = _read(cfg, records)
+  if not ms["h"]:
     return []
-  paper, mbig, steps = dict(claim=CLAIM, regime=regime(cfg)), v.last["h"], max(cfg.L - 1, 1)
-  fits = {n: lab.power_law(fr, v.per_k(n, m, v.fks)) for n, m in v.last.items()}
+  ks, fks, small = list(cfg.num_blocks), fit_blocks(cfg), cfg.min_fit_blocks
+  paper, mbig, steps = dict(claim=CLAIM, regime=regime(cfg)), ms["h"][-1], max(cfg.L - 1, 1)
+  last = {n: m[-1] for n, m in ms.items() if m}
+  fr = [1.0 / k for k in fks]
+  fits = {n: lab.power_law(fr, [cells[n, m, k] for k in fks]) for n, m in last.items()}
   out = []
-  for n, m in v.last.items():
+  for n, m in last.items():
     rule = f"{QUANTITIES[n]} falls with the block fraction s/m (small blocks k ≥ {small}, m={m})"
     out.append(lab.check(rule, fits[n], above=0, **paper))
-  for n, s in v.mid.items():
+  for n, s in ((n, s[len(s) // 2]) for n, s in fixed.items() if s):
     rule = f"{QUANTITIES[n]} falls with m at a fixed block size s={s}"
-    out.append(lab.check(rule, lab.power_law(v.ms[n], v.at_size(n, s)), below=0, **paper))
-  first = lab.stats(x for k in v.ks for x in v.steps(mbig, k)[0]).median
-  ratios = [r for m in v.ms["h"] for k in v.ks for r in ratios_of(*(v.seeds(m, k, n) for n in INV))]
+    slope = lab.power_law(ms[n], [cells[n, m, m // s] for m in ms[n]])
+    out.append(lab.check(rule, slope, below=0, **paper))
+  first = lab.stats(x for k in ks for x in along[k][0]).median
+  ratios = [r for m in ms["h"] for k in ks for r in ratios_of(*(cells[n, m, k] for n in INV))]
   r = lab.stats(ratios).median
   ratio = None if r is None else max(r, 1.0 / r)
-  growth = v.steps(mbig, max(v.ks))[:steps]
-  where = f"l = 1..{steps}, s/m = 1/{max(v.ks)}, m={mbig}"
+  where = f"l = 1..{steps}, s/m = 1/{max(ks)}, m={mbig}"
   share = f"Δh^(1) equals the block's own share sqrt(2 (1 - 1/π) s/m) (m={mbig})"
   dev = "|median over k and seeds of Δh^(1) / floor - 1|"
   sqrt_l = f"Δh^(l) grows like sqrt(l) (norm-preserving initialization; {where})"
@@ -338,22 +338,16 @@ def verdicts(cfg: Config, records: list) -> list:
   return out + [
     lab.check(f"Δh ∝ sqrt(s/m) on small blocks (k ≥ {small}, m={mbig})", fits["h"], **near),
     lab.check(share, None if first is None else abs(first - 1.0), below=FLOOR_TOL, what=dev),
-    lab.check(sqrt_l, lab.power_law(range(1, steps + 1), growth), **near),
+    lab.check(sqrt_l, lab.power_law(range(1, steps + 1), along[max(ks)][:steps]), **near),
     lab.check(decoder, ratio, below=INV_RATIO, what=what),
   ]
-
-
-INV = ("inv_err_new", "inv_err")
-#: The per-(m, k) table: header -> quantity.
-CELLS = {"Δh (mean over l)": "h", "Δh / floor": "h/floor", "ΔBack (mean i<L)": "back"}
-CELLS |= {"ΔWbar": "wbar", "Δxhat l∞": "decoded", "inv. err before": "inv_err", "after": INV[0]}
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
   """The summary: slopes against s/m and m, the growth along the sequence,
   the figure, the verdicts, every (m, k) cell."""
-  v = _View(cfg, records)
-  ks, fks, ms = v.ks, v.fks, v.ms
+  ms, fixed, cells, along = _read(cfg, records)
+  ks, fks = list(cfg.num_blocks), fit_blocks(cfg)
   title = "rerandomization: redrawing one block of rows of [W, A] (Sec. 4.2)"
   setup = (
     f"L={cfg.L}, d={cfg.d}, ε_x={cfg.eps_x:g}; per (m, k): {cfg.num_seeds} networks (seeds) × "
@@ -366,20 +360,23 @@ def declare(cfg: Config, records: list) -> lab.Report:
   )
   if not ms["h"]:
     return lab.Report(title, setup, ["No completed points."], [])
-  fr_all, fr, mbig = [1.0 / k for k in ks], [1.0 / k for k in fks], v.last["h"]
+  fr_all, fr, mbig = [1.0 / k for k in ks], [1.0 / k for k in fks], ms["h"][-1]
+  last = {n: m[-1] for n, m in ms.items() if m}
+  mid = {n: s[len(s) // 2] for n, s in fixed.items() if s}
+  per_k = lambda n, m, ks=ks: [cells[n, m, k] for k in ks]
+  at_size = lambda n, s: [cells[n, m, m // s] for m in ms[n]]
   steps, small, y = range(1, cfg.L + 1), cfg.min_fit_blocks, "Δh^(l) / floor"
   colors = lab.color_map(list(QUANTITIES)) | lab.seq_colors([f"m={m}" for m in ms["h"]])
   colors |= lab.seq_colors([f"k={k}" for k in ks], "plasma")
-  along = {k: v.steps(mbig, k) for k in ks}
 
   def cell(m, k, n):
-    return "not measured" if n == "wbar" and m > cfg.wbar_max_m else lab.robust(v.seeds(m, k, n))
+    return "not measured" if n == "wbar" and m > cfg.wbar_max_m else lab.robust(cells[n, m, k])
 
   def slope_row(n, m):
-    at_small = v.per_k(n, m, fks)
-    fits = [lab.power_law(fr, at_small).fmt(), lab.power_law(fr_all, v.per_k(n, m)).fmt()]
+    at_small = per_k(n, m, fks)
+    fits = [lab.power_law(fr, at_small).fmt(), lab.power_law(fr_all, per_k(n, m)).fmt()]
     cross = lab.fmt_crossing(lab.power_law_crossing(fks, at_small, SMALL))
-    return [QUANTITIES[n], m, *fits, lab.robust(v.seeds(m, max(ks), n)), cross]
+    return [QUANTITIES[n], m, *fits, lab.robust(cells[n, m, max(ks)]), cross]
 
   def growth(k, l):
     med = lab.stats(along[k][l - 1]).median
@@ -388,23 +385,23 @@ def declare(cfg: Config, records: list) -> lab.Report:
   floor = lab.line("floor", fr_all, [_floor(k) for k in ks])
   frac = dict(x="block fraction s/m = 1/k", xbase=2)
   changes = [
-    lab.band(f"{QUANTITIES[n]}, m={m}", fr_all, v.per_k(n, m), color=colors[n])
-    for n, m in v.last.items()
+    lab.band(f"{QUANTITIES[n]}, m={m}", fr_all, per_k(n, m), color=colors[n])
+    for n, m in last.items()
   ] + [floor]
-  per_m = [lab.band(f"m={m}", fr_all, v.per_k("h", m), color=colors[f"m={m}"]) for m in ms["h"]]
+  per_m = [lab.band(f"m={m}", fr_all, per_k("h", m), color=colors[f"m={m}"]) for m in ms["h"]]
   bands = [lab.band(f"k={k}", steps, along[k], color=colors[f"k={k}"]) for k in ks]
   sqrt_l = lab.line("sqrt(l)", steps, [math.sqrt(l) for l in steps])
-  fixed = [
-    lab.band(f"{QUANTITIES[n]}, s={s}", ms[n], v.at_size(n, s), color=colors[n])
-    for n, s in v.mid.items()
+  at_s = [
+    lab.band(f"{QUANTITIES[n]}, s={s}", ms[n], at_size(n, s), color=colors[n])
+    for n, s in mid.items()
   ]
   panels = [
     lab.Panel(f"changes (fits: s/m ≤ 1/{small})", y="relative change", curves=changes, **frac),
     lab.Panel("Δh per m", y="Δh (mean over l)", curves=per_m + [floor], **frac),
     lab.Panel(f"growth along the sequence, m={mbig}", "step l", y, bands + [sqrt_l], xlog=False),
-    lab.Panel("fixed block size", "width m", "relative change", fixed, xbase=2, xticks=ms["h"]),
+    lab.width_panel("fixed block size", "relative change", at_s, ms["h"]),
   ]
-  fixed_rows = [(n, s) for n, sizes in v.fixed.items() for s in sizes]
+  fixed_rows = [(n, s) for n, sizes in fixed.items() for s in sizes]
   slopes = lab.Table(
     f"change | m | slope in s/m, k ≥ {small} (floor: 0.5) | slope in s/m, all k | "
     f"at s/m = 1/{max(ks)} | blocks k at which it would reach {SMALL:g} (extrapolated)",
@@ -421,7 +418,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     "change | block size s | slope in m (floor: -0.5)",
     fixed_rows,
     "At a fixed block size s, against m (95% bootstrap interval over seeds).",
-    cells=lambda f: [QUANTITIES[f[0]], f[1], lab.power_law(ms[f[0]], v.at_size(*f)).fmt()],
+    cells=lambda f: [QUANTITIES[f[0]], f[1], lab.power_law(ms[f[0]], at_size(*f)).fmt()],
   )
   along_table = lab.Table(
     ["k"] + [f"l={l}" for l in steps],
@@ -431,8 +428,9 @@ def declare(cfg: Config, records: list) -> lab.Report:
     "adds an unchanged input.",
     cells=lambda k: [k] + [growth(k, l) for l in steps],
   )
+  read = [c for c in cells if c[0] in (*QUANTITIES, *INV)]  # not the derived h/floor, decoded
+  missing = sum(lab.stats(cells[c]).missing for c in read)
   tables = [slopes] + ([at_fixed] if fixed_rows else []) + [along_table]
-  read = [(m, k, n) for n in (*QUANTITIES, *INV) for m in ms.get(n, ms["h"]) for k in ks]
   return lab.Report(
     title,
     setup,
@@ -452,7 +450,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
       f"floor ± {FLOOR_TOL:g}, inversion ratio within {INV_RATIO:g}) are this module's; the level "
       f"{SMALL:g} of the extrapolation is a reported number, not a rule; {cfg.dtype}."
     ),
-    missing={"non-finite per-seed values": sum(lab.stats(v.seeds(*c)).missing for c in read)},
+    missing={"non-finite per-seed values": missing},
   )
 
 
