@@ -271,12 +271,10 @@ CELLS |= {"ΔWbar": "wbar", "Δxhat l∞": "decoded", "inv. err before": "inv_er
 
 
 def _read(cfg: Config, records: list) -> tuple:
-  """The records by m; per quantity the widths with a record (ΔWbar only up
-  to ``wbar_max_m``) and the block sizes s = m/k present at every one of
-  them (at least two); ``cells[name, m, k]`` the per-seed values of ``CELLS``:
-  Δh mean over l ("h/floor": over the floor), ΔBack mean over i < L
-  (Back_{L->L} = B is never redrawn), the others as stored, None if missing;
-  ``along[k]`` per step l the per-seed Δh^(l) / floor at the largest m."""
+  """Per quantity the widths with a record (ΔWbar up to ``wbar_max_m``) and the block sizes
+  s = m/k common to them (at least two widths); ``cells[name, m, k]`` the per-seed values of
+  ``CELLS``: Δh mean over l (or over the floor), ΔBack mean over i < L (Back_{L->L} = B is
+  never redrawn), the others as stored; ``along[k]`` per step l Δh^(l) / floor at the largest m."""
   rs, ks = lab.Records(records, "m"), cfg.num_blocks
   present = lab.present(rs, cfg.ms)
   ms = {n: [m for m in present if n != "wbar" or m <= cfg.wbar_max_m] for n in QUANTITIES}
@@ -291,9 +289,8 @@ def _read(cfg: Config, records: list) -> tuple:
     steps = lab.columns(rs, f"{k}/{n}", cfg.L - (n == "back"), m=m)
     return lab.seedwise(lambda *row: np.mean(row), *steps)
 
-  cells = {
-    (n, m, k): seeds(n, m, k) for n in CELLS.values() for m in ms.get(n, present) for k in ks
-  }
+  keys = [(n, m, k) for n in CELLS.values() for m in ms.get(n, present) for k in ks]
+  cells = {key: seeds(*key) for key in keys}
   mbig = present[-1] if present else None  # None: no record, every column empty
   along = {k: lab.columns(rs, f"{k}/h", cfg.L, m=mbig, scale=_floor(k)) for k in ks}
   return ms, fixed, cells, along
