@@ -274,12 +274,13 @@ def _read(cfg: Config, records: list) -> tuple:
   """Per quantity the widths with a record (ΔWbar up to ``wbar_max_m``) and the block sizes
   s = m/k common to them (at least two widths); ``cells[name, m, k]`` the per-seed values of
   ``CELLS``: Δh mean over l (or over the floor), ΔBack mean over i < L (Back_{L->L} = B is
-  never redrawn), the others as stored; ``along[k]`` per step l Δh^(l) / floor at the largest m."""
+  never redrawn), the others as stored, None if missing; ``along[k]`` per step l the per-seed
+  Δh^(l) / floor at the largest m."""
   rs, ks = lab.Records(records, "m"), cfg.num_blocks
   present = lab.present(rs, cfg.ms)
   ms = {n: [m for m in present if n != "wbar" or m <= cfg.wbar_max_m] for n in QUANTITIES}
-  sizes = lambda ms: sorted(set.intersection(*[{m // k for k in ks} for m in ms]))
-  fixed = {n: sizes(m) if len(m) > 1 else [] for n, m in ms.items()}
+  sizes = lambda widths: sorted(set.intersection(*[{m // k for k in ks} for m in widths]))
+  fixed = {n: sizes(w) if len(w) > 1 else [] for n, w in ms.items()}
 
   def seeds(n, m, k):
     if n == "h/floor":
