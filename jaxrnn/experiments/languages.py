@@ -626,61 +626,41 @@ THMH1_REGIME = lab.Regime("exact LP over all 2^n strings of every length n teste
 MEASURES = (("Cs", "C_s(Φ, R=1/ε_x)"), ("Ceps", "C_ε(Φ, R=1/ε_x)"), ("Ceps_L", "C_ε(Φ, R=L)"))
 
 
-def _col(rows, j) -> list:
-  """Column j of per-seed rows (a diverged seed's row is None)."""
-  return [None if row is None else row[j] for row in rows or []]
-
-
-class _Data:
-  """The records by kind: the expressibility record ``ex``, the training runs
-  ``tr`` by (language, optimizer), the SGD runs ``sgd`` (training and sweep)
-  and the sweep cells ``sw`` by (language, m, eps_x) in table order (the main
-  SGD run is its (m, eps_x) cell)."""
+class _View:
+  """The records as the report reads them. ``lab.Records`` of the training
+  runs by (language, optimizer), ``train``, and of every SGD run by
+  (language, m, eps_x), ``sgd`` (the main runs are the sweep's cell at the
+  config's m and eps_x); the expressibility record ``ex`` (``{}`` if absent).
+  Per (language, optimizer) run: per bin the per-seed balanced accuracy
+  ``acc`` (None where a seed diverged), ``train_acc`` and the ``diverged``
+  flags; per sweep cell with a run, in table order, ``held``: ``{T: per-seed
+  held-out balanced accuracy after T steps}``; per construction and key of
+  ``MEASURES``, ``cx``: log10 of the complexity at each length."""
 
   def __init__(self, cfg: Config, records: list):
     of = lambda kind: [r for r in records if r["point"]["kind"] == kind]
-    self.ex = next(iter(of("expressibility")), None)
-    self.tr = {(r["point"]["language"], r["point"]["optimizer"]): r for r in of("train")}
-    self.sgd = of("sweep") + [r for r in of("train") if r["point"]["optimizer"] == "sgd"]
-    sw = {tuple(r["point"][k] for k in ("language", "m", "eps_x")): r for r in of("sweep")}
-    if cfg.m in cfg.sweep_ms and cfg.eps_x in cfg.sweep_eps:
-      main = [n for n in cfg.sweep_languages if (n, "sgd") in self.tr]
-      sw.update({(n, cfg.m, cfg.eps_x): self.tr[(n, "sgd")] for n in main})
-    order = list(cfg.sweep_languages)
-    self.sw = dict(sorted(sw.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1], -kv[0][2])))
-    self.opts = list(cfg.optimizers)
-    self.names = [n for n in cfg.languages if any((n, o) in self.tr for o in self.opts)]
-    self.bins = next((r["bins"] for r in self.tr.values()), [])
-    self.pattern = self.ex["pattern"] if self.ex is not None else _pattern(cfg)
-    self.langs = ("one_one", "parity", self.pattern)
-
-  def run(self, name, opt) -> dict:
-    return self.tr.get((name, opt)) or {}
-
-  def acc(self, name, opt, j) -> list:
-    """Per-seed balanced accuracy in bin j; None for diverged seeds."""
-    return _col(self.run(name, opt).get("balanced_acc"), j)
-
-  def diverged(self, name, opt) -> list:
-    return list(self.run(name, opt).get("diverged_per_seed") or [])
-
-  def held(self, key) -> dict:
-    """``{T: per-seed held-out balanced accuracy after T steps}`` of sweep cell ``key``."""
-    rec = self.sw[key]
-    steps = rec.get("checkpoint_steps") or []
-    return {t: _col(rec.get("balanced_acc_t"), j) for j, t in enumerate(steps)}
-
-  def missing(self) -> dict:
-    div = non = 0
-    for key in itertools.product(self.names, self.opts):
-      flags = self.diverged(*key)
-      div += sum(map(bool, flags))
-      for j in range(len(self.bins)):
-        non += sum(lab.finite(v) is None and not f for v, f in zip(self.acc(*key, j), flags))
-    return {"diverged training runs (seeds)": div, "non-finite accuracies": non}
-
-  def cx(self, lang, key) -> list:
-    return (self.ex["complexity_log10"].get(lang, {}).get(key) or []) if self.ex else []
+    main = [r for r in of("train") if r["point"]["optimizer"] == "sgd"]
+    main = [{**r, "point": {**r["point"], "m": cfg.m, "eps_x": cfg.eps_x}} for r in main]
+    self.train = train = lab.Records(of("train"), "language", "optimizer")
+    self.sgd = sgd = lab.Records(of("sweep") + main, "language", "m", "eps_x")
+    self.ex = next(iter(of("expressibility")), {})
+    self.names = [n for n in cfg.languages if any((n, o) in train for o in cfg.optimizers)]
+    self.bins = next((r["bins"] for r in train.by.values()), [])
+    self.acc, self.train_acc, self.diverged, self.held = {}, {}, {}, {}
+    for n, o in itertools.product(self.names, cfg.optimizers):
+      self.acc[n, o] = lab.columns(train, "balanced_acc", len(self.bins), language=n, optimizer=o)
+      self.train_acc[n, o] = train.values("train_acc", language=n, optimizer=o)
+      self.diverged[n, o] = train.by.get((n, o), {}).get("diverged_per_seed") or []
+    grid = (cfg.sweep_languages, sorted(set(cfg.sweep_ms)), sorted(set(cfg.sweep_eps))[::-1])
+    for cell in [c for c in itertools.product(*grid) if c in sgd]:
+      steps = sgd.by[cell].get("checkpoint_steps") or []
+      point = dict(zip(sgd.keys, cell))
+      self.held[cell] = dict(zip(steps, lab.columns(sgd, "balanced_acc_t", len(steps), **point)))
+    table = self.ex.get("complexity_log10") or {}
+    self.cx = {
+      lang: {key: (table.get(lang) or {}).get(key) or [] for key, _ in MEASURES}
+      for lang in ("one_one", "parity", self.ex.get("pattern", _pattern(cfg)))
+    }
 
 
 def growth_verdict(rule: str, ns, log10_c) -> lab.Verdict:
@@ -756,14 +736,14 @@ def thm31_regime(ex: dict | None, name: str, m: int, eps_x: float, L: int) -> la
   )
 
 
-def _sweep_verdict(cfg: Config, d: _Data, name: str) -> lab.Verdict | None:
+def _sweep_verdict(cfg: Config, d: _View, name: str) -> lab.Verdict | None:
   """The RNN learns ``name`` at the best (m, eps_x, T) cell of the sweep, in
   Thm. 3.1's regime at the sweep's largest m and that cell's eps_x."""
-  keys = [k for k in d.sw if k[0] == name]
+  keys = [k for k in d.held if k[0] == name]
   if not keys:
     return None
   rule = f"sweep: the RNN learns {name} at some (m, ε_x, T) of the grid (held-out)"
-  cells = [(lab.stats(v).mean, k, t, v) for k in keys for t, v in d.held(k).items()]
+  cells = [(lab.reduce_finite(v), k, t, v) for k in keys for t, v in d.held[k].items()]
   cells = [c for c in cells if c[0] is not None]
   if not cells:
     return learn_verdict(rule, [], cfg.learned_level)
@@ -829,36 +809,46 @@ def verdicts(cfg: Config, records: list) -> list:
   """Every conclusion of the summary, computed from the records: learning
   (Thm. 3.1 where jaxrnn has the construction), the sweep, the step and the
   plateau, then the constructions' complexity and the additive class."""
-  d, level, out = _Data(cfg, records), cfg.learned_level, []
+  d, level, out = _View(cfg, records), cfg.learned_level, []
   where = f"m={cfg.m}, ε_x={cfg.eps_x:g}, T={cfg.steps}"
-  regime = lambda n: thm31_regime(d.ex, n, cfg.m, cfg.eps_x, cfg.train_max_len + 2)
-  for o in d.opts:
+  every = {"the RNN learns every language run (held-out)": 0} if d.names else {}
+  if d.names and len(d.bins) > 1:
+    every[f"accuracy holds on the longest strings ({d.bins[-1]})"] = -1
+  for o in cfg.optimizers:
     for n in d.names:
-      rule = f"{o}: the RNN learns {n} (held-out, {where})"
-      out.append(learn_verdict(rule, d.acc(n, o, 0), level, regime(n)))
-    run = [n for n in d.names if (n, o) in d.tr]
-    every = [("the RNN learns every language run (held-out)", 0)] if d.names else []
-    if d.names and len(d.bins) > 1:
-      every.append((f"accuracy holds on the longest strings ({d.bins[-1]})", len(d.bins) - 1))
-    out += [_all_verdict(f"{o}: {s}", {n: d.acc(n, o, j) for n in run}, level) for s, j in every]
+      regime = thm31_regime(d.ex, n, cfg.m, cfg.eps_x, cfg.train_max_len + 2)
+      out.append(
+        learn_verdict(f"{o}: the RNN learns {n} (held-out, {where})", d.acc[n, o][0], level, regime)
+      )
+    for s, j in every.items():
+      per_name = {n: d.acc[n, o][j] for n in d.names if (n, o) in d.train}
+      out.append(_all_verdict(f"{o}: {s}", per_name, level))
   out += [v for n in cfg.sweep_languages if (v := _sweep_verdict(cfg, d, n)) is not None]
-  if d.sgd:
-    ratios = [x for r in d.sgd for x in r.get("ratio") or []]
-    reached = [x for r in d.sgd for x in r.get("plateau") or []]
+  if d.sgd.by:
     stable = "every SGD run's step is inside gradient descent's stability limit"
     plateau = f"SGD reaches the plateau (last chunk of T/{cfg.num_checkpoints} steps lowers the "
     plateau += f"loss by ≤ {cfg.plateau_tol:g}·ln 2)"
     largest = "largest η·sharpness over SGD runs (kernel_step_size)"
-    out.append(lab.stability_check(stable, ratios, what=largest))
-    out.append(lab.plateau_check(plateau, reached, what="fraction of SGD runs at the plateau"))
-  if d.ex is None:
+    out.append(lab.stability_check(stable, lab.pooled(d.sgd, "ratio"), what=largest))
+    reached, what = lab.pooled(d.sgd, "plateau"), "fraction of SGD runs at the plateau"
+    out.append(lab.plateau_check(plateau, reached, what=what))
+  if not d.ex:
     return out
-  for lang, (key, label) in itertools.product(d.langs, MEASURES):
+  for lang, (key, label) in itertools.product(d.cx, MEASURES):
     rule = f"{_nice(lang)}: {label} grows polynomially in n"
-    v = growth_verdict(rule, list(cfg.complexity_lengths), d.cx(lang, key))
+    v = growth_verdict(rule, list(cfg.complexity_lengths), d.cx[lang][key])
     # the main text gives D_L1's construction (Sec. 5)
     out.append(lab.about(v, lab.claims.claim("sec5-dl1"), DL1_REGIME) if lang == "one_one" else v)
   return out + additive_verdicts(d.ex, list(cfg.additive_lengths))
+
+
+def _left_out(d: _View) -> dict:
+  """The seeds that diverged and the non-finite accuracies of the others."""
+  non = 0
+  for run, cols in d.acc.items():
+    non += sum(v is None and not f for col in cols for v, f in zip(col, d.diverged[run]))
+  diverged = sum(sum(map(bool, flags)) for flags in d.diverged.values())
+  return {"diverged training runs (seeds)": diverged, "non-finite accuracies": non}
 
 
 def _acc_cell(values, diverged) -> str:
@@ -868,18 +858,18 @@ def _acc_cell(values, diverged) -> str:
   return f"n/a ({tail})" if st.n == 0 else f"{st.mean:.3f} ± {st.std:.3f} ({tail})"
 
 
-def _blocks(cfg: Config, d: _Data) -> list:
+def _blocks(cfg: Config, d: _View) -> list:
   """The blocks above the verdicts: accuracy per language and bin, the sweep,
   the constructions' complexity and the additive class on D_L1."""
-  colors = lab.color_map(list(dict.fromkeys([*cfg.languages, *d.langs])))
-  x, ex = list(range(len(d.bins))), d.ex or {}
+  colors = lab.color_map(list(dict.fromkeys([*cfg.languages, *d.cx])))
+  x, ex, opts = list(range(len(d.bins))), d.ex, cfg.optimizers
   add = ex.get("additive_per_language") or {}
-  dfa = lambda n: next((d.tr[(n, o)].get("dfa_states") for o in d.opts if (n, o) in d.tr), None)
+  dfa = {n: r.get("dfa_states") for (n, _), r in d.train.by.items()}  # a language's DFA
   blocks = [
     lab.Table(
       ["language", "DFA states", f"additive best balanced acc. (n={cfg.additive_n})"]
-      + [f"{o}: {b}" for o in d.opts for b in d.bins]
-      + [f"{o}: training accuracy" for o in d.opts],
+      + [f"{o}: {b}" for o in opts for b in d.bins]
+      + [f"{o}: training accuracy" for o in opts],
       d.names,
       caption="Held-out class-balanced accuracy per bin of string lengths; the best class-balanced "
       f"accuracy of the token-wise additive class at n = {cfg.additive_n} (exact MILP; n/a where a "
@@ -887,9 +877,9 @@ def _blocks(cfg: Config, d: _Data) -> list:
       "training: a language that is not learned on held-out strings with training accuracy near "
       "0.5 is an optimization failure, not a generalization failure.",
       cells=lambda n: (
-        [n, dfa(n), (add.get(n) or {}).get("balanced_acc")]
-        + [_acc_cell(d.acc(n, o, j), d.diverged(n, o)) for o in d.opts for j in x]
-        + [_acc_cell(d.run(n, o).get("train_acc") or [], d.diverged(n, o)) for o in d.opts]
+        [n, dfa[n], (add.get(n) or {}).get("balanced_acc")]
+        + [_acc_cell(col, d.diverged[n, o]) for o in opts for col in d.acc[n, o]]
+        + [_acc_cell(d.train_acc[n, o], d.diverged[n, o]) for o in opts]
       ),
     )
   ]
@@ -897,50 +887,48 @@ def _blocks(cfg: Config, d: _Data) -> list:
     f"{o}: median and 25-75% over seeds",
     "test strings (lengths)",
     "class-balanced accuracy",
-    [lab.band(n, x, [d.acc(n, o, j) for j in x], color=colors[n]) for n in d.names]
-    + [lab.hline(0.5)],
+    [lab.band(n, x, d.acc[n, o], color=colors[n]) for n in d.names] + [lab.hline(0.5)],
     **dict(xlog=False, ylog=False, xticks=x, xticklabels=d.bins, ylim=(0.3, 1.02)),
-    legend=k == len(d.opts) - 1,
+    legend=k == len(opts) - 1,
   )
   if d.names:
-    blocks.append(lab.Figure("languages", [panel(k, o) for k, o in enumerate(d.opts)]))
+    blocks.append(lab.Figure("languages", [panel(k, o) for k, o in enumerate(opts)]))
   steps = [cfg.steps * j // cfg.num_checkpoints for j in range(1, cfg.num_checkpoints + 1)]
 
   def sweep_row(key):  # held-out accuracy at each T of the config, then the plateau count
-    held, p = d.held(key), d.sw[key].get("plateau") or []
+    held, p = d.held[key], d.sgd.by[key].get("plateau") or []
     accs = [lab.stats(held.get(t, [])).fmt(".3f") for t in steps]
     return [key[0], key[1], f"{key[2]:g}", *accs, f"{sum(map(bool, p))} of {len(p)}"]
 
-  if d.sw:
+  if d.held:
     blocks.append(
       lab.Table(
         ["language", "m", "ε_x"] + [f"T={t}" for t in steps] + ["plateau"],
-        list(d.sw),
+        list(d.held),
         caption="### Where do the hard languages become learnable? SGD at each seed's kernel "
         "step; held-out class-balanced accuracy (mean ± std over seeds) after T steps.",
         cells=sweep_row,
       )
     )
-  if d.ex is None:
+  if not ex:
     return blocks
   lens, alens = list(cfg.complexity_lengths), list(cfg.additive_lengths)
-  cols = [d.cx(lang, key) for lang in d.langs for key, _ in MEASURES]
+  cols = [d.cx[lang][key] for lang in d.cx for key, _ in MEASURES]
   curves = lambda key: [
-    lab.line(lang, lens, d.cx(lang, key), color=colors[lang], ls="-", marker="o")
-    for lang in d.langs
+    lab.line(lang, lens, d.cx[lang][key], color=colors[lang], ls="-", marker="o") for lang in d.cx
   ]
   return blocks + [
     "## Complexity of the Sec. 5 constructions (Def. 2.1)\n\n"
     f"log10 of C_s and C_ε (ε = {cfg.complexity_eps:g}, C* = 10^4) of the exact "
     "constructions (each verified on all strings up to length 14 in the tests): D_L1 = one "
     "quadratic neuron on the count of 1s; PARITY = (1 − cos(π k))/2 of the count k; "
-    f"{d.pattern} = one neuron per window with a polynomial Φ of degree P = O(q log n). "
+    f"{ex['pattern']} = one neuron per window with a polynomial Φ of degree P = O(q log n). "
     f"Thm. 3.1 uses C = C_ε(Φ, O(1/ε_x)) (and C_s(Φ, O(1/ε_x)) in its condition on ε): "
     f"R = 1/ε_x = {ex.get('complexity_R', 1.0 / cfg.eps_x):g} is the training's ε_x with the "
     "O-constant 1; R = L is ε_x = 1/L, the largest ε_x Thm. 4.5 allows. n = string length, "
     "L = n + 2.",
     lab.Table(
-      ["n", "L"] + [f"{_nice(lang)}: {label}" for lang in d.langs for _, label in MEASURES],
+      ["n", "L"] + [f"{_nice(lang)}: {label}" for lang in d.cx for _, label in MEASURES],
       range(len(lens)),
       fmt="{:.4g}",
       cells=lambda i: [lens[i], lens[i] + 2] + [c[i] if i < len(c) else None for c in cols],
@@ -990,8 +978,9 @@ def preset_difference(cfg: Config, parity: float | None) -> str:
 
 
 def declare(cfg: Config, records: list) -> lab.Report:
-  d = _Data(cfg, records)
-  parity = next((lab.stats(d.acc("parity", o, 0)).mean for o in d.opts[:1]), None)
+  d = _View(cfg, records)
+  # PARITY's held-out accuracy under the first optimizer (acc's first PARITY key)
+  parity = next((lab.reduce_finite(c[0]) for (n, _), c in d.acc.items() if n == "parity"), None)
   return lab.Report(
     "languages: the paper's RNN on regular languages (Sec. 5)",
     f"RNN of Def. 3.2 (ReLU, m={cfg.m}, init of Def. 3.2, W and A trained, B frozen), "
@@ -1008,7 +997,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     _blocks(cfg, d),
     verdicts(cfg, records),
     reading=[preset_difference(cfg, parity)],
-    restate=[f"{o}: the RNN learns every" for o in d.opts]
+    restate=[f"{o}: the RNN learns every" for o in cfg.optimizers]
     + [f"sweep: the RNN learns {n} " for n in cfg.sweep_languages]
     + ["every SGD run's step", "SGD reaches the plateau"],
     choices="exhaustive training data (lengths 1..train_max_len), random held-out share; longer "
@@ -1023,7 +1012,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     f"{cfg.complexity_eps:g}, C* = 10^4; 'learned' = mean held-out balanced accuracy over "
     f"non-diverged seeds ≥ {cfg.learned_level:g}; a diverged seed is left out of its cell's "
     "mean and counted in the cell.",
-    missing=d.missing(),
+    missing=_left_out(d),
   )
 
 
