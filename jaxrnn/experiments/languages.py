@@ -651,6 +651,7 @@ class _View:
       self.acc[n, o] = lab.columns(train, "balanced_acc", len(self.bins), language=n, optimizer=o)
       self.train_acc[n, o] = train.values("train_acc", language=n, optimizer=o)
       self.diverged[n, o] = train.by.get((n, o), {}).get("diverged_per_seed") or []
+    # table order: the sweep's languages as configured, then m up, then eps_x down
     grid = (cfg.sweep_languages, sorted(set(cfg.sweep_ms)), sorted(set(cfg.sweep_eps))[::-1])
     for cell in [c for c in itertools.product(*grid) if c in sgd]:
       steps = sgd.by[cell].get("checkpoint_steps") or []
@@ -811,18 +812,16 @@ def verdicts(cfg: Config, records: list) -> list:
   plateau, then the constructions' complexity and the additive class."""
   d, level, out = _View(cfg, records), cfg.learned_level, []
   where = f"m={cfg.m}, ε_x={cfg.eps_x:g}, T={cfg.steps}"
-  every = {"the RNN learns every language run (held-out)": 0} if d.names else {}
+  regime = lambda n: thm31_regime(d.ex, n, cfg.m, cfg.eps_x, cfg.train_max_len + 2)
+  every = [("the RNN learns every language run (held-out)", 0)] if d.names else []
   if d.names and len(d.bins) > 1:
-    every[f"accuracy holds on the longest strings ({d.bins[-1]})"] = -1
+    every.append((f"accuracy holds on the longest strings ({d.bins[-1]})", -1))
   for o in cfg.optimizers:
     for n in d.names:
-      regime = thm31_regime(d.ex, n, cfg.m, cfg.eps_x, cfg.train_max_len + 2)
-      out.append(
-        learn_verdict(f"{o}: the RNN learns {n} (held-out, {where})", d.acc[n, o][0], level, regime)
-      )
-    for s, j in every.items():
-      per_name = {n: d.acc[n, o][j] for n in d.names if (n, o) in d.train}
-      out.append(_all_verdict(f"{o}: {s}", per_name, level))
+      rule = f"{o}: the RNN learns {n} (held-out, {where})"
+      out.append(learn_verdict(rule, d.acc[n, o][0], level, regime(n)))
+    run = [n for n in d.names if (n, o) in d.train]
+    out += [_all_verdict(f"{o}: {s}", {n: d.acc[n, o][j] for n in run}, level) for s, j in every]
   out += [v for n in cfg.sweep_languages if (v := _sweep_verdict(cfg, d, n)) is not None]
   if d.sgd.by:
     stable = "every SGD run's step is inside gradient descent's stability limit"
@@ -864,7 +863,7 @@ def _blocks(cfg: Config, d: _View) -> list:
   colors = lab.color_map(list(dict.fromkeys([*cfg.languages, *d.cx])))
   x, ex, opts = list(range(len(d.bins))), d.ex, cfg.optimizers
   add = ex.get("additive_per_language") or {}
-  dfa = {n: r.get("dfa_states") for (n, _), r in d.train.by.items()}  # a language's DFA
+  dfa = {n: r.get("dfa_states") for (n, _), r in d.train.by.items()}  # same for every optimizer
   blocks = [
     lab.Table(
       ["language", "DFA states", f"additive best balanced acc. (n={cfg.additive_n})"]
@@ -900,16 +899,14 @@ def _blocks(cfg: Config, d: _View) -> list:
     accs = [lab.stats(held.get(t, [])).fmt(".3f") for t in steps]
     return [key[0], key[1], f"{key[2]:g}", *accs, f"{sum(map(bool, p))} of {len(p)}"]
 
-  if d.held:
-    blocks.append(
-      lab.Table(
-        ["language", "m", "ε_x"] + [f"T={t}" for t in steps] + ["plateau"],
-        list(d.held),
-        caption="### Where do the hard languages become learnable? SGD at each seed's kernel "
-        "step; held-out class-balanced accuracy (mean ± std over seeds) after T steps.",
-        cells=sweep_row,
-      )
-    )
+  sweep = lab.Table(
+    ["language", "m", "ε_x"] + [f"T={t}" for t in steps] + ["plateau"],
+    list(d.held),
+    caption="### Where do the hard languages become learnable? SGD at each seed's kernel "
+    "step; held-out class-balanced accuracy (mean ± std over seeds) after T steps.",
+    cells=sweep_row,
+  )
+  blocks += [sweep] if d.held else []
   if not ex:
     return blocks
   lens, alens = list(cfg.complexity_lengths), list(cfg.additive_lengths)
