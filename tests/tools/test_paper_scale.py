@@ -1,12 +1,16 @@
 """The README's paper-scale claim table and docs/paper-scale/index.md are the
-verdicts of the committed ``paper`` summaries (``tools/paper_table.py``), and
-every experiment's ``paper`` run is there."""
+verdicts of the committed ``paper`` summaries (``tools/paper_table.py``),
+every experiment's ``paper`` run is there, and each committed summary is what
+the current report code renders from the committed records."""
 
 import importlib.util
 import pathlib
 import re
+import shutil
 
-from jaxrnn import lab
+import pytest
+
+from jaxrnn import experiments, lab
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -94,3 +98,14 @@ def test_a_paper_claim_without_a_regime_is_refused():
     assert "regime" in str(e)
   else:
     raise AssertionError("a claim without a regime was rendered")
+
+
+@pytest.mark.parametrize("name", sorted(experiments.registry()))
+def test_committed_summary_is_what_the_current_report_renders(name, tmp_path):
+  """A change to a report or to the lab's report helpers either leaves the
+  gallery as committed or comes with it re-rendered:
+  ``lab.rerender(experiments.get(NAME), "docs/paper-scale/NAME/paper")``
+  (computes nothing), then ``python tools/paper_table.py``."""
+  run = ROOT / "docs" / "paper-scale" / name / "paper"
+  shutil.copytree(run, tmp_path / "run")
+  assert lab.rerender(experiments.get(name), tmp_path / "run") == (run / "summary.md").read_text()
