@@ -983,9 +983,9 @@ def _tables(cfg: Config, r: _Records) -> list:
   def txt(t, field="excess", model="rnn", **where):  # median [quartiles] over the seeds
     return lab.robust(r.values(field, target=t, model=model, **where))
 
-  def floor(t):  # the token-wise floor ± its standard error
-    v = st(t, "floor")
-    return None if v is None else f"{v:.3g} ± {st(t, 'floor_se'):.1g}"
+  def floor(t):  # the token-wise floor ± its standard error (where recorded)
+    v, se = st(t, "floor"), st(t, "floor_se")
+    return None if v is None else f"{v:.3g}" + ("" if se is None else f" ± {se:.1g}")
 
   return [
     lab.Table(

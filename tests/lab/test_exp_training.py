@@ -184,11 +184,13 @@ def test_report_survives_missing_values(tmp_path):
   for r in recs:
     if r["point"]["kind"] == "kernels" and r["point"]["target"] == "prod":
       r["floor"] = None  # a stat that came back non-finite
+    elif r["point"]["kind"] == "kernels":
+      r["floor_se"] = None  # a floor without its standard error
     for model in r.get("models", {}).values():
       for c in model["cells"]:
         c["excess"] = [None] + list(c["excess"][1:])  # one seed non-finite everywhere
   summary = E.report(cfg, recs, tmp_path)
-  assert "n/a" in summary
+  assert "n/a" in summary and " ± " not in summary.split("Token-wise floor")[0]
   assert "Left out of fits and figures" in summary
   vs = {v.rule: v for v in E.verdicts(cfg, recs)}
   length = [v for rule, v in vs.items() if "length" in rule]
