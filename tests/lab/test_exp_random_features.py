@@ -85,10 +85,12 @@ def test_report_survives_missing_values(tmp_path):
   recs[0]["rms"][0] = None
   recs[1]["z_rms"] = [None] * CFG.num_seeds
   recs[2]["paper_gain"] = None
+  recs[4]["paper_gain"][1] = float("nan")  # read by the table only
   del recs[3]
   summary = mod.report(CFG, recs, tmp_path)
   assert "n/a" in summary
-  assert "Left out of fits and figures:" in summary
+  left_out = 1 + CFG.num_seeds + 1  # every non-finite per-seed value, whoever reads it
+  assert f"Left out of fits and figures: {left_out} non-finite per-seed values." in summary
   assert (tmp_path / "random_features.png").exists()
   assert "## Verdicts" in mod.report(CFG, [], tmp_path)
 
