@@ -781,7 +781,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
       f"eigenvalue cut-off {KERNEL_CUTOFF:g}·max of the kernel-regression limit; float32."
     ),
     missing={
-      "non-finite inversion values": inv.missing_of("token"),
+      "non-finite inversion values": inv.missing,  # token and l∞ errors (``_read`` reads all)
       "diverged training runs": diverged,
       "missing training values": train_missing - diverged,
     },
