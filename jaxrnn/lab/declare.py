@@ -615,6 +615,10 @@ def seedwise(fn: Callable[..., float], *values: Iterable) -> list:
 # --------------------------------------------------------------------------
 # Regimes and checks the experiments share
 
+# Gradient descent on a quadratic of curvature ``sharpness`` is stable iff
+# ``eta·sharpness < 2``.
+STEP_LIMIT = 2.0
+
 
 def falls_with_m(what: str, slope: Slope, needed: str = "") -> Regime:
   """The regime condition "``what`` falls with m": met when the 95%
@@ -633,12 +637,10 @@ def all_of(*regimes: Regime) -> Regime:
   return Regime("; ".join(r.conditions for r in regimes), all(r.met for r in regimes), needed)
 
 
-def step_stability(step_ratios: Iterable, limit: float = 2.0) -> Regime:
+def step_stability(step_ratios: Iterable, limit: float = STEP_LIMIT) -> Regime:
   """The stability condition of gradient-descent runs as a ``Regime``: met
   iff at least one finite ``eta·sharpness`` is recorded and every one is
-  below ``limit`` (gradient descent on a quadratic of curvature
-  ``sharpness`` is stable iff ``eta·sharpness < 2``); the text gives the
-  largest."""
+  below ``limit`` (``STEP_LIMIT``); the text gives the largest."""
   v = finite_values(step_ratios)
   worst = f"max {v.max():.3g}" if v.size else "none recorded"
   met = bool(v.size and np.all(v < limit))
@@ -648,9 +650,8 @@ def step_stability(step_ratios: Iterable, limit: float = 2.0) -> Regime:
 
 def stability_check(rule: str, ratios: Iterable, *, what: str) -> Verdict:
   """Holds iff the largest finite ``η·sharpness`` in ``ratios`` (one per run)
-  is < 2, gradient descent's stability limit on a quadratic of that
-  sharpness; undecided when none is finite."""
-  return check(rule, largest(ratios), below=2.0, what=what)
+  is below ``STEP_LIMIT``; undecided when none is finite."""
+  return check(rule, largest(ratios), below=STEP_LIMIT, what=what)
 
 
 def plateau_check(rule: str, reached: Iterable, *, what: str) -> Verdict:

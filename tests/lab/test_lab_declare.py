@@ -230,7 +230,7 @@ def test_normalization_steps_row_reads_a_null_ratio_as_missing():
 
 
 # --------------------------------------------------------------------------
-# Record views: present points, per-column series, run-wide pools
+# Record views: present points, series and trends, columns, run-wide pools
 
 
 def test_present_keeps_the_grid_order_of_the_points_with_a_record():
@@ -247,7 +247,7 @@ def test_columns_turn_per_seed_rows_into_per_column_seed_lists():
   assert lab.columns(recs, "err", 2, m=9) == [[], []]  # no record: no seeds
 
 
-def test_pooled_flattens_every_record_and_drops_non_finite_values():
+def test_pooled_flattens_records_or_mappings_and_drops_non_finite_values():
   recs = [
     {"point": {"L": 3}, "ratio": [1.0, None], "plateau": [True, False], "zero": 0.5},
     {"point": {"L": 5}, "ratio": [[2.0, float("nan")]], "plateau": [True]},
@@ -258,9 +258,12 @@ def test_pooled_flattens_every_record_and_drops_non_finite_values():
   assert lab.pooled(rs, "plateau").tolist() == [1.0, 0.0, 1.0]
   assert lab.pooled(rs, "zero").tolist() == [0.5]
   assert lab.pooled(rs, "absent").size == 0
-
-
-# Series along a sweep key, trends, falling regimes, seedwise, width panels
+  # plain record mappings (cells), paths into them
+  cells = [{"a": [1.0, None, math.inf]}, {"a": 2}, {}, None, {"b": {"c": [[3.0, math.nan]]}}]
+  assert lab.pooled(cells, "a").tolist() == [1.0, 2.0]
+  assert lab.pooled(cells, "b/c").tolist() == [3.0]
+  assert lab.pooled([{"f": [True, False]}, {"f": [True]}], "f").tolist() == [1.0, 0.0, 1.0]
+  assert lab.pooled([], "a").size == 0
 
 
 def test_series_and_trend_read_one_field_along_a_sweep_key():
@@ -271,7 +274,6 @@ def test_series_and_trend_read_one_field_along_a_sweep_key():
   k = lab.trend(recs, "rms", MS)
   assert k == lab.power_law(MS, per_m) and k.lo < -0.5 < k.hi
   assert not lab.trend(recs, "absent", MS).ok
-  assert lab.largest([None, math.inf]) is None and lab.largest([-2, None, -1.5]) == -1.5
   grid = lab.Records([{"point": {"m": 8, "w": w}, "e": [w]} for w in (0.1, 1.0)], "m", "w")
   assert lab.trend(grid, "e", (0.1, 1.0), along="w", m=8).value == pytest.approx(1.0)
 
@@ -301,15 +303,8 @@ def test_width_panel_puts_the_widths_on_a_log2_axis():
   assert (p.x, p.xbase, p.xticks, p.ylog) == ("width m", 2, [8, 16], False)
 
 
-# ---------------------------------------------------------------- pooled values, ratios, regimes
-
-
-def test_pooled_reads_lists_rows_scalars_flags_and_paths_and_drops_the_rest():
-  cells = [{"a": [1.0, None, math.inf]}, {"a": 2}, {}, None, {"b": {"c": [[3.0, math.nan]]}}]
-  assert lab.pooled(cells, "a").tolist() == [1.0, 2.0]
-  assert lab.pooled(cells, "b/c").tolist() == [3.0]
-  assert lab.pooled([{"f": [True, False]}, {"f": [True]}], "f").tolist() == [1.0, 0.0, 1.0]
-  assert lab.pooled([], "a").size == 0
+# --------------------------------------------------------------------------
+# Finite values, regimes and checks, panels, several-covariate power laws
 
 
 @pytest.mark.parametrize(
@@ -339,14 +334,12 @@ def test_all_of_names_only_the_needs_that_unmet_regimes_state():
   assert r.fmt() == "A; B; C: **not met** (needs more B)"
 
 
-# Reduced finite values, non-finite counts, power laws in several covariates
-
-
-def test_reduce_finite_reduces_the_finite_values_and_is_none_without_any():
+def test_reduce_finite_and_largest_read_the_finite_values_and_are_none_without_any():
   values = [3.0, None, math.nan, 1.0, math.inf, 2.0]
   assert lab.reduce_finite(values) == pytest.approx(2.0)
   assert lab.reduce_finite(values, np.max) == 3.0 and lab.reduce_finite(values, np.median) == 2.0
   assert lab.reduce_finite([None, math.nan]) is None and lab.reduce_finite([], np.max) is None
+  assert lab.largest([None, math.inf]) is None and lab.largest([-2, None, -1.5]) == -1.5
 
 
 def test_count_nonfinite_counts_every_leaf_and_skips_absent_fields():
@@ -417,9 +410,6 @@ def test_power_fit_crossing_solves_for_the_last_covariate():
   rising = lab.power_fit(cells, [[L * e * m**0.3] for L, e, m in cells])
   assert math.isinf(lab.power_fit_crossing(rising, (10, 0.04))[0])
   assert math.isnan(lab.power_fit_crossing(lab.power_fit(cells[:3], per[:3]), (10, 0.04))[0])
-
-
-# Checks on SGD runs
 
 
 @pytest.mark.parametrize(
