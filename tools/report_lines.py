@@ -7,7 +7,10 @@ reaches it by name and the compute path does not; the compute path starts at
 ``points``, ``run_point``, ``Config``, ``PRESETS`` and every ``per_seed*`` and
 ``_run*`` definition. Its non-blank lines are counted, decorators and
 docstrings included. Reading only names, the count is an outline, not a call
-graph: a name reached from both sides counts as compute.
+graph: a name reached from both sides counts as compute. The second column
+leaves out the lines that hold only text: string literals (docstrings,
+captions, rule wording; f-strings too), with at most brackets, commas and
+``+`` around them.
 
     python tools/report_lines.py           # a line per module, then the total
     python tools/report_lines.py -v        # with the names counted
@@ -17,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import io
 import pathlib
+import tokenize
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 REPORT_ROOTS = ("verdicts", "declare", "report")
@@ -55,16 +60,40 @@ def _reached(roots, defs: dict[str, list[ast.stmt]]) -> set[str]:
   return seen
 
 
-def count(source: str) -> tuple[int, list[str]]:
-  """(non-blank lines, names) of the report code in one module's source."""
+TEXT_OPS = {"(", ")", "[", "]", "{", "}", ",", "+"}
+FSTRING_START = getattr(tokenize, "FSTRING_START", -1)
+FSTRING_END = getattr(tokenize, "FSTRING_END", -1)
+
+
+def code_lines(source: str) -> set[int]:
+  """Line numbers holding a token other than a string literal, a comment or
+  the brackets, commas and ``+`` that join literals."""
+  out, in_fstring = set(), 0  # Python >= 3.12 splits f-strings into tokens
+  for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+    in_fstring += tok.type == FSTRING_START
+    in_fstring -= tok.type == FSTRING_END
+    if in_fstring or tok.type == FSTRING_END:
+      continue
+    if tok.type in (tokenize.NAME, tokenize.NUMBER) or (
+      tok.type == tokenize.OP and tok.string not in TEXT_OPS
+    ):
+      out.add(tok.start[0])
+  return out
+
+
+def count(source: str, text: bool = True) -> tuple[int, list[str]]:
+  """(non-blank lines, names) of the report code in one module's source;
+  ``text=False``: only the lines ``code_lines`` keeps."""
   lines, defs = source.splitlines(), definitions(ast.parse(source))
   compute = list(COMPUTE_ROOTS) + [n for n in defs if n.startswith(("per_seed", "_run"))]
   names = sorted(_reached(REPORT_ROOTS, defs) - _reached(compute, defs))
   nodes = {id(node): node for name in names for node in defs[name]}
+  keep = None if text else code_lines(source)
   total = 0
   for node in nodes.values():
     start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-    total += sum(1 for line in lines[start - 1 : node.end_lineno] if line.strip())
+    for i in range(start, node.end_lineno + 1):
+      total += bool(lines[i - 1].strip()) and (keep is None or i in keep)
   return total, names
 
 
@@ -73,14 +102,15 @@ def main(argv=None) -> None:
   ap.add_argument("-v", "--verbose", action="store_true", help="name what is counted")
   ap.add_argument("--dir", default=str(ROOT / "jaxrnn" / "experiments"), help="the modules")
   args = ap.parse_args(argv)
-  grand = 0
+  grand, grand_code = 0, 0
+  print(f"{'module':22s} {'lines':>5s} {'without text':>12s}")
   for path in sorted(pathlib.Path(args.dir).glob("*.py")):
     if path.name == "__init__.py":
       continue
-    n, names = count(path.read_text())
-    grand += n
-    print(f"{path.stem:22s} {n:5d}" + ("  " + " ".join(names) if args.verbose else ""))
-  print(f"{'total':22s} {grand:5d}")
+    (n, names), (c, _) = count(path.read_text()), count(path.read_text(), text=False)
+    grand, grand_code = grand + n, grand_code + c
+    print(f"{path.stem:22s} {n:5d} {c:12d}" + ("  " + " ".join(names) if args.verbose else ""))
+  print(f"{'total':22s} {grand:5d} {grand_code:12d}")
 
 
 if __name__ == "__main__":
