@@ -426,7 +426,7 @@ def declare(cfg: Config, records: list) -> lab.Report:
     "adds an unchanged input.",
     cells=lambda k: [k] + [growth(k, l) for l in steps],
   )
-  read = [c for c in cells if c[0] in (*QUANTITIES, *INV)]  # not the derived h/floor, decoded
+  read = [c for c in cells if c[0] != "h/floor"]  # every shown value once (h/floor is h's)
   missing = sum(lab.stats(cells[c]).missing for c in read)
   tables = [slopes] + ([at_fixed] if fixed_rows else []) + [along_table]
   return lab.Report(

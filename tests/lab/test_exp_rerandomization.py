@@ -118,6 +118,7 @@ def _records(outcome: str, missing: bool = False):
       if missing:
         rec[str(k)]["h"][0][1] = None
         rec[str(k)]["wbar"][1] = float("nan")
+        rec[str(k)]["decoded"][2] = float("nan")
     recs.append(rec)
   return cfg, recs
 
@@ -148,8 +149,8 @@ def test_report_survives_missing_values(tmp_path):
   cfg, recs = _records("paper", missing=True)
   text = rr.report(cfg, recs[:-1], tmp_path)
   assert "n=4, 1 missing" in text
-  # Per (m, k): one seed's Δh (a None at one step) and one ΔWbar (NaN).
-  assert "Left out of fits and figures: 20 non-finite per-seed values" in text
+  # Per (m, k): one seed's Δh (a None at one step), one ΔWbar and one Δx̂ (NaN).
+  assert "Left out of fits and figures: 30 non-finite per-seed values" in text
   assert (tmp_path / "rerandomization.png").exists()
   assert "No completed points" in rr.report(cfg, [], tmp_path)
 
