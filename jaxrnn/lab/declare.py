@@ -560,9 +560,10 @@ def pooled(records: Records | Iterable[Mapping | None], field: str) -> np.ndarra
 
 
 def count_nonfinite(records: Iterable[Mapping], fields: Iterable[str]) -> int:
-  """Non-finite values (None, NaN, inf) stored under ``fields`` in ``records``:
-  each field's value a number or (nested) lists of numbers, every non-finite
-  leaf counted once; an absent field counts 0."""
+  """Non-finite values (None, NaN, inf) stored under ``fields`` in ``records``
+  (``"a/b"`` as in ``pooled``): each field's value a number or (nested)
+  lists of numbers, every non-finite leaf counted once; an absent field
+  counts 0."""
 
   def count(value) -> int:
     if isinstance(value, (list, tuple, np.ndarray)):
@@ -570,7 +571,7 @@ def count_nonfinite(records: Iterable[Mapping], fields: Iterable[str]) -> int:
     return int(finite(value) is None)
 
   fields = list(fields)
-  return sum(count(r[f]) for r in records for f in fields if r.get(f) is not None)
+  return sum(count(v) for r in records for f in fields if (v := _get(r, f)) is not None)
 
 
 # --------------------------------------------------------------------------

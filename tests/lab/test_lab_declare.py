@@ -351,6 +351,9 @@ def test_count_nonfinite_counts_every_leaf_and_skips_absent_fields():
   assert lab.count_nonfinite(records, ["a", "b"]) == 2 + 2 + 0 + 0 + 1
   assert lab.count_nonfinite(records, (f for f in ["a"])) == 2
   assert lab.count_nonfinite([], ["a"]) == 0
+  # "a/b" reads a nested field, or a flat key of that name, as lab.pooled does
+  nested = [{"a": {"b": [None, 1.0]}}, {"a/b": [math.nan]}, {"a": 2.0}]
+  assert lab.count_nonfinite(nested, ["a/b"]) == 2
 
 
 def _power_cells(rng, noise, n_seeds=6):
