@@ -89,8 +89,9 @@ class Records:
   ``values(field, m=..., eps_x=...)`` is the list of per-seed values of
   ``field`` (``"a/b"`` reads ``record["a"]["b"]``; missing record or field:
   ``[]``), optionally ``column`` (index into per-seed rows) and ``scale``
-  (each value divided by it) applied; ``None`` marks a non-finite value.
-  ``missing`` counts the non-finite values read, once per (field, point).
+  (each value divided by it) applied; ``None`` marks a non-finite value;
+  booleans read as 1 and 0, as in ``pooled``. ``missing`` counts the
+  non-finite values read, once per (field, point).
   """
 
   def __init__(self, records: Sequence[dict], *keys: str):
@@ -108,6 +109,7 @@ class Records:
     raw = _seeds(_get(self.record(**point), field))
     if column is not None:
       raw = [_at(row, column) for row in raw]
+    raw = [float(v) if isinstance(v, bool) else v for v in raw]
     out = [None if finite(v) is None else finite(v) / scale for v in raw]
     self._missing[(field, column, tuple(sorted(point.items())))] = sum(v is None for v in out)
     return out

@@ -256,6 +256,7 @@ def test_pooled_flattens_records_or_mappings_and_drops_non_finite_values():
   rs = lab.Records(recs, "L")
   assert lab.pooled(rs, "ratio").tolist() == [1.0, 2.0]
   assert lab.pooled(rs, "plateau").tolist() == [1.0, 0.0, 1.0]
+  assert rs.values("plateau", L=3) == [1.0, 0.0] and rs.missing == 0  # flags as in pooled
   assert lab.pooled(rs, "zero").tolist() == [0.5]
   assert lab.pooled(rs, "absent").size == 0
   # plain record mappings (cells), paths into them
