@@ -311,29 +311,16 @@ def test_sources_and_regimes():
       assert v.outcome == "not testable at these sizes", v
 
 
-def test_power_fit_recovers_known_exponents():
-  rng = np.random.default_rng(3)
-  cells, per = [], []
-  for L in (3, 5, 10, 20):
-    for e in (0.01, 0.04):
-      for m in (128, 256, 512, 1024, 2048):
-        cells.append((L, e, m))
-        per.append(0.3 * L**1.5 * e**0.8 * m**-0.5 * np.exp(0.05 * rng.standard_normal(6)))
-  fit = inv.power_fit(cells, per)
-  want = np.array([math.log(0.3), 1.5, 0.8, -0.5])
-  np.testing.assert_allclose(fit.value, want, atol=0.05)
-  # 95% intervals, each within one width of the truth and narrow.
-  width = fit.hi - fit.lo
-  assert np.all(fit.lo - width < want) and np.all(want < fit.hi + width)
-  assert np.all(fit.lo < fit.value) and np.all(fit.value < fit.hi) and np.all(width < 0.15)
-  assert fit.n_cells == 40 and fit.n_seeds == 6
-  # Exact data: the coefficients exactly; token error / eps_x = 1 at
-  # m* = (0.3 L^1.5 e^-0.2)^2.
-  exact = inv.power_fit(cells, [[0.3 * L**1.5 * e**0.8 * m**-0.5] for L, e, m in cells])
-  np.testing.assert_allclose(exact.value, want, atol=1e-10)
-  w = inv.recovery_width(exact, 10, 0.04)
-  assert w[0] == pytest.approx((0.3 * 10**1.5 * 0.04**-0.2) ** 2, rel=1e-9)
-  # A rising fit never gets there; too few cells: NaN.
-  up = inv.power_fit(cells, [[L * e * m**0.3] for L, e, m in cells])
+def test_recovery_width_is_where_token_error_over_eps_x_reaches_the_level():
+  # The fit itself is tested with the lab (tests/lab/test_lab_declare.py).
+  cells = [(L, e, m) for L in (3, 5, 10, 20) for e in (0.01, 0.04) for m in (128, 512, 2048)]
+  exact = lab.power_fit(cells, [[0.3 * L**1.5 * e**0.8 * m**-0.5] for L, e, m in cells])
+  # token error / eps_x = 0.3 L^1.5 e^-0.2 m^-0.5 = 1 at m* = (0.3 L^1.5 e^-0.2)^2
+  assert inv.recovery_width(exact, 10, 0.04)[0] == pytest.approx(
+    (0.3 * 10**1.5 * 0.04**-0.2) ** 2, rel=1e-9
+  )
+  assert inv.recovery_width(exact, 10, 0.04, level=0.5)[0] == pytest.approx(
+    (0.3 * 10**1.5 * 0.04**-0.2 / 0.5) ** 2, rel=1e-9
+  )
+  up = lab.power_fit(cells, [[L * e * m**0.3] for L, e, m in cells])
   assert math.isinf(inv.recovery_width(up, 10, 0.04)[0])
-  assert not inv.power_fit(cells[:3], per[:3]).ok
