@@ -107,7 +107,8 @@ def main(argv=None) -> None:
   for path in sorted(pathlib.Path(args.dir).glob("*.py")):
     if path.name == "__init__.py":
       continue
-    (n, names), (c, _) = count(path.read_text()), count(path.read_text(), text=False)
+    source = path.read_text()
+    (n, names), (c, _) = count(source), count(source, text=False)
     grand, grand_code = grand + n, grand_code + c
     print(f"{path.stem:22s} {n:5d} {c:12d}" + ("  " + " ".join(names) if args.verbose else ""))
   print(f"{'total':22s} {grand:5d} {grand_code:12d}")
